@@ -1,0 +1,5 @@
+"""Allow ``python -m capacity``."""
+
+from capacity.cli import main
+
+main()

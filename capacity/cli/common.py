@@ -1,0 +1,64 @@
+"""Options and error handling shared by every command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from capacity.config import Configuration, default_providers_path, load_configuration, scenario_path
+from capacity.errors import UserError
+
+console = Console()
+err_console = Console(stderr=True)
+
+ScenarioOption = Annotated[
+    str,
+    typer.Option(
+        "--scenario",
+        "-s",
+        help="Scenario name (A → scenarios/A.yaml, looked up in the current directory, then the package) or a path.",
+    ),
+]
+ProvidersOption = Annotated[
+    Path | None,
+    typer.Option("--providers", help="providers.yaml to use (default: ./providers.yaml, then the shipped one)."),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a scenario field: --set routing.turn_deadline_s=60 (value parsed as YAML); repeatable.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+
+def load(scenario: str, providers: Path | None, overrides: list[str] | None) -> Configuration:
+    """Resolve and load a scenario with its providers (raises UserError on any mistake)."""
+    return load_configuration(scenario_path(scenario), providers or default_providers_path(), overrides or [])
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a UserError into one line per problem on stderr and exit status 2."""
+    try:
+        yield
+    except UserError as exc:
+        for line in exc.lines:
+            err_console.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def print_json(payload: Any) -> None:
+    """Write ``payload`` as indented JSON on stdout (no Rich markup)."""
+    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
+
+
+Command = Callable[..., None]

@@ -1,0 +1,202 @@
+"""Provider quotas, prices and latency models, as written in ``providers.yaml``.
+
+A *provider* (Groq, Cerebras, …) offers *models*; the plan uses ``accounts`` independent
+quota holders of it (keys, accounts or projects, whichever the provider's ``scope`` counts
+limits per). Every limit is per account and optional: an absent limit means the provider
+states none, never that we guessed one. Each entry carries ``source`` and ``as_of`` so a
+reader sees where a figure came from and how old it is.
+
+Windows: per-minute and per-hour limits are rolling unless the provider documents a fixed
+reset (a rolling window is safe under every alignment); per-day limits reset as documented
+(Gemini at midnight US Pacific, Cloudflare at 00:00 UTC) or roll; monthly limits reset on
+the 1st. Cerebras-style limits refill continuously (a token bucket).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, Field, NonNegativeFloat, NonNegativeInt, PositiveInt, model_validator
+
+from capacity.config.base import Model
+from capacity.config.distributions import DistributionSpec
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+"""An IANA time zone name such as ``America/Los_Angeles``, checked against the tz database."""
+
+
+class RollingReset(Model):
+    """At most the limit in *any* window of the period's length ending now."""
+
+    kind: Literal["rolling"]
+
+
+class FixedReset(Model):
+    """Usage returns to zero at a fixed local time each period (daily windows)."""
+
+    kind: Literal["fixed"]
+    at: dt.time = Field(default=dt.time(0, 0), description="Local reset time, HH:MM.")
+    timezone: TimeZoneName = Field(default="UTC", description="IANA time zone of the reset time.")
+
+
+class CalendarMonthReset(Model):
+    """Usage returns to zero at 00:00 on the 1st of each month (monthly windows)."""
+
+    kind: Literal["calendar_month"]
+    timezone: TimeZoneName = Field(default="UTC", description="IANA time zone of the 1st's midnight.")
+
+
+class TokenBucketReset(Model):
+    """The allowance refills continuously at limit ÷ period (Cerebras)."""
+
+    kind: Literal["token_bucket"]
+
+
+ShortReset = Annotated[RollingReset | FixedReset | TokenBucketReset, Field(discriminator="kind")]
+MonthReset = Annotated[
+    CalendarMonthReset | RollingReset | TokenBucketReset, Field(discriminator="kind")
+]
+
+
+class Resets(Model):
+    """How each period's windows reset; the defaults are the safe (rolling) reading."""
+
+    minute: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-minute windows.")
+    hour: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-hour windows.")
+    day: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-day windows.")
+    month: MonthReset = Field(
+        default=CalendarMonthReset(kind="calendar_month"), description="Per-month windows and monthly credit."
+    )
+
+
+class Limits(Model):
+    """Per-account limits of one model; ``None`` (absent) means the source states none."""
+
+    rpm: NonNegativeInt | None = Field(default=None, description="Requests per minute.")
+    rph: NonNegativeInt | None = Field(default=None, description="Requests per hour.")
+    rpd: NonNegativeInt | None = Field(default=None, description="Requests per day.")
+    requests_per_month: NonNegativeInt | None = Field(default=None, description="Requests per month.")
+    tpm: NonNegativeInt | None = Field(default=None, description="Tokens (in + out) per minute.")
+    tokens_per_hour: NonNegativeInt | None = Field(default=None, description="Tokens per hour.")
+    tpd: NonNegativeInt | None = Field(default=None, description="Tokens per day.")
+    tokens_per_month: NonNegativeInt | None = Field(default=None, description="Tokens per month.")
+    neurons_per_day: NonNegativeFloat | None = Field(
+        default=None, description="Cloudflare-style free neurons per day (see NeuronRates)."
+    )
+    credit_usd: NonNegativeFloat | None = Field(
+        default=None, description="Free credit in dollars, spent at the model's prices."
+    )
+    credit_renews: Literal["monthly", "never"] = Field(
+        default="never", description="Whether the credit is granted again each month."
+    )
+    concurrent_requests: PositiveInt | None = Field(default=None, description="Requests in flight at once.")
+    max_input_tokens_per_request: PositiveInt | None = Field(default=None, description="Input cap per request.")
+    max_output_tokens_per_request: PositiveInt | None = Field(
+        default=None, description="Output cap per request."
+    )
+    charge_max_output_up_front: bool = Field(
+        default=False,
+        description="Token windows are charged input + max output at admission and never refunded (Cerebras).",
+    )
+
+
+class NeuronRates(Model):
+    """Cloudflare Workers AI's unit of free allowance: neurons per million tokens."""
+
+    per_mtok_in: NonNegativeFloat = Field(description="Neurons per 1M input tokens.")
+    per_mtok_out: NonNegativeFloat = Field(description="Neurons per 1M output tokens.")
+
+
+class Prices(Model):
+    """List prices in US dollars per million tokens."""
+
+    usd_per_mtok_in: NonNegativeFloat = Field(description="$ per 1M input tokens.")
+    usd_per_mtok_out: NonNegativeFloat = Field(description="$ per 1M output tokens.")
+
+
+class LatencyModel(Model):
+    """A request's service time: time to first token + output tokens ÷ output tokens/s."""
+
+    ttft_s: DistributionSpec = Field(description="Time to first token, seconds.")
+    output_tokens_per_s: DistributionSpec = Field(description="Decode speed seen by one request, tokens/s.")
+    source: str = Field(default="assumption", description="Where these figures come from.")
+
+
+class ModelSpec(Model):
+    """One model offered by a provider, with its per-account limits."""
+
+    name: str = Field(min_length=1, description="The provider's model id.")
+    limits: Limits = Field(default_factory=Limits, description="Per-account limits.")
+    resets: Resets = Field(default_factory=Resets, description="Window reset rules.")
+    prices: Prices | None = Field(default=None, description="Paid list price (used for cost and credit).")
+    neurons: NeuronRates | None = Field(default=None, description="Neuron rates when limits use neurons.")
+    latency: LatencyModel = Field(description="Service-time model.")
+    error_rate: float = Field(default=0.0, ge=0, le=1, description="Share of requests that fail (5xx).")
+    timeout_s: float = Field(default=60.0, gt=0, description="Client timeout per request, seconds.")
+
+    @model_validator(mode="after")
+    def _units_present(self) -> ModelSpec:
+        if self.limits.neurons_per_day is not None and self.neurons is None:
+            raise ValueError("neurons_per_day needs neuron rates (neurons: per_mtok_in/per_mtok_out)")
+        if self.limits.credit_usd is not None and self.prices is None:
+            raise ValueError("credit_usd needs prices to spend it at")
+        return self
+
+
+class Provider(Model):
+    """An LLM API provider and the accounts of it that a plan may use."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="Short id used in scenarios.")
+    label: str = Field(description="Human name.")
+    api_style: Literal["openai"] = Field(default="openai", description="Wire protocol.")
+    base_url: str = Field(description="OpenAI-compatible base URL.")
+    api_key_env: str | None = Field(
+        default=None, description="Environment variable holding the key (the key itself never goes in YAML)."
+    )
+    billing: Literal["free", "paid"] = Field(description="free: within-quota use costs nothing; paid: list price.")
+    accounts: PositiveInt = Field(default=1, description="Independent quota holders the plan uses.")
+    scope: Literal["key", "account", "project", "organization"] = Field(
+        description="What the provider counts limits per; more keys on one scope add nothing."
+    )
+    models: list[ModelSpec] = Field(min_length=1, description="Models offered.")
+    source: str = Field(min_length=1, description="Where the limits come from (URL or document).")
+    as_of: dt.date = Field(description="Date the source was read.")
+    terms: str | None = Field(default=None, description="Provider terms that bear on the plan (multiple accounts …).")
+    notes: str | None = Field(default=None, description="Anything else a planner should know.")
+
+    @model_validator(mode="after")
+    def _unique_models(self) -> Provider:
+        names = [m.name for m in self.models]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"model listed twice: {', '.join(dupes)}")
+        return self
+
+    def model(self, name: str) -> ModelSpec | None:
+        """The model called ``name``, or None."""
+        return next((m for m in self.models if m.name == name), None)
+
+
+class ProvidersFile(Model):
+    """The top level of ``providers.yaml``."""
+
+    providers: list[Provider] = Field(min_length=1, description="Every provider a scenario may use.")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ProvidersFile:
+        names = [p.name for p in self.providers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"provider listed twice: {', '.join(dupes)}")
+        return self

@@ -1,0 +1,291 @@
+"""A scenario: the demand, the interview script, the calendar and the plan that serves it.
+
+Written in ``scenarios/<name>.yaml``. An interview is a script of *stages* (greeting, resume
+analysis, question, answer evaluation, final scoring): ``opening`` stages once, then
+``rounds`` rounds of the ``round`` stages (a stage marked ``skip_in_last_round`` is left out
+of the last round), then ``closing`` stages. Each stage is one logical request; it is served
+by a template (no API call), the response cache, an identical request already in flight, or
+an API provider chosen by the router. The conversation context grows: a stage whose output
+``adds_to_history`` and every candidate answer join the prompt of later stages that include
+the history, so input tokens per request rise turn by turn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+
+from capacity.config.base import Model
+from capacity.config.distributions import DistributionSpec
+from capacity.config.providers import Provider, TimeZoneName
+
+
+class Demand(Model):
+    """How many interviews are wanted, and over what horizon."""
+
+    kind: Literal["total", "per_day"] = Field(
+        description="total: `interviews` spread over `days`; per_day: `interviews` every day."
+    )
+    interviews: PositiveInt = Field(description="Interviews wanted (in all, or per day).")
+    days: PositiveInt = Field(description="Calendar days the demand covers (the simulation horizon).")
+
+
+class Candidates(Model):
+    """Who is interviewed: candidates, each interviewed several times."""
+
+    count: PositiveInt = Field(description="Distinct candidates.")
+    interviews_each: PositiveInt = Field(description="Interviews per candidate.")
+    spacing: Literal["spread", "same_day"] = Field(
+        description="spread: a candidate's interviews fall on different days across the horizon; "
+        "same_day: back to back on one day."
+    )
+    gap_between_interviews_s: NonNegativeFloat = Field(
+        default=600.0, description="same_day: pause between one interview's end and the next's start, s."
+    )
+
+
+class TimeZoneShare(Model):
+    """A share of the candidates living in one time zone."""
+
+    timezone: TimeZoneName = Field(description="IANA time zone.")
+    share: PositiveFloat = Field(description="Relative share of candidates (normalised).")
+
+
+class Calendar(Model):
+    """When interviews happen: business hours in the candidates' own time zones."""
+
+    start_date: dt.date = Field(description="First day of the horizon (run time 0 is its 00:00 UTC).")
+    business_hours_start: dt.time = Field(default=dt.time(9, 0), description="Local start of interviewing.")
+    business_hours_end: dt.time = Field(default=dt.time(18, 0), description="Local end of interviewing.")
+    weekdays_only: bool = Field(default=True, description="No interviews on Saturdays and Sundays.")
+    timezones: list[TimeZoneShare] = Field(min_length=1, description="Where candidates are.")
+    hourly_profile: list[NonNegativeFloat] | None = Field(
+        default=None,
+        description="Relative start rate for each business hour (len = business hours); none: flat.",
+    )
+
+    @model_validator(mode="after")
+    def _profile_fits(self) -> Calendar:
+        if self.business_hours_end <= self.business_hours_start:
+            raise ValueError("business_hours_end must be after business_hours_start")
+        if self.hourly_profile is not None:
+            if len(self.hourly_profile) != self.business_hours:
+                raise ValueError(
+                    f"hourly_profile needs {self.business_hours} entries (one per business hour), "
+                    f"got {len(self.hourly_profile)}"
+                )
+            if sum(self.hourly_profile) <= 0:
+                raise ValueError("hourly_profile must not be all zero")
+        return self
+
+    @property
+    def business_hours(self) -> int:
+        """Whole business hours per day (09:00–18:00 is 9)."""
+        start = self.business_hours_start.hour * 60 + self.business_hours_start.minute
+        end = self.business_hours_end.hour * 60 + self.business_hours_end.minute
+        return max(1, round((end - start) / 60))
+
+
+class StageInput(Model):
+    """What goes into a stage's prompt besides the system prompt."""
+
+    resume: bool = Field(default=False, description="The full resume (resume_tokens).")
+    history: bool = Field(default=True, description="The conversation so far.")
+    extra_tokens: NonNegativeInt = Field(default=0, description="Stage instructions, tokens.")
+
+
+class StageCache(Model):
+    """Whether a stage's response can be reused, and what makes two requests identical."""
+
+    key: Literal["none", "candidate", "catalogue"] = Field(
+        default="none",
+        description="none: never reused; candidate: same for all of a candidate's interviews "
+        "(resume analysis); catalogue: one of `catalogue_size` prompts shared by everyone.",
+    )
+    catalogue_size: PositiveInt | None = Field(default=None, description="Distinct prompts (catalogue).")
+    zipf_exponent: NonNegativeFloat = Field(
+        default=0.0, description="Popularity skew over the catalogue (0: uniform)."
+    )
+
+    @model_validator(mode="after")
+    def _catalogue_sized(self) -> StageCache:
+        if self.key == "catalogue" and self.catalogue_size is None:
+            raise ValueError("key: catalogue needs catalogue_size")
+        return self
+
+
+class Stage(Model):
+    """One logical request of the interview script."""
+
+    template: bool = Field(default=False, description="Served by a pre-written template: no API call.")
+    input: StageInput = Field(default_factory=StageInput, description="Prompt contents.")
+    output_tokens: DistributionSpec = Field(description="Tokens the model writes.")
+    max_output_tokens: PositiveInt = Field(description="max_tokens sent; reserved against token quotas.")
+    adds_to_history: bool = Field(default=False, description="Its output joins the context of later stages.")
+    candidate_speaks_before: bool = Field(
+        default=False, description="The candidate answers (think/speaking time) before this stage."
+    )
+    skip_in_last_round: bool = Field(default=False, description="Left out of the last round.")
+    cache: StageCache = Field(default_factory=StageCache, description="Reuse of responses.")
+
+
+class Script(Model):
+    """The interview: stages and their order, prompt sizes, the candidate's speaking time."""
+
+    system_prompt_tokens: NonNegativeInt = Field(description="System prompt in every request, tokens.")
+    resume_tokens: NonNegativeInt = Field(description="A resume, tokens.")
+    answer_tokens: DistributionSpec = Field(description="A candidate's transcribed answer, tokens.")
+    think_time_s: DistributionSpec = Field(description="Candidate's thinking and speaking before an answer, s.")
+    stages: dict[str, Stage] = Field(min_length=1, description="The stages, by name.")
+    opening: list[str] = Field(default_factory=list, description="Stages run once at the start.")
+    rounds: NonNegativeInt = Field(default=0, description="How many question rounds.")
+    round: list[str] = Field(default_factory=list, description="Stages of one round, in order.")
+    closing: list[str] = Field(default_factory=list, description="Stages run once at the end.")
+
+    @model_validator(mode="after")
+    def _stages_known(self) -> Script:
+        for part in ("opening", "round", "closing"):
+            for name in getattr(self, part):
+                if name not in self.stages:
+                    raise ValueError(f"{part} names unknown stage {name!r}")
+        if not self.sequence():
+            raise ValueError("the script has no stages to run")
+        return self
+
+    def sequence(self) -> list[str]:
+        """The stage names of one interview, in order."""
+        turns = list(self.opening)
+        for r in range(self.rounds):
+            last = r == self.rounds - 1
+            turns += [s for s in self.round if not (last and self.stages[s].skip_in_last_round)]
+        return turns + list(self.closing)
+
+
+class CacheConfig(Model):
+    """The response cache in front of the router."""
+
+    enabled: bool = Field(default=True, description="Look responses up before calling a provider.")
+    ttl_s: PositiveFloat = Field(default=3600.0, description="Time to live of an entry, s.")
+    max_entries: PositiveInt = Field(default=100_000, description="Capacity; least recently used evicted.")
+    deduplicate_in_flight: bool = Field(
+        default=True, description="Identical requests in flight wait for the first one."
+    )
+
+
+class Destination(Model):
+    """A provider model the router may send requests to."""
+
+    provider: str = Field(description="Name of a provider in providers.yaml (or extra_providers).")
+    model: str = Field(description="One of that provider's models.")
+    accounts: PositiveInt | None = Field(default=None, description="Override the provider's accounts.")
+    weight: PositiveFloat = Field(default=1.0, description="Relative share for the weighted strategy.")
+
+    @property
+    def label(self) -> str:
+        """``provider/model``."""
+        return f"{self.provider}/{self.model}"
+
+
+class Routing(Model):
+    """How the router picks a destination and what it does when none can take a request."""
+
+    strategy: Literal["fill_first", "weighted", "most_headroom", "latency_aware", "cost_aware"] = Field(
+        default="fill_first", description="Order in which destinations are tried."
+    )
+    destinations: list[Destination] = Field(min_length=1, description="In priority order.")
+    on_exhausted: Literal["queue", "degrade", "fail"] = Field(
+        default="queue",
+        description="No quota anywhere: queue until one frees (up to the deadline), degrade to a "
+        "template answer, or fail the turn.",
+    )
+    turn_deadline_s: PositiveFloat = Field(default=30.0, description="Longest a turn may wait, s.")
+    on_deadline: Literal["degrade", "fail"] = Field(
+        default="fail", description="What a turn past its deadline becomes."
+    )
+    max_retries: NonNegativeInt = Field(default=2, description="Retries of a failed request.")
+    backoff_base_s: PositiveFloat = Field(default=0.5, description="First retry delay, s (doubles).")
+    backoff_max_s: PositiveFloat = Field(default=8.0, description="Longest retry delay, s.")
+
+
+class Outage(Model):
+    """A scheduled outage of one provider: every request fails during it."""
+
+    provider: str = Field(description="Provider name.")
+    start_s: NonNegativeFloat = Field(description="Start, seconds since run start.")
+    duration_s: PositiveFloat = Field(description="Length, s.")
+
+
+class ServiceLevel(Model):
+    """What a live interview needs so it does not stall."""
+
+    p95_turn_latency_s: PositiveFloat = Field(default=3.0, description="95th percentile turn latency, s.")
+    ttft_s: PositiveFloat = Field(default=1.0, description="Time to first token target, s.")
+
+
+class SeedRow(Model):
+    """One row of the seed document's provider table, as claimed."""
+
+    provider: str = Field(description="Name as the seed writes it.")
+    maps_to: str | None = Field(default=None, description="Our provider name, if any.")
+    quota: float | None = Field(default=None, ge=0, description="The claimed quota (per account).")
+    unit: Literal["requests_per_day", "requests_per_hour", "tokens_per_day", "credit_usd", "unstated"] = Field(
+        description="What the claimed quota counts."
+    )
+    accounts: PositiveInt = Field(default=1, description="Accounts the seed assumes.")
+    seed_interviews_per_day: float = Field(ge=0, description="What the seed says this row carries.")
+
+
+class SeedTable(Model):
+    """A provider table from the seed document."""
+
+    title: str = Field(description="Which table.")
+    rows: list[SeedRow] = Field(min_length=1, description="Its rows.")
+    seed_total_interviews_per_day: float = Field(ge=0, description="The seed's total.")
+
+
+class SeedClaims(Model):
+    """The seed document's figures, kept to be reproduced by its method and then corrected."""
+
+    requests_per_interview: PositiveInt = Field(description="The seed's requests per interview.")
+    tables: list[SeedTable] = Field(min_length=1, description="The seed's provider tables.")
+    savings: dict[str, float] = Field(
+        description="Savings the seed adds up, as fractions of requests avoided (cache 0.30 …)."
+    )
+    seed_optimized_interviews_per_day: float = Field(ge=0, description="The seed's 'ultra-optimized' total.")
+
+
+class Scenario(Model):
+    """Everything one run needs besides the provider catalogue."""
+
+    name: str = Field(description="Short name (the file's stem).")
+    description: str = Field(default="", description="What this scenario asks.")
+    seed: int = Field(default=1, description="Random seed; same seed, same numbers.")
+    demand: Demand
+    candidates: Candidates
+    calendar: Calendar
+    script: Script
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    routing: Routing
+    sla: ServiceLevel = Field(default_factory=ServiceLevel)
+    outages: list[Outage] = Field(default_factory=list, description="Scheduled provider outages.")
+    savings_overlap: Literal["multiplicative", "additive"] = Field(
+        default="multiplicative",
+        description="How plan combines avoided-request fractions: independent (multiplicative) or disjoint.",
+    )
+    extra_providers: list[Provider] = Field(
+        default_factory=list, description="Providers defined by this scenario only (e.g. the seed's claims)."
+    )
+    seed_claims: SeedClaims | None = Field(default=None, description="The seed document's own figures.")
+
+    @model_validator(mode="after")
+    def _candidates_match_demand(self) -> Scenario:
+        wanted = self.candidates.count * self.candidates.interviews_each
+        if wanted != self.demand.interviews:
+            per = "in all" if self.demand.kind == "total" else "per day"
+            raise ValueError(
+                f"candidates.count × candidates.interviews_each = {wanted:,} but demand.interviews "
+                f"{per} is {self.demand.interviews:,}; set both"
+            )
+        return self

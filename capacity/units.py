@@ -1,0 +1,48 @@
+"""Units, shared enums and small constants.
+
+Time inside the model is always seconds (``float``) since the start of the run; a run's
+start is a UTC datetime in the scenario. Tokens are integers, money is US dollars.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeAlias
+
+Seconds: TypeAlias = float
+Tokens: TypeAlias = int
+USD: TypeAlias = float
+
+MINUTE_S: Seconds = 60.0
+HOUR_S: Seconds = 3600.0
+DAY_S: Seconds = 86400.0
+DAYS_PER_MONTH: float = 30.0
+MTOK: float = 1_000_000.0
+
+
+class Outcome(StrEnum):
+    """How an interview ended."""
+
+    COMPLETED = "completed"
+    DEGRADED = "degraded"  # finished, but at least one turn was served by a fallback template
+    FAILED = "failed"  # a turn could not be served; the interview was abandoned
+    UNFINISHED = "unfinished"  # still running (or not yet started) when the horizon ended
+
+
+class Served(StrEnum):
+    """Where one logical request of an interview was answered."""
+
+    TEMPLATE = "template"
+    CACHE = "cache"
+    DEDUPLICATED = "deduplicated"
+    PROVIDER = "provider"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+
+
+class ErrorKind(StrEnum):
+    """Kinds of provider-side failure a request can meet."""
+
+    RATE_LIMITED = "429"
+    SERVER_ERROR = "5xx"
+    TIMEOUT = "timeout"

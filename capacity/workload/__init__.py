@@ -1,0 +1,1 @@
+"""Workload: what the interviews ask of the plan — samplers, the compiled script, arrivals."""
