@@ -163,7 +163,10 @@ def validate(doc: YamlDocument, model: type[M], overridden: frozenset[FieldPath]
             if any(path[: len(o)] == o for o in overridden):
                 problems.append(Problem(SET_ORIGIN, None, _path_text(path), _message(err)))
             else:
-                problems.append(doc.problem(path, _message(err)))
+                # a whole-model check (e.g. end after start) may fail because of an override below it
+                below = [_path_text(o) for o in sorted(overridden, key=str) if o[: len(path)] == path]
+                after = f" (after --set {', '.join(below)})" if below else ""
+                problems.append(doc.problem(path, _message(err) + after))
         raise ConfigError(problems) from None
 
 

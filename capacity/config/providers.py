@@ -144,6 +144,11 @@ class ModelSpec(Model):
     latency: LatencyModel = Field(description="Service-time model.")
     error_rate: float = Field(default=0.0, ge=0, le=1, description="Share of requests that fail (5xx).")
     timeout_s: float = Field(default=60.0, gt=0, description="Client timeout per request, seconds.")
+    withdrawn_on: dt.date | None = Field(
+        default=None,
+        description="Date this offer ended (a free tier withdrawn, a model retired); a plan whose "
+        "calendar starts on or after it cannot count on it.",
+    )
 
     @model_validator(mode="after")
     def _units_present(self) -> ModelSpec:

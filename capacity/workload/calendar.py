@@ -91,7 +91,8 @@ def need_interviews_per_day(scenario: Scenario) -> float:
 
 def _hour_cdf(calendar: Calendar) -> NDArray[np.float64]:
     profile = np.asarray(calendar.hourly_profile or [1.0] * calendar.business_hours, dtype=float)
-    return np.cumsum(profile) / profile.sum()
+    cdf: NDArray[np.float64] = np.cumsum(profile) / profile.sum()
+    return cdf
 
 
 def _time_of_day_s(calendar: Calendar, rng: np.random.Generator, n: int) -> NDArray[np.float64]:

@@ -1,0 +1,166 @@
+"""``capacity providers``: the configured providers, their limits, sources and ages.
+
+Free tiers change often (Gemini 2.0 Flash's free requests a day went 1,500 → 1,000 → 200
+in six months of 2025), so every entry carries the date its source was read (``as_of``).
+An entry older than the stale threshold is marked: its figures may no longer hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from capacity.config.providers import FixedReset, Limits, ModelSpec, Provider
+
+LIMIT_LABELS: tuple[tuple[str, str], ...] = (
+    ("rpm", "req/min"),
+    ("rph", "req/hour"),
+    ("rpd", "req/day"),
+    ("requests_per_month", "req/month"),
+    ("tpm", "tokens/min"),
+    ("tokens_per_hour", "tokens/hour"),
+    ("tpd", "tokens/day"),
+    ("tokens_per_month", "tokens/month"),
+    ("neurons_per_day", "neurons/day"),
+    ("concurrent_requests", "in flight"),
+    ("max_input_tokens_per_request", "input tokens/request max"),
+    ("max_output_tokens_per_request", "output tokens/request max"),
+)
+"""Each count-valued limit field and the unit it is shown with."""
+
+
+def age_days(as_of: dt.date, today: dt.date) -> int:
+    """Days since the source was read."""
+    return (today - as_of).days
+
+
+def is_stale(as_of: dt.date, today: dt.date, stale_days: int) -> bool:
+    """Whether a figure read on ``as_of`` is older than ``stale_days`` on ``today``."""
+    return age_days(as_of, today) > stale_days
+
+
+def _number(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+
+
+def limits_text(limits: Limits) -> str:
+    """The limits a model states, in one line: ``15 req/min · 200 req/day · 1,000,000 tokens/min``."""
+    parts = [
+        f"{_number(v)} {unit}" for field, unit in LIMIT_LABELS if (v := getattr(limits, field)) is not None
+    ]
+    if limits.credit_usd is not None:
+        renews = "a month" if limits.credit_renews == "monthly" else "once"
+        parts.append(f"${limits.credit_usd:,.2f} credit {renews}")
+    if limits.charge_max_output_up_front:
+        parts.append("max output charged up front")
+    return " · ".join(parts) if parts else "none stated"
+
+
+def _resets_text(model: ModelSpec) -> str:
+    fixed = [
+        f"{period} at {reset.at:%H:%M} {reset.timezone}"
+        for period in ("minute", "hour", "day")
+        if isinstance(reset := getattr(model.resets, period), FixedReset)
+    ]
+    return "fixed reset: " + ", ".join(fixed) if fixed else ""
+
+
+def _prices_text(model: ModelSpec) -> str:
+    if model.prices is None:
+        return "–"
+    return f"${model.prices.usd_per_mtok_in:g} / ${model.prices.usd_per_mtok_out:g}"
+
+
+def _limits_json(limits: Limits) -> dict[str, Any]:
+    """The limits a model states (absent ones left out)."""
+    out: dict[str, Any] = limits.model_dump(mode="json", exclude_none=True)
+    if limits.credit_usd is None:
+        out.pop("credit_renews", None)
+    if not limits.charge_max_output_up_front:
+        out.pop("charge_max_output_up_front", None)
+    return out
+
+
+def providers_json(providers: Sequence[Provider], today: dt.date, stale_days: int) -> dict[str, Any]:
+    """The providers with their limits, sources, ages and staleness, as JSON-ready data."""
+    entries = []
+    for p in providers:
+        entries.append(
+            {
+                "name": p.name,
+                "label": p.label,
+                "billing": p.billing,
+                "accounts": p.accounts,
+                "scope": p.scope,
+                "source": p.source,
+                "as_of": p.as_of.isoformat(),
+                "age_days": age_days(p.as_of, today),
+                "stale": is_stale(p.as_of, today, stale_days),
+                "terms": p.terms,
+                "notes": p.notes,
+                "models": [
+                    {
+                        "name": m.name,
+                        "limits": _limits_json(m.limits),
+                        "prices": None if m.prices is None else m.prices.model_dump(mode="json"),
+                        "withdrawn_on": None if m.withdrawn_on is None else m.withdrawn_on.isoformat(),
+                    }
+                    for m in p.models
+                ],
+            }
+        )
+    return {
+        "today": today.isoformat(),
+        "stale_days": stale_days,
+        "stale": [e["name"] for e in entries if e["stale"]],
+        "providers": entries,
+    }
+
+
+def render_providers(
+    providers: Sequence[Provider], today: dt.date, stale_days: int, console: Console
+) -> None:
+    """Print one row per provider model: limits, prices, source and age (stale ones marked)."""
+    table = Table(
+        title=f"Configured providers (stale: source read more than {stale_days} days before {today})",
+        title_justify="left",
+    )
+    table.add_column("Provider / model")
+    table.add_column("Billing")
+    table.add_column("Limits per account")
+    table.add_column("$/1M tokens in / out", justify="right")
+    table.add_column("As of")
+    stale_names = []
+    for p in providers:
+        stale = is_stale(p.as_of, today, stale_days)
+        if stale:
+            stale_names.append(p.name)
+        age = Text(f"{p.as_of}\n{age_days(p.as_of, today)} days")
+        if stale:
+            age.append("\nSTALE", style="bold red")
+        head = Text(p.name, style="bold")
+        head.append(f" {p.label}\n")
+        head.append(f"source: {p.source}", style="dim")
+        table.add_row(head, p.billing, "", "", age)
+        for m in p.models:
+            limits = Text(limits_text(m.limits))
+            if resets := _resets_text(m):
+                limits.append(f"\n{resets}", style="dim")
+            if m.withdrawn_on is not None:
+                limits.append(f"\nwithdrawn on {m.withdrawn_on}", style="red")
+            table.add_row(f"  {m.name}", "", limits, _prices_text(m), "")
+        table.add_section()
+    console.print(table)
+    if stale_names:
+        console.print(
+            Text(
+                f"{len(stale_names)} stale: {', '.join(stale_names)} — "
+                "check their sources before trusting a plan.",
+                style="yellow",
+            )
+        )

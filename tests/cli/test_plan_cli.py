@@ -1,0 +1,113 @@
+"""``capacity plan`` through the command line (typer's CliRunner)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from capacity.cli import app
+
+runner = CliRunner()
+
+
+def plan_json(*args: str) -> tuple[int, dict[str, Any]]:
+    result = runner.invoke(app, ["plan", *args, "--json"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_seed_claims_reproduces_the_seed_and_corrects_it() -> None:
+    status, out = plan_json("--scenario", "seed-claims")
+    assert status == 0
+    seed = out["seed_method"]
+    first, second = seed["tables"]
+    assert (first["rows_sum_interviews_per_day"], first["seed_interviews_per_month"]) == (1090, 32_700)
+    assert (second["rows_sum_interviews_per_day"], second["seed_interviews_per_month"]) == (1560, 46_800)
+    assert seed["optimized_interviews_per_day"] == pytest.approx(2262)
+    assert seed["seed_optimized_interviews_per_day"] == 2262
+    assert seed["compounded_interviews_per_day"] == pytest.approx(2606.5, abs=0.1)
+    together = next(r for r in second["rows"] if r["provider"] == "Together AI")
+    assert (together["seed_method_interviews_per_day"], together["corrected_interviews_per_day"]) == (
+        138,
+        1661,
+    )
+    assert any("≈ 2,606/day" in line for line in out["corrections"])
+    assert out["need_interviews_per_calendar_day"] == pytest.approx(1666.67, abs=0.01)
+    assert out["need_interviews_per_day"] == pytest.approx(2272.73, abs=0.01)
+    assert {p["binding_limit"] for p in out["providers"]} == {"rpd", "rpm", "tpd"}
+
+
+@pytest.mark.parametrize(("scenario", "need", "capacity"), [("A", 2272.73, 1045.35), ("B", 50_000, 1509.38)])
+def test_real_quotas_fall_short_with_exit_1(scenario: str, need: float, capacity: float) -> None:
+    status, out = plan_json("--scenario", scenario)
+    assert status == 1
+    assert out["need_interviews_per_day"] == pytest.approx(need, abs=0.01)
+    assert out["interviews_per_day"] == pytest.approx(capacity, abs=0.01)
+    assert out["carries_need"] is False
+    gemini = next(p for p in out["providers"] if p["label"] == "gemini/gemini-2.0-flash")
+    assert (gemini["binding_limit"], gemini["requests_per_day"]) == ("rpd", 200)
+    contradicted = {c["seed_provider"] for c in out["seed_contradictions"]}
+    assert {
+        "Cloudflare Workers AI",
+        "Hugging Face",
+        "DeepSeek",
+        "GitHub Models",
+        "Mistral La Plateforme",
+    } <= contradicted
+    assert "seed_method" not in out
+
+
+def test_set_override_changes_the_plan() -> None:
+    # one account of Gemini 2.0 Flash only: 200 requests ÷ 25 = 8 interviews a day
+    status, out = plan_json(
+        "--scenario", "A", "--set", "routing.destinations=[{provider: gemini, model: gemini-2.0-flash}]"
+    )
+    assert status == 1
+    assert out["interviews_per_day"] == 8
+
+
+def test_paid_plan_carries_the_need_with_exit_0() -> None:
+    status, out = plan_json(
+        "--scenario", "B", "--set", "routing.destinations=[{provider: openai, model: gpt-4o-mini}]"
+    )
+    assert status == 0
+    assert out["interviews_per_day"] is None  # unbounded: no limit stated
+    assert out["monthly_cost_usd"] > 0
+
+
+def test_table_output_names_the_binding_limits() -> None:
+    result = runner.invoke(app, ["plan", "--scenario", "A"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "FALLS SHORT" in out
+    assert "neurons_per_day: 10,000 neurons/day" in out
+    assert "2,273 per interviewing day" in out
+    assert "1,667/calendar day" in out
+    assert "contradicted" in out
+
+
+def test_seed_claims_table_shows_both_methods() -> None:
+    result = runner.invoke(app, ["plan", "--scenario", "seed-claims"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "1,090" in out
+    assert "1,560" in out
+    assert "2,262" in out
+    assert "46,800/month" in out
+    assert "⌊3,600 ÷ 26⌋ = 138 (per hour read as per day)" in out
+    assert "What the seed's arithmetic gets wrong" in out
+
+
+def test_unknown_scenario_exits_2() -> None:
+    result = runner.invoke(app, ["plan", "--scenario", "Z"])
+    assert result.exit_code == 2
+    assert "unknown scenario 'Z'" in result.stderr
+
+
+def test_help_documents_exit_status() -> None:
+    result = runner.invoke(app, ["plan", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "1 it falls short" in result.stdout

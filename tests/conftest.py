@@ -1,0 +1,82 @@
+"""Shared fixtures: the shipped configuration, and copies of it to break on purpose."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from capacity.config import Configuration, default_providers_path, load_configuration, scenario_path
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+SHIPPED_PROVIDERS = CHECKOUT / "providers.yaml"
+SHIPPED_SCENARIOS = CHECKOUT / "scenarios"
+
+
+def load_shipped(name: str, overrides: tuple[str, ...] = ()) -> Configuration:
+    """A shipped scenario with the shipped providers, ``--set`` overrides applied."""
+    return load_configuration(scenario_path(name), default_providers_path(), list(overrides))
+
+
+@pytest.fixture(scope="session")
+def load_scenario() -> Callable[..., Configuration]:
+    """``load_scenario(name, *overrides)``: a shipped scenario, ``--set`` overrides applied."""
+    return lambda name, *overrides: load_shipped(name, tuple(overrides))
+
+
+@pytest.fixture(scope="session")
+def config_a() -> Configuration:
+    """Scenario A (50,000 interviews over 30 days) on the 2025 providers."""
+    return load_shipped("A")
+
+
+@pytest.fixture(scope="session")
+def config_b() -> Configuration:
+    """Scenario B (50,000 interviews every day)."""
+    return load_shipped("B")
+
+
+@pytest.fixture(scope="session")
+def config_seed() -> Configuration:
+    """The seed document's claims on scenario A's demand."""
+    return load_shipped("seed-claims")
+
+
+@pytest.fixture
+def config_copy(tmp_path: Path) -> Callable[[dict[str, tuple[str, str]]], Path]:
+    """Copy providers.yaml and scenarios/ into a temporary folder, editing files on the way.
+
+    Call it with ``{relative path: (old text, new text)}``; each old text must occur exactly
+    once. Returns the folder (``providers.yaml`` and ``scenarios/*.yaml`` inside).
+    """
+
+    def make(edits: dict[str, tuple[str, str]]) -> Path:
+        shutil.copy(SHIPPED_PROVIDERS, tmp_path / "providers.yaml")
+        shutil.copytree(SHIPPED_SCENARIOS, tmp_path / "scenarios", dirs_exist_ok=True)
+        for rel, (old, new) in edits.items():
+            path = tmp_path / rel
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+            if old:
+                assert text.count(old) == 1, f"{old!r} must occur once in {rel}"
+                text = text.replace(old, new)
+            else:
+                text = new
+            path.write_text(text, encoding="utf-8")
+        return tmp_path
+
+    return make
+
+
+@pytest.fixture
+def line_of() -> Callable[[Path, str], int]:
+    """``line_of(path, text)``: the 1-based line of the first occurrence of ``text`` in ``path``."""
+
+    def find(path: Path, text: str) -> int:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if text in line:
+                return number
+        raise AssertionError(f"{text!r} not in {path}")
+
+    return find

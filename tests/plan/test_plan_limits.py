@@ -1,0 +1,126 @@
+"""Requests per business day per account under each kind of limit, checked by hand.
+
+The profile: 900 input + 100 output tokens a request (1,000 used; 1,400 reserved with max
+output), 10 active hours a day, 20 business days a month, 10 in the horizon.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from capacity.config.providers import ModelSpec
+from capacity.plan.limits import (
+    RequestProfile,
+    binding_limit,
+    limit_capacities,
+    mean_service_time_s,
+    neurons_per_request,
+    usd_per_request,
+)
+
+PROFILE = RequestProfile(
+    input_tokens=900.0,
+    output_tokens=100.0,
+    reserved_tokens=1400.0,
+    active_hours_per_day=10.0,
+    business_days_per_month=20.0,
+    business_days_in_horizon=10.0,
+)
+LATENCY = {
+    "ttft_s": {"kind": "constant", "value": 0.5},
+    "output_tokens_per_s": {"kind": "constant", "value": 100.0},
+}
+
+
+def spec(limits: dict[str, Any], **extra: Any) -> ModelSpec:
+    return ModelSpec.model_validate({"name": "m", "limits": limits, "latency": LATENCY, **extra})
+
+
+def only(limits: dict[str, Any], **extra: Any) -> float:
+    """Requests/day under the single limit given."""
+    (cap,) = limit_capacities(spec(limits, **extra), PROFILE)
+    return cap.requests_per_day
+
+
+@pytest.mark.parametrize(
+    ("limits", "expected"),
+    [
+        ({"rpm": 30}, 30 * 60 * 10),  # spent only in the 10 active hours
+        ({"rph": 900}, 900 * 10),
+        ({"rpd": 14_400}, 14_400),
+        ({"requests_per_month": 1_000}, 1_000 / 20),  # over 20 business days
+        ({"tpm": 60_000}, 60_000 * 60 * 10 / 1_000),  # 1,000 tokens used a request
+        ({"tokens_per_hour": 1_000_000}, 1_000_000 * 10 / 1_000),
+        ({"tpd": 500_000}, 500),
+        ({"tokens_per_month": 1_000_000_000}, 1_000_000_000 / 20 / 1_000),
+        ({"concurrent_requests": 5}, 5 * 10 * 3600 / 1.5),  # 0.5 s TTFT + 100 tokens at 100/s
+    ],
+)
+def test_each_limit_kind(limits: dict[str, Any], expected: float) -> None:
+    assert only(limits) == pytest.approx(expected)
+
+
+def test_up_front_charging_divides_by_reserved_tokens() -> None:
+    limits = {
+        "tpm": 60_000,
+        "tokens_per_hour": 1_000_000,
+        "tpd": 1_000_000,
+        "charge_max_output_up_front": True,
+    }
+    caps = {c.kind: c.requests_per_day for c in limit_capacities(spec(limits), PROFILE)}
+    assert caps == pytest.approx(
+        {"tpm": 36_000_000 / 1_400, "tokens_per_hour": 10_000_000 / 1_400, "tpd": 1e6 / 1_400}
+    )
+
+
+def test_neurons_at_cloudflare_rates() -> None:
+    # 900 × 4,119 / 1M + 100 × 34,868 / 1M = 3.7071 + 3.4868 = 7.1939 neurons a request
+    rates = {"neurons": {"per_mtok_in": 4119, "per_mtok_out": 34868}}
+    assert neurons_per_request(spec({}, **rates), PROFILE) == pytest.approx(7.1939)
+    assert only({"neurons_per_day": 10_000}, **rates) == pytest.approx(10_000 / 7.1939)
+
+
+def test_monthly_credit_is_spread_over_a_month_of_business_days() -> None:
+    prices = {"prices": {"usd_per_mtok_in": 0.18, "usd_per_mtok_out": 0.18}}
+    assert usd_per_request(spec({}, **prices), PROFILE) == pytest.approx(0.00018)  # 1,000 tokens × $0.18/M
+    assert only({"credit_usd": 0.10, "credit_renews": "monthly"}, **prices) == pytest.approx(
+        0.10 / 20 / 0.00018
+    )
+
+
+def test_one_time_credit_is_spread_over_the_horizon() -> None:
+    prices = {"prices": {"usd_per_mtok_in": 0.10, "usd_per_mtok_out": 0.10}}
+    assert only({"credit_usd": 1.0, "credit_renews": "never"}, **prices) == pytest.approx(1.0 / 10 / 0.0001)
+
+
+def test_binding_limit_is_the_smallest() -> None:
+    caps = limit_capacities(spec({"rpm": 30, "rpd": 14_400, "tpm": 6_000, "tpd": 500_000}), PROFILE)
+    assert [c.kind for c in caps] == ["rpm", "rpd", "tpm", "tpd"]
+    bind = binding_limit(caps)
+    assert bind is not None
+    assert (bind.kind, bind.requests_per_day) == ("tpd", 500)
+    assert bind.how == "500,000 tokens/day ÷ 1,000 tokens used/request"
+
+
+def test_no_limit_stated_binds_nothing() -> None:
+    assert limit_capacities(spec({}), PROFILE) == []
+    assert binding_limit([]) is None
+
+
+def test_zero_cost_per_request_is_unbounded() -> None:
+    free = RequestProfile(0.0, 0.0, 0.0, 10.0, 20.0, 10.0)
+    (cap,) = limit_capacities(spec({"tpd": 1000}), free)
+    assert math.isinf(cap.requests_per_day)
+
+
+def test_service_time_uses_distribution_means() -> None:
+    # lognormal TTFT: median 0.6, σ 0.5 → mean 0.6·e^0.125 = 0.6799; 100 tokens at 120/s = 0.8333 s
+    latency = {
+        "ttft_s": {"kind": "lognormal", "median": 0.6, "sigma": 0.5},
+        "output_tokens_per_s": {"kind": "constant", "value": 120.0},
+    }
+    model = ModelSpec.model_validate({"name": "m", "latency": latency})
+    assert mean_service_time_s(model, PROFILE) == pytest.approx(0.6 * math.exp(0.125) + 100 / 120)
