@@ -1,0 +1,301 @@
+"""The recorder: counts what a run did and assembles the :class:`RunResult`.
+
+Driven by the simulator (SimPy time) or the live runtime (wall-clock time), with the same
+calls. Per-request facts go into counters, fixed-bucket histograms and per-minute arrays, so
+memory depends on the horizon, not on the number of requests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+
+from capacity.metrics.histogram import LogHistogram
+from capacity.policy.router import Destination
+from capacity.result import (
+    CacheStats,
+    Cdf,
+    DestinationResult,
+    HourOfDayLatency,
+    InterviewCounts,
+    RequestCounts,
+    RunResult,
+    TimeSeries,
+    WindowUse,
+)
+from capacity.units import HOUR_S, MINUTE_S, Outcome, Served
+
+
+class _Series:
+    """A per-minute series of a level (forward-filled) or a count (summed)."""
+
+    def __init__(self, minutes: int, level: bool) -> None:
+        self.values = np.zeros(minutes, dtype=np.int64) if not level else np.full(minutes, -1, dtype=np.int64)
+        self.level = level
+
+    def set(self, now: float, value: int) -> None:
+        m = min(int(now // MINUTE_S), len(self.values) - 1)
+        self.values[m] = value
+
+    def add(self, now: float, amount: int = 1) -> None:
+        m = min(int(now // MINUTE_S), len(self.values) - 1)
+        self.values[m] += amount
+
+    def tolist(self) -> list[int]:
+        if not self.level:
+            return [int(v) for v in self.values]
+        out, last = [], 0
+        for v in self.values:
+            last = int(v) if v >= 0 else last
+            out.append(last)
+        return out
+
+
+class DestinationTally:
+    """Counters of one destination."""
+
+    __slots__ = ("completed", "cost_usd", "errors", "hourly", "requests", "tokens_in", "tokens_out")
+
+    def __init__(self, hours: int) -> None:
+        self.requests = 0
+        self.completed = 0
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.cost_usd = 0.0
+        self.errors: dict[str, int] = {}
+        self.hourly = np.zeros(hours, dtype=np.int64)
+
+
+class Recorder:
+    """Everything measured during one run."""
+
+    def __init__(self, horizon_s: float, destinations: Sequence[Destination]) -> None:
+        self.horizon_s = horizon_s
+        minutes = int(horizon_s // MINUTE_S) + 1
+        self.hours = int(horizon_s // HOUR_S) + 1
+        self.destinations = list(destinations)
+        self.tally = [DestinationTally(self.hours) for _ in destinations]
+        self.outcomes = dict.fromkeys(Outcome, 0)
+        self.served = dict.fromkeys(Served, 0)
+        self.api_calls = 0
+        self.cache_lookups = 0
+        self.turn_latency = LogHistogram()
+        self.queue_wait = LogHistogram()
+        self.ttft = LogHistogram()
+        self.duration = LogHistogram()
+        self.by_hour = [LogHistogram(per_decade=50) for _ in range(24)]
+        self.starts = _Series(minutes, level=False)
+        self.in_flight = _Series(minutes, level=True)
+        self.calls = _Series(minutes, level=False)
+        self.queued = _Series(minutes, level=True)
+        self.failed_turns = _Series(minutes, level=False)
+        self._in_flight = 0
+        self.tokens_completed = 0
+
+    # interviews ---------------------------------------------------------------------------
+    def interview_started(self, now: float) -> None:
+        """An interview began."""
+        self._in_flight += 1
+        self.starts.add(now)
+        self.in_flight.set(now, self._in_flight)
+
+    def interview_ended(self, now: float, outcome: Outcome, duration_s: float, api_tokens: int) -> None:
+        """An interview ended with ``outcome`` after ``duration_s``."""
+        self._in_flight -= 1
+        self.in_flight.set(now, self._in_flight)
+        self.outcomes[outcome] += 1
+        if outcome in (Outcome.COMPLETED, Outcome.DEGRADED):
+            self.duration.add(duration_s)
+            self.tokens_completed += api_tokens
+
+    def unfinished(self, count: int) -> None:
+        """``count`` interviews had not ended (or not started) when the run stopped."""
+        self.outcomes[Outcome.UNFINISHED] += count
+
+    # turns --------------------------------------------------------------------------------
+    def turn(self, needed_at: float, served: Served, latency_s: float, wait_s: float = 0.0) -> None:
+        """A turn needed at ``needed_at`` was answered (or not) after ``latency_s``."""
+        self.served[served] += 1
+        if served in (Served.PROVIDER, Served.CACHE, Served.DEDUPLICATED):
+            self.turn_latency.add(latency_s)
+            self.by_hour[int(needed_at // HOUR_S) % 24].add(latency_s)
+        if served is Served.PROVIDER:
+            self.queue_wait.add(wait_s)
+        if served is Served.FAILED:
+            self.failed_turns.add(needed_at + latency_s)
+
+    def cache_lookup(self) -> None:
+        """A cacheable turn looked in the cache."""
+        self.cache_lookups += 1
+
+    def queue_length(self, now: float, length: int) -> None:
+        """Turns waiting for quota right now."""
+        self.queued.set(now, length)
+
+    # calls --------------------------------------------------------------------------------
+    def call_sent(self, now: float, dest: Destination) -> None:
+        """A call left for ``dest``."""
+        self.api_calls += 1
+        t = self.tally[dest.index]
+        t.requests += 1
+        t.hourly[min(int(now // HOUR_S), self.hours - 1)] += 1
+        self.calls.add(now)
+
+    def call_done(self, dest: Destination, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float) -> None:
+        """A call to ``dest`` succeeded."""
+        t = self.tally[dest.index]
+        t.completed += 1
+        t.tokens_in += tokens_in
+        t.tokens_out += tokens_out
+        t.cost_usd += cost_usd
+        self.ttft.add(ttft_s)
+
+    def call_failed(self, dest: Destination, kind: str) -> None:
+        """A call to ``dest`` failed with ``kind`` (429, 5xx, timeout)."""
+        errors = self.tally[dest.index].errors
+        errors[kind] = errors.get(kind, 0) + 1
+
+    # result -------------------------------------------------------------------------------
+    def _destination_results(self) -> list[DestinationResult]:
+        out = []
+        for dest, t in zip(self.destinations, self.tally, strict=True):
+            windows: list[WindowUse] = []
+            accounts = 1
+            if dest.quota is not None:
+                accounts = len(dest.quota.accounts)
+                by_name: dict[str, WindowUse] = {}
+                for account in dest.quota.accounts:
+                    items = list(account.windows)
+                    for w in items:
+                        s = w.stats
+                        hourly = [0.0] * self.hours
+                        for h, f in s.hourly_peak.items():
+                            if h < self.hours:
+                                hourly[h] = round(f, 4)
+                        prev = by_name.get(w.name)
+                        if prev is None:
+                            by_name[w.name] = WindowUse(
+                                name=w.name, limit=w.limit, peak_fraction=s.peak_fraction, blocked=s.blocked,
+                                first_blocked_s=s.first_blocked_s, hourly_peak_fraction=hourly,
+                            )
+                        else:  # accounts of one destination: the busiest account per hour
+                            firsts = [x for x in (prev.first_blocked_s, s.first_blocked_s) if x is not None]
+                            by_name[w.name] = WindowUse(
+                                name=w.name, limit=w.limit, peak_fraction=max(prev.peak_fraction, s.peak_fraction),
+                                blocked=prev.blocked + s.blocked, first_blocked_s=min(firsts) if firsts else None,
+                                hourly_peak_fraction=[max(a, b) for a, b in zip(prev.hourly_peak_fraction, hourly, strict=True)],
+                            )
+                    if account.concurrency is not None:
+                        c = account.concurrency.stats
+                        prev = by_name.get("concurrent_requests")
+                        by_name["concurrent_requests"] = WindowUse(
+                            name="concurrent_requests", limit=float(account.concurrency.limit),
+                            peak_fraction=max(c.peak_fraction, prev.peak_fraction if prev else 0.0),
+                            blocked=c.blocked + (prev.blocked if prev else 0),
+                            first_blocked_s=c.first_blocked_s if prev is None else prev.first_blocked_s,
+                            hourly_peak_fraction=[0.0] * self.hours,
+                        )
+                windows = list(by_name.values())
+            binding = max(windows, key=lambda w: w.blocked, default=None)
+            out.append(
+                DestinationResult(
+                    name=dest.name, kind="gpu" if dest.kind == "gpu" else "api", accounts=accounts,
+                    requests=t.requests, completed=t.completed, rejected=dest.rejected, errors=dict(t.errors),
+                    tokens_in=t.tokens_in, tokens_out=t.tokens_out, cost_usd=round(t.cost_usd, 6),
+                    windows=windows, hourly_requests=[int(x) for x in t.hourly],
+                    binding_window=binding.name if binding is not None and binding.blocked > 0 else None,
+                )
+            )
+        return out
+
+    def result(
+        self,
+        *,
+        scenario: str,
+        mode: str,
+        seed: int,
+        days: int,
+        run_start: dt.datetime,
+        need_interviews_per_day: float,
+        sla_p95_turn_latency_s: float,
+        sla_ttft_s: float,
+        cache_hits: int,
+        fixed_cost_usd: float = 0.0,
+        wall_time_s: float = 0.0,
+    ) -> RunResult:
+        """Assemble the RunResult."""
+        o = self.outcomes
+        carried = o[Outcome.COMPLETED] + o[Outcome.DEGRADED]
+        destinations = self._destination_results()
+        errors: dict[str, int] = {}
+        for d in destinations:
+            for k, v in d.errors.items():
+                errors[k] = errors.get(k, 0) + v
+        cost = sum(d.cost_usd for d in destinations) + fixed_cost_usd
+        logical = sum(self.served.values())
+        avoided = self.served[Served.TEMPLATE] + self.served[Served.CACHE] + self.served[Served.DEDUPLICATED]
+        edges, frac = self.turn_latency.cdf()
+        step = max(1, len(edges) // 150)
+        requested = sum(o.values())
+        return RunResult(
+            scenario=scenario,
+            mode=mode,  # type: ignore[arg-type]
+            seed=seed,
+            days=days,
+            horizon_s=self.horizon_s,
+            run_start_utc=run_start.isoformat(),
+            need_interviews_per_day=need_interviews_per_day,
+            carried_interviews_per_day=carried / days if days else 0.0,
+            tokens_per_interview=self.tokens_completed / carried if carried else 0.0,
+            interviews=InterviewCounts(
+                requested=requested,
+                completed=o[Outcome.COMPLETED],
+                degraded=o[Outcome.DEGRADED],
+                failed=o[Outcome.FAILED],
+                unfinished=o[Outcome.UNFINISHED],
+            ),
+            requests=RequestCounts(
+                logical=logical,
+                template=self.served[Served.TEMPLATE],
+                cache=self.served[Served.CACHE],
+                deduplicated=self.served[Served.DEDUPLICATED],
+                provider=self.served[Served.PROVIDER],
+                degraded=self.served[Served.DEGRADED],
+                failed=self.served[Served.FAILED],
+                api_calls=self.api_calls,
+            ),
+            cache=CacheStats(
+                lookups=self.cache_lookups,
+                hits=cache_hits,
+                hit_rate=cache_hits / self.cache_lookups if self.cache_lookups else 0.0,
+                deduplicated=self.served[Served.DEDUPLICATED],
+                template_rate=self.served[Served.TEMPLATE] / logical if logical else 0.0,
+                avoided_rate=avoided / logical if logical else 0.0,
+            ),
+            turn_latency_s=self.turn_latency.summary(),
+            turn_latency_cdf=Cdf(values_s=edges[::step] + edges[-1:], fraction=frac[::step] + frac[-1:]),
+            turn_latency_by_hour=[
+                HourOfDayLatency(hour=h, count=hist.count, p50_s=hist.quantile(0.5), p95_s=hist.quantile(0.95))
+                for h, hist in enumerate(self.by_hour)
+            ],
+            queue_wait_s=self.queue_wait.summary(),
+            ttft_s=self.ttft.summary(),
+            interview_duration_s=self.duration.summary(),
+            sla_p95_turn_latency_s=sla_p95_turn_latency_s,
+            sla_ttft_s=sla_ttft_s,
+            cost_usd=round(cost, 6),
+            cost_per_interview_usd=cost / carried if carried else 0.0,
+            destinations=destinations,
+            errors=errors,
+            timeseries=TimeSeries(
+                interview_starts=self.starts.tolist(),
+                in_flight_interviews=self.in_flight.tolist(),
+                api_calls=self.calls.tolist(),
+                queued_turns=self.queued.tolist(),
+                failed_turns=self.failed_turns.tolist(),
+            ),
+            backlog_interviews=requested - carried,
+            wall_time_s=wall_time_s,
+        )

@@ -1,0 +1,244 @@
+"""The quota ledger of one destination: every limit of every account, charged at admission.
+
+A request is admitted on an account only if *every* window of that account has room for it
+(requests, tokens, neurons, dollars of credit) and a concurrency slot is free. Tokens are
+reserved at admission as input + ``max_tokens`` — otherwise concurrent requests overrun a
+TPM limit — and the unused part is refunded when the response ends, except where the
+provider charges the maximum up front (Cerebras). The ledger therefore never admits a
+request that would break a limit in any window of the provider's kind; the property tests
+in ``tests/policy`` check exactly that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from capacity.config.providers import (
+    CalendarMonthReset,
+    FixedReset,
+    ModelSpec,
+    RollingReset,
+    TokenBucketReset,
+)
+from capacity.policy.resets import DailyAt, EveryAligned, MonthlyOnFirst, NeverResets
+from capacity.policy.windows import (
+    ConcurrencyLimit,
+    FixedWindow,
+    Measure,
+    QuotaWindow,
+    RollingWindow,
+    TokenBucket,
+)
+from capacity.units import DAY_S, DAYS_PER_MONTH, HOUR_S, MINUTE_S, MTOK
+
+MONTH_S = DAYS_PER_MONTH * DAY_S
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What one request costs each kind of window."""
+
+    requests: float
+    tokens: float
+    neurons: float
+    usd: float
+
+    def amount(self, measure: Measure) -> float:
+        """The part of the charge a window of ``measure`` counts."""
+        if measure is Measure.REQUESTS:
+            return self.requests
+        if measure is Measure.TOKENS:
+            return self.tokens
+        if measure is Measure.NEURONS:
+            return self.neurons
+        return self.usd
+
+
+class Tariff:
+    """Converts a request's tokens into the units a model's windows count."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.neurons_in = spec.neurons.per_mtok_in / MTOK if spec.neurons else 0.0
+        self.neurons_out = spec.neurons.per_mtok_out / MTOK if spec.neurons else 0.0
+        self.usd_in = spec.prices.usd_per_mtok_in / MTOK if spec.prices else 0.0
+        self.usd_out = spec.prices.usd_per_mtok_out / MTOK if spec.prices else 0.0
+
+    def charge(self, tokens_in: float, tokens_out: float) -> Charge:
+        """The charge of a request of ``tokens_in`` prompt and ``tokens_out`` output tokens."""
+        return Charge(
+            1.0,
+            tokens_in + tokens_out,
+            tokens_in * self.neurons_in + tokens_out * self.neurons_out,
+            tokens_in * self.usd_in + tokens_out * self.usd_out,
+        )
+
+    def list_price_usd(self, tokens_in: float, tokens_out: float) -> float:
+        """The request's price at the model's list prices, $."""
+        return tokens_in * self.usd_in + tokens_out * self.usd_out
+
+
+@dataclass(slots=True)
+class Admission:
+    """A request admitted on one account: what was charged, so it can be settled."""
+
+    account: int
+    charge: Charge
+    handles: list[tuple[QuotaWindow, Any]]
+
+
+def _window(
+    name: str, measure: Measure, limit: float, length_s: float, rule: Any, run_start: dt.datetime
+) -> QuotaWindow:
+    if isinstance(rule, RollingReset):
+        return RollingWindow(name, measure, limit, length_s)
+    if isinstance(rule, TokenBucketReset):
+        return TokenBucket(name, measure, limit, length_s)
+    if isinstance(rule, FixedReset):
+        if length_s == DAY_S:
+            return FixedWindow(name, measure, limit, DailyAt(run_start, rule.at, rule.timezone))
+        return FixedWindow(name, measure, limit, EveryAligned(length_s))
+    if isinstance(rule, CalendarMonthReset):
+        return FixedWindow(name, measure, limit, MonthlyOnFirst(run_start, rule.timezone))
+    raise TypeError(f"unknown reset rule {rule!r}")  # pragma: no cover
+
+
+def build_windows(spec: ModelSpec, run_start: dt.datetime) -> list[QuotaWindow]:
+    """One account's windows for a model's limits (absent limits make no window)."""
+    lim, rs = spec.limits, spec.resets
+    table: list[tuple[str, Measure, float | None, float, Any]] = [
+        ("rpm", Measure.REQUESTS, lim.rpm, MINUTE_S, rs.minute),
+        ("rph", Measure.REQUESTS, lim.rph, HOUR_S, rs.hour),
+        ("rpd", Measure.REQUESTS, lim.rpd, DAY_S, rs.day),
+        ("requests_per_month", Measure.REQUESTS, lim.requests_per_month, MONTH_S, rs.month),
+        ("tpm", Measure.TOKENS, lim.tpm, MINUTE_S, rs.minute),
+        ("tokens_per_hour", Measure.TOKENS, lim.tokens_per_hour, HOUR_S, rs.hour),
+        ("tpd", Measure.TOKENS, lim.tpd, DAY_S, rs.day),
+        ("tokens_per_month", Measure.TOKENS, lim.tokens_per_month, MONTH_S, rs.month),
+        ("neurons_per_day", Measure.NEURONS, lim.neurons_per_day, DAY_S, rs.day),
+    ]
+    windows = [_window(n, m, v, length, rule, run_start) for n, m, v, length, rule in table if v is not None]
+    if lim.credit_usd is not None:
+        if lim.credit_renews == "monthly":
+            windows.append(_window("credit_usd", Measure.USD, lim.credit_usd, MONTH_S, rs.month, run_start))
+        else:
+            windows.append(FixedWindow("credit_usd", Measure.USD, lim.credit_usd, NeverResets()))
+    return windows
+
+
+class AccountQuota:
+    """The windows and concurrency slots of one account of one model."""
+
+    __slots__ = ("_blocked_amount", "_blocked_until", "concurrency", "refundable", "windows")
+
+    def __init__(self, windows: list[QuotaWindow], concurrency: int | None, refundable: bool) -> None:
+        self.windows = windows
+        self.concurrency = ConcurrencyLimit(concurrency) if concurrency else None
+        self.refundable = refundable
+        # a cached lower bound of when a charge at least this large fits again
+        self._blocked_until = -math.inf
+        self._blocked_amount = math.inf
+
+    def try_admit(self, now: float, charge: Charge, account: int) -> Admission | None:
+        """Charge every window and take a slot, or refuse (recording the refusing window)."""
+        if now < self._blocked_until and charge.tokens >= self._blocked_amount:
+            return None
+        if self.concurrency is not None and not self.concurrency.fits():
+            self.concurrency.stats.record_block(now)
+            return None
+        for window in self.windows:
+            amount = charge.amount(window.measure)
+            if not window.fits(now, amount):
+                window.stats.record_block(now)
+                # cache when this refusal will lift, for charges it surely covers too
+                if window.measure is Measure.REQUESTS:
+                    self._blocked_until, self._blocked_amount = window.free_at(now, amount), 0.0
+                elif window.measure is Measure.TOKENS:
+                    self._blocked_until, self._blocked_amount = window.free_at(now, amount), charge.tokens
+                return None
+        handles = []
+        for window in self.windows:
+            amount = charge.amount(window.measure)
+            handles.append((window, window.take(now, amount)))
+            window.stats.record_use(now, window.used(now) / window.limit if window.limit else 1.0)
+        if self.concurrency is not None:
+            self.concurrency.take(now)
+        return Admission(account, charge, handles)
+
+    def free_at(self, now: float, charge: Charge) -> float:
+        """Earliest time at which ``charge`` fits every window (``inf``: never, or a slot must free)."""
+        if self.concurrency is not None and not self.concurrency.fits():
+            return math.inf
+        return max((w.free_at(now, charge.amount(w.measure)) for w in self.windows), default=now)
+
+    def settle(self, now: float, admission: Admission, actual: Charge) -> None:
+        """Refund what was reserved but not used, and free the slot."""
+        if self.refundable:
+            reserved = admission.charge
+            for window, handle in admission.handles:
+                unused = reserved.amount(window.measure) - actual.amount(window.measure)
+                if unused > 0:
+                    window.refund(now, handle, unused)
+            self._blocked_until = -math.inf  # room may have come back
+        if self.concurrency is not None:
+            self.concurrency.release()
+
+
+class DestinationQuota:
+    """All accounts of one provider model; a request goes to the first account with room."""
+
+    def __init__(self, spec: ModelSpec, accounts: int, run_start: dt.datetime) -> None:
+        self.spec = spec
+        self.tariff = Tariff(spec)
+        self.accounts = [
+            AccountQuota(
+                build_windows(spec, run_start),
+                spec.limits.concurrent_requests,
+                refundable=not spec.limits.charge_max_output_up_front,
+            )
+            for _ in range(accounts)
+        ]
+        self._next = 0
+
+    def output_cap(self, max_output_tokens: int) -> int:
+        """``max_tokens`` actually sent: the request's, clipped to the model's per-request cap."""
+        cap = self.spec.limits.max_output_tokens_per_request
+        return max_output_tokens if cap is None else min(cap, max_output_tokens)
+
+    def accepts(self, tokens_in: int) -> bool:
+        """Whether a prompt this long is allowed at all."""
+        cap = self.spec.limits.max_input_tokens_per_request
+        return cap is None or tokens_in <= cap
+
+    def try_admit(self, now: float, tokens_in: int, max_output_tokens: int) -> Admission | None:
+        """Admit on some account (round robin from the last one used), or refuse."""
+        charge = self.tariff.charge(tokens_in, self.output_cap(max_output_tokens))
+        n = len(self.accounts)
+        for k in range(n):
+            i = (self._next + k) % n
+            admission = self.accounts[i].try_admit(now, charge, i)
+            if admission is not None:
+                self._next = i
+                return admission
+        return None
+
+    def free_at(self, now: float, tokens_in: int, max_output_tokens: int) -> float:
+        """Earliest time some account may admit this request (``inf``: never, or on a release)."""
+        charge = self.tariff.charge(tokens_in, self.output_cap(max_output_tokens))
+        return min(a.free_at(now, charge) for a in self.accounts)
+
+    def settle(self, now: float, admission: Admission, tokens_in: int, tokens_out: int) -> None:
+        """Reconcile the reservation with the tokens actually used, free the slot."""
+        self.accounts[admission.account].settle(now, admission, self.tariff.charge(tokens_in, tokens_out))
+
+    def utilisation(self, now: float) -> float:
+        """Highest use ÷ limit over every window of every account (0 with no limits)."""
+        worst = 0.0
+        for account in self.accounts:
+            for w in account.windows:
+                if w.limit > 0:
+                    worst = max(worst, w.used(now) / w.limit)
+        return worst

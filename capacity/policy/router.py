@@ -1,0 +1,189 @@
+"""The router: which destination answers a request, and what to do when none can.
+
+A *destination* is a provider model with its accounts' quota ledger, or a self-hosted GPU
+pool (no quota, finite throughput: it always admits and queues at the server). A routing
+*strategy* orders the destinations for one request; the router admits the request on the
+first one whose quota has room and that is not cooling down after an error (as LiteLLM's
+router cools a deployment down). If none has room, the router answers the earliest time one
+may — the caller queues until then, degrades or fails, as the scenario says.
+
+Strategies (``routing.strategy``):
+
+* ``fill_first`` — priority order: exhaust the first destination before the second gets traffic.
+* ``weighted`` — the first choice drawn in proportion to ``weight``, then priority order.
+* ``most_headroom`` — least used first (the highest use ÷ limit over its windows).
+* ``latency_aware`` — lowest smoothed observed latency first (unmeasured ones first, to learn).
+* ``cost_aware`` — cheapest list price for this request first (free tiers cost nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from capacity.policy.ledger import Admission, Charge, DestinationQuota
+
+_FREE = Charge(1.0, 0.0, 0.0, 0.0)  # what a GPU pool's admission charges: nothing
+
+
+class Destination:
+    """A place requests can go: a provider model (with quota) or a GPU pool (without)."""
+
+    __slots__ = (
+        "billing_paid",
+        "cooldown_until",
+        "index",
+        "kind",
+        "latency_ewma_s",
+        "name",
+        "quota",
+        "rejected",
+        "weight",
+    )
+
+    def __init__(
+        self,
+        index: int,
+        name: str,
+        kind: str,
+        quota: DestinationQuota | None,
+        weight: float = 1.0,
+        billing_paid: bool = False,
+    ) -> None:
+        self.index = index
+        self.name = name
+        self.kind = kind  # "api" or "gpu"
+        self.quota = quota
+        self.weight = weight
+        self.billing_paid = billing_paid
+        self.cooldown_until = -math.inf
+        self.latency_ewma_s = math.nan
+        self.rejected = 0
+
+    def try_admit(self, now: float, tokens_in: int, max_output_tokens: int) -> Admission | None:
+        """Admit the request here, or refuse."""
+        if self.quota is None:
+            return Admission(0, _FREE, [])
+        if not self.quota.accepts(tokens_in):
+            return None
+        return self.quota.try_admit(now, tokens_in, max_output_tokens)
+
+    def free_at(self, now: float, tokens_in: int, max_output_tokens: int) -> float:
+        """Earliest time this destination may admit the request."""
+        if self.quota is None:
+            return max(now, self.cooldown_until)
+        if not self.quota.accepts(tokens_in):
+            return math.inf
+        return max(self.quota.free_at(now, tokens_in, max_output_tokens), self.cooldown_until)
+
+    def price_usd(self, tokens_in: float, tokens_out: float) -> float:
+        """What this request costs here at list price (0 on a free tier or own GPUs)."""
+        if self.quota is None or not self.billing_paid:
+            return 0.0
+        return self.quota.tariff.list_price_usd(tokens_in, tokens_out)
+
+
+Strategy = Callable[[Sequence[Destination], float, int, int, np.random.Generator], Sequence[Destination]]
+
+
+def fill_first(dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator) -> Sequence[Destination]:
+    """Priority order, as configured."""
+    return dests
+
+
+def weighted(dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator) -> Sequence[Destination]:
+    """First choice drawn by weight; the rest in priority order."""
+    total = sum(d.weight for d in dests)
+    pick = rng.random() * total
+    for i, d in enumerate(dests):
+        pick -= d.weight
+        if pick < 0:
+            return [d, *dests[:i], *dests[i + 1 :]]
+    return dests
+
+
+def most_headroom(dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator) -> Sequence[Destination]:
+    """Least used first."""
+    return sorted(dests, key=lambda d: d.quota.utilisation(now) if d.quota else 0.0)
+
+
+def latency_aware(dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator) -> Sequence[Destination]:
+    """Lowest smoothed latency first; destinations not yet measured first of all."""
+    return sorted(dests, key=lambda d: -1.0 if math.isnan(d.latency_ewma_s) else d.latency_ewma_s)
+
+
+def cost_aware(dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator) -> Sequence[Destination]:
+    """Cheapest for this request first (stable: ties keep priority order)."""
+    return sorted(dests, key=lambda d: d.price_usd(tin, tout))
+
+
+STRATEGIES: dict[str, Strategy] = {
+    "fill_first": fill_first,
+    "weighted": weighted,
+    "most_headroom": most_headroom,
+    "latency_aware": latency_aware,
+    "cost_aware": cost_aware,
+}
+"""Routing strategy for each ``routing.strategy`` name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A request admitted on a destination."""
+
+    destination: Destination
+    admission: Admission
+
+
+class Router:
+    """Admits each request on a destination chosen by the strategy, or says when to try again."""
+
+    LATENCY_SMOOTHING = 0.1  # weight of the newest sample in the latency EWMA
+
+    def __init__(self, destinations: Sequence[Destination], strategy: str, rng: np.random.Generator) -> None:
+        self.destinations = list(destinations)
+        self.strategy = STRATEGIES[strategy]
+        self.rng = rng
+
+    def route(self, now: float, tokens_in: int, max_output_tokens: int) -> Routed | float:
+        """Admit the request somewhere, or return the earliest time any destination may take it."""
+        for dest in self.strategy(self.destinations, now, tokens_in, max_output_tokens, self.rng):
+            if dest.cooldown_until > now:
+                continue
+            admission = dest.try_admit(now, tokens_in, max_output_tokens)
+            if admission is not None:
+                return Routed(dest, admission)
+            dest.rejected += 1
+        return min(d.free_at(now, tokens_in, max_output_tokens) for d in self.destinations)
+
+    def settle(self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None) -> None:
+        """A response ended (``latency_s`` None if it failed): reconcile quota, learn latency."""
+        dest = routed.destination
+        if dest.quota is not None:
+            dest.quota.settle(now, routed.admission, tokens_in, tokens_out)
+        if latency_s is not None:
+            if math.isnan(dest.latency_ewma_s):
+                dest.latency_ewma_s = latency_s
+            else:
+                dest.latency_ewma_s += self.LATENCY_SMOOTHING * (latency_s - dest.latency_ewma_s)
+
+    def cool_down(self, now: float, routed: Routed, seconds: float) -> None:
+        """Keep traffic away from a destination that just failed, for ``seconds``."""
+        dest = routed.destination
+        dest.cooldown_until = max(dest.cooldown_until, now + seconds)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: attempt k waits U(½, 1) · min(cap, base · 2^k) s."""
+
+    max_retries: int
+    base_s: float
+    cap_s: float
+
+    def delay_s(self, attempt: int, rng: np.random.Generator) -> float:
+        """Wait before retry number ``attempt`` (0-based), s."""
+        return min(self.cap_s, self.base_s * 2.0**attempt) * (0.5 + 0.5 * rng.random())

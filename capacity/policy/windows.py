@@ -1,0 +1,256 @@
+"""Quota windows: how much of one limit is in use at a given run time.
+
+Three kinds, after the providers' own documented behaviour:
+
+* :class:`RollingWindow` — at most ``limit`` in *any* interval of ``length_s`` ending now.
+  The safe reading of an undocumented "per minute": it holds under every alignment of the
+  provider's own windows. Exact: it keeps one entry per admission in the window.
+* :class:`FixedWindow` — at most ``limit`` per period of a :class:`ResetSchedule` (a daily
+  reset at a documented local time, the 1st of the month, or never for one-time credit).
+* :class:`TokenBucket` — an allowance of ``limit`` that refills continuously at
+  ``limit / length_s`` per second (Cerebras); over any interval of length t it admits at
+  most ``limit + t·limit/length_s``.
+
+Every window is charged at admission (``take``), may be partly refunded after the response
+(``refund``: tokens reserved for ``max_tokens`` but not generated), and answers ``free_at``:
+the earliest run time at which an amount fits again. Amounts are in the window's *measure*
+(requests, tokens, neurons, dollars).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from enum import StrEnum
+from typing import Any
+
+from capacity.policy.resets import ResetSchedule
+
+
+class Measure(StrEnum):
+    """What a window counts."""
+
+    REQUESTS = "requests"
+    TOKENS = "tokens"
+    NEURONS = "neurons"
+    USD = "usd"
+
+
+_EPS = 1e-9
+
+
+class WindowStats:
+    """What a window saw: its peak use, refusals and the hour-by-hour peak (fractions of limit)."""
+
+    __slots__ = ("blocked", "first_blocked_s", "hourly_peak", "peak_fraction")
+
+    def __init__(self) -> None:
+        self.peak_fraction = 0.0
+        self.blocked = 0
+        self.first_blocked_s: float | None = None
+        self.hourly_peak: dict[int, float] = {}
+
+    def record_use(self, now: float, fraction: float) -> None:
+        """Note the use ÷ limit right after an admission at ``now``."""
+        self.peak_fraction = max(self.peak_fraction, fraction)
+        hour = int(now // 3600.0)
+        if fraction > self.hourly_peak.get(hour, 0.0):
+            self.hourly_peak[hour] = fraction
+
+    def record_block(self, now: float) -> None:
+        """Note a refusal at ``now``."""
+        self.blocked += 1
+        if self.first_blocked_s is None:
+            self.first_blocked_s = now
+
+
+class QuotaWindow:
+    """Common interface and bookkeeping of the window kinds."""
+
+    __slots__ = ("limit", "measure", "name", "stats")
+
+    def __init__(self, name: str, measure: Measure, limit: float) -> None:
+        self.name = name
+        self.measure = measure
+        self.limit = float(limit)
+        self.stats = WindowStats()
+
+    def used(self, now: float) -> float:
+        """Amount in use at ``now``."""
+        raise NotImplementedError
+
+    def fits(self, now: float, amount: float) -> bool:
+        """Whether ``amount`` more can be admitted at ``now``."""
+        return self.used(now) + amount <= self.limit * (1 + _EPS)
+
+    def take(self, now: float, amount: float) -> Any:
+        """Charge ``amount`` at ``now`` (the caller checked ``fits``); returns a handle for ``refund``."""
+        raise NotImplementedError
+
+    def refund(self, now: float, handle: Any, amount: float) -> None:
+        """Give back ``amount`` (≥ 0) of an earlier charge, if its window still counts it."""
+        raise NotImplementedError
+
+    def free_at(self, now: float, amount: float) -> float:
+        """Earliest run time ≥ now at which ``amount`` fits, or ``math.inf`` if it never will."""
+        raise NotImplementedError
+
+
+class RollingWindow(QuotaWindow):
+    """At most ``limit`` in any interval of ``length_s`` ending now (exact sliding log)."""
+
+    __slots__ = ("_entries", "_sum", "length_s")
+
+    def __init__(self, name: str, measure: Measure, limit: float, length_s: float) -> None:
+        super().__init__(name, measure, limit)
+        self.length_s = length_s
+        self._entries: deque[list[float]] = deque()  # [admitted at, amount]
+        self._sum = 0.0
+
+    def _expire(self, now: float) -> None:
+        # an entry leaves at exactly ``admitted + length_s``, the instant free_at promises
+        length = self.length_s
+        entries = self._entries
+        while entries and entries[0][0] + length <= now:
+            self._sum -= entries.popleft()[1]
+        if not entries:
+            self._sum = 0.0  # no drift from float sums
+
+    def used(self, now: float) -> float:
+        self._expire(now)
+        return self._sum
+
+    def take(self, now: float, amount: float) -> list[float]:
+        self._expire(now)
+        entry = [now, float(amount)]
+        self._entries.append(entry)
+        self._sum += amount
+        return entry
+
+    def refund(self, now: float, handle: Any, amount: float) -> None:
+        self._expire(now)
+        if handle[0] + self.length_s > now:
+            give = min(amount, handle[1])
+            handle[1] -= give
+            self._sum -= give
+
+    def free_at(self, now: float, amount: float) -> float:
+        if amount > self.limit * (1 + _EPS):
+            return math.inf
+        self._expire(now)
+        excess = self._sum + amount - self.limit * (1 + _EPS)
+        if excess <= 0:
+            return now
+        for admitted, charged in self._entries:
+            excess -= charged
+            if excess <= 0:
+                return admitted + self.length_s
+        return math.inf  # pragma: no cover - unreachable when amount ≤ limit
+
+    def entries(self) -> list[tuple[float, float]]:
+        """The charges still in the window, oldest first (for tests and reports)."""
+        return [(t, a) for t, a in self._entries]
+
+
+class FixedWindow(QuotaWindow):
+    """At most ``limit`` per period; usage returns to zero when the schedule's period ends."""
+
+    __slots__ = ("_end", "_start", "_used", "schedule")
+
+    def __init__(self, name: str, measure: Measure, limit: float, schedule: ResetSchedule) -> None:
+        super().__init__(name, measure, limit)
+        self.schedule = schedule
+        self._start = math.inf
+        self._end = -math.inf
+        self._used = 0.0
+
+    def _roll(self, now: float) -> None:
+        if not self._start <= now < self._end:
+            self._start, self._end = self.schedule.bounds(now)
+            self._used = 0.0
+
+    def used(self, now: float) -> float:
+        self._roll(now)
+        return self._used
+
+    def take(self, now: float, amount: float) -> float:
+        self._roll(now)
+        self._used += amount
+        return self._start
+
+    def refund(self, now: float, handle: Any, amount: float) -> None:
+        self._roll(now)
+        if handle == self._start:
+            self._used = max(0.0, self._used - amount)
+
+    def free_at(self, now: float, amount: float) -> float:
+        if amount > self.limit * (1 + _EPS):
+            return math.inf
+        self._roll(now)
+        return now if self._used + amount <= self.limit * (1 + _EPS) else self._end
+
+    @property
+    def period(self) -> tuple[float, float]:
+        """(start, end) of the current period, s."""
+        return self._start, self._end
+
+
+class TokenBucket(QuotaWindow):
+    """An allowance of ``limit`` refilling continuously at ``limit / length_s`` per second."""
+
+    __slots__ = ("_last", "_level", "rate")
+
+    def __init__(self, name: str, measure: Measure, limit: float, length_s: float) -> None:
+        super().__init__(name, measure, limit)
+        self.rate = limit / length_s
+        self._level = float(limit)
+        self._last = 0.0
+
+    def _refill(self, now: float) -> None:
+        if now > self._last:
+            self._level = min(self.limit, self._level + (now - self._last) * self.rate)
+            self._last = now
+
+    def used(self, now: float) -> float:
+        self._refill(now)
+        return self.limit - self._level
+
+    def take(self, now: float, amount: float) -> None:
+        self._refill(now)
+        self._level -= amount
+
+    def refund(self, now: float, handle: Any, amount: float) -> None:
+        self._refill(now)
+        self._level = min(self.limit, self._level + amount)
+
+    def free_at(self, now: float, amount: float) -> float:
+        if amount > self.limit * (1 + _EPS):
+            return math.inf
+        self._refill(now)
+        missing = amount - self._level
+        return now if missing <= self.limit * _EPS else now + missing / self.rate
+
+
+class ConcurrencyLimit:
+    """At most ``limit`` requests in flight; a slot frees when a response ends (not by time)."""
+
+    __slots__ = ("in_flight", "limit", "name", "stats")
+
+    def __init__(self, limit: int) -> None:
+        self.name = "concurrent_requests"
+        self.limit = limit
+        self.in_flight = 0
+        self.stats = WindowStats()
+
+    def fits(self) -> bool:
+        """Whether one more request may start."""
+        return self.in_flight < self.limit
+
+    def take(self, now: float) -> None:
+        """Start a request."""
+        self.in_flight += 1
+        self.stats.record_use(now, self.in_flight / self.limit)
+
+    def release(self) -> None:
+        """End a request."""
+        self.in_flight -= 1

@@ -1,0 +1,170 @@
+"""The one result type of a run, simulated or live: :class:`RunResult`.
+
+``sim`` and ``live`` both produce it; ``report`` consumes only it, and never knows whether
+the numbers were simulated or measured. Every field is a plain number, list or mapping so
+that it serialises to JSON as is. Times are seconds; money US dollars; a fraction is 0–1.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Result(BaseModel):
+    """Base of the result models: immutable, no unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Quantiles(Result):
+    """Summary of a sample of durations, s (from a streaming histogram: ±1% bucket error)."""
+
+    count: int = Field(description="Samples.")
+    mean: float = Field(description="Mean, s.")
+    p50: float = Field(description="Median, s.")
+    p95: float = Field(description="95th percentile, s.")
+    p99: float = Field(description="99th percentile, s.")
+    max: float = Field(description="Largest sample, s.")
+
+
+class Cdf(Result):
+    """An empirical distribution function, downsampled for plots."""
+
+    values_s: list[float] = Field(description="Durations, s, increasing.")
+    fraction: list[float] = Field(description="Share of samples ≤ each duration.")
+
+
+class HourOfDayLatency(Result):
+    """Turn latency of the turns needed in one hour of the day (UTC run time)."""
+
+    hour: int
+    count: int
+    p50_s: float
+    p95_s: float
+
+
+class InterviewCounts(Result):
+    """Interviews by outcome; ``requested`` = the sum of the other four (conservation)."""
+
+    requested: int
+    completed: int
+    degraded: int
+    failed: int
+    unfinished: int
+
+
+class RequestCounts(Result):
+    """Logical requests (turns) by where they were answered."""
+
+    logical: int = Field(description="Turns that needed an answer, templates included.")
+    template: int
+    cache: int
+    deduplicated: int
+    provider: int = Field(description="Answered by an API provider or GPU pool.")
+    degraded: int = Field(description="Answered by a fallback template after the router gave up.")
+    failed: int
+    api_calls: int = Field(description="Calls sent to providers, retries included.")
+
+
+class CacheStats(Result):
+    """Response cache and in-flight de-duplication."""
+
+    lookups: int = Field(description="Cacheable turns looked up.")
+    hits: int
+    hit_rate: float = Field(description="hits ÷ lookups (0 when nothing was cacheable).")
+    deduplicated: int = Field(description="Turns served by an identical request already in flight.")
+    template_rate: float = Field(description="Turns served by templates ÷ all turns.")
+    avoided_rate: float = Field(description="Turns that needed no API call ÷ all turns.")
+
+
+class WindowUse(Result):
+    """Use of one quota window of one destination over the run."""
+
+    name: str = Field(description="rpm, rpd, tpm, tpd, tokens_per_hour, neurons_per_day, credit_usd, …")
+    limit: float = Field(description="The limit, per account, in the window's unit.")
+    peak_fraction: float = Field(description="Highest use ÷ limit seen at any admission.")
+    blocked: int = Field(description="Admissions this window refused.")
+    first_blocked_s: float | None = Field(description="Run time at which it first refused, s.")
+    hourly_peak_fraction: list[float] = Field(description="Peak use ÷ limit in each hour of the run.")
+
+
+class DestinationResult(Result):
+    """What one destination (provider model, or GPU pool) did."""
+
+    name: str = Field(description="provider/model or gpu pool name.")
+    kind: Literal["api", "gpu"]
+    accounts: int
+    requests: int = Field(description="Requests admitted and sent.")
+    completed: int
+    rejected: int = Field(description="Times the router found this destination's quota exhausted.")
+    errors: dict[str, int] = Field(description="Failed calls by kind (429, 5xx, timeout).")
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    windows: list[WindowUse]
+    hourly_requests: list[int] = Field(description="Requests sent in each hour of the run.")
+    binding_window: str | None = Field(description="The window that refused most, if any.")
+
+
+class TimeSeries(Result):
+    """Per simulated minute (bounded by the horizon, not by the number of requests)."""
+
+    minute_s: float = 60.0
+    interview_starts: list[int]
+    in_flight_interviews: list[int] = Field(description="Interviews running at the end of each minute.")
+    api_calls: list[int]
+    queued_turns: list[int] = Field(description="Turns waiting for quota at the end of each minute.")
+    failed_turns: list[int]
+
+
+class RunResult(Result):
+    """Everything a run measured; the input of every report."""
+
+    scenario: str
+    mode: Literal["simulated", "live"]
+    seed: int
+    days: int = Field(description="Days of demand in the run.")
+    horizon_s: float = Field(description="Run time simulated or measured, s.")
+    run_start_utc: str = Field(description="Wall-clock instant of run time 0, ISO 8601.")
+    need_interviews_per_day: float = Field(description="Demand per calendar day.")
+    carried_interviews_per_day: float = Field(
+        description="Interviews completed (or degraded) per calendar day of demand."
+    )
+    tokens_per_interview: float = Field(description="Mean API tokens (in + out) per completed interview.")
+    interviews: InterviewCounts
+    requests: RequestCounts
+    cache: CacheStats
+    turn_latency_s: Quantiles = Field(
+        description="Time from a turn's need to its answer, over turns answered by a model "
+        "(provider, cache or de-duplication; templates excluded)."
+    )
+    turn_latency_cdf: Cdf
+    turn_latency_by_hour: list[HourOfDayLatency] = Field(description="By hour of day, UTC.")
+    queue_wait_s: Quantiles = Field(description="Time turns waited for quota or a slot.")
+    ttft_s: Quantiles = Field(description="Time to first token of provider answers.")
+    interview_duration_s: Quantiles
+    sla_p95_turn_latency_s: float
+    sla_ttft_s: float
+    cost_usd: float = Field(description="API and GPU cost of the run.")
+    cost_per_interview_usd: float
+    destinations: list[DestinationResult]
+    errors: dict[str, int] = Field(description="Failed calls by kind, all destinations.")
+    timeseries: TimeSeries
+    backlog_interviews: int = Field(description="Interviews not carried by the horizon (failed + unfinished).")
+    wall_time_s: float = Field(default=0.0, description="Wall time the run took (not part of the model).")
+
+    def headline(self) -> dict[str, float]:
+        """The numbers compared across replications and guarded by ``capacity check``."""
+        return {
+            "carried_interviews_per_day": self.carried_interviews_per_day,
+            "completed": float(self.interviews.completed),
+            "failed": float(self.interviews.failed),
+            "degraded": float(self.interviews.degraded),
+            "unfinished": float(self.interviews.unfinished),
+            "turn_latency_p50_s": self.turn_latency_s.p50,
+            "turn_latency_p95_s": self.turn_latency_s.p95,
+            "cache_hit_rate": self.cache.hit_rate,
+            "cost_usd": self.cost_usd,
+        }
