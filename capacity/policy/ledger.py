@@ -142,23 +142,25 @@ class AccountQuota:
         self._blocked_until = -math.inf
         self._blocked_amount = math.inf
 
-    def try_admit(self, now: float, charge: Charge, account: int) -> Admission | None:
-        """Charge every window and take a slot, or refuse (recording the refusing window)."""
+    def try_admit(self, now: float, charge: Charge, account: int) -> Admission | float:
+        """Charge every window and take a slot; or refuse, answering a lower bound of when
+        this charge may fit (``inf``: only a freed slot can help)."""
         if now < self._blocked_until and charge.tokens >= self._blocked_amount:
-            return None
+            return self._blocked_until
         if self.concurrency is not None and not self.concurrency.fits():
             self.concurrency.stats.record_block(now)
-            return None
+            return math.inf
         for window in self.windows:
             amount = charge.amount(window.measure)
             if not window.fits(now, amount):
                 window.stats.record_block(now)
-                # cache when this refusal will lift, for charges it surely covers too
+                until = window.free_at(now, amount)
+                # cache when this refusal lifts, for the charges it surely covers too
                 if window.measure is Measure.REQUESTS:
-                    self._blocked_until, self._blocked_amount = window.free_at(now, amount), 0.0
+                    self._blocked_until, self._blocked_amount = until, 0.0
                 elif window.measure is Measure.TOKENS:
-                    self._blocked_until, self._blocked_amount = window.free_at(now, amount), charge.tokens
-                return None
+                    self._blocked_until, self._blocked_amount = until, charge.tokens
+                return until
         handles = []
         for window in self.windows:
             amount = charge.amount(window.measure)
@@ -167,6 +169,12 @@ class AccountQuota:
         if self.concurrency is not None:
             self.concurrency.take(now)
         return Admission(account, charge, handles)
+
+    def blocked_until(self, now: float, tokens: float) -> float | None:
+        """The cached time before which a request of ``tokens`` surely does not fit, if any."""
+        if now < self._blocked_until and tokens >= self._blocked_amount:
+            return self._blocked_until
+        return None
 
     def free_at(self, now: float, charge: Charge) -> float:
         """Earliest time at which ``charge`` fits every window (``inf``: never, or a slot must free)."""
@@ -202,6 +210,12 @@ class DestinationQuota:
             for _ in range(accounts)
         ]
         self._next = 0
+        cap = spec.limits.max_output_tokens_per_request
+        self.max_output_cap = cap if cap is not None else 1 << 62
+        # every account refused by a cached window: no request of at least skip_tokens
+        # tokens fits anywhere here before skip_until (a lower bound; cleared on refunds)
+        self.skip_until = -math.inf
+        self.skip_tokens = math.inf
 
     def output_cap(self, max_output_tokens: int) -> int:
         """``max_tokens`` actually sent: the request's, clipped to the model's per-request cap."""
@@ -213,17 +227,34 @@ class DestinationQuota:
         cap = self.spec.limits.max_input_tokens_per_request
         return cap is None or tokens_in <= cap
 
-    def try_admit(self, now: float, tokens_in: int, max_output_tokens: int) -> Admission | None:
-        """Admit on some account (round robin from the last one used), or refuse."""
-        charge = self.tariff.charge(tokens_in, self.output_cap(max_output_tokens))
+    def try_admit(self, now: float, tokens_in: int, max_output_tokens: int) -> Admission | float:
+        """Admit on some account (round robin from the last one used); or refuse, answering a
+        lower bound of when one may admit it (``inf``: only a freed slot can help)."""
+        output = self.output_cap(max_output_tokens)
+        tokens = tokens_in + output
+        charge: Charge | None = None
+        earliest = math.inf
+        all_cached = True
         n = len(self.accounts)
         for k in range(n):
             i = (self._next + k) % n
-            admission = self.accounts[i].try_admit(now, charge, i)
-            if admission is not None:
+            account = self.accounts[i]
+            blocked = account.blocked_until(now, tokens)
+            if blocked is not None:  # fast path: no need to price the request
+                earliest = min(earliest, blocked)
+                continue
+            if charge is None:
+                charge = self.tariff.charge(tokens_in, output)
+            answer = account.try_admit(now, charge, i)
+            if isinstance(answer, Admission):
                 self._next = i
-                return admission
-        return None
+                return answer
+            earliest = min(earliest, answer)
+            all_cached = all_cached and account.blocked_until(now, tokens) is not None
+        if all_cached:
+            self.skip_until = min(a._blocked_until for a in self.accounts)
+            self.skip_tokens = max(a._blocked_amount for a in self.accounts)
+        return earliest
 
     def free_at(self, now: float, tokens_in: int, max_output_tokens: int) -> float:
         """Earliest time some account may admit this request (``inf``: never, or on a release)."""
@@ -232,7 +263,10 @@ class DestinationQuota:
 
     def settle(self, now: float, admission: Admission, tokens_in: int, tokens_out: int) -> None:
         """Reconcile the reservation with the tokens actually used, free the slot."""
-        self.accounts[admission.account].settle(now, admission, self.tariff.charge(tokens_in, tokens_out))
+        account = self.accounts[admission.account]
+        account.settle(now, admission, self.tariff.charge(tokens_in, tokens_out))
+        if account.refundable:
+            self.skip_until = -math.inf
 
     def utilisation(self, now: float) -> float:
         """Highest use ÷ limit over every window of every account (0 with no limits)."""

@@ -63,12 +63,13 @@ class Destination:
         self.latency_ewma_s = math.nan
         self.rejected = 0
 
-    def try_admit(self, now: float, tokens_in: int, max_output_tokens: int) -> Admission | None:
-        """Admit the request here, or refuse."""
+    def try_admit(self, now: float, tokens_in: int, max_output_tokens: int) -> Admission | float:
+        """Admit the request here; or refuse, answering a lower bound of when this destination
+        may take it (``inf``: never, or only once a slot frees)."""
         if self.quota is None:
             return Admission(0, _FREE, [])
         if not self.quota.accepts(tokens_in):
-            return None
+            return math.inf
         return self.quota.try_admit(now, tokens_in, max_output_tokens)
 
     def free_at(self, now: float, tokens_in: int, max_output_tokens: int) -> float:
@@ -149,15 +150,28 @@ class Router:
         self.rng = rng
 
     def route(self, now: float, tokens_in: int, max_output_tokens: int) -> Routed | float:
-        """Admit the request somewhere, or return the earliest time any destination may take it."""
+        """Admit the request somewhere; or return a lower bound of the earliest time any
+        destination may take it (the caller asks again then; ``inf``: only a freed slot can help)."""
+        earliest = math.inf
         for dest in self.strategy(self.destinations, now, tokens_in, max_output_tokens, self.rng):
             if dest.cooldown_until > now:
+                earliest = min(earliest, dest.cooldown_until)
                 continue
-            admission = dest.try_admit(now, tokens_in, max_output_tokens)
-            if admission is not None:
-                return Routed(dest, admission)
+            quota = dest.quota
+            if (
+                quota is not None
+                and now < quota.skip_until
+                and tokens_in + min(max_output_tokens, quota.max_output_cap) >= quota.skip_tokens
+            ):  # fast path: every account of it is known to be full until then
+                dest.rejected += 1
+                earliest = min(earliest, quota.skip_until)
+                continue
+            answer = dest.try_admit(now, tokens_in, max_output_tokens)
+            if isinstance(answer, Admission):
+                return Routed(dest, answer)
             dest.rejected += 1
-        return min(d.free_at(now, tokens_in, max_output_tokens) for d in self.destinations)
+            earliest = min(earliest, answer)
+        return earliest
 
     def settle(self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None) -> None:
         """A response ended (``latency_s`` None if it failed): reconcile quota, learn latency."""

@@ -99,7 +99,9 @@ class Simulation:
             update={"demand": sc.demand.model_copy(update={"days": self.days})}
         )
         sessions = build_sessions(demand, rng_sessions, span)
-        keep = sessions.start_s < self.demand_end_s
+        # a shortened run keeps the sessions that start in its days; a full run keeps all
+        # (the last day's western time zones start after 24:00 UTC)
+        keep = sessions.start_s < (self.demand_end_s if self.days < sc.demand.days else np.inf)
         self.session_start = sessions.start_s[keep].tolist()
         self.session_candidate = sessions.candidate[keep].tolist()
         self.session_interviews = sessions.interviews[keep].tolist()
@@ -320,7 +322,7 @@ class Simulation:
             seed=self.seed,
             days=self.days,
             run_start=self.run_start,
-            need_interviews_per_day=need_interviews_per_day(sc),
+            need_interviews_per_day=self.requested / self.days if self.days < sc.demand.days else need_interviews_per_day(sc),
             sla_p95_turn_latency_s=sc.sla.p95_turn_latency_s,
             sla_ttft_s=sc.sla.ttft_s,
             cache_hits=self.cache.hits if self.cache else 0,

@@ -1,0 +1,88 @@
+"""``capacity simulate``: the discrete-event simulation of a scenario, with a verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from capacity.cli.app import app
+from capacity.cli.common import (
+    JsonOption,
+    ProvidersOption,
+    ScenarioOption,
+    SetOption,
+    console,
+    err_console,
+    load,
+    print_json,
+    user_errors,
+)
+from capacity.errors import UsageError
+from capacity.plan import plan as make_plan
+from capacity.report.run_tables import render_run, summary_json
+from capacity.report.verdict import judge
+from capacity.sim.model import ProgressCallback
+from capacity.sim.replications import headline_intervals, replicate
+from capacity.units import DAY_S
+
+
+@app.command()
+def simulate(
+    scenario: ScenarioOption = "A",
+    providers: ProvidersOption = None,
+    set_: SetOption = None,
+    as_json: JsonOption = False,
+    days: Annotated[
+        int | None, typer.Option("--days", min=1, help="Simulate only the first N days of demand.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")] = None,
+    replications: Annotated[
+        int, typer.Option("--replications", "-r", min=1, help="Independent runs; reports 95% confidence intervals.")
+    ] = 1,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the full RunResult (with per-minute series) as JSON.")
+    ] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Simulate every interview, turn and API request of a scenario through templates, the
+    cache, the router and each provider's quotas; end with a verdict.
+
+    Exit status: 0 the plan carries the demand within the latency target, 1 it does not,
+    2 bad input.
+    """
+    with user_errors():
+        config = load(scenario, providers, set_)
+        if days is not None and config.scenario.demand.kind == "total" and days > config.scenario.demand.days:
+            raise UsageError(f"--days {days}: scenario {config.scenario.name} has {config.scenario.demand.days} days")
+        plan = make_plan(config)
+    show = progress and not as_json and err_console.is_terminal
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[simday]}"),
+        TimeElapsedColumn(), console=err_console, disable=not show, transient=True,
+    ) as bar:
+
+        def callback(i: int) -> ProgressCallback:
+            task = bar.add_task(f"replication {i + 1}/{replications}", total=1.0, simday="")
+
+            def update(now: float, end: float) -> None:
+                bar.update(task, completed=now / end, simday=f"simulated day {now / DAY_S:.1f}")
+
+            return update
+
+        results = replicate(config, replications, seed=seed, days=days, progress=callback)
+    result = results[0]
+    intervals = headline_intervals(results) if replications > 1 else None
+    verdict = judge(result, config, plan)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result.model_dump(), indent=1) + "\n")
+    if as_json:
+        print_json(summary_json(result, verdict, intervals))
+    else:
+        render_run(result, verdict, console, intervals)
+    if not verdict.carries:
+        raise typer.Exit(1)

@@ -1,0 +1,157 @@
+"""The verdict a planner can act on, from a run and the static plan of the same scenario.
+
+Does the plan carry the demand within the latency target? If not: how many interviews a day
+it does carry, which quota refused first and when in the day, when the whole plan ran out,
+how large the backlog is and how long it would take to clear, and what would close the gap
+(more accounts of the best free tier — with the provider's terms —, a paid API at its list
+price, or self-hosted GPUs).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from capacity.config.loader import Configuration
+from capacity.plan.result import PlanResult
+from capacity.result import RunResult
+from capacity.units import DAY_S, MINUTE_S, MTOK
+from capacity.workload.calendar import business_days
+from capacity.workload.script import compile_script
+
+CARRIED_SHARE_OK = 0.99
+"""Share of the requested interviews a plan must carry to be said to carry the demand."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer, in a headline and a few findings."""
+
+    carries: bool
+    headline: str
+    findings: list[str] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        """Plain JSON form."""
+        return {"carries": self.carries, "headline": self.headline, "findings": self.findings, "options": self.options}
+
+
+def clock(run_s: float) -> str:
+    """Run time as 'day N HH:MM UTC' (day 1 is the start date)."""
+    day = int(run_s // DAY_S)
+    rest = run_s - day * DAY_S
+    return f"day {day + 1} {int(rest // 3600):02d}:{int(rest % 3600 // 60):02d} UTC"
+
+
+def _first_minute(series: list[int]) -> float | None:
+    return next((i * MINUTE_S for i, v in enumerate(series) if v > 0), None)
+
+
+def judge(result: RunResult, config: Configuration, plan: PlanResult | None = None) -> Verdict:
+    """Judge ``result`` (a run of ``config``) against its demand and service level."""
+    iv = result.interviews
+    carried = iv.completed + iv.degraded
+    share = carried / iv.requested if iv.requested else 1.0
+    p95 = result.turn_latency_s.p95
+    latency_ok = p95 <= result.sla_p95_turn_latency_s
+    carries = share >= CARRIED_SHARE_OK and latency_ok
+    need = result.need_interviews_per_day
+    per_day = result.carried_interviews_per_day
+    if carries:
+        headline = (
+            f"YES: the plan carries the demand: {carried:,} of {iv.requested:,} interviews "
+            f"({per_day:,.0f}/day against {need:,.0f}/day needed), p95 turn latency {p95:.2f} s "
+            f"(target {result.sla_p95_turn_latency_s:g} s)."
+        )
+    else:
+        why = []
+        if share < CARRIED_SHARE_OK:
+            why.append(f"it carries {per_day:,.0f} interviews/day of the {need:,.0f}/day needed ({share:.0%})")
+        if not latency_ok:
+            why.append(f"p95 turn latency is {p95:.2f} s against a {result.sla_p95_turn_latency_s:g} s target")
+        headline = "NO: " + "; ".join(why) + "."
+
+    findings: list[str] = [
+        f"Interviews: {iv.requested:,} requested, {iv.completed:,} completed, {iv.degraded:,} degraded, "
+        f"{iv.failed:,} failed, {iv.unfinished:,} unfinished at the horizon."
+    ]
+    refusals = [
+        (w.first_blocked_s, d.name, w.name)
+        for d in result.destinations
+        for w in d.windows
+        if w.first_blocked_s is not None
+    ]
+    if refusals:
+        t, dest, window = min(refusals)
+        findings.append(f"First quota to refuse a request: {dest} {window}, at {clock(t)}.")
+    queued = _first_minute(result.timeseries.queued_turns)
+    failed = _first_minute(result.timeseries.failed_turns)
+    if queued is not None:
+        findings.append(f"Every destination was out of quota and turns first queued at {clock(queued)}.")
+    if failed is not None:
+        findings.append(f"Turns first failed (deadline passed) at {clock(failed)}.")
+    binding = sorted(
+        ((d.rejected, d.name, d.binding_window) for d in result.destinations if d.binding_window),
+        reverse=True,
+    )[:3]
+    if binding:
+        findings.append(
+            "Most-refused quotas: " + ", ".join(f"{name} {window} ({n:,} refusals)" for n, name, window in binding) + "."
+        )
+    if result.backlog_interviews and per_day > 0:
+        days_to_clear = result.backlog_interviews / per_day
+        findings.append(
+            f"Backlog: {result.backlog_interviews:,} interviews not carried; at {per_day:,.0f}/day they would "
+            f"take {days_to_clear:,.1f} more days — the demand of {result.days} day(s) takes "
+            f"{iv.requested / per_day:,.1f} days to serve."
+        )
+    elif result.backlog_interviews:
+        findings.append(f"Backlog: {result.backlog_interviews:,} interviews; the plan carried none, it never clears.")
+    return Verdict(carries, headline, findings, [] if carries else _options(result, config, plan))
+
+
+def _options(result: RunResult, config: Configuration, plan: PlanResult | None) -> list[str]:
+    """What would close the gap, per interviewing day."""
+    sc = config.scenario
+    working_days = max(1, len(business_days(sc.calendar, result.days)))
+    shortfall = (result.interviews.requested - result.interviews.completed - result.interviews.degraded) / working_days
+    if shortfall <= 0:
+        return ["Carry as many interviews but faster: add capacity at the peak hour or a faster destination."]
+    options = []
+    if plan is not None:
+        free = sorted(
+            (
+                (d.interviews_per_day / d.accounts, d)
+                for d in plan.destinations
+                if d.billing == "free" and d.accounts and math.isfinite(d.interviews_per_day) and d.interviews_per_day > 0
+            ),
+            key=lambda x: -x[0],
+        )
+        for per_account, d in free[:2]:
+            n = math.ceil(shortfall / per_account)
+            terms = config.provider(d.provider).terms
+            note = f" (terms: {terms})" if terms else ""
+            options.append(
+                f"Add {n:,} more {d.provider_label} accounts at {per_account:,.1f} interviews/day each "
+                f"(binding: {d.binding_limit}){note}."
+            )
+    tokens_in, tokens_out = compile_script(sc.script).expected_api_tokens_per_interview()
+    paid = []
+    for provider in config.providers.values():
+        if provider.billing != "paid":
+            continue
+        for model in provider.models:
+            if model.prices is None:
+                continue
+            usd = (tokens_in * model.prices.usd_per_mtok_in + tokens_out * model.prices.usd_per_mtok_out) / MTOK
+            paid.append((usd, f"{provider.name}/{model.name}"))
+    if paid:
+        usd, name = min(paid)
+        month = shortfall * 22 * usd
+        options.append(
+            f"Send the shortfall ({shortfall:,.0f} interviews per interviewing day) to {name}: "
+            f"${usd:.4f} per interview, about ${month:,.0f}/month (22 interviewing days); its paid-tier "
+            "rate limits are not in our sources."
+        )
+    return options

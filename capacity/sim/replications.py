@@ -1,0 +1,76 @@
+"""Independent replications of a run, and confidence intervals of their headline numbers.
+
+Replication *i* uses the *i*-th child of the scenario seed's ``SeedSequence`` (independent
+streams); a 95% interval is mean ± t(0.975, n−1) · s / √n over the replications.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from capacity.config.loader import Configuration
+from capacity.result import RunResult
+from capacity.sim.model import ProgressCallback, simulate
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean with its 95% confidence half-width (NaN with one replication)."""
+
+    mean: float
+    half_width: float
+    n: int
+
+    @property
+    def low(self) -> float:
+        """Lower end."""
+        return self.mean - self.half_width
+
+    @property
+    def high(self) -> float:
+        """Upper end."""
+        return self.mean + self.half_width
+
+
+def confidence_interval(values: list[float], level: float = 0.95) -> Interval:
+    """Student-t interval of the mean of independent ``values``."""
+    n = len(values)
+    mean = float(np.mean(values)) if n else math.nan
+    if n < 2:
+        return Interval(mean, math.nan, n)
+    sd = float(np.std(values, ddof=1))
+    t = float(stats.t.ppf(0.5 + level / 2, n - 1))
+    return Interval(mean, t * sd / math.sqrt(n), n)
+
+
+def replication_seeds(seed: int, n: int) -> list[int]:
+    """Seeds of ``n`` independent replications derived from ``seed`` (the first is ``seed``)."""
+    children = np.random.SeedSequence(seed).spawn(n - 1) if n > 1 else []
+    return [seed] + [int(c.generate_state(1)[0]) for c in children]
+
+
+def replicate(
+    config: Configuration,
+    n: int,
+    *,
+    seed: int | None = None,
+    days: int | None = None,
+    progress: Callable[[int], ProgressCallback] | None = None,
+) -> list[RunResult]:
+    """``n`` runs with independent seeds; ``progress(i)`` gives replication i's callback."""
+    base = config.scenario.seed if seed is None else seed
+    return [
+        simulate(config, seed=s, days=days, progress=progress(i) if progress else None)
+        for i, s in enumerate(replication_seeds(base, n))
+    ]
+
+
+def headline_intervals(results: list[RunResult]) -> dict[str, Interval]:
+    """95% interval of each headline number over replications."""
+    keys = results[0].headline().keys() if results else []
+    return {k: confidence_interval([r.headline()[k] for r in results]) for k in keys}

@@ -1,0 +1,115 @@
+"""The quota ledger of one destination: every window charged at admission, refunds, accounts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capacity.config.providers import ModelSpec
+from capacity.policy.ledger import Admission, DestinationQuota, build_windows
+
+START = dt.datetime(2025, 10, 6, tzinfo=dt.UTC)
+LATENCY = {"ttft_s": {"kind": "constant", "value": 0.1}, "output_tokens_per_s": {"kind": "constant", "value": 100}}
+
+
+def spec(**limits: object) -> ModelSpec:
+    extra = {}
+    for key in ("resets", "prices", "neurons"):
+        if key in limits:
+            extra[key] = limits.pop(key)
+    return ModelSpec.model_validate({"name": "m", "limits": limits, "latency": LATENCY, **extra})
+
+
+def test_windows_follow_the_limits_present() -> None:
+    names = [w.name for w in build_windows(spec(rpm=30, rpd=14_400, tpm=6_000, tpd=500_000), START)]
+    assert names == ["rpm", "rpd", "tpm", "tpd"]
+    assert build_windows(spec(), START) == []
+
+
+def test_tokens_reserved_at_admission_then_refunded() -> None:
+    # TPM 6,000: a 1,000-in / 2,000-max request reserves 3,000; two fit, a third does not …
+    q = DestinationQuota(spec(tpm=6_000), 1, START)
+    a = q.try_admit(0.0, 1_000, 2_000)
+    b = q.try_admit(0.0, 1_000, 2_000)
+    assert isinstance(a, Admission) and isinstance(b, Admission)
+    assert q.try_admit(1.0, 1_000, 2_000) == 60.0  # the first reservation leaves at t = 60
+    # … until the first response used only 100 output tokens: 1,900 come back
+    q.settle(2.0, a, 1_000, 100)
+    assert isinstance(q.try_admit(2.0, 1_000, 800), Admission)  # 1,100 + 3,000 + 1,800 = 5,900
+
+
+def test_cerebras_style_charges_max_output_without_refund() -> None:
+    q = DestinationQuota(spec(tpm=6_000, charge_max_output_up_front=True), 1, START)
+    a = q.try_admit(0.0, 1_000, 2_000)
+    assert isinstance(a, Admission)
+    q.settle(1.0, a, 1_000, 100)
+    assert isinstance(q.try_admit(1.0, 1_000, 2_000), Admission)
+    assert not isinstance(q.try_admit(1.0, 1, 1), Admission)  # 6,000 reserved, nothing refunded
+
+
+def test_concurrency_slot_frees_on_settle_not_by_time() -> None:
+    q = DestinationQuota(spec(concurrent_requests=1), 1, START)
+    a = q.try_admit(0.0, 10, 10)
+    assert isinstance(a, Admission)
+    assert q.try_admit(1_000.0, 10, 10) == math.inf
+    q.settle(1_000.0, a, 10, 10)
+    assert isinstance(q.try_admit(1_000.0, 10, 10), Admission)
+
+
+def test_accounts_multiply_the_quota() -> None:
+    q = DestinationQuota(spec(rpd=2), 3, START)
+    admitted = [q.try_admit(float(t), 10, 10) for t in range(7)]
+    assert sum(isinstance(a, Admission) for a in admitted) == 6
+    assert {a.account for a in admitted if isinstance(a, Admission)} == {0, 1, 2}
+
+
+def test_neurons_and_credit_windows_use_their_units() -> None:
+    # Cloudflare fp8-fast: 4,119 neurons per 1M in, 34,868 per 1M out; 10,000 neurons a day
+    cf = DestinationQuota(
+        spec(neurons_per_day=10_000, neurons={"per_mtok_in": 4_119, "per_mtok_out": 34_868}), 1, START
+    )
+    per_request = (500 * 4_119 + 300 * 34_868) / 1e6  # ≈ 12.52 neurons
+    n = 0
+    while isinstance(cf.try_admit(float(n), 500, 300), Admission):
+        n += 1
+    assert n == math.floor(10_000 / per_request)  # 798, not the seed's 10,000 requests
+    # $1 of credit at $0.10 per 1M tokens: 10M tokens of 1,000-token requests = 10,000 requests
+    fw = DestinationQuota(spec(credit_usd=1.0, prices={"usd_per_mtok_in": 0.1, "usd_per_mtok_out": 0.1}), 1, START)
+    n = 0
+    while isinstance(fw.try_admit(float(n), 500, 500), Admission):
+        n += 1
+    assert n == 10_000
+
+
+def test_gemini_day_resets_at_midnight_pacific() -> None:
+    # 00:00 America/Los_Angeles is 07:00 UTC in October (PDT)
+    q = DestinationQuota(spec(rpd=1, resets={"day": {"kind": "fixed", "at": "00:00", "timezone": "America/Los_Angeles"}}), 1, START)
+    assert isinstance(q.try_admit(3_600.0, 10, 10), Admission)  # 01:00 UTC Monday = Sunday evening in LA
+    assert q.try_admit(6 * 3_600.0, 10, 10) == 7 * 3_600.0
+    assert isinstance(q.try_admit(7 * 3_600.0, 10, 10), Admission)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rpm=st.integers(1, 20),
+    tpm=st.integers(500, 5_000),
+    requests=st.lists(st.tuples(st.floats(0, 10), st.integers(1, 400), st.integers(1, 400), st.floats(0, 1)), max_size=80),
+)
+def test_ledger_never_exceeds_rpm_or_tpm(rpm: int, tpm: int, requests: list[tuple[float, int, int, float]]) -> None:
+    q = DestinationQuota(spec(rpm=rpm, tpm=tpm), 1, START)
+    now = 0.0
+    log: list[tuple[float, float]] = []  # (time, tokens finally charged)
+    for gap, tin, tmax, used in requests:
+        now += gap
+        a = q.try_admit(now, tin, tmax)
+        if isinstance(a, Admission):
+            out = round(tmax * used)
+            q.settle(now, a, tin, out)
+            log.append((now, tin + out))
+    for t, _ in log:
+        recent = [tok for s, tok in log if t - 60 < s <= t]
+        assert len(recent) <= rpm
+        assert sum(recent) <= tpm
