@@ -93,6 +93,8 @@ class Recorder:
         self.failed_turns = _Series(minutes, level=False)
         self._in_flight = 0
         self.tokens_completed = 0
+        self.wasted_calls = 0
+        self.turned_away_count = 0
 
     # interviews ---------------------------------------------------------------------------
     def interview_started(self, now: float) -> None:
@@ -101,14 +103,24 @@ class Recorder:
         self.starts.add(now)
         self.in_flight.set(now, self._in_flight)
 
-    def interview_ended(self, now: float, outcome: Outcome, duration_s: float, api_tokens: int) -> None:
-        """An interview ended with ``outcome`` after ``duration_s``."""
+    def interview_ended(
+        self, now: float, outcome: Outcome, duration_s: float, api_tokens: int, api_calls: int
+    ) -> None:
+        """An interview ended with ``outcome`` after ``duration_s``, having had ``api_calls``
+        turns answered by providers (``api_tokens`` tokens in all)."""
         self._in_flight -= 1
+        if outcome is Outcome.FAILED:
+            self.wasted_calls += api_calls
         self.in_flight.set(now, self._in_flight)
         self.outcomes[outcome] += 1
         if outcome in (Outcome.COMPLETED, Outcome.DEGRADED):
             self.duration.add(duration_s)
             self.tokens_completed += api_tokens
+
+    def turned_away(self, now: float) -> None:
+        """An interview was not started (gated admission): it counts as failed."""
+        self.outcomes[Outcome.FAILED] += 1
+        self.turned_away_count += 1
 
     def unfinished(self, count: int) -> None:
         """``count`` interviews had not ended (or not started) when the run stopped."""
@@ -255,6 +267,7 @@ class Recorder:
                 degraded=o[Outcome.DEGRADED],
                 failed=o[Outcome.FAILED],
                 unfinished=o[Outcome.UNFINISHED],
+                turned_away=self.turned_away_count,
             ),
             requests=RequestCounts(
                 logical=logical,
@@ -297,5 +310,6 @@ class Recorder:
                 failed_turns=self.failed_turns.tolist(),
             ),
             backlog_interviews=requested - carried,
+            wasted_api_calls=self.wasted_calls,
             wall_time_s=wall_time_s,
         )

@@ -212,6 +212,8 @@ class DestinationQuota:
         self._next = 0
         cap = spec.limits.max_output_tokens_per_request
         self.max_output_cap = cap if cap is not None else 1 << 62
+        cap_in = spec.limits.max_input_tokens_per_request
+        self.max_input_cap = cap_in if cap_in is not None else 1 << 62
         # every account refused by a cached window: no request of at least skip_tokens
         # tokens fits anywhere here before skip_until (a lower bound; cleared on refunds)
         self.skip_until = -math.inf

@@ -158,15 +158,14 @@ class Router:
                 earliest = min(earliest, dest.cooldown_until)
                 continue
             quota = dest.quota
-            if (
-                quota is not None
-                and now < quota.skip_until
-                and tokens_in + min(max_output_tokens, quota.max_output_cap) >= quota.skip_tokens
-            ):  # fast path: every account of it is known to be full until then
+            if quota is None:  # a GPU pool: no quota, it queues at the server
+                return Routed(dest, Admission(0, _FREE, []))
+            if now < quota.skip_until and tokens_in + min(max_output_tokens, quota.max_output_cap) >= quota.skip_tokens:
+                # fast path: every account of it is known to be full until then
                 dest.rejected += 1
                 earliest = min(earliest, quota.skip_until)
                 continue
-            answer = dest.try_admit(now, tokens_in, max_output_tokens)
+            answer = quota.try_admit(now, tokens_in, max_output_tokens) if tokens_in <= quota.max_input_cap else math.inf
             if isinstance(answer, Admission):
                 return Routed(dest, answer)
             dest.rejected += 1

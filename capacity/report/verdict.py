@@ -108,6 +108,13 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
         )
     elif result.backlog_interviews:
         findings.append(f"Backlog: {result.backlog_interviews:,} interviews; the plan carried none, it never clears.")
+    answered = result.requests.provider
+    if result.wasted_api_calls and answered:
+        findings.append(
+            f"{result.wasted_api_calls:,} answered API calls ({result.wasted_api_calls / answered:.0%}) went to "
+            "interviews that later failed: quota spent on nothing. Starting interviews only while the plan "
+            "has quota left would carry more with the same quotas."
+        )
     return Verdict(carries, headline, findings, [] if carries else _options(result, config, plan))
 
 

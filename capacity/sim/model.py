@@ -128,6 +128,9 @@ class Simulation:
         self.on_exhausted = routing.on_exhausted
         self.past_deadline = Served.DEGRADED if routing.on_deadline == "degrade" else Served.FAILED
         self.cooldown_s = routing.cooldown_s
+        self.gated = routing.admission == "gated"
+        self.admission_cooldown_s = routing.admission_cooldown_s
+        self.last_failed_turn_s = -math.inf
         self.cache = ResponseCache(sc.cache.ttl_s, sc.cache.max_entries) if sc.cache.enabled else None
         self.dedup = sc.cache.enabled and sc.cache.deduplicate_in_flight
         self.in_flight: InFlight[simpy.Event] = InFlight()
@@ -172,13 +175,22 @@ class Simulation:
                 yield self.env.timeout(self.gap_s)
         self.sessions_done += 1
 
+    def _saturated(self) -> bool:
+        """Gated admission: turns are waiting for quota, or one failed a moment ago."""
+        return bool(self.queue.waiting) or self.env.now - self.last_failed_turn_s < self.admission_cooldown_s
+
     def _interview(self, candidate: int) -> Generator[simpy.Event, Any, None]:
         env, rec = self.env, self.recorder
         start = env.now
+        if self.gated and self._saturated():
+            self.ended += 1
+            rec.turned_away(start)
+            return
         rec.interview_started(start)
         history = 0.0
         degraded = False
         tokens = 0
+        calls = 0
         for turn in self.script.turns:
             if turn.candidate_speaks_before:
                 yield env.timeout(self.think.next())
@@ -191,16 +203,19 @@ class Simulation:
                 tokens_in = turn.fixed_input_tokens + (round(history) if turn.reads_history else 0)
                 served = yield from self._answer_turn(turn, candidate, tokens_in, tokens_out, needed)
                 if served is Served.FAILED:
+                    self.last_failed_turn_s = env.now
                     self.ended += 1
-                    rec.interview_ended(env.now, Outcome.FAILED, env.now - start, tokens)
+                    rec.interview_ended(env.now, Outcome.FAILED, env.now - start, tokens, calls)
                     return
                 degraded = degraded or served is Served.DEGRADED
                 if served is Served.PROVIDER:
                     tokens += tokens_in + tokens_out
+                    calls += 1
             if turn.adds_to_history:
                 history += tokens_out
         self.ended += 1
-        rec.interview_ended(env.now, Outcome.DEGRADED if degraded else Outcome.COMPLETED, env.now - start, tokens)
+        outcome = Outcome.DEGRADED if degraded else Outcome.COMPLETED
+        rec.interview_ended(env.now, outcome, env.now - start, tokens, calls)
 
     def _cache_key(self, turn: Turn, candidate: int) -> tuple[str, int] | None:
         if self.cache is None or turn.cache.key == "none":

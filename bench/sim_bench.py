@@ -1,0 +1,96 @@
+"""Benchmark of the simulator (run on demand, not a test): wall time, simulated requests per
+wall-second and peak memory, for scenario A (30 days, ≈1.3 M logical requests) and B (one day
+of demand, run until every interview has ended), and the lean model against a naive SimPy
+model (bench/naive_sim.py) on the same slice of demand, side by side in one run.
+
+    python bench/sim_bench.py            # everything (a few minutes)
+    python bench/sim_bench.py --quick    # shorter horizons
+
+Each measurement runs in its own process so that peak RSS is its own. Prints ratios; asserts
+nothing: machines here are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _child(kind: str, scenario: str, days: int) -> None:
+    """Run one measurement and print it as JSON (inside the child process)."""
+    sys.path.insert(0, str(ROOT))
+    from capacity.config import default_providers_path, load_configuration, scenario_path
+
+    config = load_configuration(scenario_path(scenario), default_providers_path())
+    if kind == "lean":
+        import time
+
+        from capacity.sim.model import simulate
+
+        began = time.perf_counter()
+        result = simulate(config, days=days)
+        wall = time.perf_counter() - began
+        out = {
+            "logical": result.requests.logical,
+            "api_calls": result.requests.api_calls,
+            "wall_s": wall,
+            "requests_per_s": result.requests.logical / wall,
+            "interviews": result.interviews.model_dump(),
+        }
+    else:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from naive_sim import run_naive
+
+        out = run_naive(config, days)
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def measure(kind: str, scenario: str, days: int) -> dict[str, object]:
+    """Run a child process and parse its figures."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", kind, scenario, str(days)], capture_output=True, text=True, check=True
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="Shorter horizons.")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child[0], args.child[1], int(args.child[2]))
+        return
+    a_days = 5 if args.quick else 30
+    slice_days = 1 if args.quick else 3
+    rows = []
+    for label, kind, scenario, days in [
+        (f"A lean, {a_days} days", "lean", "A", a_days),
+        ("A lean, 10 days (memory flatness)", "lean", "A", 10),
+        ("B lean, 1 day of demand", "lean", "B", 1),
+        (f"A lean, {slice_days} days (vs naive)", "lean", "A", slice_days),
+        (f"A naive, {slice_days} days", "naive", "A", slice_days),
+    ]:
+        m = measure(kind, scenario, days)
+        rows.append((label, m))
+        print(
+            f"{label:38s} wall {m['wall_s']:7.1f} s  logical requests {m['logical']:>9,}  "
+            f"{m['requests_per_s']:>9,.0f} req/s  peak RSS {m['peak_rss_mib']:6.0f} MiB",
+            flush=True,
+        )
+    lean, naive = rows[3][1], rows[4][1]
+    ratio = float(lean["requests_per_s"]) / float(naive["requests_per_s"])  # type: ignore[arg-type]
+    print(f"\nlean ÷ naive requests/s on the same slice: {ratio:.1f}× (target ≥ 3×)")
+    print(f"scenario A {a_days} days: {rows[0][1]['wall_s']:.1f} s (target ≤ 30 s for 30 days)")
+    print(f"peak RSS, A 10 days → {a_days} days: {rows[1][1]['peak_rss_mib']:.0f} → {rows[0][1]['peak_rss_mib']:.0f} MiB (target flat, < 1 GiB)")
+
+
+if __name__ == "__main__":
+    main()
