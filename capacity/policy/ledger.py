@@ -210,14 +210,21 @@ class DestinationQuota:
             for _ in range(accounts)
         ]
         self._next = 0
+        # a free tier withdrawn by its provider admits nothing from 00:00 UTC that day on
+        self.withdrawn_at_s = math.inf
+        if spec.withdrawn_on is not None:
+            gone = dt.datetime.combine(spec.withdrawn_on, dt.time(0, 0), tzinfo=dt.UTC)
+            self.withdrawn_at_s = (gone - run_start).total_seconds()
+            self.skip_until, self.skip_tokens = (math.inf, 0.0) if self.withdrawn_at_s <= 0 else (-math.inf, math.inf)
         cap = spec.limits.max_output_tokens_per_request
         self.max_output_cap = cap if cap is not None else 1 << 62
         cap_in = spec.limits.max_input_tokens_per_request
         self.max_input_cap = cap_in if cap_in is not None else 1 << 62
-        # every account refused by a cached window: no request of at least skip_tokens
-        # tokens fits anywhere here before skip_until (a lower bound; cleared on refunds)
-        self.skip_until = -math.inf
-        self.skip_tokens = math.inf
+        if self.withdrawn_at_s > 0:
+            # every account refused by a cached window: no request of at least skip_tokens
+            # tokens fits anywhere here before skip_until (a lower bound; cleared on refunds)
+            self.skip_until = -math.inf
+            self.skip_tokens = math.inf
 
     def output_cap(self, max_output_tokens: int) -> int:
         """``max_tokens`` actually sent: the request's, clipped to the model's per-request cap."""
@@ -232,6 +239,8 @@ class DestinationQuota:
     def try_admit(self, now: float, tokens_in: int, max_output_tokens: int) -> Admission | float:
         """Admit on some account (round robin from the last one used); or refuse, answering a
         lower bound of when one may admit it (``inf``: only a freed slot can help)."""
+        if now >= self.withdrawn_at_s:
+            return math.inf
         output = self.output_cap(max_output_tokens)
         tokens = tokens_in + output
         charge: Charge | None = None
@@ -260,6 +269,8 @@ class DestinationQuota:
 
     def free_at(self, now: float, tokens_in: int, max_output_tokens: int) -> float:
         """Earliest time some account may admit this request (``inf``: never, or on a release)."""
+        if now >= self.withdrawn_at_s:
+            return math.inf
         charge = self.tariff.charge(tokens_in, self.output_cap(max_output_tokens))
         return min(a.free_at(now, charge) for a in self.accounts)
 
@@ -267,7 +278,7 @@ class DestinationQuota:
         """Reconcile the reservation with the tokens actually used, free the slot."""
         account = self.accounts[admission.account]
         account.settle(now, admission, self.tariff.charge(tokens_in, tokens_out))
-        if account.refundable:
+        if account.refundable and now < self.withdrawn_at_s:
             self.skip_until = -math.inf
 
     def utilisation(self, now: float) -> float:

@@ -113,3 +113,12 @@ def test_ledger_never_exceeds_rpm_or_tpm(rpm: int, tpm: int, requests: list[tupl
         recent = [tok for s, tok in log if t - 60 < s <= t]
         assert len(recent) <= rpm
         assert sum(recent) <= tpm
+
+
+def test_withdrawn_free_tier_admits_nothing_from_that_day() -> None:
+    data = {"name": "m", "withdrawn_on": "2025-10-08", "limits": {"rpm": 10}, "latency": LATENCY}
+    q = DestinationQuota(ModelSpec.model_validate(data), 1, START)
+    assert isinstance(q.try_admit(86_400.0, 10, 10), Admission)  # 7 October
+    assert q.try_admit(2 * 86_400.0, 10, 10) == math.inf  # 8 October 00:00 UTC
+    gone = DestinationQuota(ModelSpec.model_validate(data), 1, START + dt.timedelta(days=30))
+    assert gone.try_admit(0.0, 10, 10) == math.inf
