@@ -15,7 +15,8 @@ from rich.console import Console
 from capacity.config import Configuration, default_providers_path, load_configuration, scenario_path
 from capacity.errors import UserError
 
-console = Console()
+# piped output (CI logs, files) gets wide tables rather than Rich's 80-column default
+console = Console() if sys.stdout.isatty() else Console(width=160)
 err_console = Console(stderr=True)
 
 ScenarioOption = Annotated[

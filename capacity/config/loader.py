@@ -255,8 +255,23 @@ def load_configuration(scenario_path: Path, providers_path: Path, overrides: Seq
         if extra.name in providers:
             problems.append(doc.problem(("extra_providers", i, "name"), f"provider {extra.name!r} is already in {providers_path}"))
         providers[extra.name] = extra
+    pools = {p.name: p for p in scenario.gpu_pools}
+    if len(pools) != len(scenario.gpu_pools):
+        problems.append(doc.problem(("gpu_pools",), "two gpu pools share a name"))
+    if pools:
+        from capacity.config.gpus import load_catalog
+
+        catalog = load_catalog()
+        for i, pool in enumerate(scenario.gpu_pools):
+            problems.extend(doc.problem(("gpu_pools", i, part), message) for part, message in catalog.pool_problems(pool))
     for i, dest in enumerate(scenario.routing.destinations):
         base: FieldPath = ("routing", "destinations", i)
+        if dest.pool is not None:
+            if dest.pool not in pools:
+                known = ", ".join(sorted(pools)) or "none defined"
+                problems.append(doc.problem((*base, "pool"), f"unknown gpu pool {dest.pool!r} (gpu_pools: {known})"))
+            continue
+        assert dest.provider is not None and dest.model is not None
         if dest.provider not in providers:
             known = ", ".join(sorted(providers))
             problems.append(doc.problem((*base, "provider"), f"unknown provider {dest.provider!r} (known: {known})"))

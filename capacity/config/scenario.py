@@ -19,6 +19,7 @@ from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, Pos
 
 from capacity.config.base import Model
 from capacity.config.distributions import DistributionSpec
+from capacity.config.gpus import GpuPool
 from capacity.config.providers import Provider, TimeZoneName
 
 
@@ -175,17 +176,29 @@ class CacheConfig(Model):
 
 
 class Destination(Model):
-    """A provider model the router may send requests to."""
+    """Where the router may send requests: a provider model, or a self-hosted GPU pool."""
 
-    provider: str = Field(description="Name of a provider in providers.yaml (or extra_providers).")
-    model: str = Field(description="One of that provider's models.")
+    provider: str | None = Field(default=None, description="A provider in providers.yaml (or extra_providers).")
+    model: str | None = Field(default=None, description="One of that provider's models.")
+    pool: str | None = Field(default=None, description="Or: the name of one of the scenario's gpu_pools.")
     accounts: PositiveInt | None = Field(default=None, description="Override the provider's accounts.")
     weight: PositiveFloat = Field(default=1.0, description="Relative share for the weighted strategy.")
 
+    @model_validator(mode="after")
+    def _one_kind(self) -> Destination:
+        api = self.provider is not None or self.model is not None
+        if api and self.pool is not None:
+            raise ValueError("a destination is either provider + model or pool, not both")
+        if not api and self.pool is None:
+            raise ValueError("a destination needs provider + model, or pool")
+        if api and (self.provider is None or self.model is None):
+            raise ValueError("an API destination needs both provider and model")
+        return self
+
     @property
     def label(self) -> str:
-        """``provider/model``."""
-        return f"{self.provider}/{self.model}"
+        """``provider/model``, or ``gpu:pool``."""
+        return f"gpu:{self.pool}" if self.pool is not None else f"{self.provider}/{self.model}"
 
 
 class Routing(Model):
@@ -207,6 +220,18 @@ class Routing(Model):
     max_retries: NonNegativeInt = Field(default=2, description="Retries of a failed request.")
     backoff_base_s: PositiveFloat = Field(default=0.5, description="First retry delay, s (doubles).")
     backoff_max_s: PositiveFloat = Field(default=8.0, description="Longest retry delay, s.")
+    cooldown_s: NonNegativeFloat = Field(
+        default=5.0, description="A destination that just failed gets no traffic for this long, s."
+    )
+    admission: Literal["open", "gated"] = Field(
+        default="open",
+        description="open: every interview starts on time; gated: a new interview is turned away while "
+        "turns wait for quota or one failed within admission_cooldown_s, so quota is not spent on "
+        "interviews that cannot finish.",
+    )
+    admission_cooldown_s: NonNegativeFloat = Field(
+        default=300.0, description="gated: how long after a failed turn new interviews are turned away, s."
+    )
 
 
 class Outage(Model):
@@ -273,6 +298,11 @@ class Scenario(Model):
     savings_overlap: Literal["multiplicative", "additive"] = Field(
         default="multiplicative",
         description="How plan combines avoided-request fractions: independent (multiplicative) or disjoint.",
+    )
+    gpu_pools: list[GpuPool] = Field(
+        default_factory=list,
+        description="Self-hosted GPU inference pools (catalogue GPU × model × format, servers, costs) "
+        "that destinations may point at.",
     )
     extra_providers: list[Provider] = Field(
         default_factory=list, description="Providers defined by this scenario only (e.g. the seed's claims)."

@@ -234,18 +234,20 @@ class Recorder:
         sla_p95_turn_latency_s: float,
         sla_ttft_s: float,
         cache_hits: int,
-        fixed_cost_usd: float = 0.0,
+        fixed_costs_usd: dict[int, float] | None = None,
         wall_time_s: float = 0.0,
     ) -> RunResult:
         """Assemble the RunResult."""
         o = self.outcomes
         carried = o[Outcome.COMPLETED] + o[Outcome.DEGRADED]
+        for index, usd in (fixed_costs_usd or {}).items():
+            self.tally[index].cost_usd += usd  # a GPU pool's hardware, power and hosting for the run
         destinations = self._destination_results()
         errors: dict[str, int] = {}
         for d in destinations:
             for k, v in d.errors.items():
                 errors[k] = errors.get(k, 0) + v
-        cost = sum(d.cost_usd for d in destinations) + fixed_cost_usd
+        cost = sum(d.cost_usd for d in destinations)
         logical = sum(self.served.values())
         avoided = self.served[Served.TEMPLATE] + self.served[Served.CACHE] + self.served[Served.DEDUPLICATED]
         edges, frac = self.turn_latency.cdf()

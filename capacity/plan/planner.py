@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import math
 
+from capacity.config.gpus import GpuPool, load_catalog
 from capacity.config.loader import Configuration
+from capacity.gpu.cost import pool_cost
+from capacity.gpu.pool import pool_deployment
+from capacity.gpu.sizing import InterviewLoad, size_server
+from capacity.units import HOUR_S
 from capacity.config.providers import ModelSpec, Provider
 from capacity.config.scenario import Destination, SeedClaims
 from capacity.errors import ConfigError, Problem
@@ -141,6 +146,54 @@ def _destination(
     )
 
 
+def _pool_destination(
+    dest: Destination, pool: GpuPool, *, profile: RequestProfile, api_requests: float, config: Configuration
+) -> DestinationPlan:
+    """A GPU pool: interviews a day from the roofline server sizing (an upper bound: calls are
+    assumed to arrive as slots free), within the scenario's latency target, over the hours
+    interviews run; its cost is fixed by the month, whatever share of the need it takes."""
+    catalog = load_catalog()
+    dep = pool_deployment(catalog, pool)
+    calls = max(1, round(api_requests))
+    load = InterviewLoad(profile.input_tokens * calls, profile.output_tokens * calls, calls)
+    sizing = size_server(
+        dep,
+        load,
+        hours_per_day=profile.active_hours_per_day,
+        latency_target_s=config.scenario.sla.p95_turn_latency_s,
+        max_batch=pool.max_batch,
+    )
+    cost = pool_cost(catalog, pool, active_hours_per_day=profile.active_hours_per_day)
+    requests = sizing.requests_per_s * profile.active_hours_per_day * HOUR_S * pool.servers
+    notes = [
+        f"{pool.servers} server(s) × {pool.gpus_per_server} {pool.gpu}, {pool.model} {pool.precision}: "
+        f"batch {sizing.batch} ({sizing.limited_by}), {sizing.request_latency_s:.1f} s per call",
+        f"{pool.ownership}: ${cost.usd_per_month:,.0f}/month"
+        + (f" (purchase ${cost.purchase_usd:,.0f} over {pool.amortisation_months} months)" if cost.purchase_usd else ""),
+        "roofline upper bound at full use during active hours; the simulation measures queueing",
+    ]
+    return DestinationPlan(
+        label=dest.label,
+        provider=f"gpu:{pool.name}",
+        model=pool.model,
+        provider_label=f"GPU pool {pool.name}",
+        billing="gpu",
+        accounts=pool.servers,
+        scope="server",
+        source=dep.label,
+        as_of=config.scenario.calendar.start_date,
+        limits=(),
+        binding_limit=f"throughput ({sizing.limited_by})",
+        requests_per_day_per_account=requests / pool.servers,
+        requests_per_day=requests,
+        interviews_per_day=requests / api_requests if api_requests > 0 else math.inf,
+        usd_per_request=None,
+        allocated_interviews_per_day=0.0,
+        monthly_cost_usd=cost.usd_per_month,
+        notes=tuple(notes),
+    )
+
+
 def _allocate(
     plans: list[DestinationPlan], need: float, api_requests: float, days_per_month: int
 ) -> list[DestinationPlan]:
@@ -149,8 +202,9 @@ def _allocate(
 
     left = need
     allocated: dict[int, float] = {}
-    order = [i for i, p in enumerate(plans) if p.billing == "free"] + [
-        i for i, p in enumerate(plans) if p.billing != "free"
+    # what costs nothing more per interview first (free tiers, GPUs paid for by the month)
+    order = [i for i, p in enumerate(plans) if p.billing in ("free", "gpu")] + [
+        i for i, p in enumerate(plans) if p.billing not in ("free", "gpu")
     ]
     for i in order:
         take = min(left, plans[i].interviews_per_day)
@@ -159,7 +213,9 @@ def _allocate(
     out = []
     for i, p in enumerate(plans):
         take = allocated.get(i, 0.0)
-        if p.billing == "free":
+        if p.billing == "gpu":
+            cost = p.monthly_cost_usd  # fixed by the month
+        elif p.billing == "free":
             cost: float | None = 0.0
         elif p.usd_per_request is None:
             cost = None if take > 0 else 0.0
@@ -191,7 +247,12 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
     )
 
     plans = []
+    pools = {p.name: p for p in scenario.gpu_pools}
     for dest in scenario.routing.destinations:
+        if dest.pool is not None:
+            plans.append(_pool_destination(dest, pools[dest.pool], profile=profile, api_requests=load.api_requests, config=config))
+            continue
+        assert dest.provider is not None and dest.model is not None
         provider = config.provider(dest.provider)
         spec = provider.model(dest.model)
         if spec is None:  # pragma: no cover - the loader checks every reference

@@ -25,16 +25,20 @@ from typing import Any
 import numpy as np
 import simpy
 
+from capacity.config.gpus import load_catalog
 from capacity.config.loader import Configuration
+from capacity.gpu.cost import PoolCost, pool_cost
+from capacity.gpu.pool import make_servers
 from capacity.metrics.recorder import Recorder
 from capacity.policy.cache import ResponseCache
 from capacity.policy.dedup import InFlight
 from capacity.policy.ledger import DestinationQuota
 from capacity.policy.router import Destination, RetryPolicy, Routed, Router
 from capacity.result import RunResult
+from capacity.sim.gpu_station import GpuStation
 from capacity.sim.waitqueue import QuotaQueue
-from capacity.units import DAY_S, HOUR_S, Outcome, Served
-from capacity.workload.calendar import build_sessions, need_interviews_per_day, run_start
+from capacity.units import DAY_S, DAYS_PER_MONTH, HOUR_S, Outcome, Served
+from capacity.workload.calendar import active_hours_per_day, build_sessions, need_interviews_per_day, run_start
 from capacity.workload.distributions import BlockStream, sampler
 from capacity.workload.script import Turn, compile_script
 
@@ -109,11 +113,24 @@ class Simulation:
         self.gap_s = gap
 
         self.destinations: list[Destination] = []
-        self.stations: list[ApiStation] = []
+        self.stations: list[ApiStation | GpuStation] = []
+        self.pool_costs: dict[int, PoolCost] = {}
+        pools = {p.name: p for p in sc.gpu_pools}
+        catalog = load_catalog() if pools else None
         for i, d in enumerate(sc.routing.destinations):
+            if d.pool is not None:
+                assert catalog is not None
+                pool = pools[d.pool]
+                self.destinations.append(Destination(i, d.label, "gpu", None, d.weight))
+                self.stations.append(GpuStation(self.env, make_servers(catalog, pool)))
+                self.pool_costs[i] = pool_cost(
+                    catalog, pool, active_hours_per_day=active_hours_per_day(sc.calendar)
+                )
+                continue
+            assert d.provider is not None and d.model is not None  # checked on load
             provider = config.provider(d.provider)
             spec = provider.model(d.model)
-            assert spec is not None  # checked on load
+            assert spec is not None
             quota = DestinationQuota(spec, d.accounts or provider.accounts, self.run_start)
             dest = Destination(i, d.label, "api", quota, d.weight, billing_paid=provider.billing == "paid")
             self.destinations.append(dest)
@@ -246,7 +263,7 @@ class Simulation:
                     rec.turn(needed, Served.DEDUPLICATED, env.now - needed)
                     return Served.DEDUPLICATED
             leading = self.dedup and self.in_flight.lead(key)
-        served, wait = yield from self._call(tokens_in, tokens_out, needed)
+        served, wait = yield from self._call(tokens_in, turn.max_output_tokens, tokens_out, needed)
         if key is not None:
             assert self.cache is not None
             if served is Served.PROVIDER:
@@ -257,22 +274,25 @@ class Simulation:
         rec.turn(needed, served, env.now - needed, wait)
         return served
 
-    def _call(self, tokens_in: int, tokens_out: int, needed: float) -> Generator[simpy.Event, Any, tuple[Served, float]]:
-        """Route, wait for quota, send, retry; returns how the turn was served and the quota wait."""
+    def _call(
+        self, tokens_in: int, max_output_tokens: int, tokens_out: int, needed: float
+    ) -> Generator[simpy.Event, Any, tuple[Served, float]]:
+        """Route (reserving input + ``max_output_tokens``), wait for quota, send (generating
+        ``tokens_out``), retry; returns how the turn was served and the quota wait."""
         env = self.env
         deadline = needed + self.deadline_s
         attempt = 0
         wait = 0.0
         while True:
             routed: Routed | float | None
-            routed = math.inf if self.queue.waiting else self.router.route(env.now, tokens_in, tokens_out)
+            routed = math.inf if self.queue.waiting else self.router.route(env.now, tokens_in, max_output_tokens)
             if not isinstance(routed, Routed):
                 if self.on_exhausted == "degrade":
                     return Served.DEGRADED, wait
                 if self.on_exhausted == "fail":
                     return Served.FAILED, wait
                 joined = env.now
-                routed = yield self.queue.join(tokens_in, tokens_out, deadline, routed)
+                routed = yield self.queue.join(tokens_in, max_output_tokens, deadline, routed)
                 wait += env.now - joined
                 if routed is None:
                     return self.past_deadline, wait
@@ -288,11 +308,16 @@ class Simulation:
             yield env.timeout(delay)
 
     def _send(self, routed: Routed, tokens_in: int, tokens_out: int) -> Generator[simpy.Event, Any, bool]:
-        """One call to a provider: True if it answered."""
+        """One call to a provider or GPU pool: True if it answered."""
         env, rec = self.env, self.recorder
         dest = routed.destination
         station = self.stations[dest.index]
         rec.call_sent(env.now, dest)
+        if isinstance(station, GpuStation):
+            done = yield station.submit(tokens_in, tokens_out)
+            self.router.settle(env.now, routed, tokens_in, tokens_out, done.finished_s - done.submitted_s)
+            rec.call_done(dest, tokens_in, tokens_out, done.first_token_s - done.submitted_s, 0.0)
+            return True
         assert dest.quota is not None
         tokens_out = min(tokens_out, dest.quota.output_cap(tokens_out))
         ttft = station.ttft.next()
@@ -341,6 +366,7 @@ class Simulation:
             sla_p95_turn_latency_s=sc.sla.p95_turn_latency_s,
             sla_ttft_s=sc.sla.ttft_s,
             cache_hits=self.cache.hits if self.cache else 0,
+            fixed_costs_usd={i: c.usd_per_month * self.days / DAYS_PER_MONTH for i, c in self.pool_costs.items()},
             wall_time_s=time.perf_counter() - began,
         )
 

@@ -1,0 +1,111 @@
+"""Roofline limits: nothing beats the memory bandwidth; more GPUs never carry more slowly."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capacity.config.gpus import load_catalog
+from capacity.gpu import Deployment, deployment
+from capacity.gpu.decode_run import DecodeRun
+from capacity.gpu.profile import serving_profile
+
+CATALOG = load_catalog()
+ALL = [
+    deployment(CATALOG, g, m, precision=p, engine=e, gpus=n)
+    for g, m, p, e, n in itertools.product(
+        CATALOG.gpus, CATALOG.models, CATALOG.precisions, CATALOG.engines, (1, 2, 4, 8)
+    )
+]
+
+
+@pytest.mark.parametrize("dep", ALL, ids=lambda d: d.label)
+def test_batch1_never_beats_bandwidth_over_weights(dep: Deployment) -> None:
+    ceiling = dep.gpus * dep.gpu.memory_bandwidth_gb_per_s * 1e9 / dep.weight_bytes
+    assert dep.bandwidth_ceiling_tokens_per_s == pytest.approx(ceiling)
+    for context in (0, 1, 2500, 32_000):
+        assert dep.decode_tokens_per_s(1, context) <= ceiling
+    # and the calibrated model is not absurdly below it either
+    assert dep.decode_tokens_per_s(1, 0) >= 0.5 * ceiling
+
+
+def test_batch1_figures_for_the_seed_pairs() -> None:
+    # 4090 fp16: 1,008 GB/s ÷ 16.06 GB = 62.8 tok/s ceiling; vLLM's calibrated η_bw = 0.803
+    dep = deployment(CATALOG, "rtx4090", "llama-3.1-8b")
+    assert dep.bandwidth_ceiling_tokens_per_s == pytest.approx(62.765, abs=1e-3)
+    assert dep.decode_tokens_per_s(1, 0) == pytest.approx(0.803 * 62.765, rel=1e-3)
+    assert deployment(CATALOG, "rtx4090", "llama-3.1-8b", engine="llama.cpp").decode_tokens_per_s(
+        1, 512
+    ) == pytest.approx(54.3, rel=0.01)
+
+
+def test_prefill_is_compute_bound_and_decode_memory_bound() -> None:
+    dep = deployment(CATALOG, "a100-80gb", "llama-3.1-8b")
+    assert dep.compute_time_s(2000, 2000 * 2000) > dep.memory_time_s(0)
+    assert dep.compute_time_s(1, 2000) < dep.memory_time_s(2000)
+    # prefill FLOPs = 2 · params · tokens + 4 · layers · n² · d_model, at η_c of the peak
+    flops = 2 * 8.03e9 * 2000 + 4 * 32 * 2000**2 * 4096
+    assert dep.prefill_time_s(2000) == pytest.approx(flops / (312e12 * 0.9284), rel=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pair=st.sampled_from([(g, m) for g in CATALOG.gpus for m in CATALOG.models]),
+    precision=st.sampled_from(list(CATALOG.precisions)),
+    gpus=st.integers(1, 7),
+    batch=st.integers(1, 512),
+    context=st.integers(0, 20_000),
+)
+def test_more_gpus_never_slower(
+    pair: tuple[str, str], precision: str, gpus: int, batch: int, context: int
+) -> None:
+    fewer = deployment(CATALOG, *pair, precision=precision, gpus=gpus)
+    more = deployment(CATALOG, *pair, precision=precision, gpus=gpus + 1)
+    assert more.decode_step_time_s(batch, context) <= fewer.decode_step_time_s(batch, context)
+    assert more.prefill_time_s(context + 1) <= fewer.prefill_time_s(context + 1)
+    assert more.kv_capacity_tokens >= fewer.kv_capacity_tokens
+    profile_fewer = serving_profile(CATALOG, fewer, context + 1)
+    profile_more = serving_profile(CATALOG, more, context + 1)
+    assert profile_more.max_output_tokens_per_s >= profile_fewer.max_output_tokens_per_s
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    batch=st.integers(1, 300),
+    held=st.integers(0, 2_000_000),
+    gpus=st.integers(1, 4),
+    k=st.integers(0, 5000),
+    gpu=st.sampled_from(list(CATALOG.gpus)),
+)
+def test_decode_run_sums_the_steps_exactly(batch: int, held: int, gpus: int, k: int, gpu: str) -> None:
+    dep = deployment(CATALOG, gpu, "llama-3.1-8b", gpus=gpus)
+    # the closed form of the fast server against the roofline evaluated step by step
+    run = DecodeRun(
+        (dep.weight_bytes + dep.kv_bytes_per_token * held) / dep.effective_bandwidth,
+        dep.kv_bytes_per_token * batch / dep.effective_bandwidth,
+        (2 * dep.params * batch + 4 * 32 * 4096 * held) / dep.effective_flops,
+        4 * 32 * 4096 * batch / dep.effective_flops,
+        speedup=dep.speedup,
+        overhead=dep.overhead_s,
+    )
+    steps = [dep.step_time_s(batch, held + batch * j, held + batch * j) for j in range(min(k, 400))]
+    for j, t in enumerate(steps[:50]):
+        assert run.step(j) == pytest.approx(t, rel=1e-12)
+    assert run.duration(len(steps)) == pytest.approx(sum(steps), rel=1e-9)
+    total = run.duration(k)
+    assert run.steps_within(total) == k
+    if k > 0:
+        assert run.steps_within(total - 1e-9 * total) == k - 1
+        assert run.steps_within(total + 0.5 * run.step(k)) == k
+
+
+def test_decode_run_across_the_ridge() -> None:
+    # compute slope steeper than memory slope: the step turns compute-bound part-way
+    run = DecodeRun(10.0, 0.1, 5.0, 0.3, speedup=2.0, overhead=0.5)
+    expected = [max(10 + 0.1 * j, 5 + 0.3 * j) / 2 + 0.5 for j in range(100)]
+    assert run.duration(100) == pytest.approx(sum(expected), rel=1e-12)
+    for k in (0, 1, 24, 25, 26, 99):
+        assert run.steps_within(sum(expected[:k])) == k
