@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -226,7 +227,7 @@ class Recorder:
         self,
         *,
         scenario: str,
-        mode: str,
+        mode: Literal["simulated", "live"],
         seed: int,
         days: int,
         run_start: dt.datetime,
@@ -255,7 +256,7 @@ class Recorder:
         requested = sum(o.values())
         return RunResult(
             scenario=scenario,
-            mode=mode,  # type: ignore[arg-type]
+            mode=mode,
             seed=seed,
             days=days,
             horizon_s=self.horizon_s,

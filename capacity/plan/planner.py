@@ -213,10 +213,11 @@ def _allocate(
     out = []
     for i, p in enumerate(plans):
         take = allocated.get(i, 0.0)
+        cost: float | None
         if p.billing == "gpu":
             cost = p.monthly_cost_usd  # fixed by the month
         elif p.billing == "free":
-            cost: float | None = 0.0
+            cost = 0.0
         elif p.usd_per_request is None:
             cost = None if take > 0 else 0.0
         else:

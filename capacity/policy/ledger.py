@@ -37,9 +37,9 @@ from capacity.units import DAY_S, DAYS_PER_MONTH, HOUR_S, MINUTE_S, MTOK
 MONTH_S = DAYS_PER_MONTH * DAY_S
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Charge:
-    """What one request costs each kind of window."""
+    """What one request costs each kind of window (not frozen: built per request, kept cheap)."""
 
     requests: float
     tokens: float
@@ -190,7 +190,8 @@ class AccountQuota:
                 unused = reserved.amount(window.measure) - actual.amount(window.measure)
                 if unused > 0:
                     window.refund(now, handle, unused)
-            self._blocked_until = -math.inf  # room may have come back
+            if self._blocked_amount > 0:  # a token-window refusal: refunded tokens may make room
+                self._blocked_until = -math.inf
         if self.concurrency is not None:
             self.concurrency.release()
 
@@ -278,8 +279,8 @@ class DestinationQuota:
         """Reconcile the reservation with the tokens actually used, free the slot."""
         account = self.accounts[admission.account]
         account.settle(now, admission, self.tariff.charge(tokens_in, tokens_out))
-        if account.refundable and now < self.withdrawn_at_s:
-            self.skip_until = -math.inf
+        if account.refundable and now < self.withdrawn_at_s and self.skip_tokens > 0:
+            self.skip_until = -math.inf  # refunded tokens may make room (a request-count refusal stays)
 
     def utilisation(self, now: float) -> float:
         """Highest use ÷ limit over every window of every account (0 with no limits)."""

@@ -284,7 +284,7 @@ class Simulation:
         attempt = 0
         wait = 0.0
         while True:
-            routed: Routed | float | None
+            routed: Routed | float
             routed = math.inf if self.queue.waiting else self.router.route(env.now, tokens_in, max_output_tokens)
             if not isinstance(routed, Routed):
                 if self.on_exhausted == "degrade":
@@ -292,10 +292,11 @@ class Simulation:
                 if self.on_exhausted == "fail":
                     return Served.FAILED, wait
                 joined = env.now
-                routed = yield self.queue.join(tokens_in, max_output_tokens, deadline, routed)
+                granted: Routed | None = yield self.queue.join(tokens_in, max_output_tokens, deadline, routed)
                 wait += env.now - joined
-                if routed is None:
+                if granted is None:
                     return self.past_deadline, wait
+                routed = granted
             ok = yield from self._send(routed, tokens_in, tokens_out)
             if ok:
                 return Served.PROVIDER, wait
