@@ -283,10 +283,18 @@ class DestinationQuota:
             self.skip_until = -math.inf  # refunded tokens may make room (a request-count refusal stays)
 
     def utilisation(self, now: float) -> float:
-        """Highest use ÷ limit over every window of every account (0 with no limits)."""
-        worst = 0.0
+        """How full the destination is: for each account the highest use ÷ limit over its
+        windows and concurrency slots; the destination is as full as its emptiest account
+        (a request goes to any account with room). 0 with no limits."""
+        emptiest = math.inf
         for account in self.accounts:
+            worst = 0.0
             for w in account.windows:
                 if w.limit > 0:
                     worst = max(worst, w.used(now) / w.limit)
-        return worst
+                else:
+                    worst = max(worst, 1.0)
+            if account.concurrency is not None:
+                worst = max(worst, account.concurrency.in_flight / account.concurrency.limit)
+            emptiest = min(emptiest, worst)
+        return 0.0 if math.isinf(emptiest) else emptiest

@@ -110,3 +110,14 @@ def test_in_flight_followers_get_the_leaders_answer() -> None:
     flight.follow("k", "w2")
     assert flight.finish("k") == ["w1", "w2"]
     assert flight.lead("k")
+
+
+def test_most_headroom_counts_concurrency_and_the_emptiest_account() -> None:
+    slots = dest(0, "slots", concurrent_requests=2)
+    router = Router([slots, dest(1, "b", rpd=100)], "most_headroom", np.random.default_rng(0))
+    r = router.route(0.0, 10, 10)
+    assert isinstance(r, Routed) and r.destination.name == "slots"
+    assert slots.quota is not None and slots.quota.utilisation(0.0) == 0.5
+    two = DestinationQuota(ModelSpec.model_validate({"name": "m", "limits": {"rpd": 1}, "latency": LATENCY}), 2, START)
+    two.try_admit(0.0, 10, 10)
+    assert two.utilisation(1.0) == 0.0  # one account full, the other empty

@@ -1,0 +1,159 @@
+"""A fixed seed gives the same numbers bit for bit; replications give 95% confidence intervals."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from scipy import stats
+from simkit import BASE, build, const, demand, destinations, expo, hours, merge, provider
+from typer.testing import CliRunner
+
+from capacity.cli import app
+from capacity.config.loader import Configuration
+from capacity.result import RunResult
+from capacity.sim.model import simulate
+from capacity.sim.replications import confidence_interval, headline_intervals, replicate, replication_seeds
+
+PROVIDERS = [
+    provider(
+        "p0",
+        limits={"rpm": 6, "concurrent_requests": 2},
+        ttft=expo(0.5),
+        tps={"kind": "normal", "mean": 200, "sd": 50, "min": 20},
+        error_rate=0.1,
+    ),
+    provider(
+        "p1", limits={"tpm": 2_000}, ttft={"kind": "lognormal", "median": 0.4, "sigma": 0.6}, error_rate=0.05
+    ),
+]
+SCENARIO: dict[str, Any] = merge(
+    {**demand(300, each=2, spacing="same_day"), **hours("09:00", "11:00")},
+    {
+        "seed": 11,
+        "script": {
+            "system_prompt_tokens": 100,
+            "resume_tokens": 300,
+            "answer_tokens": {"kind": "normal", "mean": 60, "sd": 20, "min": 5},
+            "think_time_s": expo(20.0),
+            "opening": ["resume"],
+            "rounds": 3,
+            "round": ["question"],
+            "stages": {
+                "resume": {
+                    "input": {"resume": True, "history": False},
+                    "output_tokens": const(100),
+                    "max_output_tokens": 200,
+                    "cache": {"key": "candidate"},
+                },
+                "question": {
+                    "candidate_speaks_before": True,
+                    "max_output_tokens": 100,
+                    "adds_to_history": True,
+                    "output_tokens": {"kind": "normal", "mean": 50, "sd": 20, "min": 1},
+                    "cache": {"key": "catalogue", "catalogue_size": 300, "zipf_exponent": 0.8},
+                },
+            },
+        },
+        "cache": {"enabled": True},
+        **destinations(
+            "p0", "p1", strategy="weighted", turn_deadline_s=20.0, max_retries=2, on_deadline="degrade"
+        ),
+    },
+)
+"""Randomness everywhere: arrivals, think times, token counts, latencies, errors, retry jitter,
+weighted routing, catalogue picks."""
+
+
+@pytest.fixture(scope="module")
+def config() -> Configuration:
+    return build(PROVIDERS, SCENARIO)
+
+
+def _numbers(result: RunResult) -> dict[str, Any]:
+    data: dict[str, Any] = result.model_dump()
+    data.pop("wall_time_s")  # how long the computer took, not part of the model
+    return data
+
+
+def test_same_seed_same_numbers_bit_for_bit(config: Configuration) -> None:
+    first, second = simulate(config), simulate(config)
+    assert _numbers(first) == _numbers(second)  # floats compared exactly
+    assert first.interviews.failed + first.interviews.degraded > 0  # the run exercised the random paths
+    assert first.errors
+    assert first.cache.hits > 0
+    assert _numbers(simulate(config, seed=11)) == _numbers(first)  # the scenario's seed is the default
+
+
+def test_other_seed_other_numbers(config: Configuration) -> None:
+    first, other = simulate(config), simulate(config, seed=12)
+    assert other.seed == 12
+    assert other.turn_latency_s.mean != first.turn_latency_s.mean
+    assert other.timeseries.interview_starts != first.timeseries.interview_starts
+
+
+def test_replications_are_independent_runs_with_95_percent_intervals(config: Configuration) -> None:
+    runs = replicate(config, 4)
+    seeds = replication_seeds(11, 4)
+    assert [r.seed for r in runs] == seeds
+    assert seeds[0] == 11
+    assert len(set(seeds)) == 4
+    assert _numbers(runs[0]) == _numbers(simulate(config))  # replication 1 is the plain run
+    assert len({r.turn_latency_s.mean for r in runs}) == 4
+    intervals = headline_intervals(runs)
+    for key, interval in intervals.items():
+        values = np.asarray([r.headline()[key] for r in runs])
+        # Student t with n − 1 = 3 degrees of freedom: t(0.975, 3) = 3.182
+        half = stats.t.ppf(0.975, 3) * values.std(ddof=1) / math.sqrt(4)
+        assert interval.n == 4
+        assert interval.mean == pytest.approx(values.mean())
+        assert interval.half_width == pytest.approx(half, abs=1e-12)
+        assert interval.low <= interval.mean <= interval.high
+
+
+def test_confidence_interval_textbook() -> None:
+    ci = confidence_interval([1.0, 2.0, 3.0])
+    assert ci.mean == 2.0
+    assert ci.half_width == pytest.approx(4.302653 / math.sqrt(3), rel=1e-6)  # t(0.975, 2) · 1 / √3
+    single = confidence_interval([5.0])
+    assert single.mean == 5.0
+    assert math.isnan(single.half_width)
+
+
+def test_cli_replications_report_intervals(tmp_path: Path, config: Configuration) -> None:
+    """``capacity simulate --replications 3 --json`` reports each headline number's 95%
+    interval over the same three runs as :func:`replicate`."""
+    scenario_file = tmp_path / "tiny.yaml"
+    providers_file = tmp_path / "providers.yaml"
+    scenario_file.write_text(yaml.safe_dump(merge(BASE, SCENARIO)), encoding="utf-8")
+    providers_file.write_text(yaml.safe_dump({"providers": PROVIDERS}), encoding="utf-8")
+    outcome = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--scenario",
+            str(scenario_file),
+            "--providers",
+            str(providers_file),
+            "--replications",
+            "3",
+            "--json",
+            "--no-progress",
+        ],
+    )
+    assert outcome.exit_code in (0, 1), outcome.output  # 1: the verdict is NO, still a result
+    report = json.loads(outcome.stdout)
+    intervals = report["confidence_intervals_95"]
+    expected = headline_intervals(replicate(config, 3))
+    assert set(intervals) == set(expected)
+    for key, interval in expected.items():
+        assert intervals[key]["n"] == 3
+        assert intervals[key]["mean"] == pytest.approx(interval.mean)
+        if math.isfinite(interval.half_width):
+            assert intervals[key]["low"] == pytest.approx(interval.low)
+            assert intervals[key]["high"] == pytest.approx(interval.high)
