@@ -108,6 +108,15 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
         )
     elif result.backlog_interviews:
         findings.append(f"Backlog: {result.backlog_interviews:,} interviews; the plan carried none, it never clears.")
+    claims = config.scenario.seed_claims
+    if claims is not None:
+        tables = " / ".join(f"{t.seed_total_interviews_per_day:,.0f}" for t in claims.tables)
+        findings.append(
+            f"The seed's static answer for these quotas: {tables} interviews/day "
+            f"({claims.seed_optimized_interviews_per_day:,.0f} 'with ultra-optimization'); simulated on a "
+            f"business-hours calendar with per-minute limits, the same plan carries {per_day:,.0f} per calendar "
+            f"day ({share:.0%} of the demand)."
+        )
     answered = result.requests.provider
     if result.wasted_api_calls and answered:
         findings.append(
