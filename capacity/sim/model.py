@@ -39,7 +39,7 @@ from capacity.sim.gpu_station import GpuStation
 from capacity.sim.waitqueue import QuotaQueue
 from capacity.units import DAY_S, DAYS_PER_MONTH, HOUR_S, Outcome, Served
 from capacity.workload.calendar import active_hours_per_day, build_sessions, need_interviews_per_day, run_start
-from capacity.workload.distributions import BlockStream, sampler
+from capacity.workload.distributions import BlockStream, StandardUniform, sampler
 from capacity.workload.script import Turn, compile_script
 
 ProgressCallback = Callable[[float, float], None]
@@ -57,7 +57,7 @@ class ApiStation:
         spec = dest.quota.spec
         self.ttft = BlockStream(sampler(spec.latency.ttft_s), rng)
         self.speed = BlockStream(sampler(spec.latency.output_tokens_per_s), rng)
-        self.uniform = BlockStream(_Uniform(), rng)
+        self.uniform = BlockStream(StandardUniform(), rng)  # failure decisions
         self.error_rate = spec.error_rate
         self.timeout_s = spec.timeout_s
         self.outages = [
@@ -67,18 +67,6 @@ class ApiStation:
     def in_outage(self, now: float) -> bool:
         """Whether the provider is down at ``now``."""
         return any(a <= now < b for a, b in self.outages)
-
-
-class _Uniform:
-    """U(0, 1) as a Sampler, for block-drawn failure decisions."""
-
-    mean = 0.5
-
-    def sample(self, rng: np.random.Generator) -> float:
-        return float(rng.random())
-
-    def sample_block(self, rng: np.random.Generator, n: int) -> Any:
-        return rng.random(n)
 
 
 class Simulation:

@@ -148,6 +148,18 @@ class Empirical:
         return rng.choice(self.values, size=n, p=self.p)
 
 
+class StandardUniform:
+    """U(0, 1): for yes/no decisions drawn in blocks (a call fails if U < its error rate)."""
+
+    mean = 0.5
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(rng.random())
+
+    def sample_block(self, rng: np.random.Generator, n: int) -> FloatArray:
+        return rng.random(n)
+
+
 SAMPLERS: dict[str, Callable[..., Sampler]] = {
     "constant": Constant,
     "exponential": Exponential,
