@@ -15,6 +15,7 @@ app = typer.Typer(
         "1 the plan falls short / a check failed, 2 bad input."
     ),
     no_args_is_help=True,
+    rich_markup_mode="markdown",
     add_completion=False,
     pretty_exceptions_enable=False,
 )
