@@ -138,8 +138,9 @@ class RunResult(Result):
     requests: RequestCounts
     cache: CacheStats
     turn_latency_s: Quantiles = Field(
-        description="Time from a turn's need to its answer, over turns answered by a model "
-        "(provider, cache or de-duplication; templates excluded)."
+        description="Time from a turn's need to its answer, over turns the candidate waits for that "
+        "were answered by a model (provider, cache or de-duplication; templates and stages with "
+        "candidate_waits false excluded)."
     )
     turn_latency_cdf: Cdf
     turn_latency_by_hour: list[HourOfDayLatency] = Field(description="By hour of day, UTC.")

@@ -129,6 +129,11 @@ class Stage(Model):
         default=False, description="The candidate answers (think/speaking time) before this stage."
     )
     skip_in_last_round: bool = Field(default=False, description="Left out of the last round.")
+    candidate_waits: bool = Field(
+        default=True,
+        description="The candidate is waiting for this answer, so its latency counts against the "
+        "service level (false for work done before the candidate joins or after they leave).",
+    )
     cache: StageCache = Field(default_factory=StageCache, description="Reuse of responses.")
 
 

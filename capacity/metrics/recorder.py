@@ -128,10 +128,13 @@ class Recorder:
         self.outcomes[Outcome.UNFINISHED] += count
 
     # turns --------------------------------------------------------------------------------
-    def turn(self, needed_at: float, served: Served, latency_s: float, wait_s: float = 0.0) -> None:
-        """A turn needed at ``needed_at`` was answered (or not) after ``latency_s``."""
+    def turn(
+        self, needed_at: float, served: Served, latency_s: float, wait_s: float = 0.0, candidate_waits: bool = True
+    ) -> None:
+        """A turn needed at ``needed_at`` was answered (or not) after ``latency_s``; its latency
+        counts against the service level only if the candidate waits for it."""
         self.served[served] += 1
-        if served in (Served.PROVIDER, Served.CACHE, Served.DEDUPLICATED):
+        if candidate_waits and served in (Served.PROVIDER, Served.CACHE, Served.DEDUPLICATED):
             self.turn_latency.add(latency_s)
             self.by_hour[int(needed_at // HOUR_S) % 24].add(latency_s)
         if served is Served.PROVIDER:

@@ -241,14 +241,14 @@ class Simulation:
             assert self.cache is not None
             rec.cache_lookup()
             if self.cache.get(key, env.now):
-                rec.turn(needed, Served.CACHE, 0.0)
+                rec.turn(needed, Served.CACHE, 0.0, candidate_waits=turn.candidate_waits)
                 return Served.CACHE
             if self.dedup and key in self.in_flight:
                 event = env.event()
                 self.in_flight.follow(key, event)
                 ok = yield event
                 if ok:
-                    rec.turn(needed, Served.DEDUPLICATED, env.now - needed)
+                    rec.turn(needed, Served.DEDUPLICATED, env.now - needed, candidate_waits=turn.candidate_waits)
                     return Served.DEDUPLICATED
             leading = self.dedup and self.in_flight.lead(key)
         served, wait = yield from self._call(tokens_in, turn.max_output_tokens, tokens_out, needed)
@@ -259,7 +259,7 @@ class Simulation:
             if leading:
                 for waiter in self.in_flight.finish(key):
                     waiter.succeed(served is Served.PROVIDER)
-        rec.turn(needed, served, env.now - needed, wait)
+        rec.turn(needed, served, env.now - needed, wait, candidate_waits=turn.candidate_waits)
         return served
 
     def _call(

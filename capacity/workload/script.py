@@ -30,6 +30,7 @@ class Turn:
     max_output_tokens: int
     output_tokens: Sampler
     cache: StageCache
+    candidate_waits: bool  # its latency counts against the service level
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ def compile_script(script: Script) -> CompiledScript:
                 max_output_tokens=stage.max_output_tokens,
                 output_tokens=sampler(stage.output_tokens),
                 cache=stage.cache,
+                candidate_waits=stage.candidate_waits,
             )
         )
     return CompiledScript(tuple(turns), sampler(script.answer_tokens), sampler(script.think_time_s))
