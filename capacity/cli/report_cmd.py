@@ -1,0 +1,108 @@
+"""``capacity report``: Markdown pages with figures, for one scenario or every shipped one."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from capacity.cli.app import app
+from capacity.cli.common import ProvidersOption, SetOption, err_console, load, user_errors
+from capacity.errors import UsageError
+
+REPORTS_DIR = Path("reports")
+"""Where the shipped reports live, relative to the current directory."""
+
+
+def default_jobs() -> int:
+    """Worker processes for the simulations: the machine's cores, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@app.command()
+def report(
+    *,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario",
+            "-s",
+            help="Scenario name or path (A, B, seed-claims …), or seed-audit: the audit of the planning "
+            "document.",
+        ),
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Regenerate every shipped report under --out (default reports/).")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder to write (default reports/<scenario>/; with --all: reports/)."),
+    ] = None,
+    providers: ProvidersOption = None,
+    set_: SetOption = None,
+    days: Annotated[
+        int | None, typer.Option("--days", min=1, help="Simulate only the first N days of demand.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")] = None,
+    curve: Annotated[
+        bool,
+        typer.Option(
+            "--curve/--no-curve", help="Run the capacity curve (a sweep of short runs at scaled demand)."
+        ),
+    ] = True,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=0, help="Worker processes for the simulations (0: the cores, at most 4)."
+        ),
+    ] = 0,
+) -> None:
+    """Write a report: README.md (verdict, tables, figures, assumptions with sources) and PNG figures.
+
+    `--all` regenerates reports/A, reports/B, reports/seed-claims and reports/seed-audit (the
+    planning document's claims, line by line) and reports/README.md; the same inputs give the
+    same files, bit for bit. The numbers come from seeded simulations; the figures are drawn
+    with matplotlib (Agg), without dates or version metadata.
+
+    Exit status: 0 written, 2 bad input.
+    """
+    from capacity.report import pages
+    from capacity.report.runs import RunRequest, run_scenarios
+
+    workers = jobs or default_jobs()
+    started = time.perf_counter()
+
+    def tell(message: str) -> None:
+        err_console.print(f"[dim]{message}[/dim]", highlight=False)
+
+    with user_errors():
+        if all_ == (scenario is not None):
+            raise UsageError("give either --scenario NAME or --all")
+        if all_ and (days is not None or seed is not None or set_):
+            raise UsageError("--all regenerates the shipped reports as committed: no --days, --seed or --set")
+        if all_:
+            configs = {name: load(name, providers, None) for name in pages.ALL_SCENARIOS}
+            written = pages.write_all(configs, out or REPORTS_DIR, jobs=workers, progress=tell)
+        elif scenario == pages.SEED_AUDIT:
+            if days is not None or seed is not None or set_:
+                raise UsageError(
+                    "the seed audit runs the shipped scenarios as they are: no --days, --seed or --set"
+                )
+            configs = {name: load(name, providers, None) for name in pages.AUDIT_SCENARIOS}
+            written = pages.write_audit_only(
+                configs, out or REPORTS_DIR / pages.SEED_AUDIT, jobs=workers, progress=tell
+            )
+        else:
+            assert scenario is not None
+            config = load(scenario, providers, set_)
+            demand = config.scenario.demand
+            if days is not None and demand.kind == "total" and days > demand.days:
+                raise UsageError(f"--days {days}: scenario {config.scenario.name} has {demand.days} days")
+            (run,) = run_scenarios([RunRequest(config, days=days, seed=seed, curve=curve)], workers, tell)
+            written = pages.write_scenario_page(run, out or REPORTS_DIR / config.scenario.name)
+    for path in written:
+        typer.echo(str(path))
+    tell(f"{len(written)} files in {time.perf_counter() - started:.0f} s")

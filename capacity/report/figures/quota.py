@@ -1,0 +1,169 @@
+"""Each destination's quota use over the day: a heatmap of destinations × hours.
+
+A cell is the use of the destination's binding window in that hour — the window closest to
+its limit, as a percentage of that limit, at the fullest admission of the hour; a cell at
+100 % names the window that was full (``rpm``, ``tpd``, …). Each row's label names the
+window that refused most requests over the run. Grey: no request was admitted in that hour — either
+nothing was sent, or the window was full and the router went elsewhere (the data records use
+at admissions only). A second panel shows the same per day of the run: whether daily quotas
+refill and monthly ones run dry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from capacity.report.figures._day import HOURS_PER_DAY, DayWindow, day_window, hours
+from capacity.report.figures._style import new_figure, save_png, short_name, style
+from capacity.result import DestinationResult, RunResult
+
+WINDOW_WORDS = {
+    "rpm": "requests/min",
+    "rph": "requests/hour",
+    "rpd": "requests/day",
+    "requests_per_month": "requests/month",
+    "tpm": "tokens/min",
+    "tokens_per_hour": "tokens/hour",
+    "tpd": "tokens/day",
+    "tokens_per_month": "tokens/month",
+    "neurons_per_day": "neurons/day",
+    "credit_usd": "USD credit",
+    "concurrent_requests": "concurrent",
+}
+"""How a window's name reads on an axis."""
+
+_ABBREV = {
+    "tokens_per_hour": "tph",
+    "tokens_per_month": "tpmo",
+    "requests_per_month": "rpmo",
+    "neurons_per_day": "neur",
+    "credit_usd": "$",
+    "concurrent_requests": "conc",
+}
+FULL = 0.995
+"""A window at or above this fraction of its limit is full."""
+
+
+@dataclass(frozen=True)
+class QuotaRow:
+    """One destination's use of its quota windows, per hour of the run."""
+
+    destination: str
+    binding_window: str | None
+    """The window that refused most requests over the run (None: none refused)."""
+    fraction: NDArray[np.float64]
+    """Per hour: the highest use ÷ limit over its windows (0: nothing admitted)."""
+    tightest: list[str]
+    """Per hour: the name of the window with that highest use."""
+
+    @property
+    def label(self) -> str:
+        """``cerebras/llama3.1-8b (tokens/day)``: the destination and its binding window."""
+        bind = (
+            WINDOW_WORDS.get(self.binding_window, self.binding_window)
+            if self.binding_window
+            else "none refused"
+        )
+        return f"{short_name(self.destination)} ({bind})"
+
+
+def quota_row(dest: DestinationResult) -> QuotaRow | None:
+    """The destination's hourly use of its tightest window (None: no window with hourly data)."""
+    windows = [w for w in dest.windows if any(w.hourly_peak_fraction)]
+    if not windows:
+        return None
+    grid = np.array([w.hourly_peak_fraction for w in windows], dtype=float)
+    which = grid.argmax(axis=0)
+    return QuotaRow(dest.name, dest.binding_window, grid.max(axis=0), [windows[i].name for i in which])
+
+
+def quota_rows(result: RunResult) -> list[QuotaRow]:
+    """One row per destination that has a window with hourly use, in routing order."""
+    return [row for d in result.destinations if (row := quota_row(d)) is not None]
+
+
+def _by_day(fractions: list[float], days: int) -> NDArray[np.float64]:
+    a = np.zeros(days * HOURS_PER_DAY)
+    part = np.asarray(fractions[: len(a)], dtype=float)
+    a[: len(part)] = part
+    out: NDArray[np.float64] = a.reshape(days, HOURS_PER_DAY).max(axis=1)
+    return out
+
+
+def quota_figure(result: RunResult, path: Path, window: DayWindow | None = None) -> Path:
+    """Write the quota-use heatmap of ``result`` to ``path`` (PNG)."""
+    window = window or day_window(result)
+    rows = quota_rows(result)
+    run_days = max(1, int(np.ceil(len(result.timeseries.in_flight_interviews) / 60 / HOURS_PER_DAY)))
+    day_grid = np.array([_by_day(list(r.fraction), run_days) for r in rows]) * 100 if rows else None
+    hour_grid = np.array([hours(list(r.fraction), window) for r in rows]) * 100 if rows else None
+    with style():
+        from matplotlib import colormaps
+
+        cmap = colormaps["YlOrRd"].with_extremes(bad="#E6E6E6")
+        n = max(1, len(rows))
+        show_days = run_days > 1
+        height = 1.6 + 0.32 * n * (2 if show_days else 1) + (1.2 if show_days else 0.4)
+        fig = new_figure(11.0, height)
+        if hour_grid is None or day_grid is None:
+            ax = fig.subplots()
+            ax.text(0.5, 0.5, "no destination with quota windows", ha="center", va="center")
+            ax.set_axis_off()
+            return save_png(fig, path)
+        axes = fig.subplots(2, 1, height_ratios=[1.0, 1.0]) if show_days else [fig.subplots()]
+        labels = [r.label for r in rows]
+        hour_ax = axes[0]
+        image = hour_ax.imshow(
+            np.ma.masked_less_equal(hour_grid, 0.0),
+            aspect="auto",
+            cmap=cmap,
+            vmin=0,
+            vmax=100,
+            interpolation="nearest",
+        )
+        hour_ax.set_yticks(range(n), labels)
+        for i, row in enumerate(rows):
+            for j in range(HOURS_PER_DAY):
+                h = window.start_hour + j
+                if h < len(row.fraction) and row.fraction[h] >= FULL:
+                    hour_ax.text(
+                        j,
+                        i,
+                        _ABBREV.get(row.tightest[h], row.tightest[h][:4]),
+                        ha="center",
+                        va="center",
+                        fontsize=6.5,
+                        color="white",
+                    )
+        hour_ax.set_xticks(range(0, HOURS_PER_DAY, 2), window.hour_labels()[::2])
+        hour_ax.set_xlabel("hour of the day (UTC, start of hour)")
+        hour_ax.set_title(f"By hour, {window.caption()}")
+        hour_ax.grid(False)
+        if show_days:
+            day_ax = axes[1]
+            day_ax.imshow(
+                np.ma.masked_less_equal(day_grid, 0.0),
+                aspect="auto",
+                cmap=cmap,
+                vmin=0,
+                vmax=100,
+                interpolation="nearest",
+            )
+            day_ax.set_yticks(range(n), labels)
+            step = 1 if run_days <= 16 else 2
+            day_ax.set_xticks(range(0, run_days, step), [str(d + 1) for d in range(0, run_days, step)])
+            day_ax.set_xlabel("day of the run (UTC days; the last is the drain of unfinished interviews)")
+            day_ax.set_title("By day: the highest use in each day")
+            day_ax.grid(False)
+        bar = fig.colorbar(image, ax=list(axes), shrink=0.6, pad=0.01, aspect=30)
+        bar.set_label("use of the tightest window, % of its limit")
+        fig.suptitle(
+            f"Scenario {result.scenario}: quota use per destination\n"
+            "cell: the tightest window's use, % of its limit (label in a full cell); grey: no request "
+            "admitted"
+        )
+        return save_png(fig, path)

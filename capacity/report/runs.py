@@ -1,0 +1,125 @@
+"""The runs a report is built from: a scenario's plan, its simulation and its capacity curve.
+
+:func:`run_scenarios` plans every requested scenario and puts all their simulations — the
+full runs and the short runs of each capacity curve — into one pool of worker processes
+(longest first), so ``capacity report --all`` takes about the time of its longest runs on a
+machine with a few cores. Every run is seeded, so the numbers do not depend on the number
+of processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from capacity.config.loader import Configuration
+from capacity.config.scenario import SeedClaims
+from capacity.plan import plan as make_plan
+from capacity.plan.result import PlanResult
+from capacity.report.sweep import CapacityCurve, SimTask, curve_from, curve_tasks, run_many
+from capacity.report.verdict import Verdict, judge
+from capacity.result import RunResult
+from capacity.workload.calendar import business_days
+
+Progress = Callable[[str], None]
+"""Told what is being done, in a few words."""
+
+
+def curve_days(config: Configuration) -> int:
+    """Horizon of the capacity curve's runs: two days (one where the demand lasts one)."""
+    return min(2, config.scenario.demand.days)
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """Everything a scenario page is built from."""
+
+    config: Configuration
+    plan: PlanResult
+    result: RunResult
+    curve: CapacityCurve | None
+
+    @property
+    def verdict(self) -> Verdict:
+        """The verdict of the run against the demand and service level."""
+        return judge(self.result, self.config, self.plan)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A scenario to run for a page."""
+
+    config: Configuration
+    days: int | None = None
+    """Days of demand to simulate (None: the scenario's)."""
+    seed: int | None = None
+    """Seed (None: the scenario's)."""
+    curve: bool = True
+    """Also run the capacity curve."""
+    reference_claims: SeedClaims | None = None
+    """The seed's claims, checked against this scenario's providers in its plan."""
+
+
+def run_scenarios(
+    requests: Sequence[RunRequest], jobs: int = 1, progress: Progress | None = None
+) -> list[ScenarioRun]:
+    """Plan and simulate each request, and its capacity curve, with all runs in one pool of ``jobs``."""
+    plans = [make_plan(r.config, r.reference_claims) for r in requests]
+    tasks: list[SimTask] = []
+    main_index: list[int] = []
+    curve_index: list[list[tuple[float, int]]] = []
+    for req, plan in zip(requests, plans, strict=True):
+        seed = req.config.scenario.seed if req.seed is None else req.seed
+        main_index.append(len(tasks))
+        tasks.append(SimTask(req.config, seed, req.days))
+        points: list[tuple[float, int]] = []
+        if req.curve:
+            for factor, task in curve_tasks(req.config, plan, days=curve_days(req.config), seed=seed):
+                points.append((factor, len(tasks)))
+                tasks.append(task)
+        curve_index.append(points)
+    if progress:
+        names = ", ".join(r.config.scenario.name for r in requests)
+        curves = " and their capacity curves" if any(curve_index) else ""
+        progress(f"simulating {len(tasks)} runs ({names}{curves}) in {jobs} process(es)")
+
+    def tell(done: int, total: int) -> None:
+        if progress:
+            progress(f"  run {done}/{total} done")
+
+    results = run_many(tasks, jobs, tell)
+    out = []
+    for req, plan, main, points in zip(requests, plans, main_index, curve_index, strict=True):
+        seed = req.config.scenario.seed if req.seed is None else req.seed
+        curve = (
+            curve_from(
+                req.config, plan, [(f, results[i]) for f, i in points], days=curve_days(req.config), seed=seed
+            )
+            if points
+            else None
+        )
+        out.append(ScenarioRun(req.config, plan, results[main], curve))
+    return out
+
+
+def list_prices(config: Configuration) -> dict[str, tuple[float, float]]:
+    """Destination label → paid list price ($ per 1M tokens in, out), where known."""
+    out = {}
+    for d in config.scenario.routing.destinations:
+        if d.provider is None or d.model is None:
+            continue  # a GPU pool: its cost is its hardware, not tokens
+        spec = config.provider(d.provider).model(d.model)
+        if spec is not None and spec.prices is not None:
+            out[d.label] = (spec.prices.usd_per_mtok_in, spec.prices.usd_per_mtok_out)
+    return out
+
+
+def interviewing_days(config: Configuration, days: int) -> int:
+    """Days with interviews in the first ``days`` of the scenario's calendar (at least 1)."""
+    return max(1, len(business_days(config.scenario.calendar, days)))
+
+
+def runs_per_month(config: Configuration, result: RunResult) -> float:
+    """How many such runs make a month: interviewing days a month ÷ interviewing days in the run."""
+    month = max(1, len(business_days(config.scenario.calendar, 30)))
+    return month / interviewing_days(config, result.days)

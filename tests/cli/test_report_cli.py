@@ -1,0 +1,51 @@
+"""``capacity report`` through the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from capacity.cli import app
+
+runner = CliRunner()
+SMALL = ["--set", "demand.interviews=2000", "--set", "candidates.count=200"]
+
+
+def test_report_writes_a_page_and_its_figures(tmp_path: Path) -> None:
+    out = tmp_path / "A"
+    result = runner.invoke(
+        app,
+        ["report", "--scenario", "A", "--days", "1", *SMALL, "--no-curve", "--jobs", "1", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    page = (out / "README.md").read_text(encoding="utf-8")
+    assert page.startswith("# Scenario A")
+    for name in ("demand.png", "quota.png", "latency.png", "requests.png", "cost.png"):
+        assert (out / name).is_file()
+        assert f"]({name})" in page
+    assert not (out / "capacity-curve.png").exists()
+    assert str(out / "README.md") in result.stdout
+
+
+def test_report_needs_exactly_one_of_scenario_and_all() -> None:
+    result = runner.invoke(app, ["report"])
+    assert result.exit_code == 2
+    assert "either --scenario NAME or --all" in result.output
+    result = runner.invoke(app, ["report", "--all", "--scenario", "A"])
+    assert result.exit_code == 2
+
+
+def test_report_all_regenerates_what_is_shipped_only() -> None:
+    result = runner.invoke(app, ["report", "--all", "--days", "1"])
+    assert result.exit_code == 2
+    assert "no --days, --seed or --set" in result.output
+
+
+def test_report_of_an_unknown_scenario_is_a_usage_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--scenario", "nope", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "unknown scenario 'nope'" in result.output
+    result = runner.invoke(app, ["report", "--scenario", "A", "--days", "31", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "has 30 days" in result.output
