@@ -88,7 +88,10 @@ class WindowUse(Result):
     peak_fraction: float = Field(description="Highest use ÷ limit seen at any admission.")
     blocked: int = Field(description="Admissions this window refused.")
     first_blocked_s: float | None = Field(description="Run time at which it first refused, s.")
-    hourly_peak_fraction: list[float] = Field(description="Peak use ÷ limit in each hour of the run.")
+    hourly_peak_fraction: list[float] = Field(
+        description="Peak use ÷ limit at an admission in each hour of the run (0: nothing admitted)."
+    )
+    hourly_blocked: list[int] = Field(description="Admissions this window refused in each hour of the run.")
 
 
 class DestinationResult(Result):
@@ -143,7 +146,10 @@ class RunResult(Result):
         "candidate_waits false excluded)."
     )
     turn_latency_cdf: Cdf
-    turn_latency_by_hour: list[HourOfDayLatency] = Field(description="By hour of day, UTC.")
+    turn_latency_by_hour: list[HourOfDayLatency] = Field(description="By hour of day, UTC, over all days.")
+    turn_latency_by_run_hour: list[HourOfDayLatency] = Field(
+        description="By hour of the run (hour = hours since run start), from coarser histograms (±6%)."
+    )
     queue_wait_s: Quantiles = Field(description="Time turns waited for quota or a slot.")
     ttft_s: Quantiles = Field(description="Time to first token of provider answers.")
     interview_duration_s: Quantiles

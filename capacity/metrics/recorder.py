@@ -15,6 +15,7 @@ import numpy as np
 
 from capacity.metrics.histogram import LogHistogram
 from capacity.policy.router import Destination
+from capacity.policy.windows import WindowStats
 from capacity.result import (
     CacheStats,
     Cdf,
@@ -87,6 +88,8 @@ class Recorder:
         self.ttft = LogHistogram()
         self.duration = LogHistogram()
         self.by_hour = [LogHistogram(per_decade=50) for _ in range(24)]
+        # per hour of the run, coarse (20 buckets a decade from 10 ms to 3 h): bounded memory
+        self.by_run_hour = [LogHistogram(low_s=0.01, high_s=1e4, per_decade=20) for _ in range(self.hours)]
         self.starts = _Series(minutes, level=False)
         self.in_flight = _Series(minutes, level=True)
         self.calls = _Series(minutes, level=False)
@@ -137,6 +140,7 @@ class Recorder:
         if candidate_waits and served in (Served.PROVIDER, Served.CACHE, Served.DEDUPLICATED):
             self.turn_latency.add(latency_s)
             self.by_hour[int(needed_at // HOUR_S) % 24].add(latency_s)
+            self.by_run_hour[min(int(needed_at // HOUR_S), self.hours - 1)].add(latency_s)
         if served is Served.PROVIDER:
             self.queue_wait.add(wait_s)
         if served is Served.FAILED:
@@ -174,6 +178,27 @@ class Recorder:
         errors[kind] = errors.get(kind, 0) + 1
 
     # result -------------------------------------------------------------------------------
+    def _window_use(self, name: str, limit: float, accounts: list[WindowStats]) -> WindowUse:
+        """One window's use over the run, merged over the accounts that each have it."""
+        peak = [0.0] * self.hours
+        blocked = [0] * self.hours
+        for stats in accounts:
+            for h, f in stats.hourly_peak.items():
+                if h < self.hours:
+                    peak[h] = max(peak[h], round(f, 4))
+            for h, n in stats.hourly_blocked.items():
+                blocked[min(h, self.hours - 1)] += n
+        firsts = [s.first_blocked_s for s in accounts if s.first_blocked_s is not None]
+        return WindowUse(
+            name=name,
+            limit=limit,
+            peak_fraction=max(s.peak_fraction for s in accounts),
+            blocked=sum(s.blocked for s in accounts),
+            first_blocked_s=min(firsts) if firsts else None,
+            hourly_peak_fraction=peak,
+            hourly_blocked=blocked,
+        )
+
     def _destination_results(self) -> list[DestinationResult]:
         out = []
         for dest, t in zip(self.destinations, self.tally, strict=True):
@@ -181,39 +206,16 @@ class Recorder:
             accounts = 1
             if dest.quota is not None:
                 accounts = len(dest.quota.accounts)
-                by_name: dict[str, WindowUse] = {}
+                # the same window of every account, merged: the busiest account each hour
+                by_name: dict[str, tuple[float, list[WindowStats]]] = {}
                 for account in dest.quota.accounts:
-                    items = list(account.windows)
-                    for w in items:
-                        s = w.stats
-                        hourly = [0.0] * self.hours
-                        for h, f in s.hourly_peak.items():
-                            if h < self.hours:
-                                hourly[h] = round(f, 4)
-                        prev = by_name.get(w.name)
-                        if prev is None:
-                            by_name[w.name] = WindowUse(
-                                name=w.name, limit=w.limit, peak_fraction=s.peak_fraction, blocked=s.blocked,
-                                first_blocked_s=s.first_blocked_s, hourly_peak_fraction=hourly,
-                            )
-                        else:  # accounts of one destination: the busiest account per hour
-                            firsts = [x for x in (prev.first_blocked_s, s.first_blocked_s) if x is not None]
-                            by_name[w.name] = WindowUse(
-                                name=w.name, limit=w.limit, peak_fraction=max(prev.peak_fraction, s.peak_fraction),
-                                blocked=prev.blocked + s.blocked, first_blocked_s=min(firsts) if firsts else None,
-                                hourly_peak_fraction=[max(a, b) for a, b in zip(prev.hourly_peak_fraction, hourly, strict=True)],
-                            )
+                    limited: list[tuple[str, float, WindowStats]] = [(w.name, w.limit, w.stats) for w in account.windows]
                     if account.concurrency is not None:
-                        c = account.concurrency.stats
-                        prev = by_name.get("concurrent_requests")
-                        by_name["concurrent_requests"] = WindowUse(
-                            name="concurrent_requests", limit=float(account.concurrency.limit),
-                            peak_fraction=max(c.peak_fraction, prev.peak_fraction if prev else 0.0),
-                            blocked=c.blocked + (prev.blocked if prev else 0),
-                            first_blocked_s=c.first_blocked_s if prev is None else prev.first_blocked_s,
-                            hourly_peak_fraction=[0.0] * self.hours,
-                        )
-                windows = list(by_name.values())
+                        c = account.concurrency
+                        limited.append((c.name, float(c.limit), c.stats))
+                    for name, limit, stats in limited:
+                        by_name.setdefault(name, (limit, []))[1].append(stats)
+                windows = [self._window_use(name, limit, stats) for name, (limit, stats) in by_name.items()]
             binding = max(windows, key=lambda w: w.blocked, default=None)
             out.append(
                 DestinationResult(
@@ -298,6 +300,10 @@ class Recorder:
             turn_latency_by_hour=[
                 HourOfDayLatency(hour=h, count=hist.count, p50_s=hist.quantile(0.5), p95_s=hist.quantile(0.95))
                 for h, hist in enumerate(self.by_hour)
+            ],
+            turn_latency_by_run_hour=[
+                HourOfDayLatency(hour=h, count=hist.count, p50_s=hist.quantile(0.5), p95_s=hist.quantile(0.95))
+                for h, hist in enumerate(self.by_run_hour)
             ],
             queue_wait_s=self.queue_wait.summary(),
             ttft_s=self.ttft.summary(),

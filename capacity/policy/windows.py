@@ -42,13 +42,14 @@ _EPS = 1e-9
 class WindowStats:
     """What a window saw: its peak use, refusals and the hour-by-hour peak (fractions of limit)."""
 
-    __slots__ = ("blocked", "first_blocked_s", "hourly_peak", "peak_fraction")
+    __slots__ = ("blocked", "first_blocked_s", "hourly_blocked", "hourly_peak", "peak_fraction")
 
     def __init__(self) -> None:
         self.peak_fraction = 0.0
         self.blocked = 0
         self.first_blocked_s: float | None = None
         self.hourly_peak: dict[int, float] = {}
+        self.hourly_blocked: dict[int, int] = {}
 
     def record_use(self, now: float, fraction: float) -> None:
         """Note the use ÷ limit right after an admission at ``now``."""
@@ -60,6 +61,8 @@ class WindowStats:
     def record_block(self, now: float) -> None:
         """Note a refusal at ``now``."""
         self.blocked += 1
+        hour = int(now // 3600.0)
+        self.hourly_blocked[hour] = self.hourly_blocked.get(hour, 0) + 1
         if self.first_blocked_s is None:
             self.first_blocked_s = now
 
