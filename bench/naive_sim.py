@@ -41,12 +41,16 @@ def run_naive(config: Configuration, days: int, seed: int = 1) -> dict[str, floa
         provider = config.provider(d.provider)
         spec = provider.model(d.model)
         assert spec is not None
-        dests.append(Destination(i, d.label, "api", DestinationQuota(spec, d.accounts or provider.accounts, start)))
+        dests.append(
+            Destination(i, d.label, "api", DestinationQuota(spec, d.accounts or provider.accounts, start))
+        )
         resources.append(simpy.Resource(env, capacity=spec.limits.concurrent_requests or 10**9))
         latency.append((sampler(spec.latency.ttft_s), sampler(spec.latency.output_tokens_per_s)))
     router = Router(dests, sc.routing.strategy, rng)
     cache = ResponseCache(sc.cache.ttl_s, sc.cache.max_entries)
-    sessions = build_sessions(sc, rng, script.expected_interview_duration_s() + sc.candidates.gap_between_interviews_s)
+    sessions = build_sessions(
+        sc, rng, script.expected_interview_duration_s() + sc.candidates.gap_between_interviews_s
+    )
     keep = sessions.start_s < days * DAY_S
     counts = {"logical": 0, "failed": 0}
 
@@ -89,7 +93,9 @@ def run_naive(config: Configuration, days: int, seed: int = 1) -> dict[str, floa
                 history += tout
 
     def arrivals() -> Generator[simpy.Event, Any, None]:
-        for t, c, n in zip(sessions.start_s[keep], sessions.candidate[keep], sessions.interviews[keep], strict=True):
+        for t, c, n in zip(
+            sessions.start_s[keep], sessions.candidate[keep], sessions.interviews[keep], strict=True
+        ):
             yield env.timeout(max(0.0, float(t) - env.now))
             for _ in range(int(n)):
                 env.process(interview(int(c)))
@@ -98,4 +104,8 @@ def run_naive(config: Configuration, days: int, seed: int = 1) -> dict[str, floa
     env.process(arrivals())
     env.run(until=days * DAY_S + DAY_S)
     wall = time.perf_counter() - began
-    return {"logical": counts["logical"], "wall_s": wall, "requests_per_s": counts["logical"] / wall if wall else math.nan}
+    return {
+        "logical": counts["logical"],
+        "wall_s": wall,
+        "requests_per_s": counts["logical"] / wall if wall else math.nan,
+    }

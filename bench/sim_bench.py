@@ -55,13 +55,18 @@ def _child(kind: str, scenario: str, days: int) -> None:
 def measure(kind: str, scenario: str, days: int) -> dict[str, object]:
     """Run a child process and parse its figures."""
     done = subprocess.run(
-        [sys.executable, __file__, "--child", kind, scenario, str(days)], capture_output=True, text=True, check=True
+        [sys.executable, __file__, "--child", kind, scenario, str(days)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="Shorter horizons.")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -89,7 +94,10 @@ def main() -> None:
     ratio = float(lean["requests_per_s"]) / float(naive["requests_per_s"])  # type: ignore[arg-type]
     print(f"\nlean ÷ naive requests/s on the same slice: {ratio:.1f}× (target ≥ 3×)")
     print(f"scenario A {a_days} days: {rows[0][1]['wall_s']:.1f} s (target ≤ 30 s for 30 days)")
-    print(f"peak RSS, A 10 days → {a_days} days: {rows[1][1]['peak_rss_mib']:.0f} → {rows[0][1]['peak_rss_mib']:.0f} MiB (target flat, < 1 GiB)")
+    print(
+        f"peak RSS, A 10 days → {a_days} days: {rows[1][1]['peak_rss_mib']:.0f} → "
+        f"{rows[0][1]['peak_rss_mib']:.0f} MiB (target flat, < 1 GiB)"
+    )
 
 
 if __name__ == "__main__":

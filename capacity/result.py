@@ -51,7 +51,9 @@ class InterviewCounts(Result):
     requested: int
     completed: int
     degraded: int
-    failed: int = Field(description="Abandoned after a turn failed, or turned away at the start (gated admission).")
+    failed: int = Field(
+        description="Abandoned after a turn failed, or turned away at the start (gated admission)."
+    )
     unfinished: int
     turned_away: int = Field(default=0, description="Of the failed: never started (gated admission).")
 
@@ -160,7 +162,9 @@ class RunResult(Result):
     destinations: list[DestinationResult]
     errors: dict[str, int] = Field(description="Failed calls by kind, all destinations.")
     timeseries: TimeSeries
-    backlog_interviews: int = Field(description="Interviews not carried by the horizon (failed + unfinished).")
+    backlog_interviews: int = Field(
+        description="Interviews not carried by the horizon (failed + unfinished)."
+    )
     wasted_api_calls: int = Field(
         description="Answered API calls spent on interviews that later failed (quota that carried nothing)."
     )

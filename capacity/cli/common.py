@@ -29,7 +29,9 @@ ScenarioOption = Annotated[
 ]
 ProvidersOption = Annotated[
     Path | None,
-    typer.Option("--providers", help="providers.yaml to use (default: ./providers.yaml, then the shipped one)."),
+    typer.Option(
+        "--providers", help="providers.yaml to use (default: ./providers.yaml, then the shipped one)."
+    ),
 ]
 SetOption = Annotated[
     list[str] | None,

@@ -41,10 +41,14 @@ def simulate(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")] = None,
     replications: Annotated[
-        int, typer.Option("--replications", "-r", min=1, help="Independent runs; reports 95% confidence intervals.")
+        int,
+        typer.Option(
+            "--replications", "-r", min=1, help="Independent runs; reports 95% confidence intervals."
+        ),
     ] = 1,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Also write the full RunResult (with per-minute series) as JSON.")
+        Path | None,
+        typer.Option("--out", help="Also write the full RunResult (with per-minute series) as JSON."),
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
@@ -57,12 +61,19 @@ def simulate(
     with user_errors():
         config = load(scenario, providers, set_)
         if days is not None and config.scenario.demand.kind == "total" and days > config.scenario.demand.days:
-            raise UsageError(f"--days {days}: scenario {config.scenario.name} has {config.scenario.demand.days} days")
+            raise UsageError(
+                f"--days {days}: scenario {config.scenario.name} has {config.scenario.demand.days} days"
+            )
         plan = make_plan(config)
     show = progress and not as_json and err_console.is_terminal
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[simday]}"),
-        TimeElapsedColumn(), console=err_console, disable=not show, transient=True,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[simday]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not show,
+        transient=True,
     ) as bar:
 
         def callback(i: int) -> ProgressCallback:

@@ -42,7 +42,9 @@ def _node_lines(
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if key in seen:
-                problems.append(Problem(file, key_node.start_mark.line + 1, _path_text((*path, key)), "duplicate key"))
+                problems.append(
+                    Problem(file, key_node.start_mark.line + 1, _path_text((*path, key)), "duplicate key")
+                )
             seen.add(key)
             _node_lines(value_node, (*path, key), file, lines, problems)
             lines[(*path, key)] = (file, key_node.start_mark.line + 1)
@@ -123,7 +125,9 @@ def read_scenario_yaml(path: Path, _chain: tuple[Path, ...] = ()) -> YamlDocumen
     parent_name = doc.data["extends"]
     parent = path.parent / f"{parent_name}.yaml"
     if not isinstance(parent_name, str) or not parent.is_file():
-        raise ConfigError([doc.problem(("extends",), f"no scenario {parent_name!r} beside this file to extend")])
+        raise ConfigError(
+            [doc.problem(("extends",), f"no scenario {parent_name!r} beside this file to extend")]
+        )
     if parent.resolve() in _chain or parent.resolve() == path.resolve():
         raise ConfigError([doc.problem(("extends",), "scenarios extend each other in a cycle")])
     base = read_scenario_yaml(parent, (*_chain, path.resolve()))
@@ -149,7 +153,9 @@ def _message(error: Mapping[str, Any]) -> str:
 def validate(doc: YamlDocument, model: type[M], overridden: frozenset[FieldPath] = frozenset()) -> M:
     """Validate ``doc`` as ``model``; every pydantic error becomes a located Problem."""
     if not isinstance(doc.data, dict):
-        raise ConfigError([Problem(doc.file, 1, "", f"expected a mapping at the top level of a {model.__name__} file")])
+        raise ConfigError(
+            [Problem(doc.file, 1, "", f"expected a mapping at the top level of a {model.__name__} file")]
+        )
     # top-level "x-…" keys hold YAML anchors for reuse (as in docker compose); not fields
     data = {k: v for k, v in doc.data.items() if not str(k).startswith("x-")}
     try:
@@ -170,15 +176,19 @@ def validate(doc: YamlDocument, model: type[M], overridden: frozenset[FieldPath]
         raise ConfigError(problems) from None
 
 
+def _has(node: Any, part: str | int) -> bool:
+    """Whether ``node`` (a mapping or a list) has the key or index ``part``."""
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
 def _real_path(data: Any, loc: Sequence[str | int]) -> FieldPath:
     """The part of a pydantic error location that exists in the data (tags removed)."""
     out: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            out.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if _has(node, part):
             node = node[part]
             out.append(part)
         elif isinstance(node, dict) and isinstance(part, str) and part not in node and part == loc[-1]:
@@ -187,7 +197,9 @@ def _real_path(data: Any, loc: Sequence[str | int]) -> FieldPath:
     return tuple(out)
 
 
-def apply_overrides(doc: YamlDocument, assignments: Sequence[str]) -> tuple[YamlDocument, frozenset[FieldPath]]:
+def apply_overrides(
+    doc: YamlDocument, assignments: Sequence[str]
+) -> tuple[YamlDocument, frozenset[FieldPath]]:
     """Apply ``--set path.to.field=value`` assignments (values parsed as YAML) to a document."""
     import copy
 
@@ -213,9 +225,7 @@ def apply_overrides(doc: YamlDocument, assignments: Sequence[str]) -> tuple[Yaml
             else:
                 raise UsageError(f"--set {assignment!r}: {_path_text(parts[: i + 1])} does not exist")
         last = parts[-1]
-        if isinstance(node, dict) and isinstance(last, str):
-            node[last] = value
-        elif isinstance(node, list) and isinstance(last, int) and last < len(node):
+        if (isinstance(node, dict) and isinstance(last, str)) or _has(node, last):
             node[last] = value
         else:
             raise UsageError(f"--set {assignment!r}: {_path_text(parts)} does not exist")
@@ -242,7 +252,9 @@ class Configuration:
         return self.providers[name]
 
 
-def load_configuration(scenario_path: Path, providers_path: Path, overrides: Sequence[str] = ()) -> Configuration:
+def load_configuration(
+    scenario_path: Path, providers_path: Path, overrides: Sequence[str] = ()
+) -> Configuration:
     """Load a scenario and a providers file, apply ``--set`` overrides, check references."""
     providers_file = load_providers(providers_path)
     doc, touched = apply_overrides(read_scenario_yaml(scenario_path), overrides)
@@ -253,7 +265,11 @@ def load_configuration(scenario_path: Path, providers_path: Path, overrides: Seq
     problems: list[Problem] = []
     for i, extra in enumerate(scenario.extra_providers):
         if extra.name in providers:
-            problems.append(doc.problem(("extra_providers", i, "name"), f"provider {extra.name!r} is already in {providers_path}"))
+            problems.append(
+                doc.problem(
+                    ("extra_providers", i, "name"), f"provider {extra.name!r} is already in {providers_path}"
+                )
+            )
         providers[extra.name] = extra
     pools = {p.name: p for p in scenario.gpu_pools}
     if len(pools) != len(scenario.gpu_pools):
@@ -263,21 +279,32 @@ def load_configuration(scenario_path: Path, providers_path: Path, overrides: Seq
 
         catalog = load_catalog()
         for i, pool in enumerate(scenario.gpu_pools):
-            problems.extend(doc.problem(("gpu_pools", i, part), message) for part, message in catalog.pool_problems(pool))
+            problems.extend(
+                doc.problem(("gpu_pools", i, part), message) for part, message in catalog.pool_problems(pool)
+            )
     for i, dest in enumerate(scenario.routing.destinations):
         base: FieldPath = ("routing", "destinations", i)
         if dest.pool is not None:
             if dest.pool not in pools:
                 known = ", ".join(sorted(pools)) or "none defined"
-                problems.append(doc.problem((*base, "pool"), f"unknown gpu pool {dest.pool!r} (gpu_pools: {known})"))
+                problems.append(
+                    doc.problem((*base, "pool"), f"unknown gpu pool {dest.pool!r} (gpu_pools: {known})")
+                )
             continue
         assert dest.provider is not None and dest.model is not None
         if dest.provider not in providers:
             known = ", ".join(sorted(providers))
-            problems.append(doc.problem((*base, "provider"), f"unknown provider {dest.provider!r} (known: {known})"))
+            problems.append(
+                doc.problem((*base, "provider"), f"unknown provider {dest.provider!r} (known: {known})")
+            )
         elif providers[dest.provider].model(dest.model) is None:
             known = ", ".join(m.name for m in providers[dest.provider].models)
-            problems.append(doc.problem((*base, "model"), f"provider {dest.provider!r} has no model {dest.model!r} (known: {known})"))
+            problems.append(
+                doc.problem(
+                    (*base, "model"),
+                    f"provider {dest.provider!r} has no model {dest.model!r} (known: {known})",
+                )
+            )
     for i, outage in enumerate(scenario.outages):
         if outage.provider not in providers:
             problems.append(doc.problem(("outages", i, "provider"), f"unknown provider {outage.provider!r}"))

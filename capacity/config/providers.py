@@ -64,9 +64,7 @@ class TokenBucketReset(Model):
 
 
 ShortReset = Annotated[RollingReset | FixedReset | TokenBucketReset, Field(discriminator="kind")]
-MonthReset = Annotated[
-    CalendarMonthReset | RollingReset | TokenBucketReset, Field(discriminator="kind")
-]
+MonthReset = Annotated[CalendarMonthReset | RollingReset | TokenBucketReset, Field(discriminator="kind")]
 
 
 class Resets(Model):
@@ -101,7 +99,9 @@ class Limits(Model):
         default="never", description="Whether the credit is granted again each month."
     )
     concurrent_requests: PositiveInt | None = Field(default=None, description="Requests in flight at once.")
-    max_input_tokens_per_request: PositiveInt | None = Field(default=None, description="Input cap per request.")
+    max_input_tokens_per_request: PositiveInt | None = Field(
+        default=None, description="Input cap per request."
+    )
     max_output_tokens_per_request: PositiveInt | None = Field(
         default=None, description="Output cap per request."
     )
@@ -169,7 +169,9 @@ class Provider(Model):
     api_key_env: str | None = Field(
         default=None, description="Environment variable holding the key (the key itself never goes in YAML)."
     )
-    billing: Literal["free", "paid"] = Field(description="free: within-quota use costs nothing; paid: list price.")
+    billing: Literal["free", "paid"] = Field(
+        description="free: within-quota use costs nothing; paid: list price."
+    )
     accounts: PositiveInt = Field(default=1, description="Independent quota holders the plan uses.")
     scope: Literal["key", "account", "project", "organization"] = Field(
         description="What the provider counts limits per; more keys on one scope add nothing."
@@ -177,7 +179,9 @@ class Provider(Model):
     models: list[ModelSpec] = Field(min_length=1, description="Models offered.")
     source: str = Field(min_length=1, description="Where the limits come from (URL or document).")
     as_of: dt.date = Field(description="Date the source was read.")
-    terms: str | None = Field(default=None, description="Provider terms that bear on the plan (multiple accounts …).")
+    terms: str | None = Field(
+        default=None, description="Provider terms that bear on the plan (multiple accounts …)."
+    )
     notes: str | None = Field(default=None, description="Anything else a planner should know.")
 
     @model_validator(mode="after")

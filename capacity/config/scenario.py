@@ -143,7 +143,9 @@ class Script(Model):
     system_prompt_tokens: NonNegativeInt = Field(description="System prompt in every request, tokens.")
     resume_tokens: NonNegativeInt = Field(description="A resume, tokens.")
     answer_tokens: DistributionSpec = Field(description="A candidate's transcribed answer, tokens.")
-    think_time_s: DistributionSpec = Field(description="Candidate's thinking and speaking before an answer, s.")
+    think_time_s: DistributionSpec = Field(
+        description="Candidate's thinking and speaking before an answer, s."
+    )
     stages: dict[str, Stage] = Field(min_length=1, description="The stages, by name.")
     opening: list[str] = Field(default_factory=list, description="Stages run once at the start.")
     rounds: NonNegativeInt = Field(default=0, description="How many question rounds.")
@@ -183,7 +185,9 @@ class CacheConfig(Model):
 class Destination(Model):
     """Where the router may send requests: a provider model, or a self-hosted GPU pool."""
 
-    provider: str | None = Field(default=None, description="A provider in providers.yaml (or extra_providers).")
+    provider: str | None = Field(
+        default=None, description="A provider in providers.yaml (or extra_providers)."
+    )
     model: str | None = Field(default=None, description="One of that provider's models.")
     pool: str | None = Field(default=None, description="Or: the name of one of the scenario's gpu_pools.")
     accounts: PositiveInt | None = Field(default=None, description="Override the provider's accounts.")
@@ -260,8 +264,8 @@ class SeedRow(Model):
     provider: str = Field(description="Name as the seed writes it.")
     maps_to: str | None = Field(default=None, description="Our provider name, if any.")
     quota: float | None = Field(default=None, ge=0, description="The claimed quota (per account).")
-    unit: Literal["requests_per_day", "requests_per_hour", "tokens_per_day", "credit_usd", "unstated"] = Field(
-        description="What the claimed quota counts."
+    unit: Literal["requests_per_day", "requests_per_hour", "tokens_per_day", "credit_usd", "unstated"] = (
+        Field(description="What the claimed quota counts.")
     )
     accounts: PositiveInt = Field(default=1, description="Accounts the seed assumes.")
     seed_interviews_per_day: float = Field(ge=0, description="What the seed says this row carries.")

@@ -40,7 +40,11 @@ class PoolCost:
 
 
 def pool_cost(
-    catalog: GpuCatalog, pool: GpuPool, *, active_hours_per_day: float, interviewing_days_per_month: float = 22.0
+    catalog: GpuCatalog,
+    pool: GpuPool,
+    *,
+    active_hours_per_day: float,
+    interviewing_days_per_month: float = 22.0,
 ) -> PoolCost:
     """Monthly cost of ``pool`` (raises UsageError for a GPU with no price where one is needed)."""
     from capacity.errors import UsageError
@@ -55,11 +59,15 @@ def pool_cost(
     if pool.ownership == "rented":
         rate = pool.rent_usd_per_gpu_hour if pool.rent_usd_per_gpu_hour is not None else gpu.rent_usd_per_hour
         if rate is None:
-            raise UsageError(f"gpu pool {pool.name!r}: no rental price for {pool.gpu}; set rent_usd_per_gpu_hour")
+            raise UsageError(
+                f"gpu pool {pool.name!r}: no rental price for {pool.gpu}; set rent_usd_per_gpu_hour"
+            )
         return PoolCost(gpu_hours * rate, 0.0, 0.0, 0.0, gpu_hours)
     price = pool.purchase_usd_per_gpu if pool.purchase_usd_per_gpu is not None else gpu.purchase_usd
     if price is None:
-        raise UsageError(f"gpu pool {pool.name!r}: no purchase price for {pool.gpu}; set purchase_usd_per_gpu")
+        raise UsageError(
+            f"gpu pool {pool.name!r}: no purchase price for {pool.gpu}; set purchase_usd_per_gpu"
+        )
     purchase = gpus * price + pool.servers * pool.server_usd
     # owned hardware is on around the clock unless scheduled; electricity only while on
     kwh = gpus * gpu.board_power_w / 1000.0 * hours

@@ -25,7 +25,7 @@ class LogHistogram:
         self.high_s = high_s
         self._log_low = math.log10(low_s)
         self._inv_step = per_decade
-        n = int(math.ceil((math.log10(high_s) - self._log_low) * per_decade)) + 2
+        n = math.ceil((math.log10(high_s) - self._log_low) * per_decade) + 2
         self._counts = [0] * n
         self.count = 0
         self.total = 0.0
@@ -35,8 +35,7 @@ class LogHistogram:
         """Record one duration."""
         self.count += 1
         self.total += value_s
-        if value_s > self.max:
-            self.max = value_s
+        self.max = max(self.max, value_s)
         if value_s <= self.low_s:
             self._counts[0] += 1
             return

@@ -132,7 +132,12 @@ class Recorder:
 
     # turns --------------------------------------------------------------------------------
     def turn(
-        self, needed_at: float, served: Served, latency_s: float, wait_s: float = 0.0, candidate_waits: bool = True
+        self,
+        needed_at: float,
+        served: Served,
+        latency_s: float,
+        wait_s: float = 0.0,
+        candidate_waits: bool = True,
     ) -> None:
         """A turn needed at ``needed_at`` was answered (or not) after ``latency_s``; its latency
         counts against the service level only if the candidate waits for it."""
@@ -163,7 +168,9 @@ class Recorder:
         t.hourly[min(int(now // HOUR_S), self.hours - 1)] += 1
         self.calls.add(now)
 
-    def call_done(self, dest: Destination, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float) -> None:
+    def call_done(
+        self, dest: Destination, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float
+    ) -> None:
         """A call to ``dest`` succeeded."""
         t = self.tally[dest.index]
         t.completed += 1
@@ -209,7 +216,9 @@ class Recorder:
                 # the same window of every account, merged: the busiest account each hour
                 by_name: dict[str, tuple[float, list[WindowStats]]] = {}
                 for account in dest.quota.accounts:
-                    limited: list[tuple[str, float, WindowStats]] = [(w.name, w.limit, w.stats) for w in account.windows]
+                    limited: list[tuple[str, float, WindowStats]] = [
+                        (w.name, w.limit, w.stats) for w in account.windows
+                    ]
                     if account.concurrency is not None:
                         c = account.concurrency
                         limited.append((c.name, float(c.limit), c.stats))
@@ -219,10 +228,18 @@ class Recorder:
             binding = max(windows, key=lambda w: w.blocked, default=None)
             out.append(
                 DestinationResult(
-                    name=dest.name, kind="gpu" if dest.kind == "gpu" else "api", accounts=accounts,
-                    requests=t.requests, completed=t.completed, rejected=dest.rejected, errors=dict(t.errors),
-                    tokens_in=t.tokens_in, tokens_out=t.tokens_out, cost_usd=round(t.cost_usd, 6),
-                    windows=windows, hourly_requests=[int(x) for x in t.hourly],
+                    name=dest.name,
+                    kind="gpu" if dest.kind == "gpu" else "api",
+                    accounts=accounts,
+                    requests=t.requests,
+                    completed=t.completed,
+                    rejected=dest.rejected,
+                    errors=dict(t.errors),
+                    tokens_in=t.tokens_in,
+                    tokens_out=t.tokens_out,
+                    cost_usd=round(t.cost_usd, 6),
+                    windows=windows,
+                    hourly_requests=[int(x) for x in t.hourly],
                     binding_window=binding.name if binding is not None and binding.blocked > 0 else None,
                 )
             )
@@ -298,11 +315,15 @@ class Recorder:
             turn_latency_s=self.turn_latency.summary(),
             turn_latency_cdf=Cdf(values_s=edges[::step] + edges[-1:], fraction=frac[::step] + frac[-1:]),
             turn_latency_by_hour=[
-                HourOfDayLatency(hour=h, count=hist.count, p50_s=hist.quantile(0.5), p95_s=hist.quantile(0.95))
+                HourOfDayLatency(
+                    hour=h, count=hist.count, p50_s=hist.quantile(0.5), p95_s=hist.quantile(0.95)
+                )
                 for h, hist in enumerate(self.by_hour)
             ],
             turn_latency_by_run_hour=[
-                HourOfDayLatency(hour=h, count=hist.count, p50_s=hist.quantile(0.5), p95_s=hist.quantile(0.95))
+                HourOfDayLatency(
+                    hour=h, count=hist.count, p50_s=hist.quantile(0.5), p95_s=hist.quantile(0.95)
+                )
                 for h, hist in enumerate(self.by_run_hour)
             ],
             queue_wait_s=self.queue_wait.summary(),

@@ -17,17 +17,17 @@ import math
 
 from capacity.config.gpus import GpuPool, load_catalog
 from capacity.config.loader import Configuration
-from capacity.gpu.cost import pool_cost
-from capacity.gpu.pool import pool_deployment
-from capacity.gpu.sizing import InterviewLoad, size_server
-from capacity.units import HOUR_S
 from capacity.config.providers import ModelSpec, Provider
 from capacity.config.scenario import Destination, SeedClaims
 from capacity.errors import ConfigError, Problem
+from capacity.gpu.cost import pool_cost
+from capacity.gpu.pool import pool_deployment
+from capacity.gpu.sizing import InterviewLoad, size_server
 from capacity.plan.limits import RequestProfile, binding_limit, limit_capacities, usd_per_request
 from capacity.plan.result import DemandSummary, DestinationPlan, PlanResult, PlanTotals, WorkloadSummary
 from capacity.plan.savings import ProviderLoad, provider_load
 from capacity.plan.seed import check_claims, seed_corrections, seed_method
+from capacity.units import HOUR_S
 from capacity.workload.calendar import active_hours_per_day, business_days, need_interviews_per_day
 from capacity.workload.script import CompiledScript, compile_script
 
@@ -169,7 +169,11 @@ def _pool_destination(
         f"{pool.servers} server(s) × {pool.gpus_per_server} {pool.gpu}, {pool.model} {pool.precision}: "
         f"batch {sizing.batch} ({sizing.limited_by}), {sizing.request_latency_s:.1f} s per call",
         f"{pool.ownership}: ${cost.usd_per_month:,.0f}/month"
-        + (f" (purchase ${cost.purchase_usd:,.0f} over {pool.amortisation_months} months)" if cost.purchase_usd else ""),
+        + (
+            f" (purchase ${cost.purchase_usd:,.0f} over {pool.amortisation_months} months)"
+            if cost.purchase_usd
+            else ""
+        ),
         "roofline upper bound at full use during active hours; the simulation measures queueing",
     ]
     return DestinationPlan(
@@ -251,7 +255,11 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
     pools = {p.name: p for p in scenario.gpu_pools}
     for dest in scenario.routing.destinations:
         if dest.pool is not None:
-            plans.append(_pool_destination(dest, pools[dest.pool], profile=profile, api_requests=load.api_requests, config=config))
+            plans.append(
+                _pool_destination(
+                    dest, pools[dest.pool], profile=profile, api_requests=load.api_requests, config=config
+                )
+            )
             continue
         assert dest.provider is not None and dest.model is not None
         provider = config.provider(dest.provider)

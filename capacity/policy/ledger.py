@@ -216,7 +216,9 @@ class DestinationQuota:
         if spec.withdrawn_on is not None:
             gone = dt.datetime.combine(spec.withdrawn_on, dt.time(0, 0), tzinfo=dt.UTC)
             self.withdrawn_at_s = (gone - run_start).total_seconds()
-            self.skip_until, self.skip_tokens = (math.inf, 0.0) if self.withdrawn_at_s <= 0 else (-math.inf, math.inf)
+            self.skip_until, self.skip_tokens = (
+                (math.inf, 0.0) if self.withdrawn_at_s <= 0 else (-math.inf, math.inf)
+            )
         cap = spec.limits.max_output_tokens_per_request
         self.max_output_cap = cap if cap is not None else 1 << 62
         cap_in = spec.limits.max_input_tokens_per_request
@@ -290,10 +292,7 @@ class DestinationQuota:
         for account in self.accounts:
             worst = 0.0
             for w in account.windows:
-                if w.limit > 0:
-                    worst = max(worst, w.used(now) / w.limit)
-                else:
-                    worst = max(worst, 1.0)
+                worst = max(worst, w.used(now) / w.limit if w.limit > 0 else 1.0)
             if account.concurrency is not None:
                 worst = max(worst, account.concurrency.in_flight / account.concurrency.limit)
             emptiest = min(emptiest, worst)

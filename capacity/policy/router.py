@@ -90,12 +90,16 @@ class Destination:
 Strategy = Callable[[Sequence[Destination], float, int, int, np.random.Generator], Sequence[Destination]]
 
 
-def fill_first(dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator) -> Sequence[Destination]:
+def fill_first(
+    dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator
+) -> Sequence[Destination]:
     """Priority order, as configured."""
     return dests
 
 
-def weighted(dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator) -> Sequence[Destination]:
+def weighted(
+    dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator
+) -> Sequence[Destination]:
     """First choice drawn by weight; the rest in priority order."""
     total = sum(d.weight for d in dests)
     pick = rng.random() * total
@@ -106,17 +110,23 @@ def weighted(dests: Sequence[Destination], now: float, tin: int, tout: int, rng:
     return dests
 
 
-def most_headroom(dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator) -> Sequence[Destination]:
+def most_headroom(
+    dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator
+) -> Sequence[Destination]:
     """Least used first."""
     return sorted(dests, key=lambda d: d.quota.utilisation(now) if d.quota else 0.0)
 
 
-def latency_aware(dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator) -> Sequence[Destination]:
+def latency_aware(
+    dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator
+) -> Sequence[Destination]:
     """Lowest smoothed latency first; destinations not yet measured first of all."""
     return sorted(dests, key=lambda d: -1.0 if math.isnan(d.latency_ewma_s) else d.latency_ewma_s)
 
 
-def cost_aware(dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator) -> Sequence[Destination]:
+def cost_aware(
+    dests: Sequence[Destination], now: float, tin: int, tout: int, rng: np.random.Generator
+) -> Sequence[Destination]:
     """Cheapest for this request first (stable: ties keep priority order)."""
     return sorted(dests, key=lambda d: d.price_usd(tin, tout))
 
@@ -160,19 +170,28 @@ class Router:
             quota = dest.quota
             if quota is None:  # a GPU pool: no quota, it queues at the server
                 return Routed(dest, Admission(0, _FREE, []))
-            if now < quota.skip_until and tokens_in + min(max_output_tokens, quota.max_output_cap) >= quota.skip_tokens:
+            if (
+                now < quota.skip_until
+                and tokens_in + min(max_output_tokens, quota.max_output_cap) >= quota.skip_tokens
+            ):
                 # fast path: every account of it is known to be full until then
                 dest.rejected += 1
                 earliest = min(earliest, quota.skip_until)
                 continue
-            answer = quota.try_admit(now, tokens_in, max_output_tokens) if tokens_in <= quota.max_input_cap else math.inf
+            answer = (
+                quota.try_admit(now, tokens_in, max_output_tokens)
+                if tokens_in <= quota.max_input_cap
+                else math.inf
+            )
             if isinstance(answer, Admission):
                 return Routed(dest, answer)
             dest.rejected += 1
             earliest = min(earliest, answer)
         return earliest
 
-    def settle(self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None) -> None:
+    def settle(
+        self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None
+    ) -> None:
         """A response ended (``latency_s`` None if it failed): reconcile quota, learn latency."""
         dest = routed.destination
         if dest.quota is not None:

@@ -25,28 +25,48 @@ def render_run(
 ) -> None:
     """Summary, per-destination table, and the verdict."""
     iv = result.interviews
-    summary = Table(title=f"Scenario {result.scenario}: {result.mode} run, seed {result.seed}, {result.days} day(s)",
-                    show_header=False, title_justify="left")
+    summary = Table(
+        title=f"Scenario {result.scenario}: {result.mode} run, seed {result.seed}, {result.days} day(s)",
+        show_header=False,
+        title_justify="left",
+    )
     summary.add_column("what", style="bold")
     summary.add_column("value")
     rows: list[tuple[str, str]] = [
         ("need", f"{result.need_interviews_per_day:,.0f} interviews/day"),
-        ("carried", f"{result.carried_interviews_per_day:,.1f} interviews/day"
-         + _ci(intervals, "carried_interviews_per_day", ",.1f")),
-        ("interviews", f"{iv.requested:,} requested = {iv.completed:,} completed + {iv.degraded:,} degraded + "
-         f"{iv.failed:,} failed + {iv.unfinished:,} unfinished"),
-        ("turn latency", f"p50 {result.turn_latency_s.p50:.2f} s, p95 {result.turn_latency_s.p95:.2f} s, "
-         f"p99 {result.turn_latency_s.p99:.2f} s (target p95 ≤ {result.sla_p95_turn_latency_s:g} s)"
-         + _ci(intervals, "turn_latency_p95_s", ".2f")),
-        ("time to first token", f"p50 {result.ttft_s.p50:.2f} s, p95 {result.ttft_s.p95:.2f} s "
-         f"(target {result.sla_ttft_s:g} s)"),
+        (
+            "carried",
+            f"{result.carried_interviews_per_day:,.1f} interviews/day"
+            + _ci(intervals, "carried_interviews_per_day", ",.1f"),
+        ),
+        (
+            "interviews",
+            f"{iv.requested:,} requested = {iv.completed:,} completed + {iv.degraded:,} degraded + "
+            f"{iv.failed:,} failed + {iv.unfinished:,} unfinished",
+        ),
+        (
+            "turn latency",
+            f"p50 {result.turn_latency_s.p50:.2f} s, p95 {result.turn_latency_s.p95:.2f} s, "
+            f"p99 {result.turn_latency_s.p99:.2f} s (target p95 ≤ {result.sla_p95_turn_latency_s:g} s)"
+            + _ci(intervals, "turn_latency_p95_s", ".2f"),
+        ),
+        (
+            "time to first token",
+            f"p50 {result.ttft_s.p50:.2f} s, p95 {result.ttft_s.p95:.2f} s (target {result.sla_ttft_s:g} s)",
+        ),
         ("quota wait", f"mean {result.queue_wait_s.mean:.2f} s, p95 {result.queue_wait_s.p95:.2f} s"),
-        ("turns", f"{result.requests.logical:,}: {result.requests.template:,} template, {result.requests.cache:,} cache, "
-         f"{result.requests.deduplicated:,} de-duplicated, {result.requests.provider:,} provider, "
-         f"{result.requests.degraded:,} degraded, {result.requests.failed:,} failed; "
-         f"{result.requests.api_calls:,} API calls"),
-        ("cache", f"hit rate {result.cache.hit_rate:.1%} of {result.cache.lookups:,} cacheable lookups; "
-         f"{result.cache.avoided_rate:.1%} of turns needed no API call"),
+        (
+            "turns",
+            f"{result.requests.logical:,}: {result.requests.template:,} template, {result.requests.cache:,} cache, "
+            f"{result.requests.deduplicated:,} de-duplicated, {result.requests.provider:,} provider, "
+            f"{result.requests.degraded:,} degraded, {result.requests.failed:,} failed; "
+            f"{result.requests.api_calls:,} API calls",
+        ),
+        (
+            "cache",
+            f"hit rate {result.cache.hit_rate:.1%} of {result.cache.lookups:,} cacheable lookups; "
+            f"{result.cache.avoided_rate:.1%} of turns needed no API call",
+        ),
         ("tokens", f"{result.tokens_per_interview:,.0f} API tokens per carried interview"),
         ("cost", f"${result.cost_usd:,.2f} (${result.cost_per_interview_usd:.4f} per carried interview)"),
         ("wall time", f"{result.wall_time_s:.1f} s"),
@@ -56,27 +76,50 @@ def render_run(
     console.print(summary)
 
     table = Table(title="Destinations", title_justify="left")
-    for col, justify in [("destination", "left"), ("accts", "right"), ("requests", "right"), ("refused", "right"),
-                         ("errors", "right"), ("tokens in/out", "right"), ("cost $", "right"),
-                         ("binding", "left"), ("first refused", "left")]:
+    for col, justify in [
+        ("destination", "left"),
+        ("accts", "right"),
+        ("requests", "right"),
+        ("refused", "right"),
+        ("errors", "right"),
+        ("tokens in/out", "right"),
+        ("cost $", "right"),
+        ("binding", "left"),
+        ("first refused", "left"),
+    ]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for d in result.destinations:
         firsts = [w for w in d.windows if w.first_blocked_s is not None]
         first = min(firsts, key=lambda w: w.first_blocked_s or 0.0) if firsts else None
         table.add_row(
-            d.name, str(d.accounts), f"{d.requests:,}", f"{d.rejected:,}", f"{sum(d.errors.values()):,}",
-            f"{d.tokens_in:,}/{d.tokens_out:,}", f"{d.cost_usd:,.2f}", d.binding_window or "—",
+            d.name,
+            str(d.accounts),
+            f"{d.requests:,}",
+            f"{d.rejected:,}",
+            f"{sum(d.errors.values()):,}",
+            f"{d.tokens_in:,}/{d.tokens_out:,}",
+            f"{d.cost_usd:,.2f}",
+            d.binding_window or "—",
             f"{first.name} {clock(first.first_blocked_s or 0.0)}" if first else "—",
         )
     console.print(table)
     body = "\n".join(
-        [f"[bold]{verdict.headline}[/bold]", *[f"• {f}" for f in verdict.findings],
-         *([""] + ["[bold]To close the gap:[/bold]"] + [f"• {o}" for o in verdict.options] if verdict.options else [])]
+        [
+            f"[bold]{verdict.headline}[/bold]",
+            *[f"• {f}" for f in verdict.findings],
+            *(
+                [""] + ["[bold]To close the gap:[/bold]"] + [f"• {o}" for o in verdict.options]
+                if verdict.options
+                else []
+            ),
+        ]
     )
     console.print(Panel(body, title="Verdict", border_style="green" if verdict.carries else "red"))
 
 
-def summary_json(result: RunResult, verdict: Verdict, intervals: dict[str, Interval] | None = None) -> dict[str, Any]:
+def summary_json(
+    result: RunResult, verdict: Verdict, intervals: dict[str, Interval] | None = None
+) -> dict[str, Any]:
     """The RunResult summary for ``--json`` (per-minute series and CDFs left out)."""
     data = result.model_dump(exclude={"timeseries", "turn_latency_cdf", "turn_latency_by_hour"})
     for d in data["destinations"]:

@@ -34,7 +34,12 @@ class Verdict:
 
     def to_json(self) -> dict[str, object]:
         """Plain JSON form."""
-        return {"carries": self.carries, "headline": self.headline, "findings": self.findings, "options": self.options}
+        return {
+            "carries": self.carries,
+            "headline": self.headline,
+            "findings": self.findings,
+            "options": self.options,
+        }
 
 
 def clock(run_s: float) -> str:
@@ -67,9 +72,13 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
     else:
         why = []
         if share < CARRIED_SHARE_OK:
-            why.append(f"it carries {per_day:,.0f} interviews/day of the {need:,.0f}/day needed ({share:.0%})")
+            why.append(
+                f"it carries {per_day:,.0f} interviews/day of the {need:,.0f}/day needed ({share:.0%})"
+            )
         if not latency_ok:
-            why.append(f"p95 turn latency is {p95:.2f} s against a {result.sla_p95_turn_latency_s:g} s target")
+            why.append(
+                f"p95 turn latency is {p95:.2f} s against a {result.sla_p95_turn_latency_s:g} s target"
+            )
         headline = "NO: " + "; ".join(why) + "."
 
     findings: list[str] = [
@@ -97,7 +106,9 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
     )[:3]
     if binding:
         findings.append(
-            "Most-refused quotas: " + ", ".join(f"{name} {window} ({n:,} refusals)" for n, name, window in binding) + "."
+            "Most-refused quotas: "
+            + ", ".join(f"{name} {window} ({n:,} refusals)" for n, name, window in binding)
+            + "."
         )
     if result.backlog_interviews and per_day > 0:
         days_to_clear = result.backlog_interviews / per_day
@@ -107,7 +118,9 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
             f"{iv.requested / per_day:,.1f} days to serve."
         )
     elif result.backlog_interviews:
-        findings.append(f"Backlog: {result.backlog_interviews:,} interviews; the plan carried none, it never clears.")
+        findings.append(
+            f"Backlog: {result.backlog_interviews:,} interviews; the plan carried none, it never clears."
+        )
     claims = config.scenario.seed_claims
     if claims is not None:
         tables = " / ".join(f"{t.seed_total_interviews_per_day:,.0f}" for t in claims.tables)
@@ -131,7 +144,9 @@ def _options(result: RunResult, config: Configuration, plan: PlanResult | None) 
     """What would close the gap, per interviewing day."""
     sc = config.scenario
     working_days = max(1, len(business_days(sc.calendar, result.days)))
-    shortfall = (result.interviews.requested - result.interviews.completed - result.interviews.degraded) / working_days
+    shortfall = (
+        result.interviews.requested - result.interviews.completed - result.interviews.degraded
+    ) / working_days
     if shortfall <= 0:
         return ["Carry as many interviews but faster: add capacity at the peak hour or a faster destination."]
     options = []
@@ -140,7 +155,10 @@ def _options(result: RunResult, config: Configuration, plan: PlanResult | None) 
             (
                 (d.interviews_per_day / d.accounts, d)
                 for d in plan.destinations
-                if d.billing == "free" and d.accounts and math.isfinite(d.interviews_per_day) and d.interviews_per_day > 0
+                if d.billing == "free"
+                and d.accounts
+                and math.isfinite(d.interviews_per_day)
+                and d.interviews_per_day > 0
             ),
             key=lambda x: -x[0],
         )
@@ -160,7 +178,9 @@ def _options(result: RunResult, config: Configuration, plan: PlanResult | None) 
         for model in provider.models:
             if model.prices is None:
                 continue
-            usd = (tokens_in * model.prices.usd_per_mtok_in + tokens_out * model.prices.usd_per_mtok_out) / MTOK
+            usd = (
+                tokens_in * model.prices.usd_per_mtok_in + tokens_out * model.prices.usd_per_mtok_out
+            ) / MTOK
             paid.append((usd, f"{provider.name}/{model.name}"))
     if paid:
         usd, name = min(paid)

@@ -38,7 +38,12 @@ from capacity.result import RunResult
 from capacity.sim.gpu_station import GpuStation
 from capacity.sim.waitqueue import QuotaQueue
 from capacity.units import DAY_S, DAYS_PER_MONTH, HOUR_S, Outcome, Served
-from capacity.workload.calendar import active_hours_per_day, build_sessions, need_interviews_per_day, run_start
+from capacity.workload.calendar import (
+    active_hours_per_day,
+    build_sessions,
+    need_interviews_per_day,
+    run_start,
+)
 from capacity.workload.distributions import BlockStream, StandardUniform, sampler
 from capacity.workload.script import Turn, compile_script
 
@@ -52,7 +57,9 @@ DRAIN_S = DAY_S
 class ApiStation:
     """Service-time and failure draws of one provider model."""
 
-    def __init__(self, dest: Destination, config: Configuration, rng: np.random.Generator, provider: str) -> None:
+    def __init__(
+        self, dest: Destination, config: Configuration, rng: np.random.Generator, provider: str
+    ) -> None:
         assert dest.quota is not None
         spec = dest.quota.spec
         self.ttft = BlockStream(sampler(spec.latency.ttft_s), rng)
@@ -76,7 +83,11 @@ class Simulation:
         sc = config.scenario
         self.config = config
         self.seed = sc.seed if seed is None else seed
-        self.days = min(days or sc.demand.days, sc.demand.days) if sc.demand.kind == "total" else (days or sc.demand.days)
+        self.days = (
+            min(days or sc.demand.days, sc.demand.days)
+            if sc.demand.kind == "total"
+            else (days or sc.demand.days)
+        )
         self.env = simpy.Environment()
         streams = [np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(7)]
         rng_sessions, rng_people, rng_tokens, rng_service, rng_router, self.rng_retry, rng_catalogue = streams
@@ -87,8 +98,10 @@ class Simulation:
 
         gap = sc.candidates.gap_between_interviews_s
         span = self.script.expected_interview_duration_s() + gap
-        demand = sc if sc.demand.kind == "total" or self.days == sc.demand.days else sc.model_copy(
-            update={"demand": sc.demand.model_copy(update={"days": self.days})}
+        demand = (
+            sc
+            if sc.demand.kind == "total" or self.days == sc.demand.days
+            else sc.model_copy(update={"demand": sc.demand.model_copy(update={"days": self.days})})
         )
         sessions = build_sessions(demand, rng_sessions, span)
         # a shortened run keeps the sessions that start in its days; a full run keeps all
@@ -248,7 +261,9 @@ class Simulation:
                 self.in_flight.follow(key, event)
                 ok = yield event
                 if ok:
-                    rec.turn(needed, Served.DEDUPLICATED, env.now - needed, candidate_waits=turn.candidate_waits)
+                    rec.turn(
+                        needed, Served.DEDUPLICATED, env.now - needed, candidate_waits=turn.candidate_waits
+                    )
                     return Served.DEDUPLICATED
             leading = self.dedup and self.in_flight.lead(key)
         served, wait = yield from self._call(tokens_in, turn.max_output_tokens, tokens_out, needed)
@@ -273,7 +288,9 @@ class Simulation:
         wait = 0.0
         while True:
             routed: Routed | float
-            routed = math.inf if self.queue.waiting else self.router.route(env.now, tokens_in, max_output_tokens)
+            routed = (
+                math.inf if self.queue.waiting else self.router.route(env.now, tokens_in, max_output_tokens)
+            )
             if not isinstance(routed, Routed):
                 if self.on_exhausted == "degrade":
                     return Served.DEGRADED, wait
@@ -351,17 +368,25 @@ class Simulation:
             seed=self.seed,
             days=self.days,
             run_start=self.run_start,
-            need_interviews_per_day=self.requested / self.days if self.days < sc.demand.days else need_interviews_per_day(sc),
+            need_interviews_per_day=self.requested / self.days
+            if self.days < sc.demand.days
+            else need_interviews_per_day(sc),
             sla_p95_turn_latency_s=sc.sla.p95_turn_latency_s,
             sla_ttft_s=sc.sla.ttft_s,
             cache_hits=self.cache.hits if self.cache else 0,
-            fixed_costs_usd={i: c.usd_per_month * self.days / DAYS_PER_MONTH for i, c in self.pool_costs.items()},
+            fixed_costs_usd={
+                i: c.usd_per_month * self.days / DAYS_PER_MONTH for i, c in self.pool_costs.items()
+            },
             wall_time_s=time.perf_counter() - began,
         )
 
 
 def simulate(
-    config: Configuration, *, seed: int | None = None, days: int | None = None, progress: ProgressCallback | None = None
+    config: Configuration,
+    *,
+    seed: int | None = None,
+    days: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> RunResult:
     """Run one simulation of ``config`` (``days`` shortens the demand horizon)."""
     return Simulation(config, seed=seed, days=days).run(progress)

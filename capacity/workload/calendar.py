@@ -73,7 +73,9 @@ def active_hours_per_day(calendar: Calendar) -> float:
     days = business_days(calendar, 7) or [0]
     length = calendar.business_hours * HOUR_S
     spans = sorted(
-        (start, start + length) for tz in calendar.timezones for start in [_business_start_s(calendar, days[0], tz.timezone)]
+        (start, start + length)
+        for tz in calendar.timezones
+        for start in [_business_start_s(calendar, days[0], tz.timezone)]
     )
     covered, end = 0.0, -np.inf
     for a, b in spans:

@@ -72,7 +72,9 @@ class CompiledScript:
             tokens_in = turn.fixed_input_tokens + (history if turn.reads_history else 0.0)
             tokens_out = min(turn.output_tokens.mean, float(turn.max_output_tokens))
             out.append(
-                TurnTokens(turn.stage, turn.template, tokens_in, tokens_out, tokens_in + turn.max_output_tokens)
+                TurnTokens(
+                    turn.stage, turn.template, tokens_in, tokens_out, tokens_in + turn.max_output_tokens
+                )
             )
             if turn.adds_to_history:
                 history += tokens_out

@@ -12,7 +12,10 @@ from capacity.config.providers import ModelSpec
 from capacity.policy.ledger import Admission, DestinationQuota, build_windows
 
 START = dt.datetime(2025, 10, 6, tzinfo=dt.UTC)
-LATENCY = {"ttft_s": {"kind": "constant", "value": 0.1}, "output_tokens_per_s": {"kind": "constant", "value": 100}}
+LATENCY = {
+    "ttft_s": {"kind": "constant", "value": 0.1},
+    "output_tokens_per_s": {"kind": "constant", "value": 100},
+}
 
 
 def spec(**limits: object) -> ModelSpec:
@@ -77,7 +80,9 @@ def test_neurons_and_credit_windows_use_their_units() -> None:
         n += 1
     assert n == math.floor(10_000 / per_request)  # 798, not the seed's 10,000 requests
     # $1 of credit at $0.10 per 1M tokens: 10M tokens of 1,000-token requests = 10,000 requests
-    fw = DestinationQuota(spec(credit_usd=1.0, prices={"usd_per_mtok_in": 0.1, "usd_per_mtok_out": 0.1}), 1, START)
+    fw = DestinationQuota(
+        spec(credit_usd=1.0, prices={"usd_per_mtok_in": 0.1, "usd_per_mtok_out": 0.1}), 1, START
+    )
     n = 0
     while isinstance(fw.try_admit(float(n), 500, 500), Admission):
         n += 1
@@ -86,7 +91,11 @@ def test_neurons_and_credit_windows_use_their_units() -> None:
 
 def test_gemini_day_resets_at_midnight_pacific() -> None:
     # 00:00 America/Los_Angeles is 07:00 UTC in October (PDT)
-    q = DestinationQuota(spec(rpd=1, resets={"day": {"kind": "fixed", "at": "00:00", "timezone": "America/Los_Angeles"}}), 1, START)
+    q = DestinationQuota(
+        spec(rpd=1, resets={"day": {"kind": "fixed", "at": "00:00", "timezone": "America/Los_Angeles"}}),
+        1,
+        START,
+    )
     assert isinstance(q.try_admit(3_600.0, 10, 10), Admission)  # 01:00 UTC Monday = Sunday evening in LA
     assert q.try_admit(6 * 3_600.0, 10, 10) == 7 * 3_600.0
     assert isinstance(q.try_admit(7 * 3_600.0, 10, 10), Admission)
@@ -96,9 +105,13 @@ def test_gemini_day_resets_at_midnight_pacific() -> None:
 @given(
     rpm=st.integers(1, 20),
     tpm=st.integers(500, 5_000),
-    requests=st.lists(st.tuples(st.floats(0, 10), st.integers(1, 400), st.integers(1, 400), st.floats(0, 1)), max_size=80),
+    requests=st.lists(
+        st.tuples(st.floats(0, 10), st.integers(1, 400), st.integers(1, 400), st.floats(0, 1)), max_size=80
+    ),
 )
-def test_ledger_never_exceeds_rpm_or_tpm(rpm: int, tpm: int, requests: list[tuple[float, int, int, float]]) -> None:
+def test_ledger_never_exceeds_rpm_or_tpm(
+    rpm: int, tpm: int, requests: list[tuple[float, int, int, float]]
+) -> None:
     q = DestinationQuota(spec(rpm=rpm, tpm=tpm), 1, START)
     now = 0.0
     log: list[tuple[float, float]] = []  # (time, tokens finally charged)

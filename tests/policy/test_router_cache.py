@@ -13,14 +13,19 @@ from capacity.policy.ledger import DestinationQuota
 from capacity.policy.router import Destination, RetryPolicy, Routed, Router
 
 START = dt.datetime(2025, 10, 6, tzinfo=dt.UTC)
-LATENCY = {"ttft_s": {"kind": "constant", "value": 0.1}, "output_tokens_per_s": {"kind": "constant", "value": 100}}
+LATENCY = {
+    "ttft_s": {"kind": "constant", "value": 0.1},
+    "output_tokens_per_s": {"kind": "constant", "value": 100},
+}
 
 
 def dest(i: int, name: str, paid: bool = False, price: float = 0.0, **limits: object) -> Destination:
     data: dict[str, object] = {"name": "m", "limits": limits, "latency": LATENCY}
     if price:
         data["prices"] = {"usd_per_mtok_in": price, "usd_per_mtok_out": price}
-    return Destination(i, name, "api", DestinationQuota(ModelSpec.model_validate(data), 1, START), billing_paid=paid)
+    return Destination(
+        i, name, "api", DestinationQuota(ModelSpec.model_validate(data), 1, START), billing_paid=paid
+    )
 
 
 def names(router: Router, n: int, tin: int = 100, tout: int = 100) -> list[str]:
@@ -58,7 +63,11 @@ def test_most_headroom_balances_use() -> None:
 
 
 def test_cost_aware_prefers_free_then_cheaper() -> None:
-    dests = [dest(0, "dear", paid=True, price=1.0), dest(1, "cheap", paid=True, price=0.1), dest(2, "free", rpd=1)]
+    dests = [
+        dest(0, "dear", paid=True, price=1.0),
+        dest(1, "cheap", paid=True, price=0.1),
+        dest(2, "free", rpd=1),
+    ]
     assert names(Router(dests, "cost_aware", np.random.default_rng(0)), 3) == ["free", "cheap", "cheap"]
 
 
@@ -118,6 +127,8 @@ def test_most_headroom_counts_concurrency_and_the_emptiest_account() -> None:
     r = router.route(0.0, 10, 10)
     assert isinstance(r, Routed) and r.destination.name == "slots"
     assert slots.quota is not None and slots.quota.utilisation(0.0) == 0.5
-    two = DestinationQuota(ModelSpec.model_validate({"name": "m", "limits": {"rpd": 1}, "latency": LATENCY}), 2, START)
+    two = DestinationQuota(
+        ModelSpec.model_validate({"name": "m", "limits": {"rpd": 1}, "latency": LATENCY}), 2, START
+    )
     two.try_admit(0.0, 10, 10)
     assert two.utilisation(1.0) == 0.0  # one account full, the other empty

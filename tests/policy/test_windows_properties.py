@@ -32,7 +32,9 @@ limits = st.integers(min_value=1, max_value=100)
 lengths = st.sampled_from([1.0, 10.0, 60.0, 97.0])
 
 
-def _drive(window: RollingWindow | FixedWindow | TokenBucket, stream: list[Op]) -> list[tuple[float, list[float]]]:
+def _drive(
+    window: RollingWindow | FixedWindow | TokenBucket, stream: list[Op]
+) -> list[tuple[float, list[float]]]:
     """Offer every request; admitted ones are charged and may be refunded at once (as a
     response reconciles its reservation). Returns (time, [net amount]) per admission."""
     now = 0.0
@@ -51,7 +53,9 @@ def _drive(window: RollingWindow | FixedWindow | TokenBucket, stream: list[Op]) 
 
 @settings(max_examples=200, deadline=None)
 @given(stream=ops, limit=limits, length=lengths)
-def test_rolling_window_never_exceeds_limit_in_any_interval(stream: list[Op], limit: int, length: float) -> None:
+def test_rolling_window_never_exceeds_limit_in_any_interval(
+    stream: list[Op], limit: int, length: float
+) -> None:
     window = RollingWindow("w", Measure.TOKENS, limit, length)
     admitted = _drive(window, stream)
     # the sum over (t - length, t] peaks right at an admission time t
@@ -87,8 +91,13 @@ def test_token_bucket_admits_at_most_burst_plus_refill(stream: list[Op], limit: 
 
 @settings(max_examples=200, deadline=None)
 @given(stream=ops, limit=limits, length=lengths, probe=st.floats(min_value=0.5, max_value=40.0))
-def test_free_at_is_exact_for_rolling_and_fixed(stream: list[Op], limit: int, length: float, probe: float) -> None:
-    for window in (RollingWindow("w", Measure.TOKENS, limit, length), FixedWindow("w", Measure.TOKENS, limit, EveryAligned(length))):
+def test_free_at_is_exact_for_rolling_and_fixed(
+    stream: list[Op], limit: int, length: float, probe: float
+) -> None:
+    for window in (
+        RollingWindow("w", Measure.TOKENS, limit, length),
+        FixedWindow("w", Measure.TOKENS, limit, EveryAligned(length)),
+    ):
         _drive(window, stream)
         now = sum(gap for gap, _, _ in stream)
         at = window.free_at(now, probe)
