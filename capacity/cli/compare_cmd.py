@@ -1,0 +1,117 @@
+"""``capacity compare``: strategies side by side on scenarios A and B, TCO, and the seed's GPU claims."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from capacity.cli.app import app
+from capacity.cli.common import (
+    JsonOption,
+    ProvidersOption,
+    console,
+    err_console,
+    load,
+    print_json,
+    user_errors,
+)
+from capacity.config.loader import Configuration
+from capacity.errors import UsageError
+from capacity.report.compare import COMPARISONS, DEFAULT_DAYS
+from capacity.report.compare import compare as run_comparison
+from capacity.report.compare_tables import comparison_json, render_comparison
+
+DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
+"""Simulations run at once by default (the runs are independent; the numbers do not change)."""
+
+
+@app.command()
+def compare(
+    names: Annotated[
+        list[str],
+        typer.Argument(
+            help="A named comparison (" + ", ".join(COMPARISONS) + ") or two or more scenarios.",
+            show_default=False,
+        ),
+    ],
+    *,
+    providers: ProvidersOption = None,
+    days: Annotated[
+        int,
+        typer.Option(
+            "--days", min=1, help="Days simulated of a monthly demand such as A's (a daily one runs its day)."
+        ),
+    ] = DEFAULT_DAYS,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="One seed for every run (default: each scenario's).")
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Simulations run at once, in processes.")
+    ] = DEFAULT_JOBS,
+    claims: Annotated[
+        bool | None,
+        typer.Option("--claims/--no-claims", help="Check the seed's GPU claims (default: when GPUs are compared)."),
+    ] = None,
+    as_json: JsonOption = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write the comparison page (README.md and figures) into this folder."),
+    ] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Run strategies with the same seed and set them side by side: interviews/day carried,
+    failed/degraded share, turn latency, what binds, hardware or accounts, cost per month and
+    per interview; then TCO over 12/24/36 months (own vs rented GPUs vs paid APIs) with the
+    break-even month, the seed's GPU claims confirmed or refuted, and a verdict.
+
+    Named comparisons: free-vs-gpu (A, A-gpu, B, B-gpu), free-vs-paid (A, A-paid, A-groq, B,
+    B-paid, B-groq), gpu-vs-paid (A-gpu, A-paid, A-groq, B-gpu, B-rented, B-paid, B-groq),
+    hybrid (A, A-hybrid, B, B-hybrid). A monthly demand (A) runs its first --days days
+    (Monday–Friday by default), B its one day; free-vs-gpu takes a few minutes on two cores.
+
+    Exit status: 0 compared, 2 bad input.
+    """
+    with user_errors():
+        if len(names) == 1 and names[0] not in COMPARISONS:
+            raise UsageError(
+                f"unknown comparison {names[0]!r} (known: {', '.join(COMPARISONS)}); or give two or more scenarios"
+            )
+        cache: dict[str, Configuration] = {}
+
+        def loader(name: str) -> Configuration:
+            if name not in cache:
+                cache[name] = load(name, providers, None)
+            return cache[name]
+
+        for name in names if len(names) > 1 else []:
+            loader(name)  # report a bad scenario before any simulation
+        show = progress and not as_json and err_console.is_terminal
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[last]}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=not show,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("simulating", total=None, last="")
+
+            def update(done: int, total: int, what: str) -> None:
+                bar.update(task, completed=done, total=total, last=what)
+
+            result = run_comparison(names, loader, days=days, seed=seed, jobs=jobs, claims=claims, progress=update)
+    if as_json:
+        print_json(comparison_json(result))
+    else:
+        render_comparison(result, console)
+    if out is not None:
+        from capacity.report.compare_page import write_comparison_page
+
+        written = write_comparison_page(result, out)
+        err_console.print(f"wrote {len(written)} files to {out}", highlight=False)

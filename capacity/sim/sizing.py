@@ -1,0 +1,591 @@
+"""Sizing with the simulator: the fewest GPU servers that meet a target, and the capacity knee.
+
+A **target** is what a planner promises: at least 99 % of the requested interviews carried
+(completed or degraded by the end of the run) and the p95 turn latency — optionally also the
+p95 time to first token — within a limit. Each **probe** simulates the scenario once (its
+seed, a short horizon: scenario B is one day; scenario A's ``days``) and says whether the
+target is met.
+
+* :func:`min_servers` finds the least ``servers`` of a GPU pool that meet the target. It
+  starts from the roofline's guess (demand ÷ what one server carries at full batch over the
+  active hours, :func:`capacity.gpu.sizing.size_server` — an upper bound of a server's
+  throughput, so the fleet that does the day's work within those hours), gallops up by half
+  again, or down by 1, 2, 4, … servers when a loose target lets the backlog run into the
+  night, until the answer is bracketed, then bisects. Each count is simulated once.
+* :func:`knee` is the inverse: with the fleet fixed, the largest demand (the scenario's
+  interviews and candidates scaled together) that the plan carries within the target —
+  where the capacity curve bends. Same search, on the demand scale, to a relative tolerance.
+
+Both assume monotonicity — more servers never carry fewer interviews nor slow them, more
+demand never carries a larger share faster — which the tests check on small cases. Both first
+measure the **latency floor**: the scenario at a trickle of demand (about a hundred
+interviews), where no request waits for another. No fleet gets below it: an evaluation that
+writes 120 tokens at 50 tokens/s takes 2.4 s on an idle card, whatever the rest of the fleet
+does. When the floor misses the target the answer is "no fleet of this card" at once, without
+a search.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from capacity.config.gpus import GpuPool, load_catalog
+from capacity.config.loader import Configuration
+from capacity.errors import UsageError
+from capacity.gpu.pool import pool_deployment
+from capacity.gpu.sizing import InterviewLoad, size_server
+from capacity.result import RunResult
+from capacity.sim.model import simulate
+from capacity.workload.calendar import active_hours_per_day, business_days
+from capacity.workload.script import compile_script
+
+CARRIED_SHARE = 0.99
+"""Share of the requested interviews a plan must carry to meet a target (as ``capacity simulate``)."""
+
+FLOOR_INTERVIEWS = 100
+"""About this many interviews make the latency-floor probe (no request waits for another)."""
+
+MAX_SERVERS = 256
+"""Default largest fleet :func:`min_servers` tries before it gives up."""
+
+SizingProgress = Callable[[str, float, float], None]
+"""Called with (what is being simulated, simulated time, end time), s."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a plan must achieve: carried share, p95 turn latency, p95 time to first token."""
+
+    p95_turn_latency_s: float | None
+    """Limit on the 95th percentile turn latency, s (None: not checked)."""
+    p95_ttft_s: float | None = None
+    """Limit on the 95th percentile time to first token, s (None: not checked)."""
+    carried_share: float = CARRIED_SHARE
+    """Least share of requested interviews completed or degraded by the run's end."""
+
+    def met_by(self, result: RunResult) -> bool:
+        """Whether a run meets every part of the target."""
+        return (
+            _carried_share(result) >= self.carried_share
+            and (self.p95_turn_latency_s is None or result.turn_latency_s.p95 <= self.p95_turn_latency_s)
+            and (self.p95_ttft_s is None or result.ttft_s.p95 <= self.p95_ttft_s)
+        )
+
+    def latency_met_by(self, p95_turn_latency_s: float, p95_ttft_s: float) -> bool:
+        """Whether these latencies meet the latency parts of the target."""
+        return (self.p95_turn_latency_s is None or p95_turn_latency_s <= self.p95_turn_latency_s) and (
+            self.p95_ttft_s is None or p95_ttft_s <= self.p95_ttft_s
+        )
+
+    def describe(self) -> str:
+        """``≥ 99% carried, p95 turn latency ≤ 3 s`` and so on."""
+        parts = [f"≥ {self.carried_share:.0%} carried"]
+        if self.p95_turn_latency_s is not None:
+            parts.append(f"p95 turn latency ≤ {self.p95_turn_latency_s:g} s")
+        if self.p95_ttft_s is not None:
+            parts.append(f"p95 time to first token ≤ {self.p95_ttft_s:g} s")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One simulation of a search: the fleet, the demand, and what the run measured."""
+
+    servers: int
+    """Servers of the sized pool in this run."""
+    scale: float
+    """Demand ÷ the scenario's demand."""
+    requested: int
+    """Interviews requested in the run."""
+    offered_per_day: float
+    """Interviews requested per interviewing day of the run."""
+    carried_per_day: float
+    """Interviews completed or degraded per interviewing day of the run."""
+    carried_share: float
+    """Carried ÷ requested."""
+    p95_turn_latency_s: float
+    p95_ttft_s: float
+    met: bool
+    """Whether the run met the target."""
+    wall_time_s: float
+    """Wall time of the simulation, s."""
+
+
+@dataclass(frozen=True)
+class FleetSize:
+    """The answer of :func:`min_servers`."""
+
+    scenario: str
+    pool: GpuPool
+    """The sized pool as the scenario defines it (its ``servers`` is the scenario's, not the answer)."""
+    target: Target
+    servers: int | None
+    """Fewest servers that meet the target; None when none up to ``max_servers`` does."""
+    roofline_servers: int
+    """The roofline's lower bound: demand ÷ one server's full-batch throughput, rounded up."""
+    floor: Probe
+    """The latency floor: a trickle of demand, no queueing."""
+    probes: tuple[Probe, ...]
+    """Every run of the search, in increasing servers."""
+    reason: str
+    """Why the search stopped, in words."""
+
+    @property
+    def meeting(self) -> Probe | None:
+        """The probe at the answer (None if infeasible)."""
+        return next((p for p in self.probes if p.servers == self.servers), None)
+
+    @property
+    def wall_time_s(self) -> float:
+        """Simulation time the search took, s."""
+        return self.floor.wall_time_s + sum(p.wall_time_s for p in self.probes)
+
+
+@dataclass(frozen=True)
+class Knee:
+    """The answer of :func:`knee`: the most demand a fixed plan carries within the target."""
+
+    scenario: str
+    target: Target
+    scale: float | None
+    """Largest demand scale found to meet the target (None: not even a trickle does)."""
+    interviews_per_day: float | None
+    """Interviews per interviewing day offered at that scale (and carried, ≥ 99 %)."""
+    upper_scale: float | None
+    """Smallest demand scale found to miss the target (None: never missed up to the search's top)."""
+    floor: Probe
+    probes: tuple[Probe, ...]
+    """Every run of the search, in increasing demand."""
+    reason: str
+
+    @property
+    def wall_time_s(self) -> float:
+        """Simulation time the search took, s."""
+        return self.floor.wall_time_s + sum(p.wall_time_s for p in self.probes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration variants
+
+
+def sized_pool(config: Configuration, name: str | None = None) -> GpuPool:
+    """The GPU pool to size: ``name``, or the scenario's only pool (UsageError otherwise)."""
+    pools = config.scenario.gpu_pools
+    if name is not None:
+        for pool in pools:
+            if pool.name == name:
+                return pool
+        known = ", ".join(p.name for p in pools) or "none"
+        raise UsageError(f"scenario {config.scenario.name} has no gpu pool {name!r} (gpu_pools: {known})")
+    if not pools:
+        raise UsageError(
+            f"scenario {config.scenario.name} has no gpu_pools to size; name a GPU and model "
+            "(--gpu, --model) or use a scenario with one (B-gpu)"
+        )
+    if len(pools) > 1:
+        raise UsageError(
+            f"scenario {config.scenario.name} has {len(pools)} gpu pools; choose one with --pool "
+            f"({', '.join(p.name for p in pools)})"
+        )
+    return pools[0]
+
+
+def with_servers(config: Configuration, pool_name: str, servers: int) -> Configuration:
+    """``config`` with pool ``pool_name`` resized to ``servers`` servers."""
+    if servers < 1:
+        raise UsageError(f"a pool needs at least one server, got {servers}")
+    sc = config.scenario
+    pools = [p.model_copy(update={"servers": servers}) if p.name == pool_name else p for p in sc.gpu_pools]
+    return dataclasses.replace(config, scenario=sc.model_copy(update={"gpu_pools": pools}))
+
+
+def with_pool_only(config: Configuration, pool: GpuPool) -> Configuration:
+    """``config`` with ``pool`` as its only GPU pool and only destination (every request to it)."""
+    from capacity.config.scenario import Destination
+
+    sc = config.scenario
+    routing = sc.routing.model_copy(update={"destinations": [Destination(pool=pool.name)]})
+    return dataclasses.replace(
+        config, scenario=sc.model_copy(update={"gpu_pools": [pool], "routing": routing})
+    )
+
+
+def scale_demand(config: Configuration, factor: float) -> Configuration:
+    """``config`` with its demand × ``factor``: candidates scaled (at least one), interviews each kept."""
+    if not factor > 0:
+        raise UsageError(f"a demand scale must be positive, got {factor}")
+    sc = config.scenario
+    count = max(1, round(sc.candidates.count * factor))
+    demand = sc.demand.model_copy(update={"interviews": count * sc.candidates.interviews_each})
+    candidates = sc.candidates.model_copy(update={"count": count})
+    return dataclasses.replace(
+        config, scenario=sc.model_copy(update={"demand": demand, "candidates": candidates})
+    )
+
+
+def interviewing_days(config: Configuration, days: int | None) -> int:
+    """Interviewing days in a run of ``days`` (None: the scenario's horizon); at least 1."""
+    sc = config.scenario
+    horizon = (
+        sc.demand.days if days is None else (min(days, sc.demand.days) if sc.demand.kind == "total" else days)
+    )
+    return max(1, len(business_days(sc.calendar, horizon)))
+
+
+def need_per_interviewing_day(config: Configuration) -> float:
+    """The scenario's demand per interviewing day (A: 50,000 ÷ 22; B: 50,000)."""
+    sc = config.scenario
+    if sc.demand.kind == "per_day":
+        return float(sc.demand.interviews)
+    return sc.demand.interviews / interviewing_days(config, None)
+
+
+def roofline_interviews_per_day(config: Configuration, pool: GpuPool) -> float:
+    """Interviews a day one server of ``pool`` carries at full batch over the active hours (upper bound)."""
+    sc = config.scenario
+    script = compile_script(sc.script)
+    tokens_in, tokens_out = script.expected_api_tokens_per_interview()
+    load = InterviewLoad(tokens_in, tokens_out, max(1, len(script.api_turns)))
+    dep = pool_deployment(load_catalog(), pool)
+    sizing = size_server(dep, load, hours_per_day=active_hours_per_day(sc.calendar), max_batch=pool.max_batch)
+    return sizing.interviews_per_day
+
+
+# ---------------------------------------------------------------------------------------------
+# Probes
+
+
+def _carried_share(result: RunResult) -> float:
+    iv = result.interviews
+    return (iv.completed + iv.degraded) / iv.requested if iv.requested else 1.0
+
+
+def probe(
+    config: Configuration,
+    target: Target,
+    *,
+    servers: int,
+    scale: float = 1.0,
+    seed: int | None = None,
+    days: int | None = None,
+    label: str = "",
+    progress: SizingProgress | None = None,
+) -> Probe:
+    """Simulate ``config`` (already resized and scaled) once and judge it against ``target``."""
+    callback = None
+    if progress is not None:
+        report = progress
+
+        def callback(now: float, end: float) -> None:
+            report(label, now, end)
+
+    result = simulate(config, seed=seed, days=days, progress=callback)
+    iv = result.interviews
+    per = interviewing_days(config, days)
+    return Probe(
+        servers=servers,
+        scale=scale,
+        requested=iv.requested,
+        offered_per_day=iv.requested / per,
+        carried_per_day=(iv.completed + iv.degraded) / per,
+        carried_share=_carried_share(result),
+        p95_turn_latency_s=result.turn_latency_s.p95,
+        p95_ttft_s=result.ttft_s.p95,
+        met=target.met_by(result),
+        wall_time_s=result.wall_time_s,
+    )
+
+
+def latency_floor(
+    config: Configuration,
+    target: Target,
+    *,
+    pool: str | None = None,
+    servers: int | None = None,
+    seed: int | None = None,
+    days: int | None = None,
+    progress: SizingProgress | None = None,
+) -> Probe:
+    """The scenario at a trickle of demand (≈ FLOOR_INTERVIEWS interviews).
+
+    With ``pool`` and ``servers`` the pool is resized first: give it a server per candidate of
+    the trickle and no request waits for another (the latency no fleet gets below); without,
+    the plan as it is (the low end of its capacity curve).
+    """
+    factor = min(1.0, FLOOR_INTERVIEWS / config.scenario.demand.interviews)
+    if pool is not None and servers is not None:
+        config = with_servers(config, pool, servers)
+    return probe(
+        scale_demand(config, factor),
+        target,
+        servers=sum(p.servers for p in config.scenario.gpu_pools),
+        scale=factor,
+        seed=seed,
+        days=days,
+        label="latency floor",
+        progress=progress,
+    )
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One probe to run, picklable for a worker process."""
+
+    config: Configuration
+    target: Target
+    servers: int
+    scale: float
+    seed: int | None
+    days: int | None
+    label: str
+
+
+def _run_task(task: _Task) -> Probe:
+    return probe(
+        task.config,
+        task.target,
+        servers=task.servers,
+        scale=task.scale,
+        seed=task.seed,
+        days=task.days,
+        label=task.label,
+    )
+
+
+def _run_tasks(tasks: list[_Task], jobs: int, progress: SizingProgress | None) -> list[Probe]:
+    """Run ``tasks`` (in up to ``jobs`` processes); probes in task order. Same numbers however run."""
+    if jobs <= 1 or len(tasks) <= 1:
+        return [
+            probe(
+                t.config,
+                t.target,
+                servers=t.servers,
+                scale=t.scale,
+                seed=t.seed,
+                days=t.days,
+                label=t.label,
+                progress=progress,
+            )
+            for t in tasks
+        ]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    label = ", ".join(t.label for t in tasks)
+    if progress is not None:
+        progress(label, 0.0, 1.0)
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
+        out = list(pool.map(_run_task, tasks))
+    if progress is not None:
+        progress(label, 1.0, 1.0)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Searches
+
+
+def _interior(lo: int, hi: int, k: int) -> list[int]:
+    """Up to ``k`` integers strictly between ``lo`` and ``hi``, evenly spread (bisection for k = 1)."""
+    points = {lo + round((hi - lo) * i / (k + 1)) for i in range(1, k + 1)}
+    return sorted(n for n in points if lo < n < hi)
+
+
+def min_servers(
+    config: Configuration,
+    target: Target,
+    *,
+    pool: str | None = None,
+    seed: int | None = None,
+    days: int | None = None,
+    max_servers: int = MAX_SERVERS,
+    jobs: int = 1,
+    progress: SizingProgress | None = None,
+) -> FleetSize:
+    """The fewest servers of the scenario's GPU pool that meet ``target``.
+
+    The search starts at the roofline bound (fewer servers cannot do the day's work within its
+    active hours; with a loose target the backlog may run on into the night, so the bound is
+    simulated, not trusted), gallops up by half again (× 1.5, × 2.25, …) until a fleet meets
+    the target — or down (1, 2, 4, … fewer) until one misses —, then bisects between the
+    largest miss and the smallest meet (``jobs`` > 1: that many probes a round, in parallel).
+    The answer N is certified by runs at N and at N − 1.
+    """
+    sized = sized_pool(config, pool)
+    name = config.scenario.name
+    need = need_per_interviewing_day(config)
+    per_server = roofline_interviews_per_day(config, sized)
+    roofline = min(max_servers, max(1, math.ceil(need / per_server))) if per_server > 0 else max_servers
+    share = min(1.0, FLOOR_INTERVIEWS / config.scenario.demand.interviews)
+    trickle = min(max_servers, max(1, round(config.scenario.candidates.count * share)))  # a server each
+    floor = latency_floor(
+        config, target, pool=sized.name, servers=trickle, seed=seed, days=days, progress=progress
+    )
+    if not target.latency_met_by(floor.p95_turn_latency_s, floor.p95_ttft_s):
+        return FleetSize(
+            name,
+            sized,
+            target,
+            None,
+            roofline,
+            floor,
+            (),
+            f"no fleet meets the target: with no queueing at all, p95 turn latency is "
+            f"{floor.p95_turn_latency_s:.1f} s and p95 time to first token {floor.p95_ttft_s:.2f} s on "
+            f"{sized.gpu} ({sized.model} {sized.precision}); more servers cannot make one request faster",
+        )
+    probes: dict[int, Probe] = {}
+
+    def run(counts: list[int]) -> None:
+        todo = [n for n in dict.fromkeys(counts) if n not in probes]
+        tasks = [
+            _Task(with_servers(config, sized.name, n), target, n, 1.0, seed, days, f"{n} servers")
+            for n in todo
+        ]
+        for n, result in zip(todo, _run_tasks(tasks, jobs, progress), strict=True):
+            probes[n] = result
+
+    k = max(1, jobs)
+    lo = 0  # zero servers carry nothing
+    hi: int | None = None
+    candidates = sorted({min(max_servers, math.ceil(roofline * 1.5**i)) for i in range(k)})
+    run(candidates)
+    if probes[roofline].met:
+        # the roofline bound is met: a loose target lets the backlog run into the night and the
+        # drain day; walk down (1, 2, 4, … fewer) until a fleet misses
+        hi, step = roofline, 1
+        while hi > 1:
+            downs = sorted({max(1, hi - step * 2**i) for i in range(k)})
+            run(downs)
+            missed = [n for n in downs if not probes[n].met]
+            hi = min([n for n in downs if probes[n].met], default=hi)
+            if missed:
+                lo = max(missed)
+                break
+            step *= 2**k
+    while hi is None:
+        met = [n for n in candidates if probes[n].met]
+        if met:
+            hi = min(met)
+            lo = max([n for n in probes if n < hi and not probes[n].met], default=lo)
+            break
+        lo = max(candidates)
+        if lo >= max_servers:
+            break
+        grown = [min(max_servers, math.ceil(lo * 1.5**i)) for i in range(1, k + 1)]
+        candidates = sorted({n for n in grown if n > lo})
+        run(candidates)
+    while hi is not None and hi - lo > 1:
+        run(_interior(lo, hi, k))
+        met = [n for n in probes if lo < n < hi and probes[n].met]
+        missed = [n for n in probes if lo < n < hi and not probes[n].met]
+        new_hi = min(met, default=hi)
+        lo = max([n for n in missed if n < new_hi], default=lo)
+        hi = new_hi
+    ordered = tuple(probes[n] for n in sorted(probes))
+    if hi is None:
+        reason = f"even {max_servers} servers miss the target"
+    elif hi == 1:
+        reason = "one server meets the target"
+    else:
+        reason = f"{hi} servers meet the target and {hi - 1} do not"
+    return FleetSize(name, sized, target, hi, roofline, floor, ordered, reason)
+
+
+def knee(
+    config: Configuration,
+    target: Target,
+    *,
+    seed: int | None = None,
+    days: int | None = None,
+    rel_tol: float = 0.03,
+    max_scale: float = 64.0,
+    jobs: int = 1,
+    progress: SizingProgress | None = None,
+    floor: Probe | None = None,
+) -> Knee:
+    """The largest demand scale the plan carries within ``target``, to a relative ``rel_tol``.
+
+    The first guess is 0.8 × the roofline's (servers × one server's full-batch throughput ÷
+    demand) when the plan is all GPU pools, else the scenario's own demand; the search gallops
+    (× 1.25, then squaring the step) until a scale misses and one meets, then bisects on a log
+    scale (``jobs`` > 1: that many probes a round, in parallel).
+    """
+    sc = config.scenario
+    if floor is None:
+        floor = latency_floor(config, target, seed=seed, days=days, progress=progress)
+    servers = sum(p.servers for p in sc.gpu_pools)
+    if not floor.met:
+        return Knee(
+            sc.name,
+            target,
+            None,
+            None,
+            floor.scale,
+            floor,
+            (),
+            f"not even a trickle of demand meets the target (p95 turn latency "
+            f"{floor.p95_turn_latency_s:.1f} s, p95 time to first token {floor.p95_ttft_s:.2f} s)",
+        )
+    guess = 1.0
+    if sc.gpu_pools and all(d.pool is not None for d in sc.routing.destinations):
+        capacity = sum(p.servers * roofline_interviews_per_day(config, p) for p in sc.gpu_pools)
+        guess = 0.8 * capacity / need_per_interviewing_day(config)
+    guess = min(max_scale, max(floor.scale, guess))
+    probes: dict[float, Probe] = {floor.scale: floor}
+
+    def run(scales: list[float]) -> None:
+        todo = [s for s in dict.fromkeys(scales) if s not in probes]
+        tasks = [
+            _Task(scale_demand(config, s), target, servers, s, seed, days, f"demand × {s:.3g}") for s in todo
+        ]
+        for s, result in zip(todo, _run_tasks(tasks, jobs, progress), strict=True):
+            probes[s] = result
+
+    k = max(1, jobs)
+    lo: float = floor.scale
+    hi: float | None = None
+    run([guess])
+    if probes[guess].met:
+        lo, step = guess, 1.25
+        while hi is None and lo < max_scale:
+            ups = [min(max_scale, lo * step ** (i + 1)) for i in range(k)]
+            run(ups)
+            missed = [s for s in ups if not probes[s].met]
+            hi = min(missed, default=None)
+            lo = max([s for s in ups if probes[s].met and (hi is None or s < hi)], default=lo)
+            step *= step
+    else:
+        hi, step = guess, 1.25
+        while True:
+            downs = [hi / step ** (i + 1) for i in range(k)]
+            downs = [s for s in downs if s > floor.scale] or [floor.scale]
+            run(downs)
+            met = [s for s in downs if probes[s].met]
+            if met:
+                lo = max(met)
+                hi = min([s for s in downs if not probes[s].met and s > lo], default=hi)
+                break
+            hi = min(downs)
+            if hi <= floor.scale:
+                break
+            step *= step
+    while hi is not None and hi / lo > 1 + rel_tol and lo < hi:
+        ratio = hi / lo
+        mids = [lo * ratio ** (i / (k + 1)) for i in range(1, k + 1)]
+        run(mids)
+        met = [s for s in mids if probes[s].met]
+        missed = [s for s in mids if not probes[s].met]
+        lo = max(met, default=lo)
+        hi = min([s for s in missed if s > lo], default=hi)
+    ordered = tuple(sorted(probes.values(), key=lambda p: p.scale))
+    best = max((p for p in ordered if p.met), key=lambda p: p.scale, default=floor)
+    if hi is None:
+        reason = f"every demand up to × {max_scale:g} meets the target"
+    else:
+        reason = f"demand × {best.scale:.3g} meets the target and × {hi:.3g} does not"
+    return Knee(sc.name, target, best.scale, best.offered_per_day, hi, floor, ordered, reason)
