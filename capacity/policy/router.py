@@ -203,8 +203,12 @@ class Router:
                 dest.latency_ewma_s += self.LATENCY_SMOOTHING * (latency_s - dest.latency_ewma_s)
 
     def cool_down(self, now: float, routed: Routed, seconds: float) -> None:
-        """Keep traffic away from a destination that just failed, for ``seconds``."""
+        """Keep traffic away from a destination that just failed, for ``seconds`` — unless it is
+        the last one not cooling down: then there is nowhere better to send traffic, and a pause
+        would only stall every turn."""
         dest = routed.destination
+        if not any(d.cooldown_until <= now for d in self.destinations if d is not dest):
+            return
         dest.cooldown_until = max(dest.cooldown_until, now + seconds)
 
 

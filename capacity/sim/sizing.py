@@ -208,9 +208,7 @@ def with_pool_only(config: Configuration, pool: GpuPool) -> Configuration:
 
     sc = config.scenario
     routing = sc.routing.model_copy(update={"destinations": [Destination(pool=pool.name)]})
-    return dataclasses.replace(
-        config, scenario=sc.model_copy(update={"gpu_pools": [pool], "routing": routing})
-    )
+    return dataclasses.replace(config, scenario=sc.model_copy(update={"gpu_pools": [pool], "routing": routing}))
 
 
 def scale_demand(config: Configuration, factor: float) -> Configuration:
@@ -221,17 +219,13 @@ def scale_demand(config: Configuration, factor: float) -> Configuration:
     count = max(1, round(sc.candidates.count * factor))
     demand = sc.demand.model_copy(update={"interviews": count * sc.candidates.interviews_each})
     candidates = sc.candidates.model_copy(update={"count": count})
-    return dataclasses.replace(
-        config, scenario=sc.model_copy(update={"demand": demand, "candidates": candidates})
-    )
+    return dataclasses.replace(config, scenario=sc.model_copy(update={"demand": demand, "candidates": candidates}))
 
 
 def interviewing_days(config: Configuration, days: int | None) -> int:
     """Interviewing days in a run of ``days`` (None: the scenario's horizon); at least 1."""
     sc = config.scenario
-    horizon = (
-        sc.demand.days if days is None else (min(days, sc.demand.days) if sc.demand.kind == "total" else days)
-    )
+    horizon = sc.demand.days if days is None else (min(days, sc.demand.days) if sc.demand.kind == "total" else days)
     return max(1, len(business_days(sc.calendar, horizon)))
 
 
@@ -422,9 +416,7 @@ def min_servers(
     roofline = min(max_servers, max(1, math.ceil(need / per_server))) if per_server > 0 else max_servers
     share = min(1.0, FLOOR_INTERVIEWS / config.scenario.demand.interviews)
     trickle = min(max_servers, max(1, round(config.scenario.candidates.count * share)))  # a server each
-    floor = latency_floor(
-        config, target, pool=sized.name, servers=trickle, seed=seed, days=days, progress=progress
-    )
+    floor = latency_floor(config, target, pool=sized.name, servers=trickle, seed=seed, days=days, progress=progress)
     if not target.latency_met_by(floor.p95_turn_latency_s, floor.p95_ttft_s):
         return FleetSize(
             name,
@@ -442,10 +434,7 @@ def min_servers(
 
     def run(counts: list[int]) -> None:
         todo = [n for n in dict.fromkeys(counts) if n not in probes]
-        tasks = [
-            _Task(with_servers(config, sized.name, n), target, n, 1.0, seed, days, f"{n} servers")
-            for n in todo
-        ]
+        tasks = [_Task(with_servers(config, sized.name, n), target, n, 1.0, seed, days, f"{n} servers") for n in todo]
         for n, result in zip(todo, _run_tasks(tasks, jobs, progress), strict=True):
             probes[n] = result
 
@@ -540,9 +529,7 @@ def knee(
 
     def run(scales: list[float]) -> None:
         todo = [s for s in dict.fromkeys(scales) if s not in probes]
-        tasks = [
-            _Task(scale_demand(config, s), target, servers, s, seed, days, f"demand × {s:.3g}") for s in todo
-        ]
+        tasks = [_Task(scale_demand(config, s), target, servers, s, seed, days, f"demand × {s:.3g}") for s in todo]
         for s, result in zip(todo, _run_tasks(tasks, jobs, progress), strict=True):
             probes[s] = result
 

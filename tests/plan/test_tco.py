@@ -100,9 +100,7 @@ def test_api_price_per_interview() -> None:
     mini = Prices(usd_per_mtok_in=0.15, usd_per_mtok_out=0.60)
     # B's interview: about 48,000 input and 2,900 output tokens
     assert api_usd_per_interview(mini, 48_000, 2_900) == pytest.approx(0.0072 + 0.00174)
-    option = api_option(
-        "mini", mini, input_tokens=48_000, output_tokens=2_900, interviews_per_month=1_100_000
-    )
+    option = api_option("mini", mini, input_tokens=48_000, output_tokens=2_900, interviews_per_month=1_100_000)
     assert option.upfront_usd == 0
     assert option.monthly_usd == pytest.approx(1_100_000 * 0.00894)
 

@@ -132,3 +132,21 @@ def test_most_headroom_counts_concurrency_and_the_emptiest_account() -> None:
     )
     two.try_admit(0.0, 10, 10)
     assert two.utilisation(1.0) == 0.0  # one account full, the other empty
+
+
+def test_the_last_usable_destination_is_never_cooled_down() -> None:
+    only = dest(0, "only")
+    router = Router([only], "fill_first", np.random.default_rng(0))
+    r = router.route(0.0, 10, 10)
+    assert isinstance(r, Routed)
+    router.cool_down(0.0, r, 5.0)
+    assert names(router, 2) == ["only", "only"]
+    a, b = dest(0, "a"), dest(1, "b")
+    pair = Router([a, b], "fill_first", np.random.default_rng(0))
+    ra = pair.route(0.0, 10, 10)
+    assert isinstance(ra, Routed)
+    pair.cool_down(0.0, ra, 5.0)  # a cools down: b is still usable
+    rb = pair.route(0.0, 10, 10)
+    assert isinstance(rb, Routed) and rb.destination.name == "b"
+    pair.cool_down(0.0, rb, 5.0)  # b is now the last usable one: it stays
+    assert names(pair, 1) == ["b"]

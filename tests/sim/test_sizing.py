@@ -190,6 +190,4 @@ def test_the_pool_to_size_must_be_named_when_ambiguous(load_scenario: Callable[.
     assert sized_pool(load_scenario("B-gpu")).servers == 3
     with pytest.raises(UsageError):
         with_servers(load_scenario("B-gpu"), POOL, 0)
-    assert math.isfinite(
-        roofline_interviews_per_day(load_scenario("B-gpu"), sized_pool(load_scenario("B-gpu")))
-    )
+    assert math.isfinite(roofline_interviews_per_day(load_scenario("B-gpu"), sized_pool(load_scenario("B-gpu"))))
