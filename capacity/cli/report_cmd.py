@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,30 @@ from capacity.errors import UsageError
 
 REPORTS_DIR = Path("reports")
 """Where the shipped reports live, relative to the current directory."""
+
+
+SHIPPED_COMPARISONS = ("free-vs-gpu",)
+"""Comparisons whose pages ``--all`` regenerates (reports/<name>/)."""
+
+
+def _comparison_pages(providers: Path | None, root: Path, jobs: int, tell: Callable[[str], None]) -> list[Path]:
+    """Run each shipped comparison and write its page under ``root``."""
+    from capacity.config.loader import Configuration
+    from capacity.report.compare import compare as run_comparison
+    from capacity.report.compare_page import write_comparison_page
+
+    cache: dict[str, Configuration] = {}
+
+    def loader(name: str) -> Configuration:
+        if name not in cache:
+            cache[name] = load(name, providers, None)
+        return cache[name]
+
+    written: list[Path] = []
+    for name in SHIPPED_COMPARISONS:
+        tell(f"comparison {name} …")
+        written += write_comparison_page(run_comparison([name], loader, jobs=jobs), root / name)
+    return written
 
 
 def default_jobs() -> int:
@@ -62,8 +87,9 @@ def report(
 ) -> None:
     """Write a report: README.md (verdict, tables, figures, assumptions with sources) and PNG figures.
 
-    `--all` regenerates reports/A, reports/B, reports/seed-claims and reports/seed-audit (the
-    planning document's claims, line by line) and reports/README.md; the same inputs give the
+    `--all` regenerates reports/A, reports/B, reports/seed-claims, reports/seed-audit (the
+    planning document's claims, line by line), reports/free-vs-gpu (`capacity compare`) and
+    reports/README.md; the same inputs give the
     same files, bit for bit. The numbers come from seeded simulations; the figures are drawn
     with matplotlib (Agg), without dates or version metadata.
 
@@ -86,6 +112,7 @@ def report(
         if all_:
             configs = {name: load(name, providers, None) for name in pages.ALL_SCENARIOS}
             written = pages.write_all(configs, out or REPORTS_DIR, jobs=workers, progress=tell)
+            written += _comparison_pages(providers, out or REPORTS_DIR, workers, tell)
         elif scenario == pages.SEED_AUDIT:
             if days is not None or seed is not None or set_:
                 raise UsageError(
