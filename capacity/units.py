@@ -46,3 +46,19 @@ class ErrorKind(StrEnum):
     RATE_LIMITED = "429"
     SERVER_ERROR = "5xx"
     TIMEOUT = "timeout"
+
+
+LIMIT_UNITS: dict[str, str] = {
+    "rpm": "requests/min",
+    "rph": "requests/hour",
+    "rpd": "requests/day",
+    "requests_per_month": "requests/month",
+    "tpm": "tokens/min",
+    "tokens_per_hour": "tokens/hour",
+    "tpd": "tokens/day",
+    "tokens_per_month": "tokens/month",
+    "neurons_per_day": "neurons/day",
+    "credit_usd": "USD credit",
+    "concurrent_requests": "concurrent",
+}
+"""The unit of each quota window of providers.yaml, in words."""

@@ -29,6 +29,7 @@ from capacity.config.providers import Limits, Provider
 from capacity.config.scenario import SeedClaims, SeedRow
 from capacity.plan.limits import LimitCapacity, RequestProfile, binding_limit, limit_capacities
 from capacity.plan.savings import Combination, capacity_multiplier, combine
+from capacity.units import LIMIT_UNITS
 
 CLAIM_UNIT_WORDS: dict[str, str] = {
     "requests_per_day": "requests/day",
@@ -39,18 +40,7 @@ CLAIM_UNIT_WORDS: dict[str, str] = {
 }
 """How each unit of a seed row reads in a sentence."""
 
-LIMIT_UNIT_WORDS: dict[str, str] = {
-    "rpm": "requests/min",
-    "rph": "requests/hour",
-    "rpd": "requests/day",
-    "requests_per_month": "requests/month",
-    "tpm": "tokens/min",
-    "tokens_per_hour": "tokens/hour",
-    "tpd": "tokens/day",
-    "tokens_per_month": "tokens/month",
-    "neurons_per_day": "neurons/day",
-    "credit_usd": "USD credit",
-}
+LIMIT_UNIT_WORDS: dict[str, str] = {k: v for k, v in LIMIT_UNITS.items() if k != "concurrent_requests"}
 """The quota fields of providers.yaml a claimed figure may be confused with, and their units."""
 
 SAME_UNIT_LIMIT: dict[str, str] = {

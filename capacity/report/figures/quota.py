@@ -20,20 +20,9 @@ from numpy.typing import NDArray
 from capacity.report.figures._day import HOURS_PER_DAY, DayWindow, day_window, hours
 from capacity.report.figures._style import new_figure, save_png, short_name, style
 from capacity.result import DestinationResult, RunResult
+from capacity.units import LIMIT_UNITS
 
-WINDOW_WORDS = {
-    "rpm": "requests/min",
-    "rph": "requests/hour",
-    "rpd": "requests/day",
-    "requests_per_month": "requests/month",
-    "tpm": "tokens/min",
-    "tokens_per_hour": "tokens/hour",
-    "tpd": "tokens/day",
-    "tokens_per_month": "tokens/month",
-    "neurons_per_day": "neurons/day",
-    "credit_usd": "USD credit",
-    "concurrent_requests": "concurrent",
-}
+WINDOW_WORDS = LIMIT_UNITS
 """How a window's name reads on an axis."""
 
 _ABBREV = {
