@@ -132,20 +132,33 @@ def build_windows(spec: ModelSpec, run_start: dt.datetime) -> list[QuotaWindow]:
 class AccountQuota:
     """The windows and concurrency slots of one account of one model."""
 
-    __slots__ = ("_blocked_amount", "_blocked_until", "concurrency", "refundable", "windows")
+    __slots__ = (
+        "_blocked_amount",
+        "_blocked_measure",
+        "_blocked_until",
+        "_blocked_window",
+        "concurrency",
+        "refundable",
+        "windows",
+    )
 
     def __init__(self, windows: list[QuotaWindow], concurrency: int | None, refundable: bool) -> None:
         self.windows = windows
         self.concurrency = ConcurrencyLimit(concurrency) if concurrency else None
         self.refundable = refundable
-        # a cached lower bound of when a charge at least this large fits again
+        # the last refusal, cached: no charge needing at least _blocked_amount of
+        # _blocked_measure fits before _blocked_until (usage only grows until a refund)
         self._blocked_until = -math.inf
+        self._blocked_measure = Measure.REQUESTS
         self._blocked_amount = math.inf
+        self._blocked_window: QuotaWindow | None = None
 
     def try_admit(self, now: float, charge: Charge, account: int) -> Admission | float:
         """Charge every window and take a slot; or refuse, answering a lower bound of when
         this charge may fit (``inf``: only a freed slot can help)."""
-        if now < self._blocked_until and charge.tokens >= self._blocked_amount:
+        if now < self._blocked_until and charge.amount(self._blocked_measure) >= self._blocked_amount:
+            if self._blocked_window is not None:
+                self._blocked_window.stats.record_block(now)  # the same window refuses again
             return self._blocked_until
         if self.concurrency is not None and not self.concurrency.fits():
             self.concurrency.stats.record_block(now)
@@ -155,11 +168,8 @@ class AccountQuota:
             if not window.fits(now, amount):
                 window.stats.record_block(now)
                 until = window.free_at(now, amount)
-                # cache when this refusal lifts, for the charges it surely covers too
-                if window.measure is Measure.REQUESTS:
-                    self._blocked_until, self._blocked_amount = until, 0.0
-                elif window.measure is Measure.TOKENS:
-                    self._blocked_until, self._blocked_amount = until, charge.tokens
+                self._blocked_until, self._blocked_measure, self._blocked_window = until, window.measure, window
+                self._blocked_amount = 0.0 if window.measure is Measure.REQUESTS else amount
                 return until
         handles = []
         for window in self.windows:
@@ -171,8 +181,13 @@ class AccountQuota:
         return Admission(account, charge, handles)
 
     def blocked_until(self, now: float, tokens: float) -> float | None:
-        """The cached time before which a request of ``tokens`` surely does not fit, if any."""
-        if now < self._blocked_until and tokens >= self._blocked_amount:
+        """The cached time before which a request of ``tokens`` surely does not fit, if the
+        cached refusal counts requests or tokens (others need the priced charge)."""
+        if (
+            now < self._blocked_until
+            and self._blocked_measure in (Measure.REQUESTS, Measure.TOKENS)
+            and tokens >= self._blocked_amount
+        ):
             return self._blocked_until
         return None
 
@@ -190,7 +205,7 @@ class AccountQuota:
                 unused = reserved.amount(window.measure) - actual.amount(window.measure)
                 if unused > 0:
                     window.refund(now, handle, unused)
-            if self._blocked_amount > 0:  # a token-window refusal: refunded tokens may make room
+            if self._blocked_measure is not Measure.REQUESTS:  # refunded tokens may make room
                 self._blocked_until = -math.inf
         if self.concurrency is not None:
             self.concurrency.release()
@@ -216,9 +231,7 @@ class DestinationQuota:
         if spec.withdrawn_on is not None:
             gone = dt.datetime.combine(spec.withdrawn_on, dt.time(0, 0), tzinfo=dt.UTC)
             self.withdrawn_at_s = (gone - run_start).total_seconds()
-            self.skip_until, self.skip_tokens = (
-                (math.inf, 0.0) if self.withdrawn_at_s <= 0 else (-math.inf, math.inf)
-            )
+            self.skip_until, self.skip_tokens = (math.inf, 0.0) if self.withdrawn_at_s <= 0 else (-math.inf, math.inf)
         cap = spec.limits.max_output_tokens_per_request
         self.max_output_cap = cap if cap is not None else 1 << 62
         cap_in = spec.limits.max_input_tokens_per_request
