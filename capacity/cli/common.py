@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 
 from capacity.config import Configuration, default_providers_path, load_configuration, scenario_path
 from capacity.errors import UserError
@@ -29,9 +30,7 @@ ScenarioOption = Annotated[
 ]
 ProvidersOption = Annotated[
     Path | None,
-    typer.Option(
-        "--providers", help="providers.yaml to use (default: ./providers.yaml, then the shipped one)."
-    ),
+    typer.Option("--providers", help="providers.yaml to use (default: ./providers.yaml, then the shipped one)."),
 ]
 SetOption = Annotated[
     list[str] | None,
@@ -62,6 +61,16 @@ def user_errors() -> Iterator[None]:
 def print_json(payload: Any) -> None:
     """Write ``payload`` as indented JSON on stdout (no Rich markup)."""
     sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def progress_bar(show: bool, *, counted: bool = False) -> Progress:
+    """The progress bar of long commands, on stderr: description, bar, ``counted`` M/N, a
+    ``detail`` field and the elapsed time; disabled (silent) unless ``show``."""
+    columns: list[ProgressColumn] = [TextColumn("[bold]{task.description}"), BarColumn()]
+    if counted:
+        columns.append(MofNCompleteColumn())
+    columns += [TextColumn("{task.fields[detail]}"), TimeElapsedColumn()]
+    return Progress(*columns, console=err_console, disable=not show, transient=True)
 
 
 Command = Callable[..., None]

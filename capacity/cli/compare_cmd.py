@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from capacity.cli.app import app
 from capacity.cli.common import (
@@ -17,6 +16,7 @@ from capacity.cli.common import (
     err_console,
     load,
     print_json,
+    progress_bar,
     user_errors,
 )
 from capacity.config.loader import Configuration
@@ -90,20 +90,11 @@ def compare(
         for name in names if len(names) > 1 else []:
             loader(name)  # report a bad scenario before any simulation
         show = progress and not as_json and err_console.is_terminal
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[last]}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=not show,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("simulating", total=None, last="")
+        with progress_bar(show, counted=True) as bar:
+            task = bar.add_task("simulating", total=None, detail="")
 
             def update(done: int, total: int, what: str) -> None:
-                bar.update(task, completed=done, total=total, last=what)
+                bar.update(task, completed=done, total=total, detail=what)
 
             result = run_comparison(names, loader, days=days, seed=seed, jobs=jobs, claims=claims, progress=update)
     if as_json:

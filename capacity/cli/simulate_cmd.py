@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from capacity.cli.app import app
 from capacity.cli.common import (
@@ -19,6 +18,7 @@ from capacity.cli.common import (
     err_console,
     load,
     print_json,
+    progress_bar,
     user_errors,
 )
 from capacity.errors import UsageError
@@ -36,15 +36,11 @@ def simulate(
     providers: ProvidersOption = None,
     set_: SetOption = None,
     as_json: JsonOption = False,
-    days: Annotated[
-        int | None, typer.Option("--days", min=1, help="Simulate only the first N days of demand.")
-    ] = None,
+    days: Annotated[int | None, typer.Option("--days", min=1, help="Simulate only the first N days of demand.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")] = None,
     replications: Annotated[
         int,
-        typer.Option(
-            "--replications", "-r", min=1, help="Independent runs; reports 95% confidence intervals."
-        ),
+        typer.Option("--replications", "-r", min=1, help="Independent runs; reports 95% confidence intervals."),
     ] = 1,
     out: Annotated[
         Path | None,
@@ -61,26 +57,16 @@ def simulate(
     with user_errors():
         config = load(scenario, providers, set_)
         if days is not None and config.scenario.demand.kind == "total" and days > config.scenario.demand.days:
-            raise UsageError(
-                f"--days {days}: scenario {config.scenario.name} has {config.scenario.demand.days} days"
-            )
+            raise UsageError(f"--days {days}: scenario {config.scenario.name} has {config.scenario.demand.days} days")
         plan = make_plan(config)
     show = progress and not as_json and err_console.is_terminal
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[simday]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=not show,
-        transient=True,
-    ) as bar:
+    with progress_bar(show) as bar:
 
         def callback(i: int) -> ProgressCallback:
-            task = bar.add_task(f"replication {i + 1}/{replications}", total=1.0, simday="")
+            task = bar.add_task(f"replication {i + 1}/{replications}", total=1.0, detail="")
 
             def update(now: float, end: float) -> None:
-                bar.update(task, completed=now / end, simday=f"simulated day {now / DAY_S:.1f}")
+                bar.update(task, completed=now / end, detail=f"simulated day {now / DAY_S:.1f}")
 
             return update
 

@@ -8,7 +8,6 @@ import re
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from capacity.cli.app import app
 from capacity.cli.common import (
@@ -20,6 +19,7 @@ from capacity.cli.common import (
     err_console,
     load,
     print_json,
+    progress_bar,
     user_errors,
 )
 from capacity.config.gpus import GpuPool, load_catalog
@@ -193,19 +193,11 @@ def size(
             raise UsageError("--servers goes with --knee (without it, size searches the servers)")
         catalog = load_catalog()
         show = progress and not as_json and err_console.is_terminal
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[what]}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=not show,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("simulating", total=1.0, what="")
+        with progress_bar(show) as bar:
+            task = bar.add_task("simulating", total=1.0, detail="")
 
             def update(what: str, now: float, end: float) -> None:
-                bar.update(task, completed=now / end if end else 1.0, what=what)
+                bar.update(task, completed=now / end if end else 1.0, detail=what)
 
             if knee_:
                 fleet = servers or sized.servers

@@ -191,12 +191,6 @@ class AccountQuota:
             return self._blocked_until
         return None
 
-    def free_at(self, now: float, charge: Charge) -> float:
-        """Earliest time at which ``charge`` fits every window (``inf``: never, or a slot must free)."""
-        if self.concurrency is not None and not self.concurrency.fits():
-            return math.inf
-        return max((w.free_at(now, charge.amount(w.measure)) for w in self.windows), default=now)
-
     def settle(self, now: float, admission: Admission, actual: Charge) -> None:
         """Refund what was reserved but not used, and free the slot."""
         if self.refundable:
@@ -247,11 +241,6 @@ class DestinationQuota:
         cap = self.spec.limits.max_output_tokens_per_request
         return max_output_tokens if cap is None else min(cap, max_output_tokens)
 
-    def accepts(self, tokens_in: int) -> bool:
-        """Whether a prompt this long is allowed at all."""
-        cap = self.spec.limits.max_input_tokens_per_request
-        return cap is None or tokens_in <= cap
-
     def try_admit(self, now: float, tokens_in: int, max_output_tokens: int) -> Admission | float:
         """Admit on some account (round robin from the last one used); or refuse, answering a
         lower bound of when one may admit it (``inf``: only a freed slot can help)."""
@@ -282,13 +271,6 @@ class DestinationQuota:
             self.skip_until = min(a._blocked_until for a in self.accounts)
             self.skip_tokens = max(a._blocked_amount for a in self.accounts)
         return earliest
-
-    def free_at(self, now: float, tokens_in: int, max_output_tokens: int) -> float:
-        """Earliest time some account may admit this request (``inf``: never, or on a release)."""
-        if now >= self.withdrawn_at_s:
-            return math.inf
-        charge = self.tariff.charge(tokens_in, self.output_cap(max_output_tokens))
-        return min(a.free_at(now, charge) for a in self.accounts)
 
     def settle(self, now: float, admission: Admission, tokens_in: int, tokens_out: int) -> None:
         """Reconcile the reservation with the tokens actually used, free the slot."""

@@ -63,23 +63,6 @@ class Destination:
         self.latency_ewma_s = math.nan
         self.rejected = 0
 
-    def try_admit(self, now: float, tokens_in: int, max_output_tokens: int) -> Admission | float:
-        """Admit the request here; or refuse, answering a lower bound of when this destination
-        may take it (``inf``: never, or only once a slot frees)."""
-        if self.quota is None:
-            return Admission(0, _FREE, [])
-        if not self.quota.accepts(tokens_in):
-            return math.inf
-        return self.quota.try_admit(now, tokens_in, max_output_tokens)
-
-    def free_at(self, now: float, tokens_in: int, max_output_tokens: int) -> float:
-        """Earliest time this destination may admit the request."""
-        if self.quota is None:
-            return max(now, self.cooldown_until)
-        if not self.quota.accepts(tokens_in):
-            return math.inf
-        return max(self.quota.free_at(now, tokens_in, max_output_tokens), self.cooldown_until)
-
     def price_usd(self, tokens_in: float, tokens_out: float) -> float:
         """What this request costs here at list price (0 on a free tier or own GPUs)."""
         if self.quota is None or not self.billing_paid:
