@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from capacity.config.gpus import GpuCatalog, load_catalog
 from capacity.config.providers import Provider, ProvidersFile
 from capacity.config.scenario import Scenario
 from capacity.errors import ConfigError, Problem, UsageError
@@ -246,6 +247,8 @@ class Configuration:
     providers: Mapping[str, Provider]
     scenario_file: str
     providers_file: str
+    gpu_catalog: GpuCatalog
+    """The GPU catalogue (cards, model shapes, engines, published rows), loaded once here."""
 
     def provider(self, name: str) -> Provider:
         """The provider called ``name`` (known to exist: references are checked on load)."""
@@ -274,10 +277,8 @@ def load_configuration(
     pools = {p.name: p for p in scenario.gpu_pools}
     if len(pools) != len(scenario.gpu_pools):
         problems.append(doc.problem(("gpu_pools",), "two gpu pools share a name"))
+    catalog = load_catalog()
     if pools:
-        from capacity.config.gpus import load_catalog
-
-        catalog = load_catalog()
         for i, pool in enumerate(scenario.gpu_pools):
             problems.extend(
                 doc.problem(("gpu_pools", i, part), message) for part, message in catalog.pool_problems(pool)
@@ -310,4 +311,4 @@ def load_configuration(
             problems.append(doc.problem(("outages", i, "provider"), f"unknown provider {outage.provider!r}"))
     if problems:
         raise ConfigError(problems)
-    return Configuration(scenario, providers, str(scenario_path), str(providers_path))
+    return Configuration(scenario, providers, str(scenario_path), str(providers_path), catalog)

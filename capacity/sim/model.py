@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import simpy
 
-from capacity.config.gpus import load_catalog
 from capacity.config.loader import Configuration
 from capacity.gpu.cost import PoolCost, pool_cost
 from capacity.gpu.pool import make_servers
@@ -117,7 +116,7 @@ class Simulation:
         self.stations: list[ApiStation | GpuStation] = []
         self.pool_costs: dict[int, PoolCost] = {}
         pools = {p.name: p for p in sc.gpu_pools}
-        catalog = load_catalog() if pools else None
+        catalog = config.gpu_catalog if pools else None
         for i, d in enumerate(sc.routing.destinations):
             if d.pool is not None:
                 assert catalog is not None

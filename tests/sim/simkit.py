@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from capacity.config.gpus import load_catalog
 from capacity.config.loader import Configuration
 from capacity.config.providers import Provider
 from capacity.config.scenario import Scenario
@@ -167,7 +168,7 @@ def build(providers: Sequence[Spec], *parts: Mapping[str, Any]) -> Configuration
     for d in scenario.routing.destinations:
         assert d.provider in catalogue, d.label
         assert catalogue[d.provider].model(d.model) is not None, d.label
-    return Configuration(scenario, catalogue, "<test scenario>", "<test providers>")
+    return Configuration(scenario, catalogue, "<test scenario>", "<test providers>", load_catalog())
 
 
 def check_conservation(result: RunResult) -> None:
