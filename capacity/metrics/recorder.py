@@ -15,7 +15,6 @@ import numpy as np
 
 from capacity.metrics.histogram import LogHistogram
 from capacity.policy.router import Destination
-from capacity.policy.windows import WindowStats
 from capacity.result import (
     CacheStats,
     Cdf,
@@ -55,12 +54,41 @@ class _Series:
         return out
 
 
+class WindowStats:
+    """What one quota window saw: its peak use, refusals and the hour-by-hour peak (fractions of limit)."""
+
+    __slots__ = ("blocked", "first_blocked_s", "hourly_blocked", "hourly_peak", "peak_fraction")
+
+    def __init__(self) -> None:
+        self.peak_fraction = 0.0
+        self.blocked = 0
+        self.first_blocked_s: float | None = None
+        self.hourly_peak: dict[int, float] = {}
+        self.hourly_blocked: dict[int, int] = {}
+
+    def record_use(self, now: float, fraction: float) -> None:
+        """Note the use ÷ limit right after an admission at ``now``."""
+        self.peak_fraction = max(self.peak_fraction, fraction)
+        hour = int(now // HOUR_S)
+        if fraction > self.hourly_peak.get(hour, 0.0):
+            self.hourly_peak[hour] = fraction
+
+    def record_block(self, now: float) -> None:
+        """Note a refusal at ``now``."""
+        self.blocked += 1
+        hour = int(now // HOUR_S)
+        self.hourly_blocked[hour] = self.hourly_blocked.get(hour, 0) + 1
+        if self.first_blocked_s is None:
+            self.first_blocked_s = now
+
+
 class DestinationTally:
     """Counters of one destination."""
 
-    __slots__ = ("completed", "cost_usd", "errors", "hourly", "requests", "tokens_in", "tokens_out")
+    __slots__ = ("completed", "cost_usd", "errors", "hourly", "rejected", "requests", "tokens_in", "tokens_out")
 
     def __init__(self, hours: int) -> None:
+        self.rejected = 0
         self.requests = 0
         self.completed = 0
         self.tokens_in = 0
@@ -71,18 +99,26 @@ class DestinationTally:
 
 
 class Recorder:
-    """Everything measured during one run."""
+    """Everything measured during one run: the :class:`~capacity.policy.observer.PolicyObserver`
+    of the policy core, and the assembler of its :class:`RunResult`.
 
-    def __init__(self, horizon_s: float, destinations: Sequence[Destination]) -> None:
+    Built before the core (the core's objects report to it), then :meth:`bind` to the
+    destinations the core built.
+    """
+
+    def __init__(self, horizon_s: float, destinations: Sequence[Destination] = ()) -> None:
         self.horizon_s = horizon_s
         minutes = int(horizon_s // MINUTE_S) + 1
         self.hours = int(horizon_s // HOUR_S) + 1
-        self.destinations = list(destinations)
-        self.tally = [DestinationTally(self.hours) for _ in destinations]
+        self.destinations: list[Destination] = []
+        self.tally: list[DestinationTally] = []
+        self.window_stats: dict[int, WindowStats] = {}
+        self.bind(destinations)
         self.outcomes = dict.fromkeys(Outcome, 0)
         self.served = dict.fromkeys(Served, 0)
         self.api_calls = 0
         self.cache_lookups = 0
+        self.cache_hits = 0
         self.turn_latency = LogHistogram()
         self.queue_wait = LogHistogram()
         self.ttft = LogHistogram()
@@ -100,6 +136,30 @@ class Recorder:
         self.wasted_calls = 0
         self.turned_away_count = 0
 
+    def bind(self, destinations: Sequence[Destination]) -> None:
+        """Tally these destinations (indexed by ``Destination.index``)."""
+        self.destinations = list(destinations)
+        self.tally = [DestinationTally(self.hours) for _ in self.destinations]
+
+    # quota --------------------------------------------------------------------------------
+    def _stats(self, window_id: int) -> WindowStats:
+        stats = self.window_stats.get(window_id)
+        if stats is None:
+            stats = self.window_stats[window_id] = WindowStats()
+        return stats
+
+    def window_used(self, now: float, window_id: int, fraction: float) -> None:
+        """A window holds ``fraction`` of its limit right after an admission."""
+        self._stats(window_id).record_use(now, fraction)
+
+    def window_refused(self, now: float, window_id: int) -> None:
+        """A window had no room at ``now``."""
+        self._stats(window_id).record_block(now)
+
+    def destination_refused(self, destination: Destination) -> None:
+        """The router found no room on ``destination``."""
+        self.tally[destination.index].rejected += 1
+
     # interviews ---------------------------------------------------------------------------
     def interview_started(self, now: float) -> None:
         """An interview began."""
@@ -107,9 +167,7 @@ class Recorder:
         self.starts.add(now)
         self.in_flight.set(now, self._in_flight)
 
-    def interview_ended(
-        self, now: float, outcome: Outcome, duration_s: float, api_tokens: int, api_calls: int
-    ) -> None:
+    def interview_ended(self, now: float, outcome: Outcome, duration_s: float, api_tokens: int, api_calls: int) -> None:
         """An interview ended with ``outcome`` after ``duration_s``, having had ``api_calls``
         turns answered by providers (``api_tokens`` tokens in all)."""
         self._in_flight -= 1
@@ -151,9 +209,11 @@ class Recorder:
         if served is Served.FAILED:
             self.failed_turns.add(needed_at + latency_s)
 
-    def cache_lookup(self) -> None:
-        """A cacheable turn looked in the cache."""
+    def cache_lookup(self, hit: bool) -> None:
+        """A cacheable turn looked in the cache (and found an answer, if ``hit``)."""
         self.cache_lookups += 1
+        if hit:
+            self.cache_hits += 1
 
     def queue_length(self, now: float, length: int) -> None:
         """Turns waiting for quota right now."""
@@ -168,9 +228,7 @@ class Recorder:
         t.hourly[min(int(now // HOUR_S), self.hours - 1)] += 1
         self.calls.add(now)
 
-    def call_done(
-        self, dest: Destination, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float
-    ) -> None:
+    def call_done(self, dest: Destination, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float) -> None:
         """A call to ``dest`` succeeded."""
         t = self.tally[dest.index]
         t.completed += 1
@@ -217,11 +275,11 @@ class Recorder:
                 by_name: dict[str, tuple[float, list[WindowStats]]] = {}
                 for account in dest.quota.accounts:
                     limited: list[tuple[str, float, WindowStats]] = [
-                        (w.name, w.limit, w.stats) for w in account.windows
+                        (w.name, w.limit, self._stats(w.id)) for w in account.windows
                     ]
                     if account.concurrency is not None:
                         c = account.concurrency
-                        limited.append((c.name, float(c.limit), c.stats))
+                        limited.append((c.name, float(c.limit), self._stats(c.id)))
                     for name, limit, stats in limited:
                         by_name.setdefault(name, (limit, []))[1].append(stats)
                 windows = [self._window_use(name, limit, stats) for name, (limit, stats) in by_name.items()]
@@ -233,7 +291,7 @@ class Recorder:
                     accounts=accounts,
                     requests=t.requests,
                     completed=t.completed,
-                    rejected=dest.rejected,
+                    rejected=t.rejected,
                     errors=dict(t.errors),
                     tokens_in=t.tokens_in,
                     tokens_out=t.tokens_out,
@@ -256,12 +314,12 @@ class Recorder:
         need_interviews_per_day: float,
         sla_p95_turn_latency_s: float,
         sla_ttft_s: float,
-        cache_hits: int,
         fixed_costs_usd: dict[int, float] | None = None,
         wall_time_s: float = 0.0,
     ) -> RunResult:
         """Assemble the RunResult."""
         o = self.outcomes
+        cache_hits = self.cache_hits
         carried = o[Outcome.COMPLETED] + o[Outcome.DEGRADED]
         for index, usd in (fixed_costs_usd or {}).items():
             self.tally[index].cost_usd += usd  # a GPU pool's hardware, power and hosting for the run
@@ -315,15 +373,11 @@ class Recorder:
             turn_latency_s=self.turn_latency.summary(),
             turn_latency_cdf=Cdf(values_s=edges[::step] + edges[-1:], fraction=frac[::step] + frac[-1:]),
             turn_latency_by_hour=[
-                HourOfDayLatency(
-                    hour=h, count=hist.count, p50_s=hist.quantile(0.5), p95_s=hist.quantile(0.95)
-                )
+                HourOfDayLatency(hour=h, count=hist.count, p50_s=hist.quantile(0.5), p95_s=hist.quantile(0.95))
                 for h, hist in enumerate(self.by_hour)
             ],
             turn_latency_by_run_hour=[
-                HourOfDayLatency(
-                    hour=h, count=hist.count, p50_s=hist.quantile(0.5), p95_s=hist.quantile(0.95)
-                )
+                HourOfDayLatency(hour=h, count=hist.count, p50_s=hist.quantile(0.5), p95_s=hist.quantile(0.95))
                 for h, hist in enumerate(self.by_run_hour)
             ],
             queue_wait_s=self.queue_wait.summary(),

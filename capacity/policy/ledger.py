@@ -23,6 +23,7 @@ from capacity.config.providers import (
     RollingReset,
     TokenBucketReset,
 )
+from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
 from capacity.policy.resets import DailyAt, EveryAligned, MonthlyOnFirst, NeverResets
 from capacity.policy.windows import (
     ConcurrencyLimit,
@@ -138,14 +139,22 @@ class AccountQuota:
         "_blocked_until",
         "_blocked_window",
         "concurrency",
+        "observer",
         "refundable",
         "windows",
     )
 
-    def __init__(self, windows: list[QuotaWindow], concurrency: int | None, refundable: bool) -> None:
+    def __init__(
+        self,
+        windows: list[QuotaWindow],
+        concurrency: int | None,
+        refundable: bool,
+        observer: PolicyObserver = NULL_OBSERVER,
+    ) -> None:
         self.windows = windows
         self.concurrency = ConcurrencyLimit(concurrency) if concurrency else None
         self.refundable = refundable
+        self.observer = observer
         # the last refusal, cached: no charge needing at least _blocked_amount of
         # _blocked_measure fits before _blocked_until (usage only grows until a refund)
         self._blocked_until = -math.inf
@@ -158,26 +167,29 @@ class AccountQuota:
         this charge may fit (``inf``: only a freed slot can help)."""
         if now < self._blocked_until and charge.amount(self._blocked_measure) >= self._blocked_amount:
             if self._blocked_window is not None:
-                self._blocked_window.stats.record_block(now)  # the same window refuses again
+                self.observer.window_refused(now, self._blocked_window.id)  # the same window refuses again
             return self._blocked_until
         if self.concurrency is not None and not self.concurrency.fits():
-            self.concurrency.stats.record_block(now)
+            self.observer.window_refused(now, self.concurrency.id)
             return math.inf
         for window in self.windows:
             amount = charge.amount(window.measure)
             if not window.fits(now, amount):
-                window.stats.record_block(now)
+                self.observer.window_refused(now, window.id)
                 until = window.free_at(now, amount)
                 self._blocked_until, self._blocked_measure, self._blocked_window = until, window.measure, window
                 self._blocked_amount = 0.0 if window.measure is Measure.REQUESTS else amount
                 return until
         handles = []
+        observer = self.observer
         for window in self.windows:
             amount = charge.amount(window.measure)
             handles.append((window, window.take(now, amount)))
-            window.stats.record_use(now, window.used(now) / window.limit if window.limit else 1.0)
+            observer.window_used(now, window.id, window.used(now) / window.limit if window.limit else 1.0)
         if self.concurrency is not None:
-            self.concurrency.take(now)
+            c = self.concurrency
+            c.take(now)
+            observer.window_used(now, c.id, c.in_flight / c.limit)
         return Admission(account, charge, handles)
 
     def blocked_until(self, now: float, tokens: float) -> float | None:
@@ -208,7 +220,9 @@ class AccountQuota:
 class DestinationQuota:
     """All accounts of one provider model; a request goes to the first account with room."""
 
-    def __init__(self, spec: ModelSpec, accounts: int, run_start: dt.datetime) -> None:
+    def __init__(
+        self, spec: ModelSpec, accounts: int, run_start: dt.datetime, observer: PolicyObserver = NULL_OBSERVER
+    ) -> None:
         self.spec = spec
         self.tariff = Tariff(spec)
         self.accounts = [
@@ -216,6 +230,7 @@ class DestinationQuota:
                 build_windows(spec, run_start),
                 spec.limits.concurrent_requests,
                 refundable=not spec.limits.charge_max_output_up_front,
+                observer=observer,
             )
             for _ in range(accounts)
         ]

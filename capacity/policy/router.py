@@ -25,12 +25,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from capacity.policy.ledger import Admission, Charge, DestinationQuota
+from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
+from capacity.policy.replicas import ReplicaSet
+
+__all__ = ["STRATEGIES", "Destination", "RetryPolicy", "Routed", "Router", "Strategy"]
 
 _FREE = Charge(1.0, 0.0, 0.0, 0.0)  # what a GPU pool's admission charges: nothing
 
 
 class Destination:
-    """A place requests can go: a provider model (with quota) or a GPU pool (without)."""
+    """A place requests can go: a provider model (with quota) or a GPU pool (without quota,
+    with ``replicas``: its servers, chosen by join-the-shortest-queue)."""
 
     __slots__ = (
         "billing_paid",
@@ -40,7 +45,7 @@ class Destination:
         "latency_ewma_s",
         "name",
         "quota",
-        "rejected",
+        "replicas",
         "weight",
     )
 
@@ -52,6 +57,7 @@ class Destination:
         quota: DestinationQuota | None,
         weight: float = 1.0,
         billing_paid: bool = False,
+        replicas: ReplicaSet | None = None,
     ) -> None:
         self.index = index
         self.name = name
@@ -59,9 +65,9 @@ class Destination:
         self.quota = quota
         self.weight = weight
         self.billing_paid = billing_paid
+        self.replicas = replicas
         self.cooldown_until = -math.inf
         self.latency_ewma_s = math.nan
-        self.rejected = 0
 
     def price_usd(self, tokens_in: float, tokens_out: float) -> float:
         """What this request costs here at list price (0 on a free tier or own GPUs)."""
@@ -137,10 +143,17 @@ class Router:
 
     LATENCY_SMOOTHING = 0.1  # weight of the newest sample in the latency EWMA
 
-    def __init__(self, destinations: Sequence[Destination], strategy: str, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        destinations: Sequence[Destination],
+        strategy: str,
+        rng: np.random.Generator,
+        observer: PolicyObserver = NULL_OBSERVER,
+    ) -> None:
         self.destinations = list(destinations)
         self.strategy = STRATEGIES[strategy]
         self.rng = rng
+        self.observer = observer
 
     def route(self, now: float, tokens_in: int, max_output_tokens: int) -> Routed | float:
         """Admit the request somewhere; or return a lower bound of the earliest time any
@@ -153,28 +166,21 @@ class Router:
             quota = dest.quota
             if quota is None:  # a GPU pool: no quota, it queues at the server
                 return Routed(dest, Admission(0, _FREE, []))
-            if (
-                now < quota.skip_until
-                and tokens_in + min(max_output_tokens, quota.max_output_cap) >= quota.skip_tokens
-            ):
+            if now < quota.skip_until and tokens_in + min(max_output_tokens, quota.max_output_cap) >= quota.skip_tokens:
                 # fast path: every account of it is known to be full until then
-                dest.rejected += 1
+                self.observer.destination_refused(dest)
                 earliest = min(earliest, quota.skip_until)
                 continue
             answer = (
-                quota.try_admit(now, tokens_in, max_output_tokens)
-                if tokens_in <= quota.max_input_cap
-                else math.inf
+                quota.try_admit(now, tokens_in, max_output_tokens) if tokens_in <= quota.max_input_cap else math.inf
             )
             if isinstance(answer, Admission):
                 return Routed(dest, answer)
-            dest.rejected += 1
+            self.observer.destination_refused(dest)
             earliest = min(earliest, answer)
         return earliest
 
-    def settle(
-        self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None
-    ) -> None:
+    def settle(self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None) -> None:
         """A response ended (``latency_s`` None if it failed): reconcile quota, learn latency."""
         dest = routed.destination
         if dest.quota is not None:

@@ -39,44 +39,16 @@ class Measure(StrEnum):
 _EPS = 1e-9
 
 
-class WindowStats:
-    """What a window saw: its peak use, refusals and the hour-by-hour peak (fractions of limit)."""
-
-    __slots__ = ("blocked", "first_blocked_s", "hourly_blocked", "hourly_peak", "peak_fraction")
-
-    def __init__(self) -> None:
-        self.peak_fraction = 0.0
-        self.blocked = 0
-        self.first_blocked_s: float | None = None
-        self.hourly_peak: dict[int, float] = {}
-        self.hourly_blocked: dict[int, int] = {}
-
-    def record_use(self, now: float, fraction: float) -> None:
-        """Note the use ÷ limit right after an admission at ``now``."""
-        self.peak_fraction = max(self.peak_fraction, fraction)
-        hour = int(now // 3600.0)
-        if fraction > self.hourly_peak.get(hour, 0.0):
-            self.hourly_peak[hour] = fraction
-
-    def record_block(self, now: float) -> None:
-        """Note a refusal at ``now``."""
-        self.blocked += 1
-        hour = int(now // 3600.0)
-        self.hourly_blocked[hour] = self.hourly_blocked.get(hour, 0) + 1
-        if self.first_blocked_s is None:
-            self.first_blocked_s = now
-
-
 class QuotaWindow:
     """Common interface and bookkeeping of the window kinds."""
 
-    __slots__ = ("limit", "measure", "name", "stats")
+    __slots__ = ("id", "limit", "measure", "name")
 
     def __init__(self, name: str, measure: Measure, limit: float) -> None:
         self.name = name
         self.measure = measure
         self.limit = float(limit)
-        self.stats = WindowStats()
+        self.id = 0  # numbered by build_core, so that observers can tell windows apart
 
     def used(self, now: float) -> float:
         """Amount in use at ``now``."""
@@ -237,13 +209,13 @@ class TokenBucket(QuotaWindow):
 class ConcurrencyLimit:
     """At most ``limit`` requests in flight; a slot frees when a response ends (not by time)."""
 
-    __slots__ = ("in_flight", "limit", "name", "stats")
+    __slots__ = ("id", "in_flight", "limit", "name")
 
     def __init__(self, limit: int) -> None:
         self.name = "concurrent_requests"
         self.limit = limit
         self.in_flight = 0
-        self.stats = WindowStats()
+        self.id = 0  # numbered by build_core, like the windows'
 
     def fits(self) -> bool:
         """Whether one more request may start."""
@@ -252,7 +224,6 @@ class ConcurrencyLimit:
     def take(self, now: float) -> None:
         """Start a request."""
         self.in_flight += 1
-        self.stats.record_use(now, self.in_flight / self.limit)
 
     def release(self) -> None:
         """End a request."""

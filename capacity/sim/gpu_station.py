@@ -3,8 +3,9 @@
 Each server of the pool is a clock-injected continuous-batching model from
 :mod:`capacity.gpu` (it knows the time of its next state change and advances analytically up
 to any time it is given). The station keeps one SimPy timer per server, at that server's next
-state change, and sends each request to the server with the fewest requests queued or
-running (join the shortest queue, as a load balancer in front of vLLM replicas would).
+state change. Which server takes a request is the policy core's choice (join the shortest
+queue, :class:`~capacity.policy.replicas.ReplicaSet`); the station tells the replica set of
+each completion at the instant it collects it.
 """
 
 from __future__ import annotations
@@ -14,35 +15,40 @@ import math
 import simpy
 
 from capacity.gpu.server import BatchingServer, Completion
+from capacity.policy.replicas import ReplicaSet
 
 
 class GpuStation:
     """The servers of one pool, driven by the SimPy clock."""
 
-    def __init__(self, env: simpy.Environment, servers: list[BatchingServer]) -> None:
+    def __init__(self, env: simpy.Environment, servers: list[BatchingServer], replicas: ReplicaSet) -> None:
+        if len(servers) != len(replicas):
+            raise ValueError(f"{len(servers)} servers but {len(replicas)} replicas")
         self.env = env
         self.servers = servers
-        self.pending: dict[int, simpy.Event] = {}
+        self.replicas = replicas
+        self.pending: dict[int, tuple[int, simpy.Event]] = {}
         self._next_id = 0
         self._timer_at = [math.inf] * len(servers)
         self._version = [0] * len(servers)
 
-    def submit(self, prompt_tokens: int, output_tokens: int) -> simpy.Event:
-        """Send one request; the event's value is its :class:`Completion`."""
-        k = min(range(len(self.servers)), key=lambda i: self.servers[i].queued + self.servers[i].running)
+    def submit(self, server: int, prompt_tokens: int, output_tokens: int) -> simpy.Event:
+        """Send one request to ``server``; the event's value is its :class:`Completion`."""
         request_id = self._next_id
         self._next_id += 1
         event = self.env.event()
-        self.pending[request_id] = event
-        self.servers[k].submit(self.env.now, request_id, prompt_tokens, output_tokens)
-        self._collect(k)
-        self._reschedule(k)
+        self.pending[request_id] = (server, event)
+        self.servers[server].submit(self.env.now, request_id, prompt_tokens, output_tokens)
+        self._collect(server)
+        self._reschedule(server)
         return event
 
     def _collect(self, k: int) -> None:
         completions: list[Completion] = self.servers[k].advance(self.env.now)
         for done in completions:
-            self.pending.pop(done.request_id).succeed(done)
+            server, event = self.pending.pop(done.request_id)
+            self.replicas.completed(server)
+            event.succeed(done)
 
     def _reschedule(self, k: int) -> None:
         at = self.servers[k].next_event_time()

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 
 from capacity.config.providers import ModelSpec
-from capacity.policy.cache import ResponseCache
+from capacity.policy.cache import MISS, ResponseCache
 from capacity.policy.dedup import InFlight
 from capacity.policy.ledger import DestinationQuota
 from capacity.policy.router import Destination, RetryPolicy, Routed, Router
@@ -101,14 +101,24 @@ def test_backoff_doubles_with_jitter_and_caps() -> None:
 def test_cache_ttl_and_lru() -> None:
     cache = ResponseCache(ttl_s=3_600.0, max_entries=2)
     cache.put("a", 0.0)
-    assert cache.get("a", 3_599.0)
-    assert not cache.get("a", 3_600.0)  # expired at exactly put + ttl
+    assert cache.get("a", 3_599.0) is None  # a live entry without payload (the simulator's kind)
+    assert cache.get("a", 3_600.0) is MISS  # expired at exactly put + ttl
     cache.put("a", 0.0)
     cache.put("b", 1.0)
     cache.get("a", 2.0)  # a is now the most recently used
     cache.put("c", 3.0)  # evicts b
-    assert cache.get("a", 4.0) and not cache.get("b", 4.0) and cache.get("c", 4.0)
+    assert [cache.get(k, 4.0) is MISS for k in "abc"] == [False, True, False]
     assert cache.evictions == 1
+
+
+def test_cache_returns_the_stored_payload() -> None:
+    cache = ResponseCache(ttl_s=10.0, max_entries=8)
+    answer = {"choices": [{"message": {"content": "Tell me about a project you led."}}]}
+    cache.put(("question", 3), 0.0, answer)
+    assert cache.get(("question", 3), 9.0) is answer
+    cache.put(("question", 3), 9.5, "newer")  # a refresh replaces the payload and the expiry
+    assert cache.get(("question", 3), 19.0) == "newer"
+    assert cache.get(("question", 3), 19.5) is MISS
 
 
 def test_in_flight_followers_get_the_leaders_answer() -> None:

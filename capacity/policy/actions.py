@@ -1,0 +1,148 @@
+"""What the turn pipeline asks of its driver, and what the driver answers.
+
+The pipeline (:mod:`capacity.policy.pipeline`) is a plain generator. It *yields* one of the
+actions below and is *resumed* with the current run time (``now``, s). It never sleeps, never
+does I/O and never reads a clock: a driver does what it asks — the SimPy driver with events
+on the simulated clock, the live driver with asyncio and HTTP on the wall clock — and writes
+what happened into the action before resuming it (the result fields of :class:`Call`, the
+``value`` of a :class:`Ticket`).
+
+Blocking actions (the pipeline is resumed when they are done):
+
+* :class:`Sleep` — resume after ``seconds`` (think time, a retry's backoff, the gap between
+  a candidate's interviews).
+* :class:`Call` — send one request to a destination (a provider model, or one server of a GPU
+  pool) and resume when its last token arrives or it fails.
+* :class:`Park` — resume when the ticket is resolved (a turn waiting for quota in the
+  :class:`~capacity.policy.waitqueue.QuotaWaitQueue`, or for an identical request in flight).
+
+Immediate actions (the driver does them and resumes the pipeline at once, at the same time):
+
+* :class:`Resolve` — resume these parked tickets (their ``value`` is already set).
+* :class:`ArmTimer` — at run time ``at``, call the quota-wait queue's
+  :meth:`~capacity.policy.waitqueue.QuotaWaitQueue.on_timer` with ``version``.
+
+Immediate actions are yielded, not performed by a callback, so that the driver performs them
+exactly where the pipeline is: the order of events at one instant — and with it every number
+of a seeded run — is the pipeline's, whichever driver runs it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:
+    from capacity.policy.router import Routed
+
+__all__ = ["Action", "ArmTimer", "Call", "Park", "Resolve", "Sleep", "Ticket"]
+
+
+class Sleep:
+    """Resume after ``seconds`` (≥ 0)."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __repr__(self) -> str:
+        return f"Sleep({self.seconds!r})"
+
+
+class Call:
+    """Send one request and resume when it ends.
+
+    The pipeline fills the request: ``routed`` (the destination and the quota admission),
+    ``tokens_in`` prompt tokens, ``tokens_out`` output tokens to generate (≤ the admitted
+    ``max_tokens``), ``server`` (the server of a GPU pool, −1 for a provider), and what a live
+    driver needs to write the chat messages: the ``stage`` of the interview script and the
+    ``candidate`` it is for. The driver fills the
+    result: ``failure`` (``None`` if it answered, else an :class:`~capacity.units.ErrorKind`
+    value), ``ttft_s`` and ``latency_s`` (time to first token and to the last token, s, from
+    the send), ``tokens_out`` (the tokens really generated, where the endpoint reports
+    usage), ``retry_after_s`` (a provider's ``Retry-After``, s, if it sent one) and
+    ``payload`` (the response, live only).
+    """
+
+    __slots__ = (
+        "candidate",
+        "failure",
+        "latency_s",
+        "payload",
+        "retry_after_s",
+        "routed",
+        "server",
+        "stage",
+        "tokens_in",
+        "tokens_out",
+        "ttft_s",
+    )
+
+    def __init__(
+        self, routed: Routed, tokens_in: int, tokens_out: int, server: int = -1, stage: str = "", candidate: int = -1
+    ) -> None:
+        self.routed = routed
+        self.tokens_in = tokens_in
+        self.tokens_out = tokens_out
+        self.server = server
+        self.stage = stage
+        self.candidate = candidate
+        self.failure: str | None = None
+        self.ttft_s = 0.0
+        self.latency_s = 0.0
+        self.retry_after_s: float | None = None
+        self.payload: Any = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Call({self.routed.destination.name!r}, in={self.tokens_in}, out={self.tokens_out}, "
+            f"server={self.server}, failure={self.failure!r})"
+        )
+
+
+class Ticket:
+    """A parked turn's claim: resolved with a ``value`` (a :class:`Routed`, ``None``, a bool).
+
+    ``handle`` belongs to the driver (a SimPy event, an asyncio future); the policy never reads it.
+    """
+
+    __slots__ = ("handle", "value")
+
+    def __init__(self) -> None:
+        self.handle: Any = None
+        self.value: Any = None
+
+
+class Park:
+    """Resume when ``ticket`` is resolved."""
+
+    __slots__ = ("ticket",)
+
+    def __init__(self, ticket: Ticket) -> None:
+        self.ticket = ticket
+
+
+class Resolve:
+    """Resume the pipelines parked on ``tickets`` (values already set), in this order."""
+
+    __slots__ = ("tickets",)
+
+    def __init__(self, tickets: list[Ticket]) -> None:
+        self.tickets = tickets
+
+
+class ArmTimer:
+    """At run time ``at`` (s), call the quota-wait queue's ``on_timer(now, version)``."""
+
+    __slots__ = ("at", "version")
+
+    def __init__(self, at: float, version: int) -> None:
+        self.at = at
+        self.version = version
+
+    def __repr__(self) -> str:
+        return f"ArmTimer(at={self.at!r}, version={self.version})"
+
+
+Action: TypeAlias = Sleep | Call | Park | Resolve | ArmTimer
+"""Anything the pipeline yields."""

@@ -1,0 +1,120 @@
+"""Wiring a configuration into the policy core: :func:`build_core`.
+
+One function turns a loaded :class:`~capacity.config.loader.Configuration` into the policy
+objects — a quota ledger per provider model (one set of windows per account), a replica set
+per GPU pool, the router and its strategy, the quota-wait queue, the response cache, the
+retry policy and the turn pipeline — all reporting to one observer. The simulator and the
+live runtime both call it, so both run the same policy on the same numbers.
+
+Randomness: one seed is split into seven independent streams (:func:`seed_streams`), in a
+fixed order, so the same scenario and seed give the same candidates, the same behaviour and
+the same routing draws in every driver; a driver uses the streams it needs (the simulator
+draws service times from ``service``; the live runtime meets real providers instead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from capacity.config.loader import Configuration
+from capacity.policy.cache import ResponseCache
+from capacity.policy.ledger import DestinationQuota
+from capacity.policy.observer import PolicyObserver
+from capacity.policy.pipeline import CandidateBehaviour, PipelineSettings, TurnPipeline
+from capacity.policy.replicas import ReplicaSet
+from capacity.policy.router import Destination, RetryPolicy, Router
+from capacity.policy.waitqueue import QuotaWaitQueue
+from capacity.units import Served
+from capacity.workload.script import CompiledScript, compile_script
+
+__all__ = ["Core", "Streams", "build_core", "seed_streams"]
+
+
+class Streams(NamedTuple):
+    """The seven random streams of a run, in the order they are spawned from its seed."""
+
+    sessions: np.random.Generator  # candidates' arrival times and interview counts
+    people: np.random.Generator  # think times and answer lengths
+    tokens: np.random.Generator  # output tokens of each turn
+    service: np.random.Generator  # simulated providers' latency and failures
+    router: np.random.Generator  # the weighted strategy's draws
+    retry: np.random.Generator  # backoff jitter
+    catalogue: np.random.Generator  # which catalogue prompt a cached turn asks for
+
+
+def seed_streams(seed: int) -> Streams:
+    """Split ``seed`` into the run's independent streams (numpy SeedSequence spawning)."""
+    return Streams(*(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)))
+
+
+@dataclass(frozen=True)
+class Core:
+    """The policy objects of one run, wired together."""
+
+    script: CompiledScript
+    destinations: list[Destination]
+    router: Router
+    queue: QuotaWaitQueue
+    cache: ResponseCache | None
+    pipeline: TurnPipeline
+
+
+def build_core(config: Configuration, run_start: dt.datetime, streams: Streams, observer: PolicyObserver) -> Core:
+    """The policy core of ``config`` for a run starting at ``run_start`` (UTC).
+
+    Quota windows are laid on ``run_start`` (daily resets at the provider's local time, the 1st
+    of the month); every window and concurrency limit gets a distinct ``id`` for the observer.
+    """
+    sc = config.scenario
+    routing = sc.routing
+    pools = {p.name: p for p in sc.gpu_pools}
+    destinations: list[Destination] = []
+    window_id = 0
+    for i, d in enumerate(routing.destinations):
+        if d.pool is not None:
+            replicas = ReplicaSet(pools[d.pool].servers)
+            destinations.append(Destination(i, d.label, "gpu", None, d.weight, replicas=replicas))
+            continue
+        assert d.provider is not None and d.model is not None  # checked on load
+        provider = config.provider(d.provider)
+        spec = provider.model(d.model)
+        assert spec is not None
+        quota = DestinationQuota(spec, d.accounts or provider.accounts, run_start, observer)
+        for account in quota.accounts:
+            for window in account.windows:
+                window.id = window_id
+                window_id += 1
+            if account.concurrency is not None:
+                account.concurrency.id = window_id
+                window_id += 1
+        destinations.append(Destination(i, d.label, "api", quota, d.weight, billing_paid=provider.billing == "paid"))
+    router = Router(destinations, routing.strategy, streams.router, observer)
+    queue = QuotaWaitQueue(router, observer)
+    cache = ResponseCache(sc.cache.ttl_s, sc.cache.max_entries) if sc.cache.enabled else None
+    script = compile_script(sc.script)
+    settings = PipelineSettings(
+        turn_deadline_s=routing.turn_deadline_s,
+        on_exhausted=routing.on_exhausted,
+        past_deadline=Served.DEGRADED if routing.on_deadline == "degrade" else Served.FAILED,
+        cooldown_s=routing.cooldown_s,
+        gated=routing.admission == "gated",
+        admission_cooldown_s=routing.admission_cooldown_s,
+        deduplicate=sc.cache.enabled and sc.cache.deduplicate_in_flight,
+        gap_between_interviews_s=sc.candidates.gap_between_interviews_s,
+    )
+    pipeline = TurnPipeline(
+        script,
+        CandidateBehaviour(script, streams.people, streams.tokens, streams.catalogue),
+        router,
+        queue,
+        cache,
+        RetryPolicy(routing.max_retries, routing.backoff_base_s, routing.backoff_max_s),
+        streams.retry,
+        settings,
+        observer,
+    )
+    return Core(script, destinations, router, queue, cache, pipeline)

@@ -1,0 +1,120 @@
+"""What the policy core tells whoever watches it: one small observer interface.
+
+The policy objects keep only the state their decisions need. Everything a report wants to
+know — a quota window's use after each admission, each refusal and by which window, each call
+sent, answered or failed, each turn and interview outcome, the length of the quota-wait queue —
+is announced through :class:`PolicyObserver`. The simulator and the live runtime hand the core
+the same recorder (:class:`capacity.metrics.recorder.Recorder`), so both produce the same
+:class:`~capacity.result.RunResult`; tests hand it :class:`NullObserver` or a list-keeping spy.
+
+Times are run time in seconds (s since the run's start instant), as everywhere in the core.
+Windows are named by their ``id`` (numbered by :func:`capacity.policy.build.build_core`),
+destinations by their index in the routing table.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from capacity.units import Outcome, Served
+
+if TYPE_CHECKING:
+    from capacity.policy.router import Destination
+
+__all__ = ["NULL_OBSERVER", "NullObserver", "PolicyObserver"]
+
+
+class PolicyObserver(Protocol):
+    """The events of the policy core, in the order they happen."""
+
+    # quota -------------------------------------------------------------------------------
+    def window_used(self, now: float, window_id: int, fraction: float) -> None:
+        """A request was admitted; the window now holds ``fraction`` of its limit (0–1)."""
+
+    def window_refused(self, now: float, window_id: int) -> None:
+        """The window (or concurrency limit) had no room for a request at ``now``."""
+
+    def destination_refused(self, destination: Destination) -> None:
+        """The router asked ``destination`` for room and found none (quota or input cap)."""
+
+    def queue_length(self, now: float, length: int) -> None:
+        """Turns waiting for quota right now."""
+
+    # calls -------------------------------------------------------------------------------
+    def call_sent(self, now: float, destination: Destination) -> None:
+        """A call left for ``destination``."""
+
+    def call_done(
+        self, destination: Destination, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float
+    ) -> None:
+        """A call answered: its tokens, time to first token (s) and list price ($)."""
+
+    def call_failed(self, destination: Destination, kind: str) -> None:
+        """A call failed with ``kind`` (``429``, ``5xx``, ``timeout``; see :class:`~capacity.units.ErrorKind`)."""
+
+    # turns and interviews ----------------------------------------------------------------
+    def cache_lookup(self, hit: bool) -> None:
+        """A cacheable turn looked in the response cache."""
+
+    def turn(
+        self, needed_at: float, served: Served, latency_s: float, wait_s: float = 0.0, candidate_waits: bool = True
+    ) -> None:
+        """A turn needed at ``needed_at`` ended after ``latency_s`` (``wait_s`` of it waiting for quota)."""
+
+    def interview_started(self, now: float) -> None:
+        """An interview began."""
+
+    def interview_ended(self, now: float, outcome: Outcome, duration_s: float, api_tokens: int, api_calls: int) -> None:
+        """An interview ended with ``outcome`` after ``duration_s``, s (``api_calls`` calls answered, of
+        ``api_tokens`` tokens in all)."""
+
+    def turned_away(self, now: float) -> None:
+        """Gated admission did not start an interview (it counts as failed)."""
+
+
+class NullObserver:
+    """An observer that keeps nothing (the default of policy objects built on their own)."""
+
+    def window_used(self, now: float, window_id: int, fraction: float) -> None:
+        """Ignored."""
+
+    def window_refused(self, now: float, window_id: int) -> None:
+        """Ignored."""
+
+    def destination_refused(self, destination: Destination) -> None:
+        """Ignored."""
+
+    def queue_length(self, now: float, length: int) -> None:
+        """Ignored."""
+
+    def call_sent(self, now: float, destination: Destination) -> None:
+        """Ignored."""
+
+    def call_done(
+        self, destination: Destination, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float
+    ) -> None:
+        """Ignored."""
+
+    def call_failed(self, destination: Destination, kind: str) -> None:
+        """Ignored."""
+
+    def cache_lookup(self, hit: bool) -> None:
+        """Ignored."""
+
+    def turn(
+        self, needed_at: float, served: Served, latency_s: float, wait_s: float = 0.0, candidate_waits: bool = True
+    ) -> None:
+        """Ignored."""
+
+    def interview_started(self, now: float) -> None:
+        """Ignored."""
+
+    def interview_ended(self, now: float, outcome: Outcome, duration_s: float, api_tokens: int, api_calls: int) -> None:
+        """Ignored."""
+
+    def turned_away(self, now: float) -> None:
+        """Ignored."""
+
+
+NULL_OBSERVER = NullObserver()
+"""The shared do-nothing observer."""

@@ -1,0 +1,303 @@
+"""The turn pipeline: what happens to every turn of every interview, written once.
+
+A candidate's *session* is a run of interviews separated by a gap. An interview walks its
+script turn by turn; before a turn the candidate may speak (think time, and their answer
+joins the conversation). A turn that needs a model goes through:
+
+1. **template** — answered from a fixed text, no request (the greeting);
+2. **response cache** — an exact-key hit answers at once (a candidate's resume analysis on
+   their later interviews; a catalogue question);
+3. **in-flight de-duplication** — an identical request already on its way: wait for it;
+4. **route** — the router admits the request on a destination whose quota has room
+   (reserving input + ``max_tokens``); if none has, the turn *queues* for quota (FIFO, one
+   timer: :mod:`capacity.policy.waitqueue`), *degrades* to a template answer or *fails*, as
+   ``routing.on_exhausted`` says;
+5. **send** — one call to a provider model or to the least-loaded server of a GPU pool;
+6. **retry** — a failed call (5xx, timeout, 429) is retried with exponential backoff and
+   jitter while attempts remain and the turn's deadline allows, the failed destination cooling
+   down meanwhile; past the deadline the turn degrades or fails (``routing.on_deadline``).
+
+An interview with a failed turn is abandoned (failed); one with a degraded turn finishes
+degraded. With *gated admission* an interview is not started while turns wait for quota or
+one failed a moment ago (it counts as failed, "turned away"), so the quota goes to
+interviews that can finish.
+
+Sans-I/O (the pattern of h11): :meth:`TurnPipeline.session` is a generator that yields
+:mod:`~capacity.policy.actions` and is resumed with the run time, s. It never sleeps, never
+does I/O and never reads a clock; the SimPy driver (:mod:`capacity.sim`) and the live
+driver (:mod:`capacity.live`) run the very same code. Everything a report needs is announced
+to a :class:`~capacity.policy.observer.PolicyObserver`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator, Hashable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from capacity.policy.actions import Action, ArmTimer, Call, Park, Resolve, Sleep, Ticket
+from capacity.policy.cache import MISS, ResponseCache
+from capacity.policy.dedup import InFlight
+from capacity.policy.observer import PolicyObserver
+from capacity.policy.router import RetryPolicy, Routed, Router
+from capacity.policy.waitqueue import QuotaWaitQueue
+from capacity.units import Outcome, Served
+from capacity.workload.distributions import BlockStream
+from capacity.workload.script import CompiledScript, Turn
+
+__all__ = ["CandidateBehaviour", "Pipeline", "PipelineSettings", "TurnPipeline"]
+
+Pipeline = Generator[Action, float, None]
+"""A session as the driver sees it: yields actions, is resumed with the run time (s)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSettings:
+    """The scenario's routing rules, as the pipeline applies them (times in s)."""
+
+    turn_deadline_s: float
+    on_exhausted: Literal["queue", "degrade", "fail"]
+    past_deadline: Served  # DEGRADED or FAILED
+    cooldown_s: float
+    gated: bool
+    admission_cooldown_s: float
+    deduplicate: bool
+    gap_between_interviews_s: float
+
+
+class CandidateBehaviour:
+    """The candidates' side of the script, drawn from seeded streams (one draw per use).
+
+    ``think`` and ``answer`` (think time, s; answer length, tokens) share the people stream;
+    ``outputs[i]`` draws turn *i*'s output tokens; ``catalogue[i]`` draws the prompt id of a
+    catalogue-cached turn (Zipf over the catalogue), ``None`` for other turns.
+    """
+
+    def __init__(
+        self,
+        script: CompiledScript,
+        people: np.random.Generator,
+        tokens: np.random.Generator,
+        catalogue: np.random.Generator,
+    ) -> None:
+        self.think = BlockStream(script.think_time_s, people)
+        self.answer = BlockStream(script.answer_tokens, people)
+        self.outputs = [BlockStream(t.output_tokens, tokens) for t in script.turns]
+        self.catalogue = [_catalogue_stream(t, catalogue) for t in script.turns]
+
+
+def _catalogue_stream(turn: Turn, rng: np.random.Generator) -> Callable[[], int] | None:
+    """Zipf-distributed prompt ids of a catalogue-cached turn, drawn in blocks of 4,096."""
+    if turn.cache.key != "catalogue" or turn.cache.catalogue_size is None:
+        return None
+    n = turn.cache.catalogue_size
+    weights = 1.0 / np.arange(1, n + 1) ** turn.cache.zipf_exponent
+    cdf = np.cumsum(weights / weights.sum())
+    buffer: list[int] = []
+
+    def draw() -> int:
+        if not buffer:
+            buffer.extend(np.searchsorted(cdf, rng.random(4096), side="right").tolist()[::-1])
+        return min(buffer.pop(), n - 1)
+
+    return draw
+
+
+class TurnPipeline:
+    """The whole turn pipeline over one router, queue, cache and de-duplication table."""
+
+    def __init__(
+        self,
+        script: CompiledScript,
+        behaviour: CandidateBehaviour,
+        router: Router,
+        queue: QuotaWaitQueue,
+        cache: ResponseCache | None,
+        retry: RetryPolicy,
+        retry_rng: np.random.Generator,
+        settings: PipelineSettings,
+        observer: PolicyObserver,
+    ) -> None:
+        self.script = script
+        self.behaviour = behaviour
+        self.router = router
+        self.queue = queue
+        self.cache = cache
+        self.in_flight: InFlight[Ticket] = InFlight()
+        self.retry = retry
+        self.retry_rng = retry_rng
+        self.settings = settings
+        self.observer = observer
+        self.last_failed_turn_s = -math.inf
+
+    # sessions and interviews ---------------------------------------------------------------
+    def session(self, now: float, candidate: int, interviews: int) -> Pipeline:
+        """A candidate's ``interviews`` interviews, one after another, starting at ``now``."""
+        gap = self.settings.gap_between_interviews_s
+        for j in range(interviews):
+            now = yield from self.interview(now, candidate)
+            if j < interviews - 1 and gap > 0:
+                now = yield Sleep(gap)
+
+    def saturated(self, now: float) -> bool:
+        """Gated admission: turns are waiting for quota, or one failed a moment ago."""
+        return bool(self.queue.waiting) or now - self.last_failed_turn_s < self.settings.admission_cooldown_s
+
+    def interview(self, now: float, candidate: int) -> Generator[Action, float, float]:
+        """One interview of ``candidate`` from ``now``; returns the run time it ended."""
+        obs, behaviour = self.observer, self.behaviour
+        start = now
+        if self.settings.gated and self.saturated(now):
+            obs.turned_away(now)
+            return now
+        obs.interview_started(now)
+        history = 0.0
+        degraded = False
+        tokens = 0
+        calls = 0
+        for turn in self.script.turns:
+            if turn.candidate_speaks_before:
+                now = yield Sleep(behaviour.think.next())
+                history += behaviour.answer.next()
+            tokens_out = min(round(behaviour.outputs[turn.index].next()), turn.max_output_tokens)
+            if turn.template:
+                obs.turn(now, Served.TEMPLATE, 0.0)
+            else:
+                tokens_in = turn.fixed_input_tokens + (round(history) if turn.reads_history else 0)
+                served, now = yield from self._answer_turn(now, turn, candidate, tokens_in, tokens_out)
+                if served is Served.FAILED:
+                    self.last_failed_turn_s = now
+                    obs.interview_ended(now, Outcome.FAILED, now - start, tokens, calls)
+                    return now
+                degraded = degraded or served is Served.DEGRADED
+                if served is Served.PROVIDER:
+                    tokens += tokens_in + tokens_out
+                    calls += 1
+            if turn.adds_to_history:
+                history += tokens_out
+        obs.interview_ended(now, Outcome.DEGRADED if degraded else Outcome.COMPLETED, now - start, tokens, calls)
+        return now
+
+    # one turn -------------------------------------------------------------------------------
+    def cache_key(self, turn: Turn, candidate: int) -> Hashable | None:
+        """The response-cache key of ``turn`` for ``candidate`` (``None``: not cacheable)."""
+        if self.cache is None or turn.cache.key == "none":
+            return None
+        if turn.cache.key == "candidate":
+            return (turn.stage, candidate)
+        draw = self.behaviour.catalogue[turn.index]
+        assert draw is not None
+        return (turn.stage, draw())
+
+    def _answer_turn(
+        self, needed: float, turn: Turn, candidate: int, tokens_in: int, tokens_out: int
+    ) -> Generator[Action, float, tuple[Served, float]]:
+        """Cache → de-duplication → call; returns how the turn was served and the time it ended."""
+        obs = self.observer
+        now = needed
+        key = self.cache_key(turn, candidate)
+        leading = False
+        if key is not None:
+            assert self.cache is not None
+            hit = self.cache.get(key, now) is not MISS
+            obs.cache_lookup(hit)
+            if hit:
+                obs.turn(needed, Served.CACHE, 0.0, candidate_waits=turn.candidate_waits)
+                return Served.CACHE, now
+            if self.settings.deduplicate and key in self.in_flight:
+                ticket = Ticket()
+                self.in_flight.follow(key, ticket)
+                now = yield Park(ticket)
+                if ticket.value:
+                    obs.turn(needed, Served.DEDUPLICATED, now - needed, candidate_waits=turn.candidate_waits)
+                    return Served.DEDUPLICATED, now
+            leading = self.settings.deduplicate and self.in_flight.lead(key)
+        served, wait, now = yield from self._call(needed, turn, candidate, tokens_in, tokens_out)
+        if key is not None:
+            assert self.cache is not None
+            if served is Served.PROVIDER:
+                self.cache.put(key, now)
+            if leading:
+                followers = self.in_flight.finish(key)
+                if followers:
+                    for ticket in followers:
+                        ticket.value = served is Served.PROVIDER
+                    now = yield Resolve(followers)
+        obs.turn(needed, served, now - needed, wait, candidate_waits=turn.candidate_waits)
+        return served, now
+
+    def _call(
+        self, needed: float, turn: Turn, candidate: int, tokens_in: int, tokens_out: int
+    ) -> Generator[Action, float, tuple[Served, float, float]]:
+        """Route (reserving input + the turn's ``max_tokens``), wait for quota, send, retry.
+
+        Returns how the turn was served, the time it waited for quota (s) and the time it ended.
+        """
+        settings = self.settings
+        max_output_tokens = turn.max_output_tokens
+        now = needed
+        deadline = needed + settings.turn_deadline_s
+        attempt = 0
+        wait = 0.0
+        while True:
+            routed: Routed | float
+            routed = math.inf if self.queue.waiting else self.router.route(now, tokens_in, max_output_tokens)
+            if not isinstance(routed, Routed):
+                if settings.on_exhausted == "degrade":
+                    return Served.DEGRADED, wait, now
+                if settings.on_exhausted == "fail":
+                    return Served.FAILED, wait, now
+                joined = now
+                ticket = Ticket()
+                arm = self.queue.join(now, ticket, tokens_in, max_output_tokens, deadline, routed)
+                if arm is not None:
+                    now = yield arm
+                now = yield Park(ticket)
+                wait += now - joined
+                granted: Routed | None = ticket.value
+                if granted is None:
+                    return settings.past_deadline, wait, now
+                routed = granted
+            ok, now = yield from self._send(now, routed, tokens_in, tokens_out, turn.stage, candidate)
+            if ok:
+                return Served.PROVIDER, wait, now
+            if attempt >= self.retry.max_retries:
+                return settings.past_deadline, wait, now
+            delay = self.retry.delay_s(attempt, self.retry_rng)
+            attempt += 1
+            if now + delay >= deadline:
+                return settings.past_deadline, wait, now
+            now = yield Sleep(delay)
+
+    def _send(
+        self, now: float, routed: Routed, tokens_in: int, tokens_out: int, stage: str, candidate: int
+    ) -> Generator[Action, float, tuple[bool, float]]:
+        """One call to a provider model or a GPU pool's least-loaded server: whether it answered."""
+        obs, router = self.observer, self.router
+        dest = routed.destination
+        obs.call_sent(now, dest)
+        if dest.replicas is not None:  # a GPU pool: no quota, it queues at the server
+            server = dest.replicas.choose()
+            dest.replicas.dispatched(server)
+            call = Call(routed, tokens_in, tokens_out, server, stage, candidate)
+            now = yield call
+            router.settle(now, routed, tokens_in, call.tokens_out, call.latency_s)
+            obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, 0.0)
+            return True, now
+        assert dest.quota is not None
+        call = Call(routed, tokens_in, min(tokens_out, dest.quota.output_cap(tokens_out)), -1, stage, candidate)
+        now = yield call
+        if call.failure is None:
+            router.settle(now, routed, tokens_in, call.tokens_out, call.latency_s)
+            obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, dest.price_usd(tokens_in, call.tokens_out))
+        else:
+            router.settle(now, routed, tokens_in, 0, None)
+            router.cool_down(now, routed, max(self.settings.cooldown_s, call.retry_after_s or 0.0))
+            obs.call_failed(dest, call.failure)
+        arm: ArmTimer | None = self.queue.kick(now)
+        if arm is not None:
+            now = yield arm
+        return call.failure is None, now
