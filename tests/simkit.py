@@ -6,7 +6,7 @@ Poisson process, providers with one limit, constant or exponential service times
 built here as plain dictionaries (the YAML a user would write), validated by the same
 pydantic models as the shipped files, and cross-checked like :func:`load_configuration`.
 
-Imported by the test modules beside it as ``simkit`` (pytest puts this folder on the path).
+Imported by test modules as ``simkit`` (pytest puts tests/, the folder of conftest.py, on the path).
 """
 
 from __future__ import annotations
@@ -166,6 +166,8 @@ def build(providers: Sequence[Spec], *parts: Mapping[str, Any]) -> Configuration
     scenario = Scenario.model_validate(data)
     catalogue = {p.name: p for p in (Provider.model_validate(spec) for spec in providers)}
     for d in scenario.routing.destinations:
+        if d.pool is not None:
+            continue
         assert d.provider in catalogue, d.label
         assert catalogue[d.provider].model(d.model) is not None, d.label
     return Configuration(scenario, catalogue, "<test scenario>", "<test providers>", load_catalog())

@@ -1,0 +1,133 @@
+"""A third driver of the turn pipeline, for tests: a float clock and a heap, no SimPy.
+
+It proves the pipeline is sans-I/O (it runs without the simulator) and lets a test script
+the providers: ``service(call, now)`` says how the call ends — ``(failure, ttft_s,
+latency_s)`` — so a test can make the second call fail, a provider answer in exactly 2 s, and
+check every decision of the pipeline against a hand calculation.
+
+Imported by the policy tests as ``floatclock`` (pytest puts this folder on the path).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from capacity.policy.actions import ArmTimer, Call, Park, Resolve, Sleep
+from capacity.policy.build import Core
+from capacity.policy.pipeline import Pipeline
+from capacity.units import Outcome, Served
+
+Service = Callable[[Call, float], tuple[str | None, float, float]]
+
+
+def instant(call: Call, now: float) -> tuple[str | None, float, float]:
+    """Every call answers at once."""
+    return None, 0.0, 0.0
+
+
+class FloatClock:
+    """Runs sessions of a :class:`Core` on a float clock; ``service`` decides each call."""
+
+    def __init__(self, core: Core, service: Service = instant) -> None:
+        self.core = core
+        self.service = service
+        self.now = 0.0
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self.calls: list[tuple[float, Call]] = []  # (sent at, call)
+        self.sessions_done = 0
+
+    def at(self, t: float, fn: Callable[[], None]) -> None:
+        """Call ``fn`` at run time ``t`` (FIFO among equal times)."""
+        heapq.heappush(self._heap, (max(t, self.now), next(self._seq), fn))
+
+    def start(self, t: float, candidate: int, interviews: int = 1) -> None:
+        """Start a session of ``candidate`` at ``t``."""
+        self.at(t, lambda: self._step(self.core.pipeline.session(self.now, candidate, interviews), None))
+
+    def run(self, until: float = float("inf")) -> None:
+        """Process events up to ``until``."""
+        while self._heap and self._heap[0][0] <= until:
+            self.now, _, fn = heapq.heappop(self._heap)
+            fn()
+
+    def _step(self, pipeline: Pipeline, first: float | None) -> None:
+        try:
+            action = next(pipeline) if first is None else pipeline.send(first)
+            while True:
+                if isinstance(action, Sleep):
+                    self.at(self.now + action.seconds, lambda: self._step(pipeline, self.now))
+                    return
+                if isinstance(action, Call):
+                    self._call(pipeline, action)
+                    return
+                if isinstance(action, Park):
+                    action.ticket.handle = pipeline
+                    return
+                if isinstance(action, Resolve):
+                    for ticket in action.tickets:
+                        waiting = ticket.handle
+                        self.at(self.now, lambda w=waiting: self._step(w, self.now))
+                else:
+                    self._arm(action)
+                action = pipeline.send(self.now)
+        except StopIteration:
+            self.sessions_done += 1
+
+    def _call(self, pipeline: Pipeline, call: Call) -> None:
+        self.calls.append((self.now, call))
+        failure, ttft, latency = self.service(call, self.now)
+        call.failure, call.ttft_s, call.latency_s = failure, ttft, latency
+        replicas = call.routed.destination.replicas
+
+        def done() -> None:
+            if replicas is not None:
+                replicas.completed(call.server)
+            self._step(pipeline, self.now)
+
+        self.at(self.now + latency, done)
+
+    def _arm(self, arm: ArmTimer) -> None:
+        def fire() -> None:
+            resolved, again = self.core.queue.on_timer(self.now, arm.version)
+            for ticket in resolved:
+                waiting = ticket.handle
+                self.at(self.now, lambda w=waiting: self._step(w, self.now))
+            if again is not None:
+                self._arm(again)
+
+        self.at(arm.at, fire)
+
+
+@dataclass
+class Spy:
+    """An observer that keeps every event as a tuple, for assertions."""
+
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.events.append((name, *args, *kwargs.values()))
+
+    def turn(
+        self, needed_at: float, served: Served, latency_s: float, wait_s: float = 0.0, candidate_waits: bool = True
+    ) -> None:
+        """Keep a turn with every argument, defaults included."""
+        self.events.append(("turn", needed_at, served, latency_s, wait_s, candidate_waits))
+
+    def of(self, name: str) -> list[tuple[Any, ...]]:
+        """The events called ``name``, their arguments after the name."""
+        return [e[1:] for e in self.events if e[0] == name]
+
+    def turns(self) -> list[tuple[float, Served, float, float]]:
+        """(needed at, served, latency, wait) of every turn, s."""
+        return [(e[0], e[1], e[2], e[3]) for e in self.of("turn")]
+
+    def outcomes(self) -> list[Outcome]:
+        """How each interview ended, in order."""
+        return [e[1] for e in self.of("interview_ended")]
