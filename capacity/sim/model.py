@@ -44,8 +44,8 @@ from capacity.sim.gpu_station import GpuStation
 from capacity.units import DAY_S, DAYS_PER_MONTH, HOUR_S
 from capacity.workload.calendar import (
     active_hours_per_day,
-    build_sessions,
     need_interviews_per_day,
+    plan_arrivals,
     run_start,
 )
 from capacity.workload.distributions import BlockStream, StandardUniform, sampler
@@ -80,7 +80,14 @@ class ApiStation:
 class Simulation:
     """One run of one scenario: build with a configuration, then :meth:`run`."""
 
-    def __init__(self, config: Configuration, *, seed: int | None = None, days: int | None = None) -> None:
+    def __init__(
+        self,
+        config: Configuration,
+        *,
+        seed: int | None = None,
+        days: int | None = None,
+        max_interviews: int | None = None,
+    ) -> None:
         sc = config.scenario
         self.config = config
         self.seed = sc.seed if seed is None else seed
@@ -99,20 +106,11 @@ class Simulation:
         self.router = self.core.router
         self.destinations: list[Destination] = self.core.destinations
 
-        gap = sc.candidates.gap_between_interviews_s
-        span = self.core.script.expected_interview_duration_s() + gap
-        demand = (
-            sc
-            if sc.demand.kind == "total" or self.days == sc.demand.days
-            else sc.model_copy(update={"demand": sc.demand.model_copy(update={"days": self.days})})
-        )
-        sessions = build_sessions(demand, streams.sessions, span)
-        # a shortened run keeps the sessions that start in its days; a full run keeps all
-        # (the last day's western time zones start after 24:00 UTC)
-        keep = sessions.start_s < (self.demand_end_s if self.days < sc.demand.days else np.inf)
-        self.session_start = sessions.start_s[keep].tolist()
-        self.session_candidate = sessions.candidate[keep].tolist()
-        self.session_interviews = sessions.interviews[keep].tolist()
+        span = self.core.script.expected_interview_duration_s() + sc.candidates.gap_between_interviews_s
+        sessions = plan_arrivals(sc, streams.sessions, span, self.days, max_interviews)
+        self.session_start = sessions.start_s.tolist()
+        self.session_candidate = sessions.candidate.tolist()
+        self.session_interviews = sessions.interviews.tolist()
         self.requested = int(sum(self.session_interviews))
 
         self.stations: list[ApiStation | GpuStation] = []
@@ -131,6 +129,7 @@ class Simulation:
                 assert d.provider is not None
                 self.stations.append(ApiStation(dest, config, streams.service, d.provider))
         self.sessions_done = 0
+        self.max_interviews = max_interviews
 
     # ------------------------------------------------------------------------------------
     def _arrivals(self) -> Generator[simpy.Event, Any, None]:
@@ -223,7 +222,7 @@ class Simulation:
             days=self.days,
             run_start=self.run_start,
             need_interviews_per_day=self.requested / self.days
-            if self.days < sc.demand.days
+            if self.days < sc.demand.days or self.max_interviews is not None
             else need_interviews_per_day(sc),
             sla_p95_turn_latency_s=sc.sla.p95_turn_latency_s,
             sla_ttft_s=sc.sla.ttft_s,
@@ -237,7 +236,9 @@ def simulate(
     *,
     seed: int | None = None,
     days: int | None = None,
+    max_interviews: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> RunResult:
-    """Run one simulation of ``config`` (``days`` shortens the demand horizon)."""
-    return Simulation(config, seed=seed, days=days).run(progress)
+    """Run one simulation of ``config`` (``days`` shortens the demand horizon; ``max_interviews``
+    keeps only the first sessions, up to that many interviews)."""
+    return Simulation(config, seed=seed, days=days, max_interviews=max_interviews).run(progress)

@@ -162,3 +162,34 @@ def build_sessions(scenario: Scenario, rng: np.random.Generator, interview_span_
 def horizon_s(scenario: Scenario) -> float:
     """Length of the demand horizon, s."""
     return scenario.demand.days * DAY_S
+
+
+def plan_arrivals(
+    scenario: Scenario,
+    rng: np.random.Generator,
+    interview_span_s: float,
+    days: int,
+    max_interviews: int | None = None,
+) -> Sessions:
+    """The sessions a run of ``days`` days starts, in start order.
+
+    A run shorter than the scenario (``days`` < ``demand.days``) keeps the sessions that start
+    in its days — a per-day demand is drawn for those days only; a full run keeps all (the last
+    day's western time zones start after 24:00 UTC). ``max_interviews`` keeps the first sessions
+    up to that many interviews (the last one shortened): a short live rehearsal and the
+    simulation it is checked against then run exactly the same candidates.
+    """
+    demand = scenario.demand
+    shortened = days < demand.days
+    if shortened and demand.kind == "per_day":
+        scenario = scenario.model_copy(update={"demand": demand.model_copy(update={"days": days})})
+    sessions = build_sessions(scenario, rng, interview_span_s)
+    keep = sessions.start_s < (days * DAY_S if shortened else np.inf)
+    start, candidate, interviews = sessions.start_s[keep], sessions.candidate[keep], sessions.interviews[keep]
+    if max_interviews is not None:
+        total = np.cumsum(interviews)
+        n = int(np.searchsorted(total, max_interviews, side="left")) + 1
+        start, candidate, interviews = start[:n], candidate[:n], interviews[:n].copy()
+        if len(interviews) and total[len(interviews) - 1] > max_interviews:
+            interviews[-1] -= int(total[len(interviews) - 1] - max_interviews)
+    return Sessions(start, candidate, interviews)
