@@ -15,7 +15,8 @@ joins the conversation). A turn that needs a model goes through:
 5. **send** — one call to a provider model or to the least-loaded server of a GPU pool;
 6. **retry** — a failed call (5xx, timeout, 429) is retried with exponential backoff and
    jitter while attempts remain and the turn's deadline allows, the failed destination cooling
-   down meanwhile; past the deadline the turn degrades or fails (``routing.on_deadline``).
+   down meanwhile (until the provider's ``Retry-After``, when it sent one); past the deadline
+   the turn degrades or fails (``routing.on_deadline``).
 
 An interview with a failed turn is abandoned (failed); one with a degraded turn finishes
 degraded. With *gated admission* an interview is not started while turns wait for quota or
@@ -295,7 +296,10 @@ class TurnPipeline:
             obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, dest.price_usd(tokens_in, call.tokens_out))
         else:
             router.settle(now, routed, tokens_in, 0, None)
-            router.cool_down(now, routed, max(self.settings.cooldown_s, call.retry_after_s or 0.0))
+            if call.retry_after_s is not None:  # the provider said when: honour it
+                router.hold(dest, now + call.retry_after_s)
+            else:
+                router.cool_down(now, routed, self.settings.cooldown_s)
             obs.call_failed(dest, call.failure)
         arm: ArmTimer | None = self.queue.kick(now)
         if arm is not None:

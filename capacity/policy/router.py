@@ -191,6 +191,12 @@ class Router:
             else:
                 dest.latency_ewma_s += self.LATENCY_SMOOTHING * (latency_s - dest.latency_ewma_s)
 
+    def hold(self, destination: Destination, until: float) -> None:
+        """Send nothing to ``destination`` before run time ``until``: the provider said so
+        (``Retry-After``, or its rate-limit headers); unlike a cool-down this holds even for
+        the last usable destination."""
+        destination.cooldown_until = max(destination.cooldown_until, until)
+
     def cool_down(self, now: float, routed: Routed, seconds: float) -> None:
         """Keep traffic away from a destination that just failed, for ``seconds`` — unless it is
         the last one not cooling down: then there is nowhere better to send traffic, and a pause

@@ -1,0 +1,53 @@
+"""The chat messages of a live call: synthetic text of the sampled length.
+
+A live rehearsal sends real chat requests, so each call needs messages. They are synthetic —
+a system prompt, a resume, the conversation so far and the stage's instruction, made of
+plain words — and sized to the prompt tokens the script sampled, counting one token per
+whitespace-separated word (the provider emulator counts the same way; a real provider's
+tokenizer differs by some tens of percent, and its reported ``usage`` is what the ledger
+settles with). The text is deterministic in (candidate, stage, length).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+__all__ = ["chat_messages", "words"]
+
+_VOCABULARY: tuple[str, ...] = (
+    "project", "team", "design", "system", "data", "model", "customer", "latency", "service", "deploy",
+    "review", "test", "python", "api", "cache", "queue", "scale", "budget", "deadline", "lead", "mentor",
+    "incident", "metric", "product", "feature", "migrate", "refactor", "analyse", "plan", "deliver",
+    "improve", "measure", "learn", "build", "ship",
+)  # fmt: skip
+
+_INSTRUCTIONS = {
+    "resume_analysis": "Summarise the candidate's resume against the job description.",
+    "question": "Ask the next interview question.",
+    "evaluate": "Evaluate the candidate's last answer and ask a follow-up.",
+    "final_scoring": "Score the interview on each competency and justify each score.",
+}
+
+
+def words(n: int, seed: str) -> str:
+    """``n`` words of filler, deterministic in ``seed``."""
+    if n <= 0:
+        return ""
+    digest = hashlib.blake2b(seed.encode(), digest_size=8).digest()
+    state = int.from_bytes(digest, "big")
+    out = []
+    for _ in range(n):
+        state = (state * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+        out.append(_VOCABULARY[(state >> 33) % len(_VOCABULARY)])
+    return " ".join(out)
+
+
+def chat_messages(stage: str, candidate: int, prompt_tokens: int) -> list[dict[str, str]]:
+    """A system and a user message of ``prompt_tokens`` words in all, for ``stage`` of ``candidate``."""
+    instruction = _INSTRUCTIONS.get(stage, f"Carry out the interview stage {stage}.")
+    head = f"You are an interviewer. Stage: {stage}. {instruction}"
+    head_words = len(head.split())
+    if prompt_tokens <= head_words:
+        return [{"role": "user", "content": " ".join(head.split()[: max(prompt_tokens, 1)])}]
+    body = words(prompt_tokens - head_words, f"{candidate}:{stage}:{prompt_tokens}")
+    return [{"role": "system", "content": head}, {"role": "user", "content": body}]

@@ -1,0 +1,148 @@
+"""The asyncio driver of the policy core: the same pipeline on the wall clock.
+
+This is the live counterpart of :mod:`capacity.sim.model`. Each candidate's session is one
+asyncio task that runs the core's session generator (:mod:`capacity.policy.pipeline`) and
+turns each action it yields into asyncio:
+
+* ``Sleep`` → ``asyncio.sleep`` (think time, backoff, the gap between interviews);
+* ``Call`` → ``await perform(call)``: a :class:`CallPerformer` sends the request (over HTTP
+  to an OpenAI-compatible endpoint in a live run; a fake in tests) and fills in the result;
+* ``Park`` → an ``asyncio.Future`` that ``Resolve`` or the quota-wait queue's timer completes;
+* ``ArmTimer`` → ``loop.call_at`` whose callback hands the queue its timer.
+
+Run time is the wall clock since the run's start, multiplied by ``time_scale``: with
+``time_scale=60`` a 30-minute interview takes 30 wall seconds, think times and backoffs
+shrink alike, and every quota window is counted in run time — which is what a provider
+emulator running at the same scale enforces. Against a real provider use ``time_scale=1``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from capacity.policy.actions import ArmTimer, Call, Park, Resolve, Sleep
+from capacity.policy.build import Core
+from capacity.policy.pipeline import Pipeline
+
+__all__ = ["CallPerformer", "LiveDriver", "RunClock"]
+
+
+class CallPerformer(Protocol):
+    """Sends one call and fills in its result fields (``failure``, ``ttft_s``, ``latency_s``,
+    ``tokens_out``, ``retry_after_s``, ``payload``); must not raise for provider faults."""
+
+    def __call__(self, call: Call) -> Awaitable[None]:
+        """Perform ``call``."""
+        ...
+
+
+class RunClock:
+    """Run time on the event loop's monotonic clock: ``(loop.time() − origin) × time_scale + offset``, s.
+
+    ``offset`` lets a resumed run continue the run time where the journal left it.
+    """
+
+    def __init__(self, time_scale: float = 1.0, offset_s: float = 0.0) -> None:
+        if not time_scale > 0:
+            raise ValueError(f"time_scale must be positive, got {time_scale}")
+        self.time_scale = time_scale
+        self.offset_s = offset_s
+        self._origin: float | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run time ``offset_s`` is now."""
+        self._origin = loop.time()
+
+    def _loop_origin(self) -> float:
+        if self._origin is None:
+            raise RuntimeError("the run clock has not been started")
+        return self._origin
+
+    def now(self) -> float:
+        """The current run time, s."""
+        return (asyncio.get_running_loop().time() - self._loop_origin()) * self.time_scale + self.offset_s
+
+    def loop_time(self, run_time: float) -> float:
+        """The event loop's time at which run time ``run_time`` comes."""
+        return self._loop_origin() + (run_time - self.offset_s) / self.time_scale
+
+    async def sleep_until(self, run_time: float) -> None:
+        """Sleep until run time ``run_time`` (at once if it has passed)."""
+        delay = self.loop_time(run_time) - asyncio.get_running_loop().time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def sleep(self, run_seconds: float) -> None:
+        """Sleep ``run_seconds`` of run time."""
+        if run_seconds > 0:
+            await asyncio.sleep(run_seconds / self.time_scale)
+
+
+class LiveDriver:
+    """Runs sessions of one :class:`Core` as asyncio tasks; ``perform`` does the calls."""
+
+    def __init__(self, core: Core, perform: CallPerformer, clock: RunClock) -> None:
+        self.core = core
+        self.perform = perform
+        self.clock = clock
+        self.sessions_done = 0
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    async def session(
+        self, start_s: float, candidate: int, interviews: int, on_step: Callable[[], None] | None = None
+    ) -> None:
+        """Wait until run time ``start_s``, then run the session to its end."""
+        await self.clock.sleep_until(start_s)
+        await self.drive(self.core.pipeline.session(self.clock.now(), candidate, interviews), on_step)
+
+    async def drive(self, pipeline: Pipeline, on_step: Callable[[], None] | None = None) -> None:
+        """Run one pipeline: perform each action it yields; ``on_step`` is called before each
+        resumption (a journal uses it to know which session the next events belong to)."""
+        loop = asyncio.get_running_loop()
+        clock = self.clock
+        try:
+            if on_step is not None:
+                on_step()
+            action = next(pipeline)
+            while True:
+                if isinstance(action, Sleep):
+                    await clock.sleep(action.seconds)
+                elif isinstance(action, Call):
+                    await self.perform(action)
+                elif isinstance(action, Park):
+                    future: asyncio.Future[None] = loop.create_future()
+                    action.ticket.handle = future
+                    await future
+                elif isinstance(action, Resolve):
+                    for ticket in action.tickets:
+                        if not ticket.handle.done():
+                            ticket.handle.set_result(None)
+                else:
+                    self._arm(action)
+                if on_step is not None:
+                    on_step()
+                action = pipeline.send(clock.now())
+        except StopIteration:
+            self.sessions_done += 1
+
+    def _arm(self, arm: ArmTimer) -> None:
+        loop = asyncio.get_running_loop()
+        handle = loop.call_at(self.clock.loop_time(arm.at), self._fire, arm.version)
+        self._timers.add(handle)
+
+    def _fire(self, version: int) -> None:
+        self._timers = {h for h in self._timers if not h.cancelled() and h.when() > asyncio.get_running_loop().time()}
+        resolved, arm = self.core.queue.on_timer(self.clock.now(), version)
+        for ticket in resolved:
+            if not ticket.handle.done():
+                ticket.handle.set_result(None)
+        if arm is not None:
+            self._arm(arm)
+
+    def close(self) -> None:
+        """Cancel the queue's pending timers (at the end of a run, or on Ctrl-C)."""
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
