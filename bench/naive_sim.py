@@ -18,7 +18,7 @@ import numpy as np
 import simpy
 
 from capacity.config.loader import Configuration
-from capacity.policy.cache import ResponseCache
+from capacity.policy.cache import MISS, ResponseCache
 from capacity.policy.ledger import DestinationQuota
 from capacity.policy.router import Destination, Routed, Router
 from capacity.units import DAY_S
@@ -80,7 +80,7 @@ def run_naive(config: Configuration, days: int, seed: int = 1) -> dict[str, floa
             if turn.template:
                 continue
             key = (turn.stage, candidate) if turn.cache.key == "candidate" else None
-            if key is not None and cache.get(key, env.now):
+            if key is not None and cache.get(key, env.now) is not MISS:
                 continue
             tin = turn.fixed_input_tokens + (round(history) if turn.reads_history else 0)
             ok = yield env.process(request(tin, tout, env.now + sc.routing.turn_deadline_s))
