@@ -53,11 +53,11 @@ class Call:
     """Send one request and resume when it ends.
 
     The pipeline fills the request: ``routed`` (the destination and the quota admission),
-    ``tokens_in`` prompt tokens, ``tokens_out`` output tokens to generate (≤ the admitted
-    ``max_tokens``), ``server`` (the server of a GPU pool, −1 for a provider), and what a live
-    driver needs to write the chat messages: the ``stage`` of the interview script and the
-    ``candidate`` it is for. The driver fills the
-    result: ``failure`` (``None`` if it answered, else an :class:`~capacity.units.ErrorKind`
+    ``tokens_in`` prompt tokens, ``max_tokens`` (the output cap sent with the request, as the
+    quota reserved it), ``tokens_out`` output tokens to generate (≤ ``max_tokens``),
+    ``server`` (the server of a GPU pool, −1 for a provider), and what a live driver needs to
+    write the chat messages: the ``stage`` of the interview script and the ``candidate`` it
+    is for. The driver fills the result: ``failure`` (``None`` if it answered, else an :class:`~capacity.units.ErrorKind`
     value), ``ttft_s`` and ``latency_s`` (time to first token and to the last token, s, from
     the send), ``tokens_out`` (the tokens really generated, where the endpoint reports
     usage), ``retry_after_s`` (a provider's ``Retry-After``, s, if it sent one) and
@@ -68,6 +68,7 @@ class Call:
         "candidate",
         "failure",
         "latency_s",
+        "max_tokens",
         "payload",
         "retry_after_s",
         "routed",
@@ -79,11 +80,19 @@ class Call:
     )
 
     def __init__(
-        self, routed: Routed, tokens_in: int, tokens_out: int, server: int = -1, stage: str = "", candidate: int = -1
+        self,
+        routed: Routed,
+        tokens_in: int,
+        tokens_out: int,
+        max_tokens: int,
+        server: int = -1,
+        stage: str = "",
+        candidate: int = -1,
     ) -> None:
         self.routed = routed
         self.tokens_in = tokens_in
         self.tokens_out = tokens_out
+        self.max_tokens = max_tokens
         self.server = server
         self.stage = stage
         self.candidate = candidate

@@ -262,7 +262,9 @@ class TurnPipeline:
                 if granted is None:
                     return settings.past_deadline, wait, now
                 routed = granted
-            ok, now = yield from self._send(now, routed, tokens_in, tokens_out, turn.stage, candidate)
+            ok, now = yield from self._send(
+                now, routed, tokens_in, tokens_out, max_output_tokens, turn.stage, candidate
+            )
             if ok:
                 return Served.PROVIDER, wait, now
             if attempt >= self.retry.max_retries:
@@ -274,7 +276,14 @@ class TurnPipeline:
             now = yield Sleep(delay)
 
     def _send(
-        self, now: float, routed: Routed, tokens_in: int, tokens_out: int, stage: str, candidate: int
+        self,
+        now: float,
+        routed: Routed,
+        tokens_in: int,
+        tokens_out: int,
+        max_output_tokens: int,
+        stage: str,
+        candidate: int,
     ) -> Generator[Action, float, tuple[bool, float]]:
         """One call to a provider model or a GPU pool's least-loaded server: whether it answered."""
         obs, router = self.observer, self.router
@@ -283,13 +292,14 @@ class TurnPipeline:
         if dest.replicas is not None:  # a GPU pool: no quota, it queues at the server
             server = dest.replicas.choose()
             dest.replicas.dispatched(server)
-            call = Call(routed, tokens_in, tokens_out, server, stage, candidate)
+            call = Call(routed, tokens_in, tokens_out, max_output_tokens, server, stage, candidate)
             now = yield call
             router.settle(now, routed, tokens_in, call.tokens_out, call.latency_s)
             obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, 0.0)
             return True, now
         assert dest.quota is not None
-        call = Call(routed, tokens_in, min(tokens_out, dest.quota.output_cap(tokens_out)), -1, stage, candidate)
+        cap = dest.quota.output_cap(max_output_tokens)
+        call = Call(routed, tokens_in, min(tokens_out, dest.quota.output_cap(tokens_out)), cap, -1, stage, candidate)
         now = yield call
         if call.failure is None:
             router.settle(now, routed, tokens_in, call.tokens_out, call.latency_s)
