@@ -57,11 +57,13 @@ class Call:
     quota reserved it), ``tokens_out`` output tokens to generate (≤ ``max_tokens``),
     ``server`` (the server of a GPU pool, −1 for a provider), and what a live driver needs to
     write the chat messages: the ``stage`` of the interview script and the ``candidate`` it
-    is for. The driver fills the result: ``failure`` (``None`` if it answered, else an :class:`~capacity.units.ErrorKind`
-    value), ``ttft_s`` and ``latency_s`` (time to first token and to the last token, s, from
-    the send), ``tokens_out`` (the tokens really generated, where the endpoint reports
-    usage), ``retry_after_s`` (a provider's ``Retry-After``, s, if it sent one) and
-    ``payload`` (the response, live only).
+    is for.
+
+    The driver fills the result: ``failure`` (``None`` if it answered, else an
+    :class:`~capacity.units.ErrorKind` value); ``ttft_s`` and ``latency_s`` (time to first
+    token and to the last token from the send, s of run time); ``tokens_out`` (the tokens
+    really generated, where the endpoint reports usage); ``retry_after_s`` (how long the
+    provider asked us to wait, s, if it did); and ``payload`` (the response, live only).
     """
 
     __slots__ = (
