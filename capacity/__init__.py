@@ -7,3 +7,5 @@ endpoints. See ``shared/design.md`` for the architecture.
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -11,6 +11,7 @@ import typer
 from capacity.cli.app import app
 from capacity.cli.common import JsonOption, ProvidersOption, console, load, print_json, user_errors
 from capacity.config.gpus import GpuCatalog, load_catalog
+from capacity.config.loader import Configuration
 from capacity.errors import UsageError
 from capacity.gpu.calibration import check_rows
 from capacity.gpu.profile import ServingProfile, serving_profile
@@ -28,9 +29,8 @@ DEFAULT_CONTEXT_TOKENS = 2500
 """Context of a conversation when neither --context-tokens nor --scenario is given (the facts' example)."""
 
 
-def scenario_context_tokens(scenario: str, providers: Path | None) -> int:
+def scenario_context_tokens(config: Configuration) -> int:
     """Mean cached context of one API call of the scenario's interview: prompt + output, tokens."""
-    config = load(scenario, providers, None)
     turns = [t for t in compile_script(config.scenario.script).expected_tokens() if not t.template]
     return round(sum(t.input_tokens + t.output_tokens for t in turns) / len(turns))
 
@@ -112,16 +112,16 @@ def gpu(
     Exit status: 0 printed, 2 bad input.
     """
     with user_errors():
-        catalog = load_catalog(catalog_path)
+        config = load(scenario, providers, None) if scenario is not None else None
+        # a loaded scenario carries the shipped catalogue already; --catalog merges a user file over it
+        catalog = config.gpu_catalog if config is not None and catalog_path is None else load_catalog(catalog_path)
         if gpus_per_server < 1:
             raise UsageError(f"--gpus-per-server must be at least 1, got {gpus_per_server}")
         if max_batch < 1:
             raise UsageError(f"--max-batch must be at least 1, got {max_batch}")
         if context_tokens is not None and context_tokens < 1:
             raise UsageError(f"--context-tokens must be at least 1, got {context_tokens}")
-        context = context_tokens or (
-            scenario_context_tokens(scenario, providers) if scenario is not None else DEFAULT_CONTEXT_TOKENS
-        )
+        context = context_tokens or (scenario_context_tokens(config) if config is not None else DEFAULT_CONTEXT_TOKENS)
         catalog.precision(precision)
         catalog.engine(engine)
         profiles = _profiles(

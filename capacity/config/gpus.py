@@ -25,11 +25,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from capacity.config.base import Model
+from capacity.config.yamldoc import YamlDocument, deep_merge, read_yaml, validate
 from capacity.errors import ConfigError, UsageError
 
 CATALOG_RESOURCE = "gpus.yaml"
@@ -280,24 +281,12 @@ def shipped_catalog_path() -> Iterator[Path]:
         yield path
 
 
-def _merge(base: Any, over: Any) -> Any:
-    """``over`` on top of ``base``: mappings merge key by key, anything else is replaced."""
-    if isinstance(base, dict) and isinstance(over, dict):
-        merged = dict(base)
-        for key, value in over.items():
-            merged[key] = _merge(base[key], value) if key in base else value
-        return merged
-    return over
-
-
 def load_catalog(extra: Path | None = None) -> GpuCatalog:
     """The shipped catalogue, with ``extra`` (a user YAML file) merged over it if given.
 
     Mappings merge key by key (a user file may change one field of one GPU); lists such as
     ``benchmarks`` are replaced whole. Mistakes raise ConfigError with file and line.
     """
-    from capacity.config.loader import YamlDocument, read_yaml, validate
-
     with shipped_catalog_path() as path:
         doc = read_yaml(path)
     if extra is not None:
@@ -305,7 +294,7 @@ def load_catalog(extra: Path | None = None) -> GpuCatalog:
         if user.data is not None:
             lines = dict(doc.lines)
             lines.update({p: loc for p, loc in user.lines.items() if p})
-            doc = YamlDocument(user.file, _merge(doc.data, user.data), lines)
+            doc = YamlDocument(user.file, deep_merge(doc.data, user.data), lines)
     catalog = validate(doc, GpuCatalog)
     problems = [doc.problem(path, message) for path, message in catalog.reference_problems()]
     if problems:

@@ -15,13 +15,14 @@ the 1st. Cerebras-style limits refill continuously (a token bucket).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, NonNegativeFloat, NonNegativeInt, PositiveInt, model_validator
 
 from capacity.config.base import Model
 from capacity.config.distributions import DistributionSpec
+from capacity.units import LIMIT_KINDS, LimitKind, Measure, Period
 
 
 def _check_timezone(name: str) -> str:
@@ -77,6 +78,25 @@ class Resets(Model):
         default=CalendarMonthReset(kind="calendar_month"), description="Per-month windows and monthly credit."
     )
 
+    def rule(self, period: Period) -> RollingReset | FixedReset | TokenBucketReset | CalendarMonthReset:
+        """The reset rule of the windows of ``period``.
+
+        Raises ValueError for :attr:`Period.ONCE`: a one-time allowance never resets.
+        """
+        if period is Period.ONCE:
+            raise ValueError("a one-time allowance has no reset rule")
+        rule: RollingReset | FixedReset | TokenBucketReset | CalendarMonthReset = getattr(self, period.value)
+        return rule
+
+
+class StatedLimit(NamedTuple):
+    """One limit a model states: its kind, its value (in the kind's measure) and its period."""
+
+    kind: LimitKind
+    value: float
+    period: Period | None
+    """The kind's period, except that credit renewed monthly counts per month."""
+
 
 class Limits(Model):
     """Per-account limits of one model; ``None`` (absent) means the source states none."""
@@ -109,6 +129,19 @@ class Limits(Model):
         default=False,
         description="Token windows are charged input + max output at admission and never refunded (Cerebras).",
     )
+
+    def stated(self) -> list[StatedLimit]:
+        """The limits stated (absent ones left out), in the order of :data:`~capacity.units.LIMIT_KINDS`."""
+        out = []
+        for kind in LIMIT_KINDS:
+            value = getattr(self, kind.field)
+            if value is None:
+                continue
+            period = kind.period
+            if kind.measure is Measure.USD and self.credit_renews == "monthly":
+                period = Period.MONTH
+            out.append(StatedLimit(kind, float(value), period))
+        return out
 
 
 class NeuronRates(Model):

@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass
 
 from capacity.config.providers import Limits, ModelSpec
-from capacity.units import HOUR_S, MINUTE_S, MTOK
+from capacity.units import CONCURRENT_REQUESTS, HOUR_S, LIMIT_KIND, MINUTE_S, MTOK, Measure, Period
 from capacity.workload.distributions import sampler
 
 
@@ -116,104 +116,75 @@ def charged_tokens(limits: Limits, profile: RequestProfile) -> float:
     return profile.reserved_tokens if limits.charge_max_output_up_front else profile.tokens
 
 
-def limit_capacities(spec: ModelSpec, profile: RequestProfile) -> list[LimitCapacity]:
-    """Requests per business day per account under each limit the model states, in field order."""
-    lim = spec.limits
+def _per_day(quota: float, period: Period, profile: RequestProfile) -> tuple[float, str]:
+    """What ``quota`` over ``period`` gives per business day (in its own measure), and how, in words."""
     hours = profile.active_hours_per_day
-    month_days = profile.business_days_per_month
-    charged = charged_tokens(lim, profile)
-    charge_word = "reserved (input + max output)" if lim.charge_max_output_up_front else "used"
-    tok = f"{_fmt(charged)} tokens {charge_word}/request"
-    out: list[LimitCapacity] = []
+    if period is Period.MINUTE:
+        return quota * (HOUR_S / MINUTE_S) * hours, f" × 60 × {_fmt(hours)} active h"
+    if period is Period.HOUR:
+        return quota * hours, f" × {_fmt(hours)} active h"
+    if period is Period.DAY:
+        return quota, ""
+    days = profile.business_days_per_month if period is Period.MONTH else profile.business_days_in_horizon
+    return quota / days, f" ÷ {_fmt(days)} business days"
 
-    def add(kind: str, quota: float | None, unit: str, per_day: float, how: str) -> None:
-        if quota is not None:
-            out.append(LimitCapacity(kind, float(quota), unit, per_day, how))
 
-    if lim.rpm is not None:
-        add(
-            "rpm",
-            lim.rpm,
-            "requests/min",
-            lim.rpm * (HOUR_S / MINUTE_S) * hours,
-            f"{_fmt(lim.rpm)} req/min × 60 × {_fmt(hours)} active h",
-        )
-    if lim.rph is not None:
-        add(
-            "rph",
-            lim.rph,
-            "requests/hour",
-            lim.rph * hours,
-            f"{_fmt(lim.rph)} req/h × {_fmt(hours)} active h",
-        )
-    if lim.rpd is not None:
-        add("rpd", lim.rpd, "requests/day", float(lim.rpd), f"{_fmt(lim.rpd)} req/day")
-    if lim.requests_per_month is not None:
-        add(
-            "requests_per_month",
-            lim.requests_per_month,
-            "requests/month",
-            lim.requests_per_month / month_days,
-            f"{_fmt(lim.requests_per_month)} req/month ÷ {_fmt(month_days)} business days",
-        )
-    if lim.tpm is not None:
-        add(
-            "tpm",
-            lim.tpm,
-            "tokens/min",
-            _per(lim.tpm * (HOUR_S / MINUTE_S) * hours, charged),
-            f"{_fmt(lim.tpm)} tokens/min × 60 × {_fmt(hours)} active h ÷ {tok}",
-        )
-    if lim.tokens_per_hour is not None:
-        add(
-            "tokens_per_hour",
-            lim.tokens_per_hour,
-            "tokens/hour",
-            _per(lim.tokens_per_hour * hours, charged),
-            f"{_fmt(lim.tokens_per_hour)} tokens/h × {_fmt(hours)} active h ÷ {tok}",
-        )
-    if lim.tpd is not None:
-        add("tpd", lim.tpd, "tokens/day", _per(lim.tpd, charged), f"{_fmt(lim.tpd)} tokens/day ÷ {tok}")
-    if lim.tokens_per_month is not None:
-        add(
-            "tokens_per_month",
-            lim.tokens_per_month,
-            "tokens/month",
-            _per(lim.tokens_per_month / month_days, charged),
-            f"{_fmt(lim.tokens_per_month)} tokens/month ÷ {_fmt(month_days)} business days ÷ {tok}",
-        )
-    neurons = neurons_per_request(spec, profile)
-    if lim.neurons_per_day is not None and neurons is not None:
-        add(
-            "neurons_per_day",
-            lim.neurons_per_day,
-            "neurons/day",
-            _per(lim.neurons_per_day, neurons),
-            f"{_fmt(lim.neurons_per_day)} neurons/day ÷ {neurons:.2f} neurons/request",
-        )
+def _cost(measure: Measure, spec: ModelSpec, profile: RequestProfile) -> tuple[float, str] | None:
+    """What one mean request costs of ``measure``, and how it reads (None: the model has no rate
+    for it, so the limit says nothing about requests)."""
+    if measure is Measure.REQUESTS:
+        return 1.0, ""
+    if measure is Measure.TOKENS:
+        charged = charged_tokens(spec.limits, profile)
+        word = "reserved (input + max output)" if spec.limits.charge_max_output_up_front else "used"
+        return charged, f" ÷ {_fmt(charged)} tokens {word}/request"
+    if measure is Measure.NEURONS:
+        neurons = neurons_per_request(spec, profile)
+        return None if neurons is None else (neurons, f" ÷ {neurons:.2f} neurons/request")
     price = usd_per_request(spec, profile)
-    if lim.credit_usd is not None and price is not None:
-        if lim.credit_renews == "monthly":
-            days, span = month_days, "business days a month (renews monthly)"
+    return None if price is None else (price, f" ÷ ${price:.6f}/request")
+
+
+_CREDIT_SPAN = {Period.MONTH: " a month (renews monthly)", Period.ONCE: " of the horizon (one-time credit)"}
+"""How a credit's period reads after its business days."""
+
+
+def limit_capacities(spec: ModelSpec, profile: RequestProfile) -> list[LimitCapacity]:
+    """Requests per business day per account under each limit the model states, in the order of
+    :data:`~capacity.units.LIMIT_KINDS` (per-request caps bound no rate and are left out)."""
+    out: list[LimitCapacity] = []
+    for limit in spec.limits.stated():
+        kind, quota, period = limit.kind, limit.value, limit.period
+        if period is None:
+            if kind.field == CONCURRENT_REQUESTS:
+                out.append(_concurrency(spec, profile, quota))
+            continue
+        cost = _cost(kind.measure, spec, profile)
+        if cost is None:
+            continue
+        per_day, how_period = _per_day(quota, period, profile)
+        per_request, how_cost = cost
+        if kind.measure is Measure.USD:
+            head = f"${quota:,.2f}"
+            how_period += _CREDIT_SPAN.get(period, "")
         else:
-            days, span = profile.business_days_in_horizon, "business days of the horizon (one-time credit)"
-        add(
-            "credit_usd",
-            lim.credit_usd,
-            "USD credit",
-            _per(lim.credit_usd / days, price),
-            f"${lim.credit_usd:,.2f} ÷ {_fmt(days)} {span} ÷ ${price:.6f}/request",
-        )
-    if lim.concurrent_requests is not None:
-        service = mean_service_time_s(spec, profile)
-        add(
-            "concurrent_requests",
-            lim.concurrent_requests,
-            "requests in flight",
-            _per(lim.concurrent_requests * hours * HOUR_S, service),
-            f"{lim.concurrent_requests} in flight × {_fmt(hours)} active h × 3600 ÷ {service:.2f} s/request",
-        )
+            head = f"{_fmt(quota)} {kind.short}"
+        how = head + how_period + how_cost
+        out.append(LimitCapacity(kind.field, quota, kind.unit, _per(per_day, per_request), how))
     return out
+
+
+def _concurrency(spec: ModelSpec, profile: RequestProfile, slots: float) -> LimitCapacity:
+    """Requests a business day through ``slots`` requests in flight, each held for the mean service time."""
+    hours = profile.active_hours_per_day
+    service = mean_service_time_s(spec, profile)
+    return LimitCapacity(
+        CONCURRENT_REQUESTS,
+        slots,
+        LIMIT_KIND[CONCURRENT_REQUESTS].unit,
+        _per(slots * hours * HOUR_S, service),
+        f"{_fmt(slots)} in flight × {_fmt(hours)} active h × 3600 ÷ {service:.2f} s/request",
+    )
 
 
 def binding_limit(capacities: list[LimitCapacity]) -> LimitCapacity | None:

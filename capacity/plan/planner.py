@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from capacity.config.gpus import GpuPool, load_catalog
+from capacity.config.gpus import GpuPool
 from capacity.config.loader import Configuration
 from capacity.config.providers import ModelSpec, Provider
 from capacity.config.scenario import Destination, SeedClaims
@@ -152,7 +152,7 @@ def _pool_destination(
     """A GPU pool: interviews a day from the roofline server sizing (an upper bound: calls are
     assumed to arrive as slots free), within the scenario's latency target, over the hours
     interviews run; its cost is fixed by the month, whatever share of the need it takes."""
-    catalog = load_catalog()
+    catalog = config.gpu_catalog
     dep = pool_deployment(catalog, pool)
     calls = max(1, round(api_requests))
     load = InterviewLoad(profile.input_tokens * calls, profile.output_tokens * calls, calls)

@@ -29,7 +29,7 @@ from capacity.config.providers import Limits, Provider
 from capacity.config.scenario import SeedClaims, SeedRow
 from capacity.plan.limits import LimitCapacity, RequestProfile, binding_limit, limit_capacities
 from capacity.plan.savings import Combination, capacity_multiplier, combine
-from capacity.units import LIMIT_UNITS
+from capacity.units import LIMIT_KINDS
 
 CLAIM_UNIT_WORDS: dict[str, str] = {
     "requests_per_day": "requests/day",
@@ -40,8 +40,8 @@ CLAIM_UNIT_WORDS: dict[str, str] = {
 }
 """How each unit of a seed row reads in a sentence."""
 
-LIMIT_UNIT_WORDS: dict[str, str] = {k: v for k, v in LIMIT_UNITS.items() if k != "concurrent_requests"}
-"""The quota fields of providers.yaml a claimed figure may be confused with, and their units."""
+LIMIT_UNIT_WORDS: dict[str, str] = {k.field: k.unit for k in LIMIT_KINDS if k.period is not None}
+"""The quota fields of providers.yaml a claimed figure may be confused with (the windows), and their units."""
 
 SAME_UNIT_LIMIT: dict[str, str] = {
     "requests_per_day": "rpd",

@@ -6,3 +6,7 @@ it never sleeps, never does I/O and never reads a clock. The simulator passes Si
 ``env.now``; the live runtime passes the wall clock. So what the simulator predicts is what
 the live router does.
 """
+
+from capacity.policy.ledger import DestinationQuota, build_windows
+
+__all__ = ["DestinationQuota", "build_windows"]

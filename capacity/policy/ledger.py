@@ -20,6 +20,7 @@ from capacity.config.providers import (
     CalendarMonthReset,
     FixedReset,
     ModelSpec,
+    Resets,
     RollingReset,
     TokenBucketReset,
 )
@@ -28,14 +29,11 @@ from capacity.policy.resets import DailyAt, EveryAligned, MonthlyOnFirst, NeverR
 from capacity.policy.windows import (
     ConcurrencyLimit,
     FixedWindow,
-    Measure,
     QuotaWindow,
     RollingWindow,
     TokenBucket,
 )
-from capacity.units import DAY_S, DAYS_PER_MONTH, HOUR_S, MINUTE_S, MTOK
-
-MONTH_S = DAYS_PER_MONTH * DAY_S
+from capacity.units import MTOK, Measure, Period
 
 
 @dataclass(slots=True)
@@ -92,14 +90,18 @@ class Admission:
 
 
 def _window(
-    name: str, measure: Measure, limit: float, length_s: float, rule: Any, run_start: dt.datetime
+    name: str, measure: Measure, limit: float, period: Period, resets: Resets, run_start: dt.datetime
 ) -> QuotaWindow:
+    if period is Period.ONCE:
+        return FixedWindow(name, measure, limit, NeverResets())
+    rule = resets.rule(period)
+    length_s = period.length_s
     if isinstance(rule, RollingReset):
         return RollingWindow(name, measure, limit, length_s)
     if isinstance(rule, TokenBucketReset):
         return TokenBucket(name, measure, limit, length_s)
     if isinstance(rule, FixedReset):
-        if length_s == DAY_S:
+        if period is Period.DAY:
             return FixedWindow(name, measure, limit, DailyAt(run_start, rule.at, rule.timezone))
         return FixedWindow(name, measure, limit, EveryAligned(length_s))
     if isinstance(rule, CalendarMonthReset):
@@ -108,26 +110,14 @@ def _window(
 
 
 def build_windows(spec: ModelSpec, run_start: dt.datetime) -> list[QuotaWindow]:
-    """One account's windows for a model's limits (absent limits make no window)."""
-    lim, rs = spec.limits, spec.resets
-    table: list[tuple[str, Measure, float | None, float, Any]] = [
-        ("rpm", Measure.REQUESTS, lim.rpm, MINUTE_S, rs.minute),
-        ("rph", Measure.REQUESTS, lim.rph, HOUR_S, rs.hour),
-        ("rpd", Measure.REQUESTS, lim.rpd, DAY_S, rs.day),
-        ("requests_per_month", Measure.REQUESTS, lim.requests_per_month, MONTH_S, rs.month),
-        ("tpm", Measure.TOKENS, lim.tpm, MINUTE_S, rs.minute),
-        ("tokens_per_hour", Measure.TOKENS, lim.tokens_per_hour, HOUR_S, rs.hour),
-        ("tpd", Measure.TOKENS, lim.tpd, DAY_S, rs.day),
-        ("tokens_per_month", Measure.TOKENS, lim.tokens_per_month, MONTH_S, rs.month),
-        ("neurons_per_day", Measure.NEURONS, lim.neurons_per_day, DAY_S, rs.day),
+    """One account's quota windows: one per limit the model states over a period, named by its
+    field and in the order of :data:`~capacity.units.LIMIT_KINDS` (concurrency and per-request
+    caps are not windows; absent limits make none)."""
+    return [
+        _window(limit.kind.field, limit.kind.measure, limit.value, limit.period, spec.resets, run_start)
+        for limit in spec.limits.stated()
+        if limit.period is not None
     ]
-    windows = [_window(n, m, v, length, rule, run_start) for n, m, v, length, rule in table if v is not None]
-    if lim.credit_usd is not None:
-        if lim.credit_renews == "monthly":
-            windows.append(_window("credit_usd", Measure.USD, lim.credit_usd, MONTH_S, rs.month, run_start))
-        else:
-            windows.append(FixedWindow("credit_usd", Measure.USD, lim.credit_usd, NeverResets()))
-    return windows
 
 
 class AccountQuota:

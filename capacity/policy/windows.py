@@ -21,20 +21,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from enum import StrEnum
 from typing import Any
 
 from capacity.policy.resets import ResetSchedule
-
-
-class Measure(StrEnum):
-    """What a window counts."""
-
-    REQUESTS = "requests"
-    TOKENS = "tokens"
-    NEURONS = "neurons"
-    USD = "usd"
-
+from capacity.units import Measure
 
 _EPS = 1e-9
 

@@ -35,12 +35,13 @@ from capacity.report.figures.cost import cost_figure, cost_rows
 from capacity.report.figures.curve import curve_figure
 from capacity.report.figures.demand import CapacityLine, demand_figure
 from capacity.report.figures.latency import latency_figure
-from capacity.report.figures.quota import WINDOW_WORDS, quota_figure
+from capacity.report.figures.quota import quota_figure
 from capacity.report.figures.requests import requests_figure
 from capacity.report.providers_table import limits_text
 from capacity.report.runs import Progress, RunRequest, ScenarioRun, list_prices, run_scenarios, runs_per_month
 from capacity.report.verdict import clock
 from capacity.result import RunResult
+from capacity.units import limit_unit
 
 ALL_SCENARIOS = ("A", "B", "seed-claims")
 """The shipped scenarios ``capacity report --all`` writes a page for (plus the seed audit)."""
@@ -266,8 +267,8 @@ def _destinations_table(r: RunResult) -> str:
                 f"{sum(d.errors.values()):,}",
                 f"{d.tokens_in:,} / {d.tokens_out:,}",
                 md.money(d.cost_usd),
-                WINDOW_WORDS.get(d.binding_window, d.binding_window) if d.binding_window else "–",
-                f"{WINDOW_WORDS.get(first.name, first.name)}, {clock(first.first_blocked_s or 0.0)}"
+                limit_unit(d.binding_window) if d.binding_window else "–",
+                f"{limit_unit(first.name)}, {clock(first.first_blocked_s or 0.0)}"
                 if first
                 else "–",
             )

@@ -15,23 +15,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from capacity.config.providers import FixedReset, Limits, ModelSpec, Provider
-
-LIMIT_LABELS: tuple[tuple[str, str], ...] = (
-    ("rpm", "req/min"),
-    ("rph", "req/hour"),
-    ("rpd", "req/day"),
-    ("requests_per_month", "req/month"),
-    ("tpm", "tokens/min"),
-    ("tokens_per_hour", "tokens/hour"),
-    ("tpd", "tokens/day"),
-    ("tokens_per_month", "tokens/month"),
-    ("neurons_per_day", "neurons/day"),
-    ("concurrent_requests", "in flight"),
-    ("max_input_tokens_per_request", "input tokens/request max"),
-    ("max_output_tokens_per_request", "output tokens/request max"),
-)
-"""Each count-valued limit field and the unit it is shown with."""
+from capacity.config.providers import FixedReset, Limits, ModelSpec, Provider, StatedLimit
+from capacity.units import Measure, Period
 
 
 def age_days(as_of: dt.date, today: dt.date) -> int:
@@ -48,14 +33,21 @@ def _number(x: float) -> str:
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
 
 
+def limit_text(limit: StatedLimit) -> str:
+    """One stated limit in words: ``15 req/min``, ``$5.00 credit once``, ``5 in flight``."""
+    if limit.kind.measure is Measure.USD:
+        renews = "a month" if limit.period is Period.MONTH else "once"
+        return f"${limit.value:,.2f} {limit.kind.short} {renews}"
+    return f"{_number(limit.value)} {limit.kind.short}"
+
+
 def limits_text(limits: Limits) -> str:
-    """The limits a model states, in one line: ``15 req/min · 200 req/day · 1,000,000 tokens/min``."""
-    parts = [
-        f"{_number(v)} {unit}" for field, unit in LIMIT_LABELS if (v := getattr(limits, field)) is not None
-    ]
-    if limits.credit_usd is not None:
-        renews = "a month" if limits.credit_renews == "monthly" else "once"
-        parts.append(f"${limits.credit_usd:,.2f} credit {renews}")
+    """The limits a model states, in one line: ``15 req/min · 200 req/day · 1,000,000 tokens/min``.
+
+    Counted limits first, in the order of :data:`~capacity.units.LIMIT_KINDS`; credit last."""
+    stated = limits.stated()
+    parts = [limit_text(s) for s in stated if s.kind.measure is not Measure.USD]
+    parts += [limit_text(s) for s in stated if s.kind.measure is Measure.USD]
     if limits.charge_max_output_up_front:
         parts.append("max output charged up front")
     return " · ".join(parts) if parts else "none stated"

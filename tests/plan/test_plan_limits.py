@@ -20,6 +20,7 @@ from capacity.plan.limits import (
     neurons_per_request,
     usd_per_request,
 )
+from capacity.units import LIMIT_KIND, LIMIT_KINDS
 
 PROFILE = RequestProfile(
     input_tokens=900.0,
@@ -124,3 +125,23 @@ def test_service_time_uses_distribution_means() -> None:
     }
     model = ModelSpec.model_validate({"name": "m", "latency": latency})
     assert mean_service_time_s(model, PROFILE) == pytest.approx(0.6 * math.exp(0.125) + 100 / 120)
+
+
+def test_every_rate_limit_of_the_table_becomes_a_capacity_with_its_words() -> None:
+    every = {k.field: 1_000 for k in LIMIT_KINDS}
+    extra = {
+        "prices": {"usd_per_mtok_in": 0.10, "usd_per_mtok_out": 0.10},
+        "neurons": {"per_mtok_in": 10_000.0, "per_mtok_out": 10_000.0},
+    }
+    caps = limit_capacities(spec(every, **extra), PROFILE)
+    # per-request caps bound no rate of requests; every other kind is converted, in table order
+    assert [c.kind for c in caps] == [k.field for k in LIMIT_KINDS if not k.field.startswith("max_")]
+    assert all(c.unit == LIMIT_KIND[c.kind].unit for c in caps)
+    how = {c.kind: c.how for c in caps}
+    assert how["rph"] == "1,000 req/hour × 10 active h"
+    assert how["requests_per_month"] == "1,000 req/month ÷ 20 business days"
+    assert how["neurons_per_day"] == "1,000 neurons/day ÷ 10.00 neurons/request"
+    assert how["credit_usd"] == (
+        "$1,000.00 ÷ 10 business days of the horizon (one-time credit) ÷ $0.000100/request"
+    )
+    assert how["concurrent_requests"] == "1,000 in flight × 10 active h × 3600 ÷ 1.50 s/request"

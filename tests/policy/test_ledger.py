@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 
 from capacity.config.providers import ModelSpec
 from capacity.policy.ledger import Admission, DestinationQuota, build_windows
+from capacity.policy.resets import DailyAt, MonthlyOnFirst, NeverResets
+from capacity.policy.windows import FixedWindow, RollingWindow, TokenBucket
+from capacity.units import LIMIT_KIND, LIMIT_KINDS, Period
 
 START = dt.datetime(2025, 10, 6, tzinfo=dt.UTC)
 LATENCY = {
@@ -30,6 +33,51 @@ def test_windows_follow_the_limits_present() -> None:
     names = [w.name for w in build_windows(spec(rpm=30, rpd=14_400, tpm=6_000, tpd=500_000), START)]
     assert names == ["rpm", "rpd", "tpm", "tpd"]
     assert build_windows(spec(), START) == []
+
+
+RESETS = {
+    "rolling": {"kind": "rolling"},
+    "fixed": {"kind": "fixed", "at": "00:00", "timezone": "America/Los_Angeles"},
+    "token_bucket": {"kind": "token_bucket"},
+}
+
+
+@given(
+    st.fixed_dictionaries({k.field: st.one_of(st.none(), st.integers(1, 10**7)) for k in LIMIT_KINDS}),
+    st.sampled_from(["never", "monthly"]),
+    st.sampled_from(sorted(RESETS)),
+)
+@settings(max_examples=60)
+def test_the_ledger_builds_one_window_per_present_limit(
+    raw: dict[str, int | None], renews: str, day_reset: str
+) -> None:
+    limits = {k: v for k, v in raw.items() if v is not None}
+    model = spec(
+        **limits,
+        credit_renews=renews,
+        resets={"day": RESETS[day_reset]},
+        prices={"usd_per_mtok_in": 1, "usd_per_mtok_out": 2},
+        neurons={"per_mtok_in": 10, "per_mtok_out": 20},
+    )
+    windows = build_windows(model, START)
+    # one per limit counted over a period, in table order; concurrency and per-request caps make none
+    assert [w.name for w in windows] == [k.field for k in LIMIT_KINDS if k.period is not None and k.field in limits]
+    for w in windows:
+        kind = LIMIT_KIND[w.name]
+        assert w.measure is kind.measure
+        assert w.limit == limits[w.name]
+        period = Period.MONTH if w.name == "credit_usd" and renews == "monthly" else kind.period
+        if period is Period.ONCE:
+            assert isinstance(w, FixedWindow) and isinstance(w.schedule, NeverResets)
+        elif period is Period.MONTH:  # calendar month by default
+            assert isinstance(w, FixedWindow) and isinstance(w.schedule, MonthlyOnFirst)
+        elif period is Period.DAY and day_reset == "fixed":
+            assert isinstance(w, FixedWindow) and isinstance(w.schedule, DailyAt)
+        elif period is Period.DAY and day_reset == "token_bucket":
+            assert isinstance(w, TokenBucket) and w.rate == w.limit / 86_400.0
+        else:
+            assert isinstance(w, RollingWindow)
+            assert period is not None and w.length_s == period.length_s
 
 
 def test_tokens_reserved_at_admission_then_refunded() -> None:

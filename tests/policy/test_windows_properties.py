@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capacity.policy.resets import EveryAligned
-from capacity.policy.windows import FixedWindow, Measure, RollingWindow, TokenBucket
+from capacity.policy.windows import FixedWindow, RollingWindow, TokenBucket
+from capacity.units import Measure
 
 Op = tuple[float, float, float]  # (gap since previous request s, amount, share refunded)
 

@@ -13,3 +13,20 @@ Every figure has a title, axes labelled with units and a legend, and is the same
 for bit, for the same data (:mod:`._style`). matplotlib is imported inside the drawing
 functions, never when this package is imported.
 """
+
+from capacity.report.figures.audit import monthly_figure, providers_figure
+from capacity.report.figures.cost import cost_figure
+from capacity.report.figures.demand import demand_figure
+from capacity.report.figures.latency import latency_figure
+from capacity.report.figures.quota import quota_figure
+from capacity.report.figures.requests import requests_figure
+
+__all__ = [
+    "cost_figure",
+    "demand_figure",
+    "latency_figure",
+    "monthly_figure",
+    "providers_figure",
+    "quota_figure",
+    "requests_figure",
+]

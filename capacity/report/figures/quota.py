@@ -20,19 +20,8 @@ from numpy.typing import NDArray
 from capacity.report.figures._day import HOURS_PER_DAY, DayWindow, day_window, hours
 from capacity.report.figures._style import new_figure, save_png, short_name, style
 from capacity.result import DestinationResult, RunResult
-from capacity.units import LIMIT_UNITS
+from capacity.units import LIMIT_KIND, limit_unit
 
-WINDOW_WORDS = LIMIT_UNITS
-"""How a window's name reads on an axis."""
-
-_ABBREV = {
-    "tokens_per_hour": "tph",
-    "tokens_per_month": "tpmo",
-    "requests_per_month": "rpmo",
-    "neurons_per_day": "neur",
-    "credit_usd": "$",
-    "concurrent_requests": "conc",
-}
 FULL = 0.995
 """A window at or above this fraction of its limit is full."""
 
@@ -52,12 +41,14 @@ class QuotaRow:
     @property
     def label(self) -> str:
         """``cerebras/llama3.1-8b (tokens/day)``: the destination and its binding window."""
-        bind = (
-            WINDOW_WORDS.get(self.binding_window, self.binding_window)
-            if self.binding_window
-            else "none refused"
-        )
+        bind = limit_unit(self.binding_window) if self.binding_window else "none refused"
         return f"{short_name(self.destination)} ({bind})"
+
+
+def _tag(window: str) -> str:
+    """The short tag a full cell shows for ``window`` (``tpd``, ``$``)."""
+    kind = LIMIT_KIND.get(window)
+    return window[:4] if kind is None else kind.tag
 
 
 def quota_row(dest: DestinationResult) -> QuotaRow | None:
@@ -122,7 +113,7 @@ def quota_figure(result: RunResult, path: Path, window: DayWindow | None = None)
                     hour_ax.text(
                         j,
                         i,
-                        _ABBREV.get(row.tightest[h], row.tightest[h][:4]),
+                        _tag(row.tightest[h]),
                         ha="center",
                         va="center",
                         fontsize=6.5,
