@@ -84,7 +84,8 @@ def test_the_layers_are_the_design_s() -> None:
         ["studies"],
         ["sim", "live", "plan"],
         ["metrics"],
-        ["policy", "workload", "gpu"],
+        ["policy", "gpu"],
+        ["workload"],
         ["config"],
         ["errors", "units", "result"],
     ]

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 
 from capacity.metrics.histogram import LogHistogram
+from capacity.policy.observer import Destination as DestinationRef
 from capacity.policy.router import Destination
 from capacity.result import (
     CacheStats,
@@ -156,7 +157,7 @@ class Recorder:
         """A window had no room at ``now``."""
         self._stats(window_id).record_block(now)
 
-    def destination_refused(self, destination: Destination) -> None:
+    def destination_refused(self, destination: DestinationRef) -> None:
         """The router found no room on ``destination``."""
         self.tally[destination.index].rejected += 1
 
@@ -220,26 +221,28 @@ class Recorder:
         self.queued.set(now, length)
 
     # calls --------------------------------------------------------------------------------
-    def call_sent(self, now: float, dest: Destination) -> None:
-        """A call left for ``dest``."""
+    def call_sent(self, now: float, destination: DestinationRef) -> None:
+        """A call left for ``destination``."""
         self.api_calls += 1
-        t = self.tally[dest.index]
+        t = self.tally[destination.index]
         t.requests += 1
         t.hourly[min(int(now // HOUR_S), self.hours - 1)] += 1
         self.calls.add(now)
 
-    def call_done(self, dest: Destination, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float) -> None:
-        """A call to ``dest`` succeeded."""
-        t = self.tally[dest.index]
+    def call_done(
+        self, destination: DestinationRef, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float
+    ) -> None:
+        """A call to ``destination`` succeeded."""
+        t = self.tally[destination.index]
         t.completed += 1
         t.tokens_in += tokens_in
         t.tokens_out += tokens_out
         t.cost_usd += cost_usd
         self.ttft.add(ttft_s)
 
-    def call_failed(self, dest: Destination, kind: str) -> None:
-        """A call to ``dest`` failed with ``kind`` (429, 5xx, timeout)."""
-        errors = self.tally[dest.index].errors
+    def call_failed(self, destination: DestinationRef, kind: str) -> None:
+        """A call to ``destination`` failed with ``kind`` (429, 5xx, timeout)."""
+        errors = self.tally[destination.index].errors
         errors[kind] = errors.get(kind, 0) + 1
 
     # result -------------------------------------------------------------------------------

@@ -14,14 +14,26 @@ destinations by their index in the routing table.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from capacity.units import Outcome, Served
 
-if TYPE_CHECKING:
-    from capacity.policy.router import Destination
+__all__ = ["NULL_OBSERVER", "Destination", "NullObserver", "PolicyObserver"]
 
-__all__ = ["NULL_OBSERVER", "NullObserver", "PolicyObserver"]
+
+class Destination(Protocol):
+    """What an observer learns of a destination: its index in the routing table and its name
+    (:class:`capacity.policy.router.Destination` is one)."""
+
+    @property
+    def index(self) -> int:
+        """Position in the scenario's routing table."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """Label (``provider/model`` or the pool's name)."""
+        ...
 
 
 class PolicyObserver(Protocol):

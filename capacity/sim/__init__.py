@@ -1,11 +1,11 @@
-"""The SimPy discrete-event simulation of interviews, turns and API requests.
+"""The SimPy driver of the policy core: simulated time, providers and GPU servers.
 
-One process per interview session (a candidate's run of interviews); turns flow through
-templates, the response cache, in-flight de-duplication and the router of
-:mod:`capacity.policy` to provider stations. Quota waits share one FIFO queue with a single
-timer. See :func:`capacity.sim.run.simulate`.
+One process per interview session (a candidate's run of interviews) runs the policy core's
+session generator (:mod:`capacity.policy.pipeline`); this room only turns the actions it
+yields into SimPy events and draws the simulated providers' service times and failures.
+See :func:`capacity.sim.model.simulate`.
 """
 
-from capacity.sim.model import simulate
+from capacity.sim.model import Simulation, simulate
 
-__all__ = ["simulate"]
+__all__ = ["Simulation", "simulate"]
