@@ -294,9 +294,14 @@ class TurnPipeline:
             dest.replicas.dispatched(server)
             call = Call(routed, tokens_in, tokens_out, max_output_tokens, server, stage, candidate)
             now = yield call
-            router.settle(now, routed, tokens_in, call.tokens_out, call.latency_s)
-            obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, 0.0)
-            return True, now
+            if call.failure is None:
+                router.settle(now, routed, tokens_in, call.tokens_out, call.latency_s)
+                obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, 0.0)
+                return True, now
+            router.settle(now, routed, tokens_in, 0, None)  # a live server failed (the simulated ones never do)
+            router.cool_down(now, routed, self.settings.cooldown_s)
+            obs.call_failed(dest, call.failure)
+            return False, now
         assert dest.quota is not None
         cap = dest.quota.output_cap(max_output_tokens)
         call = Call(routed, tokens_in, min(tokens_out, dest.quota.output_cap(tokens_out)), cap, -1, stage, candidate)
