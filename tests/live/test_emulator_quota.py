@@ -182,7 +182,9 @@ def test_neurons_and_a_one_time_credit() -> None:
 
 
 def test_a_token_bucket_refills_continuously_and_charges_the_maximum_up_front() -> None:
-    cerebras = model(limits={"tpm": 120, "charge_max_output_up_front": True}, resets={"minute": {"kind": "token_bucket"}})
+    cerebras = model(
+        limits={"tpm": 120, "charge_max_output_up_front": True}, resets={"minute": {"kind": "token_bucket"}}
+    )
     clock = ManualClock()
     with serve(provider(cerebras), clock=clock) as (_, client):
         assert chat(client, prompt_words=10, max_tokens=70, output=1).status_code == 200  # 80 charged, none back

@@ -387,13 +387,17 @@ async def _sse(emulator: Emulator, accepted: Accepted, include_usage: bool) -> A
             return
         await clock.sleep_until(start)
         yield chunk({"role": "assistant", "content": ""}, None)
-        while delivered < n:
-            if fault in (FaultKind.TRUNCATED, FaultKind.RESET) and delivered >= n / 2:
+        cut = fault in (FaultKind.TRUNCATED, FaultKind.RESET)
+        half = math.ceil(n / 2)
+        while True:
+            if cut and delivered >= half:
                 complete = True  # the provider's fault, not the client leaving
                 if fault is FaultKind.RESET:
                     raise _ResetError
                 return
-            end = min(n, delivered + per_chunk)
+            if delivered >= n:
+                break
+            end = min(n, delivered + per_chunk, half if cut else n)
             if delivered:  # the first tokens come with the first chunk, at the time to first token
                 await clock.sleep_until(start + end * accepted.decode_s_per_token)
             words = synthetic_text(end - delivered, start=delivered)
