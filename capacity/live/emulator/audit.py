@@ -281,6 +281,7 @@ class Audit:
         self.limits = limit_defs(spec)
         self._trackers = [_tracker(limit, run_start, spec) for limit in self.limits]
         self.concurrency_limit = spec.limits.concurrent_requests
+        self.refundable = not spec.limits.charge_max_output_up_front
         self.in_flight = 0
         self.peak_in_flight = 0
         self.concurrency_violations = 0
@@ -293,12 +294,14 @@ class Audit:
             self.concurrency_violations += 1
         return [t.admit(now, amounts[lim.measure]) for lim, t in zip(self.limits, self._trackers, strict=True)]
 
-    def settle(self, now: float, handles: list[Any], refunds: dict[str, float]) -> None:
-        """Log the end of a request and the refund (by measure, ≥ 0) of its unused reservation."""
+    def settle(self, now: float, handles: list[Any], reserved: dict[str, float], used: dict[str, float]) -> None:
+        """Log the end of a request that ``reserved`` and ``used`` these amounts (by measure):
+        the difference goes back unless the provider charges the maximum up front."""
         self.in_flight -= 1
         for lim, tracker, handle in zip(self.limits, self._trackers, handles, strict=True):
-            if refunds[lim.measure] > 0:
-                tracker.refund(now, handle, refunds[lim.measure])
+            unused = reserved[lim.measure] - used[lim.measure] if self.refundable else 0.0
+            if unused > 0:
+                tracker.refund(now, handle, unused)
 
     def rows(self) -> list[AuditRow]:
         """Peak and violations of every limit."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from capacity.config.providers import ModelSpec
@@ -60,7 +60,8 @@ class Grant:
 
     reserved: dict[str, float]
     handles: list[tuple[QuotaWindow, Any]]
-    audit_handles: list[Any]
+    audit_handles: list[Any] = field(default_factory=list)
+    """The audit's own handles (set by whoever logs the admission in the audit)."""
     settled: bool = False
 
 
@@ -89,7 +90,8 @@ class _Window:
 
 @dataclass(slots=True)
 class AccountModel:
-    """The quotas of one account (one bearer key) on one model, and their independent audit."""
+    """The quotas of one account (one bearer key) on one model, and their independent audit
+    (kept here, fed by the emulator from what it tells the client, not by this class)."""
 
     spec: ModelSpec
     run_start: dt.datetime
@@ -116,20 +118,20 @@ class AccountModel:
             # when a slot frees is not known here: ask for a retry after one emulated second
             return Refusal(429, "concurrent_requests", "requests", False, 1.0, self.concurrency.limit,
                            self.concurrency.limit, 1.0)
-        worst: Refusal | None = None
-        for w in self.windows:
-            amount = amounts[w.limit.measure]
-            if not w.window.fits(now, amount):
-                refusal = self._refusal(429, w, now, amount, w.window.free_at(now, amount))
-                # the request fits once every window has room: report the longest wait
-                if worst is None or (refusal.daily, refusal.wait_s) > (worst.daily, worst.wait_s):
-                    worst = refusal
-        if worst is not None:
-            return worst
+        refusals = [
+            self._refusal(429, w, now, amounts[w.limit.measure], w.window.free_at(now, amounts[w.limit.measure]))
+            for w in self.windows
+            if not w.window.fits(now, amounts[w.limit.measure])
+        ]
+        if refusals:
+            # named after a daily limit if one refuses (the destination is out for the day);
+            # the wait is the longest: only then does every window have room
+            named = max(refusals, key=lambda r: (r.daily, r.wait_s))
+            return replace(named, wait_s=max(r.wait_s for r in refusals))
         handles = [(w.window, w.window.take(now, amounts[w.limit.measure])) for w in self.windows]
         if self.concurrency is not None:
             self.concurrency.take(now)
-        return Grant(amounts, handles, self.audit.admit(now, amounts))
+        return Grant(amounts, handles)
 
     @staticmethod
     def _refusal(status: int, w: _Window, now: float, amount: float, free_at: float) -> Refusal:
@@ -149,7 +151,6 @@ class AccountModel:
                 window.refund(now, handle, unused)
         if self.concurrency is not None:
             self.concurrency.release()
-        self.audit.settle(now, grant.audit_handles, refunds)
 
     def headers(self, now: float, time_scale: float) -> dict[str, str]:
         """``x-ratelimit-{limit,remaining,reset}-{measure}[-period]`` for every window at

@@ -209,6 +209,7 @@ class Emulator:
             else:
                 model.stats.burst_429 += 1
             return answer
+        answer.audit_handles = quota.audit.admit(now, answer.reserved)
         failure: str | None = None
         if provider.in_outage(now):
             failure = "outage"
@@ -232,7 +233,11 @@ class Emulator:
         if accepted.grant.settled:
             return
         model = accepted.model
-        accepted.quota.settle(self.clock.now(), accepted.grant, model.pricing.amounts(accepted.tokens_in, delivered))
+        now = self.clock.now()
+        grant = accepted.grant
+        used = model.pricing.amounts(accepted.tokens_in, delivered)  # what the client is told it used
+        accepted.quota.settle(now, grant, used)
+        accepted.quota.audit.settle(now, grant.audit_handles, grant.reserved, used)
         model.stats.prompt_tokens += accepted.tokens_in
         model.stats.completion_tokens += delivered
         if complete and accepted.failure is None:
