@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from emukit import chat, model, provider, serve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +15,6 @@ from capacity.config.providers import Provider
 from capacity.live.emulator import Emulator, ManualClock
 from capacity.live.emulator.quota import Refusal
 from capacity.live.emulator.service import Accepted
-from tests.live.conftest import chat, model, provider, serve
 
 # 23:00 PDT on 1 Nov 2025: the Los Angeles day that follows is 25 hours long
 START = dt.datetime(2025, 11, 2, 6, 0, tzinfo=dt.UTC)

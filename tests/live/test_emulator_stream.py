@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from emukit import chat, model, provider, serve, stats
 
 from capacity.config.scenario import Outage
 from capacity.live.emulator import FaultKind, FaultRates, ManualClock, ScaledClock
 from capacity.workload.text import count_tokens
-from tests.live.conftest import chat, model, provider, serve, stats
 
 SLOWISH = {"ttft_s": {"kind": "constant", "value": 0.5}, "output_tokens_per_s": {"kind": "constant", "value": 100}}
 """Half a second to the first token, then 100 tokens/s (emulated)."""

@@ -1,5 +1,6 @@
-"""Helpers of the live tests: small providers built in code, and the emulator served on a
-free loopback port on a background thread (stopped when the test ends)."""
+"""Helpers of the live tests (imported as ``emukit``: pytest puts this folder on the path):
+small providers built in code, and the emulator served on a free loopback port on a
+background thread (stopped when the test ends)."""
 
 from __future__ import annotations
 
