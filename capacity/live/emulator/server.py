@@ -59,8 +59,12 @@ def _config(emulator: Emulator, log_level: str, *, quiet_logging: bool) -> uvico
 
 
 def serve_forever(emulator: Emulator, sock: socket.socket, log_level: str = "warning") -> None:
-    """Serve ``emulator`` on ``sock`` until interrupted (Ctrl-C), in the foreground."""
-    uvicorn.Server(_config(emulator, log_level, quiet_logging=False)).run(sockets=[sock])
+    """Serve ``emulator`` on ``sock`` until interrupted (Ctrl-C or SIGTERM), in the foreground;
+    returns normally once the server has shut down."""
+    try:
+        uvicorn.Server(_config(emulator, log_level, quiet_logging=False)).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after shutting down
+        pass
 
 
 class EmulatorThread:
