@@ -172,6 +172,7 @@ def build_app(emulator: Emulator) -> Starlette:
                     req: _Request) -> Response:
         model.stats.requests += 1
         if clock.now() >= model.withdrawn_at_s:
+            model.stats.rejected += 1
             return _error(404, f"model {req.model!r} was withdrawn on {model.spec.withdrawn_on}",
                           "invalid_request_error", "model_not_found")
         cap_in = model.spec.limits.max_input_tokens_per_request
@@ -182,6 +183,7 @@ def build_app(emulator: Emulator) -> Starlette:
         wanted: int | None = None
         if (text := request.headers.get("x-emulator-output-tokens")) is not None:
             if not text.isdigit():
+                model.stats.rejected += 1
                 return _error(400, "x-emulator-output-tokens must be a whole number ≥ 0", "invalid_request_error",
                               None)
             wanted = int(text)
@@ -190,6 +192,7 @@ def build_app(emulator: Emulator) -> Starlette:
             try:
                 forced = FaultKind(text)
             except ValueError:
+                model.stats.rejected += 1
                 known = ", ".join(k.value for k in FaultKind)
                 return _error(400, f"unknown x-emulator-fault {text!r} (known: {known})", "invalid_request_error",
                               None)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from capacity.config.providers import ModelSpec
-from capacity.live.emulator.audit import Audit, LimitDef, limit_defs
+from capacity.live.emulator.audit import PERIOD_S, Audit, LimitDef, limit_defs
 from capacity.live.headers import format_duration, ratelimit_header
 from capacity.policy.ledger import build_windows
 from capacity.policy.windows import ConcurrencyLimit, QuotaWindow
@@ -86,6 +86,8 @@ class Refusal:
 class _Window:
     window: QuotaWindow
     limit: LimitDef
+    last_take_s: float = -math.inf
+    """When this window was last charged (a rolling window is back to full ``length`` later)."""
 
 
 @dataclass(slots=True)
@@ -128,7 +130,10 @@ class AccountModel:
             # the wait is the longest: only then does every window have room
             named = max(refusals, key=lambda r: (r.daily, r.wait_s))
             return replace(named, wait_s=max(r.wait_s for r in refusals))
-        handles = [(w.window, w.window.take(now, amounts[w.limit.measure])) for w in self.windows]
+        handles = []
+        for w in self.windows:
+            handles.append((w.window, w.window.take(now, amounts[w.limit.measure])))
+            w.last_take_s = now
         if self.concurrency is not None:
             self.concurrency.take(now)
         return Grant(amounts, handles)
@@ -154,14 +159,20 @@ class AccountModel:
 
     def headers(self, now: float, time_scale: float) -> dict[str, str]:
         """``x-ratelimit-{limit,remaining,reset}-{measure}[-period]`` for every window at
-        ``now``; reset durations in wall time (emulated ÷ ``time_scale``)."""
+        ``now``: the allowance, what is left of it (floored) and the time until it is whole
+        again, in wall time (emulated ÷ ``time_scale``); no reset for a credit that never renews."""
         out: dict[str, str] = {}
         for w in self.windows:
             lim = w.limit
             used = w.window.used(now)
             out[ratelimit_header("limit", lim.measure, lim.period)] = _number(w.window.limit)
             out[ratelimit_header("remaining", lim.measure, lim.period)] = _number(max(0.0, w.window.limit - used))
-            full_at = w.window.free_at(now, w.window.limit) if used > 0 else now
+            if used <= 0:
+                full_at = now
+            elif lim.rule == "rolling":  # O(1): the last charge leaves the window last
+                full_at = w.last_take_s + PERIOD_S[lim.period]
+            else:
+                full_at = w.window.free_at(now, w.window.limit)
             if math.isfinite(full_at):
                 out[ratelimit_header("reset", lim.measure, lim.period)] = format_duration(
                     max(0.0, full_at - now) / time_scale
@@ -170,9 +181,7 @@ class AccountModel:
 
 
 def _number(value: float) -> str:
-    """A header value: whole numbers without a fraction (counts floored), others to 6 digits."""
-    if value >= 1 and abs(value - round(value)) < 1e-6:
-        return str(round(value))
-    if value >= 1000:
-        return str(math.floor(value))
+    """A header value: a whole number floored (``5975``), a fraction below 1,000 to 6 digits."""
+    if value >= 1000 or abs(value - round(value)) < 1e-9:
+        return str(math.floor(value + 1e-9))
     return f"{value:.6g}"

@@ -10,6 +10,7 @@ It binds to 127.0.0.1 unless told otherwise.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -61,10 +62,8 @@ def _config(emulator: Emulator, log_level: str, *, quiet_logging: bool) -> uvico
 def serve_forever(emulator: Emulator, sock: socket.socket, log_level: str = "warning") -> None:
     """Serve ``emulator`` on ``sock`` until interrupted (Ctrl-C or SIGTERM), in the foreground;
     returns normally once the server has shut down."""
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it handled, after shutting down
         uvicorn.Server(_config(emulator, log_level, quiet_logging=False)).run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, after shutting down
-        pass
 
 
 class EmulatorThread:

@@ -44,10 +44,15 @@ DEFAULT_MAX_TOKENS = 1024
 
 @dataclass(slots=True)
 class ModelStats:
-    """Counters of one provider model since the last reset."""
+    """Counters of one provider model since the last reset. Every request for the model ends
+    in exactly one of: served (faulty bodies included), a 429 (burst, daily, or a fake one
+    from a ``rate_limit_*`` fault), too large, failed (``errors_injected``, ``outage_errors``,
+    a ``server_error`` fault), rejected (withdrawn model, bad emulator header), disconnected
+    (the client left first) — or it is still in flight."""
 
     requests: int = 0
     served: int = 0
+    rejected: int = 0
     burst_429: int = 0
     daily_429: int = 0
     too_large: int = 0
@@ -267,6 +272,8 @@ class Emulator:
                     "outage_errors": s.outage_errors,
                     "faults": dict(sorted(s.faults.items())),
                     "disconnected": s.disconnected,
+                    "rejected": s.rejected,
+                    "in_flight": sum(a.audit.in_flight for a in model.accounts.values()),
                     "tokens": {"prompt": s.prompt_tokens, "completion": s.completion_tokens},
                     "accounts_used": len(model.accounts),
                     "limits": limits,
