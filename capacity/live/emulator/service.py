@@ -219,11 +219,11 @@ class Emulator:
         if provider.in_outage(now):
             failure = "outage"
             model.stats.outage_errors += 1
+        elif fault is FaultKind.SERVER_ERROR:
+            failure = "error"
         elif model.uniform.next() < model.spec.error_rate:
             failure = "error"
             model.stats.errors_injected += 1
-        elif fault is FaultKind.SERVER_ERROR:
-            failure = "error"
         if fault is not None:
             model.stats.faults[fault] += 1
         speed = max(model.speed.next(), 1e-9)
