@@ -3,7 +3,16 @@ function of the package and renders its result. Each command lives in its own mo
 which registers itself on ``app`` when imported below."""
 
 import capacity.cli.gpu_cmd  # noqa: F401  (registers `capacity gpu`)
-from capacity.cli import check_cmd, compare_cmd, plan_cmd, providers_cmd, report_cmd, simulate_cmd, size_cmd  # noqa: F401  (each registers its command)
+from capacity.cli import (  # noqa: F401  (each registers its command)
+    check_cmd,
+    compare_cmd,
+    emulate_cmd,
+    plan_cmd,
+    providers_cmd,
+    report_cmd,
+    simulate_cmd,
+    size_cmd,
+)
 from capacity.cli.app import app, main
 
 __all__ = ["app", "main"]
