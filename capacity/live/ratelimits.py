@@ -35,6 +35,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
@@ -78,7 +79,10 @@ _PERIODS: tuple[Period, ...] = ("second", "minute", "hour", "day", "month")
 _PERIOD_NAMED: dict[str, Period] = {period: period for period in _PERIODS}
 _LONG_PERIODS: frozenset[Period] = frozenset({"hour", "day", "month"})
 
-_UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ns": 1e-9}
+_UNIT_S = {  # exact, so "9ms" is the float nearest 0.009, not 9 × 0.001
+    "h": Decimal(3600), "m": Decimal(60), "s": Decimal(1), "ms": Decimal("1e-3"),
+    "us": Decimal("1e-6"), "µs": Decimal("1e-6"), "μs": Decimal("1e-6"), "ns": Decimal("1e-9"),
+}
 _DURATION_PART = r"(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|h|m|s)"
 _DURATION = re.compile(rf"(?:{_DURATION_PART})+")
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|h|m|s)")
@@ -108,7 +112,7 @@ def parse_duration(text: str) -> float | None:
         return 0.0
     if not _DURATION.fullmatch(text):
         return None
-    return sum(float(number) * _UNIT_S[unit] for number, unit in _PART.findall(text))
+    return float(sum((Decimal(number) * _UNIT_S[unit] for number, unit in _PART.findall(text)), Decimal(0)))
 
 
 def _parse_reset(text: str) -> float | None:

@@ -41,7 +41,7 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeGuard
 
@@ -244,10 +244,11 @@ class ChatTransport:
             "POST", endpoint.url, json=request.body(endpoint.model), headers=headers, timeout=self._timeouts(endpoint)
         ) as response:
             progress.status = response.status_code
-            progress.rate_limits = parse_rate_limits(response.headers, endpoint.dialect)
+            said = _without_key(response.headers, endpoint)  # notes quote header values
+            progress.rate_limits = parse_rate_limits(said, endpoint.dialect)
             progress.notes.extend(progress.rate_limits.notes)
             now = dt.datetime.fromtimestamp(self._wall_clock(), dt.UTC)
-            retry = retry_after_from_headers(response.headers, now)
+            retry = retry_after_from_headers(said, now)
             if retry is not None:
                 progress.retry_after_s = retry.seconds
                 if retry.note:
@@ -322,11 +323,13 @@ class ChatTransport:
 
     async def _read_events(self, response: httpx.Response, progress: _Progress) -> None:
         """Read a server-sent event stream to its end (events after ``[DONE]`` are drained and
-        ignored, so the connection goes back to the pool)."""
-        limit = self.settings.max_response_bytes
+        ignored, so the connection goes back to the pool). The size bound is checked at each
+        event; a line that never ends is bounded by the endpoint's deadline instead."""
+        limit, data_chars = self.settings.max_response_bytes, 0
         async with contextlib.aclosing(EventSource(response).aiter_sse()) as events:
             async for event in events:
-                if response.num_bytes_downloaded > limit:
+                data_chars += len(event.data)  # counts what a transport that pre-reads the body does not report
+                if max(response.num_bytes_downloaded, data_chars) > limit:
                     raise _ExchangeError(ErrorKind.MALFORMED, f"the answer exceeds {limit} bytes")
                 if progress.done:
                     continue
@@ -435,6 +438,15 @@ def _timeout_detail(exc: httpx.TimeoutException, timeout: httpx.Timeout) -> str:
 
 
 _MAX_DETAIL = 300
+
+
+def _without_key(headers: httpx.Headers, endpoint: Endpoint) -> Mapping[str, str]:
+    """The response headers, with the endpoint's key blanked should a server echo it (a note
+    quoting a header value is cut short, so redacting afterwards could leave part of it)."""
+    secret = endpoint.api_key.get_secret_value() if endpoint.api_key is not None else ""
+    if not secret or not any(secret in value for value in headers.values()):
+        return headers
+    return {name: value.replace(secret, "[redacted]") for name, value in headers.items()}
 
 
 def _redact(text: str, endpoint: Endpoint) -> str:
