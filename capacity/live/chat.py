@@ -187,16 +187,22 @@ def count_words(text: str) -> int:
     return len(text.split())
 
 
-def fill_call(call: Call, outcome: ChatOutcome) -> None:
+def fill_call(call: Call, outcome: ChatOutcome, time_scale: float = 1.0) -> None:
     """Write ``outcome`` into the policy core's ``call``: its failure, TTFT and latency, the
     generated tokens when the endpoint reported usage (else the call keeps its planned count),
     the wait before a retry — a classified 429's full wait (the spent window's reset included),
-    else ``Retry-After`` — and the outcome itself as ``payload``."""
+    else ``Retry-After`` — and the outcome itself as ``payload``. The outcome's times are wall
+    seconds; the call's are run seconds, ``time_scale`` run seconds to the wall second (the
+    live driver's ``--time-scale``; a provider's waits are wall time too). Raises
+    ``ValueError`` for a ``time_scale`` that is not positive."""
+    if not time_scale > 0:
+        raise ValueError(f"time_scale must be positive, got {time_scale}")
     call.failure = None if outcome.failure is None else str(outcome.failure)
-    call.ttft_s = outcome.ttft_s
-    call.latency_s = outcome.latency_s
+    call.ttft_s = outcome.ttft_s * time_scale
+    call.latency_s = outcome.latency_s * time_scale
     if outcome.failure is None and outcome.usage_reported:
         call.tokens_out = outcome.completion_tokens
     wait = outcome.throttle.wait_s if outcome.throttle is not None else None
-    call.retry_after_s = wait if wait is not None else outcome.retry_after_s
+    wait = wait if wait is not None else outcome.retry_after_s
+    call.retry_after_s = None if wait is None else wait * time_scale
     call.payload = outcome

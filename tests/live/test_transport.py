@@ -22,8 +22,8 @@ from capacity.errors import UsageError
 from capacity.live.chat import OUTPUT_TOKENS_HEADER, ChatOutcome, ChatRequest, Endpoint, fill_call
 from capacity.live.ratelimits import GROQ, ThrottleKind
 from capacity.live.transport import ChatTransport, TransportSettings
-from capacity.policy.actions import Call
-from capacity.policy.build import build_core, seed_streams
+from capacity.policy.actions import ArmTimer, Call, Resolve, Sleep
+from capacity.policy.build import Core, build_core, seed_streams
 from capacity.policy.observer import NULL_OBSERVER
 from capacity.units import ErrorKind
 
@@ -637,27 +637,41 @@ def test_bad_endpoints_are_usage_errors(url: str, timeout_s: float) -> None:
         Endpoint("e", url, "m", timeout_s=timeout_s)
 
 
+def first_call(core: Core, candidate: int) -> Call:
+    """The first call a candidate's session asks its driver for (think times slept at once)."""
+    session = core.pipeline.session(0.0, candidate, 1)
+    now, action = 0.0, next(session)
+    while not isinstance(action, Call):
+        assert isinstance(action, Sleep | ArmTimer | Resolve), action
+        now += action.seconds if isinstance(action, Sleep) else 0.0
+        action = session.send(now)
+    return action
+
+
 def test_fill_call_writes_the_outcome_into_the_policy_call(config_a: Configuration) -> None:
     core = build_core(config_a, dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC), seed_streams(1), NULL_OBSERVER)
-    routed = core.router.route(0.0, 500, 100)
-    assert not isinstance(routed, float)
-    answered, throttled = Call(routed, 500, 100), Call(routed, 500, 100)
+    answered, throttled = first_call(core, 0), first_call(core, 1)
+    planned = throttled.tokens_out
+    clock = FakeClock()
 
     async def ok(request: httpx.Request) -> httpx.Response:
-        body = event(chunk("Fine.", finish="stop")) + event(usage(500, 42)) + event("[DONE]")
-        return httpx.Response(200, headers=SSE, content=body)
+        script = [(0.5, event(chunk("Fine.", finish="stop"))), (0.0, event(usage(500, 42))), (0.0, event("[DONE]"))]
+        return httpx.Response(200, headers=SSE, content=paced(script, clock))
 
     async def limited(request: httpx.Request) -> httpx.Response:
         day = {"x-ratelimit-remaining-requests-day": "0", "x-ratelimit-reset-requests-day": "5h"}
         return httpx.Response(429, headers={**OPENAI_429, **day})
 
-    fill_call(answered, send(ok))
+    fill_call(answered, send(ok, clock=clock), time_scale=60.0)
     assert (answered.failure, answered.tokens_out, answered.retry_after_s) == (None, 42, None)
+    assert (answered.ttft_s, answered.latency_s) == (30.0, 30.0)  # 0.5 wall seconds at 60× run time
     assert isinstance(answered.payload, ChatOutcome)
     fill_call(throttled, send(limited))
     assert throttled.failure == "429"
-    assert throttled.tokens_out == 100  # no usage reported: the call keeps its planned count
+    assert throttled.tokens_out == planned  # no usage reported: the call keeps its planned count
     assert throttled.retry_after_s == 5 * 3600.0  # the spent day's reset, not Retry-After's 20 s
+    with pytest.raises(ValueError, match="time_scale"):
+        fill_call(throttled, send(limited), time_scale=0.0)
 
 
 @pytest.mark.parametrize(
