@@ -40,6 +40,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -65,12 +66,17 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 
 _NO_LIMITS = RateLimitSnapshot()
+_RATE_LIMITED = re.compile(r"\b429\b|rate[ _-]?limit", re.IGNORECASE)
+"""An error event naming a rate limit (OpenRouter and vLLM report some 429s inside a 200 stream)."""
+
 
 @dataclass(frozen=True)
 class TransportSettings:
     """The shared client's pool and timeouts (s). ``read_timeout_s`` is the longest silence
     between two bytes; the whole request is bounded by the endpoint's ``timeout_s``. Response
     bodies are read up to ``max_response_bytes`` (error bodies up to ``max_error_bytes``).
+    Every connection may stay alive in the pool: a load run to one host would otherwise close
+    and reopen the excess at each burst.
     ``trust_env`` lets httpx take proxies from the environment (off: a live run measures the
     endpoint, not a proxy)."""
 
@@ -79,7 +85,7 @@ class TransportSettings:
     write_timeout_s: float = 10.0
     pool_timeout_s: float = 60.0
     max_connections: int = 256
-    max_keepalive_connections: int = 64
+    max_keepalive_connections: int = 256
     keepalive_expiry_s: float = 30.0
     max_response_bytes: int = 16 * 1024 * 1024
     max_error_bytes: int = 64 * 1024
@@ -111,7 +117,6 @@ class _Progress:
     retry_after_s: float | None = None
     rate_limits: RateLimitSnapshot = _NO_LIMITS
     notes: list[str] = field(default_factory=list)
-    estimated: str = ""
 
 
 def _usage(obj: object) -> tuple[int, int] | None:
@@ -293,7 +298,7 @@ class ChatTransport:
         error = chunk.get("error")
         if error is not None:
             said = _error_text(json.dumps({"error": error}))
-            if "429" in said or "rate" in said.lower():
+            if _RATE_LIMITED.search(said):
                 throttle = classify_429(progress.rate_limits, progress.retry_after_s, said)
                 raise _ExchangeError(ErrorKind.RATE_LIMITED, f"429 {throttle.kind} in the stream: {said}", throttle)
             raise _ExchangeError(ErrorKind.SERVER_ERROR, f"error in the stream: {said}")

@@ -714,3 +714,24 @@ def test_an_unforeseen_error_becomes_a_failure_not_an_exception(caplog: pytest.L
     assert outcome.failure == ErrorKind.MALFORMED
     assert outcome.detail == "unexpected RuntimeError"
     assert [r.levelno for r in caplog.records if r.name == "capacity.live.transport"] == [logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        ({"message": "Rate limit exceeded: free-models-per-day", "code": 429}, ErrorKind.RATE_LIMITED),
+        ({"message": "slow down", "type": "rate_limit_error"}, ErrorKind.RATE_LIMITED),
+        ({"message": "failed to generate: moderate load", "code": 500}, ErrorKind.SERVER_ERROR),
+    ],
+)
+def test_error_events_naming_a_rate_limit_are_429s(error: dict[str, Any], kind: ErrorKind) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=SSE, content=event({"error": error}))
+
+    outcome = send(handler)
+    assert outcome.failure == kind
+    assert (outcome.throttle is not None) == (kind == ErrorKind.RATE_LIMITED)
+    if outcome.throttle is not None:
+        assert outcome.throttle.kind is (
+            ThrottleKind.EXHAUSTED if "per-day" in error["message"] else ThrottleKind.BURST
+        )
