@@ -53,6 +53,12 @@ class ErrorKind(StrEnum):
     RATE_LIMITED = "429"
     SERVER_ERROR = "5xx"
     TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    """The connection was refused, reset or closed before the answer ended (live mode)."""
+    MALFORMED = "malformed"
+    """The answer broke the protocol: invalid JSON, a malformed or truncated event stream (live mode)."""
+    CLIENT_ERROR = "4xx"
+    """The endpoint refused the request itself (bad key, unknown model, too long); a retry cannot help."""
 
 
 class Measure(StrEnum):

@@ -1,11 +1,28 @@
 """Live mode: the policy core on the wall clock against real OpenAI-compatible endpoints.
 
 This room holds the I/O: HTTP (httpx, Starlette, uvicorn) and Redis live here and nowhere
-else. :mod:`~capacity.live.runtime` is the asyncio driver of the policy core,
-:mod:`~capacity.live.load` the load driver that replays a scenario's interviews and
-:mod:`~capacity.live.journal` its crash-safe journal; :mod:`capacity.live.emulator` is the
-quota-faithful provider emulator (``capacity emulate``); :mod:`capacity.live.headers` reads
-and writes the providers' rate-limit headers.
+else.
+
+* :mod:`~capacity.live.runtime` — the asyncio driver of the policy core;
+* :mod:`~capacity.live.load` — the load driver that replays a scenario's interviews, with
+  :mod:`~capacity.live.journal`, its crash-safe journal;
+* :mod:`~capacity.live.performer` — where each call goes (endpoints per account or GPU
+  server) and the call performer over :mod:`~capacity.live.transport`, the one HTTP seam
+  (httpx, streaming, pooled connections; its data in :mod:`~capacity.live.chat`);
+* :mod:`~capacity.live.ratelimits` — what providers say about their quotas (rate-limit
+  headers, ``Retry-After``, burst or exhausted 429s);
+* :mod:`capacity.live.emulator` — the quota-faithful provider emulator (``capacity emulate``),
+  with :mod:`~capacity.live.headers`, the rate-limit headers it writes.
 """
 
-__all__ = ["emulator", "headers", "journal", "load", "runtime"]
+__all__ = [
+    "chat",
+    "emulator",
+    "headers",
+    "journal",
+    "load",
+    "performer",
+    "ratelimits",
+    "runtime",
+    "transport",
+]

@@ -10,7 +10,8 @@ Where the endpoints are:
 
 * by default, each provider's ``base_url`` from providers.yaml (real providers, real keys);
 * ``--emulator URL``: every provider at the project's emulator, ``URL/p/{provider}/v1``,
-  with a made-up key per account (the emulator keys accounts by bearer token);
+  with a made-up key per account (the emulator keys accounts by bearer token), its headers
+  read as OpenAI's (unsuffixed = per minute, as the emulator writes them);
 * ``--endpoint NAME=URL``: provider ``NAME`` (all its models) at ``URL`` (a local vLLM,
   llama.cpp or Ollama server's ``.../v1``), or GPU pool ``NAME`` at ``URL[,URL…]`` (one
   server each; append ``#model`` to name the model the server serves).
@@ -26,7 +27,7 @@ from capacity.config.loader import Configuration
 from capacity.errors import UsageError
 from capacity.live.chat import ChatRequest, Endpoint, fill_call
 from capacity.live.messages import chat_messages
-from capacity.live.ratelimits import dialect_for
+from capacity.live.ratelimits import OPENAI, dialect_for
 from capacity.live.transport import ChatTransport
 from capacity.policy.actions import Call
 from capacity.policy.build import Core
@@ -110,11 +111,11 @@ def resolve_routes(
             dialect = dialect_for(provider.name)
             if emulator is not None:
                 base = f"{emulator.rstrip('/')}/p/{provider.name}/v1"
-                key_env = f"CAPACITY_EMULATOR_KEY_{len(table)}_{k}"
-                env.setdefault(key_env, f"emulator-{provider.name}-account-{k + 1}")
+                made_up = f"CAPACITY_EMULATOR_KEY_{len(table)}_{k}"
+                env.setdefault(made_up, f"emulator-{provider.name}-account-{k + 1}")
                 accounts_endpoints.append(
                     Endpoint.from_env(
-                        name, base, d.model, api_key_env=key_env, timeout_s=spec.timeout_s, dialect=dialect, environ=env
+                        name, base, d.model, api_key_env=made_up, timeout_s=spec.timeout_s, dialect=OPENAI, environ=env
                     )
                 )
                 continue
