@@ -51,9 +51,10 @@ class RunClock:
         self.offset_s = offset_s
         self._origin: float | None = None
 
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Run time ``offset_s`` is now."""
-        self._origin = loop.time()
+    def start(self, loop: asyncio.AbstractEventLoop, at: float | None = None) -> None:
+        """Run time ``offset_s`` is now, or was at loop time ``at`` (the loop's clock is
+        ``time.monotonic``: a provider emulator's clock started then counts the same run time)."""
+        self._origin = loop.time() if at is None else at
 
     def _loop_origin(self) -> float:
         if self._origin is None:

@@ -45,11 +45,22 @@ from capacity.policy.dedup import InFlight
 from capacity.policy.observer import PolicyObserver
 from capacity.policy.router import RetryPolicy, Routed, Router
 from capacity.policy.waitqueue import QuotaWaitQueue
-from capacity.units import Outcome, Served
+from capacity.units import ErrorKind, Outcome, Served
 from capacity.workload.distributions import BlockStream
 from capacity.workload.script import CompiledScript, Turn
 
-__all__ = ["CandidateBehaviour", "Pipeline", "PipelineSettings", "TurnPipeline"]
+__all__ = ["RETRYABLE", "CandidateBehaviour", "Pipeline", "PipelineSettings", "TurnPipeline"]
+
+RETRYABLE = frozenset(
+    {
+        ErrorKind.RATE_LIMITED,
+        ErrorKind.SERVER_ERROR,
+        ErrorKind.TIMEOUT,
+        ErrorKind.CONNECTION,
+        ErrorKind.MALFORMED,
+    }
+)
+"""Failures worth another attempt; a client error (4xx: a bad key, an unknown model) is not."""
 
 Pipeline = Generator[Action, float, None]
 """A session as the driver sees it: yields actions, is resumed with the run time (s)."""
@@ -262,12 +273,12 @@ class TurnPipeline:
                 if granted is None:
                     return settings.past_deadline, wait, now
                 routed = granted
-            ok, now = yield from self._send(
+            failure, now = yield from self._send(
                 now, routed, tokens_in, tokens_out, max_output_tokens, turn.stage, candidate
             )
-            if ok:
+            if failure is None:
                 return Served.PROVIDER, wait, now
-            if attempt >= self.retry.max_retries:
+            if attempt >= self.retry.max_retries or failure not in RETRYABLE:
                 return settings.past_deadline, wait, now
             delay = self.retry.delay_s(attempt, self.retry_rng)
             attempt += 1
@@ -284,8 +295,9 @@ class TurnPipeline:
         max_output_tokens: int,
         stage: str,
         candidate: int,
-    ) -> Generator[Action, float, tuple[bool, float]]:
-        """One call to a provider model or a GPU pool's least-loaded server: whether it answered."""
+    ) -> Generator[Action, float, tuple[str | None, float]]:
+        """One call to a provider model or a GPU pool's least-loaded server: how it failed
+        (``None``: it answered) and the time it ended."""
         obs, router = self.observer, self.router
         dest = routed.destination
         obs.call_sent(now, dest)
@@ -297,11 +309,11 @@ class TurnPipeline:
             if call.failure is None:
                 router.settle(now, routed, tokens_in, call.tokens_out, call.latency_s)
                 obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, 0.0)
-                return True, now
+                return None, now
             router.settle(now, routed, tokens_in, 0, None)  # a live server failed (the simulated ones never do)
             router.cool_down(now, routed, self.settings.cooldown_s)
             obs.call_failed(dest, call.failure)
-            return False, now
+            return call.failure, now
         assert dest.quota is not None
         cap = dest.quota.output_cap(max_output_tokens)
         call = Call(routed, tokens_in, min(tokens_out, dest.quota.output_cap(tokens_out)), cap, -1, stage, candidate)
@@ -319,4 +331,4 @@ class TurnPipeline:
         arm: ArmTimer | None = self.queue.kick(now)
         if arm is not None:
             now = yield arm
-        return call.failure is None, now
+        return call.failure, now

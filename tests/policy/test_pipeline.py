@@ -249,3 +249,14 @@ def test_every_call_and_every_interview_ends_exactly_once(
     assert len(core.queue) == 0 and not core.pipeline.in_flight._waiting
     for account in (a for d in core.destinations if d.quota for a in d.quota.accounts):
         assert account.concurrency is None or account.concurrency.in_flight == 0  # every slot freed
+
+
+def test_a_client_error_is_not_retried() -> None:
+    """A 4xx (a bad key, an unknown model) fails the turn at once, whatever retries remain."""
+    config = build([provider("p0")], destinations("p0", max_retries=5, on_deadline="fail"))
+    spy = Spy()
+    clock = FloatClock(core_of(config, spy), lambda call, now: ("4xx", 0.0, 0.2))
+    clock.start(0.0, candidate=0)
+    clock.run()
+    assert len(clock.calls) == 1
+    assert spy.turns() == [(0.0, Served.FAILED, 0.2, 0.0)]

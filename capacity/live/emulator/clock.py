@@ -54,6 +54,12 @@ class ScaledClock:
     def time_scale(self) -> float:
         return self._scale
 
+    @property
+    def wall_origin(self) -> float:
+        """The ``time.monotonic()`` instant at which run time was ``origin_s`` (a client's
+        run clock started at the same instant counts the same run time)."""
+        return self._wall0
+
     def now(self) -> float:
         return self._origin + (time.monotonic() - self._wall0) * self._scale
 
