@@ -7,6 +7,7 @@ from capacity.cli import (  # noqa: F401  (each registers its command)
     check_cmd,
     compare_cmd,
     emulate_cmd,
+    live_cmd,
     plan_cmd,
     providers_cmd,
     report_cmd,

@@ -43,11 +43,17 @@ PerformerFactory = Callable[[Core], CallPerformer]
 
 @dataclass(frozen=True)
 class LivePlan:
-    """What a live run will do: its seed, sessions and run-time horizon."""
+    """What a live run will do: its seed, sessions and run-time horizon (s)."""
 
     seed: int
     sessions: Sessions
     horizon_s: float
+
+    @property
+    def first_start_s(self) -> float:
+        """Run time of the first session's start: a live run begins there (the night before
+        the first business morning is not waited through)."""
+        return float(self.sessions.start_s[0]) if len(self.sessions) else 0.0
 
     @property
     def interviews(self) -> int:
@@ -86,6 +92,9 @@ class LiveRun:
     journal_path: Path | None = None
     resume: bool = False
     progress: Progress | None = None
+    clock_origin: float | None = None
+    """The monotonic instant run time ``plan.first_start_s`` falls on (a provider emulator's
+    clock origin, so both count the same run time); None: when the run starts."""
 
     async def run_async(self) -> RunResult:
         """Run every session to its end; journal as it goes."""
@@ -120,9 +129,9 @@ class LiveRun:
         recorder.bind(core.destinations)
         if replay is not None:
             replay_events(replay.events, recorder, core.destinations)
-        clock = RunClock(self.time_scale, offset_s=replay.last_time_s if replay else 0.0)
+        clock = RunClock(self.time_scale, offset_s=max(plan.first_start_s, replay.last_time_s if replay else 0.0))
         driver = LiveDriver(core, self.make_performer(core), clock)
-        clock.start(asyncio.get_running_loop())
+        clock.start(asyncio.get_running_loop(), self.clock_origin)
         sessions = plan.sessions
         finished = replay.finished if replay else {}
         total = plan.interviews

@@ -1,0 +1,140 @@
+"""``capacity live``: replay a scenario's first interviews against real endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from capacity.cli.app import app
+from capacity.cli.common import (
+    JsonOption,
+    ProvidersOption,
+    ScenarioOption,
+    SetOption,
+    console,
+    err_console,
+    load,
+    print_json,
+    progress_bar,
+    user_errors,
+)
+from capacity.errors import UsageError
+from capacity.live.load import LiveRun, plan_live
+from capacity.live.performer import HttpPerformer, parse_endpoint_options, resolve_routes
+from capacity.live.runtime import CallPerformer
+from capacity.live.transport import ChatTransport
+from capacity.policy.build import Core
+from capacity.report.run_tables import render_run, summary_json
+from capacity.report.verdict import judge
+from capacity.result import RunResult
+
+EndpointOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--endpoint",
+        help="NAME=URL: send provider NAME's requests to URL (an OpenAI-compatible `.../v1`: a local vLLM, "
+        "llama.cpp or Ollama server), or GPU pool NAME's to URL[,URL…] (one per server); repeatable.",
+    ),
+]
+
+
+@app.command()
+def live(
+    scenario: ScenarioOption = "A",
+    providers: ProvidersOption = None,
+    set_: SetOption = None,
+    as_json: JsonOption = False,
+    interviews: Annotated[
+        int, typer.Option("--interviews", "-n", min=1, help="Run the scenario's first N interviews.")
+    ] = 20,
+    time_scale: Annotated[
+        float,
+        typer.Option(
+            "--time-scale",
+            min=0.001,
+            help="Run time per wall second: 60 runs a 30-minute interview in 30 s (think times and "
+            "quota windows alike; only an emulator running at the same scale can keep up). 1 against real providers.",
+        ),
+    ] = 1.0,
+    emulator: Annotated[
+        str | None,
+        typer.Option("--emulator", help="Send every provider's requests to this `capacity emulate` (http://host:port)."),
+    ] = None,
+    endpoint: EndpointOption = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")] = None,
+    journal: Annotated[
+        Path | None,
+        typer.Option("--journal", help="Journal file (JSON lines; default: capacity-live-SCENARIO-TIME.jsonl here)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run of --journal, skipping its finished interviews.")
+    ] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the full RunResult as JSON.")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Drive the router live: the scenario's first interviews, with the simulator's candidates,
+    arrivals and behaviour for the same seed, through the same policy core, against real
+    OpenAI-compatible endpoints (the providers of providers.yaml with keys from the environment
+    variables it names, local servers, or the provider emulator). Every finished interview is
+    journaled; Ctrl-C loses nothing and `--resume` continues.
+
+    Exit status: 0 the interviews were carried within the latency target, 1 they were not,
+    2 bad input.
+    """
+    with user_errors():
+        config = load(scenario, providers, set_)
+        if resume and journal is None:
+            raise UsageError("--resume needs --journal PATH (the journal of the run to continue)")
+        if journal is None:
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+            journal = Path(f"capacity-live-{config.scenario.name}-{stamp}.jsonl")
+        if not resume and journal.exists():
+            raise UsageError(f"--journal {journal}: exists; pass --resume to continue that run, or another path")
+        if not journal.parent.is_dir():
+            raise UsageError(f"--journal {journal}: no directory {journal.parent}")
+        if out is not None and (out.is_dir() or not out.parent.is_dir()):
+            raise UsageError(f"--out {out}: not a writable file path")
+        routes = resolve_routes(config, emulator=emulator, overrides=parse_endpoint_options(endpoint or []))
+        plan = plan_live(config, interviews, seed)
+
+    transport = ChatTransport()
+
+    def performer(core: Core) -> CallPerformer:
+        return HttpPerformer(core, routes, transport, time_scale)
+
+    show = progress and not as_json and err_console.is_terminal
+    err_console.print(f"journal: {journal}", highlight=False)
+    with progress_bar(show, counted=True) as bar:
+        task = bar.add_task(f"live {config.scenario.name}", total=plan.interviews, detail="interviews")
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done)
+
+        run = LiveRun(config, plan, performer, time_scale, journal, resume, update)
+
+        async def main() -> RunResult:
+            try:
+                return await run.run_async()
+            finally:
+                await transport.aclose()
+
+        try:
+            with user_errors():
+                result = asyncio.run(main())
+        except KeyboardInterrupt:
+            err_console.print(f"stopped; continue with: --journal {journal} --resume", highlight=False)
+            raise typer.Exit(130) from None
+    verdict = judge(result, config)
+    if out is not None:
+        out.write_text(json.dumps(result.model_dump(), indent=1) + "\n")
+    if as_json:
+        print_json(summary_json(result, verdict, None))
+    else:
+        render_run(result, verdict, console, None)
+    if not verdict.carries:
+        raise typer.Exit(1)
