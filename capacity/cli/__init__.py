@@ -13,6 +13,7 @@ from capacity.cli import (  # noqa: F401  (each registers its command)
     report_cmd,
     simulate_cmd,
     size_cmd,
+    validate_cmd,
 )
 from capacity.cli.app import app, main
 

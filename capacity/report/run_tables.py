@@ -118,7 +118,7 @@ def render_run(
 
 
 def summary_json(
-    result: RunResult, verdict: Verdict, intervals: dict[str, Interval] | None = None
+    result: RunResult, verdict: Verdict | None, intervals: dict[str, Interval] | None = None
 ) -> dict[str, Any]:
     """The RunResult summary for ``--json`` (per-minute series and CDFs left out)."""
     data = result.model_dump(exclude={"timeseries", "turn_latency_cdf", "turn_latency_by_hour"})
@@ -126,7 +126,8 @@ def summary_json(
         d.pop("hourly_requests", None)
         for w in d["windows"]:
             w.pop("hourly_peak_fraction", None)
-    data["verdict"] = verdict.to_json()
+    if verdict is not None:
+        data["verdict"] = verdict.to_json()
     if intervals:
         data["confidence_intervals_95"] = {
             k: {"mean": v.mean, "low": v.low, "high": v.high, "n": v.n} for k, v in intervals.items()

@@ -79,8 +79,9 @@ class _SettlingStream(StreamingResponse):
             await self._body.aclose()
 
 
-def _error(status: int, message: str, kind: str, code: str | None, headers: dict[str, str] | None = None,
-           **extra: Any) -> JSONResponse:
+def _error(
+    status: int, message: str, kind: str, code: str | None, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {"error": {"message": message, "type": kind, "code": code, "param": None, **extra}}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -144,17 +145,26 @@ def build_app(emulator: Emulator) -> Starlette:
         provider = emulator.providers.get(request.path_params["provider"])
         if provider is None:
             known = ", ".join(emulator.providers)
-            return _error(404, f"unknown provider {request.path_params['provider']!r} (known: {known})",
-                          "invalid_request_error", "provider_not_found")
+            return _error(
+                404,
+                f"unknown provider {request.path_params['provider']!r} (known: {known})",
+                "invalid_request_error",
+                "provider_not_found",
+            )
         key = _bearer(request.headers.get("authorization"))
         if key is None:
-            return _error(401, "missing API key: send 'Authorization: Bearer KEY'", "invalid_request_error",
-                          "invalid_api_key")
+            return _error(
+                401, "missing API key: send 'Authorization: Bearer KEY'", "invalid_request_error", "invalid_api_key"
+            )
         account = provider.account_of(key)
         if account is None:
-            return _error(401, f"invalid API key: this emulated {provider.provider.name} has "
-                          f"{provider.provider.accounts} account(s), all taken by other keys",
-                          "invalid_request_error", "invalid_api_key")
+            return _error(
+                401,
+                f"invalid API key: this emulated {provider.provider.name} has "
+                f"{provider.provider.accounts} account(s), all taken by other keys",
+                "invalid_request_error",
+                "invalid_api_key",
+            )
         try:
             parsed = _parse(await request.json())
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -164,28 +174,37 @@ def build_app(emulator: Emulator) -> Starlette:
         model = provider.models.get(parsed.model)
         if model is None:
             known = ", ".join(provider.models)
-            return _error(404, f"model {parsed.model!r} not found (known: {known})", "invalid_request_error",
-                          "model_not_found")
+            return _error(
+                404, f"model {parsed.model!r} not found (known: {known})", "invalid_request_error", "model_not_found"
+            )
         return await _chat(request, provider, model, account, parsed)
 
-    async def _chat(request: Request, provider: ProviderState, model: ModelState, account: int,
-                    req: _Request) -> Response:
+    async def _chat(
+        request: Request, provider: ProviderState, model: ModelState, account: int, req: _Request
+    ) -> Response:
         model.stats.requests += 1
         if clock.now() >= model.withdrawn_at_s:
             model.stats.rejected += 1
-            return _error(404, f"model {req.model!r} was withdrawn on {model.spec.withdrawn_on}",
-                          "invalid_request_error", "model_not_found")
+            return _error(
+                404,
+                f"model {req.model!r} was withdrawn on {model.spec.withdrawn_on}",
+                "invalid_request_error",
+                "model_not_found",
+            )
         cap_in = model.spec.limits.max_input_tokens_per_request
         if cap_in is not None and req.tokens_in > cap_in:
             model.stats.too_large += 1
-            return _error(413, f"request too large: {req.tokens_in} input tokens, at most {cap_in} per request",
-                          "tokens", "tokens_limit_reached")
+            return _error(
+                413,
+                f"request too large: {req.tokens_in} input tokens, at most {cap_in} per request",
+                "tokens",
+                "tokens_limit_reached",
+            )
         wanted: int | None = None
         if (text := request.headers.get("x-emulator-output-tokens")) is not None:
             if not text.isdigit():
                 model.stats.rejected += 1
-                return _error(400, "x-emulator-output-tokens must be a whole number ≥ 0", "invalid_request_error",
-                              None)
+                return _error(400, "x-emulator-output-tokens must be a whole number ≥ 0", "invalid_request_error", None)
             wanted = int(text)
         forced: FaultKind | None = None
         if (text := request.headers.get("x-emulator-fault")) is not None:
@@ -194,8 +213,7 @@ def build_app(emulator: Emulator) -> Starlette:
             except ValueError:
                 model.stats.rejected += 1
                 known = ", ".join(k.value for k in FaultKind)
-                return _error(400, f"unknown x-emulator-fault {text!r} (known: {known})", "invalid_request_error",
-                              None)
+                return _error(400, f"unknown x-emulator-fault {text!r} (known: {known})", "invalid_request_error", None)
         answer = emulator.decide(provider, model, account, req.tokens_in, req.max_tokens, wanted, forced)
         if isinstance(answer, Refusal):
             quota_headers = model.account(account).headers(clock.now(), clock.time_scale)
@@ -203,8 +221,13 @@ def build_app(emulator: Emulator) -> Starlette:
         if isinstance(answer, FaultKind):
             if answer is FaultKind.RATE_LIMIT_BARE:
                 return _error(429, "Rate limit reached.", "requests", "rate_limit_exceeded")
-            return _error(429, "Rate limit reached.", "requests", "rate_limit_exceeded",
-                          {"retry-after": str(ABSURD_RETRY_AFTER_S)})
+            return _error(
+                429,
+                "Rate limit reached.",
+                "requests",
+                "rate_limit_exceeded",
+                {"retry-after": str(ABSURD_RETRY_AFTER_S)},
+            )
         headers = {**answer.headers, "x-request-id": f"req_{uuid.uuid4().hex[:24]}"}
         if answer.failure is not None:
             try:
@@ -212,10 +235,14 @@ def build_app(emulator: Emulator) -> Starlette:
             finally:
                 emulator.finish(answer, 0, complete=True)
             if answer.failure == "outage":
-                return _error(503, f"{provider.provider.name} is unavailable (scheduled outage)", "server_error",
-                              "service_unavailable", headers)
-            return _error(500, "The server had an error while processing your request.", "server_error", None,
-                          headers)
+                return _error(
+                    503,
+                    f"{provider.provider.name} is unavailable (scheduled outage)",
+                    "server_error",
+                    "service_unavailable",
+                    headers,
+                )
+            return _error(500, "The server had an error while processing your request.", "server_error", None, headers)
         if req.stream:
             body = _sse(emulator, answer, req.include_usage)
             if answer.fault is FaultKind.SLOW:
@@ -226,10 +253,13 @@ def build_app(emulator: Emulator) -> Starlette:
     async def models(request: Request) -> Response:
         provider = emulator.providers.get(request.path_params["provider"])
         if provider is None:
-            return _error(404, f"unknown provider {request.path_params['provider']!r}", "invalid_request_error",
-                          "provider_not_found")
-        data = [{"id": m, "object": "model", "created": 0, "owned_by": provider.provider.name}
-                for m in provider.models]
+            return _error(
+                404,
+                f"unknown provider {request.path_params['provider']!r}",
+                "invalid_request_error",
+                "provider_not_found",
+            )
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": provider.provider.name} for m in provider.models]
         return JSONResponse({"object": "list", "data": data})
 
     async def stats(request: Request) -> Response:
@@ -240,11 +270,13 @@ def build_app(emulator: Emulator) -> Starlette:
         return JSONResponse({"reset": True, "run_s": clock.now()})
 
     async def index(request: Request) -> Response:
-        return JSONResponse({
-            "providers": {name: f"/p/{name}/v1" for name in emulator.providers},
-            "stats": "/stats",
-            "reset": "/reset",
-        })
+        return JSONResponse(
+            {
+                "providers": {name: f"/p/{name}/v1" for name in emulator.providers},
+                "stats": "/stats",
+                "reset": "/reset",
+            }
+        )
 
     routes = [
         Route("/", index, methods=["GET"]),
@@ -260,20 +292,41 @@ def _refused(refusal: Refusal, model: str, headers: dict[str, str], time_scale: 
     words = limit_unit(refusal.limit)
     extra = {"limit": refusal.limit, "daily": refusal.daily}
     if refusal.status == 413:
-        return _error(413, f"Request too large for model `{model}` on {words} ({refusal.limit}): Limit "
-                      f"{refusal.limit_value:g}, Requested {refusal.requested:g}.", refusal.measure,
-                      "request_too_large", headers, **extra)
+        return _error(
+            413,
+            f"Request too large for model `{model}` on {words} ({refusal.limit}): Limit "
+            f"{refusal.limit_value:g}, Requested {refusal.requested:g}.",
+            refusal.measure,
+            "request_too_large",
+            headers,
+            **extra,
+        )
     if not math.isfinite(refusal.wait_s):
-        return _error(429, f"Quota exhausted for model `{model}` on {words} ({refusal.limit}): Limit "
-                      f"{refusal.limit_value:g}, Used {refusal.used:g}; it does not renew.", refusal.measure,
-                      "insufficient_quota", headers, **extra)
+        return _error(
+            429,
+            f"Quota exhausted for model `{model}` on {words} ({refusal.limit}): Limit "
+            f"{refusal.limit_value:g}, Used {refusal.used:g}; it does not renew.",
+            refusal.measure,
+            "insufficient_quota",
+            headers,
+            **extra,
+        )
     wall = refusal.wait_s / time_scale
-    headers = {**headers, "retry-after": str(max(1, math.ceil(wall - 1e-9))),
-               "retry-after-ms": str(max(1, math.ceil(wall * 1000 - 1e-6)))}
-    return _error(429, f"Rate limit reached for model `{model}` on {words} ({refusal.limit}): Limit "
-                  f"{refusal.limit_value:g}, Used {refusal.used:g}, Requested {refusal.requested:g}. "
-                  f"Please try again in {format_duration(wall)}.", refusal.measure, "rate_limit_exceeded",
-                  headers, **extra)
+    headers = {
+        **headers,
+        "retry-after": str(max(1, math.ceil(wall - 1e-9))),
+        "retry-after-ms": str(max(1, math.ceil(wall * 1000 - 1e-6))),
+    }
+    return _error(
+        429,
+        f"Rate limit reached for model `{model}` on {words} ({refusal.limit}): Limit "
+        f"{refusal.limit_value:g}, Used {refusal.used:g}, Requested {refusal.requested:g}. "
+        f"Please try again in {format_duration(wall)}.",
+        refusal.measure,
+        "rate_limit_exceeded",
+        headers,
+        **extra,
+    )
 
 
 def _created(emulator: Emulator, accepted: Accepted) -> int:
@@ -307,12 +360,14 @@ async def _plain(emulator: Emulator, accepted: Accepted, headers: dict[str, str]
         "object": "chat.completion",
         "created": _created(emulator, accepted),
         "model": accepted.model.spec.name,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": synthetic_text(accepted.tokens_out)},
-            "logprobs": None,
-            "finish_reason": _finish_reason(accepted),
-        }],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": synthetic_text(accepted.tokens_out)},
+                "logprobs": None,
+                "finish_reason": _finish_reason(accepted),
+            }
+        ],
     }
     if fault is not FaultKind.MISSING_USAGE:
         body["usage"] = _usage(accepted)

@@ -157,8 +157,10 @@ class _LocalDaily:
 
     def period(self, now: float) -> tuple[float, float]:
         local = (self.run_start + dt.timedelta(seconds=now)).astimezone(self.tz)
-        day = local.date() if dt.datetime.combine(local.date(), self.at, self.tz) <= local else (
-            local.date() - dt.timedelta(days=1)
+        day = (
+            local.date()
+            if dt.datetime.combine(local.date(), self.at, self.tz) <= local
+            else (local.date() - dt.timedelta(days=1))
         )
         begin = dt.datetime.combine(day, self.at, self.tz)
         end = dt.datetime.combine(day + dt.timedelta(days=1), self.at, self.tz)

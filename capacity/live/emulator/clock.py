@@ -43,12 +43,14 @@ class ScaledClock:
     Raises ``ValueError`` unless ``time_scale`` is finite and positive.
     """
 
-    def __init__(self, time_scale: float = 1.0, origin_s: float = 0.0) -> None:
+    def __init__(self, time_scale: float = 1.0, origin_s: float = 0.0, wall_origin: float | None = None) -> None:
         if not (math.isfinite(time_scale) and time_scale > 0):
             raise ValueError(f"time scale must be finite and > 0, got {time_scale}")
         self._scale = time_scale
         self._origin = origin_s
-        self._wall0 = time.monotonic()
+        # CLOCK_MONOTONIC is one clock for every process of the machine: a child process
+        # given the parent's instant counts the same run time
+        self._wall0 = time.monotonic() if wall_origin is None else wall_origin
 
     @property
     def time_scale(self) -> float:

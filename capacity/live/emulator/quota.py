@@ -118,8 +118,9 @@ class AccountModel:
                 return self._refusal(413, w, now, amount, math.inf)
         if self.concurrency is not None and not self.concurrency.fits():
             # when a slot frees is not known here: ask for a retry after one emulated second
-            return Refusal(429, "concurrent_requests", "requests", False, 1.0, self.concurrency.limit,
-                           self.concurrency.limit, 1.0)
+            return Refusal(
+                429, "concurrent_requests", "requests", False, 1.0, self.concurrency.limit, self.concurrency.limit, 1.0
+            )
         refusals = [
             self._refusal(429, w, now, amounts[w.limit.measure], w.window.free_at(now, amounts[w.limit.measure]))
             for w in self.windows
@@ -140,8 +141,16 @@ class AccountModel:
 
     @staticmethod
     def _refusal(status: int, w: _Window, now: float, amount: float, free_at: float) -> Refusal:
-        return Refusal(status, w.limit.name, w.limit.measure, w.limit.daily, max(0.0, free_at - now),
-                       w.window.limit, w.window.used(now), amount)
+        return Refusal(
+            status,
+            w.limit.name,
+            w.limit.measure,
+            w.limit.daily,
+            max(0.0, free_at - now),
+            w.window.limit,
+            w.window.used(now),
+            amount,
+        )
 
     def settle(self, now: float, grant: Grant, actual: dict[str, float]) -> None:
         """End an admitted request that used ``actual`` (by measure): refund the unused part of

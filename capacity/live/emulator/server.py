@@ -76,8 +76,9 @@ class EmulatorThread:
     ``RuntimeError`` if the server has not started within ``start_timeout_s``.
     """
 
-    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0,
-                 start_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0, start_timeout_s: float = 10.0
+    ) -> None:
         self.emulator = emulator
         self._sock = bind(host, port)
         self.host, self.port = self._sock.getsockname()[:2]

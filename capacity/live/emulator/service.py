@@ -228,8 +228,18 @@ class Emulator:
             model.stats.faults[fault] += 1
         speed = max(model.speed.next(), 1e-9)
         return Accepted(
-            model, quota, answer, now, tokens_in, reserved, generated, max(0.0, model.ttft.next()), 1.0 / speed,
-            failure, fault, quota.headers(now, self.clock.time_scale),
+            model,
+            quota,
+            answer,
+            now,
+            tokens_in,
+            reserved,
+            generated,
+            max(0.0, model.ttft.next()),
+            1.0 / speed,
+            failure,
+            fault,
+            quota.headers(now, self.clock.time_scale),
         )
 
     def finish(self, accepted: Accepted, delivered: int, *, complete: bool) -> None:
@@ -305,8 +315,14 @@ def _limit_rows(model: ModelState) -> tuple[dict[str, Any], int]:
             lim = row.limit
             entry = rows.setdefault(
                 lim.name,
-                {"measure": lim.measure, "period": lim.period, "rule": lim.rule, "limit": lim.limit,
-                 "peak": 0.0, "violations": 0},
+                {
+                    "measure": lim.measure,
+                    "period": lim.period,
+                    "rule": lim.rule,
+                    "limit": lim.limit,
+                    "peak": 0.0,
+                    "violations": 0,
+                },
             )
             entry["peak"] = max(entry["peak"], row.peak)
             entry["violations"] += row.violations
@@ -315,11 +331,16 @@ def _limit_rows(model: ModelState) -> tuple[dict[str, Any], int]:
         if audit.concurrency_limit is not None:
             entry = rows.setdefault(
                 "concurrent_requests",
-                {"measure": "requests", "period": "in_flight", "rule": "concurrency",
-                 "limit": audit.concurrency_limit, "peak": 0, "violations": 0},
+                {
+                    "measure": "requests",
+                    "period": "in_flight",
+                    "rule": "concurrency",
+                    "limit": audit.concurrency_limit,
+                    "peak": 0,
+                    "violations": 0,
+                },
             )
             entry["peak"] = max(entry["peak"], audit.peak_in_flight)
             entry["violations"] += audit.concurrency_violations
             total += audit.concurrency_violations
     return rows, total
-

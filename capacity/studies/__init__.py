@@ -1,0 +1,3 @@
+"""Experiments made of runs (see docs/architecture.md)."""
+
+__all__: list[str] = ["validate"]
