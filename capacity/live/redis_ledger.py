@@ -25,8 +25,11 @@ How it is shared:
   a rolling log after its window length, a period after its end, a bucket once refilled. Key
   lifetimes are run seconds taken as wall seconds, so a compressed test clock only keeps keys
   longer. A one-time credit never expires.
-* **Concurrency slots are leases.** A router that dies between admission and settlement would
-  hold its slots for ever; each slot ends ``slot_lease_s`` after admission at the latest.
+* **Admissions are leases.** A router that dies between admission and settlement would hold
+  its concurrency slots for ever; an admission stays open ``slot_lease_s`` at most. It settles
+  once: a settlement resent after a timeout (which may have reached Redis) refunds nothing more.
+  An admission that timed out may still have been charged; it then counts until its windows
+  forget it (the safe side).
 
 When Redis goes away the ledger says so once (a ``WARNING`` on the ``capacity.live.redis``
 logger), then follows its loss policy: ``fail_closed`` refuses every request, ``local`` admits
@@ -177,8 +180,9 @@ class RedisQuotaLedger:
             ``namespace`` must use the same one.
         namespace: first part of every key.
         clock: run seconds now, replacing Redis ``TIME`` (tests, compressed clocks).
-        slot_lease_s: how long a concurrency slot may be held without settlement, run s
-            (``inf``: until settled).
+        slot_lease_s: how long an admission stays open without settlement, run s: its
+            concurrency slot frees then, and a later settlement refunds nothing (``inf``: until
+            settled — and the account's keys never expire).
         on_loss: ``fail_closed`` or ``local`` while Redis is unreachable.
         routers: router processes sharing these quotas (``local`` keeps 1/N of each).
         reconnect_s: wall seconds between attempts to reach Redis again while it is away.
@@ -372,7 +376,11 @@ class RedisQuotaLedger:
         )
         LOG.warning(
             "Redis unreachable for the %s/%s quota ledger (%s: %s); %s until it returns",
-            self.provider, self.spec.name, type(exc).__name__, exc, policy,
+            self.provider,
+            self.spec.name,
+            type(exc).__name__,
+            exc,
+            policy,
         )
 
     async def _regained(self) -> None:
@@ -381,7 +389,9 @@ class RedisQuotaLedger:
         self.degraded = False
         LOG.warning(
             "Redis reachable again for the %s/%s quota ledger after %.1f s; shared quotas resume",
-            self.provider, self.spec.name, time.monotonic() - self._down_since,
+            self.provider,
+            self.spec.name,
+            time.monotonic() - self._down_since,
         )
         pending, self._unsettled = self._unsettled, []
         for k, (admission, tokens_in, tokens_out) in enumerate(pending):

@@ -85,7 +85,9 @@ async def run_clients(fleet: Fleet, clients: int, seed: int) -> tuple[list[Admit
         nonlocal refusals
         rng = random.Random(seed * 1_000 + k)
         redis = connect(fleet.url, timeout_s=5.0)
-        ledger = RedisQuotaLedger(redis, "fleet", spec, fleet.accounts, start, namespace=fleet.namespace, clock=fleet.clock)
+        ledger = RedisQuotaLedger(
+            redis, "fleet", spec, fleet.accounts, start, namespace=fleet.namespace, clock=fleet.clock
+        )
         try:
             while fleet.clock() < fleet.until_s:
                 tokens_in, max_out = rng.randint(20, 300), rng.randint(20, 300)
@@ -131,7 +133,9 @@ def over_limits(fleet: Fleet, admitted: list[Admitted]) -> list[str]:
         for t in times:
             period = day.bounds(t)[0]
             per_day[period] = per_day.get(period, 0) + 1
-        breaches += [f"account {account}: {n} requests in the day from {p}" for p, n in per_day.items() if n > fleet.rpd]
+        breaches += [
+            f"account {account}: {n} requests in the day from {p}" for p, n in per_day.items() if n > fleet.rpd
+        ]
     return breaches
 
 

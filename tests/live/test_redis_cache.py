@@ -7,10 +7,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis.asyncio as aioredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import redis.asyncio as aioredis
 from capacity.live.redis_cache import RedisResponseCache
 from capacity.live.redis_ledger import connect
 from capacity.live.redis_server import RedisServer

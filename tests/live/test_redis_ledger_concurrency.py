@@ -28,7 +28,9 @@ RUN_START = "2025-11-01T07:00:00+00:00"
 MIDNIGHT_S = 86_400.0
 
 
-def fleet(server: RedisServer, rpm: int, rpd: int, tpm: int, accounts: int, scale: float, delay_s: float = 0.0) -> Fleet:
+def fleet(
+    server: RedisServer, rpm: int, rpd: int, tpm: int, accounts: int, scale: float, delay_s: float = 0.0
+) -> Fleet:
     """A fleet starting ``delay_s`` from now at 90 s before local midnight and running to 90 s after it."""
     return Fleet(
         url=server.url,

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import redis.asyncio as aioredis
 from capacity.config.providers import ModelSpec
 from capacity.live.redis_ledger import RedisQuotaLedger, SharedAdmission, connect
 from capacity.live.redis_server import RedisServer
@@ -269,7 +269,9 @@ def test_a_fixed_minute_charged_in_redis_minute_when_the_host_is_a_minute_behind
     )
 
     async def scenario() -> list[Admission | float]:
-        ledger = RedisQuotaLedger(client, "p", spec, 1, dt.datetime(2025, 1, 1, tzinfo=dt.UTC), namespace=uuid.uuid4().hex)
+        ledger = RedisQuotaLedger(
+            client, "p", spec, 1, dt.datetime(2025, 1, 1, tzinfo=dt.UTC), namespace=uuid.uuid4().hex
+        )
         ledger._offset = -60.0
         return [await ledger.try_admit(10, 10) for _ in range(3)]
 

@@ -23,7 +23,10 @@ SPEC = ModelSpec.model_validate(
     {
         "name": "llama",
         "limits": {"rpm": 30, "tpm": 60_000},
-        "latency": {"ttft_s": {"kind": "constant", "value": 0.1}, "output_tokens_per_s": {"kind": "constant", "value": 50}},
+        "latency": {
+            "ttft_s": {"kind": "constant", "value": 0.1},
+            "output_tokens_per_s": {"kind": "constant", "value": 50},
+        },
     }
 )
 
@@ -41,16 +44,16 @@ async def outage(server: RedisServer, policy: LossPolicy) -> dict[str, list[Admi
     )
     answers: dict[str, list[Admission | float]] = {"before": [], "down": [], "after": []}
     try:
-        for phase in answers:
+        for phase, answered in answers.items():
             if phase == "down":
                 server.stop()
             if phase == "after":
                 server.start()
             for _ in range(15 if phase == "down" else 5):
                 now[0] += 1.0
-                answers[phase].append(await ledger.try_admit(500, 200))
+                answered.append(await ledger.try_admit(500, 200))
             if phase == "before":  # responses that end while Redis is away settle when it is back
-                for a in answers[phase]:
+                for a in answered:
                     assert isinstance(a, SharedAdmission)
             if phase == "down":
                 for a in answers["before"]:
@@ -108,3 +111,56 @@ def test_local_ledger_holds_one_nth_of_each_quota() -> None:
     # five slots cannot be split six ways: that router admits nothing while Redis is away
     lone = RedisQuotaLedger(connect("redis://127.0.0.1:1/0"), "cf", spec, 1, START, on_loss="local", routers=6)
     assert lone.local_ledger() is None
+
+
+def test_a_settlement_resent_refunds_once(own_redis: RedisServer) -> None:
+    # TPM 6,000: two 3,000-token reservations fill it; the first used no output (2,000 back, once)
+    spec = ModelSpec.model_validate({"name": "m", "limits": {"tpm": 6_000}, "latency": SPEC.latency.model_dump()})
+
+    async def scenario() -> Admission | float:
+        client = connect(own_redis.url)
+        ledger = RedisQuotaLedger(client, "p", spec, 1, START, clock=lambda: 1.0)
+        try:
+            first = await ledger.try_admit(1_000, 2_000)
+            assert isinstance(await ledger.try_admit(1_000, 2_000), SharedAdmission)
+            assert isinstance(first, SharedAdmission)
+            await ledger.settle(first, 1_000, 0)
+            await ledger.settle(first, 1_000, 0)  # as after a timeout whose command did arrive
+            return await ledger.try_admit(1_000, 2_000)  # 4,000 + 3,000 > 6,000
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(scenario()) == 61.0
+
+
+def test_redis_paused_then_back_keeps_what_it_counted(own_redis: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
+    # a Redis that stops answering (a partition, a long pause) times out; it comes back with its
+    # state, so the minute's requests admitted before the pause still count after it
+    spec = ModelSpec.model_validate({"name": "m", "limits": {"rpm": 3}, "latency": SPEC.latency.model_dump()})
+
+    async def scenario() -> list[Admission | float]:
+        now = [0.0]
+        client, admin = connect(own_redis.url, timeout_s=0.2), connect(own_redis.url)
+        ledger = RedisQuotaLedger(
+            client, "p", spec, 1, START, clock=lambda: now[0], on_loss="local", routers=2, reconnect_s=0.0
+        )
+        answers: list[Admission | float] = []
+        try:
+            for t in (1.0, 2.0, 3.0, 4.0, 5.0):
+                now[0] = t
+                if t == 3.0:
+                    await admin.execute_command("CLIENT", "PAUSE", "1000", "ALL")
+                if t == 4.0:
+                    await asyncio.sleep(1.2)  # the pause is over
+                answers.append(await ledger.try_admit(10, 10))
+        finally:
+            await client.aclose()
+            await admin.aclose()
+        return answers
+
+    before_1, before_2, paused, _, after = asyncio.run(scenario())
+    assert isinstance(before_1, SharedAdmission) and isinstance(before_2, SharedAdmission)
+    assert type(paused) is Admission  # from the local ledger (1 of the 3 RPM)
+    assert after == 61.0  # Redis still counts t = 1 and 2 (and t = 4, or a timed-out t = 3)
+    said = warnings_of(caplog)
+    assert len(said) == 2 and "TimeoutError" in said[0]

@@ -7,7 +7,7 @@
 --
 -- KEYS[1]  destination hash (next account, last time seen)
 -- per account a = 0..n-1, from k = 2 + a * (2 + 2 * rolling): KEYS[k] account state hash,
---          KEYS[k+1] in-flight slots (sorted set: ticket -> lease end), then per rolling window
+--          KEYS[k+1] open admissions (sorted set: ticket -> lease end), then per rolling window
 --          its log (sorted set) and its amounts (hash)
 -- ARGV     1 now ('' = Redis TIME), 2 run start (epoch s), 3 strict (1: answer 'T' when a fixed
 --          window's given periods miss now), 4 withdrawn at (run s), 5-8 the charge (requests,
@@ -45,9 +45,7 @@ for j, w in ipairs(windows) do
     life = math.max(life, w.p2)
   end
 end
-if slots > 0 then
-  life = math.max(life, lease)
-end
+life = math.max(life, lease)
 local stride = 2 + 2 * rolling
 
 local function keys_of(a)
@@ -154,10 +152,13 @@ for step = 0, n - 1 do
           state['u' .. j] = state['u' .. j] - amount
         end
       end
-      if slots > 0 then
-        redis.call('ZADD', inflight, fmt(now + lease), member)
-        expire_ms(inflight, lease)
+      -- every admission holds a lease until settled: a concurrency slot, and the proof that
+      -- its settlement has not been applied yet (a settlement resent after a timeout refunds once)
+      if slots == 0 then
+        redis.call('ZREMRANGEBYSCORE', inflight, '-inf', fmt(now))
       end
+      redis.call('ZADD', inflight, fmt(now + lease), member)
+      expire_ms(inflight, lease)
       save_state(state_key, state)
       expire_ms(state_key, life)
       redis.call('HSET', dest, 'next', a, 'now', fmt(now))

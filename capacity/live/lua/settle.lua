@@ -3,9 +3,10 @@
 -- an unused part (> 0) gives it back if it still counts the charge (a rolling entry still in its
 -- window, the same fixed period, any bucket, never above its limit); a refund clears a cached
 -- refusal unless that refusal counted requests.  Nothing is refunded where the provider charges
--- the maximum output up front.
+-- the maximum output up front. An admission settles once: a settlement resent, or arriving after
+-- the admission's lease ended (its slot already freed), refunds nothing.
 --
--- KEYS[1]  destination hash; KEYS[2] the account's state hash; KEYS[3] its in-flight slots;
+-- KEYS[1]  destination hash; KEYS[2] the account's state hash; KEYS[3] its open admissions;
 --          then per rolling window its log and its amounts
 -- ARGV     1 now ('' = Redis TIME), 2 run start (epoch s), 3 refundable (1/0), 4-7 the unused part
 --          (requests, tokens, neurons, dollars), 8 ticket, 9 admitted at (run s), 10 windows,
@@ -19,7 +20,11 @@ local member = string.format('%015d', tonumber(ARGV[8]))
 local admitted = tonumber(ARGV[9])
 local windows = parse_windows(11, tonumber(ARGV[10]))
 
-if ARGV[3] == '1' then
+-- settled once: a settlement resent (after a timeout) or after its lease ended changes nothing
+local lease_end = tonumber(redis.call('ZSCORE', inflight, member) or '-inf')
+redis.call('ZREM', inflight, member)
+local open = lease_end > now
+if open and ARGV[3] == '1' then
   local state = load_state(state_key)
   local next_key = 4
   for j, w in ipairs(windows) do
@@ -55,6 +60,5 @@ if ARGV[3] == '1' then
   end
   save_state(state_key, state)
 end
-redis.call('ZREM', inflight, member)
 redis.call('HSET', dest, 'now', fmt(now))
 return fmt(now)
