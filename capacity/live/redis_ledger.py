@@ -232,10 +232,10 @@ class RedisQuotaLedger:
         prefix = f"{namespace}:{{{tag}}}"
         self.keys = [f"{prefix}:dest"]
         for i in range(accounts):
-            self.keys += [f"{prefix}:a{i}", f"{prefix}:a{i}:inflight"]
+            self.keys += [f"{prefix}:a{i}", f"{prefix}:a{i}:open"]
             for form in self.forms:
                 if form.kind == "R":
-                    self.keys += [f"{prefix}:a{i}:{form.name}:log", f"{prefix}:a{i}:{form.name}:amounts"]
+                    self.keys.append(f"{prefix}:a{i}:{form.name}:log")
         self._stride = (len(self.keys) - 1) // accounts
         self._admit = client.register_script(lua("admit"))
         self._settle = client.register_script(lua("settle"))
@@ -311,6 +311,7 @@ class RedisQuotaLedger:
             "" if self.clock is None else _arg(self.clock()),
             _arg(self._epoch),
             "1" if self.refundable else "0",
+            *(_arg(reserved.amount(m)) for m in MEASURES),
             *(_arg(reserved.amount(m) - actual.amount(m)) for m in MEASURES),
             str(admission.ticket),
             _arg(admission.admitted_at),

@@ -3,15 +3,15 @@
 -- accounts are tried round robin from the last one used; an account's cached refusal answers at
 -- once; then its concurrency slots; then each window in order, the first without room refusing
 -- (its free-at time is cached, keyed by its measure).  With room everywhere, every window is
--- charged and a slot taken.
+-- charged and the admission opened (a lease: its concurrency slot, and its right to one settlement).
 --
 -- KEYS[1]  destination hash (next account, last time seen)
--- per account a = 0..n-1, from k = 2 + a * (2 + 2 * rolling): KEYS[k] account state hash,
---          KEYS[k+1] open admissions (sorted set: ticket -> lease end), then per rolling window
---          its log (sorted set) and its amounts (hash)
+-- per account a = 0..n-1, from k = 2 + a * (2 + rolling windows): KEYS[k] the account's state
+--          hash, KEYS[k+1] its open admissions (sorted set: ticket -> lease end), then the log of
+--          each rolling window
 -- ARGV     1 now ('' = Redis TIME), 2 run start (epoch s), 3 strict (1: answer 'T' when a fixed
 --          window's given periods miss now), 4 withdrawn at (run s), 5-8 the charge (requests,
---          tokens, neurons, dollars), 9 concurrent-request limit (0: none), 10 slot lease s,
+--          tokens, neurons, dollars), 9 concurrent-request limit (0: none), 10 lease s,
 --          11 accounts, 12 windows, 13.. six arguments per window (see common.lua)
 -- Reply    {'A', account, ticket, now, {fixed period starts}} | {'R', free at, now} | {'T', now}
 
@@ -29,9 +29,9 @@ if now >= withdrawn then
   return {'R', fmt(INF), fmt(now)}
 end
 
--- how long each account's state matters (s), for key expiry; a rolling log's own
-local life, rolling = 0, 0
-for j, w in ipairs(windows) do
+-- how long an account's state matters (s), for key expiry: its longest window, its open leases
+local life, rolling = lease, 0
+for _, w in ipairs(windows) do
   if w.kind == 'R' then
     rolling = rolling + 1
     w.log = rolling
@@ -45,24 +45,9 @@ for j, w in ipairs(windows) do
     life = math.max(life, w.p2)
   end
 end
-life = math.max(life, lease)
-local stride = 2 + 2 * rolling
 
-local function keys_of(a)
-  local base = 2 + a * stride
-  return KEYS[base], KEYS[base + 1], base + 2
-end
-
-local function log_keys(first, w)
-  if w.kind ~= 'R' then
-    return nil, nil
-  end
-  local k = first + 2 * (w.log - 1)
-  return KEYS[k], KEYS[k + 1]
-end
-
--- a window's free-at time (capacity/policy/windows.py's free_at), state already brought to now
-local function free_at(state, j, w, log, amounts, amount)
+-- a window's free-at time (capacity/policy/windows.py's free_at), its state already brought to now
+local function free_at(state, j, w, log, amount)
   if amount > w.limit * (1 + EPS) then
     return INF
   end
@@ -82,68 +67,61 @@ local function free_at(state, j, w, log, amounts, amount)
     if #entries == 0 then
       return INF
     end
-    local members = {}
     for k = 1, #entries, 2 do
-      members[#members + 1] = entries[k]
-    end
-    local values = redis.call('HMGET', amounts, unpack(members))
-    for k = 1, #members do
-      excess = excess - (tonumber(values[k]) or 0)
+      excess = excess - entry_amount(entries[k])
       if excess <= 0 then
-        return tonumber(entries[2 * k]) + w.p1
+        return tonumber(entries[k + 1]) + w.p1
       end
     end
     offset = offset + 256
   end
 end
 
-local function slots_full(inflight)
-  redis.call('ZREMRANGEBYSCORE', inflight, '-inf', fmt(now))  -- leases of crashed routers end
-  return redis.call('ZCARD', inflight) >= slots
+local function slots_full(open)
+  redis.call('ZREMRANGEBYSCORE', open, '-inf', fmt(now))  -- leases of crashed routers end
+  return redis.call('ZCARD', open) >= slots
 end
 
 local first = tonumber(redis.call('HGET', dest, 'next') or '0')
 local earliest = INF
 for step = 0, n - 1 do
   local a = (first + step) % n
-  local state_key, inflight, logs = keys_of(a)
-  local state = load_state(state_key)
+  local base = 2 + a * (2 + rolling)
+  local state_key, open = KEYS[base], KEYS[base + 1]
+  local state, loaded = load_state(state_key)
   local bu, bm, ba = state.bu or -INF, state.bm or 1, state.ba or INF
   if now < bu and charge[bm] >= ba then
     -- the cached refusal stands: usage only grows until a refund clears it
     earliest = math.min(earliest, bu)
-  elseif slots > 0 and slots_full(inflight) then
+  elseif slots > 0 and slots_full(open) then
     earliest = math.min(earliest, INF)  -- only a freed slot can help
   else
     local refused = nil
     for j, w in ipairs(windows) do
-      local log, amounts = log_keys(logs, w)
+      local log = w.log and KEYS[base + 1 + w.log]
       local amount = charge[w.measure]
-      normalize(state, j, w, log, amounts, now)
+      normalize(state, j, w, log, now)
       local used = state['u' .. j]
       if w.kind == 'B' then
         used = w.limit - used
       end
       if not (used + amount <= w.limit * (1 + EPS)) then
-        refused = free_at(state, j, w, log, amounts, amount)
+        refused = free_at(state, j, w, log, amount)
         state.bu, state.bm = refused, w.measure
         state.ba = (w.measure == 1) and 0 or amount
         break
       end
     end
     if refused == nil then
-      local ticket = tonumber(state.seq or 0) + 1
-      local member = string.format('%015d', ticket)
+      local ticket = (state.seq or 0) + 1
       local starts = {}
       state.seq = ticket
       for j, w in ipairs(windows) do
         local amount = charge[w.measure]
         if w.kind == 'R' then
-          local log, amounts = log_keys(logs, w)
-          redis.call('ZADD', log, fmt(now), member)
-          redis.call('HSET', amounts, member, fmt(amount))
+          local log = KEYS[base + 1 + w.log]
+          redis.call('ZADD', log, fmt(now), entry(ticket, amount))
           expire_ms(log, w.p1)
-          expire_ms(amounts, w.p1)
           state['u' .. j] = state['u' .. j] + amount
         elseif w.kind == 'F' then
           state['u' .. j] = state['u' .. j] + amount
@@ -152,20 +130,18 @@ for step = 0, n - 1 do
           state['u' .. j] = state['u' .. j] - amount
         end
       end
-      -- every admission holds a lease until settled: a concurrency slot, and the proof that
-      -- its settlement has not been applied yet (a settlement resent after a timeout refunds once)
       if slots == 0 then
-        redis.call('ZREMRANGEBYSCORE', inflight, '-inf', fmt(now))
+        redis.call('ZREMRANGEBYSCORE', open, '-inf', fmt(now))
       end
-      redis.call('ZADD', inflight, fmt(now + lease), member)
-      expire_ms(inflight, lease)
-      save_state(state_key, state)
+      redis.call('ZADD', open, fmt(now + lease), string.format('%015d', ticket))
+      expire_ms(open, lease)
+      save_state(state_key, state, loaded)
       expire_ms(state_key, life)
       redis.call('HSET', dest, 'next', a, 'now', fmt(now))
       expire_ms(dest, life)
       return {'A', a, ticket, fmt(now), starts}
     end
-    save_state(state_key, state)
+    save_state(state_key, state, loaded)
     expire_ms(state_key, life)
     earliest = math.min(earliest, refused)
   end

@@ -1,9 +1,9 @@
 -- Shared by admit.lua and settle.lua (prepended to each by capacity/live/redis_scripts.py).
 --
 -- Every quota window is described by six arguments: kind, measure, limit, p1, p2, p3.
---   kind 'R' rolling window:  p1 = length, s.  State: field u<j> = sum in window; entries in a
---                             sorted set (member = zero-padded ticket, score = admitted at) and
---                             their amounts in a hash (ticket -> amount; refunds lower it).
+--   kind 'R' rolling window:  p1 = length, s.  State: field u<j> = sum in window; its entries in a
+--                             sorted set, score = admitted at, member = '<ticket, 15 digits>:<amount>'
+--                             (a refund replaces the member with the lowered amount).
 --   kind 'F' fixed window:    p1, p2 = start, end of the period containing the router's estimate of
 --                             now; p2, p3 = the next period (admit); p1 = the admission's period start
 --                             (settle).  State: s<j>, e<j> = current period, u<j> = used in it.
@@ -48,24 +48,36 @@ local function parse_windows(first, count)
   return windows
 end
 
+-- an account's state hash as numbers, and a copy to write back only what changed
 local function load_state(key)
   local flat = redis.call('HGETALL', key)
-  local state = {}
+  local state, loaded = {}, {}
   for k = 1, #flat, 2 do
-    state[flat[k]] = tonumber(flat[k + 1])
+    local value = tonumber(flat[k + 1])
+    state[flat[k]], loaded[flat[k]] = value, value
   end
-  return state
+  return state, loaded
 end
 
-local function save_state(key, state)
+local function save_state(key, state, loaded)
   local flat = {}
   for field, value in pairs(state) do
-    flat[#flat + 1] = field
-    flat[#flat + 1] = fmt(value)
+    if loaded[field] ~= value then
+      flat[#flat + 1] = field
+      flat[#flat + 1] = fmt(value)
+    end
   end
   if #flat > 0 then
     redis.call('HSET', key, unpack(flat))
   end
+end
+
+local function entry(ticket, amount)
+  return string.format('%015d:', ticket) .. fmt(amount)
+end
+
+local function entry_amount(member)
+  return tonumber(string.sub(member, 17))
 end
 
 local function expire_ms(key, seconds)
@@ -75,15 +87,18 @@ local function expire_ms(key, seconds)
 end
 
 -- rolling window: entries leave at exactly admitted + length (the instant free_at promises)
-local function roll_expire(state, j, w, log, amounts, now)
+local function roll_expire(state, j, w, log, now)
   local f = 'u' .. j
   local sum = state[f] or 0
+  -- the candidates by score (a microsecond's slack for rounding); the exact test decides
+  local cut = fmt(now - w.p1 + 1e-6)
   while true do
-    local batch = redis.call('ZRANGE', log, 0, 63, 'WITHSCORES')
+    local batch = redis.call('ZRANGEBYSCORE', log, '-inf', cut, 'WITHSCORES', 'LIMIT', 0, 64)
     local gone = {}
     for k = 1, #batch, 2 do
       if tonumber(batch[k + 1]) + w.p1 <= now then
         gone[#gone + 1] = batch[k]
+        sum = sum - entry_amount(batch[k])
       else
         break
       end
@@ -91,26 +106,21 @@ local function roll_expire(state, j, w, log, amounts, now)
     if #gone == 0 then
       break
     end
-    local values = redis.call('HMGET', amounts, unpack(gone))
-    for k = 1, #gone do
-      sum = sum - (tonumber(values[k]) or 0)
-    end
     redis.call('ZREM', log, unpack(gone))
-    redis.call('HDEL', amounts, unpack(gone))
-    if #gone * 2 < #batch then
+    if #gone < 64 then
       break
     end
   end
-  if redis.call('ZCARD', log) == 0 then
+  if sum ~= 0 and redis.call('ZCARD', log) == 0 then
     sum = 0  -- no drift from float sums
   end
   state[f] = sum
 end
 
 -- bring window j's state to now: expire a rolling log, roll a fixed period, refill a bucket
-local function normalize(state, j, w, log, amounts, now)
+local function normalize(state, j, w, log, now)
   if w.kind == 'R' then
-    roll_expire(state, j, w, log, amounts, now)
+    roll_expire(state, j, w, log, now)
   elseif w.kind == 'F' then
     local s, e = state['s' .. j] or INF, state['e' .. j] or -INF
     if not (s <= now and now < e) then
