@@ -64,6 +64,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from capacity.config.providers import ModelSpec
 from capacity.errors import ModelError
 from capacity.policy.ledger import Admission, DestinationQuota, Tariff, build_windows
+from capacity.policy.resets import ResetSchedule
 from capacity.policy.windows import FixedWindow, Measure, QuotaWindow, RollingWindow, TokenBucket
 from capacity.units import LIMIT_UNITS
 
@@ -110,8 +111,9 @@ def _text(x: Any) -> str:
 
 @dataclass(slots=True)
 class SharedAdmission(Admission):
-    """An admission granted by Redis: also its ticket (its entry in each rolling log and its
-    concurrency slot) and the run time it was admitted at, s on Redis's clock."""
+    """An admission granted by Redis: also its ticket (its entry in each rolling log, its lease)
+    and the run time it was admitted at, s on Redis's clock. ``handles`` pair each window with
+    the start of the period it was charged in (fixed windows) or the admission time (others)."""
 
     ticket: int
     admitted_at: float
@@ -125,7 +127,7 @@ class WindowForm:
     reset schedule, remembered until the time leaves the period.
     """
 
-    __slots__ = ("_period", "kind", "limit", "measure", "name", "params", "window")
+    __slots__ = ("_period", "kind", "limit", "measure", "name", "params", "schedule", "window")
 
     def __init__(self, window: QuotaWindow) -> None:
         self.window = window
@@ -133,24 +135,23 @@ class WindowForm:
         self.measure = MEASURES.index(window.measure) + 1
         self.limit = window.limit
         self._period = (math.inf, -math.inf, -math.inf)
+        self.schedule: ResetSchedule | None = None
         if isinstance(window, RollingWindow):
             self.kind, self.params = "R", (window.length_s, 0.0, 0.0)
         elif isinstance(window, TokenBucket):
             length = window.limit / window.rate if window.rate > 0 else 0.0
             self.kind, self.params = "B", (window.rate, length, 0.0)
         elif isinstance(window, FixedWindow):
-            self.kind, self.params = "F", (0.0, 0.0, 0.0)
+            self.kind, self.params, self.schedule = "F", (0.0, 0.0, 0.0), window.schedule
         else:
             raise ModelError(f"window {window.name!r} ({type(window).__name__}) has no Redis form")
 
     def periods(self, now: float) -> tuple[float, float, float]:
         """(start, end, next end) of the fixed period containing ``now`` and of the next, run s."""
         start, end, after = self._period
-        if not start <= now < end:
-            assert isinstance(self.window, FixedWindow)
-            schedule = self.window.schedule
-            start, end = schedule.bounds(now)
-            after = schedule.bounds(end)[1] if math.isfinite(end) else math.inf
+        if not start <= now < end and self.schedule is not None:
+            start, end = self.schedule.bounds(now)
+            after = self.schedule.bounds(end)[1] if math.isfinite(end) else math.inf
             self._period = (start, end, after)
         return self._period
 

@@ -282,3 +282,38 @@ def test_a_fixed_minute_charged_in_redis_minute_when_the_host_is_a_minute_behind
         assert first.handles[0][1] == minute == second.handles[0][1]
         # the minute's two requests are spent: the third waits for the next minute (or came in it)
         assert third == minute + 60.0 if not isinstance(third, Admission) else third.admitted_at >= minute + 60.0
+
+
+def test_keys_expire_once_their_state_no_longer_matters(runner: asyncio.Runner, client: aioredis.Redis) -> None:
+    # rolling RPM (60 s), a daily cap at midnight Pacific, a 600 s lease: every key expires within
+    # a day and a lease; a one-time credit is never forgotten
+    spec = ModelSpec.model_validate(
+        {
+            "name": "m",
+            "limits": {"rpm": 10, "rpd": 100},
+            "resets": {"day": {"kind": "fixed", "at": "00:00", "timezone": "America/Los_Angeles"}},
+            "latency": LATENCY,
+        }
+    )
+    credit = ModelSpec.model_validate(
+        {
+            "name": "m",
+            "limits": {"rpm": 10, "credit_usd": 5.0},
+            "prices": {"usd_per_mtok_in": 0.1, "usd_per_mtok_out": 0.1},
+            "latency": LATENCY,
+        }
+    )
+
+    async def ttls(model: ModelSpec) -> dict[str, int]:
+        ledger = RedisQuotaLedger(client, "p", model, 1, STARTS[0], namespace=uuid.uuid4().hex, clock=lambda: 10.0)
+        assert isinstance(await ledger.try_admit(100, 100), SharedAdmission)
+        return {key.rsplit(":", 1)[1]: await client.pttl(key) for key in ledger.keys}
+
+    daily = runner.run(ttls(spec))
+    assert set(daily) == {"dest", "a0", "open", "log"}
+    assert 60_000 < daily["log"] <= 61_000  # the rolling minute's log
+    assert 600_000 < daily["open"] <= 601_000  # the lease
+    # the account's state lives to the end of the next Pacific day: run time 10 s is 00:00:10 PST
+    # on 9 March, a day of 23 h (DST starts), so 23 h + 24 h − 10 s (+ 1 s of margin)
+    assert (47 * 3_600 - 10) * 1_000 < daily["a0"] <= (47 * 3_600 - 10) * 1_000 + 1_000
+    assert runner.run(ttls(credit))["a0"] == -1  # no expiry
