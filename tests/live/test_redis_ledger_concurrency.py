@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from redis_fleet import Admitted, Fleet, over_limits, run_clients
 
@@ -49,7 +49,13 @@ def fleet(
 
 
 @pytest.mark.slow
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# no shrinking: a failing run depends on timing, so a shrunk example would not reproduce it
+@settings(
+    max_examples=4,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(
     clients=st.integers(2, 6),
     rpm=st.integers(10, 60),
@@ -61,7 +67,7 @@ def fleet(
 def test_concurrent_clients_never_exceed_a_limit(
     redis_server: RedisServer, clients: int, rpm: int, rpd_share: float, tpm: int, accounts: int, seed: int
 ) -> None:
-    # a daily cap of about one and a half minutes of the RPM: the day binds before midnight and after
+    # a daily cap of half a minute to a minute and a half of the RPM: it binds before midnight and after
     f = fleet(redis_server, rpm, max(1, round(rpm * rpd_share)), tpm, accounts, scale=90.0)
     admitted, refusals = asyncio.run(run_clients(f, clients, seed))
     assert admitted and refusals > 0  # the limits were reached, not just approached
