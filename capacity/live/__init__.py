@@ -1,4 +1,4 @@
-"""Live mode: the policy core on the wall clock against real OpenAI-compatible endpoints.
+"""Live mode: the policy core on the wall clock, against real endpoints and shared state.
 
 This room holds the I/O: HTTP (httpx, Starlette, uvicorn) and Redis live here and nowhere
 else.
@@ -12,7 +12,12 @@ else.
 * :mod:`~capacity.live.ratelimits` — what providers say about their quotas (rate-limit
   headers, ``Retry-After``, burst or exhausted 429s);
 * :mod:`capacity.live.emulator` — the quota-faithful provider emulator (``capacity emulate``),
-  with :mod:`~capacity.live.headers`, the rate-limit headers it writes.
+  with :mod:`~capacity.live.headers`, the rate-limit headers it writes;
+* :mod:`~capacity.live.redis_ledger` — a destination's quota ledger in Redis, shared by every
+  router process (one atomic Lua script per admission, Redis's clock for window edges, a loss
+  policy for when Redis goes away); :mod:`~capacity.live.redis_cache` the response cache
+  there; :mod:`~capacity.live.redis_server` a private ``redis-server`` for tests, benchmarks
+  and multi-router runs. The Lua scripts are package data under ``lua/``.
 """
 
 __all__ = [
@@ -23,6 +28,9 @@ __all__ = [
     "load",
     "performer",
     "ratelimits",
+    "redis_cache",
+    "redis_ledger",
+    "redis_server",
     "runtime",
     "transport",
 ]

@@ -1,0 +1,151 @@
+-- Admit one request on the first account of a destination with room in every window, atomically.
+-- The semantics are capacity/policy/ledger.py's DestinationQuota.try_admit, step for step:
+-- accounts are tried round robin from the last one used; an account's cached refusal answers at
+-- once; then its concurrency slots; then each window in order, the first without room refusing
+-- (its free-at time is cached, keyed by its measure).  With room everywhere, every window is
+-- charged and the admission opened (a lease: its concurrency slot, and its right to one settlement).
+--
+-- KEYS[1]  destination hash (next account, last time seen)
+-- per account a = 0..n-1, from k = 2 + a * (2 + rolling windows): KEYS[k] the account's state
+--          hash, KEYS[k+1] its open admissions (sorted set: ticket -> lease end), then the log of
+--          each rolling window
+-- ARGV     1 now ('' = Redis TIME), 2 run start (epoch s), 3 strict (1: answer 'T' when a fixed
+--          window's given periods miss now), 4 withdrawn at (run s), 5-8 the charge (requests,
+--          tokens, neurons, dollars), 9 concurrent-request limit (0: none), 10 lease s,
+--          11 accounts, 12 windows, 13.. six arguments per window (see common.lua)
+-- Reply    {'A', account, ticket, now, {fixed period starts}} | {'R', free at, now} | {'T', now}
+
+local dest = KEYS[1]
+local now = clock(ARGV[1], tonumber(ARGV[2]), dest)
+local strict = ARGV[3] == '1'
+local withdrawn = tonumber(ARGV[4])
+local charge = {tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])}
+local slots = tonumber(ARGV[9])
+local lease = tonumber(ARGV[10])
+local n = tonumber(ARGV[11])
+local windows = parse_windows(13, tonumber(ARGV[12]))
+
+if now >= withdrawn then
+  return {'R', fmt(INF), fmt(now)}
+end
+
+-- how long an account's state matters (s), for key expiry: its longest window, its open leases
+local life, rolling = lease, 0
+for _, w in ipairs(windows) do
+  if w.kind == 'R' then
+    rolling = rolling + 1
+    w.log = rolling
+    life = math.max(life, w.p1)
+  elseif w.kind == 'F' then
+    if strict and not (w.p1 <= now and now < w.p3) then
+      return {'T', fmt(now)}
+    end
+    life = math.max(life, w.p3 - now, w.p2 - w.p1)
+  else
+    life = math.max(life, w.p2)
+  end
+end
+
+-- a window's free-at time (capacity/policy/windows.py's free_at), its state already brought to now
+local function free_at(state, j, w, log, amount)
+  if amount > w.limit * (1 + EPS) then
+    return INF
+  end
+  if w.kind == 'F' then
+    return (state['u' .. j] + amount <= w.limit * (1 + EPS)) and now or state['e' .. j]
+  elseif w.kind == 'B' then
+    local missing = amount - state['u' .. j]
+    return (missing <= w.limit * EPS) and now or (now + missing / w.p1)
+  end
+  local excess = state['u' .. j] + amount - w.limit * (1 + EPS)
+  if excess <= 0 then
+    return now
+  end
+  local offset = 0
+  while true do  -- oldest first, in batches (a day's log may hold thousands of entries)
+    local entries = redis.call('ZRANGE', log, offset, offset + 255, 'WITHSCORES')
+    if #entries == 0 then
+      return INF
+    end
+    for k = 1, #entries, 2 do
+      excess = excess - entry_amount(entries[k])
+      if excess <= 0 then
+        return tonumber(entries[k + 1]) + w.p1
+      end
+    end
+    offset = offset + 256
+  end
+end
+
+local function slots_full(open)
+  redis.call('ZREMRANGEBYSCORE', open, '-inf', fmt(now))  -- leases of crashed routers end
+  return redis.call('ZCARD', open) >= slots
+end
+
+local first = tonumber(redis.call('HGET', dest, 'next') or '0')
+local earliest = INF
+for step = 0, n - 1 do
+  local a = (first + step) % n
+  local base = 2 + a * (2 + rolling)
+  local state_key, open = KEYS[base], KEYS[base + 1]
+  local state, loaded = load_state(state_key)
+  local bu, bm, ba = state.bu or -INF, state.bm or 1, state.ba or INF
+  if now < bu and charge[bm] >= ba then
+    -- the cached refusal stands: usage only grows until a refund clears it
+    earliest = math.min(earliest, bu)
+  elseif slots > 0 and slots_full(open) then
+    earliest = math.min(earliest, INF)  -- only a freed slot can help
+  else
+    local refused = nil
+    for j, w in ipairs(windows) do
+      local log = w.log and KEYS[base + 1 + w.log]
+      local amount = charge[w.measure]
+      normalize(state, j, w, log, now)
+      local used = state['u' .. j]
+      if w.kind == 'B' then
+        used = w.limit - used
+      end
+      if not (used + amount <= w.limit * (1 + EPS)) then
+        refused = free_at(state, j, w, log, amount)
+        state.bu, state.bm = refused, w.measure
+        state.ba = (w.measure == 1) and 0 or amount
+        break
+      end
+    end
+    if refused == nil then
+      local ticket = (state.seq or 0) + 1
+      local starts = {}
+      state.seq = ticket
+      for j, w in ipairs(windows) do
+        local amount = charge[w.measure]
+        if w.kind == 'R' then
+          local log = KEYS[base + 1 + w.log]
+          redis.call('ZADD', log, fmt(now), entry(ticket, amount))
+          expire_ms(log, w.p1)
+          state['u' .. j] = state['u' .. j] + amount
+        elseif w.kind == 'F' then
+          state['u' .. j] = state['u' .. j] + amount
+          starts[#starts + 1] = fmt(state['s' .. j])
+        else
+          state['u' .. j] = state['u' .. j] - amount
+        end
+      end
+      if slots == 0 then
+        redis.call('ZREMRANGEBYSCORE', open, '-inf', fmt(now))
+      end
+      redis.call('ZADD', open, fmt(now + lease), string.format('%015d', ticket))
+      expire_ms(open, lease)
+      save_state(state_key, state, loaded)
+      expire_ms(state_key, life)
+      redis.call('HSET', dest, 'next', a, 'now', fmt(now))
+      expire_ms(dest, life)
+      return {'A', a, ticket, fmt(now), starts}
+    end
+    save_state(state_key, state, loaded)
+    expire_ms(state_key, life)
+    earliest = math.min(earliest, refused)
+  end
+end
+redis.call('HSET', dest, 'now', fmt(now))
+expire_ms(dest, life)
+return {'R', fmt(earliest), fmt(now)}

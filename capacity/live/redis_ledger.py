@@ -1,0 +1,433 @@
+"""The quota ledger of one destination, shared by every router process through Redis.
+
+What :class:`capacity.policy.ledger.DestinationQuota` does in one process, this ledger does for
+a fleet: a request is admitted on the first account (round robin) with room in *every* window —
+rolling RPM/TPM/…, fixed periods resetting at a local time (across DST) or on the 1st of the
+month, token buckets, neurons, dollars of credit — and a free concurrency slot; tokens are
+reserved as input + ``max_tokens`` and the unused part refunded after the response, except
+where the provider charges the maximum output up front. The in-memory ledger is the
+specification: ``tests/live`` drives both with the same operations and asserts the same
+decisions.
+
+How it is shared:
+
+* **One Lua script per decision.** ``lua/admit.lua`` checks and charges every window of an
+  account in one atomic round trip; ``lua/settle.lua`` refunds and frees the slot. The scripts
+  are generic over window *descriptors* (rolling length, bucket rate, fixed period bounds)
+  derived from :func:`~capacity.policy.ledger.build_windows`, so a new limit needs no new script.
+* **Redis's clock.** Window edges use Redis ``TIME`` (run seconds = TIME − the run's start), so
+  the router hosts' clock skew cannot matter. Fixed periods come from the schedule's time-zone
+  arithmetic in Python: the router passes the period around its estimate of Redis's time and the
+  next one, and the script picks by ``TIME`` (or asks again, rarely, if both miss). Tests inject
+  a clock instead.
+* **Bounded memory.** Keys live under ``{namespace}:{provider/model}`` (a Redis Cluster hash
+  tag, so one destination's keys share a slot) and expire once their state no longer matters:
+  a rolling log after its window length, a period after its end, a bucket once refilled. Key
+  lifetimes are run seconds taken as wall seconds, so a compressed test clock only keeps keys
+  longer. A one-time credit never expires.
+* **Admissions are leases.** A router that dies between admission and settlement would hold
+  its concurrency slots for ever; an admission stays open ``slot_lease_s`` at most. It settles
+  once: a settlement resent after a timeout (which may have reached Redis) refunds nothing more.
+  An admission that timed out may still have been charged; it then counts until its windows
+  forget it (the safe side).
+
+When Redis goes away the ledger says so once (a ``WARNING`` on the ``capacity.live.redis``
+logger), then follows its loss policy: ``fail_closed`` refuses every request, ``local`` admits
+from an in-memory ledger holding 1/N of each quota (N = ``routers``, the router processes
+sharing the quotas, so together they stay within the quota). It tries Redis again every
+``reconnect_s`` of wall time, says once when it is back, and settles the shared admissions whose
+responses ended meanwhile. Limits of ``local``: its ledger starts empty, so over an outage the
+fleet may spend up to one more full quota of a window Redis had already partly used; and a Redis
+restarted without persistence forgets what it had counted. Where that matters, use
+``fail_closed``.
+
+Times returned are run seconds on Redis's clock; :meth:`RedisQuotaLedger.now` estimates it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.resources
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from capacity.config.providers import ModelSpec
+from capacity.errors import ModelError
+from capacity.policy.ledger import Admission, DestinationQuota, Tariff, build_windows
+from capacity.policy.resets import ResetSchedule
+from capacity.policy.windows import FixedWindow, QuotaWindow, RollingWindow, TokenBucket
+from capacity.units import CONCURRENT_REQUESTS, LIMIT_KINDS, Measure
+
+LOG = logging.getLogger("capacity.live.redis")
+
+LossPolicy = Literal["fail_closed", "local"]
+"""What the ledger does while Redis is unreachable."""
+
+REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+"""The errors that mean Redis is unreachable (not a bug in a script)."""
+
+MEASURES = (Measure.REQUESTS, Measure.TOKENS, Measure.NEURONS, Measure.USD)
+"""The scripts' measure codes 1-4, in this order."""
+
+_MAX_RESYNC = 3
+
+
+def lua(name: str) -> str:
+    """The text of ``lua/<name>.lua``, with ``lua/common.lua`` in front for the ledger scripts."""
+    folder = importlib.resources.files("capacity.live").joinpath("lua")
+    text = folder.joinpath(f"{name}.lua").read_text(encoding="utf-8")
+    if name in ("admit", "settle"):
+        text = folder.joinpath("common.lua").read_text(encoding="utf-8") + "\n" + text
+    return text
+
+
+def connect(url: str, *, timeout_s: float = 0.5) -> aioredis.Redis:
+    """An asyncio Redis client for the ledger and cache: ``timeout_s`` to connect and per reply,
+    one immediate retry (a pooled connection left over from before a restart fails once), no
+    backoff — so an outage is noticed in about ``timeout_s``, not after seconds of retries."""
+    client: aioredis.Redis = aioredis.Redis.from_url(
+        url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, retry=Retry(NoBackoff(), 1)
+    )
+    return client
+
+
+def _arg(x: float) -> str:
+    return repr(float(x))  # shortest exact decimal: the script reads back the very same double
+
+
+def _text(x: Any) -> str:
+    return x.decode() if isinstance(x, bytes) else str(x)
+
+
+@dataclass(slots=True)
+class SharedAdmission(Admission):
+    """An admission granted by Redis: also its ticket (its entry in each rolling log, its lease)
+    and the run time it was admitted at, s on Redis's clock. ``handles`` pair each window with
+    the start of the period it was charged in (fixed windows) or the admission time (others)."""
+
+    ticket: int
+    admitted_at: float
+
+
+class WindowForm:
+    """One quota window as the scripts see it: kind, measure code, limit and three parameters.
+
+    Rolling: (length s, 0, 0). Token bucket: (refill rate per s, length s, 0). Fixed: the
+    period containing a time and the next one (start, end, next end), from the window's
+    reset schedule, remembered until the time leaves the period.
+    """
+
+    __slots__ = ("_period", "kind", "limit", "measure", "name", "params", "schedule", "window")
+
+    def __init__(self, window: QuotaWindow) -> None:
+        self.window = window
+        self.name = window.name
+        self.measure = MEASURES.index(window.measure) + 1
+        self.limit = window.limit
+        self._period = (math.inf, -math.inf, -math.inf)
+        self.schedule: ResetSchedule | None = None
+        if isinstance(window, RollingWindow):
+            self.kind, self.params = "R", (window.length_s, 0.0, 0.0)
+        elif isinstance(window, TokenBucket):
+            length = window.limit / window.rate if window.rate > 0 else 0.0
+            self.kind, self.params = "B", (window.rate, length, 0.0)
+        elif isinstance(window, FixedWindow):
+            self.kind, self.params, self.schedule = "F", (0.0, 0.0, 0.0), window.schedule
+        else:
+            raise ModelError(f"window {window.name!r} ({type(window).__name__}) has no Redis form")
+
+    def periods(self, now: float) -> tuple[float, float, float]:
+        """(start, end, next end) of the fixed period containing ``now`` and of the next, run s."""
+        start, end, after = self._period
+        if not start <= now < end and self.schedule is not None:
+            start, end = self.schedule.bounds(now)
+            after = self.schedule.bounds(end)[1] if math.isfinite(end) else math.inf
+            self._period = (start, end, after)
+        return self._period
+
+    def args(self, now: float, charged_in: float | None = None) -> list[str]:
+        """The six script arguments at ``now``; for a settlement, a fixed window's period start
+        of the admission (``charged_in``) instead of its periods."""
+        if self.kind == "F":
+            params = (charged_in, 0.0, 0.0) if charged_in is not None else self.periods(now)
+        else:
+            params = self.params
+        return [self.kind, str(self.measure), _arg(self.limit), *(_arg(p) for p in params)]
+
+
+class RedisQuotaLedger:
+    """The quota ledger of one destination (a provider's model × its accounts), kept in Redis.
+
+    ``try_admit`` and ``settle`` mean what they mean on
+    :class:`~capacity.policy.ledger.DestinationQuota`, without the ``now`` argument: the time is
+    Redis's (or ``clock()``'s, run seconds, when a test injects one).
+
+    Args:
+        client: an asyncio Redis client (see :func:`connect`); not closed by the ledger.
+        provider: the provider's name, for the keys and log lines.
+        spec: the model and its per-account limits.
+        accounts: quota holders of the provider the plan uses (≥ 1).
+        run_start: the run's start instant (aware); run time 0. Every router sharing
+            ``namespace`` must use the same one.
+        namespace: first part of every key.
+        clock: run seconds now, replacing Redis ``TIME`` (tests, compressed clocks).
+        slot_lease_s: how long an admission stays open without settlement, run s: its
+            concurrency slot frees then, and a later settlement refunds nothing (``inf``: until
+            settled — and the account's keys never expire).
+        on_loss: ``fail_closed`` or ``local`` while Redis is unreachable.
+        routers: router processes sharing these quotas (``local`` keeps 1/N of each).
+        reconnect_s: wall seconds between attempts to reach Redis again while it is away.
+    Raises:
+        ModelError: a window kind without a Redis form, or Redis's clock outside every period
+            the router computed (neither is a user's mistake).
+    """
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        provider: str,
+        spec: ModelSpec,
+        accounts: int,
+        run_start: dt.datetime,
+        *,
+        namespace: str = "capacity",
+        clock: Callable[[], float] | None = None,
+        slot_lease_s: float = 600.0,
+        on_loss: LossPolicy = "fail_closed",
+        routers: int = 1,
+        reconnect_s: float = 1.0,
+    ) -> None:
+        if accounts < 1 or routers < 1:
+            raise ValueError("accounts and routers must be ≥ 1")
+        self.client = client
+        self.provider = provider
+        self.spec = spec
+        self.accounts = accounts
+        self.run_start = run_start
+        self.clock = clock
+        self.slot_lease_s = slot_lease_s
+        self.on_loss: LossPolicy = on_loss
+        self.routers = routers
+        self.reconnect_s = reconnect_s
+        self.tariff = Tariff(spec)
+        self.refundable = not spec.limits.charge_max_output_up_front
+        self.slots = spec.limits.concurrent_requests or 0
+        self.forms = [WindowForm(w) for w in build_windows(spec, run_start)]
+        self._epoch = run_start.timestamp()
+        self._offset = 0.0  # Redis's clock − this host's, s (from the last reply)
+        self.withdrawn_at_s = math.inf
+        if spec.withdrawn_on is not None:
+            gone = dt.datetime.combine(spec.withdrawn_on, dt.time(0, 0), tzinfo=dt.UTC)
+            self.withdrawn_at_s = (gone - run_start).total_seconds()
+        tag = f"{provider}/{spec.name}".replace("{", "(").replace("}", ")")
+        prefix = f"{namespace}:{{{tag}}}"
+        self.keys = [f"{prefix}:dest"]
+        for i in range(accounts):
+            self.keys += [f"{prefix}:a{i}", f"{prefix}:a{i}:open"]
+            for form in self.forms:
+                if form.kind == "R":
+                    self.keys.append(f"{prefix}:a{i}:{form.name}:log")
+        self._stride = (len(self.keys) - 1) // accounts
+        self._admit = client.register_script(lua("admit"))
+        self._settle = client.register_script(lua("settle"))
+        # loss handling
+        self.degraded = False
+        self.outages = 0
+        self._probe_at = -math.inf
+        self._down_since = 0.0
+        self._local: DestinationQuota | None = None
+        self._unsettled: list[tuple[SharedAdmission, int, int]] = []
+
+    # -- time ---------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """Run seconds now: the injected clock's, or this host's estimate of Redis's."""
+        if self.clock is not None:
+            return self.clock()
+        return time.time() - self._epoch + self._offset
+
+    def _heard(self, redis_now: float) -> None:
+        if self.clock is None:
+            self._offset = redis_now - (time.time() - self._epoch)
+
+    def output_cap(self, max_output_tokens: int) -> int:
+        """``max_tokens`` actually sent: the request's, clipped to the model's per-request cap."""
+        cap = self.spec.limits.max_output_tokens_per_request
+        return max_output_tokens if cap is None else min(cap, max_output_tokens)
+
+    # -- the shared path ----------------------------------------------------------------------
+
+    async def _admit_shared(self, tokens_in: int, max_output_tokens: int) -> Admission | float:
+        output = self.output_cap(max_output_tokens)
+        charge = self.tariff.charge(tokens_in, output)
+        head = [
+            _arg(self._epoch),
+            "1" if self.clock is None else "0",
+            _arg(self.withdrawn_at_s),
+            *(_arg(charge.amount(m)) for m in MEASURES),
+            str(self.slots),
+            _arg(self.slot_lease_s),
+            str(self.accounts),
+            str(len(self.forms)),
+        ]
+        estimate = self.now()
+        for _ in range(_MAX_RESYNC):
+            injected = "" if self.clock is None else _arg(estimate)
+            args = [injected, *head]
+            for form in self.forms:
+                args += form.args(estimate)
+            reply = await self._admit(keys=self.keys, args=args)
+            kind = _text(reply[0])
+            if kind == "A":
+                account, ticket, admitted_at = int(reply[1]), int(reply[2]), float(reply[3])
+                self._heard(admitted_at)
+                starts = iter(float(s) for s in reply[4])
+                handles: list[tuple[QuotaWindow, Any]] = [
+                    (f.window, next(starts) if f.kind == "F" else admitted_at) for f in self.forms
+                ]
+                return SharedAdmission(account, charge, handles, ticket, admitted_at)
+            if kind == "R":
+                self._heard(float(reply[2]))
+                return float(reply[1])
+            estimate = float(reply[1])  # 'T': Redis's clock is outside the periods sent; resend
+            self._heard(estimate)
+        raise ModelError(f"Redis clock {estimate:.3f} s is outside every period computed for it")
+
+    async def _settle_shared(self, admission: SharedAdmission, tokens_in: int, tokens_out: int) -> None:
+        actual = self.tariff.charge(tokens_in, tokens_out)
+        reserved = admission.charge
+        i = admission.account
+        keys = [self.keys[0], *self.keys[1 + i * self._stride : 1 + (i + 1) * self._stride]]
+        args = [
+            "" if self.clock is None else _arg(self.clock()),
+            _arg(self._epoch),
+            "1" if self.refundable else "0",
+            *(_arg(reserved.amount(m)) for m in MEASURES),
+            *(_arg(reserved.amount(m) - actual.amount(m)) for m in MEASURES),
+            str(admission.ticket),
+            _arg(admission.admitted_at),
+            str(len(self.forms)),
+        ]
+        for form, (_, handle) in zip(self.forms, admission.handles, strict=True):
+            args += form.args(0.0, handle if form.kind == "F" else None)
+        self._heard(float(await self._settle(keys=keys, args=args)))
+
+    # -- the public interface -----------------------------------------------------------------
+
+    async def try_admit(self, tokens_in: int, max_output_tokens: int) -> Admission | float:
+        """Admit a request of ``tokens_in`` prompt tokens and at most ``max_output_tokens``
+        output tokens on some account, charging every window; or refuse it, answering a lower
+        bound of when it may fit, run s (``inf``: only a freed slot can help).
+
+        While Redis is unreachable the answer follows the loss policy: ``fail_closed`` refuses
+        until the next attempt to reach Redis; ``local`` answers from the 1/N in-memory ledger.
+        """
+        if self.degraded and time.monotonic() < self._probe_at:
+            return self._admit_locally(tokens_in, max_output_tokens)
+        try:
+            answer = await self._admit_shared(tokens_in, max_output_tokens)
+        except REDIS_DOWN as exc:
+            self._lost(exc)
+            return self._admit_locally(tokens_in, max_output_tokens)
+        await self._regained()
+        return answer
+
+    async def settle(self, admission: Admission, tokens_in: int, tokens_out: int) -> None:
+        """Reconcile an admission with the tokens the response actually used, and free its slot.
+
+        An admission of the local ledger settles there. A shared one made before Redis went
+        away settles once Redis is back (meanwhile its reservation stays counted)."""
+        if not isinstance(admission, SharedAdmission):
+            if self._local is not None:
+                self._local.settle(self.now(), admission, tokens_in, tokens_out)
+            return
+        if self.degraded and time.monotonic() < self._probe_at:
+            self._unsettled.append((admission, tokens_in, tokens_out))
+            return
+        try:
+            await self._settle_shared(admission, tokens_in, tokens_out)
+        except REDIS_DOWN as exc:
+            self._unsettled.append((admission, tokens_in, tokens_out))
+            self._lost(exc)
+            return
+        await self._regained()
+
+    # -- losing and regaining Redis -----------------------------------------------------------
+
+    def _lost(self, exc: BaseException) -> None:
+        self._probe_at = time.monotonic() + self.reconnect_s
+        if self.degraded:
+            return
+        self.degraded = True
+        self.outages += 1
+        self._down_since = time.monotonic()
+        policy = (
+            "refusing every request (fail_closed)"
+            if self.on_loss == "fail_closed"
+            else f"admitting from a local ledger at 1/{self.routers} of each quota"
+        )
+        LOG.warning(
+            "Redis unreachable for the %s/%s quota ledger (%s: %s); %s until it returns",
+            self.provider,
+            self.spec.name,
+            type(exc).__name__,
+            exc,
+            policy,
+        )
+
+    async def _regained(self) -> None:
+        if not self.degraded:
+            return
+        self.degraded = False
+        LOG.warning(
+            "Redis reachable again for the %s/%s quota ledger after %.1f s; shared quotas resume",
+            self.provider,
+            self.spec.name,
+            time.monotonic() - self._down_since,
+        )
+        pending, self._unsettled = self._unsettled, []
+        for k, (admission, tokens_in, tokens_out) in enumerate(pending):
+            try:
+                await self._settle_shared(admission, tokens_in, tokens_out)
+            except REDIS_DOWN as exc:
+                self._unsettled.extend(pending[k:])
+                self._lost(exc)
+                return
+
+    def _admit_locally(self, tokens_in: int, max_output_tokens: int) -> Admission | float:
+        now = self.now()
+        if self.on_loss == "fail_closed":
+            return now + max(0.0, self._probe_at - time.monotonic())
+        local = self.local_ledger()
+        if local is None:
+            return math.inf
+        return local.try_admit(now, tokens_in, max_output_tokens)
+
+    def local_ledger(self) -> DestinationQuota | None:
+        """The in-memory ledger used while Redis is away under ``local``: 1/N of each quota
+        (whole requests and tokens rounded down); ``None`` when 1/N of the concurrency limit
+        is less than one slot (it then admits nothing)."""
+        if self._local is None:
+            lim = self.spec.limits
+            update: dict[str, float | int] = {}
+            # every quota a fleet shares (windows, credit, slots), not a per-request cap
+            shared = [k.field for k in LIMIT_KINDS if k.period is not None or k.field == CONCURRENT_REQUESTS]
+            for name in shared:
+                value = getattr(lim, name)
+                if value is not None:
+                    update[name] = value // self.routers if isinstance(value, int) else value / self.routers
+            if update.get("concurrent_requests", 1) == 0:
+                return None
+            spec = self.spec.model_copy(update={"limits": lim.model_copy(update=update)})
+            self._local = DestinationQuota(spec, self.accounts, self.run_start)
+        return self._local
