@@ -92,9 +92,9 @@ class LiveRun:
     journal_path: Path | None = None
     resume: bool = False
     progress: Progress | None = None
-    clock_lead_wall_s: float = 0.02
-    """How far ahead of the providers' clocks the router's runs, wall seconds (a request's
-    one-way trip; see :class:`~capacity.live.runtime.RunClock`)."""
+    one_way_wall_s: float = 0.05
+    """A request's one-way trip to a provider, wall seconds: the router's rolling windows hold
+    each request this much longer (:func:`~capacity.policy.ledger.build_windows`)."""
     clock_origin: float | None = None
     """The monotonic instant run time ``plan.first_start_s`` falls on (a provider emulator's
     clock origin, so both count the same run time); None: when the run starts."""
@@ -128,14 +128,15 @@ class LiveRun:
         observer: Any = recorder
         if journal is not None:
             observer = JournalingObserver(recorder, journal, replay.finished if replay else None)
-        core = build_core(config, start, seed_streams(plan.seed), observer)
+        core = build_core(
+            config, start, seed_streams(plan.seed), observer, rolling_margin_s=self.one_way_wall_s * self.time_scale
+        )
         recorder.bind(core.destinations)
         if replay is not None:
             replay_events(replay.events, recorder, core.destinations)
         clock = RunClock(
             self.time_scale,
             offset_s=max(plan.first_start_s, replay.last_time_s if replay else 0.0),
-            lead_s=self.clock_lead_wall_s * self.time_scale,
         )
         driver = LiveDriver(core, self.make_performer(core), clock)
         clock.start(asyncio.get_running_loop(), self.clock_origin)

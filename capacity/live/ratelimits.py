@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -352,6 +353,28 @@ def _hinted_wait(body: str) -> float | None:
     return parse_duration(match.group(1)) if match else None
 
 
+def _error_words(body: str) -> str:
+    """The words of an error body: a JSON document's string values (not its keys), else the text."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    words: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, str):
+            words.append(node)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    return " ".join(words)
+
+
 def classify_429(snapshot: RateLimitSnapshot, retry_after_s: float | None, body: str = "") -> Throttle:
     """Tell a burst 429 from an exhausted quota, from the strongest evidence present:
 
@@ -365,8 +388,10 @@ def classify_429(snapshot: RateLimitSnapshot, retry_after_s: float | None, body:
        per-minute limit to per-second; Anthropic states the same).
 
     Evidence of exhaustion wins over evidence of a burst: retrying a spent daily quota early
-    only draws more refusals, while waiting out a burst costs at most its reset."""
-    body = body[:4096]
+    only draws more refusals, while waiting out a burst costs at most its reset. A JSON body is
+    read by its string values only: a key such as the emulator's ``"daily": false`` names no
+    window."""
+    body = _error_words(body[:4096])
     spent = snapshot.exhausted
     waits = [w for w in (retry_after_s, _hinted_wait(body)) if w is not None]
 

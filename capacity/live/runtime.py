@@ -39,22 +39,16 @@ class CallPerformer(Protocol):
 
 
 class RunClock:
-    """Run time on the event loop's monotonic clock: ``(loop.time() − origin) × time_scale + offset + lead``, s.
+    """Run time on the event loop's monotonic clock: ``(loop.time() − origin) × time_scale + offset``, s.
 
-    ``offset`` lets a resumed run continue the run time where the journal left it. ``lead_s``
-    (run seconds) sets the router's clock ahead of the provider's by the one-way trip of a
-    request: a request admitted at router time *t* reaches the provider a little later, so
-    without the lead the router's rolling windows free a slot that instant before the
-    provider's do, and a request sent right at that edge is refused. With the lead the
-    router's windows are the provider's, shifted to when the provider sees each request.
+    ``offset`` lets a run start at its first session (or a resumed run where its journal left it).
     """
 
-    def __init__(self, time_scale: float = 1.0, offset_s: float = 0.0, lead_s: float = 0.0) -> None:
+    def __init__(self, time_scale: float = 1.0, offset_s: float = 0.0) -> None:
         if not time_scale > 0:
             raise ValueError(f"time_scale must be positive, got {time_scale}")
         self.time_scale = time_scale
         self.offset_s = offset_s
-        self.lead_s = lead_s
         self._origin: float | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop, at: float | None = None) -> None:
@@ -69,11 +63,11 @@ class RunClock:
 
     def now(self) -> float:
         """The current run time, s."""
-        return (asyncio.get_running_loop().time() - self._loop_origin()) * self.time_scale + self.offset_s + self.lead_s
+        return (asyncio.get_running_loop().time() - self._loop_origin()) * self.time_scale + self.offset_s
 
     def loop_time(self, run_time: float) -> float:
         """The event loop's time at which run time ``run_time`` comes."""
-        return self._loop_origin() + (run_time - self.offset_s - self.lead_s) / self.time_scale
+        return self._loop_origin() + (run_time - self.offset_s) / self.time_scale
 
     async def sleep_until(self, run_time: float) -> None:
         """Sleep until run time ``run_time`` (at once if it has passed)."""

@@ -63,11 +63,20 @@ class Core:
     pipeline: TurnPipeline
 
 
-def build_core(config: Configuration, run_start: dt.datetime, streams: Streams, observer: PolicyObserver) -> Core:
+def build_core(
+    config: Configuration,
+    run_start: dt.datetime,
+    streams: Streams,
+    observer: PolicyObserver,
+    *,
+    rolling_margin_s: float = 0.0,
+) -> Core:
     """The policy core of ``config`` for a run starting at ``run_start`` (UTC).
 
     Quota windows are laid on ``run_start`` (daily resets at the provider's local time, the 1st
     of the month); every window and concurrency limit gets a distinct ``id`` for the observer.
+    ``rolling_margin_s`` (live runs: a request's one-way trip, in run seconds) lengthens the
+    rolling windows (:func:`~capacity.policy.ledger.build_windows`); the simulator uses none.
     """
     sc = config.scenario
     routing = sc.routing
@@ -83,7 +92,7 @@ def build_core(config: Configuration, run_start: dt.datetime, streams: Streams, 
         provider = config.provider(d.provider)
         spec = provider.model(d.model)
         assert spec is not None
-        quota = DestinationQuota(spec, d.accounts or provider.accounts, run_start, observer)
+        quota = DestinationQuota(spec, d.accounts or provider.accounts, run_start, observer, rolling_margin_s)
         for account in quota.accounts:
             for window in account.windows:
                 window.id = window_id

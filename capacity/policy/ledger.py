@@ -90,14 +90,20 @@ class Admission:
 
 
 def _window(
-    name: str, measure: Measure, limit: float, period: Period, resets: Resets, run_start: dt.datetime
+    name: str,
+    measure: Measure,
+    limit: float,
+    period: Period,
+    resets: Resets,
+    run_start: dt.datetime,
+    rolling_margin_s: float = 0.0,
 ) -> QuotaWindow:
     if period is Period.ONCE:
         return FixedWindow(name, measure, limit, NeverResets())
     rule = resets.rule(period)
     length_s = period.length_s
     if isinstance(rule, RollingReset):
-        return RollingWindow(name, measure, limit, length_s)
+        return RollingWindow(name, measure, limit, length_s + rolling_margin_s)
     if isinstance(rule, TokenBucketReset):
         return TokenBucket(name, measure, limit, length_s)
     if isinstance(rule, FixedReset):
@@ -109,12 +115,21 @@ def _window(
     raise TypeError(f"unknown reset rule {rule!r}")  # pragma: no cover
 
 
-def build_windows(spec: ModelSpec, run_start: dt.datetime) -> list[QuotaWindow]:
+def build_windows(spec: ModelSpec, run_start: dt.datetime, rolling_margin_s: float = 0.0) -> list[QuotaWindow]:
     """One account's quota windows: one per limit the model states over a period, named by its
     field and in the order of :data:`~capacity.units.LIMIT_KINDS` (concurrency and per-request
-    caps are not windows; absent limits make none)."""
+    caps are not windows; absent limits make none).
+
+    ``rolling_margin_s`` lengthens every rolling window (s): a live router counts a request
+    from when it sends it, the provider from when it arrives, a moment later — so the router's
+    rolling window must hold each request that much longer, or it frees a slot just before the
+    provider does. (Token buckets need no margin: the provider's bucket has refilled a little
+    more by the time the request arrives; fixed windows differ only across a reset instant.)
+    """
     return [
-        _window(limit.kind.field, limit.kind.measure, limit.value, limit.period, spec.resets, run_start)
+        _window(
+            limit.kind.field, limit.kind.measure, limit.value, limit.period, spec.resets, run_start, rolling_margin_s
+        )
         for limit in spec.limits.stated()
         if limit.period is not None
     ]
@@ -211,13 +226,18 @@ class DestinationQuota:
     """All accounts of one provider model; a request goes to the first account with room."""
 
     def __init__(
-        self, spec: ModelSpec, accounts: int, run_start: dt.datetime, observer: PolicyObserver = NULL_OBSERVER
+        self,
+        spec: ModelSpec,
+        accounts: int,
+        run_start: dt.datetime,
+        observer: PolicyObserver = NULL_OBSERVER,
+        rolling_margin_s: float = 0.0,
     ) -> None:
         self.spec = spec
         self.tariff = Tariff(spec)
         self.accounts = [
             AccountQuota(
-                build_windows(spec, run_start),
+                build_windows(spec, run_start, rolling_margin_s),
                 spec.limits.concurrent_requests,
                 refundable=not spec.limits.charge_max_output_up_front,
                 observer=observer,

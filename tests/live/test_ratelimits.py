@@ -326,3 +326,16 @@ def test_a_bare_429_is_a_burst_unless_the_wait_is_long() -> None:
     long = classify_429(RateLimitSnapshot(), BURST_MAX_WAIT_S + 1)
     assert long.kind is ThrottleKind.EXHAUSTED
     assert long.wait_s == BURST_MAX_WAIT_S + 1
+
+
+def test_a_json_key_names_no_window() -> None:
+    """The emulator's 429 body carries ``"daily": false``; its message names the minute's
+    token window: a burst, not an exhausted daily quota."""
+    body = (
+        '{"error": {"message": "Rate limit reached for model `m` on tokens/min (tpm): Limit 6000, Used 4316, '
+        'Requested 2057.", "type": "tokens", "code": "rate_limit_exceeded", "limit": "tpm", "daily": false}}'
+    )
+    assert classify_429(RateLimitSnapshot(), 1.8, body).kind is ThrottleKind.BURST
+    assert classify_429(RateLimitSnapshot(), 1.8, body.replace("tokens/min (tpm)", "tokens per day (TPD)")).kind is (
+        ThrottleKind.EXHAUSTED
+    )
