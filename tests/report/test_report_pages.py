@@ -13,9 +13,9 @@ from capacity.plan import plan as make_plan
 from capacity.report.audit import audit_lines, write_seed_audit
 from capacity.report.markdown import esc, table, tidy
 from capacity.report.pages import write_scenario_page
-from capacity.report.runs import RunRequest, ScenarioRun, run_scenarios
-from capacity.report.sweep import capacity_curve
 from capacity.sim.model import simulate
+from capacity.studies.runs import RunRequest, ScenarioRun, run_scenarios
+from capacity.studies.sweep import capacity_curve
 
 SMALL = ("demand.interviews=2000", "candidates.count=200")
 SMALL_B = ("demand.interviews=300", "candidates.count=30")
