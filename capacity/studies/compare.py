@@ -59,6 +59,7 @@ from capacity.workload.calendar import active_hours_per_day
 DEFAULT_DAYS = 5
 """Days of a monthly-demand scenario (A) a comparison simulates (Monday to Friday)."""
 
+
 @dataclass(frozen=True)
 class Comparison:
     """A named set of strategies, grouped by the demand they serve."""

@@ -152,22 +152,6 @@ def roofline_interviews_per_day(config: Configuration, pool: GpuPool) -> float:
 # Probes
 
 
-def probe(
-    config: Configuration,
-    target: Target,
-    *,
-    servers: int,
-    scale: float = 1.0,
-    seed: int | None = None,
-    days: int | None = None,
-    label: str = "",
-    progress: SizingProgress | None = None,
-) -> Probe:
-    """Simulate ``config`` (already resized and scaled) once and judge it against ``target``."""
-    task = ProbeTask(config, target, servers, scale, seed, days, label)
-    return task(None if progress is None else lambda now, end: progress(label, now, end))
-
-
 @dataclass(frozen=True)
 class ProbeTask:
     """One probe to run (picklable, for a worker process): a configuration already resized and scaled."""
@@ -187,26 +171,37 @@ class ProbeTask:
 
     def __call__(self, clock: SimClock | None = None) -> Probe:
         """Simulate once and judge the run against the target."""
-        return _judge(self, clock)
+        result = simulate(self.config, seed=self.seed, days=self.days, progress=clock)
+        iv = result.interviews
+        per = run_interviewing_days(self.config, self.days)
+        return Probe(
+            servers=self.servers,
+            scale=self.scale,
+            requested=iv.requested,
+            offered_per_day=iv.requested / per,
+            carried_per_day=iv.carried / per,
+            carried_share=result.carried_share,
+            p95_turn_latency_s=result.turn_latency_s.p95,
+            p95_ttft_s=result.ttft_s.p95,
+            met=self.target.met_by(result),
+            wall_time_s=result.wall_time_s,
+        )
 
 
-def _judge(task: ProbeTask, clock: SimClock | None) -> Probe:
-    result = simulate(task.config, seed=task.seed, days=task.days, progress=clock)
-    iv = result.interviews
-    per = run_interviewing_days(task.config, task.days)
-    target = task.target
-    return Probe(
-        servers=task.servers,
-        scale=task.scale,
-        requested=iv.requested,
-        offered_per_day=iv.requested / per,
-        carried_per_day=iv.carried / per,
-        carried_share=result.carried_share,
-        p95_turn_latency_s=result.turn_latency_s.p95,
-        p95_ttft_s=result.ttft_s.p95,
-        met=target.met_by(result),
-        wall_time_s=result.wall_time_s,
-    )
+def probe(
+    config: Configuration,
+    target: Target,
+    *,
+    servers: int,
+    scale: float = 1.0,
+    seed: int | None = None,
+    days: int | None = None,
+    label: str = "",
+    progress: SizingProgress | None = None,
+) -> Probe:
+    """Simulate ``config`` (already resized and scaled) once and judge it against ``target``."""
+    task = ProbeTask(config, target, servers, scale, seed, days, label)
+    return task(None if progress is None else lambda now, end: progress(label, now, end))
 
 
 def latency_floor(
@@ -244,8 +239,10 @@ def _run_probes(tasks: list[ProbeTask], jobs: int, progress: SizingProgress | No
     """Run ``tasks`` (in up to ``jobs`` processes); probes in task order. Same numbers however run."""
     if progress is None:
         return run_tasks(tasks, jobs)
-    report = progress
-    return run_tasks(tasks, jobs, clock=report, done=lambda done, total, label: report(label, done, total))
+    tell = progress
+    if jobs <= 1:
+        return run_tasks(tasks, 1, clock=tell)  # each probe's simulated time as it runs
+    return run_tasks(tasks, jobs, done=lambda done, total, label: tell(label, done, total))
 
 
 # ---------------------------------------------------------------------------------------------
