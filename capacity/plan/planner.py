@@ -168,7 +168,12 @@ def _pool_destination(
         latency_target_s=config.scenario.sla.p95_turn_latency_s,
         max_batch=pool.max_batch,
     )
-    cost = pool_cost(catalog, pool, active_hours_per_day=profile.active_hours_per_day)
+    cost = pool_cost(
+        catalog,
+        pool,
+        active_hours_per_day=profile.active_hours_per_day,
+        interviewing_days_per_month=profile.business_days_per_month,  # the one month basis
+    )
     requests = sizing.requests_per_s * profile.active_hours_per_day * HOUR_S * pool.servers
     notes = [
         f"{pool.servers} server(s) × {pool.gpus_per_server} {pool.gpu}, {pool.model} {pool.precision}: "
