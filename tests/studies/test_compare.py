@@ -58,9 +58,8 @@ def test_capacity_claims_are_judged_on_the_best_usable_knee() -> None:
 def test_the_seed_claims_path_on_small_stand_ins(monkeypatch: pytest.MonkeyPatch) -> None:
     """The claims machinery end to end on stand-ins: B-gpu and B-gpu-24h shrunk to 200 interviews,
     cards running one sequence at a time, a 5 s streaming target."""
-    from capacity.report.compare import compare
-
-    from capacity.report import compare as module
+    from capacity.studies import claims as module
+    from capacity.studies.compare import compare
 
     monkeypatch.setattr(module, "KNEE_TOLERANCE", 0.5)  # coarse knees: the path, not the precision
 
