@@ -57,6 +57,22 @@ class InterviewCounts(Result):
     unfinished: int
     turned_away: int = Field(default=0, description="Of the failed: never started (gated admission).")
 
+    @property
+    def carried(self) -> int:
+        """Interviews carried: completed, or degraded (finished with a fallback template answer)."""
+        return self.completed + self.degraded
+
+    @property
+    def carried_share(self) -> float:
+        """Carried ÷ requested, 0–1; **1.0 when nothing was requested**.
+
+        An empty run (a horizon without interviewing days, a demand scaled to nothing) missed
+        no interview it was asked for, so it carried all of it: the same convention as "≥ 99 %
+        carried" targets, which an empty run meets vacuously. Shares of failed or degraded
+        interviews of an empty run are 0 (nothing failed), so the shares need not sum to 1.
+        """
+        return self.carried / self.requested if self.requested else 1.0
+
 
 class RequestCounts(Result):
     """Logical requests (turns) by where they were answered."""
@@ -169,6 +185,16 @@ class RunResult(Result):
         description="Answered API calls spent on interviews that later failed (quota that carried nothing)."
     )
     wall_time_s: float = Field(default=0.0, description="Wall time the run took (not part of the model).")
+
+    @property
+    def carried(self) -> int:
+        """Interviews carried by the horizon: completed or degraded (:attr:`InterviewCounts.carried`)."""
+        return self.interviews.carried
+
+    @property
+    def carried_share(self) -> float:
+        """Carried ÷ requested, 0–1; 1.0 for an empty run (:attr:`InterviewCounts.carried_share`)."""
+        return self.interviews.carried_share
 
     def headline(self) -> dict[str, float]:
         """The numbers compared across replications and guarded by ``capacity check``."""

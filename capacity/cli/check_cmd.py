@@ -87,8 +87,8 @@ def check(
     Exit status: 0 every number within tolerance (or baseline written), 1 some moved, 2 bad input.
     """
     from capacity.cli.report_cmd import default_jobs
-    from capacity.report.check_runner import REPLICATIONS, Target, check_days, current, measure
-    from capacity.report.regression import load_baseline, save_baseline
+    from capacity.studies.check import REPLICATIONS, Target, check_days, current, measure
+    from capacity.studies.regression import load_baseline, save_baseline
 
     workers = jobs or default_jobs()
     started = time.perf_counter()

@@ -21,9 +21,9 @@ from capacity.cli.common import (
 )
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
-from capacity.report.compare import COMPARISONS, DEFAULT_DAYS
-from capacity.report.compare import compare as run_comparison
 from capacity.report.compare_tables import comparison_json, render_comparison
+from capacity.studies.compare import COMPARISONS, DEFAULT_DAYS
+from capacity.studies.compare import compare as run_comparison
 
 DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
 """Simulations run at once by default (the runs are independent; the numbers do not change)."""

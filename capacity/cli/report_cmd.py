@@ -23,10 +23,10 @@ SHIPPED_COMPARISONS = ("free-vs-gpu",)
 
 
 def _comparison_pages(providers: Path | None, root: Path, jobs: int, tell: Callable[[str], None]) -> list[Path]:
-    """Run each shipped comparison and write its page under ``root``."""
+    """Run each shipped comparison (a study) and write its page under ``root``."""
     from capacity.config.loader import Configuration
-    from capacity.report.compare import compare as run_comparison
     from capacity.report.compare_page import write_comparison_page
+    from capacity.studies.compare import compare as run_comparison
 
     cache: dict[str, Configuration] = {}
 
@@ -96,7 +96,8 @@ def report(
     Exit status: 0 written, 2 bad input.
     """
     from capacity.report import pages
-    from capacity.report.runs import RunRequest, run_scenarios
+    from capacity.report.audit import write_seed_audit
+    from capacity.studies.runs import RunRequest, run_scenarios
 
     workers = jobs or default_jobs()
     started = time.perf_counter()
@@ -110,18 +111,18 @@ def report(
         if all_ and (days is not None or seed is not None or set_):
             raise UsageError("--all regenerates the shipped reports as committed: no --days, --seed or --set")
         if all_:
-            configs = {name: load(name, providers, None) for name in pages.ALL_SCENARIOS}
-            written = pages.write_all(configs, out or REPORTS_DIR, jobs=workers, progress=tell)
+            names = pages.ALL_SCENARIOS
+            runs = run_scenarios([RunRequest(load(name, providers, None)) for name in names], workers, tell)
+            written = pages.write_all(dict(zip(names, runs, strict=True)), out or REPORTS_DIR, progress=tell)
             written += _comparison_pages(providers, out or REPORTS_DIR, workers, tell)
         elif scenario == pages.SEED_AUDIT:
             if days is not None or seed is not None or set_:
                 raise UsageError(
                     "the seed audit runs the shipped scenarios as they are: no --days, --seed or --set"
                 )
-            configs = {name: load(name, providers, None) for name in pages.AUDIT_SCENARIOS}
-            written = pages.write_audit_only(
-                configs, out or REPORTS_DIR / pages.SEED_AUDIT, jobs=workers, progress=tell
-            )
+            requests = [RunRequest(load(name, providers, None), curve=False) for name in pages.AUDIT_SCENARIOS]
+            seed_run, real, per_day = run_scenarios(requests, workers, tell)  # no capacity curves
+            written = write_seed_audit(seed_run, real, per_day, out or REPORTS_DIR / pages.SEED_AUDIT)
         else:
             assert scenario is not None
             config = load(scenario, providers, set_)

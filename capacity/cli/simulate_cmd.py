@@ -25,8 +25,8 @@ from capacity.errors import UsageError
 from capacity.plan import plan as make_plan
 from capacity.report.run_tables import render_run, summary_json
 from capacity.report.verdict import judge
-from capacity.sim.model import ProgressCallback
-from capacity.sim.replications import headline_intervals, replicate
+from capacity.studies.replications import headline_intervals, replicate
+from capacity.studies.runner import SimClock
 from capacity.units import DAY_S
 
 
@@ -62,7 +62,7 @@ def simulate(
     show = progress and not as_json and err_console.is_terminal
     with progress_bar(show) as bar:
 
-        def callback(i: int) -> ProgressCallback:
+        def callback(i: int) -> SimClock:
             task = bar.add_task(f"replication {i + 1}/{replications}", total=1.0, detail="")
 
             def update(now: float, end: float) -> None:

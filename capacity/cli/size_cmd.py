@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from typing import Annotated
@@ -22,21 +21,15 @@ from capacity.cli.common import (
     progress_bar,
     user_errors,
 )
-from capacity.config.gpus import GpuPool, load_catalog
+from capacity.config.gpus import GpuPool
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
 from capacity.gpu.cost import PoolCost, pool_cost
-from capacity.report.compare import month_days
 from capacity.report.compare_tables import fleet_json, knee_json, render_fleet, render_knee
-from capacity.sim.sizing import (
-    MAX_SERVERS,
-    Target,
-    knee,
-    min_servers,
-    sized_pool,
-    with_pool_only,
-    with_servers,
-)
+from capacity.studies.demand import month_days
+from capacity.studies.sizing import MAX_SERVERS, knee, min_servers
+from capacity.studies.target import Target
+from capacity.studies.variants import sized_pool, with_pool_only, with_precision, with_servers
 from capacity.workload.calendar import active_hours_per_day
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*$")
@@ -66,17 +59,15 @@ def _configure(
 ) -> tuple[Configuration, GpuPool]:
     """The configuration to size and its pool: the scenario's (in ``precision`` if given), or a new
     --gpu × --model pool taking every request."""
-    catalog = load_catalog()
+    catalog = config.gpu_catalog
     if precision is not None:
         catalog.precision(precision)  # UsageError naming the known formats
     if gpu is None and model is None:
         sized = sized_pool(config, pool)
         if precision is None or precision == sized.precision:
             return config, sized
-        sized = sized.model_copy(update={"precision": precision})
-        sc = config.scenario
-        pools = [sized if p.name == sized.name else p for p in sc.gpu_pools]
-        return dataclasses.replace(config, scenario=sc.model_copy(update={"gpu_pools": pools})), sized
+        resized = with_precision(config, sized.name, precision)
+        return resized, sized_pool(resized, sized.name)
     if gpu is None or model is None:
         raise UsageError("--gpu and --model go together")
     precision = precision or "fp16"
@@ -104,7 +95,7 @@ def _configure(
 def _cost(config: Configuration, pool: GpuPool, servers: int) -> PoolCost | None:
     try:
         return pool_cost(
-            load_catalog(),
+            config.gpu_catalog,
             pool.model_copy(update={"servers": servers}),
             active_hours_per_day=active_hours_per_day(config.scenario.calendar),
             interviewing_days_per_month=month_days(config),
@@ -191,7 +182,7 @@ def size(
         target = Target(p95_turn_latency_s=turn, p95_ttft_s=ttft)
         if servers is not None and not knee_:
             raise UsageError("--servers goes with --knee (without it, size searches the servers)")
-        catalog = load_catalog()
+        catalog = sized_config.gpu_catalog
         show = progress and not as_json and err_console.is_terminal
         with progress_bar(show) as bar:
             task = bar.add_task("simulating", total=1.0, detail="")

@@ -28,7 +28,12 @@ from capacity.plan.result import DemandSummary, DestinationPlan, PlanResult, Pla
 from capacity.plan.savings import ProviderLoad, provider_load
 from capacity.plan.seed import check_claims, seed_corrections, seed_method
 from capacity.units import HOUR_S
-from capacity.workload.calendar import active_hours_per_day, business_days, need_interviews_per_day
+from capacity.workload.calendar import (
+    active_hours_per_day,
+    business_days,
+    interviewing_days_per_month,
+    need_interviews_per_day,
+)
 from capacity.workload.script import CompiledScript, compile_script
 
 
@@ -53,7 +58,7 @@ def _demand(config: Configuration) -> DemandSummary:
         interviews=demand.interviews,
         days=demand.days,
         business_days=days,
-        business_days_per_month=max(1, len(business_days(cal, 30))),
+        business_days_per_month=interviewing_days_per_month(cal),
         need_interviews_per_calendar_day=need_interviews_per_day(scenario),
         need_interviews_per_day=per_business_day,
     )
@@ -163,7 +168,12 @@ def _pool_destination(
         latency_target_s=config.scenario.sla.p95_turn_latency_s,
         max_batch=pool.max_batch,
     )
-    cost = pool_cost(catalog, pool, active_hours_per_day=profile.active_hours_per_day)
+    cost = pool_cost(
+        catalog,
+        pool,
+        active_hours_per_day=profile.active_hours_per_day,
+        interviewing_days_per_month=profile.business_days_per_month,  # the one month basis
+    )
     requests = sizing.requests_per_s * profile.active_hours_per_day * HOUR_S * pool.servers
     notes = [
         f"{pool.servers} server(s) × {pool.gpus_per_server} {pool.gpu}, {pool.model} {pool.precision}: "

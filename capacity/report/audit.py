@@ -26,19 +26,16 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from capacity.config.loader import Configuration
 from capacity.errors import ModelError
 from capacity.plan.seed import ClaimCheck, SeedMethod, SeedRowResult
 from capacity.report import markdown as md
 from capacity.report.figures.audit import Bar, ProviderBars, monthly_figure, providers_figure
-from capacity.report.runs import ScenarioRun, interviewing_days
-from capacity.units import MTOK
+from capacity.studies.costs import monthly_usd, tokens_per_interview, usd_per_interview
+from capacity.studies.demand import month_days, run_interviewing_days
+from capacity.studies.runs import ScenarioRun
 
 HOLDS_WITHIN = 0.10
 """A figure holds when reality is within this share of it."""
-
-MONTH_DAYS = 30
-"""The seed's month: every day of it (its × 30)."""
 
 FIGURES = {"monthly": "monthly.png", "providers": "providers.png"}
 """File names of the audit's figures."""
@@ -62,23 +59,12 @@ def _holds(claimed: float, real: float) -> str:
 
 
 def _carried(run: ScenarioRun) -> int:
-    return run.result.interviews.completed + run.result.interviews.degraded
+    return run.result.carried
 
 
 def per_interviewing_day(run: ScenarioRun) -> float:
     """Interviews carried per interviewing day of the run."""
-    return _carried(run) / interviewing_days(run.config, run.result.days)
-
-
-def usd_per_interview(
-    config: Configuration, provider: str, model: str, tokens_in: float, tokens_out: float
-) -> float | None:
-    """List price of one interview's tokens on ``provider``/``model`` (None: no such priced model)."""
-    p = config.providers.get(provider)
-    spec = p.model(model) if p is not None else None
-    if spec is None or spec.prices is None:
-        return None
-    return (tokens_in * spec.prices.usd_per_mtok_in + tokens_out * spec.prices.usd_per_mtok_out) / MTOK
+    return _carried(run) / run_interviewing_days(run.config, run.result.days)
 
 
 def _saving(run: ScenarioRun, name: str) -> float:
@@ -92,8 +78,8 @@ def audit_lines(seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | Non
     d = real.plan.demand
     real_day = per_interviewing_day(real)
     seed_day = per_interviewing_day(seed)
-    month_days = real.plan.demand.business_days_per_month
-    real_month_plan = real.plan.totals.interviews_per_day * month_days
+    days_a_month = real.plan.demand.business_days_per_month
+    real_month_plan = real.plan.totals.interviews_per_day * days_a_month
     w = real.plan.workload
     rr = real.result
     lines = [
@@ -203,7 +189,7 @@ def audit_lines(seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | Non
             f"{rr.tokens_per_interview:,.0f} per carried interview",
             "does not hold" if rr.tokens_per_interview > 40_000 * (1 + HOLDS_WITHIN) else "holds",
         ),
-        *_paid_lines(real),
+        *_paid_lines(real, per_day),
         *_per_day_lines(real, per_day),
         AuditLine(
             "Self-hosted: Llama 3.1 8B on 1× RTX 4090 ≈ 10,000 interviews/day; 3 GPUs + server ≈ $8,000",
@@ -217,21 +203,26 @@ def audit_lines(seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | Non
     return lines
 
 
-def _paid_lines(real: ScenarioRun) -> list[AuditLine]:
-    w = real.plan.workload
-    tin, tout = w.input_tokens_per_interview, w.output_tokens_per_interview
+def _paid_lines(real: ScenarioRun, per_day: ScenarioRun | None) -> list[AuditLine]:
+    """The paid top-up of Option 1 (B's demand: ``per_day``, else ``real``) and paid APIs for A's 50,000."""
     out = []
-    gpt35 = usd_per_interview(real.config, "openai", "gpt-3.5-turbo-0125", tin, tout)
-    if gpt35 is not None:
-        month = 48_000 * MONTH_DAYS * gpt35
+    # Option 1 tops up scenario B's 50,000 a day: priced on the one monthly-cost basis of
+    # capacity.studies.costs — B's interview (resume cached across a candidate's day), B's
+    # interviewing days a month — as `capacity compare` prices it; × 30 days is the seed's mistake
+    option1 = (per_day or real).config
+    gpt35 = usd_per_interview(option1, "openai", "gpt-3.5-turbo-0125")
+    month = monthly_usd(option1, "openai", "gpt-3.5-turbo-0125", 48_000)
+    if gpt35 is not None and month is not None:
+        tin, tout = tokens_per_interview(option1)
         out.append(
             AuditLine(
                 "Paid top-up: OpenAI GPT-3.5 Turbo for 48,000 interviews/day",
                 "~$2,400/month",
-                f"{md.money(month)}/month: 48,000 × 30 days × {md.money(gpt35)} per interview at "
-                f"{tin:,.0f} in + {tout:,.0f} out tokens",
+                f"{md.money(month)}/month: 48,000 × {month_days(option1)} interviewing days × {md.money(gpt35)} "
+                f"per interview at {tin:,.0f} in + {tout:,.0f} out tokens (scenario "
+                f"{option1.scenario.name}'s interview)",
                 "gpt-3.5-turbo-0125 list price (providers.yaml, as of "
-                f"{real.config.providers['openai'].as_of})",
+                f"{option1.providers['openai'].as_of})",
                 "–",
                 "holds"
                 if month <= 2_400 * (1 + HOLDS_WITHIN)
@@ -243,11 +234,7 @@ def _paid_lines(real: ScenarioRun) -> list[AuditLine]:
         ("openai", "gpt-4o-mini"),
         ("openai", "gpt-3.5-turbo-0125"),
     ]
-    priced = [
-        (f"{p}/{m}", c)
-        for p, m in options
-        if (c := usd_per_interview(real.config, p, m, tin, tout)) is not None
-    ]
+    priced = [(f"{p}/{m}", c) for p, m in options if (c := usd_per_interview(real.config, p, m)) is not None]
     if priced:
         costs = [c * 50_000 for _, c in priced]
         inside = [1_000 <= c <= 2_000 for c in costs]
@@ -319,7 +306,7 @@ def _simulated(run: ScenarioRun, names: list[str]) -> float | None:
     answered = sum(d.completed for d in run.result.destinations if d.name in names)
     return (
         answered
-        / interviewing_days(run.config, run.result.days)
+        / run_interviewing_days(run.config, run.result.days)
         / run.plan.workload.api_requests_per_interview
     )
 
@@ -464,7 +451,7 @@ def audit_markdown(seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | 
 
 def _sim_label(what: str, run: ScenarioRun) -> str:
     days = run.result.days
-    if interviewing_days(run.config, days) >= run.plan.demand.business_days_per_month:
+    if run_interviewing_days(run.config, days) >= run.plan.demand.business_days_per_month:
         return f"Simulated: {what} ({days} days)"
     return f"Simulated: {what} ({days}-day run × {run.plan.demand.business_days_per_month} days)"
 
@@ -529,7 +516,7 @@ def write_seed_audit(
     out_dir.mkdir(parents=True, exist_ok=True)
     m = _method(seed)
     d = real.plan.demand
-    month_days = d.business_days_per_month
+    days_a_month = d.business_days_per_month
     bars = [
         Bar(
             f"Document: optimized ({m.seed_optimized_interviews_per_day:,.0f}/day × 30)",
@@ -547,12 +534,12 @@ def write_seed_audit(
             "corrected",
         ),
         Bar(
-            f"2025 free tiers: static plan × {month_days} days",
-            real.plan.totals.interviews_per_day * month_days,
+            f"2025 free tiers: static plan × {days_a_month} days",
+            real.plan.totals.interviews_per_day * days_a_month,
             "sources",
         ),
-        Bar(_sim_label("its claimed quotas", seed), per_interviewing_day(seed) * month_days, "simulated"),
-        Bar(_sim_label("2025 free tiers", real), per_interviewing_day(real) * month_days, "simulated"),
+        Bar(_sim_label("its claimed quotas", seed), per_interviewing_day(seed) * days_a_month, "simulated"),
+        Bar(_sim_label("2025 free tiers", real), per_interviewing_day(real) * days_a_month, "simulated"),
     ]
     rows = [
         ProviderBars(

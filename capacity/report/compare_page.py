@@ -3,7 +3,7 @@
 The verdict paragraph first, then the seed's GPU claims with CONFIRMED / REFUTED and their
 numbers, then, per demand, the strategies side by side and the break-even months, then the
 figures (:mod:`capacity.report.figures.compare`). Everything on the page comes from the
-:class:`~capacity.report.compare.ComparisonResult`; nothing on it varies between two runs of
+:class:`~capacity.studies.compare.ComparisonResult`; nothing on it varies between two runs of
 the same inputs (no dates, no wall times).
 """
 
@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from capacity.report.compare import ComparisonResult
+from capacity.report.compare_verdict import comparison_verdict
 from capacity.report.figures.compare import comparison_figures
 from capacity.report.markdown import bullets, count, heading, image, money, pct, table, tidy
+from capacity.studies.compare import ComparisonResult
 
 
 def _seconds(x: float) -> str:
@@ -28,7 +29,7 @@ def comparison_markdown(result: ComparisonResult, figures: list[Path]) -> str:
         f"Regenerate with `capacity compare {result.name} --out DIR`. "
         f"Scenario A strategies simulate {result.days} days of the month's demand; B strategies one day.\n",
         heading(2, "Verdict"),
-        result.verdict + "\n",
+        comparison_verdict(result) + "\n",
     ]
     if result.claims:
         parts.append(heading(2, "The seed's GPU claims"))

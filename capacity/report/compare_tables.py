@@ -20,8 +20,11 @@ from rich.text import Text
 from capacity.config.gpus import GpuCatalog
 from capacity.gpu.cost import PoolCost
 from capacity.plan.tco import REPORT_MONTHS
-from capacity.report.compare import ClaimCheck, ComparisonResult, GroupResult
-from capacity.sim.sizing import FleetSize, Knee, Probe, Target
+from capacity.report.compare_verdict import comparison_verdict
+from capacity.studies.claims import ClaimCheck
+from capacity.studies.compare import ComparisonResult, GroupResult
+from capacity.studies.sizing import FleetSize, Knee, Probe
+from capacity.studies.target import Target
 
 VERDICT_STYLE = {
     "CONFIRMED": "bold green",
@@ -175,12 +178,18 @@ def render_comparison(result: ComparisonResult, console: Console) -> None:
         console.print(_cards(result))
     if result.claims:
         console.print(_claims(result.claims))
-    console.print(Panel(result.verdict, title="Verdict", border_style="bold"))
+    console.print(Panel(comparison_verdict(result), title="Verdict", border_style="bold"))
 
 
 def comparison_json(result: ComparisonResult) -> dict[str, Any]:
-    """The comparison for ``--json``."""
-    return result.to_json()
+    """The comparison for ``--json``: the result's numbers, with the verdict paragraph after its header."""
+    data = result.to_json()
+    header = ("comparison", "title", "seed", "days_of_monthly_demand")
+    return {
+        **{k: data[k] for k in header},
+        "verdict": comparison_verdict(result),
+        **{k: v for k, v in data.items() if k not in header},
+    }
 
 
 # ---------------------------------------------------------------------------------------------

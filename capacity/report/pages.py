@@ -6,7 +6,9 @@ then the headline numbers and the figures with their tables, then every assumpti
 source and the date the source was read (``as_of``). It is built from one seeded simulation
 (:class:`~capacity.result.RunResult`), the static plan of the same scenario
 (:class:`~capacity.plan.result.PlanResult`), a capacity curve of short runs at scaled demand
-(:mod:`capacity.report.sweep`), and the configuration for the assumptions.
+(:mod:`capacity.studies.sweep`), and the configuration for the assumptions
+(:mod:`capacity.report.assumptions`) — a :class:`~capacity.studies.runs.ScenarioRun` that
+:func:`capacity.studies.runs.run_scenarios` ran; this module only renders it.
 
 Pages and figures are deterministic: the same inputs give the same files, bit for bit (no
 dates, no wall times, fixed fonts, PNGs without varying metadata), so ``reports/`` can be
@@ -16,19 +18,12 @@ committed and its diff read as a change of the model.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from capacity.config.distributions import (
-    ConstantSpec,
-    EmpiricalSpec,
-    ExponentialSpec,
-    LognormalSpec,
-    NormalSpec,
-)
-from capacity.config.loader import Configuration
 from capacity.plan.result import PlanResult
 from capacity.report import markdown as md
+from capacity.report.assumptions import assumptions_section
 from capacity.report.audit import write_seed_audit
 from capacity.report.figures._day import day_window
 from capacity.report.figures.cost import cost_figure, cost_rows
@@ -37,11 +32,19 @@ from capacity.report.figures.demand import CapacityLine, demand_figure
 from capacity.report.figures.latency import latency_figure
 from capacity.report.figures.quota import quota_figure
 from capacity.report.figures.requests import requests_figure
-from capacity.report.providers_table import limits_text
-from capacity.report.runs import Progress, RunRequest, ScenarioRun, list_prices, run_scenarios, runs_per_month
-from capacity.report.verdict import clock
+from capacity.report.verdict import Verdict, clock, judge
 from capacity.result import RunResult
+from capacity.studies.costs import list_prices
+from capacity.studies.demand import runs_per_month
+from capacity.studies.runs import ScenarioRun
+from capacity.studies.target import CARRIED_SHARE
 from capacity.units import limit_unit
+
+Progress = Callable[[str], None]
+"""Told what is being written, in a few words."""
+
+SHARE = f"{CARRIED_SHARE * 100:g} %"
+"""The service level's carried share in words: ``99 %``."""
 
 ALL_SCENARIOS = ("A", "B", "seed-claims")
 """The shipped scenarios ``capacity report --all`` writes a page for (plus the seed audit)."""
@@ -51,57 +54,6 @@ AUDIT_SCENARIOS = ("seed-claims", "A", "B")
 
 SEED_AUDIT = "seed-audit"
 """Folder of the seed audit page."""
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def dist_text(spec: object, unit: str) -> str:
-    """A distribution specification in words: ``lognormal, median 120 s, σ 0.5``."""
-    if isinstance(spec, ConstantSpec):
-        return f"{spec.value:g} {unit}"
-    if isinstance(spec, ExponentialSpec):
-        return f"exponential, mean {spec.mean:g} {unit}"
-    if isinstance(spec, LognormalSpec):
-        return f"lognormal, median {spec.median:g} {unit}, σ {spec.sigma:g}"
-    if isinstance(spec, NormalSpec):
-        bounds = f", ≥ {spec.min:g}" + (f", ≤ {spec.max:g}" if spec.max is not None else "")
-        return f"normal, mean {spec.mean:g} {unit}, sd {spec.sd:g}{bounds}"
-    if isinstance(spec, EmpiricalSpec):
-        return f"empirical, {len(spec.values)} values ({min(spec.values):g}–{max(spec.values):g} {unit})"
-    return str(spec)
-
-
-def _demand_text(config: Configuration) -> str:
-    sc = config.scenario
-    d, c = sc.demand, sc.candidates
-    what = (
-        f"{d.interviews:,} interviews in all over {d.days} days"
-        if d.kind == "total"
-        else f"{d.interviews:,} interviews every interviewing day, for {d.days} day(s)"
-    )
-    spacing = (
-        "spread over different days"
-        if c.spacing == "spread"
-        else f"back to back on one day, {c.gap_between_interviews_s / 60:g} min apart"
-    )
-    return f"{what}: {c.count:,} candidates × {c.interviews_each} interviews each, {spacing}"
-
-
-def _calendar_lines(config: Configuration) -> list[str]:
-    cal = config.scenario.calendar
-    total = sum(z.share for z in cal.timezones)
-    zones = ", ".join(f"{z.timezone} {z.share / total:.0%}" for z in cal.timezones)
-    lines = [
-        f"Starts {cal.start_date:%a %Y-%m-%d}; run time 0 is 00:00 UTC that day.",
-        f"Interviews from {cal.business_hours_start:%H:%M} to {cal.business_hours_end:%H:%M} local time"
-        + (", weekdays only." if cal.weekdays_only else ", every day."),
-        f"Candidates' time zones: {zones}.",
-    ]
-    if cal.hourly_profile:
-        profile = ", ".join(f"{x:g}" for x in cal.hourly_profile)
-        lines.append(f"Relative interview starts per business hour (a mid-morning peak): {profile}.")
-    return lines
 
 
 # --------------------------------------------------------------------------- the scenario page
@@ -128,15 +80,20 @@ def write_figures(run: ScenarioRun, out_dir: Path) -> list[Path]:
         quota_figure(r, out_dir / FIGURES["quota"], window),
         latency_figure(r, out_dir / FIGURES["latency"], window),
         requests_figure(r, out_dir / FIGURES["requests"]),
-        cost_figure(r, out_dir / FIGURES["cost"], list_prices(run.config), runs_per_month(run.config, r)),
+        cost_figure(r, out_dir / FIGURES["cost"], list_prices(run.config), runs_per_month(run.config, r.days)),
     ]
     if run.curve is not None and run.curve.points:
         paths.append(curve_figure(run.curve, out_dir / FIGURES["curve"]))
     return paths
 
 
+def verdict_of(run: ScenarioRun) -> Verdict:
+    """The verdict of a scenario's run against its demand and service level."""
+    return judge(run.result, run.config, run.plan)
+
+
 def _verdict_section(run: ScenarioRun) -> str:
-    v = run.verdict
+    v = verdict_of(run)
     t, d = run.plan.totals, run.plan.demand
     out = (
         md.heading(2, "Verdict")
@@ -159,12 +116,11 @@ def _verdict_section(run: ScenarioRun) -> str:
 
 def _headline_table(r: RunResult) -> str:
     iv, q, rq = r.interviews, r.turn_latency_s, r.requests
-    carried = iv.completed + iv.degraded
     rows = [
         ("Need", f"{r.need_interviews_per_day:,.0f} interviews/day (over the {r.days} simulated day(s))"),
         (
             "Carried",
-            f"{r.carried_interviews_per_day:,.1f} interviews/day ({carried / iv.requested:.1%} of requested)"
+            f"{r.carried_interviews_per_day:,.1f} interviews/day ({r.carried_share:.1%} of requested)"
             if iv.requested
             else "–",
         ),
@@ -221,18 +177,18 @@ def _curve_section(run: ScenarioRun) -> str:
     if knee is not None:
         out += (
             f"**Knee: {knee.offered_per_day:,.0f} interviews/day** — the largest offered load of the sweep "
-            f"carried ≥ 99 % with p95 turn latency within {knee.sla_p95_turn_latency_s:g} s.\n\n"
+            f"carried ≥ {SHARE} with p95 turn latency within {knee.sla_p95_turn_latency_s:g} s.\n\n"
         )
     elif carried_knee is not None:
         out += (
             "**No load of the sweep meets the latency target** (p95 ≤ "
             f"{carried_knee.sla_p95_turn_latency_s:g} s), "
-            f"not even the smallest. Latency aside, the plan carries ≥ 99 % of up to "
+            f"not even the smallest. Latency aside, the plan carries ≥ {SHARE} of up to "
             f"**{carried_knee.offered_per_day:,.0f} interviews/day** (p95 "
             f"{md.seconds(carried_knee.p95_turn_latency_s)} there).\n\n"
         )
     else:
-        out += "**Even the smallest load of the sweep is not carried at 99 %.**\n\n"
+        out += f"**Even the smallest load of the sweep is not carried at {SHARE}.**\n\n"
     rows = [
         (
             f"{p.scale:g}",
@@ -245,7 +201,7 @@ def _curve_section(run: ScenarioRun) -> str:
         for p in curve.points
     ]
     out += md.table(
-        ["Scale", "Offered/day", "Carried/day", "Carried", "p95 turn latency", "≥ 99 % within target"],
+        ["Scale", "Offered/day", "Carried/day", "Carried", "p95 turn latency", f"≥ {SHARE} within target"],
         rows,
         "rrrrrl",
     )
@@ -339,175 +295,12 @@ def _plan_table(plan: PlanResult) -> str:
     )
 
 
-def _assumptions(run: ScenarioRun) -> str:
-    sc, w = run.config.scenario, run.plan.workload
-    out = md.heading(2, "Assumptions") + "\n"
-    out += (
-        "Every figure below is an input of the model, not a result: change one with "
-        f"`--set path.to.field=value` or in `scenarios/{sc.name}.yaml` / `providers.yaml`.\n\n"
-    )
-    out += (
-        md.heading(3, "Demand and calendar")
-        + "\n"
-        + md.bullets([_demand_text(run.config) + ".", *_calendar_lines(run.config)])
-    )
-    out += "\n" + md.heading(3, "The interview") + "\n"
-    s = sc.script
-    out += md.bullets(
-        [
-            f"System prompt {s.system_prompt_tokens:,} tokens in every request; a resume of "
-            f"{s.resume_tokens:,} tokens.",
-            f"A candidate's answer: {dist_text(s.answer_tokens, 'tokens')}; thinking and speaking before it: "
-            f"{dist_text(s.think_time_s, 's')}.",
-            f"Script: {' → '.join(s.opening)}, then {s.rounds} rounds of {' → '.join(s.round)}, then "
-            f"{' → '.join(s.closing)}.",
-            f"Per interview: {w.logical_requests_per_interview} logical requests → "
-            f"{w.api_requests_per_interview:.2f} API "
-            f"requests after templates, cache and de-duplication ({md.pct(w.avoided_fraction)} avoided); "
-            f"{w.tokens_per_interview:,.0f} tokens ({w.input_tokens_per_interview:,.0f} in + "
-            f"{w.output_tokens_per_interview:,.0f} out) in the plan, {run.result.tokens_per_interview:,.0f} "
-            "per carried interview in the run.",
-        ]
-    )
-    stage_rows = []
-    for name, st in s.stages.items():
-        inputs = [x for x, on in (("resume", st.input.resume), ("history", st.input.history)) if on]
-        if st.input.extra_tokens:
-            inputs.append(f"+{st.input.extra_tokens} tokens")
-        stage_rows.append(
-            (
-                name,
-                "yes" if st.template else "no",
-                ", ".join(inputs) or "system prompt only",
-                dist_text(st.output_tokens, "tokens"),
-                f"{st.max_output_tokens:,}",
-                st.cache.key if st.cache.key != "none" else "–",
-            )
-        )
-    out += "\n" + md.table(
-        ["Stage", "Template", "Input (besides the system prompt)", "Output", "Max output", "Cache key"],
-        stage_rows,
-        "llllrl",
-    )
-    r = sc.routing
-    out += (
-        "\n"
-        + md.heading(3, "Routing, cache and service level")
-        + "\n"
-        + md.bullets(
-            [
-                f"Strategy `{r.strategy}` over {len(r.destinations)} destinations in the order listed below; "
-                f"when all are out of quota a turn does `{r.on_exhausted}`; a turn waits at most "
-                f"{r.turn_deadline_s:g} s, then "
-                f"does `{r.on_deadline}`; {r.max_retries} retries of a failed call (backoff from "
-                f"{r.backoff_base_s:g} s).",
-                f"Response cache {'on' if sc.cache.enabled else 'off'} (TTL {sc.cache.ttl_s:,.0f} s, "
-                f"{sc.cache.max_entries:,} entries); in-flight de-duplication "
-                f"{'on' if sc.cache.deduplicate_in_flight else 'off'}.",
-                f"Service level: p95 turn latency ≤ {sc.sla.p95_turn_latency_s:g} s; time to first token ≤ "
-                f"{sc.sla.ttft_s:g} s. A plan carries the demand when ≥ 99 % of the interviews are carried "
-                "within it.",
-                *(
-                    [
-                        "Outages: "
-                        + ", ".join(
-                            f"{o.provider} from {clock(o.start_s)} for {o.duration_s / 60:g} min"
-                            for o in sc.outages
-                        )
-                        + "."
-                    ]
-                    if sc.outages
-                    else []
-                ),
-            ]
-        )
-    )
-    out += "\n" + md.heading(3, "Providers: limits, prices and sources") + "\n"
-    rows, notes = [], []
-    seen: set[str] = set()
-    latency: dict[str, tuple[str, str, list[str]]] = {}
-    for d in r.destinations:
-        if d.provider is None or d.model is None:
-            continue  # GPU pools: listed below
-        provider = run.config.provider(d.provider)
-        spec = provider.model(d.model)
-        if spec is None:  # pragma: no cover - checked on load
-            continue
-        price = (
-            f"${spec.prices.usd_per_mtok_in:g} / ${spec.prices.usd_per_mtok_out:g}" if spec.prices else "–"
-        )
-        rows.append(
-            (
-                d.label,
-                provider.billing,
-                d.accounts or provider.accounts,
-                limits_text(spec.limits),
-                price,
-                f"{spec.error_rate:.1%}",
-                provider.source,
-                provider.as_of.isoformat(),
-            )
-        )
-        if provider.name not in seen:
-            seen.add(provider.name)
-            for label, text in (("terms", provider.terms), ("note", provider.notes)):
-                if text:
-                    notes.append(f"**{provider.label}** ({label}): {text}")
-        ttft, decode = (
-            dist_text(spec.latency.ttft_s, "s"),
-            dist_text(spec.latency.output_tokens_per_s, "tokens/s"),
-        )
-        latency.setdefault(f"{spec.latency.source}|{ttft}|{decode}", (ttft, decode, []))[2].append(d.label)
-    out += md.table(
-        [
-            "Destination",
-            "Billing",
-            "Accounts",
-            "Limits per account",
-            "List price $/1M in / out",
-            "Error rate",
-            "Source",
-            "As of",
-        ],
-        rows,
-        "llrlllll",
-    )
-    out += "\n" + md.bullets(md.esc(n) for n in notes)
-    if sc.gpu_pools:
-        out += (
-            "\n"
-            + md.heading(3, "Self-hosted GPU pools")
-            + "\n"
-            + md.bullets(
-                f"`{g.name}`: {g.servers} server(s) × {g.gpus_per_server} {g.gpu}, {g.model} ({g.precision}, "
-                f"{g.engine}), {g.ownership}"
-                + (
-                    f", ${g.rent_usd_per_gpu_hour:g}/GPU-hour"
-                    if g.ownership == "rented" and g.rent_usd_per_gpu_hour
-                    else ""
-                )
-                + (f", amortised over {g.amortisation_months} months" if g.ownership == "owned" else "")
-                + f"; schedule {g.schedule}; figures from the GPU catalogue (`capacity gpu`)."
-                for g in sc.gpu_pools
-            )
-        )
-    out += "\n" + md.heading(4, "Latency models") + "\n"
-    out += md.table(
-        ["Source", "Time to first token", "Decode speed", "Used by"],
-        [
-            (key.split("|", 1)[0], ttft, decode, ", ".join(users))
-            for key, (ttft, decode, users) in latency.items()
-        ],
-    )
-    return out
-
-
 def scenario_markdown(run: ScenarioRun) -> str:
     """The scenario page, in Markdown."""
     sc, r = run.config.scenario, run.result
     window = day_window(r)
     prices = list_prices(run.config)
-    month = runs_per_month(run.config, r)
+    month = runs_per_month(run.config, r.days)
     list_total = sum(c.list_usd or 0.0 for c in cost_rows(r, prices)) * month
     parts = [
         md.heading(
@@ -575,7 +368,7 @@ def scenario_markdown(run: ScenarioRun) -> str:
         f"{run.plan.workload.api_requests_per_interview:.2f} API requests per interview.",
         "",
         _plan_table(run.plan),
-        _assumptions(run),
+        assumptions_section(run),
     ]
     return md.tidy("\n".join(parts))
 
@@ -594,7 +387,7 @@ def index_markdown(runs: Sequence[ScenarioRun], audit: bool) -> str:
     rows = []
     for run in runs:
         sc = run.config.scenario
-        rows.append((f"[{sc.name}]({sc.name}/README.md)", sc.description, run.verdict.headline))
+        rows.append((f"[{sc.name}]({sc.name}/README.md)", sc.description, verdict_of(run).headline))
     if audit:
         rows.append(
             (
@@ -619,37 +412,23 @@ def index_markdown(runs: Sequence[ScenarioRun], audit: bool) -> str:
     )
 
 
-def write_all(
-    configs: Mapping[str, Configuration], root: Path, *, jobs: int = 1, progress: Progress | None = None
-) -> list[Path]:
-    """Write every shipped scenario's page and the seed audit under ``root``; returns the files.
+def write_all(runs: Mapping[str, ScenarioRun], root: Path, *, progress: Progress | None = None) -> list[Path]:
+    """Write every scenario's page, and the seed audit, under ``root``; returns the files.
 
-    ``configs`` maps scenario names to their configurations; it must hold the scenarios the
-    seed audit reads (A, B and seed-claims) for the audit to be written.
+    ``runs`` maps scenario names to their runs; it must hold the scenarios the seed audit reads
+    (A, B and seed-claims) for the audit to be written.
     """
-    names = list(configs)
-    runs = run_scenarios([RunRequest(configs[n]) for n in names], jobs, progress)
-    by_name = dict(zip(names, runs, strict=True))
     paths: list[Path] = []
-    for name, run in by_name.items():
+    for name, run in runs.items():
         if progress:
             progress(f"writing {root / name}")
         paths += write_scenario_page(run, root / name)
-    audit = all(n in by_name for n in AUDIT_SCENARIOS)
+    audit = all(n in runs for n in AUDIT_SCENARIOS)
     if audit:
         if progress:
             progress(f"writing {root / SEED_AUDIT}")
-        seed, real, per_day = (by_name[n] for n in AUDIT_SCENARIOS)
+        seed, real, per_day = (runs[n] for n in AUDIT_SCENARIOS)
         paths += write_seed_audit(seed, real, per_day, root / SEED_AUDIT)
     index = root / "README.md"
-    index.write_text(index_markdown(runs, audit), encoding="utf-8")
+    index.write_text(index_markdown(list(runs.values()), audit), encoding="utf-8")
     return [index, *paths]
-
-
-def write_audit_only(
-    configs: Mapping[str, Configuration], out_dir: Path, *, jobs: int = 1, progress: Progress | None = None
-) -> list[Path]:
-    """Write the seed audit alone (its three simulations, no capacity curves) into ``out_dir``."""
-    runs = run_scenarios([RunRequest(configs[n], curve=False) for n in AUDIT_SCENARIOS], jobs, progress)
-    seed, real, per_day = runs
-    return write_seed_audit(seed, real, per_day, out_dir)

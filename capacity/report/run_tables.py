@@ -10,7 +10,7 @@ from rich.table import Table
 
 from capacity.report.verdict import Verdict, clock
 from capacity.result import RunResult
-from capacity.sim.replications import Interval
+from capacity.studies.replications import Interval
 
 
 def _ci(intervals: dict[str, Interval] | None, key: str, fmt: str) -> str:

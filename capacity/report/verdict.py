@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 
 from capacity.config.loader import Configuration
 from capacity.plan.result import PlanResult
+from capacity.plan.tco import api_usd_per_interview
 from capacity.result import RunResult
-from capacity.units import DAY_S, MINUTE_S, MTOK
-from capacity.workload.calendar import business_days
-from capacity.workload.script import compile_script
-
-CARRIED_SHARE_OK = 0.99
-"""Share of the requested interviews a plan must carry to be said to carry the demand."""
+from capacity.studies.costs import tokens_per_interview
+from capacity.studies.demand import month_days, run_interviewing_days
+from capacity.studies.target import CARRIED_SHARE, carries
+from capacity.units import DAY_S, MINUTE_S
 
 
 @dataclass(frozen=True)
@@ -56,14 +55,13 @@ def _first_minute(series: list[int]) -> float | None:
 def judge(result: RunResult, config: Configuration, plan: PlanResult | None = None) -> Verdict:
     """Judge ``result`` (a run of ``config``) against its demand and service level."""
     iv = result.interviews
-    carried = iv.completed + iv.degraded
-    share = carried / iv.requested if iv.requested else 1.0
+    carried, share = iv.carried, iv.carried_share
     p95 = result.turn_latency_s.p95
     latency_ok = p95 <= result.sla_p95_turn_latency_s
-    carries = share >= CARRIED_SHARE_OK and latency_ok
+    carried_all = carries(result)
     need = result.need_interviews_per_day
     per_day = result.carried_interviews_per_day
-    if carries:
+    if carried_all:
         headline = (
             f"YES: the plan carries the demand: {carried:,} of {iv.requested:,} interviews "
             f"({per_day:,.0f}/day against {need:,.0f}/day needed), p95 turn latency {p95:.2f} s "
@@ -71,7 +69,7 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
         )
     else:
         why = []
-        if share < CARRIED_SHARE_OK:
+        if share < CARRIED_SHARE:
             why.append(
                 f"it carries {per_day:,.0f} interviews/day of the {need:,.0f}/day needed ({share:.0%})"
             )
@@ -137,16 +135,12 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
             "interviews that later failed: quota spent on nothing. Starting interviews only while the plan "
             "has quota left would carry more with the same quotas."
         )
-    return Verdict(carries, headline, findings, [] if carries else _options(result, config, plan))
+    return Verdict(carried_all, headline, findings, [] if carried_all else _options(result, config, plan))
 
 
 def _options(result: RunResult, config: Configuration, plan: PlanResult | None) -> list[str]:
     """What would close the gap, per interviewing day."""
-    sc = config.scenario
-    working_days = max(1, len(business_days(sc.calendar, result.days)))
-    shortfall = (
-        result.interviews.requested - result.interviews.completed - result.interviews.degraded
-    ) / working_days
+    shortfall = (result.interviews.requested - result.interviews.carried) / run_interviewing_days(config, result.days)
     if shortfall <= 0:
         return ["Carry as many interviews but faster: add capacity at the peak hour or a faster destination."]
     options = []
@@ -170,24 +164,26 @@ def _options(result: RunResult, config: Configuration, plan: PlanResult | None) 
                 f"Add {n:,} more {d.provider_label} accounts at {per_account:,.1f} interviews/day each "
                 f"(binding: {d.binding_limit}){note}."
             )
-    tokens_in, tokens_out = compile_script(sc.script).expected_api_tokens_per_interview()
-    paid = []
-    for provider in config.providers.values():
-        if provider.billing != "paid":
-            continue
-        for model in provider.models:
-            if model.prices is None:
-                continue
-            usd = (
-                tokens_in * model.prices.usd_per_mtok_in + tokens_out * model.prices.usd_per_mtok_out
-            ) / MTOK
-            paid.append((usd, f"{provider.name}/{model.name}"))
+    # the one monthly-cost basis (capacity.studies.costs): the scenario's interview after templates
+    # and cache, at list price, over the calendar's interviewing days in a month
+    tokens = (
+        (plan.workload.input_tokens_per_interview, plan.workload.output_tokens_per_interview)
+        if plan is not None
+        else tokens_per_interview(config)
+    )
+    paid = [
+        (api_usd_per_interview(model.prices, *tokens), f"{provider.name}/{model.name}")
+        for provider in config.providers.values()
+        if provider.billing == "paid"
+        for model in provider.models
+        if model.prices is not None
+    ]
     if paid:
         usd, name = min(paid)
-        month = shortfall * 22 * usd
+        days = month_days(config)
         options.append(
             f"Send the shortfall ({shortfall:,.0f} interviews per interviewing day) to {name}: "
-            f"${usd:.4f} per interview, about ${month:,.0f}/month (22 interviewing days); its paid-tier "
-            "rate limits are not in our sources."
+            f"${usd:.4f} per interview, about ${shortfall * days * usd:,.0f}/month ({days} interviewing "
+            "days); its paid-tier rate limits are not in our sources."
         )
     return options

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from capacity.config.scenario import Calendar, Scenario
-from capacity.units import DAY_S, HOUR_S
+from capacity.units import DAY_S, DAYS_PER_MONTH, HOUR_S
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,26 @@ def business_days(calendar: Calendar, days: int) -> list[int]:
         if not calendar.weekdays_only or date.weekday() < 5:
             out.append(d)
     return out
+
+
+def interviewing_days(calendar: Calendar, days: int) -> int:
+    """Days with interviews in the first ``days`` days of ``calendar``, at least 1.
+
+    The divisor of every "per interviewing day" figure: at least 1 so that a run of weekend
+    days only divides by one day (its figures are then per day of the run) rather than by zero.
+    """
+    return max(1, len(business_days(calendar, days)))
+
+
+def interviewing_days_per_month(calendar: Calendar) -> int:
+    """Interviewing days in a month of ``calendar``: its interviewing days in the first 30 days.
+
+    The one month basis of every monthly figure (a cost a month, interviews a month, monthly
+    quotas spread over a month): 22 for a weekday calendar starting on a Monday, 30 for a
+    calendar of every day. A month is :data:`~capacity.units.DAYS_PER_MONTH` (30) days from the
+    calendar's start date, not the calendar month it falls in.
+    """
+    return interviewing_days(calendar, round(DAYS_PER_MONTH))
 
 
 def _business_start_s(calendar: Calendar, day: int, timezone: str) -> float:

@@ -18,10 +18,10 @@ from capacity.report.figures.demand import CapacityLine, demand_figure
 from capacity.report.figures.latency import latency_figure
 from capacity.report.figures.quota import quota_figure, quota_rows
 from capacity.report.figures.requests import call_segments, requests_figure, turn_segments
-from capacity.report.runs import list_prices
-from capacity.report.sweep import capacity_curve
 from capacity.result import RunResult
 from capacity.sim.model import simulate
+from capacity.studies.costs import list_prices
+from capacity.studies.sweep import capacity_curve
 
 SMALL_A = ("demand.interviews=2000", "candidates.count=200")
 SMALL_B = ("demand.interviews=300", "candidates.count=30")

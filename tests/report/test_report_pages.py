@@ -11,11 +11,12 @@ import pytest
 from capacity.config import Configuration
 from capacity.plan import plan as make_plan
 from capacity.report.audit import audit_lines, write_seed_audit
-from capacity.report.markdown import esc, table, tidy
+from capacity.report.markdown import esc, money, table, tidy
 from capacity.report.pages import write_scenario_page
-from capacity.report.runs import RunRequest, ScenarioRun, run_scenarios
-from capacity.report.sweep import capacity_curve
 from capacity.sim.model import simulate
+from capacity.studies.costs import monthly_usd
+from capacity.studies.runs import RunRequest, ScenarioRun, run_scenarios
+from capacity.studies.sweep import capacity_curve
 
 SMALL = ("demand.interviews=2000", "candidates.count=200")
 SMALL_B = ("demand.interviews=300", "candidates.count=30")
@@ -82,9 +83,13 @@ def test_the_seed_audit_sets_each_claim_against_reality(
     lines = {line.claim: line for line in audit_lines(seed, real, per_day)}
     assert lines["Cache hit rate"].holds == "does not hold"  # 30 % claimed; the resume cache never hits
     assert lines["Template savings"].holds == "does not hold"
-    assert lines["Paid top-up: OpenAI GPT-3.5 Turbo for 48,000 interviews/day"].holds.startswith(
-        "does not hold"
-    )
+    option1 = lines["Paid top-up: OpenAI GPT-3.5 Turbo for 48,000 interviews/day"]
+    assert option1.holds.startswith("does not hold")
+    # priced on the one basis `capacity compare` uses: B's interview over B's 22 interviewing days
+    month = monthly_usd(per_day.config, "openai", "gpt-3.5-turbo-0125", 48_000)
+    assert month is not None
+    assert option1.corrected.startswith(f"{money(month)}/month: 48,000 × 22 interviewing days × ")
+    assert f"({month / 2_400:,.0f}× the claim)" in option1.holds
     files = write_seed_audit(seed, real, per_day, tmp_path)
     page = files[0].read_text(encoding="utf-8")
     assert page.index("## The answer") < page.index("## Provider by provider") < page.index("## Sources")

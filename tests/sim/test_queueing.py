@@ -29,7 +29,7 @@ from simkit import build, check_conservation, const, demand, expo, hours, provid
 
 from capacity.plan.erlang import erlang_c, mean_wait_s
 from capacity.sim.model import simulate
-from capacity.sim.replications import confidence_interval, replicate
+from capacity.studies.replications import confidence_interval, replicate
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,7 @@
-"""A fixed seed gives the same numbers bit for bit; replications give 95% confidence intervals."""
+"""A fixed seed gives the same numbers bit for bit; ``simulate --replications`` reports 95% intervals.
+
+The replications themselves (seeds, intervals) are tested in tests/studies/test_replications.py.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import yaml
-from scipy import stats
 from simkit import BASE, build, const, demand, destinations, expo, hours, merge, provider
 from typer.testing import CliRunner
 
@@ -18,7 +19,7 @@ from capacity.cli import app
 from capacity.config.loader import Configuration
 from capacity.result import RunResult
 from capacity.sim.model import simulate
-from capacity.sim.replications import confidence_interval, headline_intervals, replicate, replication_seeds
+from capacity.studies.replications import headline_intervals, replicate
 
 PROVIDERS = [
     provider(
@@ -95,34 +96,6 @@ def test_other_seed_other_numbers(config: Configuration) -> None:
     assert other.seed == 12
     assert other.turn_latency_s.mean != first.turn_latency_s.mean
     assert other.timeseries.interview_starts != first.timeseries.interview_starts
-
-
-def test_replications_are_independent_runs_with_95_percent_intervals(config: Configuration) -> None:
-    runs = replicate(config, 4)
-    seeds = replication_seeds(11, 4)
-    assert [r.seed for r in runs] == seeds
-    assert seeds[0] == 11
-    assert len(set(seeds)) == 4
-    assert _numbers(runs[0]) == _numbers(simulate(config))  # replication 1 is the plain run
-    assert len({r.turn_latency_s.mean for r in runs}) == 4
-    intervals = headline_intervals(runs)
-    for key, interval in intervals.items():
-        values = np.asarray([r.headline()[key] for r in runs])
-        # Student t with n − 1 = 3 degrees of freedom: t(0.975, 3) = 3.182
-        half = stats.t.ppf(0.975, 3) * values.std(ddof=1) / math.sqrt(4)
-        assert interval.n == 4
-        assert interval.mean == pytest.approx(values.mean())
-        assert interval.half_width == pytest.approx(half, abs=1e-12)
-        assert interval.low <= interval.mean <= interval.high
-
-
-def test_confidence_interval_textbook() -> None:
-    ci = confidence_interval([1.0, 2.0, 3.0])
-    assert ci.mean == 2.0
-    assert ci.half_width == pytest.approx(4.302653 / math.sqrt(3), rel=1e-6)  # t(0.975, 2) · 1 / √3
-    single = confidence_interval([5.0])
-    assert single.mean == 5.0
-    assert math.isnan(single.half_width)
 
 
 def test_cli_replications_report_intervals(tmp_path: Path, config: Configuration) -> None:

@@ -1,6 +1,6 @@
 """The capacity curve: offered interviews a day against carried, and p95 turn latency.
 
-Each point is a short run of the scenario at a scaled demand (:mod:`capacity.report.sweep`).
+Each point is a short run of the scenario at a scaled demand (:mod:`capacity.studies.sweep`).
 Left axis: interviews carried per day against offered (the dotted diagonal is "everything
 carried"); right axis: p95 turn latency with the service-level target. The knee — the largest
 load carried ≥ 99 % within the target — is marked; where no load meets the latency target
@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from capacity.report.figures._style import COLORS, new_figure, save_png, seconds_axis, style
-from capacity.report.sweep import CapacityCurve
+from capacity.studies.sweep import CapacityCurve
 
 
 def curve_figure(curve: CapacityCurve, path: Path) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from capacity.errors import UsageError
-from capacity.report.regression import (
+from capacity.studies.regression import (
     FLOORS,
     SIGMAS,
     Baseline,

@@ -8,7 +8,8 @@ import pytest
 
 from capacity.config import Configuration
 from capacity.plan import plan as make_plan
-from capacity.report.sweep import CapacityCurve, CurvePoint, capacity_curve, scaled, scales
+from capacity.studies.demand import scale_demand
+from capacity.studies.sweep import CapacityCurve, CurvePoint, capacity_curve, scales
 
 SMALL = ("demand.interviews=2000", "candidates.count=200")
 
@@ -25,12 +26,13 @@ def _point(offered: float, share: float, p95: float) -> CurvePoint:
 
 
 def test_scaling_multiplies_interviews_and_candidates_together(config_a: Configuration) -> None:
-    half = scaled(config_a, 0.5)
+    half = scale_demand(config_a, 0.5)
     assert half.scenario.demand.interviews == 25_000
     assert half.scenario.candidates.count == 2_500
     assert half.scenario.candidates.interviews_each == config_a.scenario.candidates.interviews_each
     assert config_a.scenario.demand.interviews == 50_000  # the original is untouched (frozen)
-    assert scaled(config_a, 1e-9).scenario.demand.interviews == 1
+    # the one scale_demand moves in whole candidates: the least demand is one candidate's 10 interviews
+    assert scale_demand(config_a, 1e-9).scenario.demand.interviews == 10
 
 
 def test_scales_span_the_need_and_the_static_capacity(

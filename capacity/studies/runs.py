@@ -2,9 +2,9 @@
 
 :func:`run_scenarios` plans every requested scenario and puts all their simulations — the
 full runs and the short runs of each capacity curve — into one pool of worker processes
-(longest first), so ``capacity report --all`` takes about the time of its longest runs on a
-machine with a few cores. Every run is seeded, so the numbers do not depend on the number
-of processes.
+(:func:`~capacity.studies.runner.run_tasks`, longest first), so ``capacity report --all``
+takes about the time of its longest runs on a machine with a few cores. Every run is seeded,
+so the numbers do not depend on the number of processes.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from capacity.config.loader import Configuration
 from capacity.config.scenario import SeedClaims
 from capacity.plan import plan as make_plan
 from capacity.plan.result import PlanResult
-from capacity.report.sweep import CapacityCurve, SimTask, curve_from, curve_tasks, run_many
-from capacity.report.verdict import Verdict, judge
 from capacity.result import RunResult
-from capacity.workload.calendar import business_days
+from capacity.studies.runner import SimTask, run_tasks
+from capacity.studies.sweep import CapacityCurve, curve_from, curve_tasks
 
 Progress = Callable[[str], None]
 """Told what is being done, in a few words."""
@@ -38,11 +37,6 @@ class ScenarioRun:
     plan: PlanResult
     result: RunResult
     curve: CapacityCurve | None
-
-    @property
-    def verdict(self) -> Verdict:
-        """The verdict of the run against the demand and service level."""
-        return judge(self.result, self.config, self.plan)
 
 
 @dataclass(frozen=True)
@@ -71,7 +65,7 @@ def run_scenarios(
     for req, plan in zip(requests, plans, strict=True):
         seed = req.config.scenario.seed if req.seed is None else req.seed
         main_index.append(len(tasks))
-        tasks.append(SimTask(req.config, seed, req.days))
+        tasks.append(SimTask(req.config, seed, req.days, req.config.scenario.name))
         points: list[tuple[float, int]] = []
         if req.curve:
             for factor, task in curve_tasks(req.config, plan, days=curve_days(req.config), seed=seed):
@@ -83,11 +77,11 @@ def run_scenarios(
         curves = " and their capacity curves" if any(curve_index) else ""
         progress(f"simulating {len(tasks)} runs ({names}{curves}) in {jobs} process(es)")
 
-    def tell(done: int, total: int) -> None:
+    def tell(done: int, total: int, label: str) -> None:
         if progress:
-            progress(f"  run {done}/{total} done")
+            progress(f"  run {done}/{total} done ({label})")
 
-    results = run_many(tasks, jobs, tell)
+    results = run_tasks(tasks, jobs, done=tell)
     out = []
     for req, plan, main, points in zip(requests, plans, main_index, curve_index, strict=True):
         seed = req.config.scenario.seed if req.seed is None else req.seed
@@ -100,26 +94,3 @@ def run_scenarios(
         )
         out.append(ScenarioRun(req.config, plan, results[main], curve))
     return out
-
-
-def list_prices(config: Configuration) -> dict[str, tuple[float, float]]:
-    """Destination label → paid list price ($ per 1M tokens in, out), where known."""
-    out = {}
-    for d in config.scenario.routing.destinations:
-        if d.provider is None or d.model is None:
-            continue  # a GPU pool: its cost is its hardware, not tokens
-        spec = config.provider(d.provider).model(d.model)
-        if spec is not None and spec.prices is not None:
-            out[d.label] = (spec.prices.usd_per_mtok_in, spec.prices.usd_per_mtok_out)
-    return out
-
-
-def interviewing_days(config: Configuration, days: int) -> int:
-    """Days with interviews in the first ``days`` of the scenario's calendar (at least 1)."""
-    return max(1, len(business_days(config.scenario.calendar, days)))
-
-
-def runs_per_month(config: Configuration, result: RunResult) -> float:
-    """How many such runs make a month: interviewing days a month ÷ interviewing days in the run."""
-    month = max(1, len(business_days(config.scenario.calendar, 30)))
-    return month / interviewing_days(config, result.days)

@@ -1,10 +1,10 @@
 """Sizing with the simulator: the fewest GPU servers that meet a target, and the capacity knee.
 
-A **target** is what a planner promises: at least 99 % of the requested interviews carried
-(completed or degraded by the end of the run) and the p95 turn latency — optionally also the
-p95 time to first token — within a limit. Each **probe** simulates the scenario once (its
-seed, a short horizon: scenario B is one day; scenario A's ``days``) and says whether the
-target is met.
+A **target** (:class:`~capacity.studies.target.Target`) is what a planner promises: at least
+99 % of the requested interviews carried (completed or degraded by the end of the run) and the
+p95 turn latency — optionally also the p95 time to first token — within a limit. Each **probe**
+simulates the scenario once (its seed, a short horizon: scenario B is one day; scenario A's
+``days``) and says whether the target is met.
 
 * :func:`min_servers` finds the least ``servers`` of a GPU pool that meet the target. It
   starts from the roofline's guess (demand ÷ what one server carries at full batch over the
@@ -12,9 +12,11 @@ target is met.
   throughput, so the fleet that does the day's work within those hours), gallops up by half
   again, or down by 1, 2, 4, … servers when a loose target lets the backlog run into the
   night, until the answer is bracketed, then bisects. Each count is simulated once.
-* :func:`knee` is the inverse: with the fleet fixed, the largest demand (the scenario's
-  interviews and candidates scaled together) that the plan carries within the target —
-  where the capacity curve bends. Same search, on the demand scale, to a relative tolerance.
+* :func:`knee` is the inverse: with the fleet fixed, the largest demand
+  (:func:`~capacity.studies.demand.scale_demand`: candidates scaled, interviews each kept)
+  that the plan carries within the target — where the capacity curve bends. Same search, on
+  the demand scale, to a relative tolerance; the answer is read with
+  :func:`~capacity.studies.target.knee_of`, the one definition of the knee.
 
 Both assume monotonicity — more servers never carry fewer interviews nor slow them, more
 demand never carries a larger share faster — which the tests check on small cases. Both first
@@ -22,28 +24,26 @@ measure the **latency floor**: the scenario at a trickle of demand (about a hund
 interviews), where no request waits for another. No fleet gets below it: an evaluation that
 writes 120 tokens at 50 tokens/s takes 2.4 s on an idle card, whatever the rest of the fleet
 does. When the floor misses the target the answer is "no fleet of this card" at once, without
-a search.
+a search. Probes of one round run in parallel with ``jobs`` > 1
+(:func:`~capacity.studies.runner.run_tasks`); the numbers do not depend on it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from capacity.config.gpus import GpuPool, load_catalog
+from capacity.config.gpus import GpuPool
 from capacity.config.loader import Configuration
-from capacity.errors import UsageError
 from capacity.gpu.pool import pool_deployment
 from capacity.gpu.sizing import InterviewLoad, size_server
-from capacity.result import RunResult
 from capacity.sim.model import simulate
-from capacity.workload.calendar import active_hours_per_day, business_days
+from capacity.studies.demand import need_per_interviewing_day, run_interviewing_days, scale_demand
+from capacity.studies.runner import SimClock, TaskClock, demand_weight, run_tasks
+from capacity.studies.target import Target, knee_of
+from capacity.studies.variants import sized_pool, with_servers
+from capacity.workload.calendar import active_hours_per_day
 from capacity.workload.script import compile_script
-
-CARRIED_SHARE = 0.99
-"""Share of the requested interviews a plan must carry to meet a target (as ``capacity simulate``)."""
 
 FLOOR_INTERVIEWS = 100
 """About this many interviews make the latency-floor probe (no request waits for another)."""
@@ -51,43 +51,9 @@ FLOOR_INTERVIEWS = 100
 MAX_SERVERS = 256
 """Default largest fleet :func:`min_servers` tries before it gives up."""
 
-SizingProgress = Callable[[str, float, float], None]
-"""Called with (what is being simulated, simulated time, end time), s."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a plan must achieve: carried share, p95 turn latency, p95 time to first token."""
-
-    p95_turn_latency_s: float | None
-    """Limit on the 95th percentile turn latency, s (None: not checked)."""
-    p95_ttft_s: float | None = None
-    """Limit on the 95th percentile time to first token, s (None: not checked)."""
-    carried_share: float = CARRIED_SHARE
-    """Least share of requested interviews completed or degraded by the run's end."""
-
-    def met_by(self, result: RunResult) -> bool:
-        """Whether a run meets every part of the target."""
-        return (
-            _carried_share(result) >= self.carried_share
-            and (self.p95_turn_latency_s is None or result.turn_latency_s.p95 <= self.p95_turn_latency_s)
-            and (self.p95_ttft_s is None or result.ttft_s.p95 <= self.p95_ttft_s)
-        )
-
-    def latency_met_by(self, p95_turn_latency_s: float, p95_ttft_s: float) -> bool:
-        """Whether these latencies meet the latency parts of the target."""
-        return (self.p95_turn_latency_s is None or p95_turn_latency_s <= self.p95_turn_latency_s) and (
-            self.p95_ttft_s is None or p95_ttft_s <= self.p95_ttft_s
-        )
-
-    def describe(self) -> str:
-        """``≥ 99% carried, p95 turn latency ≤ 3 s`` and so on."""
-        parts = [f"≥ {self.carried_share:.0%} carried"]
-        if self.p95_turn_latency_s is not None:
-            parts.append(f"p95 turn latency ≤ {self.p95_turn_latency_s:g} s")
-        if self.p95_ttft_s is not None:
-            parts.append(f"p95 time to first token ≤ {self.p95_ttft_s:g} s")
-        return ", ".join(parts)
+SizingProgress = TaskClock
+"""Told (what is being simulated, simulated time, end time), s; with several processes, (what
+just finished, probes done, probes of the round)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +71,7 @@ class Probe:
     carried_per_day: float
     """Interviews completed or degraded per interviewing day of the run."""
     carried_share: float
-    """Carried ÷ requested."""
+    """Carried ÷ requested (:attr:`~capacity.result.RunResult.carried_share`)."""
     p95_turn_latency_s: float
     p95_ttft_s: float
     met: bool
@@ -168,73 +134,7 @@ class Knee:
 
 
 # ---------------------------------------------------------------------------------------------
-# Configuration variants
-
-
-def sized_pool(config: Configuration, name: str | None = None) -> GpuPool:
-    """The GPU pool to size: ``name``, or the scenario's only pool (UsageError otherwise)."""
-    pools = config.scenario.gpu_pools
-    if name is not None:
-        for pool in pools:
-            if pool.name == name:
-                return pool
-        known = ", ".join(p.name for p in pools) or "none"
-        raise UsageError(f"scenario {config.scenario.name} has no gpu pool {name!r} (gpu_pools: {known})")
-    if not pools:
-        raise UsageError(
-            f"scenario {config.scenario.name} has no gpu_pools to size; name a GPU and model "
-            "(--gpu, --model) or use a scenario with one (B-gpu)"
-        )
-    if len(pools) > 1:
-        raise UsageError(
-            f"scenario {config.scenario.name} has {len(pools)} gpu pools; choose one with --pool "
-            f"({', '.join(p.name for p in pools)})"
-        )
-    return pools[0]
-
-
-def with_servers(config: Configuration, pool_name: str, servers: int) -> Configuration:
-    """``config`` with pool ``pool_name`` resized to ``servers`` servers."""
-    if servers < 1:
-        raise UsageError(f"a pool needs at least one server, got {servers}")
-    sc = config.scenario
-    pools = [p.model_copy(update={"servers": servers}) if p.name == pool_name else p for p in sc.gpu_pools]
-    return dataclasses.replace(config, scenario=sc.model_copy(update={"gpu_pools": pools}))
-
-
-def with_pool_only(config: Configuration, pool: GpuPool) -> Configuration:
-    """``config`` with ``pool`` as its only GPU pool and only destination (every request to it)."""
-    from capacity.config.scenario import Destination
-
-    sc = config.scenario
-    routing = sc.routing.model_copy(update={"destinations": [Destination(pool=pool.name)]})
-    return dataclasses.replace(config, scenario=sc.model_copy(update={"gpu_pools": [pool], "routing": routing}))
-
-
-def scale_demand(config: Configuration, factor: float) -> Configuration:
-    """``config`` with its demand × ``factor``: candidates scaled (at least one), interviews each kept."""
-    if not factor > 0:
-        raise UsageError(f"a demand scale must be positive, got {factor}")
-    sc = config.scenario
-    count = max(1, round(sc.candidates.count * factor))
-    demand = sc.demand.model_copy(update={"interviews": count * sc.candidates.interviews_each})
-    candidates = sc.candidates.model_copy(update={"count": count})
-    return dataclasses.replace(config, scenario=sc.model_copy(update={"demand": demand, "candidates": candidates}))
-
-
-def interviewing_days(config: Configuration, days: int | None) -> int:
-    """Interviewing days in a run of ``days`` (None: the scenario's horizon); at least 1."""
-    sc = config.scenario
-    horizon = sc.demand.days if days is None else (min(days, sc.demand.days) if sc.demand.kind == "total" else days)
-    return max(1, len(business_days(sc.calendar, horizon)))
-
-
-def need_per_interviewing_day(config: Configuration) -> float:
-    """The scenario's demand per interviewing day (A: 50,000 ÷ 22; B: 50,000)."""
-    sc = config.scenario
-    if sc.demand.kind == "per_day":
-        return float(sc.demand.interviews)
-    return sc.demand.interviews / interviewing_days(config, None)
+# The roofline bound
 
 
 def roofline_interviews_per_day(config: Configuration, pool: GpuPool) -> float:
@@ -243,7 +143,7 @@ def roofline_interviews_per_day(config: Configuration, pool: GpuPool) -> float:
     script = compile_script(sc.script)
     tokens_in, tokens_out = script.expected_api_tokens_per_interview()
     load = InterviewLoad(tokens_in, tokens_out, max(1, len(script.api_turns)))
-    dep = pool_deployment(load_catalog(), pool)
+    dep = pool_deployment(config.gpu_catalog, pool)
     sizing = size_server(dep, load, hours_per_day=active_hours_per_day(sc.calendar), max_batch=pool.max_batch)
     return sizing.interviews_per_day
 
@@ -252,9 +152,40 @@ def roofline_interviews_per_day(config: Configuration, pool: GpuPool) -> float:
 # Probes
 
 
-def _carried_share(result: RunResult) -> float:
-    iv = result.interviews
-    return (iv.completed + iv.degraded) / iv.requested if iv.requested else 1.0
+@dataclass(frozen=True)
+class ProbeTask:
+    """One probe to run (picklable, for a worker process): a configuration already resized and scaled."""
+
+    config: Configuration
+    target: Target
+    servers: int
+    scale: float
+    seed: int | None
+    days: int | None
+    label: str
+
+    @property
+    def weight(self) -> float:
+        """Interviews simulated."""
+        return demand_weight(self.config, self.days)
+
+    def __call__(self, clock: SimClock | None = None) -> Probe:
+        """Simulate once and judge the run against the target."""
+        result = simulate(self.config, seed=self.seed, days=self.days, progress=clock)
+        iv = result.interviews
+        per = run_interviewing_days(self.config, self.days)
+        return Probe(
+            servers=self.servers,
+            scale=self.scale,
+            requested=iv.requested,
+            offered_per_day=iv.requested / per,
+            carried_per_day=iv.carried / per,
+            carried_share=result.carried_share,
+            p95_turn_latency_s=result.turn_latency_s.p95,
+            p95_ttft_s=result.ttft_s.p95,
+            met=self.target.met_by(result),
+            wall_time_s=result.wall_time_s,
+        )
 
 
 def probe(
@@ -269,28 +200,8 @@ def probe(
     progress: SizingProgress | None = None,
 ) -> Probe:
     """Simulate ``config`` (already resized and scaled) once and judge it against ``target``."""
-    callback = None
-    if progress is not None:
-        report = progress
-
-        def callback(now: float, end: float) -> None:
-            report(label, now, end)
-
-    result = simulate(config, seed=seed, days=days, progress=callback)
-    iv = result.interviews
-    per = interviewing_days(config, days)
-    return Probe(
-        servers=servers,
-        scale=scale,
-        requested=iv.requested,
-        offered_per_day=iv.requested / per,
-        carried_per_day=(iv.completed + iv.degraded) / per,
-        carried_share=_carried_share(result),
-        p95_turn_latency_s=result.turn_latency_s.p95,
-        p95_ttft_s=result.ttft_s.p95,
-        met=target.met_by(result),
-        wall_time_s=result.wall_time_s,
-    )
+    task = ProbeTask(config, target, servers, scale, seed, days, label)
+    return task(None if progress is None else lambda now, end: progress(label, now, end))
 
 
 def latency_floor(
@@ -324,59 +235,14 @@ def latency_floor(
     )
 
 
-@dataclass(frozen=True)
-class _Task:
-    """One probe to run, picklable for a worker process."""
-
-    config: Configuration
-    target: Target
-    servers: int
-    scale: float
-    seed: int | None
-    days: int | None
-    label: str
-
-
-def _run_task(task: _Task) -> Probe:
-    return probe(
-        task.config,
-        task.target,
-        servers=task.servers,
-        scale=task.scale,
-        seed=task.seed,
-        days=task.days,
-        label=task.label,
-    )
-
-
-def _run_tasks(tasks: list[_Task], jobs: int, progress: SizingProgress | None) -> list[Probe]:
+def _run_probes(tasks: list[ProbeTask], jobs: int, progress: SizingProgress | None) -> list[Probe]:
     """Run ``tasks`` (in up to ``jobs`` processes); probes in task order. Same numbers however run."""
-    if jobs <= 1 or len(tasks) <= 1:
-        return [
-            probe(
-                t.config,
-                t.target,
-                servers=t.servers,
-                scale=t.scale,
-                seed=t.seed,
-                days=t.days,
-                label=t.label,
-                progress=progress,
-            )
-            for t in tasks
-        ]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    label = ", ".join(t.label for t in tasks)
-    if progress is not None:
-        progress(label, 0.0, 1.0)
-    context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
-        out = list(pool.map(_run_task, tasks))
-    if progress is not None:
-        progress(label, 1.0, 1.0)
-    return out
+    if progress is None:
+        return run_tasks(tasks, jobs)
+    tell = progress
+    if jobs <= 1:
+        return run_tasks(tasks, 1, clock=tell)  # each probe's simulated time as it runs
+    return run_tasks(tasks, jobs, done=lambda done, total, label: tell(label, done, total))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -417,7 +283,7 @@ def min_servers(
     share = min(1.0, FLOOR_INTERVIEWS / config.scenario.demand.interviews)
     trickle = min(max_servers, max(1, round(config.scenario.candidates.count * share)))  # a server each
     floor = latency_floor(config, target, pool=sized.name, servers=trickle, seed=seed, days=days, progress=progress)
-    if not target.latency_met_by(floor.p95_turn_latency_s, floor.p95_ttft_s):
+    if not target.latency_met(floor.p95_turn_latency_s, floor.p95_ttft_s):
         return FleetSize(
             name,
             sized,
@@ -434,8 +300,10 @@ def min_servers(
 
     def run(counts: list[int]) -> None:
         todo = [n for n in dict.fromkeys(counts) if n not in probes]
-        tasks = [_Task(with_servers(config, sized.name, n), target, n, 1.0, seed, days, f"{n} servers") for n in todo]
-        for n, result in zip(todo, _run_tasks(tasks, jobs, progress), strict=True):
+        tasks = [
+            ProbeTask(with_servers(config, sized.name, n), target, n, 1.0, seed, days, f"{n} servers") for n in todo
+        ]
+        for n, result in zip(todo, _run_probes(tasks, jobs, progress), strict=True):
             probes[n] = result
 
     k = max(1, jobs)
@@ -529,8 +397,10 @@ def knee(
 
     def run(scales: list[float]) -> None:
         todo = [s for s in dict.fromkeys(scales) if s not in probes]
-        tasks = [_Task(scale_demand(config, s), target, servers, s, seed, days, f"demand × {s:.3g}") for s in todo]
-        for s, result in zip(todo, _run_tasks(tasks, jobs, progress), strict=True):
+        tasks = [
+            ProbeTask(scale_demand(config, s), target, servers, s, seed, days, f"demand × {s:.3g}") for s in todo
+        ]
+        for s, result in zip(todo, _run_probes(tasks, jobs, progress), strict=True):
             probes[s] = result
 
     k = max(1, jobs)
@@ -570,7 +440,7 @@ def knee(
         lo = max(met, default=lo)
         hi = min([s for s in missed if s > lo], default=hi)
     ordered = tuple(sorted(probes.values(), key=lambda p: p.scale))
-    best = max((p for p in ordered if p.met), key=lambda p: p.scale, default=floor)
+    best = knee_of(ordered, lambda p: p.met) or floor
     if hi is None:
         reason = f"every demand up to × {max_scale:g} meets the target"
     else:

@@ -9,28 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from capacity.config.gpus import load_catalog
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
-from capacity.gpu.pool import pool_deployment
-from capacity.gpu.server import Completion
-from capacity.sim.gpu_station import GpuStation
-from capacity.sim.model import Simulation
-from capacity.sim.sizing import (
-    Target,
-    knee,
-    latency_floor,
-    min_servers,
-    probe,
-    roofline_interviews_per_day,
-    scale_demand,
-    sized_pool,
-    with_servers,
-)
+from capacity.studies.demand import scale_demand
+from capacity.studies.sizing import knee, latency_floor, min_servers, probe, roofline_interviews_per_day
+from capacity.studies.target import Target
+from capacity.studies.variants import sized_pool, with_servers
 
 TINY = ("demand.interviews=200", "candidates.count=20")
 SLOW = (
@@ -133,43 +120,6 @@ def test_knee_of_a_plan_that_misses_even_a_trickle(slow: Configuration) -> None:
     assert result.interviews_per_day is None
     assert result.probes == ()
     assert "not even a trickle" in result.reason
-
-
-def test_decode_never_beats_memory_bandwidth(load_scenario: Callable[..., Configuration]) -> None:
-    """Every simulated request: a decode step reads all the weights; prefill computes every prompt token."""
-    config = load_scenario("B-gpu", *TINY)
-    sim = Simulation(config)
-    records: list[tuple[int, int, Completion]] = []
-    stations = [s for s in sim.stations if isinstance(s, GpuStation)]
-    assert len(stations) == 1
-    station = stations[0]
-    original = station.submit
-
-    def submit(server: int, prompt_tokens: int, output_tokens: int) -> Any:
-        event = original(server, prompt_tokens, output_tokens)
-        event.callbacks.append(lambda e: records.append((prompt_tokens, output_tokens, e.value)))
-        return event
-
-    station.submit = submit  # type: ignore[method-assign]
-    result = sim.run()
-    assert result.interviews.completed == 200
-    assert len(records) == result.requests.api_calls > 4000
-    dep = pool_deployment(load_catalog(), sized_pool(config))
-    peak_bw = dep.gpus * dep.gpu.memory_bandwidth_gb_per_s * 1e9  # bytes/s, no efficiency factor
-    step_floor = dep.weight_bytes / peak_bw  # one decode step reads every weight once
-    ceiling = dep.bandwidth_ceiling_tokens_per_s  # ≈ 62.8 tokens/s for Llama 3.1 8B fp16 on a 4090
-    assert ceiling == pytest.approx(1008e9 / 16.06e9)
-    peak_flops = dep.gpu.fp16_tflops * 1e12
-    for prompt, output, done in records:
-        decode = done.finished_s - done.first_token_s
-        assert decode >= (output - 1) * step_floor * (1 - 1e-9)
-        assert output / (done.finished_s - done.submitted_s) <= ceiling
-        assert done.first_token_s - done.submitted_s >= 2 * dep.params * prompt / peak_flops * (1 - 1e-9)
-    # and the pool as a whole never decodes faster than batch × bandwidth ceiling
-    tokens_out = sum(o for _, o, _ in records)
-    busy = max(d.finished_s for _, _, d in records) - min(d.submitted_s for _, _, d in records)
-    pool = sized_pool(config)
-    assert tokens_out / busy <= pool.servers * pool.max_batch * ceiling
 
 
 def test_scale_demand_keeps_interviews_per_candidate(load_scenario: Callable[..., Configuration]) -> None:

@@ -1,7 +1,8 @@
 """Independent replications of a run, and confidence intervals of their headline numbers.
 
 Replication *i* uses the *i*-th child of the scenario seed's ``SeedSequence`` (independent
-streams); a 95% interval is mean ± t(0.975, n−1) · s / √n over the replications.
+streams; the first replication is the scenario's seed itself, so it is the plain run); a 95%
+interval is mean ± t(0.975, n−1) · s / √n over the replications (Student's t).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from scipy import stats
 
 from capacity.config.loader import Configuration
 from capacity.result import RunResult
-from capacity.sim.model import ProgressCallback, simulate
+from capacity.studies.runner import SimClock, SimTask
 
 
 @dataclass(frozen=True)
@@ -54,19 +55,29 @@ def replication_seeds(seed: int, n: int) -> list[int]:
     return [seed] + [int(c.generate_state(1)[0]) for c in children]
 
 
+def replication_tasks(
+    config: Configuration, n: int, *, seed: int | None = None, days: int | None = None
+) -> list[SimTask]:
+    """The ``n`` runs of :func:`replicate`, as tasks for :func:`~capacity.studies.runner.run_tasks`."""
+    base = config.scenario.seed if seed is None else seed
+    return [
+        SimTask(config, s, days, f"{config.scenario.name} replication {i + 1}/{n}")
+        for i, s in enumerate(replication_seeds(base, n))
+    ]
+
+
 def replicate(
     config: Configuration,
     n: int,
     *,
     seed: int | None = None,
     days: int | None = None,
-    progress: Callable[[int], ProgressCallback] | None = None,
+    progress: Callable[[int], SimClock] | None = None,
 ) -> list[RunResult]:
-    """``n`` runs with independent seeds; ``progress(i)`` gives replication i's callback."""
-    base = config.scenario.seed if seed is None else seed
+    """``n`` runs with independent seeds, one after the other; ``progress(i)`` gives replication i's clock."""
     return [
-        simulate(config, seed=s, days=days, progress=progress(i) if progress else None)
-        for i, s in enumerate(replication_seeds(base, n))
+        task(progress(i) if progress else None)
+        for i, task in enumerate(replication_tasks(config, n, seed=seed, days=days))
     ]
 
 

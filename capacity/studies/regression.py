@@ -25,8 +25,8 @@ more than ``1e-9 × |value|`` (plan arithmetic is exact). A number absent from e
 (a new headline number, a renamed destination) also fails: run ``capacity check --update``
 and commit the diff of the baseline, which is how a reviewer sees a model change.
 
-This module is pure: JSON in, comparisons out. :mod:`capacity.report.check_runner` runs the
-simulations.
+This module is pure: JSON in, comparisons out. :mod:`capacity.studies.check` runs the
+simulations; ``capacity check`` renders the comparisons.
 """
 
 from __future__ import annotations

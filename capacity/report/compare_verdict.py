@@ -1,0 +1,91 @@
+"""The verdict of a comparison in one paragraph of plain words (``capacity compare``'s last word).
+
+Per demand: what each strategy carries per interviewing day, at what p95 turn latency against
+the target and for how much a month, and the cheapest that carries the demand within the
+target; then, where an owned GPU pool is in the group, its 36-month TCO against the cheapest
+alternative and the break-even; what one card carries against the turn target; and the seed's
+claims with their verdicts. Everything comes from the
+:class:`~capacity.studies.compare.ComparisonResult`; nothing is computed here but words.
+"""
+
+from __future__ import annotations
+
+import math
+
+from capacity.plan.tco import HORIZON_MONTHS
+from capacity.studies.compare import ComparisonResult
+
+
+def _duration(x: float) -> str:
+    return f"{x:,.1f} s" if x < 100 else f"{x / 60:,.0f} min"
+
+
+def _money(x: float) -> str:
+    return "—" if not math.isfinite(x) else f"${x:,.0f}"
+
+
+def _per_day(x: float | None) -> str:
+    return "none" if not x else f"{x:,.0f}"
+
+
+def comparison_verdict(result: ComparisonResult) -> str:
+    """One paragraph: per demand, who carries it, at what latency and cost; then TCO and the claims."""
+    groups, claims, cards = result.groups, result.claims, result.cards
+    sentences = []
+    for g in groups:
+        need = g.rows[0].need_per_day
+        parts = []
+        for r in g.rows:
+            latency = "within" if r.p95_turn_latency_s <= r.sla_p95_turn_latency_s else "over"
+            parts.append(
+                f"{r.scenario} carries {r.carried_per_day:,.0f}/day ({r.carried_share:.0%}) at p95 "
+                f"{_duration(r.p95_turn_latency_s)} ({latency} the {r.sla_p95_turn_latency_s:g} s target) "
+                f"for {_money(r.usd_per_month)}/month"
+            )
+        good = [r for r in g.rows if r.carries]
+        best = min(good, key=lambda r: r.usd_per_month) if good else None
+        tail = (
+            f"the cheapest that carries it within the target is {best.scenario} at "
+            f"{_money(best.usd_per_month)}/month (${best.usd_per_interview:.4f}/interview)"
+            if best
+            else "none of them carries it within the target"
+        )
+        sentences.append(
+            f"On {g.label}'s demand ({need:,.0f} interviews per interviewing day), " + "; ".join(parts) + f" — {tail}."
+        )
+        owned = [o for o in g.tco_options if o.kind == "owned_gpu"]
+        if owned and g.tco is not None:
+            own = owned[0]
+            others = [o for o in g.tco_options if o is not own]
+            cheapest = min(others, key=lambda o: o.cumulative_usd(HORIZON_MONTHS), default=None)
+            if cheapest is not None:
+                even = next(b for b in g.break_even if b.other == cheapest.label)
+                when = (
+                    f"breaks even in month {even.month}" if even.month is not None else "never breaks even in 36 months"
+                )
+                sentences.append(
+                    f"At the volume the GPUs carried ({g.tco.interviews_per_month:,.0f}/month), {own.label} "
+                    f"costs {_money(own.cumulative_usd(HORIZON_MONTHS))} over 36 months against "
+                    f"{_money(cheapest.cumulative_usd(HORIZON_MONTHS))} for the cheapest alternative, "
+                    f"{cheapest.label}; owning {when}."
+                )
+    if cards:
+        sla = groups[0].rows[0].sla_p95_turn_latency_s
+        slow = [c for c in cards if c.strict_business is None and c.strict_24h is None]
+        quick = [c for c in cards if c not in slow]
+        parts = [
+            f"{c.label} meets no {sla:g} s p95 turn target at any fleet size (an idle card takes "
+            f"{c.floor_p95_turn_latency_s:.1f} s)"
+            for c in slow
+        ] + [f"{c.label} does ({_per_day(c.strict_business)}/day per card in business hours)" for c in quick]
+        sentences.append("; ".join(parts) + ".")
+    if claims:
+        listed = "; ".join(f"{c.claim.split(':')[0]} — {c.verdict} ({c.summary})" for c in claims if c.summary)
+        sentences.append(f"The seed's claims: {listed}.")
+        refuted = sum(1 for c in claims if c.verdict == "REFUTED")
+        sentences.append(
+            f"Of the seed's {len(claims)} self-hosting and cost claims checked below, {refuted} are refuted, "
+            f"{sum(1 for c in claims if c.verdict == 'CONFIRMED')} confirmed and "
+            f"{len(claims) - refuted - sum(1 for c in claims if c.verdict == 'CONFIRMED')} hold only in part."
+        )
+    return " ".join(sentences)

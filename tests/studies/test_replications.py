@@ -1,0 +1,58 @@
+"""Replications: independent seeds, the first the scenario's own, and Student-t 95% intervals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from capacity.config.loader import Configuration
+from capacity.result import RunResult
+from capacity.sim.model import simulate
+from capacity.studies.replications import confidence_interval, headline_intervals, replicate, replication_seeds
+
+SMALL_B = ("demand.interviews=300", "candidates.count=30")
+
+
+@pytest.fixture(scope="module")
+def config(load_scenario: Callable[..., Configuration]) -> Configuration:
+    """Scenario B shrunk to 300 interviews: free tiers with random latencies, errors and retries."""
+    return load_scenario("B", *SMALL_B)
+
+
+def _numbers(result: RunResult) -> dict[str, Any]:
+    data: dict[str, Any] = result.model_dump()
+    data.pop("wall_time_s")  # how long the computer took, not part of the model
+    return data
+
+
+def test_replications_are_independent_runs_with_95_percent_intervals(config: Configuration) -> None:
+    runs = replicate(config, 4)
+    seeds = replication_seeds(config.scenario.seed, 4)
+    assert [r.seed for r in runs] == seeds
+    assert seeds[0] == config.scenario.seed
+    assert len(set(seeds)) == 4
+    assert _numbers(runs[0]) == _numbers(simulate(config))  # replication 1 is the plain run
+    assert len({r.turn_latency_s.mean for r in runs}) == 4
+    intervals = headline_intervals(runs)
+    for key, interval in intervals.items():
+        values = np.asarray([r.headline()[key] for r in runs])
+        # Student t with n − 1 = 3 degrees of freedom: t(0.975, 3) = 3.182
+        half = stats.t.ppf(0.975, 3) * values.std(ddof=1) / math.sqrt(4)
+        assert interval.n == 4
+        assert interval.mean == pytest.approx(values.mean())
+        assert interval.half_width == pytest.approx(half, abs=1e-12)
+        assert interval.low <= interval.mean <= interval.high
+
+
+def test_confidence_interval_textbook() -> None:
+    ci = confidence_interval([1.0, 2.0, 3.0])
+    assert ci.mean == 2.0
+    assert ci.half_width == pytest.approx(4.302653 / math.sqrt(3), rel=1e-6)  # t(0.975, 2) · 1 / √3
+    single = confidence_interval([5.0])
+    assert single.mean == 5.0
+    assert math.isnan(single.half_width)
