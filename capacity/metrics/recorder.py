@@ -113,7 +113,7 @@ class Recorder:
         self.hours = int(horizon_s // HOUR_S) + 1
         self.destinations: list[Destination] = []
         self.tally: list[DestinationTally] = []
-        self.window_stats: dict[int, WindowStats] = {}
+        self.window_stats: list[WindowStats] = []  # by window id
         self.bind(destinations)
         self.outcomes = dict.fromkeys(Outcome, 0)
         self.served = dict.fromkeys(Served, 0)
@@ -138,24 +138,37 @@ class Recorder:
         self.turned_away_count = 0
 
     def bind(self, destinations: Sequence[Destination]) -> None:
-        """Tally these destinations (indexed by ``Destination.index``)."""
+        """Tally these destinations (indexed by ``Destination.index``) and their quota windows (by id)."""
         self.destinations = list(destinations)
         self.tally = [DestinationTally(self.hours) for _ in self.destinations]
+        for dest in self.destinations:
+            for account in dest.quota.accounts if dest.quota is not None else ():
+                for window in account.windows:
+                    self._stats(window.id)
+                if account.concurrency is not None:
+                    self._stats(account.concurrency.id)
 
     # quota --------------------------------------------------------------------------------
     def _stats(self, window_id: int) -> WindowStats:
-        stats = self.window_stats.get(window_id)
-        if stats is None:
-            stats = self.window_stats[window_id] = WindowStats()
-        return stats
+        stats = self.window_stats
+        while len(stats) <= window_id:
+            stats.append(WindowStats())
+        return stats[window_id]
 
     def window_used(self, now: float, window_id: int, fraction: float) -> None:
-        """A window holds ``fraction`` of its limit right after an admission."""
-        self._stats(window_id).record_use(now, fraction)
+        """A window holds ``fraction`` of its limit right after an admission (the hot path:
+        :meth:`WindowStats.record_use` inlined)."""
+        stats = self.window_stats[window_id] if window_id < len(self.window_stats) else self._stats(window_id)
+        stats.peak_fraction = max(stats.peak_fraction, fraction)
+        hour = int(now // HOUR_S)
+        peaks = stats.hourly_peak
+        if fraction > peaks.get(hour, 0.0):
+            peaks[hour] = fraction
 
     def window_refused(self, now: float, window_id: int) -> None:
         """A window had no room at ``now``."""
-        self._stats(window_id).record_block(now)
+        stats = self.window_stats[window_id] if window_id < len(self.window_stats) else self._stats(window_id)
+        stats.record_block(now)
 
     def destination_refused(self, destination: DestinationRef) -> None:
         """The router found no room on ``destination``."""

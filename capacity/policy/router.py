@@ -154,6 +154,7 @@ class Router:
         self.strategy = STRATEGIES[strategy]
         self.rng = rng
         self.observer = observer
+        self._refused = observer.destination_refused  # bound once: the router's hottest call
 
     def route(self, now: float, tokens_in: int, max_output_tokens: int) -> Routed | float:
         """Admit the request somewhere; or return a lower bound of the earliest time any
@@ -168,7 +169,7 @@ class Router:
                 return Routed(dest, Admission(0, _FREE, []))
             if now < quota.skip_until and tokens_in + min(max_output_tokens, quota.max_output_cap) >= quota.skip_tokens:
                 # fast path: every account of it is known to be full until then
-                self.observer.destination_refused(dest)
+                self._refused(dest)
                 earliest = min(earliest, quota.skip_until)
                 continue
             answer = (
@@ -176,7 +177,7 @@ class Router:
             )
             if isinstance(answer, Admission):
                 return Routed(dest, answer)
-            self.observer.destination_refused(dest)
+            self._refused(dest)
             earliest = min(earliest, answer)
         return earliest
 

@@ -74,7 +74,7 @@ class ApiStation:
 
     def in_outage(self, now: float) -> bool:
         """Whether the provider is down at ``now``."""
-        return any(a <= now < b for a, b in self.outages)
+        return bool(self.outages) and any(a <= now < b for a, b in self.outages)
 
 
 class Simulation:
@@ -143,9 +143,11 @@ class Simulation:
             env.process(self._drive(session(env.now, candidate, count)))
 
     def _drive(self, pipeline: Pipeline) -> Generator[simpy.Event, Any, None]:
-        """Run one session's pipeline: each action it yields becomes SimPy events."""
+        """Run one session's pipeline: each action it yields becomes SimPy events (the hot
+        path of the simulator: a call to a provider is inlined)."""
         env = self.env
         send = pipeline.send
+        stations = self.stations
         try:
             action = next(pipeline)
             while True:
@@ -153,7 +155,22 @@ class Simulation:
                 if kind is Sleep:
                     yield env.timeout(action.seconds)  # type: ignore[union-attr]
                 elif kind is Call:
-                    yield from self._call(action)  # type: ignore[arg-type]
+                    call: Call = action  # type: ignore[assignment]
+                    station = stations[call.routed.destination.index]
+                    if type(station) is ApiStation:
+                        ttft = station.ttft.next()
+                        latency = ttft + call.tokens_out / station.speed.next()
+                        if station.in_outage(env.now) or station.uniform.next() < station.error_rate:
+                            call.failure, latency = "5xx", ttft
+                        elif latency > station.timeout_s:
+                            call.failure, latency = "timeout", station.timeout_s
+                        call.ttft_s, call.latency_s = ttft, latency
+                        yield env.timeout(latency)
+                    else:
+                        assert isinstance(station, GpuStation)
+                        done = yield station.submit(call.server, call.tokens_in, call.tokens_out)
+                        call.ttft_s = done.first_token_s - done.submitted_s
+                        call.latency_s = done.finished_s - done.submitted_s
                 elif kind is Park:
                     event = env.event()
                     action.ticket.handle = event  # type: ignore[union-attr]
@@ -166,24 +183,6 @@ class Simulation:
                 action = send(env.now)
         except StopIteration:
             self.sessions_done += 1
-
-    def _call(self, call: Call) -> Generator[simpy.Event, Any, None]:
-        """Perform one call on its destination's station; fill in its result."""
-        env = self.env
-        station = self.stations[call.routed.destination.index]
-        if isinstance(station, GpuStation):
-            done = yield station.submit(call.server, call.tokens_in, call.tokens_out)
-            call.ttft_s = done.first_token_s - done.submitted_s
-            call.latency_s = done.finished_s - done.submitted_s
-            return
-        ttft = station.ttft.next()
-        latency = ttft + call.tokens_out / station.speed.next()
-        if station.in_outage(env.now) or station.uniform.next() < station.error_rate:
-            call.failure, latency = "5xx", ttft
-        elif latency > station.timeout_s:
-            call.failure, latency = "timeout", station.timeout_s
-        call.ttft_s, call.latency_s = ttft, latency
-        yield env.timeout(latency)
 
     def _arm(self, arm: ArmTimer) -> None:
         """Arm the quota-wait queue's timer; when it fires, resume the tickets it resolves."""
