@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["format_duration", "parse_duration", "ratelimit_header"]
+__all__ = ["format_duration", "ratelimit_header"]
 
 _UNITS_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|us|µs|ns|h|m|s)")
@@ -44,29 +44,6 @@ def format_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m{secs}s"
     return f"{secs}s"
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Go-style duration (``2m59.56s``, ``7.66s``, ``12ms``, ``1h0m0s``), or in a
-    bare number of seconds (``30``, ``0.5``). Raises ``ValueError`` on anything else."""
-    text = text.strip()
-    try:
-        value = float(text)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"not a duration: {text!r}")
-        return value
-    total, pos = 0.0, 0
-    for match in _PART.finditer(text):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNITS_S[match.group(2)]
-        pos = match.end()
-    if pos != len(text) or not text:
-        raise ValueError(f"not a duration: {text!r}")
-    return total
 
 
 def ratelimit_header(field: str, measure: str, period: str) -> str:

@@ -42,90 +42,63 @@ class PolicyObserver(Protocol):
     # quota -------------------------------------------------------------------------------
     def window_used(self, now: float, window_id: int, fraction: float) -> None:
         """A request was admitted; the window now holds ``fraction`` of its limit (0–1)."""
+        return None
 
     def window_refused(self, now: float, window_id: int) -> None:
         """The window (or concurrency limit) had no room for a request at ``now``."""
+        return None
 
     def destination_refused(self, destination: Destination) -> None:
         """The router asked ``destination`` for room and found none (quota or input cap)."""
+        return None
 
     def queue_length(self, now: float, length: int) -> None:
         """Turns waiting for quota right now."""
+        return None
 
     # calls -------------------------------------------------------------------------------
     def call_sent(self, now: float, destination: Destination) -> None:
         """A call left for ``destination``."""
+        return None
 
     def call_done(
         self, destination: Destination, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float
     ) -> None:
         """A call answered: its tokens, time to first token (s) and list price ($)."""
+        return None
 
     def call_failed(self, destination: Destination, kind: str) -> None:
         """A call failed with ``kind`` (``429``, ``5xx``, ``timeout``; see :class:`~capacity.units.ErrorKind`)."""
+        return None
 
     # turns and interviews ----------------------------------------------------------------
     def cache_lookup(self, hit: bool) -> None:
         """A cacheable turn looked in the response cache."""
+        return None
 
     def turn(
         self, needed_at: float, served: Served, latency_s: float, wait_s: float = 0.0, candidate_waits: bool = True
     ) -> None:
         """A turn needed at ``needed_at`` ended after ``latency_s`` (``wait_s`` of it waiting for quota)."""
+        return None
 
     def interview_started(self, now: float) -> None:
         """An interview began."""
+        return None
 
     def interview_ended(self, now: float, outcome: Outcome, duration_s: float, api_tokens: int, api_calls: int) -> None:
         """An interview ended with ``outcome`` after ``duration_s``, s (``api_calls`` calls answered, of
         ``api_tokens`` tokens in all)."""
+        return None
 
     def turned_away(self, now: float) -> None:
         """Gated admission did not start an interview (it counts as failed)."""
+        return None
 
 
-class NullObserver:
-    """An observer that keeps nothing (the default of policy objects built on their own)."""
-
-    def window_used(self, now: float, window_id: int, fraction: float) -> None:
-        """Ignored."""
-
-    def window_refused(self, now: float, window_id: int) -> None:
-        """Ignored."""
-
-    def destination_refused(self, destination: Destination) -> None:
-        """Ignored."""
-
-    def queue_length(self, now: float, length: int) -> None:
-        """Ignored."""
-
-    def call_sent(self, now: float, destination: Destination) -> None:
-        """Ignored."""
-
-    def call_done(
-        self, destination: Destination, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float
-    ) -> None:
-        """Ignored."""
-
-    def call_failed(self, destination: Destination, kind: str) -> None:
-        """Ignored."""
-
-    def cache_lookup(self, hit: bool) -> None:
-        """Ignored."""
-
-    def turn(
-        self, needed_at: float, served: Served, latency_s: float, wait_s: float = 0.0, candidate_waits: bool = True
-    ) -> None:
-        """Ignored."""
-
-    def interview_started(self, now: float) -> None:
-        """Ignored."""
-
-    def interview_ended(self, now: float, outcome: Outcome, duration_s: float, api_tokens: int, api_calls: int) -> None:
-        """Ignored."""
-
-    def turned_away(self, now: float) -> None:
-        """Ignored."""
+class NullObserver(PolicyObserver):
+    """An observer that keeps nothing (the default of policy objects built on their own): every
+    event is the protocol's own, empty, method."""
 
 
 NULL_OBSERVER = NullObserver()

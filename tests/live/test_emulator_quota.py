@@ -9,7 +9,7 @@ import pytest
 from emukit import chat, model, provider, serve, stats
 
 from capacity.live.emulator import ManualClock
-from capacity.live.headers import parse_duration
+from capacity.live.ratelimits import parse_duration
 
 
 def test_a_60_rpm_rolling_limit_refuses_the_61st_request_in_any_60_s() -> None:

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capacity.live.headers import format_duration, parse_duration, ratelimit_header
+from capacity.live.headers import format_duration, ratelimit_header
+from capacity.live.ratelimits import parse_duration
 
 
 @pytest.mark.parametrize(
@@ -18,24 +19,10 @@ def test_durations_are_written_like_groqs_and_openais(seconds: float, text: str)
     assert format_duration(seconds) == text
 
 
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [("2m59.56s", 179.56), ("7.66s", 7.66), ("12ms", 0.012), ("6m0s", 360.0), ("1h0m0s", 3600.0), ("30", 30.0),
-     ("0.5", 0.5), ("1h2m", 3720.0)],
-)
-def test_durations_are_read_back(text: str, seconds: float) -> None:
-    assert parse_duration(text) == pytest.approx(seconds)
-
-
-@pytest.mark.parametrize("text", ["", "abc", "5x", "m5s", "-3", "nan", "1s junk"])
-def test_a_malformed_duration_is_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="not a duration"):
-        parse_duration(text)
-
-
 @given(st.floats(0, 10 * 86_400, allow_nan=False))
 def test_a_written_duration_never_understates_the_wait(seconds: float) -> None:
-    read = parse_duration(format_duration(seconds))
+    read = parse_duration(format_duration(seconds))  # the client's reader (capacity.live.ratelimits)
+    assert read is not None
     assert seconds - 1e-9 <= read <= seconds + (0.001 if seconds < 1 else 0.01) + 1e-9
 
 
