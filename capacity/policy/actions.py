@@ -57,7 +57,8 @@ class Call:
     quota reserved it), ``tokens_out`` output tokens to generate (≤ ``max_tokens``),
     ``server`` (the server of a GPU pool, −1 for a provider), and what a live driver needs to
     write the chat messages: the ``stage`` of the interview script and the ``candidate`` it
-    is for.
+    is for; and ``conversation``, the interview's number in the run (an engine's prefix cache
+    keeps a conversation's history resident between its turns).
 
     The driver fills the result: ``failure`` (``None`` if it answered, else an
     :class:`~capacity.units.ErrorKind` value); ``ttft_s`` and ``latency_s`` (time to first
@@ -68,6 +69,7 @@ class Call:
 
     __slots__ = (
         "candidate",
+        "conversation",
         "failure",
         "latency_s",
         "max_tokens",
@@ -90,6 +92,7 @@ class Call:
         server: int = -1,
         stage: str = "",
         candidate: int = -1,
+        conversation: int = -1,
     ) -> None:
         self.routed = routed
         self.tokens_in = tokens_in
@@ -98,6 +101,7 @@ class Call:
         self.server = server
         self.stage = stage
         self.candidate = candidate
+        self.conversation = conversation
         self.failure: str | None = None
         self.ttft_s = 0.0
         self.latency_s = 0.0

@@ -144,6 +144,7 @@ class TurnPipeline:
         self.settings = settings
         self.observer = observer
         self.last_failed_turn_s = -math.inf
+        self.interviews_started = 0  # numbers each interview (its conversation, for prefix caches)
 
     # sessions and interviews ---------------------------------------------------------------
     def session(self, now: float, candidate: int, interviews: int) -> Pipeline:
@@ -166,6 +167,8 @@ class TurnPipeline:
             obs.turned_away(now)
             return now
         obs.interview_started(now)
+        conversation = self.interviews_started
+        self.interviews_started += 1
         history = 0.0
         degraded = False
         tokens = 0
@@ -179,7 +182,7 @@ class TurnPipeline:
                 obs.turn(now, Served.TEMPLATE, 0.0)
             else:
                 tokens_in = turn.fixed_input_tokens + (round(history) if turn.reads_history else 0)
-                served, now = yield from self._answer_turn(now, turn, candidate, tokens_in, tokens_out)
+                served, now = yield from self._answer_turn(now, turn, candidate, tokens_in, tokens_out, conversation)
                 if served is Served.FAILED:
                     self.last_failed_turn_s = now
                     obs.interview_ended(now, Outcome.FAILED, now - start, tokens, calls)
@@ -205,7 +208,7 @@ class TurnPipeline:
         return (turn.stage, draw())
 
     def _answer_turn(
-        self, needed: float, turn: Turn, candidate: int, tokens_in: int, tokens_out: int
+        self, needed: float, turn: Turn, candidate: int, tokens_in: int, tokens_out: int, conversation: int
     ) -> Generator[Action, float, tuple[Served, float]]:
         """Cache → de-duplication → call; returns how the turn was served and the time it ended."""
         obs = self.observer
@@ -227,7 +230,7 @@ class TurnPipeline:
                     obs.turn(needed, Served.DEDUPLICATED, now - needed, candidate_waits=turn.candidate_waits)
                     return Served.DEDUPLICATED, now
             leading = self.settings.deduplicate and self.in_flight.lead(key)
-        served, wait, now = yield from self._call(needed, turn, candidate, tokens_in, tokens_out)
+        served, wait, now = yield from self._call(needed, turn, candidate, tokens_in, tokens_out, conversation)
         if key is not None:
             assert self.cache is not None
             if served is Served.PROVIDER:
@@ -242,7 +245,7 @@ class TurnPipeline:
         return served, now
 
     def _call(
-        self, needed: float, turn: Turn, candidate: int, tokens_in: int, tokens_out: int
+        self, needed: float, turn: Turn, candidate: int, tokens_in: int, tokens_out: int, conversation: int
     ) -> Generator[Action, float, tuple[Served, float, float]]:
         """Route (reserving input + the turn's ``max_tokens``), wait for quota, send, retry.
 
@@ -274,7 +277,7 @@ class TurnPipeline:
                     return settings.past_deadline, wait, now
                 routed = granted
             failure, now = yield from self._send(
-                now, routed, tokens_in, tokens_out, max_output_tokens, turn.stage, candidate
+                now, routed, tokens_in, tokens_out, max_output_tokens, turn.stage, candidate, conversation
             )
             if failure is None:
                 return Served.PROVIDER, wait, now
@@ -295,6 +298,7 @@ class TurnPipeline:
         max_output_tokens: int,
         stage: str,
         candidate: int,
+        conversation: int,
     ) -> Generator[Action, float, tuple[str | None, float]]:
         """One call to a provider model or a GPU pool's least-loaded server: how it failed
         (``None``: it answered) and the time it ended."""
@@ -304,7 +308,7 @@ class TurnPipeline:
         if dest.replicas is not None:  # a GPU pool: no quota, it queues at the server
             server = dest.replicas.choose()
             dest.replicas.dispatched(server)
-            call = Call(routed, tokens_in, tokens_out, max_output_tokens, server, stage, candidate)
+            call = Call(routed, tokens_in, tokens_out, max_output_tokens, server, stage, candidate, conversation)
             now = yield call
             if call.failure is None:
                 router.settle(now, routed, tokens_in, call.tokens_out, call.latency_s)
@@ -316,7 +320,8 @@ class TurnPipeline:
             return call.failure, now
         assert dest.quota is not None
         cap = dest.quota.output_cap(max_output_tokens)
-        call = Call(routed, tokens_in, min(tokens_out, dest.quota.output_cap(tokens_out)), cap, -1, stage, candidate)
+        tokens_out = min(tokens_out, dest.quota.output_cap(tokens_out))
+        call = Call(routed, tokens_in, tokens_out, cap, -1, stage, candidate, conversation)
         now = yield call
         if call.failure is None:
             router.settle(now, routed, tokens_in, call.tokens_out, call.latency_s)
