@@ -29,7 +29,7 @@ from capacity.metrics.recorder import Recorder
 from capacity.policy.build import Core, build_core, seed_streams
 from capacity.result import RunResult
 from capacity.units import DAY_S
-from capacity.workload.calendar import Sessions, plan_arrivals, run_start
+from capacity.workload.calendar import Sessions, days_spanned, plan_arrivals, run_start
 from capacity.workload.script import compile_script
 
 __all__ = ["LivePlan", "LiveRun", "plan_live", "run_live"]
@@ -48,6 +48,11 @@ class LivePlan:
     seed: int
     sessions: Sessions
     horizon_s: float
+
+    @property
+    def days(self) -> int:
+        """Calendar days the run's interviews start on (what per-day figures are counted over)."""
+        return days_spanned(self.sessions.start_s)
 
     @property
     def first_start_s(self) -> float:
@@ -172,9 +177,9 @@ class LiveRun:
             scenario=sc.name,
             mode="live",
             seed=plan.seed,
-            days=sc.demand.days,  # as the simulator of the same first interviews counts them
+            days=plan.days,  # as the simulator of the same first interviews counts them
             run_start=start,
-            need_interviews_per_day=total / sc.demand.days,
+            need_interviews_per_day=total / plan.days,
             sla_p95_turn_latency_s=sc.sla.p95_turn_latency_s,
             sla_ttft_s=sc.sla.ttft_s,
             wall_time_s=time.perf_counter() - began,

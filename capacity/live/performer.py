@@ -32,7 +32,7 @@ from capacity.live.transport import ChatTransport
 from capacity.policy.actions import Call
 from capacity.policy.build import Core
 
-__all__ = ["HttpPerformer", "Routes", "account_key_env", "parse_endpoint_options", "resolve_routes"]
+__all__ = ["HttpPerformer", "MissingKeysError", "Routes", "account_key_env", "parse_endpoint_options", "resolve_routes"]
 
 
 def account_key_env(api_key_env: str, account: int) -> str:
@@ -74,6 +74,8 @@ def resolve_routes(
     """
     env = dict(os.environ if environ is None else environ)
     overrides = dict(overrides or {})
+    if emulator is not None and not emulator.startswith(("http://", "https://")):
+        raise UsageError(f"--emulator {emulator!r}: expected the emulator's http://host:port")
     sc = config.scenario
     pools = {p.name: p for p in sc.gpu_pools}
     known = {d.provider for d in sc.routing.destinations if d.provider} | set(pools)
@@ -84,6 +86,7 @@ def resolve_routes(
             f"(it routes to: {', '.join(sorted(known))})"
         )
     table: list[tuple[Endpoint, ...]] = []
+    missing: list[str] = []
     for d in sc.routing.destinations:
         if d.pool is not None:
             urls = overrides.get(d.pool)
@@ -122,8 +125,8 @@ def resolve_routes(
             base = overrides[provider.name][0] if provider.name in overrides else provider.base_url
             key_env = account_key_env(provider.api_key_env, k) if provider.api_key_env else None
             local = provider.name in overrides and (key_env is None or key_env not in env)
-            accounts_endpoints.append(
-                Endpoint.from_env(
+            try:
+                endpoint = Endpoint.from_env(
                     name,
                     base,
                     d.model,
@@ -132,9 +135,27 @@ def resolve_routes(
                     dialect=dialect,
                     environ=env,
                 )
-            )
+            except UsageError as exc:  # an unset key: name every one at once
+                missing.append(str(exc))
+                continue
+            accounts_endpoints.append(endpoint)
         table.append(tuple(accounts_endpoints))
+    if missing:
+        raise MissingKeysError(missing)
     return Routes(tuple(table))
+
+
+class MissingKeysError(UsageError):
+    """API keys the routed providers need are not in the environment: one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+    @property
+    def lines(self) -> list[str]:
+        """One line per missing key, then how to proceed."""
+        return [*self.problems, "export them, or rehearse against the emulator with --emulator URL"]
 
 
 class HttpPerformer:

@@ -116,10 +116,10 @@ def _destination(
             per_account, binding = 0.0, "withdrawn"
             notes.append(f"offer withdrawn on {spec.withdrawn_on}, before the plan starts ({start})")
         else:
-            notes.append(f"offer withdrawn on {spec.withdrawn_on}: counted only if the plan ends before")
+            notes.append(f"offer withdrawn on {spec.withdrawn_on}: counted only for a plan that ends before then")
     if binding == "credit_usd" and spec.limits.credit_renews == "never":
         days = profile.business_days_in_horizon
-        notes.append(f"one-time credit spread over the horizon's {days:g} interviewing days; gone after")
+        notes.append(f"one-time credit spread over the horizon's {days:g} interviewing days; gone after them")
     if bind is None and binding is None:
         notes.append("no limit stated: unbounded in this arithmetic (the simulation still models latency)")
     if accounts > 1:

@@ -48,8 +48,11 @@ def render_validation(v: Validation, console: Console) -> None:
         f"emulator: {v.emulator_429s:,} rate-limit refusals sent, {v.emulator_violations:,} limit violations "
         "seen by its independent audit"
     )
-    verdict = "[green]PASS[/green]" if v.ok else "[red]FAIL[/red]"
-    console.print(f"{verdict}: every figure with a target is within it" if v.ok else f"{verdict}: a target was missed")
+    if v.ok:
+        console.print("[green]PASS[/green]: every figure with a target is within it")
+    else:
+        missed = ", ".join(f.name for f in v.figures if not f.ok)
+        console.print(f"[red]FAIL[/red]: outside the target: {missed}", highlight=False)
 
 
 def validation_json(v: Validation) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from capacity.sim.gpu_station import GpuStation
 from capacity.units import DAY_S, DAYS_PER_MONTH, HOUR_S
 from capacity.workload.calendar import (
     active_hours_per_day,
+    days_spanned,
     need_interviews_per_day,
     plan_arrivals,
     run_start,
@@ -130,6 +131,8 @@ class Simulation:
                 self.stations.append(ApiStation(dest, config, streams.service, d.provider))
         self.sessions_done = 0
         self.max_interviews = max_interviews
+        # a run of the first N interviews is judged over the days its interviews start on
+        self.result_days = self.days if max_interviews is None else days_spanned(self.session_start)
 
     # ------------------------------------------------------------------------------------
     def _arrivals(self) -> Generator[simpy.Event, Any, None]:
@@ -218,9 +221,9 @@ class Simulation:
             scenario=sc.name,
             mode="simulated",
             seed=self.seed,
-            days=self.days,
+            days=self.result_days,
             run_start=self.run_start,
-            need_interviews_per_day=self.requested / self.days
+            need_interviews_per_day=self.requested / self.result_days
             if self.days < sc.demand.days or self.max_interviews is not None
             else need_interviews_per_day(sc),
             sla_p95_turn_latency_s=sc.sla.p95_turn_latency_s,

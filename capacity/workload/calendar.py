@@ -15,6 +15,7 @@ fits the business day where it can.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -213,3 +214,10 @@ def plan_arrivals(
         if len(interviews) and total[len(interviews) - 1] > max_interviews:
             interviews[-1] -= int(total[len(interviews) - 1] - max_interviews)
     return Sessions(start, candidate, interviews)
+
+
+def days_spanned(start_s: Sequence[float] | NDArray[np.float64]) -> int:
+    """Calendar days (run days, from 00:00 UTC) from the first start to the last, inclusive (1 if none)."""
+    if len(start_s) == 0:
+        return 1
+    return int(max(start_s) // DAY_S) - int(min(start_s) // DAY_S) + 1
