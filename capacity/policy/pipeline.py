@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator, Hashable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -62,8 +62,9 @@ RETRYABLE = frozenset(
 )
 """Failures worth another attempt; a client error (4xx: a bad key, an unknown model) is not."""
 
-Pipeline = Generator[Action, float, None]
-"""A session as the driver sees it: yields actions, is resumed with the run time (s)."""
+Pipeline = Generator[Action, float, Any]
+"""A session as the driver sees it: yields actions, is resumed with the run time (s); what it
+returns at the end is not the driver's business."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,15 @@ class TurnPipeline:
 
     # sessions and interviews ---------------------------------------------------------------
     def session(self, now: float, candidate: int, interviews: int) -> Pipeline:
-        """A candidate's ``interviews`` interviews, one after another, starting at ``now``."""
+        """A candidate's ``interviews`` interviews, one after another, starting at ``now``.
+
+        A session of one interview is that interview's generator itself (one level of
+        generator delegation less on every resumption: the simulator's hot path)."""
+        if interviews == 1:
+            return self.interview(now, candidate)
+        return self._interviews(now, candidate, interviews)
+
+    def _interviews(self, now: float, candidate: int, interviews: int) -> Pipeline:
         gap = self.settings.gap_between_interviews_s
         for j in range(interviews):
             now = yield from self.interview(now, candidate)
