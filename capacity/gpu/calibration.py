@@ -120,7 +120,7 @@ def row_fit(catalog: GpuCatalog, row: BenchmarkRow) -> str:
     """Which fit a row is modelled with: ``engine (version) · efficiency class``."""
     engine = catalog.engine(row.engine)
     key = choose_efficiency(catalog, row.engine, catalog.gpu(row.gpu)).key
-    return f"{row.engine} {engine.version.split(' ')[0]} · {key}"
+    return f"{row.engine} {engine.version} · {key}"
 
 
 def check_row(catalog: GpuCatalog, row: BenchmarkRow) -> RowCheck:

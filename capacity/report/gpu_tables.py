@@ -139,11 +139,14 @@ def render_profile(p: ServingProfile, console: Console) -> None:
         f"{m.runtime_bytes / GB:,.2f} runtime, {m.kv_bytes / GB:,.2f} KV",
     )
     table.add_row("KV cache per token", f"{p.kv_bytes_per_token:,.0f} B")
-    fitted = ", ".join(d.efficiency.fitted_on) or d.efficiency.note or "not fitted"
+    rows = d.efficiency.fitted_on
+    origin = f"fitted on {len(rows)} row(s): {', '.join(rows)}" if rows else "not fitted"
+    if d.efficiency.note:
+        origin += f"; {d.efficiency.note}"
     table.add_row(
         "efficiencies",
-        f"η_bw {d.efficiency.bandwidth:.3f}, η_c {d.efficiency.compute:.3f}: {d.engine_key} "
-        f"{d.engine.version} on {d.efficiency.key} ({fitted})",
+        f"η_bw {d.efficiency.bandwidth:.3f}, η_c {d.efficiency.compute:.3f}: {d.engine_key} {d.engine.version} "
+        f"on {d.efficiency.key} ({origin})",
     )
     table.add_row(
         "step overhead",
@@ -236,6 +239,8 @@ def _workload(row: RowCheck) -> str:
         return f"pp{r.prompt_tokens}"
     if r.kind == "decode":
         return f"tg{r.output_tokens}"
+    if r.kind == "offline":
+        return f"{r.prompt_tokens}/{r.output_tokens}, {r.requests:,} queued"
     return f"{r.prompt_tokens}/{r.output_tokens} ×{r.concurrency}"
 
 
