@@ -10,12 +10,12 @@ Each benchmark row of the catalogue is reproduced with the serving model itself:
 * ``offline`` — every request queued at once (``trtllm-bench throughput``): the same server
   with the engine's own batch limits, output tokens ÷ wall time.
 
-:func:`calibrate` fits, on the rows marked ``calibrate`` only, engine by engine: the CPU time
-per step o₀ + o₁·sequences (engines with rows at several batch sizes; held at its catalogue
-value otherwise), and the η_bw and η_c of every efficiency entry that lists rows in its
-``fitted_on``; then each quantised weight format's bandwidth factor on that format's rows.
-Each fit minimises the sum of squared log errors (Nelder–Mead, deterministic); the stages
-are repeated until the constants settle. :func:`check_rows` reports the relative error of
+:func:`calibrate` fits, on the rows marked ``calibrate`` only, engine by engine and jointly:
+the CPU time per step o₀ + o₁·sequences (engines with rows at several batch sizes; held at
+its catalogue value otherwise) and the η_bw and η_c of every efficiency entry that lists
+rows in its ``fitted_on``; then each quantised weight format's bandwidth factor on that
+format's rows. Each fit minimises the sum of squared log errors (Nelder–Mead,
+deterministic), restarted from its best point each round. :func:`check_rows` reports the relative error of
 the model on *every* row, calibrated and held out.
 """
 
@@ -134,7 +134,7 @@ def check_rows(catalog: GpuCatalog) -> list[RowCheck]:
 
 
 def nelder_mead(
-    f: Callable[[np.ndarray], float], x0: Sequence[float], step: Sequence[float], iterations: int = 400
+    f: Callable[[np.ndarray], float], x0: Sequence[float], step: Sequence[float], iterations: int = 600
 ) -> np.ndarray:
     """Minimise ``f`` from ``x0`` with the Nelder–Mead simplex (deterministic)."""
     n = len(x0)
@@ -275,24 +275,35 @@ def _fit_precision(catalog: GpuCatalog, precision: str, rows: Sequence[Benchmark
     return set_factor(float(nelder_mead(loss, [base.bandwidth_factor], [0.1])[0]))
 
 
-def calibrate(catalog: GpuCatalog, rounds: int = 3) -> Calibration:
+def engine_fit(catalog: GpuCatalog, engine: str) -> tuple[list[Param], list[BenchmarkRow]]:
+    """The constants one engine's calibration fits, and the rows it fits them on.
+
+    The step overhead (if its rows run at several batch sizes) and every efficiency entry's own
+    values, jointly, on all of the engine's fp16/fp8 calibration rows; each row moves only the
+    overhead and the entry of its GPU class, so the fit is one least-squares problem per engine.
+    """
+    rows = [r for r in catalog.benchmarks if r.role == "calibrate" and r.engine == engine]
+    own = [r for r in rows if r.precision in ("fp16", "fp8")]
+    params = overhead_params(engine, own)
+    for key, eff in sorted(catalog.engines[engine].efficiencies.items()):
+        if eff.fitted_on:
+            params += efficiency_params(catalog, engine, key)
+    return params, own
+
+
+def calibrate(catalog: GpuCatalog, rounds: int = 2) -> Calibration:
     """Fit every engine's constants, then each quantised format's factor, on the ``calibrate``
     rows, starting from the catalogue's values; check every row with the result.
 
-    Per engine, in turn until the rounds are spent: the step overhead on all of its fp16/fp8
-    calibration rows, then each efficiency entry's own values on the rows it lists in
-    ``fitted_on`` (a few parameters at a time: each fit stays small and fast).
+    Each round restarts the simplex of every engine from the best point so far (Nelder–Mead
+    can stall on a long valley, such as the one between step overhead and bandwidth).
     """
     rows = [r for r in catalog.benchmarks if r.role == "calibrate"]
-    by_id = {r.id: r for r in catalog.benchmarks}
     fitted = catalog
     for _ in range(rounds):
         for engine in sorted(fitted.engines):
-            own = [r for r in rows if r.engine == engine and r.precision in ("fp16", "fp8")]
-            fitted = fit(fitted, overhead_params(engine, own), own)
-            for key, eff in sorted(fitted.engines[engine].efficiencies.items()):
-                if eff.fitted_on:
-                    fitted = fit(fitted, efficiency_params(fitted, engine, key), [by_id[i] for i in eff.fitted_on])
+            params, own = engine_fit(fitted, engine)
+            fitted = fit(fitted, params, own)
         for precision in sorted(fitted.precisions):
             if precision not in ("fp16", "fp8"):
                 fitted = _fit_precision(fitted, precision, rows)

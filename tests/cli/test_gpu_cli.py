@@ -99,7 +99,8 @@ def test_bad_catalog_file_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_settings_the_engine_would_refuse_exit_2_with_the_reason() -> None:
-    args = ["gpu", "--gpu", "rtx3090", "--model", "llama-3.1-8b", "--no-chunked-prefill", "--gpu-memory-utilization", "0.9"]
+    args = ["gpu", "--gpu", "rtx3090", "--model", "llama-3.1-8b", "--no-chunked-prefill"]
+    args += ["--gpu-memory-utilization", "0.9"]
     ok = runner.invoke(app, [*args, "--max-model-len", "20000", "--json"])
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["kv_capacity_tokens"] == 31_232

@@ -124,7 +124,8 @@ def test_decode_run_sums_the_steps_exactly(batch: int, held: int, gpus: int, k: 
     bw, flops = dep.effective_bandwidth, dep.effective_flops
     # the closed form of the fast server against the roofline evaluated step by step
     run = DecodeRun(
-        (dep.weight_bytes + dep.kv_bytes_per_token * held) / bw + (2 * dep.params * batch + 4 * 32 * 4096 * held) / flops,
+        (dep.weight_bytes + dep.kv_bytes_per_token * held) / bw
+        + (2 * dep.params * batch + 4 * 32 * 4096 * held) / flops,
         dep.kv_bytes_per_token * batch / bw + 4 * 32 * 4096 * batch / flops,
         speedup=dep.speedup,
         overhead=dep.step_overhead_s(batch),
