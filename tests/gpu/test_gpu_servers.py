@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 from capacity.config.gpus import GpuPool, load_catalog
 from capacity.errors import UsageError
-from capacity.gpu import AnalyticServer, Completion, Deployment, ServerSettings, SteppedServer, deployment
+from capacity.gpu import (
+    AnalyticServer,
+    BatchingServer,
+    Completion,
+    Deployment,
+    ServerSettings,
+    SteppedServer,
+    deployment,
+)
 from capacity.gpu.pool import make_servers
 from capacity.gpu.workload import Request, poisson_requests, run_closed_loop, run_open_loop, summarize
 
@@ -76,7 +84,20 @@ def test_kv_starved_workload_preempts_in_both() -> None:
     assert full_span > grow_span
 
 
-@settings(max_examples=40, deadline=None)
+def replay(server: BatchingServer, requests: list[Request], conversations: int) -> list[Completion]:
+    """``run_open_loop`` with request i naming conversation i mod ``conversations`` (none if 0)."""
+    done: list[Completion] = []
+    for i, req in enumerate(requests):
+        while (t := server.next_event_time()) <= req.arrival_s:
+            done += server.advance(t)
+        conv = i % conversations if conversations else None
+        server.submit(req.arrival_s, i, req.prompt_tokens, req.output_tokens, conv)
+    while (t := server.next_event_time()) < math.inf:
+        done += server.advance(t)
+    return sorted(done, key=lambda c: c.request_id)
+
+
+@settings(max_examples=60, deadline=None)
 @given(
     arrivals=st.lists(
         st.tuples(st.floats(0.0, 5.0), st.integers(1, 6000), st.integers(1, 600)), min_size=1, max_size=40
@@ -84,23 +105,39 @@ def test_kv_starved_workload_preempts_in_both() -> None:
     max_batch=st.integers(1, 24),
     budget_extra=st.integers(0, 3000),
     chunked=st.booleans(),
+    full=st.booleans(),
+    conversations=st.integers(0, 4),
 )
 def test_conservation_and_agreement_on_random_workloads(
-    arrivals: list[tuple[float, int, int]], max_batch: int, budget_extra: int, chunked: bool
+    arrivals: list[tuple[float, int, int]],
+    max_batch: int,
+    budget_extra: int,
+    chunked: bool,
+    full: bool,
+    conversations: int,
 ) -> None:
     gaps = np.cumsum([a for a, _, _ in arrivals])
     requests = [Request(float(t), p, o) for t, (_, p, o) in zip(gaps, arrivals, strict=True)]
-    settings = ServerSettings(max_batch, max_batch + budget_extra, chunked)
-    small = deployment(CATALOG, "l4", "mistral-7b")  # 42,877 KV tokens: preemption happens
-    stepped, analytic = both(small, settings, requests)
+    settings = ServerSettings(max_batch, max_batch + budget_extra, chunked, kv_reservation="full" if full else "grow")
+    small = deployment(CATALOG, "l4", "mistral-7b")  # a small KV cache: preemption and eviction happen
+    stepped, analytic = SteppedServer(small, settings), AnalyticServer(small, settings)
+    a, b = replay(analytic, requests, conversations), replay(stepped, requests, conversations)
     # every submitted request completes exactly once, after it was submitted
-    assert [c.request_id for c in analytic] == list(range(len(requests)))
-    for c, req in zip(analytic, requests, strict=True):
+    assert [c.request_id for c in a] == list(range(len(requests)))
+    for c, req in zip(a, requests, strict=True):
         assert c.submitted_s == req.arrival_s
         assert c.submitted_s < c.first_token_s <= c.finished_s
-    for x, y in zip(stepped, analytic, strict=True):
+    for x, y in zip(b, a, strict=True):
         assert y.finished_s == pytest.approx(x.finished_s, rel=1e-9)
         assert y.first_token_s == pytest.approx(x.first_token_s, rel=1e-9)
+    assert analytic.preemptions == stepped.preemptions
+    if full:
+        assert analytic.preemptions == 0
+    cache_a, cache_b = analytic.prefix_cache, stepped.prefix_cache
+    assert cache_a is not None and cache_b is not None
+    assert (cache_a.hit_tokens, cache_a.evicted_tokens) == (cache_b.hit_tokens, cache_b.evicted_tokens)
+    if conversations == 0:
+        assert cache_a.hit_tokens == 0
 
 
 def test_one_request_alone_hand_checked() -> None:
