@@ -59,7 +59,7 @@ def configuration() -> Configuration:
     scenario = Scenario.model_validate({
         "name": "overhead", "seed": 1,
         "demand": {"kind": "total", "interviews": 1, "days": 1},
-        "candidates": {"count": 1, "interviews_each": 1},
+        "candidates": {"count": 1, "interviews_each": 1, "spacing": "spread"},
         "calendar": {"start_date": "2025-10-06", "business_hours_start": "00:00", "business_hours_end": "23:00",
                      "weekdays_only": False, "timezones": [{"timezone": "UTC", "share": 1.0}]},
         "script": {"system_prompt_tokens": 200, "resume_tokens": 0,
