@@ -62,19 +62,13 @@ def check(
     set_: SetOption = None,
     days: Annotated[
         int | None,
-        typer.Option(
-            "--days", min=1, help="With --update: days of demand to run (default 2, at most the scenario's)."
-        ),
+        typer.Option("--days", min=1, help="With --update: days of demand to run (default 2, at most the scenario's)."),
     ] = None,
     replications: Annotated[
         int,
-        typer.Option(
-            "--replications", "-r", min=2, help="With --update: replications the tolerances come from."
-        ),
+        typer.Option("--replications", "-r", min=2, help="With --update: replications the tolerances come from."),
     ] = 4,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: the cores, at most 4).")
-    ] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: the cores, at most 4).")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Re-run each scenario of the baseline at its seed and horizon and compare its headline
@@ -119,9 +113,7 @@ def check(
         names = list(stored.scenarios) if not scenario else list(dict.fromkeys(scenario))
         unknown = [n for n in names if n not in stored.scenarios]
         if unknown:
-            raise UsageError(
-                f"not in {baseline}: {', '.join(unknown)} (known: {', '.join(stored.scenarios)})"
-            )
+            raise UsageError(f"not in {baseline}: {', '.join(unknown)} (known: {', '.join(stored.scenarios)})")
         configs = {n: load(n, providers, list(stored.scenarios[n].overrides)) for n in names}
         report = current(stored, configs, workers)
     if as_json:

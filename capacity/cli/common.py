@@ -40,6 +40,10 @@ SetOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+SeedOption = Annotated[int | None, typer.Option("--seed", min=0, help="Random seed, ≥ 0 (default: the scenario's).")]
+InterviewsOption = Annotated[
+    int, typer.Option("--interviews", "-n", min=1, help="Run the scenario's first N interviews.")
+]
 
 
 def load(scenario: str, providers: Path | None, overrides: list[str] | None) -> Configuration:

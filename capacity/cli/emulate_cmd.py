@@ -103,20 +103,23 @@ def emulate(
             sock = bind(host, port)
         except OSError as exc:
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    emulator = Emulator(provider_list, ScaledClock(time_scale), origin, seed=1 if seed is None else seed,
-                        outages=outages, faults=rates)
+    emulator = Emulator(
+        provider_list, ScaledClock(time_scale), origin, seed=1 if seed is None else seed, outages=outages, faults=rates
+    )
     bound_host, bound_port = sock.getsockname()[:2]
     base = f"http://{bound_host}:{bound_port}"
     err_console.print(
         f"capacity emulate: {len(provider_list)} providers on {base}/p/{{provider}}/v1 "
         f"(time ×{time_scale:g}, run start {origin.isoformat()}); GET {base}/stats; Ctrl-C stops.",
-        highlight=False, soft_wrap=True,
+        highlight=False,
+        soft_wrap=True,
     )
     try:
         loopback = ipaddress.ip_address(bound_host).is_loopback
     except ValueError:
         loopback = False
     if not loopback:
-        err_console.print(f"[yellow]warning:[/yellow] listening on {bound_host}, reachable beyond this machine",
-                          highlight=False)
+        err_console.print(
+            f"[yellow]warning:[/yellow] listening on {bound_host}, reachable beyond this machine", highlight=False
+        )
     serve_forever(emulator, sock, log_level)

@@ -60,22 +60,14 @@ def _profiles(
     ]
 
 
-GpuOption = Annotated[
-    str | None, typer.Option("--gpu", help="Catalogue GPU (rtx4090, a100-80gb, …); all if omitted.")
-]
-ModelOption = Annotated[
-    str | None, typer.Option("--model", help="Catalogue model (llama-3.1-8b, …); all if omitted.")
-]
+GpuOption = Annotated[str | None, typer.Option("--gpu", help="Catalogue GPU (rtx4090, a100-80gb, …); all if omitted.")]
+ModelOption = Annotated[str | None, typer.Option("--model", help="Catalogue model (llama-3.1-8b, …); all if omitted.")]
 PrecisionOption = Annotated[str, typer.Option("--precision", help="Weight format: fp16, int8, int4.")]
 EngineOption = Annotated[str, typer.Option("--engine", help="Serving-engine profile: vllm or llama.cpp.")]
-GpusPerServerOption = Annotated[
-    int, typer.Option("--gpus-per-server", help="GPUs per server, in tensor parallel.")
-]
+GpusPerServerOption = Annotated[int, typer.Option("--gpus-per-server", help="GPUs per server, in tensor parallel.")]
 ContextOption = Annotated[
     int | None,
-    typer.Option(
-        "--context-tokens", help="Cached tokens per conversation (default: the scenario's, else 2,500)."
-    ),
+    typer.Option("--context-tokens", help="Cached tokens per conversation (default: the scenario's, else 2,500)."),
 ]
 GpuScenarioOption = Annotated[
     str | None,
@@ -143,9 +135,7 @@ def gpu(
             render_profile(profiles[0], console)
         return
     if as_json:
-        print_json(
-            {"pairs": [profile_json(p) for p in profiles], "calibration": [row_json(c) for c in checks]}
-        )
+        print_json({"pairs": [profile_json(p) for p in profiles], "calibration": [row_json(c) for c in checks]})
         return
     render_pairs(profiles, console)
     render_calibration(checks, console)

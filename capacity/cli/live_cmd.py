@@ -12,9 +12,11 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    InterviewsOption,
     JsonOption,
     ProvidersOption,
     ScenarioOption,
+    SeedOption,
     SetOption,
     console,
     err_console,
@@ -49,9 +51,7 @@ def live(
     providers: ProvidersOption = None,
     set_: SetOption = None,
     as_json: JsonOption = False,
-    interviews: Annotated[
-        int, typer.Option("--interviews", "-n", min=1, help="Run the scenario's first N interviews.")
-    ] = 20,
+    interviews: InterviewsOption = 20,
     time_scale: Annotated[
         float,
         typer.Option(
@@ -63,10 +63,12 @@ def live(
     ] = 1.0,
     emulator: Annotated[
         str | None,
-        typer.Option("--emulator", help="Send every provider's requests to this `capacity emulate` (http://host:port)."),
+        typer.Option(
+            "--emulator", help="Send every provider's requests to this `capacity emulate` (http://host:port)."
+        ),
     ] = None,
     endpoint: EndpointOption = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")] = None,
+    seed: SeedOption = None,
     journal: Annotated[
         Path | None,
         typer.Option("--journal", help="Journal file (JSON lines; default: capacity-live-SCENARIO-TIME.jsonl here)."),

@@ -15,9 +15,7 @@ from capacity.report.providers_table import providers_json, render_providers
 
 StaleDaysOption = Annotated[
     int,
-    typer.Option(
-        "--stale-days", min=0, help="Mark entries whose source was read more than N days ago as stale."
-    ),
+    typer.Option("--stale-days", min=0, help="Mark entries whose source was read more than N days ago as stale."),
 ]
 TodayOption = Annotated[
     str | None,

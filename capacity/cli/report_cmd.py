@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from capacity.cli.app import app
-from capacity.cli.common import ProvidersOption, SetOption, err_console, load, user_errors
+from capacity.cli.common import ProvidersOption, SeedOption, SetOption, err_console, load, user_errors
 from capacity.errors import UsageError
 
 REPORTS_DIR = Path("reports")
@@ -55,8 +55,7 @@ def report(
         typer.Option(
             "--scenario",
             "-s",
-            help="Scenario name or path (A, B, seed-claims …), or seed-audit: the audit of the planning "
-            "document.",
+            help="Scenario name or path (A, B, seed-claims …), or seed-audit: the audit of the planning document.",
         ),
     ] = None,
     all_: Annotated[
@@ -68,21 +67,15 @@ def report(
     ] = None,
     providers: ProvidersOption = None,
     set_: SetOption = None,
-    days: Annotated[
-        int | None, typer.Option("--days", min=1, help="Simulate only the first N days of demand.")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")] = None,
+    days: Annotated[int | None, typer.Option("--days", min=1, help="Simulate only the first N days of demand.")] = None,
+    seed: SeedOption = None,
     curve: Annotated[
         bool,
-        typer.Option(
-            "--curve/--no-curve", help="Run the capacity curve (a sweep of short runs at scaled demand)."
-        ),
+        typer.Option("--curve/--no-curve", help="Run the capacity curve (a sweep of short runs at scaled demand)."),
     ] = True,
     jobs: Annotated[
         int,
-        typer.Option(
-            "--jobs", "-j", min=0, help="Worker processes for the simulations (0: the cores, at most 4)."
-        ),
+        typer.Option("--jobs", "-j", min=0, help="Worker processes for the simulations (0: the cores, at most 4)."),
     ] = 0,
 ) -> None:
     """Write a report: README.md (verdict, tables, figures, assumptions with sources) and PNG figures.
@@ -117,9 +110,7 @@ def report(
             written += _comparison_pages(providers, out or REPORTS_DIR, workers, tell)
         elif scenario == pages.SEED_AUDIT:
             if days is not None or seed is not None or set_:
-                raise UsageError(
-                    "the seed audit runs the shipped scenarios as they are: no --days, --seed or --set"
-                )
+                raise UsageError("the seed audit runs the shipped scenarios as they are: no --days, --seed or --set")
             requests = [RunRequest(load(name, providers, None), curve=False) for name in pages.AUDIT_SCENARIOS]
             seed_run, real, per_day = run_scenarios(requests, workers, tell)  # no capacity curves
             written = write_seed_audit(seed_run, real, per_day, out or REPORTS_DIR / pages.SEED_AUDIT)

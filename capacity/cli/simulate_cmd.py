@@ -13,6 +13,7 @@ from capacity.cli.common import (
     JsonOption,
     ProvidersOption,
     ScenarioOption,
+    SeedOption,
     SetOption,
     console,
     err_console,
@@ -37,7 +38,7 @@ def simulate(
     set_: SetOption = None,
     as_json: JsonOption = False,
     days: Annotated[int | None, typer.Option("--days", min=1, help="Simulate only the first N days of demand.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's).")] = None,
+    seed: SeedOption = None,
     replications: Annotated[
         int,
         typer.Option("--replications", "-r", min=1, help="Independent runs; reports 95% confidence intervals."),

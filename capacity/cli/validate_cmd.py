@@ -8,9 +8,11 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    InterviewsOption,
     JsonOption,
     ProvidersOption,
     ScenarioOption,
+    SeedOption,
     SetOption,
     console,
     err_console,
@@ -28,13 +30,11 @@ def validate(
     providers: ProvidersOption = None,
     set_: SetOption = None,
     as_json: JsonOption = False,
-    interviews: Annotated[
-        int, typer.Option("--interviews", "-n", min=1, help="Compare on the scenario's first N interviews.")
-    ] = 100,
+    interviews: InterviewsOption = 100,
     time_scale: Annotated[
         float, typer.Option("--time-scale", min=1.0, max=600.0, help="Run time per wall second of the live run.")
     ] = 60.0,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")] = None,
+    seed: SeedOption = None,
 ) -> None:
     """Check the simulator against reality: simulate the scenario's first interviews, run the
     same interviews live through the same policy core against the provider emulator (started
