@@ -164,6 +164,7 @@ class Recorder:
         minutes = int(horizon_s // MINUTE_S) + 1
         self.hours = int(horizon_s // HOUR_S) + 1
         self.destinations: list[Destination] = []
+        self.replicas: list[list[Destination]] = []
         self.tally: list[DestinationTally] = []
         self.window_stats: list[WindowStats] = []  # by window id
         self.bind(destinations)
@@ -189,16 +190,22 @@ class Recorder:
         self.wasted_calls = 0
         self.turned_away_count = 0
 
-    def bind(self, destinations: Sequence[Destination]) -> None:
-        """Tally these destinations (indexed by ``Destination.index``) and their quota windows (by id)."""
+    def bind(
+        self, destinations: Sequence[Destination], replicas: Sequence[Sequence[Destination]] = ()
+    ) -> None:
+        """Tally these destinations (indexed by ``Destination.index``) and their quota windows (by
+        id); with router replicas on local ledgers, ``replicas`` holds each replica's routing table
+        (the first is ``destinations``) and a window's use merges its copies in every replica."""
         self.destinations = list(destinations)
+        self.replicas = [list(table) for table in replicas] or [self.destinations]
         self.tally = [DestinationTally(self.hours) for _ in self.destinations]
-        for dest in self.destinations:
-            for account in dest.quota.accounts if dest.quota is not None else ():
-                for window in account.windows:
-                    self._stats(window.id)
-                if account.concurrency is not None:
-                    self._stats(account.concurrency.id)
+        for table in self.replicas:
+            for dest in table:
+                for account in dest.quota.accounts if dest.quota is not None else ():
+                    for window in account.windows:
+                        self._stats(window.id)
+                    if account.concurrency is not None:
+                        self._stats(account.concurrency.id)
 
     # quota --------------------------------------------------------------------------------
     def _stats(self, window_id: int) -> WindowStats:
@@ -314,8 +321,8 @@ class Recorder:
 
     # result -------------------------------------------------------------------------------
     def _window_use(self, name: str, limit: float, accounts: list[WindowStats]) -> WindowUse:
-        """One window's use over the run, merged over the accounts that each have it: the
-        busiest account's peak each hour, the mean time full over the accounts."""
+        """One window's use over the run, merged over the accounts (of every router replica) that
+        each have it: the busiest account's peak each hour, the mean time full over them."""
         horizon = self.horizon_s
         peak = [0.0] * self.hours
         full_hourly = [0.0] * self.hours
@@ -350,9 +357,10 @@ class Recorder:
             accounts = 1
             if dest.quota is not None:
                 accounts = len(dest.quota.accounts)
-                # the same window of every account, merged: the busiest account each hour
+                # the same window of every account (of every replica), merged: the busiest each hour
                 by_name: dict[str, tuple[float, list[WindowStats]]] = {}
-                for account in dest.quota.accounts:
+                copies = [table[dest.index].quota for table in self.replicas]
+                for account in [a for quota in copies if quota is not None for a in quota.accounts]:
                     limited: list[tuple[str, float, WindowStats]] = [
                         (w.name, w.limit, self._stats(w.id)) for w in account.windows
                     ]
