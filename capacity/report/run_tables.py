@@ -11,7 +11,7 @@ from rich.table import Table
 from capacity.report.verdict import Verdict, clock
 from capacity.result import RunResult
 from capacity.studies.replications import Interval
-from capacity.units import limit_unit
+from capacity.units import ErrorKind, limit_unit
 
 
 def _ci(intervals: dict[str, Interval] | None, key: str, fmt: str) -> str:
@@ -82,6 +82,7 @@ def render_run(
         ("accts", "right"),
         ("requests", "right"),
         ("errors", "right"),
+        ("429s", "right"),
         ("tokens in/out", "right"),
         ("cost $", "right"),
         ("binding (full % of run)", "left"),
@@ -98,6 +99,7 @@ def render_run(
             str(d.accounts),
             f"{d.requests:,}",
             f"{sum(d.errors.values()):,}",
+            f"{d.errors.get(ErrorKind.RATE_LIMITED, 0):,}",
             f"{d.tokens_in:,}/{d.tokens_out:,}",
             f"{d.cost_usd:,.2f}",
             f"{limit_unit(binding.name)} ({binding.full_share:.0%})" if binding else "—",

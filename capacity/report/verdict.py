@@ -20,7 +20,7 @@ from capacity.result import RunResult, WindowUse
 from capacity.studies.costs import tokens_per_interview
 from capacity.studies.demand import month_days, run_interviewing_days
 from capacity.studies.target import CARRIED_SHARE, carries
-from capacity.units import DAY_S, MINUTE_S, limit_unit
+from capacity.units import DAY_S, MINUTE_S, ErrorKind, limit_unit
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,15 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
                 f"{name} {limit_unit(w.name)} (full {w.full_share:.0%}, from {clock(t)})" for name, w, t in binding
             )
             + "."
+        )
+    refused_429 = result.errors.get(ErrorKind.RATE_LIMITED, 0)
+    if refused_429 and result.requests.api_calls:
+        worst = max(result.destinations, key=lambda d: d.errors.get(ErrorKind.RATE_LIMITED, 0))
+        findings.append(
+            f"Providers refused {refused_429:,} calls with 429 ({refused_429 / result.requests.api_calls:.0%} of the "
+            f"calls sent; most at {worst.name}): the router admitted more than the providers' own quotas allow, "
+            "as router replicas each counting against the full limits do (routing.ledger: local; a shared ledger "
+            "does not). A 429 spends no quota but costs a retry, and the turn fails when its retries run out."
         )
     if result.backlog_interviews and per_day > 0:
         days_to_clear = result.backlog_interviews / per_day

@@ -18,6 +18,7 @@ from capacity.policy.build import build_core, seed_streams
 from capacity.policy.fleet import RouterFleet, split_limits
 from capacity.policy.observer import NULL_OBSERVER
 from capacity.policy.router import Routed
+from capacity.report.verdict import judge
 from capacity.result import RunResult
 from capacity.sim.model import simulate
 from capacity.workload.calendar import run_start
@@ -47,7 +48,8 @@ def test_three_local_replicas_send_three_times_the_daily_cap_and_two_thirds_come
     600 requests; each believes it has the whole 100 a day, so each sends 100: 300 in all. The
     provider's own ledger admits the first 100 and refuses the other 200 with a 429 (2/3 of
     what the routers sent), which spend none of its quota. With no retries those turns fail."""
-    result = simulate(_plan({"rpd": 100}, 1800, 3, "local"))
+    config = _plan({"rpd": 100}, 1800, 3, "local")
+    result = simulate(config)
     check_conservation(result)
     (dest,) = result.destinations
     assert dest.requests == 300
@@ -56,6 +58,10 @@ def test_three_local_replicas_send_three_times_the_daily_cap_and_two_thirds_come
     assert dest.errors["429"] / dest.requests == pytest.approx(2 / 3)
     assert result.interviews.completed == 100
     assert result.interviews.failed == 1700
+    findings = judge(result, config).findings
+    assert any(
+        f.startswith("Providers refused 200 calls with 429 (67% of the calls sent; most at p0/m)") for f in findings
+    )
 
 
 def test_three_local_replicas_on_a_minute_cap_see_about_two_thirds_429() -> None:
