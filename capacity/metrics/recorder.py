@@ -164,7 +164,7 @@ class Recorder:
         minutes = int(horizon_s // MINUTE_S) + 1
         self.hours = int(horizon_s // HOUR_S) + 1
         self.destinations: list[Destination] = []
-        self.replicas: list[list[Destination]] = []
+        self.replica_tables: list[list[Destination]] = []
         self.tally: list[DestinationTally] = []
         self.window_stats: list[WindowStats] = []  # by window id
         self.bind(destinations)
@@ -197,9 +197,9 @@ class Recorder:
         id); with router replicas on local ledgers, ``replicas`` holds each replica's routing table
         (the first is ``destinations``) and a window's use merges its copies in every replica."""
         self.destinations = list(destinations)
-        self.replicas = [list(table) for table in replicas] or [self.destinations]
+        self.replica_tables = [list(table) for table in replicas] or [self.destinations]
         self.tally = [DestinationTally(self.hours) for _ in self.destinations]
-        for table in self.replicas:
+        for table in self.replica_tables:
             for dest in table:
                 for account in dest.quota.accounts if dest.quota is not None else ():
                     for window in account.windows:
@@ -359,7 +359,7 @@ class Recorder:
                 accounts = len(dest.quota.accounts)
                 # the same window of every account (of every replica), merged: the busiest each hour
                 by_name: dict[str, tuple[float, list[WindowStats]]] = {}
-                copies = [table[dest.index].quota for table in self.replicas]
+                copies = [table[dest.index].quota for table in self.replica_tables]
                 for account in [a for quota in copies if quota is not None for a in quota.accounts]:
                     limited: list[tuple[str, float, WindowStats]] = [
                         (w.name, w.limit, self._stats(w.id)) for w in account.windows

@@ -36,10 +36,7 @@ from capacity.config.providers import ModelSpec
 from capacity.policy.router import Destination, Routed, Router
 from capacity.units import LIMIT_KINDS
 
-__all__ = ["LEDGERS", "RouterFleet", "split_limits"]
-
-LEDGERS = ("shared", "local", "local_split")
-"""The values of ``routing.ledger``."""
+__all__ = ["RouterFleet", "split_limits"]
 
 
 def split_limits(spec: ModelSpec, replicas: int) -> ModelSpec:
@@ -69,13 +66,15 @@ class RouterFleet(Router):
     ``replicas[r]`` is replica r's router over its own destinations (index for index the same
     routing table). :meth:`route` gives each request to the next replica; a request's
     settlement, hold and cool-down go to the replica that admitted it (the one owning
-    ``routed.destination``).
+    ``routed.destination``). Raises ValueError given no replica.
     """
 
     def __init__(self, replicas: Sequence[Router]) -> None:
         if not replicas:
             raise ValueError("a fleet needs at least one router replica")
         first = replicas[0]
+        # the fleet's own table is the first replica's (what strategies and reports index); it
+        # never routes on it itself: route() delegates to a replica, with that replica's strategy
         super().__init__(first.destinations, "fill_first", first.rng, first.observer)
         self.strategy = first.strategy
         self.replicas = list(replicas)
