@@ -99,17 +99,25 @@ class CacheStats(Result):
 
 
 class WindowUse(Result):
-    """Use of one quota window of one destination over the run."""
+    """Use of one quota window of one destination over the run.
+
+    How much a window binds is the time it was *full* — it refused a request it could not admit
+    before a later instant — not a count of refusals (a waiting turn is refused again at every
+    check, so such counts run to millions and mean nothing)."""
 
     name: str = Field(description="rpm, rpd, tpm, tpd, tokens_per_hour, neurons_per_day, credit_usd, …")
     limit: float = Field(description="The limit, per account, in the window's unit.")
     peak_fraction: float = Field(description="Highest use ÷ limit seen at any admission.")
-    blocked: int = Field(description="Admissions this window refused.")
-    first_blocked_s: float | None = Field(description="Run time at which it first refused, s.")
+    first_blocked_s: float | None = Field(description="Run time at which it first refused a request, s.")
+    full_s: float = Field(
+        description="Time the window was full, s: from each refusal until the window could admit that "
+        "request again (or admitted another), stretches merged; the mean over the accounts that have it."
+    )
+    full_share: float = Field(description="full_s ÷ the run's horizon, 0–1.")
     hourly_peak_fraction: list[float] = Field(
         description="Peak use ÷ limit at an admission in each hour of the run (0: nothing admitted)."
     )
-    hourly_blocked: list[int] = Field(description="Admissions this window refused in each hour of the run.")
+    hourly_full_share: list[float] = Field(description="Share of each hour of the run the window was full, 0–1.")
 
 
 class DestinationResult(Result):
@@ -120,14 +128,22 @@ class DestinationResult(Result):
     accounts: int
     requests: int = Field(description="Requests admitted and sent.")
     completed: int
-    rejected: int = Field(description="Times the router found this destination's quota exhausted.")
+    router_refusals: int = Field(
+        description="Times the router asked this destination for room and found none: checks, not lost "
+        "requests (a turn waiting for quota is refused again at every check)."
+    )
     errors: dict[str, int] = Field(description="Failed calls by kind (429, 5xx, timeout).")
     tokens_in: int
     tokens_out: int
     cost_usd: float
     windows: list[WindowUse]
     hourly_requests: list[int] = Field(description="Requests sent in each hour of the run.")
-    binding_window: str | None = Field(description="The window that refused most, if any.")
+    binding_window: str | None = Field(
+        description="What binds: the window full the longest share of the run (None: none was ever full)."
+    )
+    binding_from_s: float | None = Field(
+        default=None, description="Run time at which the binding window first refused a request, s."
+    )
 
 
 class TimeSeries(Result):

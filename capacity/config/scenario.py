@@ -241,6 +241,17 @@ class Routing(Model):
     admission_cooldown_s: NonNegativeFloat = Field(
         default=300.0, description="gated: how long after a failed turn new interviews are turned away, s."
     )
+    replicas: PositiveInt = Field(
+        default=1,
+        description="Router replicas behind a round-robin load balancer (each request goes to the next one).",
+    )
+    ledger: Literal["shared", "local", "local_split"] = Field(
+        default="shared",
+        description="The replicas' quota counters: shared (one ledger, as with Redis: the provider never "
+        "refuses what the routers admit); local (each replica counts only its own requests against the "
+        "full limits, as LiteLLM's replicas do, so the provider refuses the excess with 429s); local_split "
+        "(each replica holds 1/replicas of every quota: no 429s, but quota idles on quiet replicas).",
+    )
 
 
 class Outage(Model):

@@ -144,8 +144,8 @@ class JournalingObserver:
     def window_used(self, now: float, window_id: int, fraction: float) -> None:
         self.inner.window_used(now, window_id, fraction)
 
-    def window_refused(self, now: float, window_id: int) -> None:
-        self.inner.window_refused(now, window_id)
+    def window_refused(self, now: float, window_id: int, until: float) -> None:
+        self.inner.window_refused(now, window_id, until)
 
     def destination_refused(self, destination: Destination) -> None:
         self.inner.destination_refused(destination)

@@ -136,7 +136,7 @@ class LiveRun:
         core = build_core(
             config, start, seed_streams(plan.seed), observer, rolling_margin_s=self.one_way_wall_s * self.time_scale
         )
-        recorder.bind(core.destinations)
+        recorder.bind(core.destinations, core.replica_destinations)
         if replay is not None:
             replay_events(replay.events, recorder, core.destinations)
         clock = RunClock(

@@ -8,6 +8,7 @@ memory depends on the horizon, not on the number of requests.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -56,40 +57,91 @@ class _Series:
 
 
 class WindowStats:
-    """What one quota window saw: its peak use, refusals and the hour-by-hour peak (fractions of limit)."""
+    """What one quota window of one account saw: its peak use, when it first refused, and how
+    long it was full.
 
-    __slots__ = ("blocked", "first_blocked_s", "hourly_blocked", "hourly_peak", "peak_fraction")
+    *Full* is measured in time, not in refusals (one waiting turn is refused again at every
+    check, so a count of refusals says nothing a reader can use): a refusal at ``t`` that the
+    window says it cannot admit before ``until`` makes the window full over ``[t, until)``;
+    overlapping stretches merge, and an admission on the window ends the stretch at once (it
+    had room). A concurrency limit answers ``until = inf`` — only a freed slot helps — so its
+    stretch ends at its next admission, an upper bound of when a slot freed.
+    """
+
+    __slots__ = (
+        "first_blocked_s",
+        "full_from",
+        "full_s",
+        "full_until",
+        "hourly_full_s",
+        "hourly_peak",
+        "peak_fraction",
+    )
 
     def __init__(self) -> None:
         self.peak_fraction = 0.0
-        self.blocked = 0
         self.first_blocked_s: float | None = None
         self.hourly_peak: dict[int, float] = {}
-        self.hourly_blocked: dict[int, int] = {}
+        self.full_from: float | None = None  # start of the open full stretch, s (None: not full)
+        self.full_until = -math.inf  # its end as known so far, s (inf: until the next admission)
+        self.full_s = 0.0  # closed stretches, s
+        self.hourly_full_s: dict[int, float] = {}  # closed stretches by hour of the run, s
 
     def record_use(self, now: float, fraction: float) -> None:
-        """Note the use ÷ limit right after an admission at ``now``."""
+        """Note the use ÷ limit right after an admission at ``now`` (the window had room)."""
         self.peak_fraction = max(self.peak_fraction, fraction)
         hour = int(now // HOUR_S)
         if fraction > self.hourly_peak.get(hour, 0.0):
             self.hourly_peak[hour] = fraction
+        if self.full_from is not None:
+            self.close_full(now)
 
-    def record_block(self, now: float) -> None:
-        """Note a refusal at ``now``."""
-        self.blocked += 1
-        hour = int(now // HOUR_S)
-        self.hourly_blocked[hour] = self.hourly_blocked.get(hour, 0) + 1
+    def record_block(self, now: float, until: float) -> None:
+        """Note a refusal at ``now``: the window cannot admit the request before ``until``, s."""
         if self.first_blocked_s is None:
             self.first_blocked_s = now
+        if self.full_from is not None:
+            if now <= self.full_until:  # the same stretch, perhaps longer
+                self.full_until = max(self.full_until, until)
+                return
+            self.close_full(now)
+        self.full_from, self.full_until = now, until
+
+    def close_full(self, now: float) -> None:
+        """End the open full stretch at ``now`` or at its known end, whichever is earlier."""
+        start = self.full_from
+        if start is None:
+            return
+        end = min(now, self.full_until)
+        self.full_from = None
+        if end <= start:
+            return
+        self.full_s += end - start
+        hourly = self.hourly_full_s
+        hour = int(start // HOUR_S)
+        t = start
+        while t < end:
+            edge = min(end, (hour + 1) * HOUR_S)
+            hourly[hour] = hourly.get(hour, 0.0) + edge - t
+            t, hour = edge, hour + 1
 
 
 class DestinationTally:
     """Counters of one destination."""
 
-    __slots__ = ("completed", "cost_usd", "errors", "hourly", "rejected", "requests", "tokens_in", "tokens_out")
+    __slots__ = (
+        "completed",
+        "cost_usd",
+        "errors",
+        "hourly",
+        "requests",
+        "router_refusals",
+        "tokens_in",
+        "tokens_out",
+    )
 
     def __init__(self, hours: int) -> None:
-        self.rejected = 0
+        self.router_refusals = 0
         self.requests = 0
         self.completed = 0
         self.tokens_in = 0
@@ -112,6 +164,7 @@ class Recorder:
         minutes = int(horizon_s // MINUTE_S) + 1
         self.hours = int(horizon_s // HOUR_S) + 1
         self.destinations: list[Destination] = []
+        self.replica_tables: list[list[Destination]] = []
         self.tally: list[DestinationTally] = []
         self.window_stats: list[WindowStats] = []  # by window id
         self.bind(destinations)
@@ -137,16 +190,22 @@ class Recorder:
         self.wasted_calls = 0
         self.turned_away_count = 0
 
-    def bind(self, destinations: Sequence[Destination]) -> None:
-        """Tally these destinations (indexed by ``Destination.index``) and their quota windows (by id)."""
+    def bind(
+        self, destinations: Sequence[Destination], replicas: Sequence[Sequence[Destination]] = ()
+    ) -> None:
+        """Tally these destinations (indexed by ``Destination.index``) and their quota windows (by
+        id); with router replicas on local ledgers, ``replicas`` holds each replica's routing table
+        (the first is ``destinations``) and a window's use merges its copies in every replica."""
         self.destinations = list(destinations)
+        self.replica_tables = [list(table) for table in replicas] or [self.destinations]
         self.tally = [DestinationTally(self.hours) for _ in self.destinations]
-        for dest in self.destinations:
-            for account in dest.quota.accounts if dest.quota is not None else ():
-                for window in account.windows:
-                    self._stats(window.id)
-                if account.concurrency is not None:
-                    self._stats(account.concurrency.id)
+        for table in self.replica_tables:
+            for dest in table:
+                for account in dest.quota.accounts if dest.quota is not None else ():
+                    for window in account.windows:
+                        self._stats(window.id)
+                    if account.concurrency is not None:
+                        self._stats(account.concurrency.id)
 
     # quota --------------------------------------------------------------------------------
     def _stats(self, window_id: int) -> WindowStats:
@@ -164,15 +223,17 @@ class Recorder:
         peaks = stats.hourly_peak
         if fraction > peaks.get(hour, 0.0):
             peaks[hour] = fraction
+        if stats.full_from is not None:
+            stats.close_full(now)
 
-    def window_refused(self, now: float, window_id: int) -> None:
-        """A window had no room at ``now``."""
+    def window_refused(self, now: float, window_id: int, until: float) -> None:
+        """A window had no room at ``now`` and cannot admit that request before ``until``, s."""
         stats = self.window_stats[window_id] if window_id < len(self.window_stats) else self._stats(window_id)
-        stats.record_block(now)
+        stats.record_block(now, until)
 
     def destination_refused(self, destination: DestinationRef) -> None:
-        """The router found no room on ``destination``."""
-        self.tally[destination.index].rejected += 1
+        """The router found no room on ``destination`` (a check, not a lost request)."""
+        self.tally[destination.index].router_refusals += 1
 
     # interviews ---------------------------------------------------------------------------
     def interview_started(self, now: float) -> None:
@@ -260,24 +321,33 @@ class Recorder:
 
     # result -------------------------------------------------------------------------------
     def _window_use(self, name: str, limit: float, accounts: list[WindowStats]) -> WindowUse:
-        """One window's use over the run, merged over the accounts that each have it."""
+        """One window's use over the run, merged over the accounts (of every router replica) that
+        each have it: the busiest account's peak each hour, the mean time full over them."""
+        horizon = self.horizon_s
         peak = [0.0] * self.hours
-        blocked = [0] * self.hours
+        full_hourly = [0.0] * self.hours
+        full_s = 0.0
         for stats in accounts:
+            stats.close_full(horizon)  # a stretch still open at the end of the run ends there
+            full_s += stats.full_s
             for h, f in stats.hourly_peak.items():
                 if h < self.hours:
                     peak[h] = max(peak[h], round(f, 4))
-            for h, n in stats.hourly_blocked.items():
-                blocked[min(h, self.hours - 1)] += n
+            for h, s in stats.hourly_full_s.items():
+                if h < self.hours:
+                    full_hourly[h] += s
+        n = len(accounts)
+        full_s /= n
         firsts = [s.first_blocked_s for s in accounts if s.first_blocked_s is not None]
         return WindowUse(
             name=name,
             limit=limit,
             peak_fraction=max(s.peak_fraction for s in accounts),
-            blocked=sum(s.blocked for s in accounts),
             first_blocked_s=min(firsts) if firsts else None,
+            full_s=round(full_s, 3),
+            full_share=round(full_s / horizon, 6) if horizon > 0 else 0.0,
             hourly_peak_fraction=peak,
-            hourly_blocked=blocked,
+            hourly_full_share=[round(s / n / HOUR_S, 4) for s in full_hourly],
         )
 
     def _destination_results(self) -> list[DestinationResult]:
@@ -287,9 +357,10 @@ class Recorder:
             accounts = 1
             if dest.quota is not None:
                 accounts = len(dest.quota.accounts)
-                # the same window of every account, merged: the busiest account each hour
+                # the same window of every account (of every replica), merged: the busiest each hour
                 by_name: dict[str, tuple[float, list[WindowStats]]] = {}
-                for account in dest.quota.accounts:
+                copies = [table[dest.index].quota for table in self.replica_tables]
+                for account in [a for quota in copies if quota is not None for a in quota.accounts]:
                     limited: list[tuple[str, float, WindowStats]] = [
                         (w.name, w.limit, self._stats(w.id)) for w in account.windows
                     ]
@@ -299,7 +370,8 @@ class Recorder:
                     for name, limit, stats in limited:
                         by_name.setdefault(name, (limit, []))[1].append(stats)
                 windows = [self._window_use(name, limit, stats) for name, (limit, stats) in by_name.items()]
-            binding = max(windows, key=lambda w: w.blocked, default=None)
+            binding = max(windows, key=lambda w: w.full_s, default=None)
+            binds = binding is not None and binding.full_s > 0
             out.append(
                 DestinationResult(
                     name=dest.name,
@@ -307,14 +379,15 @@ class Recorder:
                     accounts=accounts,
                     requests=t.requests,
                     completed=t.completed,
-                    rejected=t.rejected,
+                    router_refusals=t.router_refusals,
                     errors=dict(t.errors),
                     tokens_in=t.tokens_in,
                     tokens_out=t.tokens_out,
                     cost_usd=round(t.cost_usd, 6),
                     windows=windows,
                     hourly_requests=[int(x) for x in t.hourly],
-                    binding_window=binding.name if binding is not None and binding.blocked > 0 else None,
+                    binding_window=binding.name if binding is not None and binds else None,
+                    binding_from_s=binding.first_blocked_s if binding is not None and binds else None,
                 )
             )
         return out

@@ -2,7 +2,8 @@
 
 Quota windows and ledgers, routing strategies, the whole turn pipeline (template → response
 cache → in-flight de-duplication → route → send → retry with backoff → cool-down → deadline →
-queue / degrade / fail, gated admission, the quota-wait queue, server choice in a GPU pool),
+queue / degrade / fail, gated admission, the quota-wait queue, server choice in a GPU pool,
+router replicas with shared or local ledgers),
 written once as plain code that is *handed* the current time (``now``, s) and the outcome of
 what it asked for: it never sleeps, never does I/O and never reads a clock. The simulator
 (:mod:`capacity.sim`) maps its actions onto SimPy events; the live runtime
@@ -12,6 +13,7 @@ router does. :func:`build_core` wires a configuration into these objects.
 
 from capacity.policy.actions import Action, ArmTimer, Call, Park, Resolve, Sleep, Ticket
 from capacity.policy.build import Core, Streams, build_core, seed_streams
+from capacity.policy.fleet import RouterFleet
 from capacity.policy.ledger import DestinationQuota, build_windows
 from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
 from capacity.policy.pipeline import TurnPipeline
@@ -26,6 +28,7 @@ __all__ = [
     "Park",
     "PolicyObserver",
     "Resolve",
+    "RouterFleet",
     "Sleep",
     "Streams",
     "Ticket",

@@ -1,10 +1,11 @@
 """Wiring a configuration into the policy core: :func:`build_core`.
 
 One function turns a loaded :class:`~capacity.config.loader.Configuration` into the policy
-objects — a quota ledger per provider model (one set of windows per account), a replica set
-per GPU pool, the router and its strategy, the quota-wait queue, the response cache, the
-retry policy and the turn pipeline — all reporting to one observer. The simulator and the
-live runtime both call it, so both run the same policy on the same numbers.
+objects — a quota ledger per provider model (one set of windows per account; one per router
+replica with local ledgers), a replica set per GPU pool, the router and its strategy, the
+quota-wait queue, the response cache, the retry policy and the turn pipeline — all reporting
+to one observer. The simulator and the live runtime both call it, so both run the same policy
+on the same numbers.
 
 Randomness: one seed is split into seven independent streams (:func:`seed_streams`), in a
 fixed order, so the same scenario and seed give the same candidates, the same behaviour and
@@ -22,6 +23,7 @@ import numpy as np
 
 from capacity.config.loader import Configuration
 from capacity.policy.cache import ResponseCache
+from capacity.policy.fleet import RouterFleet, split_limits
 from capacity.policy.ledger import DestinationQuota
 from capacity.policy.observer import PolicyObserver
 from capacity.policy.pipeline import CandidateBehaviour, PipelineSettings, TurnPipeline
@@ -61,6 +63,8 @@ class Core:
     queue: QuotaWaitQueue
     cache: ResponseCache | None
     pipeline: TurnPipeline
+    replica_destinations: list[list[Destination]]
+    """Each router replica's routing table (one with a shared ledger); the first is ``destinations``."""
 
 
 def build_core(
@@ -75,33 +79,48 @@ def build_core(
 
     Quota windows are laid on ``run_start`` (daily resets at the provider's local time, the 1st
     of the month); every window and concurrency limit gets a distinct ``id`` for the observer.
+    With ``routing.replicas`` > 1 and a ``local`` or ``local_split`` ledger, each replica gets
+    its own ledgers (the full limits, or 1/replicas of each) and the router is a
+    :class:`~capacity.policy.fleet.RouterFleet` (:mod:`capacity.policy.fleet`); a shared ledger
+    builds the one router of a single replica.
     ``rolling_margin_s`` (live runs: a request's one-way trip, in run seconds) lengthens the
     rolling windows (:func:`~capacity.policy.ledger.build_windows`); the simulator uses none.
     """
     sc = config.scenario
     routing = sc.routing
     pools = {p.name: p for p in sc.gpu_pools}
-    destinations: list[Destination] = []
+    n = routing.replicas if routing.ledger != "shared" else 1
+    tables: list[list[Destination]] = []
+    gpu: dict[int, Destination] = {}  # a GPU pool has no ledger: one destination in every replica
     window_id = 0
-    for i, d in enumerate(routing.destinations):
-        if d.pool is not None:
-            replicas = ReplicaSet(pools[d.pool].servers)
-            destinations.append(Destination(i, d.label, "gpu", None, d.weight, replicas=replicas))
-            continue
-        assert d.provider is not None and d.model is not None  # checked on load
-        provider = config.provider(d.provider)
-        spec = provider.model(d.model)
-        assert spec is not None
-        quota = DestinationQuota(spec, d.accounts or provider.accounts, run_start, observer, rolling_margin_s)
-        for account in quota.accounts:
-            for window in account.windows:
-                window.id = window_id
-                window_id += 1
-            if account.concurrency is not None:
-                account.concurrency.id = window_id
-                window_id += 1
-        destinations.append(Destination(i, d.label, "api", quota, d.weight, billing_paid=provider.billing == "paid"))
-    router = Router(destinations, routing.strategy, streams.router, observer)
+    for _ in range(n):
+        destinations: list[Destination] = []
+        for i, d in enumerate(routing.destinations):
+            if d.pool is not None:
+                if i not in gpu:
+                    gpu[i] = Destination(i, d.label, "gpu", None, d.weight, replicas=ReplicaSet(pools[d.pool].servers))
+                destinations.append(gpu[i])
+                continue
+            assert d.provider is not None and d.model is not None  # checked on load
+            provider = config.provider(d.provider)
+            spec = provider.model(d.model)
+            assert spec is not None
+            if routing.ledger == "local_split":
+                spec = split_limits(spec, n)
+            quota = DestinationQuota(spec, d.accounts or provider.accounts, run_start, observer, rolling_margin_s)
+            for account in quota.accounts:
+                for window in account.windows:
+                    window.id = window_id
+                    window_id += 1
+                if account.concurrency is not None:
+                    account.concurrency.id = window_id
+                    window_id += 1
+            paid = provider.billing == "paid"
+            destinations.append(Destination(i, d.label, "api", quota, d.weight, billing_paid=paid))
+        tables.append(destinations)
+    routers = [Router(table, routing.strategy, streams.router, observer) for table in tables]
+    router = routers[0] if n == 1 else RouterFleet(routers)
+    destinations = tables[0]
     queue = QuotaWaitQueue(router, observer)
     cache = ResponseCache(sc.cache.ttl_s, sc.cache.max_entries) if sc.cache.enabled else None
     script = compile_script(sc.script)
@@ -126,4 +145,4 @@ def build_core(
         settings,
         observer,
     )
-    return Core(script, destinations, router, queue, cache, pipeline)
+    return Core(script, destinations, router, queue, cache, pipeline, tables)

@@ -172,16 +172,17 @@ class AccountQuota:
         this charge may fit (``inf``: only a freed slot can help)."""
         if now < self._blocked_until and charge.amount(self._blocked_measure) >= self._blocked_amount:
             if self._blocked_window is not None:
-                self.observer.window_refused(now, self._blocked_window.id)  # the same window refuses again
+                # the same window refuses again
+                self.observer.window_refused(now, self._blocked_window.id, self._blocked_until)
             return self._blocked_until
         if self.concurrency is not None and not self.concurrency.fits():
-            self.observer.window_refused(now, self.concurrency.id)
+            self.observer.window_refused(now, self.concurrency.id, math.inf)
             return math.inf
         for window in self.windows:
             amount = charge.amount(window.measure)
             if not window.fits(now, amount):
-                self.observer.window_refused(now, window.id)
                 until = window.free_at(now, amount)
+                self.observer.window_refused(now, window.id, until)
                 self._blocked_until, self._blocked_measure, self._blocked_window = until, window.measure, window
                 self._blocked_amount = 0.0 if window.measure is Measure.REQUESTS else amount
                 return until

@@ -44,12 +44,14 @@ class PolicyObserver(Protocol):
         """A request was admitted; the window now holds ``fraction`` of its limit (0–1)."""
         return None
 
-    def window_refused(self, now: float, window_id: int) -> None:
-        """The window (or concurrency limit) had no room for a request at ``now``."""
+    def window_refused(self, now: float, window_id: int, until: float) -> None:
+        """The window (or concurrency limit) had no room for a request at ``now``; it cannot admit
+        that request before run time ``until``, s (``inf``: only a freed slot can help, or never)."""
         return None
 
     def destination_refused(self, destination: Destination) -> None:
-        """The router asked ``destination`` for room and found none (quota or input cap)."""
+        """The router asked ``destination`` for room and found none (quota or input cap): a check, not a
+        lost request — a waiting turn is refused again at every check."""
         return None
 
     def queue_length(self, now: float, length: int) -> None:

@@ -213,17 +213,20 @@ def _destinations_table(r: RunResult) -> str:
     for d in r.destinations:
         firsts = [w for w in d.windows if w.first_blocked_s is not None]
         first = min(firsts, key=lambda w: w.first_blocked_s or 0.0) if firsts else None
+        binding = next((w for w in d.windows if w.name == d.binding_window), None)
         rows.append(
             (
                 d.name,
                 d.accounts,
                 f"{d.requests:,}",
                 f"{d.completed:,}",
-                f"{d.rejected:,}",
                 f"{sum(d.errors.values()):,}",
                 f"{d.tokens_in:,} / {d.tokens_out:,}",
                 md.money(d.cost_usd),
-                limit_unit(d.binding_window) if d.binding_window else "–",
+                f"{limit_unit(binding.name)}, full {md.pct(binding.full_share)}, from "
+                f"{clock(d.binding_from_s or 0.0)}"
+                if binding
+                else "–",
                 f"{limit_unit(first.name)}, {clock(first.first_blocked_s or 0.0)}"
                 if first
                 else "–",
@@ -235,15 +238,14 @@ def _destinations_table(r: RunResult) -> str:
             "Accounts",
             "Requests sent",
             "Answered",
-            "Refused (quota)",
             "Errors",
             "Tokens in / out",
             "Cost",
-            "Binding window",
+            "Binding window (share of the run full)",
             "First refusal",
         ],
         rows,
-        "lrrrrrrrll",
+        "lrrrrrrll",
     )
 
 
@@ -336,7 +338,7 @@ def scenario_markdown(run: ScenarioRun) -> str:
         "fullest admission of the hour; a full cell names the window. Grey: no request was admitted in that "
         "hour "
         "(nothing sent, or the window was full and the router went elsewhere). Row labels name the window "
-        "that refused most requests over the run.",
+        "that was full the longest share of the run (what binds).",
         "",
         md.heading(2, "Turn latency"),
         "",

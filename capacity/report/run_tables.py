@@ -11,6 +11,7 @@ from rich.table import Table
 from capacity.report.verdict import Verdict, clock
 from capacity.result import RunResult
 from capacity.studies.replications import Interval
+from capacity.units import ErrorKind, limit_unit
 
 
 def _ci(intervals: dict[str, Interval] | None, key: str, fmt: str) -> str:
@@ -80,27 +81,30 @@ def render_run(
         ("destination", "left"),
         ("accts", "right"),
         ("requests", "right"),
-        ("refused", "right"),
         ("errors", "right"),
+        ("429s", "right"),
         ("tokens in/out", "right"),
         ("cost $", "right"),
-        ("binding", "left"),
+        ("binding (full % of run)", "left"),
+        ("binds from", "left"),
         ("first refused", "left"),
     ]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for d in result.destinations:
         firsts = [w for w in d.windows if w.first_blocked_s is not None]
         first = min(firsts, key=lambda w: w.first_blocked_s or 0.0) if firsts else None
+        binding = next((w for w in d.windows if w.name == d.binding_window), None)
         table.add_row(
             d.name,
             str(d.accounts),
             f"{d.requests:,}",
-            f"{d.rejected:,}",
             f"{sum(d.errors.values()):,}",
+            f"{d.errors.get(ErrorKind.RATE_LIMITED, 0):,}",
             f"{d.tokens_in:,}/{d.tokens_out:,}",
             f"{d.cost_usd:,.2f}",
-            d.binding_window or "—",
-            f"{first.name} {clock(first.first_blocked_s or 0.0)}" if first else "—",
+            f"{limit_unit(binding.name)} ({binding.full_share:.0%})" if binding else "—",
+            clock(d.binding_from_s) if d.binding_from_s is not None else "—",
+            f"{limit_unit(first.name)} {clock(first.first_blocked_s or 0.0)}" if first else "—",
         )
     console.print(table)
     body = "\n".join(
@@ -126,6 +130,7 @@ def summary_json(
         d.pop("hourly_requests", None)
         for w in d["windows"]:
             w.pop("hourly_peak_fraction", None)
+            w.pop("hourly_full_share", None)
     if verdict is not None:
         data["verdict"] = verdict.to_json()
     if intervals:

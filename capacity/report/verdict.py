@@ -1,7 +1,8 @@
 """The verdict a planner can act on, from a run and the static plan of the same scenario.
 
 Does the plan carry the demand within the latency target? If not: how many interviews a day
-it does carry, which quota refused first and when in the day, when the whole plan ran out,
+it does carry, which quota refused first and when in the day, what binds (the quota windows
+full the longest share of the run, and from when), when the whole plan ran out,
 how large the backlog is and how long it would take to clear, and what would close the gap
 (more accounts of the best free tier — with the provider's terms —, a paid API at its list
 price, or self-hosted GPUs).
@@ -15,11 +16,11 @@ from dataclasses import dataclass, field
 from capacity.config.loader import Configuration
 from capacity.plan.result import PlanResult
 from capacity.plan.tco import api_usd_per_interview
-from capacity.result import RunResult
+from capacity.result import RunResult, WindowUse
 from capacity.studies.costs import tokens_per_interview
 from capacity.studies.demand import month_days, run_interviewing_days
 from capacity.studies.target import CARRIED_SHARE, carries
-from capacity.units import DAY_S, MINUTE_S
+from capacity.units import DAY_S, MINUTE_S, ErrorKind, limit_unit
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,17 @@ def clock(run_s: float) -> str:
     day = int(run_s // DAY_S)
     rest = run_s - day * DAY_S
     return f"day {day + 1} {int(rest // 3600):02d}:{int(rest % 3600 // 60):02d} UTC"
+
+
+def binding_windows(result: RunResult) -> list[tuple[str, WindowUse, float]]:
+    """Each destination's binding window — the one full the longest share of the run — with the
+    destination's name and the run time it first refused (s), longest-full first."""
+    out = []
+    for d in result.destinations:
+        w = next((w for w in d.windows if w.name == d.binding_window), None)
+        if w is not None and w.full_s > 0:
+            out.append((d.name, w, w.first_blocked_s or 0.0))
+    return sorted(out, key=lambda x: (-x[1].full_s, x[2], x[0]))
 
 
 def _first_minute(series: list[int]) -> float | None:
@@ -98,15 +110,23 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
         findings.append(f"Every destination was out of quota and turns first queued at {clock(queued)}.")
     if failed is not None:
         findings.append(f"Turns first failed (deadline passed) at {clock(failed)}.")
-    binding = sorted(
-        ((d.rejected, d.name, d.binding_window) for d in result.destinations if d.binding_window),
-        reverse=True,
-    )[:3]
+    binding = binding_windows(result)[:3]
     if binding:
         findings.append(
-            "Most-refused quotas: "
-            + ", ".join(f"{name} {window} ({n:,} refusals)" for n, name, window in binding)
+            "What binds (share of the run each quota was full, and when it first refused): "
+            + "; ".join(
+                f"{name} {limit_unit(w.name)} (full {w.full_share:.0%}, from {clock(t)})" for name, w, t in binding
+            )
             + "."
+        )
+    refused_429 = result.errors.get(ErrorKind.RATE_LIMITED, 0)
+    if refused_429 and result.requests.api_calls:
+        worst = max(result.destinations, key=lambda d: d.errors.get(ErrorKind.RATE_LIMITED, 0))
+        findings.append(
+            f"Providers refused {refused_429:,} calls with 429 ({refused_429 / result.requests.api_calls:.0%} of the "
+            f"calls sent; most at {worst.name}): the router admitted more than the providers' own quotas allow, "
+            "as router replicas each counting against the full limits do (routing.ledger: local; a shared ledger "
+            "does not). A 429 spends no quota but costs a retry, and the turn fails when its retries run out."
         )
     if result.backlog_interviews and per_day > 0:
         days_to_clear = result.backlog_interviews / per_day

@@ -11,7 +11,9 @@ action it yields into SimPy events:
 * ``Call`` to a provider → a timeout of the provider's simulated service time: time to first
   token + output tokens ÷ decode speed, both drawn from its latency model; it fails with the
   provider's error rate (a 5xx after the first-token time), during a scheduled outage, or past
-  the client timeout (:class:`ApiStation`);
+  the client timeout (:class:`ApiStation`). With router replicas on local ledgers the
+  simulated provider also enforces its own quota ledger (:mod:`capacity.policy.fleet` explains
+  why): a call it has no room for fails with a 429 after the first-token time;
 * ``Call`` to a GPU pool → the event of the chosen server's completion
   (:class:`~capacity.sim.gpu_station.GpuStation`);
 * ``Park`` → an event that ``Resolve`` or the quota-wait queue's timer succeeds;
@@ -37,6 +39,7 @@ from capacity.gpu.pool import make_servers
 from capacity.metrics.recorder import Recorder
 from capacity.policy.actions import ArmTimer, Call, Park, Resolve, Sleep
 from capacity.policy.build import build_core, seed_streams
+from capacity.policy.ledger import Admission, DestinationQuota
 from capacity.policy.pipeline import Pipeline
 from capacity.policy.router import Destination
 from capacity.result import RunResult
@@ -59,10 +62,25 @@ DRAIN_S = DAY_S
 
 
 class ApiStation:
-    """Service-time and failure draws of one provider model."""
+    """Service-time and failure draws of one provider model, and the quota the provider enforces.
 
-    def __init__(self, dest: Destination, config: Configuration, rng: np.random.Generator, provider: str) -> None:
+    ``enforced`` is the provider's own ledger — the model's windows at their full limits, on the
+    account the router chose — kept when router replicas keep local ledgers, whose beliefs may
+    exceed it: a call the provider's ledger refuses fails at once with a 429 (after the reply's
+    first-token time) and spends no provider quota. ``None`` with a shared ledger, which mirrors
+    the provider's windows exactly and so is never refused.
+    """
+
+    def __init__(
+        self,
+        dest: Destination,
+        config: Configuration,
+        rng: np.random.Generator,
+        provider: str,
+        enforced: DestinationQuota | None = None,
+    ) -> None:
         assert dest.quota is not None
+        self.enforced = enforced
         spec = dest.quota.spec
         self.ttft = BlockStream(sampler(spec.latency.ttft_s), rng)
         self.speed = BlockStream(sampler(spec.latency.output_tokens_per_s), rng)
@@ -76,6 +94,16 @@ class ApiStation:
     def in_outage(self, now: float) -> bool:
         """Whether the provider is down at ``now``."""
         return bool(self.outages) and any(a <= now < b for a, b in self.outages)
+
+    def admit(self, now: float, call: Call) -> Admission | None:
+        """Charge ``call`` to the provider's own ledger, on the account the router chose
+        (``None``: the provider has no room: it answers 429). Only with ``enforced``."""
+        enforced = self.enforced
+        assert enforced is not None
+        account = call.routed.admission.account
+        charge = enforced.tariff.charge(call.tokens_in, call.max_tokens)
+        granted = enforced.accounts[account].try_admit(now, charge, account)
+        return granted if isinstance(granted, Admission) else None
 
 
 class Simulation:
@@ -103,7 +131,7 @@ class Simulation:
 
         self.recorder = Recorder(self.end_s)
         self.core = build_core(config, self.run_start, streams, self.recorder)
-        self.recorder.bind(self.core.destinations)
+        self.recorder.bind(self.core.destinations, self.core.replica_destinations)
         self.router = self.core.router
         self.destinations: list[Destination] = self.core.destinations
 
@@ -127,8 +155,14 @@ class Simulation:
                     config.gpu_catalog, pool, active_hours_per_day=active_hours_per_day(sc.calendar)
                 )
             else:
-                assert d.provider is not None
-                self.stations.append(ApiStation(dest, config, streams.service, d.provider))
+                assert d.provider is not None and d.model is not None
+                enforced = None
+                if len(self.core.replica_destinations) > 1:  # local ledgers: the provider's own is the truth
+                    provider = config.provider(d.provider)
+                    spec = provider.model(d.model)
+                    assert spec is not None
+                    enforced = DestinationQuota(spec, d.accounts or provider.accounts, self.run_start)
+                self.stations.append(ApiStation(dest, config, streams.service, d.provider, enforced))
         self.sessions_done = 0
         self.max_interviews = max_interviews
         # a run of the first N interviews is judged over the days its interviews start on
@@ -162,13 +196,22 @@ class Simulation:
                     station = stations[call.routed.destination.index]
                     if type(station) is ApiStation:
                         ttft = station.ttft.next()
-                        latency = ttft + call.tokens_out / station.speed.next()
-                        if station.in_outage(env.now) or station.uniform.next() < station.error_rate:
-                            call.failure, latency = "5xx", ttft
-                        elif latency > station.timeout_s:
-                            call.failure, latency = "timeout", station.timeout_s
-                        call.ttft_s, call.latency_s = ttft, latency
-                        yield env.timeout(latency)
+                        granted = station.admit(env.now, call) if station.enforced is not None else None
+                        if station.enforced is not None and granted is None:
+                            call.failure, call.ttft_s, call.latency_s = "429", ttft, ttft  # refused by the provider
+                            yield env.timeout(ttft)
+                        else:
+                            latency = ttft + call.tokens_out / station.speed.next()
+                            if station.in_outage(env.now) or station.uniform.next() < station.error_rate:
+                                call.failure, latency = "5xx", ttft
+                            elif latency > station.timeout_s:
+                                call.failure, latency = "timeout", station.timeout_s
+                            call.ttft_s, call.latency_s = ttft, latency
+                            yield env.timeout(latency)
+                            if granted is not None:  # the provider counts what was really used
+                                assert station.enforced is not None
+                                used = call.tokens_out if call.failure is None else 0
+                                station.enforced.settle(env.now, granted, call.tokens_in, used)
                     else:
                         assert isinstance(station, GpuStation)
                         done = yield station.submit(call.server, call.tokens_in, call.tokens_out)

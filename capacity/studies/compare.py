@@ -349,7 +349,12 @@ def _hardware(config: Configuration) -> str:
 
 def _binds(result: RunResult) -> str:
     refused = sorted(
-        ((d.rejected, d.name, d.binding_window) for d in result.destinations if d.binding_window and d.rejected),
+        (
+            (w.full_s, d.name, w.name, w.full_share)
+            for d in result.destinations
+            for w in d.windows
+            if w.name == d.binding_window and w.full_s > 0
+        ),
         reverse=True,
     )
     over = result.turn_latency_s.p95 > result.sla_p95_turn_latency_s
@@ -363,8 +368,9 @@ def _binds(result: RunResult) -> str:
             f"{result.ttft_s.p95:.2f} s, p95 turn {result.turn_latency_s.p95:.1f} s)"
         )
     if refused:
-        n, name, window = refused[0]
-        return f"{name} {window} ({n:,} refusals)" + (f"; {len(refused) - 1} more quotas" if len(refused) > 1 else "")
+        _, name, window, share = refused[0]
+        more = f"; {len(refused) - 1} more quotas" if len(refused) > 1 else ""
+        return f"{name} {window} (full {share:.0%} of the run){more}"
     if over:
         return f"model speed: long answers (p95 turn {result.turn_latency_s.p95:.1f} s)"
     return "nothing within the run"

@@ -148,6 +148,18 @@ SCENARIO_CASES = {
         "cache.ttl_s",
         "greater than 0",
     ),
+    "unknown ledger": (
+        "routing:\n  ledger: perfect\n",
+        "ledger: perfect",
+        "routing.ledger",
+        "'shared', 'local' or 'local_split'",
+    ),
+    "no router replicas": (
+        "routing:\n  replicas: 0\n",
+        "replicas: 0",
+        "routing.replicas",
+        "greater than 0",
+    ),
     "unknown outage provider": (
         "outages:\n  - {provider: ghost, start_s: 0, duration_s: 60}\n",
         "provider: ghost",

@@ -289,7 +289,7 @@ def test_a_saturated_plan_is_checked_against_every_kind_of_window() -> None:
     result = probe.run()
     check_conservation(result)
     assert check_limits(sim, probe) == 2 * 3 + 3  # 2 accounts × (rpm, tpd, slots) + (rpm, rpd, tpm)
-    blocked = {w.name for d in result.destinations for w in d.windows if w.blocked}
+    blocked = {w.name for d in result.destinations for w in d.windows if w.full_s > 0}
     assert {"rpm", "tpd", "concurrent_requests", "rpd", "tpm"} <= blocked, blocked
     assert result.interviews.failed > 0  # demand really exceeds the plan
 
@@ -325,7 +325,12 @@ def test_rpd_fixed_at_utc_midnight_carries_exactly_r_in_a_day(on_exhausted: str)
     (rpd,) = dest.windows
     assert rpd.name == "rpd"
     assert rpd.peak_fraction == 1.0
-    assert rpd.blocked > 0
+    # spent, the daily window is full from its first refusal to the end of the run (its reset,
+    # 00:00 UTC, lies beyond the run's horizon): that is what binds
+    assert rpd.first_blocked_s is not None
+    assert rpd.full_s == pytest.approx(result.horizon_s - rpd.first_blocked_s)
+    assert dest.binding_window == "rpd"
+    assert dest.binding_from_s == rpd.first_blocked_s
 
 
 def test_rpd_fixed_at_pacific_midnight_carries_exactly_r_per_period() -> None:

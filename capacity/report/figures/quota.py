@@ -3,7 +3,7 @@
 A cell is the use of the destination's binding window in that hour — the window closest to
 its limit, as a percentage of that limit, at the fullest admission of the hour; a cell at
 100 % names the window that was full (``rpm``, ``tpd``, …). Each row's label names the
-window that refused most requests over the run. Grey: no request was admitted in that hour — either
+window that was full the longest share of the run (what binds). Grey: no request was admitted in that hour — either
 nothing was sent, or the window was full and the router went elsewhere (the data records use
 at admissions only). A second panel shows the same per day of the run: whether daily quotas
 refill and monthly ones run dry.
@@ -32,7 +32,7 @@ class QuotaRow:
 
     destination: str
     binding_window: str | None
-    """The window that refused most requests over the run (None: none refused)."""
+    """The window full the longest share of the run (None: none was ever full)."""
     fraction: NDArray[np.float64]
     """Per hour: the highest use ÷ limit over its windows (0: nothing admitted)."""
     tightest: list[str]
@@ -41,7 +41,7 @@ class QuotaRow:
     @property
     def label(self) -> str:
         """``cerebras/llama3.1-8b (tokens/day)``: the destination and its binding window."""
-        bind = limit_unit(self.binding_window) if self.binding_window else "none refused"
+        bind = limit_unit(self.binding_window) if self.binding_window else "never full"
         return f"{short_name(self.destination)} ({bind})"
 
 

@@ -1,0 +1,103 @@
+"""What binds is the window full the longest, not the one refused most often (issue 11, case 6).
+
+The issue's case: Gemini 2.5 Flash-Lite (15 RPM, 1,000 RPD) was reported as bound by its RPM
+"with 630,078 refusals" while its daily 1,000 requests ran out and bound it for the rest of each
+day. A refusal count says little — a turn waiting for quota is refused again at every check —
+so the run reports the time each window was full, and names the longest-full one.
+"""
+
+from __future__ import annotations
+
+import pytest
+from simkit import build, check_conservation, demand, destinations, hours, provider
+
+from capacity.config.loader import load_configuration
+from capacity.config.paths import default_providers_path, scenario_path
+from capacity.report.verdict import binding_windows, clock
+from capacity.sim.model import simulate
+from capacity.units import DAY_S, HOUR_S
+
+
+def test_a_daily_request_cap_binds_after_the_minute_cap_refused_first() -> None:
+    """1,800 one-turn interviews 09:00–10:00 UTC (30 a minute) against 15 RPM (rolling) and
+    100 RPD (reset at 00:00 UTC), turns that find no room failing at once.
+
+    Hand arithmetic: 15 a minute admits the first 15 within the first minute, so RPM refuses
+    first, seconds after 09:00. 100 requests at most 15 per rolling minute need more than six
+    minutes (6 × 15 = 90 < 100): RPD cannot run out before 09:06 — and at 30 arrivals a minute
+    each freed RPM slot is taken within seconds, so it runs out before 09:08. From then on RPD
+    is full to the end of the run (its reset is at midnight), while RPM was full only in short
+    stretches before: RPD binds."""
+    config = build(
+        [
+            provider(
+                "p0",
+                limits={"rpm": 15, "rpd": 100},
+                resets={"day": {"kind": "fixed", "at": "00:00", "timezone": "UTC"}},
+            )
+        ],
+        demand(1800),
+        hours("09:00", "10:00"),
+        destinations("p0", on_exhausted="fail"),
+    )
+    result = simulate(config)
+    check_conservation(result)
+    (dest,) = result.destinations
+    assert dest.requests == 100
+    rpm, rpd = dest.windows
+    assert (rpm.name, rpd.name) == ("rpm", "rpd")
+    assert rpm.first_blocked_s is not None and rpd.first_blocked_s is not None
+    nine = 9 * 3600.0
+    assert nine <= rpm.first_blocked_s < nine + 60.0
+    assert nine + 6 * 60.0 <= rpd.first_blocked_s < nine + 8 * 60.0
+    assert rpd.full_s == pytest.approx(result.horizon_s - rpd.first_blocked_s)
+    assert rpm.full_s < 8 * 60.0  # full only in stretches before RPD ran out
+    assert dest.binding_window == "rpd"
+    assert dest.binding_from_s == rpd.first_blocked_s
+    assert dest.router_refusals == 1800 - 100  # each failed turn asked once: a check, named as such
+    ((name, window, since),) = binding_windows(result)
+    assert (name, window.name, since) == ("p0/m", "rpd", rpd.first_blocked_s)
+
+
+@pytest.mark.slow
+def test_scenario_a_names_flash_lite_daily_requests_and_mistral_monthly_tokens() -> None:
+    """The issue's case, on scenario A as shipped (30 days, its own seed; about 2 minutes).
+
+    Gemini 2.5 Flash-Lite (15 RPM, 1,000 RPD reset at 00:00 Pacific = 07:00 UTC): its RPM
+    refuses first, when the faster destinations above it are full (day 1 14:12 UTC), but 1,000
+    requests at 15 a minute last at most 66.7 minutes, and its day is spent at 15:27 UTC; from
+    then until 07:00 UTC it is full — about 15.5 of every 24 hours on each of the run's 22
+    weekdays, 22 × 15.5 h ÷ 723 h ≈ 47 % of the run: RPD binds.
+
+    Mistral (60 RPM, 1,000,000,000 tokens a calendar month, reset 1 November 00:00 UTC): the run
+    sends it 1,133.8 M tokens over 16 weekdays of traffic (14 before its month ran dry, 2 after it
+    renewed), about 70.9 M a weekday, so a month lasts 1,000 M ÷ 70.9 M ≈ 14.1 weekdays: it runs
+    dry at the end of the 14th, Thursday 23 October (day 18) — 00:21 UTC on day 19, which is
+    17:21 in Los Angeles, still that day's business hours. From then to the reset on day 27 it
+    is full: (26 days − 1,556,468 s) ÷ the 2,602,800 s run = 26.5 %, more than its RPM's 14.8 %.
+    """
+    config = load_configuration(scenario_path("A"), default_providers_path())
+    result = simulate(config)
+    by_name = {d.name: d for d in result.destinations}
+
+    flash = by_name["gemini/gemini-2.5-flash-lite"]
+    windows = {w.name: w for w in flash.windows}
+    assert flash.binding_window == "rpd"
+    rpm, rpd = windows["rpm"], windows["rpd"]
+    assert rpm.first_blocked_s is not None and rpd.first_blocked_s is not None
+    assert rpd.first_blocked_s - rpm.first_blocked_s >= 1000 / 15 * 60 - 60  # 1,000 at ≤ 15 a minute
+    assert clock(rpd.first_blocked_s).startswith("day 1 15:")
+    assert 0.40 < rpd.full_share < 0.55
+    assert rpd.full_s > 10 * rpm.full_s
+
+    mistral = by_name["mistral/mistral-small-latest"]
+    monthly = {w.name: w for w in mistral.windows}["tokens_per_month"]
+    assert mistral.binding_window == "tokens_per_month"
+    assert mistral.binding_from_s == monthly.first_blocked_s
+    assert monthly.first_blocked_s is not None
+    thursday_23 = 17 * DAY_S  # day 18, 00:00 UTC
+    assert thursday_23 + 13 * HOUR_S <= monthly.first_blocked_s < thursday_23 + 25 * HOUR_S  # its business hours
+    assert clock(monthly.first_blocked_s) == "day 19 00:21 UTC"
+    assert monthly.full_s == pytest.approx(26 * DAY_S - monthly.first_blocked_s, abs=60.0)
+    tokens = mistral.tokens_in + mistral.tokens_out
+    assert 1e9 < tokens < 1e9 + 2 * 60 * 60 * 12 * 2_100  # the month, plus 2 weekdays at ≤ 60 RPM
