@@ -71,6 +71,7 @@ MonthReset = Annotated[CalendarMonthReset | RollingReset | TokenBucketReset, Fie
 class Resets(Model):
     """How each period's windows reset; the defaults are the safe (rolling) reading."""
 
+    second: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-second windows.")
     minute: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-minute windows.")
     hour: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-hour windows.")
     day: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-day windows.")
@@ -101,13 +102,23 @@ class StatedLimit(NamedTuple):
 class Limits(Model):
     """Per-account limits of one model; ``None`` (absent) means the source states none."""
 
+    rps: NonNegativeInt | None = Field(
+        default=None, description="Requests per second (Mistral's free tier: 1); a window of its own, not 60 × RPM."
+    )
     rpm: NonNegativeInt | None = Field(default=None, description="Requests per minute.")
     rph: NonNegativeInt | None = Field(default=None, description="Requests per hour.")
     rpd: NonNegativeInt | None = Field(default=None, description="Requests per day.")
     requests_per_month: NonNegativeInt | None = Field(default=None, description="Requests per month.")
     tpm: NonNegativeInt | None = Field(default=None, description="Tokens (in + out) per minute.")
+    input_tpm: NonNegativeInt | None = Field(
+        default=None, description="Input (prompt) tokens per minute (Gemini's TPM, Anthropic's ITPM)."
+    )
+    output_tpm: NonNegativeInt | None = Field(
+        default=None, description="Output tokens per minute, reserved as max_tokens (Anthropic's OTPM)."
+    )
     tokens_per_hour: NonNegativeInt | None = Field(default=None, description="Tokens per hour.")
     tpd: NonNegativeInt | None = Field(default=None, description="Tokens per day.")
+    input_tpd: NonNegativeInt | None = Field(default=None, description="Input (prompt) tokens per day.")
     tokens_per_month: NonNegativeInt | None = Field(default=None, description="Tokens per month.")
     neurons_per_day: NonNegativeFloat | None = Field(
         default=None, description="Cloudflare-style free neurons per day (see NeuronRates)."

@@ -76,8 +76,15 @@ LossPolicy = Literal["fail_closed", "local"]
 REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 """The errors that mean Redis is unreachable (not a bug in a script)."""
 
-MEASURES = (Measure.REQUESTS, Measure.TOKENS, Measure.NEURONS, Measure.USD)
-"""The scripts' measure codes 1-4, in this order."""
+MEASURES = (
+    Measure.REQUESTS,
+    Measure.TOKENS,
+    Measure.NEURONS,
+    Measure.USD,
+    Measure.INPUT_TOKENS,
+    Measure.OUTPUT_TOKENS,
+)
+"""The scripts' measure codes 1-6, in this order (``MEASURES`` in ``lua/common.lua``)."""
 
 _MAX_RESYNC = 3
 

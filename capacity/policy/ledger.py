@@ -44,6 +44,8 @@ class Charge:
     tokens: float
     neurons: float
     usd: float
+    input_tokens: float = 0.0
+    output_tokens: float = 0.0
 
     def amount(self, measure: Measure) -> float:
         """The part of the charge a window of ``measure`` counts."""
@@ -53,6 +55,10 @@ class Charge:
             return self.tokens
         if measure is Measure.NEURONS:
             return self.neurons
+        if measure is Measure.INPUT_TOKENS:
+            return self.input_tokens
+        if measure is Measure.OUTPUT_TOKENS:
+            return self.output_tokens
         return self.usd
 
 
@@ -73,6 +79,8 @@ class Tariff:
             tokens_in + tokens_out,
             tokens_in * self.neurons_in + tokens_out * self.neurons_out,
             tokens_in * self.usd_in + tokens_out * self.usd_out,
+            tokens_in,
+            tokens_out,
         )
 
     def list_price_usd(self, tokens_in: float, tokens_out: float) -> float:

@@ -63,13 +63,17 @@ def model_specs(draw: st.DrawFn) -> ModelSpec:
     limits: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     optional = {
+        "rps": st.integers(1, 3),
         "rpm": st.integers(0, 8),
         "rph": st.integers(1, 25),
         "rpd": st.integers(1, 40),
         "requests_per_month": st.integers(1, 60),
         "tpm": st.integers(300, 6_000),
+        "input_tpm": st.integers(300, 4_000),
+        "output_tpm": st.integers(300, 4_000),
         "tokens_per_hour": st.integers(1_000, 30_000),
         "tpd": st.integers(2_000, 80_000),
+        "input_tpd": st.integers(2_000, 50_000),
         "tokens_per_month": st.integers(5_000, 150_000),
         "concurrent_requests": st.integers(1, 4),
         "max_output_tokens_per_request": st.integers(50, 1_000),
@@ -86,6 +90,7 @@ def model_specs(draw: st.DrawFn) -> ModelSpec:
         extra["prices"] = {"usd_per_mtok_in": 0.59, "usd_per_mtok_out": 0.79}
     limits["charge_max_output_up_front"] = draw(st.booleans())
     resets = {
+        "second": draw(short_resets),
         "minute": draw(short_resets),
         "hour": draw(short_resets),
         "day": draw(day_resets),
@@ -100,7 +105,9 @@ def model_specs(draw: st.DrawFn) -> ModelSpec:
 def token_specs(draw: st.DrawFn) -> ModelSpec:
     """A model limited by one token window (of any kind) a few requests wide, and maybe neurons:
     refusals, refunds and cached refusals meet often."""
-    window = draw(st.sampled_from(["tpm", "tokens_per_hour", "tpd", "tokens_per_month"]))
+    window = draw(
+        st.sampled_from(["tpm", "input_tpm", "output_tpm", "tokens_per_hour", "tpd", "input_tpd", "tokens_per_month"])
+    )
     limits: dict[str, Any] = {window: draw(st.integers(1_500, 8_000))}
     extra: dict[str, Any] = {}
     if draw(st.booleans()):

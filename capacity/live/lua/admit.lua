@@ -10,20 +10,23 @@
 --          hash, KEYS[k+1] its open admissions (sorted set: ticket -> lease end), then the log of
 --          each rolling window
 -- ARGV     1 now ('' = Redis TIME), 2 run start (epoch s), 3 strict (1: answer 'T' when a fixed
---          window's given periods miss now), 4 withdrawn at (run s), 5-8 the charge (requests,
---          tokens, neurons, dollars), 9 concurrent-request limit (0: none), 10 lease s,
---          11 accounts, 12 windows, 13.. six arguments per window (see common.lua)
+--          window's given periods miss now), 4 withdrawn at (run s), 5-10 the charge (requests,
+--          tokens, neurons, dollars, input tokens, output tokens), 11 concurrent-request limit
+--          (0: none), 12 lease s, 13 accounts, 14 windows, 15.. six arguments per window (see common.lua)
 -- Reply    {'A', account, ticket, now, {fixed period starts}} | {'R', free at, now} | {'T', now}
 
 local dest = KEYS[1]
 local now = clock(ARGV[1], tonumber(ARGV[2]), dest)
 local strict = ARGV[3] == '1'
 local withdrawn = tonumber(ARGV[4])
-local charge = {tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])}
-local slots = tonumber(ARGV[9])
-local lease = tonumber(ARGV[10])
-local n = tonumber(ARGV[11])
-local windows = parse_windows(13, tonumber(ARGV[12]))
+local charge = {}
+for m = 1, MEASURES do
+  charge[m] = tonumber(ARGV[4 + m])
+end
+local slots = tonumber(ARGV[5 + MEASURES])
+local lease = tonumber(ARGV[6 + MEASURES])
+local n = tonumber(ARGV[7 + MEASURES])
+local windows = parse_windows(9 + MEASURES, tonumber(ARGV[8 + MEASURES]))
 
 if now >= withdrawn then
   return {'R', fmt(INF), fmt(now)}

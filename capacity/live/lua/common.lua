@@ -8,11 +8,13 @@
 --                             now; p2, p3 = the next period (admit); p1 = the admission's period start
 --                             (settle).  State: s<j>, e<j> = current period, u<j> = used in it.
 --   kind 'B' token bucket:    p1 = refill rate per s, p2 = length, s.  State: u<j> = level, t<j> = last refill.
--- measure: 1 requests, 2 tokens, 3 neurons, 4 dollars.  Times are run seconds (s since the run's
+-- measure: 1 requests, 2 tokens (input + output), 3 neurons, 4 dollars, 5 input tokens, 6 output
+-- tokens (capacity/live/redis_ledger.py's MEASURES).  Times are run seconds (s since the run's
 -- start instant), on Redis's own clock unless the caller injects one.  The arithmetic is
 -- capacity/policy/windows.py's, operation for operation, so both ledgers round alike.
 
 local EPS = 1e-9
+local MEASURES = 6  -- what a charge counts: one number per measure code
 local INF = math.huge
 
 local function fmt(x)

@@ -8,19 +8,22 @@
 --
 -- KEYS[1]  destination hash; KEYS[2] the account's state hash; KEYS[3] its open admissions;
 --          then the log of each rolling window
--- ARGV     1 now ('' = Redis TIME), 2 run start (epoch s), 3 refundable (1/0), 4-7 the charge
---          reserved (requests, tokens, neurons, dollars), 8-11 its unused part, 12 ticket,
---          13 admitted at (run s), 14 windows, 15.. six arguments per window (a fixed window's
---          p1: the period start it was charged in)
+-- ARGV     1 now ('' = Redis TIME), 2 run start (epoch s), 3 refundable (1/0), 4-9 the charge
+--          reserved (requests, tokens, neurons, dollars, input tokens, output tokens), 10-15 its
+--          unused part, 16 ticket, 17 admitted at (run s), 18 windows, 19.. six arguments per
+--          window (a fixed window's p1: the period start it was charged in)
 -- Reply    now, run s
 
 local dest, state_key, open = KEYS[1], KEYS[2], KEYS[3]
 local now = clock(ARGV[1], tonumber(ARGV[2]), dest)
-local reserved = {tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])}
-local unused = {tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])}
-local ticket = tonumber(ARGV[12])
-local admitted = tonumber(ARGV[13])
-local windows = parse_windows(15, tonumber(ARGV[14]))
+local reserved, unused = {}, {}
+for m = 1, MEASURES do
+  reserved[m] = tonumber(ARGV[3 + m])
+  unused[m] = tonumber(ARGV[3 + MEASURES + m])
+end
+local ticket = tonumber(ARGV[4 + 2 * MEASURES])
+local admitted = tonumber(ARGV[5 + 2 * MEASURES])
+local windows = parse_windows(7 + 2 * MEASURES, tonumber(ARGV[6 + 2 * MEASURES]))
 
 local member = string.format('%015d', ticket)
 local lease_end = tonumber(redis.call('ZSCORE', open, member) or '-inf')
