@@ -155,6 +155,36 @@ class Limits(Model):
         return out
 
 
+class LimitChange(Model):
+    """New values of some of a model's limits, in effect from a date (a free tier cut, a raise).
+
+    Changes take effect at 00:00 UTC on ``effective_from`` (and, with ``effective_until``, revert
+    to the values before them at 00:00 UTC that day). A change may only give new values to limits
+    the model already states: a window cannot appear or vanish in the middle of a run.
+    """
+
+    effective_from: dt.date = Field(description="First day (UTC) the new values hold.")
+    effective_until: dt.date | None = Field(
+        default=None, description="Day (UTC) the new values stop holding; absent: until further notice."
+    )
+    limits: dict[str, NonNegativeFloat] = Field(
+        min_length=1, description="The new values, by limit field (rpd: 20), in the limit's measure."
+    )
+    source: str = Field(min_length=1, description="Where the change is documented.")
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> LimitChange:
+        windows = [k.field for k in LIMIT_KINDS if k.period is not None]
+        unknown = sorted(set(self.limits) - set(windows))
+        if unknown:
+            raise ValueError(
+                f"unknown or undated limit kind {', '.join(unknown)} (a change can date: {', '.join(windows)})"
+            )
+        if self.effective_until is not None and self.effective_until <= self.effective_from:
+            raise ValueError("effective_until must come after effective_from")
+        return self
+
+
 class NeuronRates(Model):
     """Cloudflare Workers AI's unit of free allowance: neurons per million tokens."""
 
@@ -194,12 +224,42 @@ class ModelSpec(Model):
         "calendar starts on or after it cannot count on it.",
     )
 
+    limit_changes: list[LimitChange] = Field(
+        default_factory=list,
+        description="Dated new values of some limits, in date order; each with its source.",
+    )
+
+    def limits_on(self, day: dt.date) -> Limits:
+        """The limits in effect on ``day`` (UTC): ``limits`` with every change in effect then applied."""
+        update: dict[str, float | int] = {}
+        for change in self.limit_changes:
+            if change.effective_from <= day and (change.effective_until is None or day < change.effective_until):
+                for name, value in change.limits.items():
+                    update[name] = int(value) if isinstance(getattr(self.limits, name), int) else value
+        return self.limits.model_copy(update=update) if update else self.limits
+
+    def change_days(self) -> list[dt.date]:
+        """Days (UTC) on which some limit's value changes, in order."""
+        days = {c.effective_from for c in self.limit_changes}
+        days |= {c.effective_until for c in self.limit_changes if c.effective_until is not None}
+        return sorted(days)
+
     @model_validator(mode="after")
     def _units_present(self) -> ModelSpec:
         if self.limits.neurons_per_day is not None and self.neurons is None:
             raise ValueError("neurons_per_day needs neuron rates (neurons: per_mtok_in/per_mtok_out)")
         if self.limits.credit_usd is not None and self.prices is None:
             raise ValueError("credit_usd needs prices to spend it at")
+        previous = None
+        for change in self.limit_changes:
+            absent = sorted(name for name in change.limits if getattr(self.limits, name) is None)
+            if absent:
+                raise ValueError(
+                    f"limit_changes on {change.effective_from} sets {', '.join(absent)}, which limits does not state"
+                )
+            if previous is not None and change.effective_from < previous:
+                raise ValueError("limit_changes must be in date order")
+            previous = change.effective_from
         return self
 
 

@@ -63,7 +63,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from capacity.config.providers import ModelSpec
 from capacity.errors import ModelError
-from capacity.policy.ledger import Admission, DestinationQuota, Tariff, build_windows
+from capacity.policy.ledger import Admission, DestinationQuota, Tariff, apply_limits, build_windows, limit_schedule
 from capacity.policy.resets import ResetSchedule
 from capacity.policy.windows import FixedWindow, QuotaWindow, RollingWindow, TokenBucket
 from capacity.units import CONCURRENT_REQUESTS, LIMIT_KINDS, Measure
@@ -134,20 +134,18 @@ class WindowForm:
     reset schedule, remembered until the time leaves the period.
     """
 
-    __slots__ = ("_period", "kind", "limit", "measure", "name", "params", "schedule", "window")
+    __slots__ = ("_period", "kind", "measure", "name", "params", "schedule", "window")
 
     def __init__(self, window: QuotaWindow) -> None:
-        self.window = window
+        self.window = window  # its limit is read at each call: dated changes set it
         self.name = window.name
         self.measure = MEASURES.index(window.measure) + 1
-        self.limit = window.limit
         self._period = (math.inf, -math.inf, -math.inf)
         self.schedule: ResetSchedule | None = None
         if isinstance(window, RollingWindow):
             self.kind, self.params = "R", (window.length_s, 0.0, 0.0)
         elif isinstance(window, TokenBucket):
-            length = window.limit / window.rate if window.rate > 0 else 0.0
-            self.kind, self.params = "B", (window.rate, length, 0.0)
+            self.kind, self.params = "B", (window.rate, window.length_s, 0.0)
         elif isinstance(window, FixedWindow):
             self.kind, self.params, self.schedule = "F", (0.0, 0.0, 0.0), window.schedule
         else:
@@ -167,9 +165,13 @@ class WindowForm:
         of the admission (``charged_in``) instead of its periods."""
         if self.kind == "F":
             params = (charged_in, 0.0, 0.0) if charged_in is not None else self.periods(now)
+        elif self.kind == "B":
+            bucket = self.window
+            assert isinstance(bucket, TokenBucket)
+            params = (bucket.rate, bucket.length_s, 0.0)  # a dated limit change moves the rate
         else:
             params = self.params
-        return [self.kind, str(self.measure), _arg(self.limit), *(_arg(p) for p in params)]
+        return [self.kind, str(self.measure), _arg(self.window.limit), *(_arg(p) for p in params)]
 
 
 class RedisQuotaLedger:
@@ -230,6 +232,7 @@ class RedisQuotaLedger:
         self.refundable = not spec.limits.charge_max_output_up_front
         self.slots = spec.limits.concurrent_requests or 0
         self.forms = [WindowForm(w) for w in build_windows(spec, run_start)]
+        self._changes = limit_schedule(spec, run_start)  # dated limit values, as DestinationQuota's
         self._epoch = run_start.timestamp()
         self._offset = 0.0  # Redis's clock − this host's, s (from the last reply)
         self.withdrawn_at_s = math.inf
@@ -288,6 +291,8 @@ class RedisQuotaLedger:
             str(len(self.forms)),
         ]
         estimate = self.now()
+        while self._changes and self._changes[0][0] <= estimate:
+            apply_limits([f.window for f in self.forms], self._changes.pop(0)[1])
         for _ in range(_MAX_RESYNC):
             injected = "" if self.clock is None else _arg(estimate)
             args = [injected, *head]
@@ -435,6 +440,10 @@ class RedisQuotaLedger:
                     update[name] = value // self.routers if isinstance(value, int) else value / self.routers
             if update.get("concurrent_requests", 1) == 0:
                 return None
-            spec = self.spec.model_copy(update={"limits": lim.model_copy(update=update)})
+            changes = [
+                c.model_copy(update={"limits": {k: v / self.routers for k, v in c.limits.items()}})
+                for c in self.spec.limit_changes
+            ]
+            spec = self.spec.model_copy(update={"limits": lim.model_copy(update=update), "limit_changes": changes})
             self._local = DestinationQuota(spec, self.accounts, self.run_start)
         return self._local

@@ -13,6 +13,7 @@ scenario can be given the seed's claims to check them against its providers.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from capacity.config.gpus import GpuPool
@@ -93,6 +94,30 @@ def _cap_notes(spec: ModelSpec, script: CompiledScript) -> list[str]:
     return notes
 
 
+def _dated_notes(spec: ModelSpec, start: dt.date, end: dt.date) -> list[str]:
+    """The dated limit values a plan from ``start`` to ``end`` (exclusive) counts or meets."""
+    notes = []
+    for change in spec.limit_changes:
+        values = ", ".join(
+            f"{name} {_num(getattr(spec.limits, name))} → {_num(v)}" for name, v in change.limits.items()
+        )
+        until = f" until {change.effective_until}" if change.effective_until else ""
+        if change.effective_from <= start and (change.effective_until is None or start < change.effective_until):
+            notes.append(
+                f"counted at the values in effect from {change.effective_from}{until}: {values} ({change.source})"
+            )
+        elif start < change.effective_from < end:
+            notes.append(
+                f"{values} from {change.effective_from}{until}, within the horizon: not counted here, "
+                f"the simulation applies it ({change.source})"
+            )
+    return notes
+
+
+def _num(x: float | None) -> str:
+    return "none" if x is None else f"{x:,.0f}" if float(x).is_integer() else f"{x:,}"
+
+
 def _destination(
     dest: Destination,
     provider: Provider,
@@ -105,12 +130,15 @@ def _destination(
 ) -> DestinationPlan:
     """A destination's capacity, before allocation (allocation and cost are filled in later)."""
     accounts = dest.accounts or provider.accounts
+    start = config.scenario.calendar.start_date
+    dated_notes = _dated_notes(spec, start, start + dt.timedelta(days=config.scenario.demand.days))
+    if spec.limit_changes:
+        spec = spec.model_copy(update={"limits": spec.limits_on(start)})  # the values in effect when the plan starts
     caps = limit_capacities(spec, profile)
     bind = binding_limit(caps)
     per_account = math.inf if bind is None else bind.requests_per_day
     binding = None if bind is None else bind.kind
-    notes = _cap_notes(spec, script)
-    start = config.scenario.calendar.start_date
+    notes = _cap_notes(spec, script) + dated_notes
     if spec.withdrawn_on is not None:
         if spec.withdrawn_on <= start:
             per_account, binding = 0.0, "withdrawn"
@@ -180,9 +208,7 @@ def _pool_destination(
         f"batch {sizing.batch} ({sizing.limited_by}), {sizing.request_latency_s:.1f} s per call",
         f"{pool.ownership}: ${cost.usd_per_month:,.0f}/month"
         + (
-            f" (purchase ${cost.purchase_usd:,.0f} over {pool.amortisation_months} months)"
-            if cost.purchase_usd
-            else ""
+            f" (purchase ${cost.purchase_usd:,.0f} over {pool.amortisation_months} months)" if cost.purchase_usd else ""
         ),
         "roofline upper bound at full use during active hours; the simulation measures queueing",
     ]
@@ -275,9 +301,7 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
         provider = config.provider(dest.provider)
         spec = provider.model(dest.model)
         if spec is None:  # pragma: no cover - the loader checks every reference
-            raise ConfigError(
-                [Problem(config.scenario_file, None, "routing.destinations", f"no model {dest.label}")]
-            )
+            raise ConfigError([Problem(config.scenario_file, None, "routing.destinations", f"no model {dest.label}")])
         plans.append(
             _destination(
                 dest,
@@ -289,9 +313,7 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
                 script=script,
             )
         )
-    plans = _allocate(
-        plans, demand.need_interviews_per_day, load.api_requests, demand.business_days_per_month
-    )
+    plans = _allocate(plans, demand.need_interviews_per_day, load.api_requests, demand.business_days_per_month)
 
     capacity = sum(p.interviews_per_day for p in plans)
     costs = [p.monthly_cost_usd for p in plans]
@@ -351,8 +373,7 @@ def _notes(demand: DemandSummary, workload: WorkloadSummary) -> list[str]:
         )
     else:
         notes.append(
-            f"Need: {demand.interviews:,} interviews every interviewing day; capacity is compared per "
-            "interviewing day."
+            f"Need: {demand.interviews:,} interviews every interviewing day; capacity is compared per interviewing day."
         )
     notes.append(
         f"Per-minute and per-hour limits are spent only during the {workload.active_hours_per_day:g} "

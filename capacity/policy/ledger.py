@@ -19,6 +19,7 @@ from typing import Any
 from capacity.config.providers import (
     CalendarMonthReset,
     FixedReset,
+    Limits,
     ModelSpec,
     Resets,
     RollingReset,
@@ -138,9 +139,29 @@ def build_windows(spec: ModelSpec, run_start: dt.datetime, rolling_margin_s: flo
         _window(
             limit.kind.field, limit.kind.measure, limit.value, limit.period, spec.resets, run_start, rolling_margin_s
         )
-        for limit in spec.limits.stated()
+        for limit in spec.limits_on(run_start.astimezone(dt.UTC).date()).stated()
         if limit.period is not None
     ]
+
+
+def limit_schedule(spec: ModelSpec, run_start: dt.datetime) -> list[tuple[float, Limits]]:
+    """The dated limit changes after ``run_start``: (run s at 00:00 UTC of the day, the limits in
+    effect from then), in time order. :func:`build_windows` lays the values in effect at the start."""
+    start_day = run_start.astimezone(dt.UTC).date()
+    out = []
+    for day in spec.change_days():
+        if day > start_day:
+            at = dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
+            out.append(((at - run_start).total_seconds(), spec.limits_on(day)))
+    return out
+
+
+def apply_limits(windows: list[QuotaWindow], limits: Limits) -> None:
+    """Give each window (named by its limit field) the value ``limits`` states for it."""
+    for window in windows:
+        value = getattr(limits, window.name)
+        if value is not None:
+            window.set_limit(value)
 
 
 class AccountQuota:
@@ -253,6 +274,10 @@ class DestinationQuota:
             for _ in range(accounts)
         ]
         self._next = 0
+        # dated limit values (a free tier cut on a day): applied when the run reaches them; cached
+        # refusals stay lower bounds of when a request fits (a raised limit is seen once they pass)
+        self._changes = limit_schedule(spec, run_start)
+        self._change_at = self._changes[0][0] if self._changes else math.inf
         # a free tier withdrawn by its provider admits nothing from 00:00 UTC that day on
         self.withdrawn_at_s = math.inf
         if spec.withdrawn_on is not None:
@@ -279,6 +304,8 @@ class DestinationQuota:
         lower bound of when one may admit it (``inf``: only a freed slot can help)."""
         if now >= self.withdrawn_at_s:
             return math.inf
+        if now >= self._change_at:
+            self._apply_changes(now)
         output = self.output_cap(max_output_tokens)
         tokens = tokens_in + output
         charge: Charge | None = None
@@ -304,6 +331,14 @@ class DestinationQuota:
             self.skip_until = min(a._blocked_until for a in self.accounts)
             self.skip_tokens = max(a._blocked_amount for a in self.accounts)
         return earliest
+
+    def _apply_changes(self, now: float) -> None:
+        """Lay the limit values of every dated change reached by ``now`` on each account's windows."""
+        while self._changes and self._changes[0][0] <= now:
+            _, limits = self._changes.pop(0)
+            for account in self.accounts:
+                apply_limits(account.windows, limits)
+        self._change_at = self._changes[0][0] if self._changes else math.inf
 
     def settle(self, now: float, admission: Admission, tokens_in: int, tokens_out: int) -> None:
         """Reconcile the reservation with the tokens actually used, free the slot."""

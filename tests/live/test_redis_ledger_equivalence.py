@@ -26,6 +26,7 @@ from capacity.live.redis_ledger import RedisQuotaLedger, SharedAdmission, connec
 from capacity.live.redis_server import RedisServer
 from capacity.policy.ledger import Admission, DestinationQuota
 from capacity.policy.resets import DailyAt
+from capacity.units import LIMIT_KIND
 
 LATENCY = {
     "ttft_s": {"kind": "constant", "value": 0.1},
@@ -55,6 +56,25 @@ month_resets = st.one_of(
     st.sampled_from([{"kind": "rolling"}, {"kind": "token_bucket"}]),
     st.builds(lambda tz: {"kind": "calendar_month", "timezone": tz}, st.sampled_from(ZONES)),
 )
+
+
+CHANGE_DAYS = sorted({(s + dt.timedelta(days=d)).date().isoformat() for s in STARTS for d in (0, 1)})
+"""Days a dated limit change may fall on: a run's first or second day (applied at build or mid-run)."""
+
+
+@st.composite
+def limit_changes(draw: st.DrawFn, limits: dict[str, Any]) -> list[dict[str, Any]]:
+    """One or two dated changes scaling some of the stated window limits (raised or cut)."""
+    windows = [k for k in limits if k in LIMIT_KIND and LIMIT_KIND[k].period is not None and k != "credit_usd"]
+    if not windows:
+        return []
+    days = sorted(draw(st.lists(st.sampled_from(CHANGE_DAYS), min_size=1, max_size=2, unique=True)))
+    changes = []
+    for day in days:
+        names = draw(st.lists(st.sampled_from(windows), min_size=1, unique=True))
+        scale = draw(st.sampled_from([0.25, 0.5, 2.0]))
+        changes.append({"effective_from": day, "limits": {n: limits[n] * scale for n in names}, "source": "test"})
+    return changes
 
 
 @st.composite
@@ -96,6 +116,8 @@ def model_specs(draw: st.DrawFn) -> ModelSpec:
         "day": draw(day_resets),
         "month": draw(month_resets),
     }
+    if draw(st.integers(0, 2)) == 0:
+        extra["limit_changes"] = draw(limit_changes(limits))
     if draw(st.integers(0, 9)) == 0:
         extra["withdrawn_on"] = draw(st.sampled_from(["2025-01-01", "2025-11-03", "2025-02-01"]))
     return ModelSpec.model_validate({"name": "m", "limits": limits, "resets": resets, "latency": LATENCY, **extra})
@@ -221,6 +243,27 @@ def test_a_long_day_of_requests_matches_at_every_step(runner: asyncio.Runner, cl
     for k in range(3_000):
         ops += [("wait", 3.0 + (k % 7) * 0.5, 0), ("admit", 800 + k % 300, 500), ("settle", 0, 0.4)]
     runner.run(replay(client, spec, 1, dt.datetime(2025, 11, 1, 20, 0, tzinfo=dt.UTC), ops))
+
+
+def test_a_dated_cut_and_raise_mid_run_decide_alike(runner: asyncio.Runner, client: aioredis.Redis) -> None:
+    # issue 11 case 7: a free tier's daily requests cut on a date (Gemini: 20 from 2025-12-06), a
+    # token bucket raised the next day; requests every 20 min across both changes
+    spec = ModelSpec.model_validate(
+        {
+            "name": "m",
+            "limits": {"rps": 1, "rpd": 40, "input_tpd": 60_000},
+            "resets": {"day": {"kind": "token_bucket"}},
+            "limit_changes": [
+                {"effective_from": "2025-12-06", "limits": {"rpd": 20}, "source": "test"},
+                {"effective_from": "2025-12-07", "limits": {"input_tpd": 120_000}, "source": "test"},
+            ],
+            "latency": LATENCY,
+        }
+    )
+    ops: list[tuple[str, Any, Any]] = []
+    for k in range(300):
+        ops += [("wait", 1_200.0, 0), ("admit", 900 + k % 500, 300), ("admit", 700, 200), ("settle", 0, 0.5)]
+    runner.run(replay(client, spec, 1, dt.datetime(2025, 12, 5, 6, 0, tzinfo=dt.UTC), ops))
 
 
 def test_time_from_redis_and_periods_resent_when_the_host_clock_is_off(

@@ -171,3 +171,13 @@ def test_json_has_the_promised_keys(plan_a: PlanResult) -> None:
         "DeepSeek",
     }
     assert "seed_method" not in payload
+
+
+def test_a_plan_after_the_gemini_cut_counts_20_requests_a_day(load_scenario: LoadScenario) -> None:
+    # Gemini 2.5 Flash-Lite: 1,000 requests/day until 2025-12-05, 20 from 2025-12-06 (providers.yaml)
+    after = by_label(plan(load_scenario("A", "calendar.start_date=2026-01-05")))
+    assert after["gemini/gemini-2.5-flash-lite"] == ("rpd", 20)
+    crossing = plan(load_scenario("A", "calendar.start_date=2025-11-24"))
+    lite = next(p for p in crossing.destinations if p.label == "gemini/gemini-2.5-flash-lite")
+    assert (lite.binding_limit, lite.requests_per_day) == ("rpd", 1000)
+    assert any("rpd 1,000 → 20 from 2025-12-06, within the horizon" in n for n in lite.notes)
