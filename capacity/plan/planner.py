@@ -5,7 +5,10 @@ serve under every stated limit (:mod:`capacity.plan.limits`), the binding one, �
 ÷ the API requests an interview really sends once templates, cache hits and de-duplication
 are taken off (:mod:`capacity.plan.savings`) gives interviews a day. The sum is set against
 the need per interviewing day: a month of weekday interviews spends its daily quotas on
-about 22 days, not 30. Paid destinations are costed for the share of the need they take
+about 22 days, not 30. A destination refuses outright the requests over its per-request input
+cap (GitHub Models: 8,000 tokens): it counts nothing for a script all of whose requests exceed
+it, and where it refuses part of each interview the plan carries only what the destinations
+able to take the rest allow (:func:`_eligible_capacity`). Paid destinations are costed for the share of the need they take
 (free tiers first, in listed order). For a scenario that keeps the seed document's claims,
 the seed's own arithmetic is reproduced and corrected (:mod:`capacity.plan.seed`); every
 scenario can be given the seed's claims to check them against its providers.
@@ -81,17 +84,51 @@ def _workload(load: ProviderLoad, active_hours: float) -> WorkloadSummary:
     )
 
 
+def _eligible_share(spec: ModelSpec, script: CompiledScript) -> float:
+    """Share of an interview's API requests the model accepts at all (0–1): a request over its
+    per-request input cap is refused by the provider whatever its quotas (GitHub Models: 8,000)."""
+    api = [t for t in script.expected_tokens() if not t.template]
+    cap_in = spec.limits.max_input_tokens_per_request
+    if not api or cap_in is None:
+        return 1.0
+    return sum(1 for t in api if t.input_tokens <= cap_in) / len(api)
+
+
 def _cap_notes(spec: ModelSpec, script: CompiledScript) -> list[str]:
-    """Requests of the script that a per-request token cap would refuse."""
+    """Requests of the script that a per-request token cap refuses (input) or clips (output)."""
     notes = []
     api = [t for t in script.expected_tokens() if not t.template]
     cap_in = spec.limits.max_input_tokens_per_request
     if cap_in is not None and (over := sum(1 for t in api if t.input_tokens > cap_in)):
-        notes.append(f"{over} of {len(api)} requests exceed the {cap_in:,}-token input cap")
+        notes.append(
+            f"{over} of {len(api)} requests exceed the {cap_in:,}-token input cap: refused here, "
+            "they must go to another destination"
+        )
     cap_out = spec.limits.max_output_tokens_per_request
     if cap_out is not None and (over := sum(1 for t in script.api_turns if t.max_output_tokens > cap_out)):
         notes.append(f"{over} of {len(api)} requests ask for more than the {cap_out:,}-token output cap")
     return notes
+
+
+def _eligible_capacity(plans: list[DestinationPlan], shares: list[float], api_requests: float) -> float:
+    """Interviews a day the destinations carry together when some refuse part of each interview.
+
+    A request over a destination's input cap can go only to destinations with a higher cap (or
+    none), so the caps nest: for each cap k, the share s_k of an interview's requests above k
+    needs Σ requests/day of the destinations above k ≥ interviews × requests/interview × s_k.
+    The least of these bounds and of Σ interviews/day is what the plan carries (a max flow over
+    nested eligibility sets). Shares and caps come from the script's mean tokens per turn.
+    """
+    total = sum(p.interviews_per_day for p in plans)
+    if api_requests <= 0:
+        return total
+    bound = total
+    for share in shares:
+        if share >= 1.0:
+            continue
+        above = sum(q.requests_per_day for q, s in zip(plans, shares, strict=True) if s > share)
+        bound = min(bound, above / (api_requests * (1.0 - share)))
+    return bound
 
 
 def _dated_notes(spec: ModelSpec, start: dt.date, end: dt.date) -> list[str]:
@@ -148,6 +185,9 @@ def _destination(
     if binding == "credit_usd" and spec.limits.credit_renews == "never":
         days = profile.business_days_in_horizon
         notes.append(f"one-time credit spread over the horizon's {days:g} interviewing days; gone after them")
+    share = _eligible_share(spec, script)
+    if share == 0.0:
+        per_account, binding = 0.0, "max_input_tokens_per_request"
     if bind is None and binding is None:
         notes.append("no limit stated: unbounded in this arithmetic (the simulation still models latency)")
     if accounts > 1:
@@ -156,6 +196,8 @@ def _destination(
             + (f"; terms: {provider.terms}" if provider.terms else "")
         )
     requests = per_account * accounts
+    # interview-equivalents of requests: a destination refusing part of each interview carries
+    # its share only while others take the rest (bounded in plan() by _eligible_capacity)
     interviews = requests / api_requests if api_requests > 0 else math.inf
     return DestinationPlan(
         label=dest.label,
@@ -266,6 +308,14 @@ def _allocate(
     return out
 
 
+def _spec(config: Configuration, dest: Destination) -> ModelSpec:
+    """The model a provider destination routes to (references are checked on load)."""
+    assert dest.provider is not None and dest.model is not None
+    spec = config.provider(dest.provider).model(dest.model)
+    assert spec is not None
+    return spec
+
+
 def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> PlanResult:
     """Plan one scenario.
 
@@ -313,9 +363,14 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
                 script=script,
             )
         )
-    plans = _allocate(plans, demand.need_interviews_per_day, load.api_requests, demand.business_days_per_month)
+    shares = [
+        1.0 if d.pool is not None else _eligible_share(_spec(config, d), script) for d in scenario.routing.destinations
+    ]
+    capacity = _eligible_capacity(plans, shares, load.api_requests)
+    plans = _allocate(
+        plans, min(demand.need_interviews_per_day, capacity), load.api_requests, demand.business_days_per_month
+    )
 
-    capacity = sum(p.interviews_per_day for p in plans)
     costs = [p.monthly_cost_usd for p in plans]
     totals = PlanTotals(
         requests_per_day=sum(p.requests_per_day for p in plans),

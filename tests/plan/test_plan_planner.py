@@ -154,7 +154,7 @@ def test_per_request_input_cap_is_noted(config_a: Configuration) -> None:
     result = plan(dataclasses.replace(config_a, providers={**config_a.providers, "github-models": small}))
     mini = next(p for p in result.destinations if p.label == "github-models/openai/gpt-4o-mini")
     # only the first two questions (800 and 990 tokens in) fit under 1,000 tokens
-    assert "23 of 25 requests exceed the 1,000-token input cap" in mini.notes
+    assert "23 of 25 requests exceed the 1,000-token input cap: refused here" in mini.notes[0]
 
 
 def test_json_has_the_promised_keys(plan_a: PlanResult) -> None:
@@ -181,3 +181,46 @@ def test_a_plan_after_the_gemini_cut_counts_20_requests_a_day(load_scenario: Loa
     lite = next(p for p in crossing.destinations if p.label == "gemini/gemini-2.5-flash-lite")
     assert (lite.binding_limit, lite.requests_per_day) == ("rpd", 1000)
     assert any("rpd 1,000 → 20 from 2025-12-06, within the horizon" in n for n in lite.notes)
+
+
+GITHUB_ONLY = (
+    "routing.destinations=[{provider: github-models, model: openai/gpt-4o-mini}]",
+    "demand={kind: per_day, interviews: 5, days: 1}",
+    "candidates.count=5",
+    "candidates.interviews_each=1",
+)
+
+
+def test_github_models_refuses_a_script_over_its_input_cap(load_scenario: LoadScenario) -> None:
+    # issue 11 case 5: every request carries a 9,000-token system prompt, over GitHub Models'
+    # 8,000 input tokens a request; the old plan counted 150 requests/day = 6 interviews and CARRIED 5
+    result = plan(load_scenario("A", *GITHUB_ONLY, "script.system_prompt_tokens=9000"))
+    (github,) = result.destinations
+    assert (github.binding_limit, github.requests_per_day, github.interviews_per_day) == (
+        "max_input_tokens_per_request",
+        0,
+        0,
+    )
+    assert not result.totals.carries_need and result.totals.interviews_per_day == 0
+    fits = plan(load_scenario("A", *GITHUB_ONLY))  # the shipped script fits under the cap
+    assert fits.totals.carries_need and fits.totals.interviews_per_day == 6
+
+
+def test_requests_over_a_cap_need_a_destination_above_it(load_scenario: LoadScenario) -> None:
+    # a 6,500-token system prompt: the later turns (history grows) exceed 8,000 input tokens, so
+    # GitHub Models can take only the early ones; the rest must fit in Groq 70B's 48 requests/day
+    config = load_scenario(
+        "A",
+        "routing.destinations=[{provider: github-models, model: openai/gpt-4o-mini},"
+        " {provider: groq, model: llama-3.3-70b-versatile}]",
+        "script.system_prompt_tokens=6500",
+    )
+    result = plan(config)
+    github, groq = result.destinations
+    over = int(github.notes[0].split(" of ")[0])
+    share_over = over / 25
+    assert 0 < over < 25
+    assert result.totals.interviews_per_day == pytest.approx(
+        min(github.interviews_per_day + groq.interviews_per_day, groq.requests_per_day / (25 * share_over))
+    )
+    assert result.totals.interviews_per_day < github.interviews_per_day + groq.interviews_per_day
