@@ -37,13 +37,24 @@ TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 """An IANA time zone name such as ``America/Los_Angeles``, checked against the tz database."""
 
 
-class RollingReset(Model):
+class _Semantics(Model):
+    """What every refill rule carries: the evidence it rests on, and when that was read."""
+
+    evidence: str | None = Field(
+        default=None,
+        description="Why this rule: the provider's docs, or observed headers (a URL or a document); "
+        "absent only where the rule is the safe default for want of any.",
+    )
+    as_of: dt.date | None = Field(default=None, description="Date the evidence was read.")
+
+
+class RollingReset(_Semantics):
     """At most the limit in *any* window of the period's length ending now."""
 
     kind: Literal["rolling"]
 
 
-class FixedReset(Model):
+class FixedReset(_Semantics):
     """Usage returns to zero at a fixed local time each period (daily windows)."""
 
     kind: Literal["fixed"]
@@ -51,42 +62,59 @@ class FixedReset(Model):
     timezone: TimeZoneName = Field(default="UTC", description="IANA time zone of the reset time.")
 
 
-class CalendarMonthReset(Model):
+class CalendarMonthReset(_Semantics):
     """Usage returns to zero at 00:00 on the 1st of each month (monthly windows)."""
 
     kind: Literal["calendar_month"]
     timezone: TimeZoneName = Field(default="UTC", description="IANA time zone of the 1st's midnight.")
 
 
-class TokenBucketReset(Model):
-    """The allowance refills continuously at limit ÷ period (Cerebras)."""
+class TokenBucketReset(_Semantics):
+    """The allowance refills continuously at limit ÷ period (Cerebras, Anthropic; Groq's headers)."""
 
     kind: Literal["token_bucket"]
 
 
-ShortReset = Annotated[RollingReset | FixedReset | TokenBucketReset, Field(discriminator="kind")]
-MonthReset = Annotated[CalendarMonthReset | RollingReset | TokenBucketReset, Field(discriminator="kind")]
+class UnknownReset(_Semantics):
+    """Nothing is known of how the limit refills: counted as rolling, the safe default — at most
+    the limit in any window of the period's length holds under every alignment the provider may use."""
+
+    kind: Literal["unknown"]
+
+
+ResetRule = RollingReset | FixedReset | TokenBucketReset | CalendarMonthReset | UnknownReset
+"""Any refill rule."""
+
+ShortReset = Annotated[
+    RollingReset | FixedReset | TokenBucketReset | UnknownReset, Field(discriminator="kind")
+]
+MonthReset = Annotated[
+    CalendarMonthReset | RollingReset | TokenBucketReset | UnknownReset, Field(discriminator="kind")
+]
+
+SEMANTICS = ("rolling", "fixed", "token_bucket", "calendar_month", "unknown")
+"""The refill semantics a limit may state (``resets: {<period>: {kind: …}}``)."""
 
 
 class Resets(Model):
-    """How each period's windows reset; the defaults are the safe (rolling) reading."""
+    """How each period's windows refill; where nothing is stated, ``unknown`` (counted as rolling)."""
 
-    second: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-second windows.")
-    minute: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-minute windows.")
-    hour: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-hour windows.")
-    day: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-day windows.")
+    second: ShortReset = Field(default=UnknownReset(kind="unknown"), description="Per-second windows.")
+    minute: ShortReset = Field(default=UnknownReset(kind="unknown"), description="Per-minute windows.")
+    hour: ShortReset = Field(default=UnknownReset(kind="unknown"), description="Per-hour windows.")
+    day: ShortReset = Field(default=UnknownReset(kind="unknown"), description="Per-day windows.")
     month: MonthReset = Field(
-        default=CalendarMonthReset(kind="calendar_month"), description="Per-month windows and monthly credit."
+        default=UnknownReset(kind="unknown"), description="Per-month windows and monthly credit."
     )
 
-    def rule(self, period: Period) -> RollingReset | FixedReset | TokenBucketReset | CalendarMonthReset:
-        """The reset rule of the windows of ``period``.
+    def rule(self, period: Period) -> ResetRule:
+        """The refill rule of the windows of ``period``.
 
         Raises ValueError for :attr:`Period.ONCE`: a one-time allowance never resets.
         """
         if period is Period.ONCE:
             raise ValueError("a one-time allowance has no reset rule")
-        rule: RollingReset | FixedReset | TokenBucketReset | CalendarMonthReset = getattr(self, period.value)
+        rule: ResetRule = getattr(self, period.value)
         return rule
 
 

@@ -8,10 +8,11 @@ the need per interviewing day: a month of weekday interviews spends its daily qu
 about 22 days, not 30. A destination refuses outright the requests over its per-request input
 cap (GitHub Models: 8,000 tokens): it counts nothing for a script all of whose requests exceed
 it, and where it refuses part of each interview the plan carries only what the destinations
-able to take the rest allow (:func:`_eligible_capacity`). Paid destinations are costed for the share of the need they take
-(free tiers first, in listed order). For a scenario that keeps the seed document's claims,
-the seed's own arithmetic is reproduced and corrected (:mod:`capacity.plan.seed`); every
-scenario can be given the seed's claims to check them against its providers.
+able to take the rest allow (:func:`_eligible_capacity`). Paid destinations are costed for
+the share of the need they take (free tiers first, in listed order). For a scenario that keeps
+the seed document's claims, the seed's own arithmetic is reproduced and corrected
+(:mod:`capacity.plan.seed`); every scenario can be given the seed's claims to check them
+against its providers.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from capacity.config.providers import (
     Resets,
     RollingReset,
     TokenBucketReset,
+    UnknownReset,
 )
 from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
 from capacity.policy.resets import DailyAt, EveryAligned, MonthlyOnFirst, NeverResets
@@ -111,7 +112,7 @@ def _window(
         return FixedWindow(name, measure, limit, NeverResets())
     rule = resets.rule(period)
     length_s = period.length_s
-    if isinstance(rule, RollingReset):
+    if isinstance(rule, RollingReset | UnknownReset):  # nothing known: rolling holds under every alignment
         return RollingWindow(name, measure, limit, length_s + rolling_margin_s)
     if isinstance(rule, TokenBucketReset):
         return TokenBucket(name, measure, limit, length_s)

@@ -43,7 +43,9 @@ STARTS = [
 ]
 ZONES = ["UTC", "America/Los_Angeles", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata"]
 
-short_resets = st.sampled_from([{"kind": "rolling"}, {"kind": "fixed"}, {"kind": "token_bucket"}])
+short_resets = st.sampled_from(
+    [{"kind": "rolling"}, {"kind": "fixed"}, {"kind": "token_bucket"}, {"kind": "unknown", "evidence": "none found"}]
+)
 day_resets = st.one_of(
     st.sampled_from([{"kind": "rolling"}, {"kind": "token_bucket"}]),
     st.builds(
@@ -53,7 +55,7 @@ day_resets = st.one_of(
     ),
 )
 month_resets = st.one_of(
-    st.sampled_from([{"kind": "rolling"}, {"kind": "token_bucket"}]),
+    st.sampled_from([{"kind": "rolling"}, {"kind": "token_bucket"}, {"kind": "unknown"}]),
     st.builds(lambda tz: {"kind": "calendar_month", "timezone": tz}, st.sampled_from(ZONES)),
 )
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capacity.config.providers import Limits, Resets, RollingReset
+from capacity.config.providers import Limits, Resets, UnknownReset
 from capacity.units import LIMIT_KIND, LIMIT_KINDS, Measure, Period, limit_unit
 
 LIMIT_FIELDS = [name for name, field in Limits.model_fields.items() if field.default is None]
@@ -73,6 +73,6 @@ def test_stated_limits_are_the_present_ones_in_table_order(raw: dict[str, int | 
 
 
 def test_resets_name_no_rule_for_a_one_time_allowance() -> None:
-    assert isinstance(Resets().rule(Period.DAY), RollingReset)
+    assert isinstance(Resets().rule(Period.DAY), UnknownReset)  # nothing stated: unknown, counted as rolling
     with pytest.raises(ValueError, match="one-time"):
         Resets().rule(Period.ONCE)
