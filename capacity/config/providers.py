@@ -315,6 +315,13 @@ class Provider(Model):
         default=None, description="Provider terms that bear on the plan (multiple accounts …)."
     )
     notes: str | None = Field(default=None, description="Anything else a planner should know.")
+    account_limits: Limits | None = Field(
+        default=None,
+        description="Allowances of the whole account (its scope), shared by every model of it: Cloudflare's "
+        "neurons a day, OpenRouter's :free requests a day, credit spent across models. Each model charges "
+        "them at its own rates; a model's own limits apply as well.",
+    )
+    account_resets: Resets = Field(default_factory=Resets, description="How the account-wide allowances refill.")
 
     @model_validator(mode="after")
     def _unique_models(self) -> Provider:
@@ -322,11 +329,38 @@ class Provider(Model):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"model listed twice: {', '.join(dupes)}")
+        shared = self.account_limits
+        if shared is not None:
+            not_pooled = [s.kind.field for s in shared.stated() if s.period is None]
+            if not_pooled or shared.charge_max_output_up_front:
+                raise ValueError(
+                    f"account_limits: {', '.join(not_pooled) or 'charge_max_output_up_front'} is a per-model "
+                    "limit, not an allowance an account shares"
+                )
+            if shared.neurons_per_day is not None and (no := [m.name for m in self.models if m.neurons is None]):
+                raise ValueError(f"account_limits.neurons_per_day needs neuron rates on every model: {', '.join(no)}")
+            if shared.credit_usd is not None and (no := [m.name for m in self.models if m.prices is None]):
+                raise ValueError(f"account_limits.credit_usd needs prices on every model: {', '.join(no)}")
         return self
 
     def model(self, name: str) -> ModelSpec | None:
         """The model called ``name``, or None."""
         return next((m for m in self.models if m.name == name), None)
+
+    def alone(self, model: ModelSpec) -> ModelSpec:
+        """``model`` as if it were the account's only model: its own limits, and the account-wide
+        allowances (the tighter of the two where both state one) all to itself."""
+        shared = self.account_limits
+        if shared is None:
+            return model
+        update: dict[str, float | int | str] = {}
+        for limit in shared.stated():
+            own = getattr(model.limits, limit.kind.field)
+            value = getattr(shared, limit.kind.field)
+            update[limit.kind.field] = value if own is None else min(own, value)
+        if shared.credit_usd is not None:
+            update["credit_renews"] = shared.credit_renews
+        return model.model_copy(update={"limits": model.limits.model_copy(update=update)})
 
 
 class ProvidersFile(Model):

@@ -1,7 +1,8 @@
 """Wiring a configuration into the policy core: :func:`build_core`.
 
 One function turns a loaded :class:`~capacity.config.loader.Configuration` into the policy
-objects — a quota ledger per provider model (one set of windows per account), a replica set
+objects — a quota ledger per provider model (one set of windows per account, plus the
+account-wide allowances its provider's models share), a replica set
 per GPU pool, the router and its strategy, the quota-wait queue, the response cache, the
 retry policy and the turn pipeline — all reporting to one observer. The simulator and the
 live runtime both call it, so both run the same policy on the same numbers.
@@ -22,12 +23,13 @@ import numpy as np
 
 from capacity.config.loader import Configuration
 from capacity.policy.cache import ResponseCache
-from capacity.policy.ledger import DestinationQuota
+from capacity.policy.ledger import DestinationQuota, account_pools
 from capacity.policy.observer import PolicyObserver
 from capacity.policy.pipeline import CandidateBehaviour, PipelineSettings, TurnPipeline
 from capacity.policy.replicas import ReplicaSet
 from capacity.policy.router import Destination, RetryPolicy, Router
 from capacity.policy.waitqueue import QuotaWaitQueue
+from capacity.policy.windows import QuotaWindow
 from capacity.units import Served
 from capacity.workload.script import CompiledScript, compile_script
 
@@ -75,6 +77,8 @@ def build_core(
 
     Quota windows are laid on ``run_start`` (daily resets at the provider's local time, the 1st
     of the month); every window and concurrency limit gets a distinct ``id`` for the observer.
+    A provider's account-wide allowances (``account_limits``) are one set of windows per account,
+    shared by the ledgers of every destination on that provider.
     ``rolling_margin_s`` (live runs: a request's one-way trip, in run seconds) lengthens the
     rolling windows (:func:`~capacity.policy.ledger.build_windows`); the simulator uses none.
     """
@@ -83,6 +87,13 @@ def build_core(
     pools = {p.name: p for p in sc.gpu_pools}
     destinations: list[Destination] = []
     window_id = 0
+    numbered: set[int] = set()  # windows already given an id (an account-wide pool is in several ledgers)
+    shared: dict[str, list[list[QuotaWindow]]] = {}  # account-wide allowances, one set per account
+    for d in routing.destinations:
+        if d.provider is not None:
+            provider = config.provider(d.provider)
+            n = max(d.accounts or provider.accounts, len(shared.get(d.provider, [])))
+            shared[d.provider] = account_pools(provider, n, run_start, rolling_margin_s)
     for i, d in enumerate(routing.destinations):
         if d.pool is not None:
             replicas = ReplicaSet(pools[d.pool].servers)
@@ -92,11 +103,15 @@ def build_core(
         provider = config.provider(d.provider)
         spec = provider.model(d.model)
         assert spec is not None
-        quota = DestinationQuota(spec, d.accounts or provider.accounts, run_start, observer, rolling_margin_s)
+        quota = DestinationQuota(
+            spec, d.accounts or provider.accounts, run_start, observer, rolling_margin_s, shared[d.provider]
+        )
         for account in quota.accounts:
             for window in account.windows:
-                window.id = window_id
-                window_id += 1
+                if id(window) not in numbered:
+                    numbered.add(id(window))
+                    window.id = window_id
+                    window_id += 1
             if account.concurrency is not None:
                 account.concurrency.id = window_id
                 window_id += 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from capacity.config.providers import (
     FixedReset,
     Limits,
     ModelSpec,
+    Provider,
     Resets,
     RollingReset,
     TokenBucketReset,
@@ -136,12 +138,31 @@ def build_windows(spec: ModelSpec, run_start: dt.datetime, rolling_margin_s: flo
     provider does. (Token buckets need no margin: the provider's bucket has refilled a little
     more by the time the request arrives; fixed windows differ only across a reset instant.)
     """
+    return limit_windows(spec.limits_on(run_start.astimezone(dt.UTC).date()), spec.resets, run_start, rolling_margin_s)
+
+
+def limit_windows(
+    limits: Limits, resets: Resets, run_start: dt.datetime, rolling_margin_s: float = 0.0
+) -> list[QuotaWindow]:
+    """One window per limit of ``limits`` counted over a period, refilling as ``resets`` says."""
     return [
-        _window(
-            limit.kind.field, limit.kind.measure, limit.value, limit.period, spec.resets, run_start, rolling_margin_s
-        )
-        for limit in spec.limits_on(run_start.astimezone(dt.UTC).date()).stated()
+        _window(limit.kind.field, limit.kind.measure, limit.value, limit.period, resets, run_start, rolling_margin_s)
+        for limit in limits.stated()
         if limit.period is not None
+    ]
+
+
+def account_pools(
+    provider: Provider, accounts: int, run_start: dt.datetime, rolling_margin_s: float = 0.0
+) -> list[list[QuotaWindow]]:
+    """The account-wide allowances of ``provider`` (``account_limits``), one set of windows per
+    account: the very window objects every destination on that provider charges (Cloudflare's
+    10,000 neurons a day are spent by all its models together). Empty lists where none is stated."""
+    if provider.account_limits is None:
+        return [[] for _ in range(accounts)]
+    return [
+        limit_windows(provider.account_limits, provider.account_resets, run_start, rolling_margin_s)
+        for _ in range(accounts)
     ]
 
 
@@ -262,17 +283,21 @@ class DestinationQuota:
         run_start: dt.datetime,
         observer: PolicyObserver = NULL_OBSERVER,
         rolling_margin_s: float = 0.0,
+        pools: Sequence[Sequence[QuotaWindow]] = (),
     ) -> None:
         self.spec = spec
         self.tariff = Tariff(spec)
+        own = [build_windows(spec, run_start, rolling_margin_s) for _ in range(accounts)]
+        self.own_windows = len(own[0]) if own else 0
+        """How many of each account's windows are the model's own (the rest: account-wide pools)."""
         self.accounts = [
             AccountQuota(
-                build_windows(spec, run_start, rolling_margin_s),
+                own[i] + list(pools[i] if i < len(pools) else ()),
                 spec.limits.concurrent_requests,
                 refundable=not spec.limits.charge_max_output_up_front,
                 observer=observer,
             )
-            for _ in range(accounts)
+            for i in range(accounts)
         ]
         self._next = 0
         # dated limit values (a free tier cut on a day): applied when the run reaches them; cached
@@ -338,7 +363,7 @@ class DestinationQuota:
         while self._changes and self._changes[0][0] <= now:
             _, limits = self._changes.pop(0)
             for account in self.accounts:
-                apply_limits(account.windows, limits)
+                apply_limits(account.windows[: self.own_windows], limits)  # the model's own, not the account's
         self._change_at = self._changes[0][0] if self._changes else math.inf
 
     def settle(self, now: float, admission: Admission, tokens_in: int, tokens_out: int) -> None:

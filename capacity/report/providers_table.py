@@ -66,10 +66,11 @@ def limits_text(limits: Limits) -> str:
     return " · ".join(parts) if parts else "none stated"
 
 
-def used_periods(model: ModelSpec) -> list[Period]:
-    """The periods of the windows a model states (each has a refill rule), in table order."""
+def used_periods(model: ModelSpec | Limits) -> list[Period]:
+    """The periods of the windows a model (or an account's allowances) states, in table order."""
+    limits = model if isinstance(model, Limits) else model.limits
     periods: list[Period] = []
-    for limit in model.limits.stated():
+    for limit in limits.stated():
         if limit.period is not None and limit.period is not Period.ONCE and limit.period not in periods:
             periods.append(limit.period)
     return periods
@@ -98,6 +99,19 @@ def _semantics_lines(model: ModelSpec) -> list[str]:
         values = ", ".join(f"{k} {_number(v)}" for k, v in change.limits.items())
         until = f" until {change.effective_until}" if change.effective_until else ""
         lines.append(f"from {change.effective_from}{until}: {values} — {change.source}")
+    return lines
+
+
+def account_lines(provider: Provider) -> list[str]:
+    """The account-wide allowances of a provider, shared by its models, with their refill rules."""
+    shared = provider.account_limits
+    if shared is None:
+        return []
+    lines = [f"account-wide, shared by its models: {limits_text(shared)}"]
+    for period in used_periods(shared):
+        rule = provider.account_resets.rule(period)
+        when = f", read {rule.as_of}" if rule.as_of else ""
+        lines.append(f"per {period.value}: {semantics_text(rule)} — {rule.evidence or 'no evidence given'}{when}")
     return lines
 
 
@@ -139,6 +153,11 @@ def providers_json(providers: Sequence[Provider], today: dt.date, stale_days: in
                 "stale": is_stale(p.as_of, today, stale_days),
                 "terms": p.terms,
                 "notes": p.notes,
+                "account_limits": None if p.account_limits is None else _limits_json(p.account_limits),
+                "account_semantics": {
+                    period.value: p.account_resets.rule(period).model_dump(mode="json", exclude_none=True)
+                    for period in (used_periods(p.account_limits) if p.account_limits is not None else [])
+                },
                 "models": [
                     {
                         "name": m.name,
@@ -184,6 +203,8 @@ def render_providers(
         head = Text(p.name, style="bold")
         head.append(f" {p.label}\n")
         head.append(f"source: {p.source}", style="dim")
+        for line in account_lines(p):
+            head.append(f"\n{line}", style="dim")
         table.add_row(head, p.billing, "", "", age)
         for m in p.models:
             limits = Text(limits_text(m.limits))

@@ -30,6 +30,12 @@ def test_every_shipped_limit_states_its_semantics_and_evidence() -> None:
                 assert period.value in model.resets.model_fields_set, f"{where}: no refill rule stated"
                 rule = model.resets.rule(period)
                 assert rule.evidence and rule.as_of is not None, f"{where}: no evidence"
+        if provider.account_limits is not None:
+            for period in used_periods(provider.account_limits):
+                where = f"{provider.name} account-wide per {period.value}"
+                assert period.value in provider.account_resets.model_fields_set, f"{where}: no refill rule stated"
+                rule = provider.account_resets.rule(period)
+                assert rule.evidence and rule.as_of is not None, f"{where}: no evidence"
 
 
 def test_the_shipped_semantics_follow_the_facts() -> None:

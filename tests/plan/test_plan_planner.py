@@ -51,14 +51,14 @@ def test_a_binding_limit_per_destination(plan_a: PlanResult) -> None:
         "gemini/gemini-2.5-flash-lite": ("rpd", 1000),
         "gemini/gemini-2.0-flash": ("rpd", 200),
         "groq/llama-3.3-70b-versatile": ("tpd", 48),  # 100K ÷ 2,081
-        "cloudflare/@cf/meta/llama-3.1-8b-instruct-fp8-fast": ("neurons_per_day", 804),
-        "sambanova/Meta-Llama-3.1-8B-Instruct": ("credit_usd", 1029),  # $5 once over 22 days
+        "cloudflare/@cf/meta/llama-3.1-8b-instruct-fp8-fast": ("account neurons_per_day", 804),
+        "sambanova/Meta-Llama-3.1-8B-Instruct": ("account credit_usd", 1029),  # $5 once over 22 days
         "github-models/openai/gpt-4o-mini": ("rpd", 150),
         "github-models/openai/gpt-4o": ("rpd", 50),
-        "openrouter/any-free-model": ("rpd", 50),
+        "openrouter/any-free-model": ("account rpd", 50),
         "cohere/command-r7b-12-2024": ("requests_per_month", 45),  # 1,000 ÷ 22
-        "fireworks/accounts/fireworks/models/llama-v3p1-8b-instruct": ("credit_usd", 218),  # $1 once
-        "huggingface/meta-llama/Llama-3.1-8B-Instruct": ("credit_usd", 12),  # $0.10 a month
+        "fireworks/accounts/fireworks/models/llama-v3p1-8b-instruct": ("account credit_usd", 218),  # $1 once
+        "huggingface/meta-llama/Llama-3.1-8B-Instruct": ("account credit_usd", 12),  # $0.10 a month
     }
     cerebras = plan_a.destinations[0]
     assert cerebras.requests_per_day == pytest.approx(1e6 / RESERVED_PER_REQUEST, rel=1e-6)
@@ -224,3 +224,23 @@ def test_requests_over_a_cap_need_a_destination_above_it(load_scenario: LoadScen
         min(github.interviews_per_day + groq.interviews_per_day, groq.requests_per_day / (25 * share_over))
     )
     assert result.totals.interviews_per_day < github.interviews_per_day + groq.interviews_per_day
+
+
+def test_cloudflares_two_models_share_one_neuron_allowance(load_scenario: LoadScenario) -> None:
+    # issue 11 case 1: 10,000 neurons a day belong to the account. A's request costs 12.44 neurons
+    # on fp8-fast (804 a day) and 59.53 on the full-precision model (168 a day): counted per model
+    # the plan had 804 + 168 = 972 requests a day; shared, at most 804 (all on the cheaper model)
+    result = plan(
+        load_scenario(
+            "A",
+            'routing.destinations=[{provider: cloudflare, model: "@cf/meta/llama-3.1-8b-instruct-fp8-fast"},'
+            ' {provider: cloudflare, model: "@cf/meta/llama-3.1-8b-instruct"}]',
+        )
+    )
+    fast, full = result.destinations
+    assert (fast.binding_limit, math.floor(fast.requests_per_day)) == ("account neurons_per_day", 804)
+    assert (full.binding_limit, full.requests_per_day) == ("account neurons_per_day", 0)
+    alone = {c.kind: c.requests_per_day for c in full.limits}
+    assert math.floor(alone["account neurons_per_day"]) == 167  # what it would get alone
+    assert result.totals.requests_per_day == pytest.approx(10_000 / 12.44, rel=1e-3)
+    assert "shares the account's 10,000 neurons/day with cloudflare/@cf/meta/llama-3.1-8b-instruct" in fast.notes[-1]
