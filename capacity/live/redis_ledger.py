@@ -20,8 +20,13 @@ How it is shared:
   arithmetic in Python: the router passes the period around its estimate of Redis's time and the
   next one, and the script picks by ``TIME`` (or asks again, rarely, if both miss). Tests inject
   a clock instead.
-* **Bounded memory.** Keys live under ``{namespace}:{provider/model}`` (a Redis Cluster hash
-  tag, so one destination's keys share a slot) and expire once their state no longer matters:
+* **Account-wide allowances.** A provider's ``account_limits`` (Cloudflare's neurons a day,
+  OpenRouter's ``:free`` requests a day, credit) are windows of their own, kept once per account
+  under ``{namespace}:{provider}:account`` and charged by the ledger of every model of that
+  provider — as ``account_pools`` shares one set of window objects in memory. Their log entries
+  carry the destination's key, since two models' tickets may coincide.
+* **Bounded memory.** Keys live under ``{namespace}:{provider}:<model>`` (the provider a Redis
+  Cluster hash tag, so its models' keys and their shared allowances share a slot) and expire once their state no longer matters:
   a rolling log after its window length, a period after its end, a bucket once refilled. Key
   lifetimes are run seconds taken as wall seconds, so a compressed test clock only keeps keys
   longer. A one-time credit never expires.
@@ -61,9 +66,17 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from capacity.config.providers import ModelSpec
+from capacity.config.providers import Limits, ModelSpec, Resets
 from capacity.errors import ModelError
-from capacity.policy.ledger import Admission, DestinationQuota, Tariff, apply_limits, build_windows, limit_schedule
+from capacity.policy.ledger import (
+    Admission,
+    DestinationQuota,
+    Tariff,
+    apply_limits,
+    build_windows,
+    limit_schedule,
+    limit_windows,
+)
 from capacity.policy.resets import ResetSchedule
 from capacity.policy.windows import FixedWindow, QuotaWindow, RollingWindow, TokenBucket
 from capacity.units import CONCURRENT_REQUESTS, LIMIT_KINDS, Measure
@@ -134,10 +147,11 @@ class WindowForm:
     reset schedule, remembered until the time leaves the period.
     """
 
-    __slots__ = ("_period", "kind", "measure", "name", "params", "schedule", "window")
+    __slots__ = ("_period", "kind", "measure", "name", "params", "pool", "schedule", "window")
 
-    def __init__(self, window: QuotaWindow) -> None:
+    def __init__(self, window: QuotaWindow, pool: bool = False) -> None:
         self.window = window  # its limit is read at each call: dated changes set it
+        self.pool = pool  # an account-wide allowance, shared with the provider's other models
         self.name = window.name
         self.measure = MEASURES.index(window.measure) + 1
         self._period = (math.inf, -math.inf, -math.inf)
@@ -171,7 +185,8 @@ class WindowForm:
             params = (bucket.rate, bucket.length_s, 0.0)  # a dated limit change moves the rate
         else:
             params = self.params
-        return [self.kind, str(self.measure), _arg(self.window.limit), *(_arg(p) for p in params)]
+        kind = self.kind.lower() if self.pool else self.kind
+        return [kind, str(self.measure), _arg(self.window.limit), *(_arg(p) for p in params)]
 
 
 class RedisQuotaLedger:
@@ -196,6 +211,11 @@ class RedisQuotaLedger:
         on_loss: ``fail_closed`` or ``local`` while Redis is unreachable.
         routers: router processes sharing these quotas (``local`` keeps 1/N of each).
         reconnect_s: wall seconds between attempts to reach Redis again while it is away.
+        account_limits: the provider's account-wide allowances (``Provider.account_limits``), kept
+            once per account under the provider's keys and charged by every ledger of a model of
+            that provider in the same ``namespace`` (the in-memory ledger's ``account_pools``).
+            The ``local`` loss policy counts them per model while Redis is away.
+        account_resets: how those allowances refill (``Provider.account_resets``).
     Raises:
         ModelError: a window kind without a Redis form, or Redis's clock outside every period
             the router computed (neither is a user's mistake).
@@ -215,6 +235,8 @@ class RedisQuotaLedger:
         on_loss: LossPolicy = "fail_closed",
         routers: int = 1,
         reconnect_s: float = 1.0,
+        account_limits: Limits | None = None,
+        account_resets: Resets | None = None,
     ) -> None:
         if accounts < 1 or routers < 1:
             raise ValueError("accounts and routers must be ≥ 1")
@@ -232,6 +254,10 @@ class RedisQuotaLedger:
         self.refundable = not spec.limits.charge_max_output_up_front
         self.slots = spec.limits.concurrent_requests or 0
         self.forms = [WindowForm(w) for w in build_windows(spec, run_start)]
+        self.own_forms = len(self.forms)
+        if account_limits is not None:
+            shared = limit_windows(account_limits, account_resets or Resets(), run_start)
+            self.forms += [WindowForm(w, pool=True) for w in shared]
         self._changes = limit_schedule(spec, run_start)  # dated limit values, as DestinationQuota's
         self._epoch = run_start.timestamp()
         self._offset = 0.0  # Redis's clock − this host's, s (from the last reply)
@@ -239,14 +265,17 @@ class RedisQuotaLedger:
         if spec.withdrawn_on is not None:
             gone = dt.datetime.combine(spec.withdrawn_on, dt.time(0, 0), tzinfo=dt.UTC)
             self.withdrawn_at_s = (gone - run_start).total_seconds()
-        tag = f"{provider}/{spec.name}".replace("{", "(").replace("}", ")")
-        prefix = f"{namespace}:{{{tag}}}"
+        # one hash tag per provider: a destination's keys and its account's shared allowances
+        # (read by every model of the provider) share a Redis Cluster slot
+        tag = provider.replace("{", "(").replace("}", ")")
+        prefix = f"{namespace}:{{{tag}}}:{spec.name}"
+        account = f"{namespace}:{{{tag}}}:account"
         self.keys = [f"{prefix}:dest"]
         for i in range(accounts):
-            self.keys += [f"{prefix}:a{i}", f"{prefix}:a{i}:open"]
+            self.keys += [f"{prefix}:a{i}", f"{prefix}:a{i}:open", f"{account}:a{i}"]
             for form in self.forms:
                 if form.kind == "R":
-                    self.keys.append(f"{prefix}:a{i}:{form.name}:log")
+                    self.keys.append(f"{account if form.pool else prefix}:a{i}:{form.name}:log")
         self._stride = (len(self.keys) - 1) // accounts
         self._admit = client.register_script(lua("admit"))
         self._settle = client.register_script(lua("settle"))
@@ -292,7 +321,7 @@ class RedisQuotaLedger:
         ]
         estimate = self.now()
         while self._changes and self._changes[0][0] <= estimate:
-            apply_limits([f.window for f in self.forms], self._changes.pop(0)[1])
+            apply_limits([f.window for f in self.forms[: self.own_forms]], self._changes.pop(0)[1])
         for _ in range(_MAX_RESYNC):
             injected = "" if self.clock is None else _arg(estimate)
             args = [injected, *head]

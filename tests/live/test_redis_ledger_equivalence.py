@@ -21,10 +21,10 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capacity.config.providers import ModelSpec
+from capacity.config.providers import Limits, ModelSpec, Resets
 from capacity.live.redis_ledger import RedisQuotaLedger, SharedAdmission, connect
 from capacity.live.redis_server import RedisServer
-from capacity.policy.ledger import Admission, DestinationQuota
+from capacity.policy.ledger import Admission, DestinationQuota, limit_windows
 from capacity.policy.resets import DailyAt
 from capacity.units import LIMIT_KIND
 
@@ -359,7 +359,9 @@ def test_keys_expire_once_their_state_no_longer_matters(runner: asyncio.Runner, 
     async def ttls(model: ModelSpec) -> dict[str, int]:
         ledger = RedisQuotaLedger(client, "p", model, 1, STARTS[0], namespace=uuid.uuid4().hex, clock=lambda: 10.0)
         assert isinstance(await ledger.try_admit(100, 100), SharedAdmission)
-        return {key.rsplit(":", 1)[1]: await client.pttl(key) for key in ledger.keys}
+        pool = [key for key in ledger.keys if ":account:" in key]  # no account-wide allowance: never written
+        assert [await client.exists(key) for key in pool] == [0]
+        return {key.rsplit(":", 1)[1]: await client.pttl(key) for key in ledger.keys if key not in pool}
 
     daily = runner.run(ttls(spec))
     assert set(daily) == {"dest", "a0", "open", "log"}
@@ -369,3 +371,108 @@ def test_keys_expire_once_their_state_no_longer_matters(runner: asyncio.Runner, 
     # on 9 March, a day of 23 h (DST starts), so 23 h + 24 h − 10 s (+ 1 s of margin)
     assert (47 * 3_600 - 10) * 1_000 < daily["a0"] <= (47 * 3_600 - 10) * 1_000 + 1_000
     assert runner.run(ttls(credit))["a0"] == -1  # no expiry
+
+
+@st.composite
+def account_allowances(draw: st.DrawFn) -> tuple[Limits, Resets]:
+    """Small account-wide allowances (issue 11 case 1), each refilling by a random rule."""
+    optional = {
+        "rpm": st.integers(1, 6),
+        "rpd": st.integers(1, 30),
+        "tpd": st.integers(2_000, 40_000),
+        "input_tpd": st.integers(1_000, 20_000),
+        "neurons_per_day": st.floats(5.0, 80.0),
+        "credit_usd": st.floats(0.0005, 0.02),
+    }
+    limits = {name: draw(values) for name, values in optional.items() if draw(st.booleans())} or {"rpd": 5}
+    if "credit_usd" in limits:
+        limits["credit_renews"] = draw(st.sampled_from(["monthly", "never"]))
+    resets = {"minute": draw(short_resets), "day": draw(day_resets), "month": draw(month_resets)}
+    return Limits.model_validate(limits), Resets.model_validate(resets)
+
+
+def pooled_model(name: str, neurons_in: int, draw: st.DrawFn) -> ModelSpec:
+    own = {
+        k: draw(v) for k, v in {"rpm": st.integers(1, 8), "tpm": st.integers(500, 5_000)}.items() if draw(st.booleans())
+    }
+    return ModelSpec.model_validate(
+        {
+            "name": name,
+            "limits": own,
+            "resets": {"minute": draw(short_resets)},
+            "neurons": {"per_mtok_in": neurons_in, "per_mtok_out": 34_868},
+            "prices": {"usd_per_mtok_in": 0.3, "usd_per_mtok_out": 0.8},
+            "latency": LATENCY,
+        }
+    )
+
+
+@st.composite
+def pooled_models(draw: st.DrawFn) -> tuple[ModelSpec, ModelSpec]:
+    return pooled_model("fast", 4_119, draw), pooled_model("full", 25_608, draw)
+
+
+async def replay_pooled(
+    client: aioredis.Redis,
+    models: tuple[ModelSpec, ModelSpec],
+    allowances: tuple[Limits, Resets],
+    accounts: int,
+    start: dt.datetime,
+    ops: list[tuple[int, tuple[str, Any, Any]]],
+) -> None:
+    """Drive two models of one provider, sharing its account-wide allowances, in Redis and in memory."""
+    now = [0.0]
+    limits, resets = allowances
+    namespace = uuid.uuid4().hex
+    shared = [
+        RedisQuotaLedger(
+            client,
+            "p",
+            spec,
+            accounts,
+            start,
+            namespace=namespace,
+            clock=lambda: now[0],
+            slot_lease_s=math.inf,
+            account_limits=limits,
+            account_resets=resets,
+        )
+        for spec in models
+    ]
+    pools = [limit_windows(limits, resets, start) for _ in range(accounts)]
+    local = [DestinationQuota(spec, accounts, start, pools=pools) for spec in models]
+    open_: list[tuple[int, Admission, Admission, int, int]] = []
+    for k, (d, (op, x, y)) in enumerate(ops):
+        if op == "wait":
+            now[0] += x
+        elif op == "admit":
+            a = await shared[d].try_admit(x, y)
+            b = local[d].try_admit(now[0], x, y)
+            assert same_answer(a, b), f"step {k} at {now[0]} s on model {d}: Redis {a!r}, memory {b!r}"
+            if isinstance(a, Admission) and isinstance(b, Admission):
+                open_.append((d, a, b, x, y))
+        elif open_:
+            e, a, b, tokens_in, output = open_.pop(x % len(open_))
+            tokens_out = round(y * output)
+            await shared[e].settle(a, tokens_in, tokens_out)
+            local[e].settle(now[0], b, tokens_in, tokens_out)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    models=pooled_models(),
+    allowances=account_allowances(),
+    accounts=st.integers(1, 2),
+    start=st.sampled_from(STARTS),
+    ops=st.lists(st.tuples(st.integers(0, 1), step()), min_size=10, max_size=100),
+)
+def test_two_models_sharing_account_allowances_decide_alike(
+    runner: asyncio.Runner,
+    client: aioredis.Redis,
+    models: tuple[ModelSpec, ModelSpec],
+    allowances: tuple[Limits, Resets],
+    accounts: int,
+    start: dt.datetime,
+    ops: list[tuple[int, tuple[str, Any, Any]]],
+) -> None:
+    runner.run(replay_pooled(client, models, allowances, accounts, start, ops))
