@@ -26,8 +26,9 @@ How it is shared:
   provider — as ``account_pools`` shares one set of window objects in memory. Their log entries
   carry the destination's key, since two models' tickets may coincide.
 * **Bounded memory.** Keys live under ``{namespace}:{provider}:<model>`` (the provider a Redis
-  Cluster hash tag, so its models' keys and their shared allowances share a slot) and expire once their state no longer matters:
-  a rolling log after its window length, a period after its end, a bucket once refilled. Key
+  Cluster hash tag, so its models' keys and their shared allowances share a slot) and expire
+  once their state no longer matters: a rolling log after its window length, a period after its
+  end, a bucket once refilled. Key
   lifetimes are run seconds taken as wall seconds, so a compressed test clock only keeps keys
   longer. A one-time credit never expires.
 * **Admissions are leases.** A router that dies between admission and settlement would hold
