@@ -83,7 +83,7 @@ def test_table_output_names_the_binding_limits() -> None:
     assert result.exit_code == 1
     out = result.stdout
     assert "FALLS SHORT" in out
-    assert "neurons_per_day: 10,000 neurons/day" in out
+    assert "account neurons_per_day: 10,000" in out  # the account's allowance, shared by its models
     assert "2,273 per interviewing day" in out
     assert "1,667/calendar day" in out
     assert "contradicted" in out
