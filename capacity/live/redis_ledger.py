@@ -215,7 +215,8 @@ class RedisQuotaLedger:
         account_limits: the provider's account-wide allowances (``Provider.account_limits``), kept
             once per account under the provider's keys and charged by every ledger of a model of
             that provider in the same ``namespace`` (the in-memory ledger's ``account_pools``).
-            The ``local`` loss policy counts them per model while Redis is away.
+            While Redis is away, the ``local`` loss policy gives each model's ledger its own 1/N
+            of them: models sharing the account may then spend 1/N each, not 1/N together.
         account_resets: how those allowances refill (``Provider.account_resets``).
     Raises:
         ModelError: a window kind without a Redis form, or Redis's clock outside every period
@@ -256,8 +257,10 @@ class RedisQuotaLedger:
         self.slots = spec.limits.concurrent_requests or 0
         self.forms = [WindowForm(w) for w in build_windows(spec, run_start)]
         self.own_forms = len(self.forms)
+        self.account_limits = account_limits
+        self.account_resets = account_resets or Resets()
         if account_limits is not None:
-            shared = limit_windows(account_limits, account_resets or Resets(), run_start)
+            shared = limit_windows(account_limits, self.account_resets, run_start)
             self.forms += [WindowForm(w, pool=True) for w in shared]
         self._changes = limit_schedule(spec, run_start)  # dated limit values, as DestinationQuota's
         self._epoch = run_start.timestamp()
@@ -475,5 +478,15 @@ class RedisQuotaLedger:
                 for c in self.spec.limit_changes
             ]
             spec = self.spec.model_copy(update={"limits": lim.model_copy(update=update), "limit_changes": changes})
-            self._local = DestinationQuota(spec, self.accounts, self.run_start)
+            pools: list[list[QuotaWindow]] = []
+            if self.account_limits is not None:  # 1/N of the account's allowances, for this model alone
+                part = {
+                    s.kind.field: getattr(self.account_limits, s.kind.field) / self.routers
+                    for s in self.account_limits.stated()
+                }
+                pools = [
+                    limit_windows(self.account_limits.model_copy(update=part), self.account_resets, self.run_start)
+                    for _ in range(self.accounts)
+                ]
+            self._local = DestinationQuota(spec, self.accounts, self.run_start, pools=pools)
         return self._local
