@@ -476,3 +476,32 @@ def test_two_models_sharing_account_allowances_decide_alike(
     ops: list[tuple[int, tuple[str, Any, Any]]],
 ) -> None:
     runner.run(replay_pooled(client, models, allowances, accounts, start, ops))
+
+
+def test_the_local_fallback_keeps_1_over_n_of_the_account_allowances() -> None:
+    # while Redis is away under ``local``, each of N routers keeps 1/N of every quota, the
+    # account's shared allowances included (Cloudflare's 10,000 neurons a day, 2 routers: 5,000)
+    spec = ModelSpec.model_validate(
+        {
+            "name": "m",
+            "limits": {"rpm": 300},
+            "neurons": {"per_mtok_in": 4_119, "per_mtok_out": 34_868},
+            "latency": LATENCY,
+        }
+    )
+    ledger = RedisQuotaLedger(
+        connect("redis://127.0.0.1:1"),  # never reached: the fallback is built without Redis
+        "cloudflare",
+        spec,
+        1,
+        STARTS[0],
+        on_loss="local",
+        routers=2,
+        account_limits=Limits(neurons_per_day=10_000),
+        account_resets=Resets.model_validate({"day": {"kind": "fixed", "at": "00:00", "timezone": "UTC"}}),
+    )
+    local = ledger.local_ledger()
+    assert local is not None
+    assert [(w.name, w.limit) for w in local.accounts[0].windows] == [("rpm", 150), ("neurons_per_day", 5_000)]
+    assert [f.kind for f in ledger.forms] == ["R", "F"] and [f.pool for f in ledger.forms] == [False, True]
+    assert ledger.keys[3] == "capacity:{cloudflare}:account:a0"
