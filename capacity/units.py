@@ -66,6 +66,8 @@ class Measure(StrEnum):
 
     REQUESTS = "requests"
     TOKENS = "tokens"  # input + output tokens of a request
+    INPUT_TOKENS = "input_tokens"  # prompt tokens only (Gemini's TPM, Anthropic's ITPM)
+    OUTPUT_TOKENS = "output_tokens"  # completion tokens only (Anthropic's OTPM), reserved as max_tokens
     NEURONS = "neurons"  # Cloudflare Workers AI's unit, priced per million input and output tokens
     USD = "usd"  # dollars of credit, spent at the model's list prices
 
@@ -74,9 +76,10 @@ class Period(StrEnum):
     """Over how long a quota window counts; its length is :attr:`length_s`.
 
     The value is also the name of the period's reset rule in ``providers.yaml``
-    (``resets: {minute: …, hour: …, day: …, month: …}``); a one-time allowance never resets.
+    (``resets: {second: …, minute: …, hour: …, day: …, month: …}``); a one-time allowance never resets.
     """
 
+    SECOND = "second"
     MINUTE = "minute"
     HOUR = "hour"
     DAY = "day"
@@ -91,6 +94,7 @@ class Period(StrEnum):
 
 MONTH_S: Seconds = DAYS_PER_MONTH * DAY_S
 _PERIOD_S: dict[Period, Seconds] = {
+    Period.SECOND: 1.0,
     Period.MINUTE: MINUTE_S,
     Period.HOUR: HOUR_S,
     Period.DAY: DAY_S,
@@ -122,13 +126,17 @@ CONCURRENT_REQUESTS = "concurrent_requests"
 """The field of the concurrency limit: requests in flight at once, freed when a response ends."""
 
 LIMIT_KINDS: tuple[LimitKind, ...] = (
+    LimitKind("rps", Measure.REQUESTS, Period.SECOND, "requests/s", "req/s", "rps"),
     LimitKind("rpm", Measure.REQUESTS, Period.MINUTE, "requests/min", "req/min", "rpm"),
     LimitKind("rph", Measure.REQUESTS, Period.HOUR, "requests/hour", "req/hour", "rph"),
     LimitKind("rpd", Measure.REQUESTS, Period.DAY, "requests/day", "req/day", "rpd"),
     LimitKind("requests_per_month", Measure.REQUESTS, Period.MONTH, "requests/month", "req/month", "rpmo"),
     LimitKind("tpm", Measure.TOKENS, Period.MINUTE, "tokens/min", "tokens/min", "tpm"),
+    LimitKind("input_tpm", Measure.INPUT_TOKENS, Period.MINUTE, "input tokens/min", "input tokens/min", "itpm"),
+    LimitKind("output_tpm", Measure.OUTPUT_TOKENS, Period.MINUTE, "output tokens/min", "output tokens/min", "otpm"),
     LimitKind("tokens_per_hour", Measure.TOKENS, Period.HOUR, "tokens/hour", "tokens/hour", "tph"),
     LimitKind("tpd", Measure.TOKENS, Period.DAY, "tokens/day", "tokens/day", "tpd"),
+    LimitKind("input_tpd", Measure.INPUT_TOKENS, Period.DAY, "input tokens/day", "input tokens/day", "itpd"),
     LimitKind("tokens_per_month", Measure.TOKENS, Period.MONTH, "tokens/month", "tokens/month", "tpmo"),
     LimitKind("neurons_per_day", Measure.NEURONS, Period.DAY, "neurons/day", "neurons/day", "neur"),
     LimitKind("credit_usd", Measure.USD, Period.ONCE, "USD credit", "credit", "$"),
@@ -151,8 +159,9 @@ LIMIT_KINDS: tuple[LimitKind, ...] = (
     ),
 )
 """Every limit a model may state, in the order of ``providers.yaml``'s ``limits`` fields (the
-order of a destination's quota windows). The windows first: per minute, hour, day and month,
-requests then tokens, then neurons and credit; then the bounds that are not windows."""
+order of a destination's quota windows). The windows first: per second, minute, hour, day and
+month, requests then tokens (all tokens, then input-only, then output-only), then neurons and
+credit; then the bounds that are not windows."""
 
 LIMIT_KIND: dict[str, LimitKind] = {kind.field: kind for kind in LIMIT_KINDS}
 """:data:`LIMIT_KINDS` by field name."""

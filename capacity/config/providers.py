@@ -37,13 +37,24 @@ TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 """An IANA time zone name such as ``America/Los_Angeles``, checked against the tz database."""
 
 
-class RollingReset(Model):
+class _Semantics(Model):
+    """What every refill rule carries: the evidence it rests on, and when that was read."""
+
+    evidence: str | None = Field(
+        default=None,
+        description="Why this rule: the provider's docs, or observed headers (a URL or a document); "
+        "absent only where the rule is the safe default for want of any.",
+    )
+    as_of: dt.date | None = Field(default=None, description="Date the evidence was read.")
+
+
+class RollingReset(_Semantics):
     """At most the limit in *any* window of the period's length ending now."""
 
     kind: Literal["rolling"]
 
 
-class FixedReset(Model):
+class FixedReset(_Semantics):
     """Usage returns to zero at a fixed local time each period (daily windows)."""
 
     kind: Literal["fixed"]
@@ -51,41 +62,59 @@ class FixedReset(Model):
     timezone: TimeZoneName = Field(default="UTC", description="IANA time zone of the reset time.")
 
 
-class CalendarMonthReset(Model):
+class CalendarMonthReset(_Semantics):
     """Usage returns to zero at 00:00 on the 1st of each month (monthly windows)."""
 
     kind: Literal["calendar_month"]
     timezone: TimeZoneName = Field(default="UTC", description="IANA time zone of the 1st's midnight.")
 
 
-class TokenBucketReset(Model):
-    """The allowance refills continuously at limit ÷ period (Cerebras)."""
+class TokenBucketReset(_Semantics):
+    """The allowance refills continuously at limit ÷ period (Cerebras, Anthropic; Groq's headers)."""
 
     kind: Literal["token_bucket"]
 
 
-ShortReset = Annotated[RollingReset | FixedReset | TokenBucketReset, Field(discriminator="kind")]
-MonthReset = Annotated[CalendarMonthReset | RollingReset | TokenBucketReset, Field(discriminator="kind")]
+class UnknownReset(_Semantics):
+    """Nothing is known of how the limit refills: counted as rolling, the safe default — at most
+    the limit in any window of the period's length holds under every alignment the provider may use."""
+
+    kind: Literal["unknown"]
+
+
+ResetRule = RollingReset | FixedReset | TokenBucketReset | CalendarMonthReset | UnknownReset
+"""Any refill rule."""
+
+ShortReset = Annotated[
+    RollingReset | FixedReset | TokenBucketReset | UnknownReset, Field(discriminator="kind")
+]
+MonthReset = Annotated[
+    CalendarMonthReset | RollingReset | TokenBucketReset | UnknownReset, Field(discriminator="kind")
+]
+
+SEMANTICS = ("rolling", "fixed", "token_bucket", "calendar_month", "unknown")
+"""The refill semantics a limit may state (``resets: {<period>: {kind: …}}``)."""
 
 
 class Resets(Model):
-    """How each period's windows reset; the defaults are the safe (rolling) reading."""
+    """How each period's windows refill; where nothing is stated, ``unknown`` (counted as rolling)."""
 
-    minute: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-minute windows.")
-    hour: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-hour windows.")
-    day: ShortReset = Field(default=RollingReset(kind="rolling"), description="Per-day windows.")
+    second: ShortReset = Field(default=UnknownReset(kind="unknown"), description="Per-second windows.")
+    minute: ShortReset = Field(default=UnknownReset(kind="unknown"), description="Per-minute windows.")
+    hour: ShortReset = Field(default=UnknownReset(kind="unknown"), description="Per-hour windows.")
+    day: ShortReset = Field(default=UnknownReset(kind="unknown"), description="Per-day windows.")
     month: MonthReset = Field(
-        default=CalendarMonthReset(kind="calendar_month"), description="Per-month windows and monthly credit."
+        default=UnknownReset(kind="unknown"), description="Per-month windows and monthly credit."
     )
 
-    def rule(self, period: Period) -> RollingReset | FixedReset | TokenBucketReset | CalendarMonthReset:
-        """The reset rule of the windows of ``period``.
+    def rule(self, period: Period) -> ResetRule:
+        """The refill rule of the windows of ``period``.
 
         Raises ValueError for :attr:`Period.ONCE`: a one-time allowance never resets.
         """
         if period is Period.ONCE:
             raise ValueError("a one-time allowance has no reset rule")
-        rule: RollingReset | FixedReset | TokenBucketReset | CalendarMonthReset = getattr(self, period.value)
+        rule: ResetRule = getattr(self, period.value)
         return rule
 
 
@@ -101,13 +130,23 @@ class StatedLimit(NamedTuple):
 class Limits(Model):
     """Per-account limits of one model; ``None`` (absent) means the source states none."""
 
+    rps: NonNegativeInt | None = Field(
+        default=None, description="Requests per second (Mistral's free tier: 1); a window of its own, not 60 × RPM."
+    )
     rpm: NonNegativeInt | None = Field(default=None, description="Requests per minute.")
     rph: NonNegativeInt | None = Field(default=None, description="Requests per hour.")
     rpd: NonNegativeInt | None = Field(default=None, description="Requests per day.")
     requests_per_month: NonNegativeInt | None = Field(default=None, description="Requests per month.")
     tpm: NonNegativeInt | None = Field(default=None, description="Tokens (in + out) per minute.")
+    input_tpm: NonNegativeInt | None = Field(
+        default=None, description="Input (prompt) tokens per minute (Gemini's TPM, Anthropic's ITPM)."
+    )
+    output_tpm: NonNegativeInt | None = Field(
+        default=None, description="Output tokens per minute, reserved as max_tokens (Anthropic's OTPM)."
+    )
     tokens_per_hour: NonNegativeInt | None = Field(default=None, description="Tokens per hour.")
     tpd: NonNegativeInt | None = Field(default=None, description="Tokens per day.")
+    input_tpd: NonNegativeInt | None = Field(default=None, description="Input (prompt) tokens per day.")
     tokens_per_month: NonNegativeInt | None = Field(default=None, description="Tokens per month.")
     neurons_per_day: NonNegativeFloat | None = Field(
         default=None, description="Cloudflare-style free neurons per day (see NeuronRates)."
@@ -142,6 +181,36 @@ class Limits(Model):
                 period = Period.MONTH
             out.append(StatedLimit(kind, float(value), period))
         return out
+
+
+class LimitChange(Model):
+    """New values of some of a model's limits, in effect from a date (a free tier cut, a raise).
+
+    Changes take effect at 00:00 UTC on ``effective_from`` (and, with ``effective_until``, revert
+    to the values before them at 00:00 UTC that day). A change may only give new values to limits
+    the model already states: a window cannot appear or vanish in the middle of a run.
+    """
+
+    effective_from: dt.date = Field(description="First day (UTC) the new values hold.")
+    effective_until: dt.date | None = Field(
+        default=None, description="Day (UTC) the new values stop holding; absent: until further notice."
+    )
+    limits: dict[str, NonNegativeFloat] = Field(
+        min_length=1, description="The new values, by limit field (rpd: 20), in the limit's measure."
+    )
+    source: str = Field(min_length=1, description="Where the change is documented.")
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> LimitChange:
+        windows = [k.field for k in LIMIT_KINDS if k.period is not None]
+        unknown = sorted(set(self.limits) - set(windows))
+        if unknown:
+            raise ValueError(
+                f"unknown or undated limit kind {', '.join(unknown)} (a change can date: {', '.join(windows)})"
+            )
+        if self.effective_until is not None and self.effective_until <= self.effective_from:
+            raise ValueError("effective_until must come after effective_from")
+        return self
 
 
 class NeuronRates(Model):
@@ -183,12 +252,42 @@ class ModelSpec(Model):
         "calendar starts on or after it cannot count on it.",
     )
 
+    limit_changes: list[LimitChange] = Field(
+        default_factory=list,
+        description="Dated new values of some limits, in date order; each with its source.",
+    )
+
+    def limits_on(self, day: dt.date) -> Limits:
+        """The limits in effect on ``day`` (UTC): ``limits`` with every change in effect then applied."""
+        update: dict[str, float | int] = {}
+        for change in self.limit_changes:
+            if change.effective_from <= day and (change.effective_until is None or day < change.effective_until):
+                for name, value in change.limits.items():
+                    update[name] = int(value) if isinstance(getattr(self.limits, name), int) else value
+        return self.limits.model_copy(update=update) if update else self.limits
+
+    def change_days(self) -> list[dt.date]:
+        """Days (UTC) on which some limit's value changes, in order."""
+        days = {c.effective_from for c in self.limit_changes}
+        days |= {c.effective_until for c in self.limit_changes if c.effective_until is not None}
+        return sorted(days)
+
     @model_validator(mode="after")
     def _units_present(self) -> ModelSpec:
         if self.limits.neurons_per_day is not None and self.neurons is None:
             raise ValueError("neurons_per_day needs neuron rates (neurons: per_mtok_in/per_mtok_out)")
         if self.limits.credit_usd is not None and self.prices is None:
             raise ValueError("credit_usd needs prices to spend it at")
+        previous = None
+        for change in self.limit_changes:
+            absent = sorted(name for name in change.limits if getattr(self.limits, name) is None)
+            if absent:
+                raise ValueError(
+                    f"limit_changes on {change.effective_from} sets {', '.join(absent)}, which limits does not state"
+                )
+            if previous is not None and change.effective_from < previous:
+                raise ValueError("limit_changes must be in date order")
+            previous = change.effective_from
         return self
 
 
@@ -216,6 +315,13 @@ class Provider(Model):
         default=None, description="Provider terms that bear on the plan (multiple accounts …)."
     )
     notes: str | None = Field(default=None, description="Anything else a planner should know.")
+    account_limits: Limits | None = Field(
+        default=None,
+        description="Allowances of the whole account (its scope), shared by every model of it: Cloudflare's "
+        "neurons a day, OpenRouter's :free requests a day, credit spent across models. Each model charges "
+        "them at its own rates; a model's own limits apply as well.",
+    )
+    account_resets: Resets = Field(default_factory=Resets, description="How the account-wide allowances refill.")
 
     @model_validator(mode="after")
     def _unique_models(self) -> Provider:
@@ -223,11 +329,38 @@ class Provider(Model):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"model listed twice: {', '.join(dupes)}")
+        shared = self.account_limits
+        if shared is not None:
+            not_pooled = [s.kind.field for s in shared.stated() if s.period is None]
+            if not_pooled or shared.charge_max_output_up_front:
+                raise ValueError(
+                    f"account_limits: {', '.join(not_pooled) or 'charge_max_output_up_front'} is a per-model "
+                    "limit, not an allowance an account shares"
+                )
+            if shared.neurons_per_day is not None and (no := [m.name for m in self.models if m.neurons is None]):
+                raise ValueError(f"account_limits.neurons_per_day needs neuron rates on every model: {', '.join(no)}")
+            if shared.credit_usd is not None and (no := [m.name for m in self.models if m.prices is None]):
+                raise ValueError(f"account_limits.credit_usd needs prices on every model: {', '.join(no)}")
         return self
 
     def model(self, name: str) -> ModelSpec | None:
         """The model called ``name``, or None."""
         return next((m for m in self.models if m.name == name), None)
+
+    def alone(self, model: ModelSpec) -> ModelSpec:
+        """``model`` as if it were the account's only model: its own limits, and the account-wide
+        allowances (the tighter of the two where both state one) all to itself."""
+        shared = self.account_limits
+        if shared is None:
+            return model
+        update: dict[str, float | int | str] = {}
+        for limit in shared.stated():
+            own = getattr(model.limits, limit.kind.field)
+            value = getattr(shared, limit.kind.field)
+            update[limit.kind.field] = value if own is None else min(own, value)
+        if shared.credit_usd is not None:
+            update["credit_renews"] = shared.credit_renews
+        return model.model_copy(update={"limits": model.limits.model_copy(update=update)})
 
 
 class ProvidersFile(Model):

@@ -48,7 +48,8 @@ def format_duration(seconds: float) -> str:
 
 def ratelimit_header(field: str, measure: str, period: str) -> str:
     """The header name for ``field`` (``limit``, ``remaining``, ``reset``) of a limit counting
-    ``measure`` (``requests``, ``tokens``, ``neurons``, ``usd``) per ``period`` (``minute``
-    gives OpenAI's unsuffixed name; ``hour``, ``day``, ``month``, ``once`` add a suffix)."""
+    ``measure`` (``requests``, ``tokens``, ``input_tokens`` as ``input-tokens``, …) per ``period``
+    (``minute`` gives OpenAI's unsuffixed name; ``second``, ``hour``, ``day``, ``month``, ``once``
+    add a suffix)."""
     suffix = "" if period == "minute" else f"-{period}"
-    return f"x-ratelimit-{field}-{measure}{suffix}"
+    return f"x-ratelimit-{field}-{measure.replace('_', '-')}{suffix}"

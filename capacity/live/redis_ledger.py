@@ -20,9 +20,15 @@ How it is shared:
   arithmetic in Python: the router passes the period around its estimate of Redis's time and the
   next one, and the script picks by ``TIME`` (or asks again, rarely, if both miss). Tests inject
   a clock instead.
-* **Bounded memory.** Keys live under ``{namespace}:{provider/model}`` (a Redis Cluster hash
-  tag, so one destination's keys share a slot) and expire once their state no longer matters:
-  a rolling log after its window length, a period after its end, a bucket once refilled. Key
+* **Account-wide allowances.** A provider's ``account_limits`` (Cloudflare's neurons a day,
+  OpenRouter's ``:free`` requests a day, credit) are windows of their own, kept once per account
+  under ``{namespace}:{provider}:account`` and charged by the ledger of every model of that
+  provider — as ``account_pools`` shares one set of window objects in memory. Their log entries
+  carry the destination's key, since two models' tickets may coincide.
+* **Bounded memory.** Keys live under ``{namespace}:{provider}:<model>`` (the provider a Redis
+  Cluster hash tag, so its models' keys and their shared allowances share a slot) and expire
+  once their state no longer matters: a rolling log after its window length, a period after its
+  end, a bucket once refilled. Key
   lifetimes are run seconds taken as wall seconds, so a compressed test clock only keeps keys
   longer. A one-time credit never expires.
 * **Admissions are leases.** A router that dies between admission and settlement would hold
@@ -61,9 +67,17 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from capacity.config.providers import ModelSpec
+from capacity.config.providers import Limits, ModelSpec, Resets
 from capacity.errors import ModelError
-from capacity.policy.ledger import Admission, DestinationQuota, Tariff, build_windows
+from capacity.policy.ledger import (
+    Admission,
+    DestinationQuota,
+    Tariff,
+    apply_limits,
+    build_windows,
+    limit_schedule,
+    limit_windows,
+)
 from capacity.policy.resets import ResetSchedule
 from capacity.policy.windows import FixedWindow, QuotaWindow, RollingWindow, TokenBucket
 from capacity.units import CONCURRENT_REQUESTS, LIMIT_KINDS, Measure
@@ -76,8 +90,15 @@ LossPolicy = Literal["fail_closed", "local"]
 REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 """The errors that mean Redis is unreachable (not a bug in a script)."""
 
-MEASURES = (Measure.REQUESTS, Measure.TOKENS, Measure.NEURONS, Measure.USD)
-"""The scripts' measure codes 1-4, in this order."""
+MEASURES = (
+    Measure.REQUESTS,
+    Measure.TOKENS,
+    Measure.NEURONS,
+    Measure.USD,
+    Measure.INPUT_TOKENS,
+    Measure.OUTPUT_TOKENS,
+)
+"""The scripts' measure codes 1-6, in this order (``MEASURES`` in ``lua/common.lua``)."""
 
 _MAX_RESYNC = 3
 
@@ -127,20 +148,19 @@ class WindowForm:
     reset schedule, remembered until the time leaves the period.
     """
 
-    __slots__ = ("_period", "kind", "limit", "measure", "name", "params", "schedule", "window")
+    __slots__ = ("_period", "kind", "measure", "name", "params", "pool", "schedule", "window")
 
-    def __init__(self, window: QuotaWindow) -> None:
-        self.window = window
+    def __init__(self, window: QuotaWindow, pool: bool = False) -> None:
+        self.window = window  # its limit is read at each call: dated changes set it
+        self.pool = pool  # an account-wide allowance, shared with the provider's other models
         self.name = window.name
         self.measure = MEASURES.index(window.measure) + 1
-        self.limit = window.limit
         self._period = (math.inf, -math.inf, -math.inf)
         self.schedule: ResetSchedule | None = None
         if isinstance(window, RollingWindow):
             self.kind, self.params = "R", (window.length_s, 0.0, 0.0)
         elif isinstance(window, TokenBucket):
-            length = window.limit / window.rate if window.rate > 0 else 0.0
-            self.kind, self.params = "B", (window.rate, length, 0.0)
+            self.kind, self.params = "B", (window.rate, window.length_s, 0.0)
         elif isinstance(window, FixedWindow):
             self.kind, self.params, self.schedule = "F", (0.0, 0.0, 0.0), window.schedule
         else:
@@ -160,9 +180,14 @@ class WindowForm:
         of the admission (``charged_in``) instead of its periods."""
         if self.kind == "F":
             params = (charged_in, 0.0, 0.0) if charged_in is not None else self.periods(now)
+        elif self.kind == "B":
+            bucket = self.window
+            assert isinstance(bucket, TokenBucket)
+            params = (bucket.rate, bucket.length_s, 0.0)  # a dated limit change moves the rate
         else:
             params = self.params
-        return [self.kind, str(self.measure), _arg(self.limit), *(_arg(p) for p in params)]
+        kind = self.kind.lower() if self.pool else self.kind
+        return [kind, str(self.measure), _arg(self.window.limit), *(_arg(p) for p in params)]
 
 
 class RedisQuotaLedger:
@@ -187,6 +212,12 @@ class RedisQuotaLedger:
         on_loss: ``fail_closed`` or ``local`` while Redis is unreachable.
         routers: router processes sharing these quotas (``local`` keeps 1/N of each).
         reconnect_s: wall seconds between attempts to reach Redis again while it is away.
+        account_limits: the provider's account-wide allowances (``Provider.account_limits``), kept
+            once per account under the provider's keys and charged by every ledger of a model of
+            that provider in the same ``namespace`` (the in-memory ledger's ``account_pools``).
+            While Redis is away, the ``local`` loss policy gives each model's ledger its own 1/N
+            of them: models sharing the account may then spend 1/N each, not 1/N together.
+        account_resets: how those allowances refill (``Provider.account_resets``).
     Raises:
         ModelError: a window kind without a Redis form, or Redis's clock outside every period
             the router computed (neither is a user's mistake).
@@ -206,6 +237,8 @@ class RedisQuotaLedger:
         on_loss: LossPolicy = "fail_closed",
         routers: int = 1,
         reconnect_s: float = 1.0,
+        account_limits: Limits | None = None,
+        account_resets: Resets | None = None,
     ) -> None:
         if accounts < 1 or routers < 1:
             raise ValueError("accounts and routers must be ≥ 1")
@@ -223,20 +256,30 @@ class RedisQuotaLedger:
         self.refundable = not spec.limits.charge_max_output_up_front
         self.slots = spec.limits.concurrent_requests or 0
         self.forms = [WindowForm(w) for w in build_windows(spec, run_start)]
+        self.own_forms = len(self.forms)
+        self.account_limits = account_limits
+        self.account_resets = account_resets or Resets()
+        if account_limits is not None:
+            shared = limit_windows(account_limits, self.account_resets, run_start)
+            self.forms += [WindowForm(w, pool=True) for w in shared]
+        self._changes = limit_schedule(spec, run_start)  # dated limit values, as DestinationQuota's
         self._epoch = run_start.timestamp()
         self._offset = 0.0  # Redis's clock − this host's, s (from the last reply)
         self.withdrawn_at_s = math.inf
         if spec.withdrawn_on is not None:
             gone = dt.datetime.combine(spec.withdrawn_on, dt.time(0, 0), tzinfo=dt.UTC)
             self.withdrawn_at_s = (gone - run_start).total_seconds()
-        tag = f"{provider}/{spec.name}".replace("{", "(").replace("}", ")")
-        prefix = f"{namespace}:{{{tag}}}"
+        # one hash tag per provider: a destination's keys and its account's shared allowances
+        # (read by every model of the provider) share a Redis Cluster slot
+        tag = provider.replace("{", "(").replace("}", ")")
+        prefix = f"{namespace}:{{{tag}}}:{spec.name}"
+        account = f"{namespace}:{{{tag}}}:account"
         self.keys = [f"{prefix}:dest"]
         for i in range(accounts):
-            self.keys += [f"{prefix}:a{i}", f"{prefix}:a{i}:open"]
+            self.keys += [f"{prefix}:a{i}", f"{prefix}:a{i}:open", f"{account}:a{i}"]
             for form in self.forms:
                 if form.kind == "R":
-                    self.keys.append(f"{prefix}:a{i}:{form.name}:log")
+                    self.keys.append(f"{account if form.pool else prefix}:a{i}:{form.name}:log")
         self._stride = (len(self.keys) - 1) // accounts
         self._admit = client.register_script(lua("admit"))
         self._settle = client.register_script(lua("settle"))
@@ -281,6 +324,8 @@ class RedisQuotaLedger:
             str(len(self.forms)),
         ]
         estimate = self.now()
+        while self._changes and self._changes[0][0] <= estimate:
+            apply_limits([f.window for f in self.forms[: self.own_forms]], self._changes.pop(0)[1])
         for _ in range(_MAX_RESYNC):
             injected = "" if self.clock is None else _arg(estimate)
             args = [injected, *head]
@@ -428,6 +473,20 @@ class RedisQuotaLedger:
                     update[name] = value // self.routers if isinstance(value, int) else value / self.routers
             if update.get("concurrent_requests", 1) == 0:
                 return None
-            spec = self.spec.model_copy(update={"limits": lim.model_copy(update=update)})
-            self._local = DestinationQuota(spec, self.accounts, self.run_start)
+            changes = [
+                c.model_copy(update={"limits": {k: v / self.routers for k, v in c.limits.items()}})
+                for c in self.spec.limit_changes
+            ]
+            spec = self.spec.model_copy(update={"limits": lim.model_copy(update=update), "limit_changes": changes})
+            pools: list[list[QuotaWindow]] = []
+            if self.account_limits is not None:  # 1/N of the account's allowances, for this model alone
+                part = {
+                    s.kind.field: getattr(self.account_limits, s.kind.field) / self.routers
+                    for s in self.account_limits.stated()
+                }
+                pools = [
+                    limit_windows(self.account_limits.model_copy(update=part), self.account_resets, self.run_start)
+                    for _ in range(self.accounts)
+                ]
+            self._local = DestinationQuota(spec, self.accounts, self.run_start, pools=pools)
         return self._local

@@ -10,14 +10,17 @@ limit: the smallest.
 
 The conversions, for one account:
 
-- per-minute and per-hour limits can be spent only while interviews run, so they carry
-  ``limit × 60 × H`` and ``limit × H`` requests a day, with ``H`` the active hours per day;
+- per-second, per-minute and per-hour limits can be spent only while interviews run, so they
+  carry ``limit × 3600 × H``, ``limit × 60 × H`` and ``limit × H`` a day, with ``H`` the active
+  hours per day;
 - per-day limits carry their value (a daily quota renews every calendar day, but only a
   business day spends it);
 - monthly limits and monthly credit are spread over the business days of a month;
 - a one-time credit is spread over the business days of the scenario's horizon;
 - token limits are divided by the tokens a request is *charged*: input + mean output, or
-  input + max output where the provider reserves the maximum up front (Cerebras);
+  input + max output where the provider reserves the maximum up front (Cerebras); a limit that
+  counts only input tokens (Gemini's TPM, Anthropic's ITPM) by the input tokens alone, one that
+  counts only output tokens (OTPM) by the output alone;
 - neurons and credit are divided by a request's neurons and dollars at mean tokens;
 - concurrency carries ``concurrent × H × 3600 / mean service time`` requests a day.
 """
@@ -119,6 +122,8 @@ def charged_tokens(limits: Limits, profile: RequestProfile) -> float:
 def _per_day(quota: float, period: Period, profile: RequestProfile) -> tuple[float, str]:
     """What ``quota`` over ``period`` gives per business day (in its own measure), and how, in words."""
     hours = profile.active_hours_per_day
+    if period is Period.SECOND:
+        return quota * HOUR_S * hours, f" × 3600 × {_fmt(hours)} active h"
     if period is Period.MINUTE:
         return quota * (HOUR_S / MINUTE_S) * hours, f" × 60 × {_fmt(hours)} active h"
     if period is Period.HOUR:
@@ -138,6 +143,13 @@ def _cost(measure: Measure, spec: ModelSpec, profile: RequestProfile) -> tuple[f
         charged = charged_tokens(spec.limits, profile)
         word = "reserved (input + max output)" if spec.limits.charge_max_output_up_front else "used"
         return charged, f" ÷ {_fmt(charged)} tokens {word}/request"
+    if measure is Measure.INPUT_TOKENS:
+        return profile.input_tokens, f" ÷ {_fmt(profile.input_tokens)} input tokens/request"
+    if measure is Measure.OUTPUT_TOKENS:
+        up_front = spec.limits.charge_max_output_up_front
+        out = profile.reserved_tokens - profile.input_tokens if up_front else profile.output_tokens
+        word = "reserved (max output)" if up_front else "used"
+        return out, f" ÷ {_fmt(out)} output tokens {word}/request"
     if measure is Measure.NEURONS:
         neurons = neurons_per_request(spec, profile)
         return None if neurons is None else (neurons, f" ÷ {neurons:.2f} neurons/request")

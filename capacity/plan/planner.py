@@ -5,25 +5,30 @@ serve under every stated limit (:mod:`capacity.plan.limits`), the binding one, �
 ÷ the API requests an interview really sends once templates, cache hits and de-duplication
 are taken off (:mod:`capacity.plan.savings`) gives interviews a day. The sum is set against
 the need per interviewing day: a month of weekday interviews spends its daily quotas on
-about 22 days, not 30. Paid destinations are costed for the share of the need they take
-(free tiers first, in listed order). For a scenario that keeps the seed document's claims,
-the seed's own arithmetic is reproduced and corrected (:mod:`capacity.plan.seed`); every
-scenario can be given the seed's claims to check them against its providers.
+about 22 days, not 30. A destination refuses outright the requests over its per-request input
+cap (GitHub Models: 8,000 tokens): it counts nothing for a script all of whose requests exceed
+it, and where it refuses part of each interview the plan carries only what the destinations
+able to take the rest allow (:func:`_eligible_capacity`). Paid destinations are costed for
+the share of the need they take (free tiers first, in listed order). For a scenario that keeps
+the seed document's claims, the seed's own arithmetic is reproduced and corrected
+(:mod:`capacity.plan.seed`); every scenario can be given the seed's claims to check them
+against its providers.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from capacity.config.gpus import GpuPool
 from capacity.config.loader import Configuration
-from capacity.config.providers import ModelSpec, Provider
+from capacity.config.providers import Limits, ModelSpec, Provider
 from capacity.config.scenario import Destination, SeedClaims
 from capacity.errors import ConfigError, Problem
 from capacity.gpu.cost import pool_cost
 from capacity.gpu.pool import pool_deployment
 from capacity.gpu.sizing import InterviewLoad, size_server
-from capacity.plan.limits import RequestProfile, binding_limit, limit_capacities, usd_per_request
+from capacity.plan.limits import LimitCapacity, RequestProfile, binding_limit, limit_capacities, usd_per_request
 from capacity.plan.result import DemandSummary, DestinationPlan, PlanResult, PlanTotals, WorkloadSummary
 from capacity.plan.savings import ProviderLoad, provider_load
 from capacity.plan.seed import check_claims, seed_corrections, seed_method
@@ -80,17 +85,75 @@ def _workload(load: ProviderLoad, active_hours: float) -> WorkloadSummary:
     )
 
 
+def _eligible_share(spec: ModelSpec, script: CompiledScript) -> float:
+    """Share of an interview's API requests the model accepts at all (0–1): a request over its
+    per-request input cap is refused by the provider whatever its quotas (GitHub Models: 8,000)."""
+    api = [t for t in script.expected_tokens() if not t.template]
+    cap_in = spec.limits.max_input_tokens_per_request
+    if not api or cap_in is None:
+        return 1.0
+    return sum(1 for t in api if t.input_tokens <= cap_in) / len(api)
+
+
 def _cap_notes(spec: ModelSpec, script: CompiledScript) -> list[str]:
-    """Requests of the script that a per-request token cap would refuse."""
+    """Requests of the script that a per-request token cap refuses (input) or clips (output)."""
     notes = []
     api = [t for t in script.expected_tokens() if not t.template]
     cap_in = spec.limits.max_input_tokens_per_request
     if cap_in is not None and (over := sum(1 for t in api if t.input_tokens > cap_in)):
-        notes.append(f"{over} of {len(api)} requests exceed the {cap_in:,}-token input cap")
+        notes.append(
+            f"{over} of {len(api)} requests exceed the {cap_in:,}-token input cap: refused here, "
+            "they must go to another destination"
+        )
     cap_out = spec.limits.max_output_tokens_per_request
     if cap_out is not None and (over := sum(1 for t in script.api_turns if t.max_output_tokens > cap_out)):
         notes.append(f"{over} of {len(api)} requests ask for more than the {cap_out:,}-token output cap")
     return notes
+
+
+def _eligible_capacity(plans: list[DestinationPlan], shares: list[float], api_requests: float) -> float:
+    """Interviews a day the destinations carry together when some refuse part of each interview.
+
+    A request over a destination's input cap can go only to destinations with a higher cap (or
+    none), so the caps nest: for each cap k, the share s_k of an interview's requests above k
+    needs Σ requests/day of the destinations above k ≥ interviews × requests/interview × s_k.
+    The least of these bounds and of Σ interviews/day is what the plan carries (a max flow over
+    nested eligibility sets). Shares and caps come from the script's mean tokens per turn.
+    """
+    total = sum(p.interviews_per_day for p in plans)
+    if api_requests <= 0:
+        return total
+    bound = total
+    for share in shares:
+        if share >= 1.0:
+            continue
+        above = sum(q.requests_per_day for q, s in zip(plans, shares, strict=True) if s > share)
+        bound = min(bound, above / (api_requests * (1.0 - share)))
+    return bound
+
+
+def _dated_notes(spec: ModelSpec, start: dt.date, end: dt.date) -> list[str]:
+    """The dated limit values a plan from ``start`` to ``end`` (exclusive) counts or meets."""
+    notes = []
+    for change in spec.limit_changes:
+        values = ", ".join(
+            f"{name} {_num(getattr(spec.limits, name))} → {_num(v)}" for name, v in change.limits.items()
+        )
+        until = f" until {change.effective_until}" if change.effective_until else ""
+        if change.effective_from <= start and (change.effective_until is None or start < change.effective_until):
+            notes.append(
+                f"counted at the values in effect from {change.effective_from}{until}: {values} ({change.source})"
+            )
+        elif start < change.effective_from < end:
+            notes.append(
+                f"{values} from {change.effective_from}{until}, within the horizon: not counted here, "
+                f"the simulation applies it ({change.source})"
+            )
+    return notes
+
+
+def _num(x: float | None) -> str:
+    return "none" if x is None else f"{x:,.0f}" if float(x).is_integer() else f"{x:,}"
 
 
 def _destination(
@@ -105,12 +168,15 @@ def _destination(
 ) -> DestinationPlan:
     """A destination's capacity, before allocation (allocation and cost are filled in later)."""
     accounts = dest.accounts or provider.accounts
+    start = config.scenario.calendar.start_date
+    dated_notes = _dated_notes(spec, start, start + dt.timedelta(days=config.scenario.demand.days))
+    if spec.limit_changes:
+        spec = spec.model_copy(update={"limits": spec.limits_on(start)})  # the values in effect when the plan starts
     caps = limit_capacities(spec, profile)
     bind = binding_limit(caps)
     per_account = math.inf if bind is None else bind.requests_per_day
     binding = None if bind is None else bind.kind
-    notes = _cap_notes(spec, script)
-    start = config.scenario.calendar.start_date
+    notes = _cap_notes(spec, script) + dated_notes
     if spec.withdrawn_on is not None:
         if spec.withdrawn_on <= start:
             per_account, binding = 0.0, "withdrawn"
@@ -120,6 +186,9 @@ def _destination(
     if binding == "credit_usd" and spec.limits.credit_renews == "never":
         days = profile.business_days_in_horizon
         notes.append(f"one-time credit spread over the horizon's {days:g} interviewing days; gone after them")
+    share = _eligible_share(spec, script)
+    if share == 0.0:
+        per_account, binding = 0.0, "max_input_tokens_per_request"
     if bind is None and binding is None:
         notes.append("no limit stated: unbounded in this arithmetic (the simulation still models latency)")
     if accounts > 1:
@@ -128,6 +197,8 @@ def _destination(
             + (f"; terms: {provider.terms}" if provider.terms else "")
         )
     requests = per_account * accounts
+    # interview-equivalents of requests: a destination refusing part of each interview carries
+    # its share only while others take the rest (bounded in plan() by _eligible_capacity)
     interviews = requests / api_requests if api_requests > 0 else math.inf
     return DestinationPlan(
         label=dest.label,
@@ -180,9 +251,7 @@ def _pool_destination(
         f"batch {sizing.batch} ({sizing.limited_by}), {sizing.request_latency_s:.1f} s per call",
         f"{pool.ownership}: ${cost.usd_per_month:,.0f}/month"
         + (
-            f" (purchase ${cost.purchase_usd:,.0f} over {pool.amortisation_months} months)"
-            if cost.purchase_usd
-            else ""
+            f" (purchase ${cost.purchase_usd:,.0f} over {pool.amortisation_months} months)" if cost.purchase_usd else ""
         ),
         "roofline upper bound at full use during active hours; the simulation measures queueing",
     ]
@@ -240,6 +309,76 @@ def _allocate(
     return out
 
 
+def _share_account_pools(
+    plans: list[DestinationPlan], config: Configuration, profile: RequestProfile, api_requests: float
+) -> list[DestinationPlan]:
+    """Spread each provider's account-wide allowances over the destinations that draw on them.
+
+    A destination's own limits give it ``R_d`` requests a day; alone, it could spend the
+    account's allowance k on ``c_dk`` requests a day (× accounts). Together they can use
+    Σ_d r_d ÷ c_dk ≤ 1 of it: the plan gives it first to the destinations that get the most
+    requests out of it (fewest neurons or dollars a request), each up to its own ``R_d`` — the
+    most requests the account allows (exact for one shared allowance). Cloudflare's two models
+    counted apart get 10,000 neurons a day each; shared, one allowance between them.
+    """
+    from dataclasses import replace
+
+    out = list(plans)
+    by_provider: dict[str, list[int]] = {}
+    for i, d in enumerate(config.scenario.routing.destinations):
+        if d.provider is not None and config.provider(d.provider).account_limits is not None:
+            by_provider.setdefault(d.provider, []).append(i)
+    for name, members in by_provider.items():
+        provider = config.provider(name)
+        shared = provider.account_limits
+        assert shared is not None
+        accounts = max(plans[i].accounts for i in members)
+        alone: dict[int, list[LimitCapacity]] = {}
+        for i in members:
+            spec = _spec(config, config.scenario.routing.destinations[i])
+            caps = limit_capacities(spec.model_copy(update={"limits": shared}), profile)
+            alone[i] = [
+                replace(c, kind=f"account {c.kind}", requests_per_day=c.requests_per_day * accounts) for c in caps
+            ]
+        left = 1.0  # share of the account's allowances still unspent
+        order = sorted(members, key=lambda i: -min((c.requests_per_day for c in alone[i]), default=math.inf))
+        for i in order:
+            p = out[i]
+            pool_max = min((c.requests_per_day * left for c in alone[i]), default=math.inf)
+            take = min(p.requests_per_day, pool_max)
+            if alone[i] and take > 0:
+                left -= max(take / c.requests_per_day for c in alone[i] if c.requests_per_day > 0)
+                left = max(0.0, left)
+            binding = p.binding_limit
+            if pool_max < p.requests_per_day:
+                binding = min(alone[i], key=lambda c: c.requests_per_day).kind
+            others = ", ".join(plans[j].label for j in members if j != i)
+            note = f"shares the account's {limits_text_short(shared)} with {others}" if others else ""
+            out[i] = replace(
+                p,
+                limits=(*p.limits, *alone[i]),
+                binding_limit=binding,
+                requests_per_day=take,
+                requests_per_day_per_account=take / p.accounts if p.accounts else take,
+                interviews_per_day=take / api_requests if api_requests > 0 else math.inf,
+                notes=(*p.notes, note) if note else p.notes,
+            )
+    return out
+
+
+def limits_text_short(limits: Limits) -> str:
+    """An allowance in words: ``10,000 neurons/day``."""
+    return " and ".join(f"{_num(s.value)} {s.kind.short}" for s in limits.stated())
+
+
+def _spec(config: Configuration, dest: Destination) -> ModelSpec:
+    """The model a provider destination routes to (references are checked on load)."""
+    assert dest.provider is not None and dest.model is not None
+    spec = config.provider(dest.provider).model(dest.model)
+    assert spec is not None
+    return spec
+
+
 def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> PlanResult:
     """Plan one scenario.
 
@@ -275,9 +414,7 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
         provider = config.provider(dest.provider)
         spec = provider.model(dest.model)
         if spec is None:  # pragma: no cover - the loader checks every reference
-            raise ConfigError(
-                [Problem(config.scenario_file, None, "routing.destinations", f"no model {dest.label}")]
-            )
+            raise ConfigError([Problem(config.scenario_file, None, "routing.destinations", f"no model {dest.label}")])
         plans.append(
             _destination(
                 dest,
@@ -289,11 +426,15 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
                 script=script,
             )
         )
+    plans = _share_account_pools(plans, config, profile, load.api_requests)
+    shares = [
+        1.0 if d.pool is not None else _eligible_share(_spec(config, d), script) for d in scenario.routing.destinations
+    ]
+    capacity = _eligible_capacity(plans, shares, load.api_requests)
     plans = _allocate(
-        plans, demand.need_interviews_per_day, load.api_requests, demand.business_days_per_month
+        plans, min(demand.need_interviews_per_day, capacity), load.api_requests, demand.business_days_per_month
     )
 
-    capacity = sum(p.interviews_per_day for p in plans)
     costs = [p.monthly_cost_usd for p in plans]
     totals = PlanTotals(
         requests_per_day=sum(p.requests_per_day for p in plans),
@@ -351,8 +492,7 @@ def _notes(demand: DemandSummary, workload: WorkloadSummary) -> list[str]:
         )
     else:
         notes.append(
-            f"Need: {demand.interviews:,} interviews every interviewing day; capacity is compared per "
-            "interviewing day."
+            f"Need: {demand.interviews:,} interviews every interviewing day; capacity is compared per interviewing day."
         )
     notes.append(
         f"Per-minute and per-hour limits are spent only during the {workload.active_hours_per_day:g} "

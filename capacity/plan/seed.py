@@ -441,7 +441,7 @@ def _same_unit_facts(provider: Provider, unit: str) -> list[tuple[str, str, floa
     """(model, field, value) of each limit stated in the claim's unit (rpm × 60 counts as per hour)."""
     field = SAME_UNIT_LIMIT.get(unit)
     out: list[tuple[str, str, float]] = []
-    for m in provider.models:
+    for m in map(provider.alone, provider.models):
         if field is not None and (v := _limit_value(m.limits, field)) is not None:
             out.append((m.name, field, v))
         if unit == "requests_per_hour" and m.limits.rpm is not None:
@@ -454,7 +454,7 @@ def _misread(provider: Provider, unit: str, quota: float) -> list[tuple[str, str
     same = SAME_UNIT_LIMIT.get(unit)
     return [
         (m.name, field)
-        for m in provider.models
+        for m in map(provider.alone, provider.models)
         for field in LIMIT_UNIT_WORDS
         if field != same and _limit_value(m.limits, field) == quota
     ]
@@ -494,7 +494,7 @@ def check_claim(row: SeedRow, provider: Provider | None, profile: RequestProfile
         )
 
     per_model: list[tuple[str, LimitCapacity | None, float]] = []
-    for m in provider.models:
+    for m in map(provider.alone, provider.models):
         bind = binding_limit(limit_capacities(m, profile))
         per_model.append((m.name, bind, math.inf if bind is None else bind.requests_per_day))
     best_name, best_bind, best = max(per_model, key=lambda x: x[2])

@@ -1,11 +1,11 @@
 """Wiring a configuration into the policy core: :func:`build_core`.
 
 One function turns a loaded :class:`~capacity.config.loader.Configuration` into the policy
-objects — a quota ledger per provider model (one set of windows per account; one per router
-replica with local ledgers), a replica set per GPU pool, the router and its strategy, the
-quota-wait queue, the response cache, the retry policy and the turn pipeline — all reporting
-to one observer. The simulator and the live runtime both call it, so both run the same policy
-on the same numbers.
+objects — a quota ledger per provider model (one set of windows per account, plus the
+account-wide allowances its provider's models share; one ledger per router replica with local
+ledgers), a replica set per GPU pool, the router and its strategy, the quota-wait queue, the
+response cache, the retry policy and the turn pipeline — all reporting to one observer. The
+simulator and the live runtime both call it, so both run the same policy on the same numbers.
 
 Randomness: one seed is split into seven independent streams (:func:`seed_streams`), in a
 fixed order, so the same scenario and seed give the same candidates, the same behaviour and
@@ -23,13 +23,14 @@ import numpy as np
 
 from capacity.config.loader import Configuration
 from capacity.policy.cache import ResponseCache
-from capacity.policy.fleet import RouterFleet, split_limits
-from capacity.policy.ledger import DestinationQuota
+from capacity.policy.fleet import RouterFleet, split_limits, split_quotas
+from capacity.policy.ledger import DestinationQuota, account_pools
 from capacity.policy.observer import PolicyObserver
 from capacity.policy.pipeline import CandidateBehaviour, PipelineSettings, TurnPipeline
 from capacity.policy.replicas import ReplicaSet
 from capacity.policy.router import Destination, RetryPolicy, Router
 from capacity.policy.waitqueue import QuotaWaitQueue
+from capacity.policy.windows import QuotaWindow
 from capacity.units import Served
 from capacity.workload.script import CompiledScript, compile_script
 
@@ -79,6 +80,8 @@ def build_core(
 
     Quota windows are laid on ``run_start`` (daily resets at the provider's local time, the 1st
     of the month); every window and concurrency limit gets a distinct ``id`` for the observer.
+    A provider's account-wide allowances (``account_limits``) are one set of windows per account,
+    shared by the ledgers of every destination on that provider (per replica, with local ledgers).
     With ``routing.replicas`` > 1 and a ``local`` or ``local_split`` ledger, each replica gets
     its own ledgers (the full limits, or 1/replicas of each) and the router is a
     :class:`~capacity.policy.fleet.RouterFleet` (:mod:`capacity.policy.fleet`); a shared ledger
@@ -93,8 +96,17 @@ def build_core(
     tables: list[list[Destination]] = []
     gpu: dict[int, Destination] = {}  # a GPU pool has no ledger: one destination in every replica
     window_id = 0
+    numbered: set[int] = set()  # windows already given an id
     for _ in range(n):
         destinations: list[Destination] = []
+        shared: dict[str, list[list[QuotaWindow]]] = {}  # account-wide allowances, one set per account
+        for d in routing.destinations:
+            if d.provider is not None:
+                provider = config.provider(d.provider)
+                if routing.ledger == "local_split" and provider.account_limits is not None:
+                    provider = provider.model_copy(update={"account_limits": split_quotas(provider.account_limits, n)})
+                accounts = max(d.accounts or provider.accounts, len(shared.get(d.provider, [])))
+                shared[d.provider] = account_pools(provider, accounts, run_start, rolling_margin_s)
         for i, d in enumerate(routing.destinations):
             if d.pool is not None:
                 if i not in gpu:
@@ -107,11 +119,15 @@ def build_core(
             assert spec is not None
             if routing.ledger == "local_split":
                 spec = split_limits(spec, n)
-            quota = DestinationQuota(spec, d.accounts or provider.accounts, run_start, observer, rolling_margin_s)
+            quota = DestinationQuota(
+                spec, d.accounts or provider.accounts, run_start, observer, rolling_margin_s, shared[d.provider]
+            )
             for account in quota.accounts:
                 for window in account.windows:
-                    window.id = window_id
-                    window_id += 1
+                    if id(window) not in numbered:  # an account-wide pool is in several ledgers
+                        numbered.add(id(window))
+                        window.id = window_id
+                        window_id += 1
                 if account.concurrency is not None:
                     account.concurrency.id = window_id
                     window_id += 1

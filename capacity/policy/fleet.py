@@ -32,22 +32,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from capacity.config.providers import ModelSpec
+from capacity.config.providers import Limits, ModelSpec
 from capacity.policy.router import Destination, Routed, Router
 from capacity.units import LIMIT_KINDS
 
-__all__ = ["RouterFleet", "split_limits"]
+__all__ = ["RouterFleet", "split_limits", "split_quotas"]
 
 
-def split_limits(spec: ModelSpec, replicas: int) -> ModelSpec:
-    """``spec`` with every quota divided by ``replicas`` (a ``local_split`` replica's share).
+def split_quotas(limits: Limits, replicas: int) -> Limits:
+    """``limits`` with every quota divided by ``replicas`` (a ``local_split`` replica's share).
 
     Windows over a period and credit are divided exactly (a window's limit may be fractional:
     15 RPM over 2 replicas admits at most 7.5, so 7, in any minute); concurrency slots are
     rounded down, at least one per replica. Per-request caps (input or output tokens per
     request) are not quotas and stay as they are.
     """
-    limits = spec.limits
     update: dict[str, float | int] = {}
     for kind in LIMIT_KINDS:
         value = getattr(limits, kind.field)
@@ -57,7 +56,16 @@ def split_limits(spec: ModelSpec, replicas: int) -> ModelSpec:
     if limits.concurrent_requests is not None:
         update["concurrent_requests"] = max(1, limits.concurrent_requests // replicas)
     # model_copy does not validate: fractional limits of int-typed fields are intended here
-    return spec.model_copy(update={"limits": limits.model_copy(update=update)})
+    return limits.model_copy(update=update)
+
+
+def split_limits(spec: ModelSpec, replicas: int) -> ModelSpec:
+    """``spec`` with its quotas, and their dated changes, divided by ``replicas`` (:func:`split_quotas`)."""
+    changes = [
+        change.model_copy(update={"limits": {name: value / replicas for name, value in change.limits.items()}})
+        for change in spec.limit_changes
+    ]
+    return spec.model_copy(update={"limits": split_quotas(spec.limits, replicas), "limit_changes": changes})
 
 
 class RouterFleet(Router):

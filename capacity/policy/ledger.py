@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from capacity.config.providers import (
     CalendarMonthReset,
     FixedReset,
+    Limits,
     ModelSpec,
+    Provider,
     Resets,
     RollingReset,
     TokenBucketReset,
+    UnknownReset,
 )
 from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
 from capacity.policy.resets import DailyAt, EveryAligned, MonthlyOnFirst, NeverResets
@@ -44,6 +48,8 @@ class Charge:
     tokens: float
     neurons: float
     usd: float
+    input_tokens: float = 0.0
+    output_tokens: float = 0.0
 
     def amount(self, measure: Measure) -> float:
         """The part of the charge a window of ``measure`` counts."""
@@ -53,6 +59,10 @@ class Charge:
             return self.tokens
         if measure is Measure.NEURONS:
             return self.neurons
+        if measure is Measure.INPUT_TOKENS:
+            return self.input_tokens
+        if measure is Measure.OUTPUT_TOKENS:
+            return self.output_tokens
         return self.usd
 
 
@@ -73,6 +83,8 @@ class Tariff:
             tokens_in + tokens_out,
             tokens_in * self.neurons_in + tokens_out * self.neurons_out,
             tokens_in * self.usd_in + tokens_out * self.usd_out,
+            tokens_in,
+            tokens_out,
         )
 
     def list_price_usd(self, tokens_in: float, tokens_out: float) -> float:
@@ -102,7 +114,7 @@ def _window(
         return FixedWindow(name, measure, limit, NeverResets())
     rule = resets.rule(period)
     length_s = period.length_s
-    if isinstance(rule, RollingReset):
+    if isinstance(rule, RollingReset | UnknownReset):  # nothing known: rolling holds under every alignment
         return RollingWindow(name, measure, limit, length_s + rolling_margin_s)
     if isinstance(rule, TokenBucketReset):
         return TokenBucket(name, measure, limit, length_s)
@@ -126,13 +138,52 @@ def build_windows(spec: ModelSpec, run_start: dt.datetime, rolling_margin_s: flo
     provider does. (Token buckets need no margin: the provider's bucket has refilled a little
     more by the time the request arrives; fixed windows differ only across a reset instant.)
     """
+    return limit_windows(spec.limits_on(run_start.astimezone(dt.UTC).date()), spec.resets, run_start, rolling_margin_s)
+
+
+def limit_windows(
+    limits: Limits, resets: Resets, run_start: dt.datetime, rolling_margin_s: float = 0.0
+) -> list[QuotaWindow]:
+    """One window per limit of ``limits`` counted over a period, refilling as ``resets`` says."""
     return [
-        _window(
-            limit.kind.field, limit.kind.measure, limit.value, limit.period, spec.resets, run_start, rolling_margin_s
-        )
-        for limit in spec.limits.stated()
+        _window(limit.kind.field, limit.kind.measure, limit.value, limit.period, resets, run_start, rolling_margin_s)
+        for limit in limits.stated()
         if limit.period is not None
     ]
+
+
+def account_pools(
+    provider: Provider, accounts: int, run_start: dt.datetime, rolling_margin_s: float = 0.0
+) -> list[list[QuotaWindow]]:
+    """The account-wide allowances of ``provider`` (``account_limits``), one set of windows per
+    account: the very window objects every destination on that provider charges (Cloudflare's
+    10,000 neurons a day are spent by all its models together). Empty lists where none is stated."""
+    if provider.account_limits is None:
+        return [[] for _ in range(accounts)]
+    return [
+        limit_windows(provider.account_limits, provider.account_resets, run_start, rolling_margin_s)
+        for _ in range(accounts)
+    ]
+
+
+def limit_schedule(spec: ModelSpec, run_start: dt.datetime) -> list[tuple[float, Limits]]:
+    """The dated limit changes after ``run_start``: (run s at 00:00 UTC of the day, the limits in
+    effect from then), in time order. :func:`build_windows` lays the values in effect at the start."""
+    start_day = run_start.astimezone(dt.UTC).date()
+    out = []
+    for day in spec.change_days():
+        if day > start_day:
+            at = dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
+            out.append(((at - run_start).total_seconds(), spec.limits_on(day)))
+    return out
+
+
+def apply_limits(windows: list[QuotaWindow], limits: Limits) -> None:
+    """Give each window (named by its limit field) the value ``limits`` states for it."""
+    for window in windows:
+        value = getattr(limits, window.name)
+        if value is not None:
+            window.set_limit(value)
 
 
 class AccountQuota:
@@ -233,19 +284,27 @@ class DestinationQuota:
         run_start: dt.datetime,
         observer: PolicyObserver = NULL_OBSERVER,
         rolling_margin_s: float = 0.0,
+        pools: Sequence[Sequence[QuotaWindow]] = (),
     ) -> None:
         self.spec = spec
         self.tariff = Tariff(spec)
+        own = [build_windows(spec, run_start, rolling_margin_s) for _ in range(accounts)]
+        self.own_windows = len(own[0]) if own else 0
+        """How many of each account's windows are the model's own (the rest: account-wide pools)."""
         self.accounts = [
             AccountQuota(
-                build_windows(spec, run_start, rolling_margin_s),
+                own[i] + list(pools[i] if i < len(pools) else ()),
                 spec.limits.concurrent_requests,
                 refundable=not spec.limits.charge_max_output_up_front,
                 observer=observer,
             )
-            for _ in range(accounts)
+            for i in range(accounts)
         ]
         self._next = 0
+        # dated limit values (a free tier cut on a day): applied when the run reaches them; cached
+        # refusals stay lower bounds of when a request fits (a raised limit is seen once they pass)
+        self._changes = limit_schedule(spec, run_start)
+        self._change_at = self._changes[0][0] if self._changes else math.inf
         # a free tier withdrawn by its provider admits nothing from 00:00 UTC that day on
         self.withdrawn_at_s = math.inf
         if spec.withdrawn_on is not None:
@@ -272,6 +331,8 @@ class DestinationQuota:
         lower bound of when one may admit it (``inf``: only a freed slot can help)."""
         if now >= self.withdrawn_at_s:
             return math.inf
+        if now >= self._change_at:
+            self._apply_changes(now)
         output = self.output_cap(max_output_tokens)
         tokens = tokens_in + output
         charge: Charge | None = None
@@ -297,6 +358,14 @@ class DestinationQuota:
             self.skip_until = min(a._blocked_until for a in self.accounts)
             self.skip_tokens = max(a._blocked_amount for a in self.accounts)
         return earliest
+
+    def _apply_changes(self, now: float) -> None:
+        """Lay the limit values of every dated change reached by ``now`` on each account's windows."""
+        while self._changes and self._changes[0][0] <= now:
+            _, limits = self._changes.pop(0)
+            for account in self.accounts:
+                apply_limits(account.windows[: self.own_windows], limits)  # the model's own, not the account's
+        self._change_at = self._changes[0][0] if self._changes else math.inf
 
     def settle(self, now: float, admission: Admission, tokens_in: int, tokens_out: int) -> None:
         """Reconcile the reservation with the tokens actually used, free the slot."""

@@ -44,6 +44,10 @@ class QuotaWindow:
         """Amount in use at ``now``."""
         raise NotImplementedError
 
+    def set_limit(self, limit: float) -> None:
+        """Give the window a new limit from now on (a dated limit change); what it has counted stays counted."""
+        self.limit = float(limit)
+
     def fits(self, now: float, amount: float) -> bool:
         """Whether ``amount`` more can be admitted at ``now``."""
         return self.used(now) + amount <= self.limit * (1 + _EPS)
@@ -163,13 +167,20 @@ class FixedWindow(QuotaWindow):
 class TokenBucket(QuotaWindow):
     """An allowance of ``limit`` refilling continuously at ``limit / length_s`` per second."""
 
-    __slots__ = ("_last", "_level", "rate")
+    __slots__ = ("_last", "_level", "length_s", "rate")
 
     def __init__(self, name: str, measure: Measure, limit: float, length_s: float) -> None:
         super().__init__(name, measure, limit)
+        self.length_s = length_s
         self.rate = limit / length_s
         self._level = float(limit)
         self._last = 0.0
+
+    def set_limit(self, limit: float) -> None:
+        """A new capacity and refill rate (limit ÷ length); the level is capped at the new capacity
+        when it next refills, as the provider's bucket would be."""
+        super().set_limit(limit)
+        self.rate = self.limit / self.length_s
 
     def _refill(self, now: float) -> None:
         if now > self._last:

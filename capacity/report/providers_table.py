@@ -1,4 +1,8 @@
-"""``capacity providers``: the configured providers, their limits, sources and ages.
+"""``capacity providers``: the configured providers, their limits, refill semantics, sources and ages.
+
+Each limit's refill rule (rolling, fixed at a local time, token bucket, calendar month, or
+unknown — counted as rolling) is shown with the evidence it rests on and when that was read,
+and each dated limit change with its source.
 
 Free tiers change often (Gemini 2.0 Flash's free requests a day went 1,500 → 1,000 → 200
 in six months of 2025), so every entry carries the date its source was read (``as_of``).
@@ -15,7 +19,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from capacity.config.providers import FixedReset, Limits, ModelSpec, Provider, StatedLimit
+from capacity.config.providers import (
+    CalendarMonthReset,
+    FixedReset,
+    Limits,
+    ModelSpec,
+    Provider,
+    ResetRule,
+    StatedLimit,
+    UnknownReset,
+)
 from capacity.units import Measure, Period
 
 
@@ -53,13 +66,58 @@ def limits_text(limits: Limits) -> str:
     return " · ".join(parts) if parts else "none stated"
 
 
-def _resets_text(model: ModelSpec) -> str:
-    fixed = [
-        f"{period} at {reset.at:%H:%M} {reset.timezone}"
-        for period in ("minute", "hour", "day")
-        if isinstance(reset := getattr(model.resets, period), FixedReset)
-    ]
-    return "fixed reset: " + ", ".join(fixed) if fixed else ""
+def used_periods(model: ModelSpec | Limits) -> list[Period]:
+    """The periods of the windows a model (or an account's allowances) states, in table order."""
+    limits = model if isinstance(model, Limits) else model.limits
+    periods: list[Period] = []
+    for limit in limits.stated():
+        if limit.period is not None and limit.period is not Period.ONCE and limit.period not in periods:
+            periods.append(limit.period)
+    return periods
+
+
+def semantics_text(rule: ResetRule) -> str:
+    """A refill rule in words: ``fixed at 00:00 America/Los_Angeles``, ``token bucket``, ``unknown …``."""
+    if isinstance(rule, FixedReset):
+        return f"fixed at {rule.at:%H:%M} {rule.timezone}"
+    if isinstance(rule, CalendarMonthReset):
+        return f"calendar month from the 1st, {rule.timezone}"
+    if isinstance(rule, UnknownReset):
+        return "unknown (counted as rolling, the safe default)"
+    return rule.kind.replace("_", " ")
+
+
+def _semantics_lines(model: ModelSpec) -> list[str]:
+    """One line per period a model's limits use: its refill rule and the evidence for it."""
+    lines = []
+    for period in used_periods(model):
+        rule = model.resets.rule(period)
+        evidence = rule.evidence or "no evidence given"
+        when = f", read {rule.as_of}" if rule.as_of else ""
+        lines.append(f"per {period.value}: {semantics_text(rule)} — {evidence}{when}")
+    for change in model.limit_changes:
+        values = ", ".join(f"{k} {_number(v)}" for k, v in change.limits.items())
+        until = f" until {change.effective_until}" if change.effective_until else ""
+        lines.append(f"from {change.effective_from}{until}: {values} — {change.source}")
+    return lines
+
+
+def account_lines(provider: Provider) -> list[str]:
+    """The account-wide allowances of a provider, shared by its models, with their refill rules."""
+    shared = provider.account_limits
+    if shared is None:
+        return []
+    lines = [f"account-wide, shared by its models: {limits_text(shared)}"]
+    for period in used_periods(shared):
+        rule = provider.account_resets.rule(period)
+        when = f", read {rule.as_of}" if rule.as_of else ""
+        lines.append(f"per {period.value}: {semantics_text(rule)} — {rule.evidence or 'no evidence given'}{when}")
+    return lines
+
+
+def _semantics_json(model: ModelSpec) -> dict[str, Any]:
+    """The refill rule and evidence of each period the model's limits use."""
+    return {p.value: model.resets.rule(p).model_dump(mode="json", exclude_none=True) for p in used_periods(model)}
 
 
 def _prices_text(model: ModelSpec) -> str:
@@ -95,10 +153,17 @@ def providers_json(providers: Sequence[Provider], today: dt.date, stale_days: in
                 "stale": is_stale(p.as_of, today, stale_days),
                 "terms": p.terms,
                 "notes": p.notes,
+                "account_limits": None if p.account_limits is None else _limits_json(p.account_limits),
+                "account_semantics": {
+                    period.value: p.account_resets.rule(period).model_dump(mode="json", exclude_none=True)
+                    for period in (used_periods(p.account_limits) if p.account_limits is not None else [])
+                },
                 "models": [
                     {
                         "name": m.name,
                         "limits": _limits_json(m.limits),
+                        "semantics": _semantics_json(m),
+                        "limit_changes": [c.model_dump(mode="json", exclude_none=True) for c in m.limit_changes],
                         "prices": None if m.prices is None else m.prices.model_dump(mode="json"),
                         "withdrawn_on": None if m.withdrawn_on is None else m.withdrawn_on.isoformat(),
                     }
@@ -138,11 +203,13 @@ def render_providers(
         head = Text(p.name, style="bold")
         head.append(f" {p.label}\n")
         head.append(f"source: {p.source}", style="dim")
+        for line in account_lines(p):
+            head.append(f"\n{line}", style="dim")
         table.add_row(head, p.billing, "", "", age)
         for m in p.models:
             limits = Text(limits_text(m.limits))
-            if resets := _resets_text(m):
-                limits.append(f"\n{resets}", style="dim")
+            for line in _semantics_lines(m):
+                limits.append(f"\n{line}", style="dim")
             if m.withdrawn_on is not None:
                 limits.append(f"\nwithdrawn on {m.withdrawn_on}", style="red")
             table.add_row(f"  {m.name}", "", limits, _prices_text(m), "")

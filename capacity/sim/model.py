@@ -39,9 +39,10 @@ from capacity.gpu.pool import make_servers
 from capacity.metrics.recorder import Recorder
 from capacity.policy.actions import ArmTimer, Call, Park, Resolve, Sleep
 from capacity.policy.build import build_core, seed_streams
-from capacity.policy.ledger import Admission, DestinationQuota
+from capacity.policy.ledger import Admission, DestinationQuota, account_pools
 from capacity.policy.pipeline import Pipeline
 from capacity.policy.router import Destination
+from capacity.policy.windows import QuotaWindow
 from capacity.result import RunResult
 from capacity.sim.gpu_station import GpuStation
 from capacity.units import DAY_S, DAYS_PER_MONTH, HOUR_S
@@ -143,6 +144,12 @@ class Simulation:
         self.requested = int(sum(self.session_interviews))
 
         self.stations: list[ApiStation | GpuStation] = []
+        truth_pools: dict[str, list[list[QuotaWindow]]] = {}
+        provider_accounts: dict[str, int] = {}  # accounts of each provider in use, as build_core counts them
+        for d in sc.routing.destinations:
+            if d.provider is not None:
+                n = d.accounts or config.provider(d.provider).accounts
+                provider_accounts[d.provider] = max(n, provider_accounts.get(d.provider, 0))
         self.pool_costs: dict[int, PoolCost] = {}
         pools = {p.name: p for p in sc.gpu_pools}
         for i, (d, dest) in enumerate(zip(sc.routing.destinations, self.destinations, strict=True)):
@@ -161,7 +168,10 @@ class Simulation:
                     provider = config.provider(d.provider)
                     spec = provider.model(d.model)
                     assert spec is not None
-                    enforced = DestinationQuota(spec, d.accounts or provider.accounts, self.run_start)
+                    accounts = d.accounts or provider.accounts
+                    if d.provider not in truth_pools:  # the account-wide allowances, one set per provider account
+                        truth_pools[d.provider] = account_pools(provider, provider_accounts[d.provider], self.run_start)
+                    enforced = DestinationQuota(spec, accounts, self.run_start, pools=truth_pools[d.provider])
                 self.stations.append(ApiStation(dest, config, streams.service, d.provider, enforced))
         self.sessions_done = 0
         self.max_interviews = max_interviews

@@ -14,7 +14,7 @@ from capacity.cli import app
 runner = CliRunner()
 CHECKOUT = Path(__file__).resolve().parents[2]
 TINY = ["--scenario", "A", "--days", "1", "--set", "demand.interviews=2000", "--set", "candidates.count=200"]
-MISTRAL_RPM = "limits: {rpm: 60, tpm: 500000, tokens_per_month: 1000000000}"
+MISTRAL_LIMITS = "limits: {rps: 1, tpm: 500000, tokens_per_month: 1000000000}"
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +52,9 @@ def test_an_unchanged_model_passes(baseline: Path) -> None:
 def test_a_changed_quota_fails_with_a_table_of_what_moved(baseline: Path, tmp_path: Path) -> None:
     providers = tmp_path / "providers.yaml"
     text = (CHECKOUT / "providers.yaml").read_text(encoding="utf-8")
-    assert text.count(MISTRAL_RPM) == 1
+    assert text.count(MISTRAL_LIMITS) == 1
     providers.write_text(
-        text.replace(MISTRAL_RPM, MISTRAL_RPM.replace("rpm: 60", "rpm: 6")), encoding="utf-8"
+        text.replace(MISTRAL_LIMITS, MISTRAL_LIMITS.replace("tpm: 500000", "tpm: 5000")), encoding="utf-8"
     )
 
     status, output = _check(baseline, "--providers", str(providers))

@@ -83,7 +83,7 @@ def test_table_output_names_the_binding_limits() -> None:
     assert result.exit_code == 1
     out = result.stdout
     assert "FALLS SHORT" in out
-    assert "neurons_per_day: 10,000 neurons/day" in out
+    assert "account neurons_per_day: 10,000" in out  # the account's allowance, shared by its models
     assert "2,273 per interviewing day" in out
     assert "1,667/calendar day" in out
     assert "contradicted" in out
@@ -111,3 +111,24 @@ def test_help_documents_exit_status() -> None:
     result = runner.invoke(app, ["plan", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "1 it falls short" in result.stdout
+
+
+def test_a_script_over_github_models_input_cap_falls_short_with_exit_1() -> None:
+    # issue 11 case 5: 9,000-token system prompts against GitHub Models' 8,000 input tokens a request
+    status, out = plan_json(
+        "--scenario",
+        "A",
+        "--set",
+        "routing.destinations=[{provider: github-models, model: openai/gpt-4o-mini}]",
+        "--set",
+        "demand={kind: per_day, interviews: 5, days: 1}",
+        "--set",
+        "candidates.count=5",
+        "--set",
+        "candidates.interviews_each=1",
+        "--set",
+        "script.system_prompt_tokens=9000",
+    )
+    assert status == 1
+    assert out["interviews_per_day"] == 0
+    assert out["providers"][0]["binding_limit"] == "max_input_tokens_per_request"

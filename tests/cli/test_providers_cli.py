@@ -23,9 +23,11 @@ def test_json_lists_every_provider_with_its_age() -> None:
     assert (by_name["cloudflare"]["age_days"], by_name["cloudflare"]["stale"]) == (307, True)
     assert (by_name["gemini"]["age_days"], by_name["gemini"]["stale"]) == (95, False)
     flash = by_name["gemini"]["models"][0]
-    assert flash["limits"] == {"rpm": 15, "rpd": 200, "tpm": 1_000_000}
+    assert flash["limits"] == {"rpm": 15, "rpd": 200, "input_tpm": 1_000_000}  # Gemini's TPM counts input
     assert flash["prices"] == {"usd_per_mtok_in": 0.10, "usd_per_mtok_out": 0.40}
-    assert by_name["huggingface"]["models"][0]["limits"] == {"credit_usd": 0.10, "credit_renews": "monthly"}
+    # the credit belongs to the account, shared by its models (issue 11 case 1)
+    assert by_name["huggingface"]["account_limits"] == {"credit_usd": 0.10, "credit_renews": "monthly"}
+    assert by_name["huggingface"]["models"][0]["limits"] == {}
     assert by_name["gemini"]["source"].startswith("ai.google.dev")
 
 
@@ -42,7 +44,7 @@ def test_table_marks_stale_entries() -> None:
     assert "STALE" in result.stdout
     assert "2 stale: cloudflare, sambanova" in result.stdout
     assert "10,000 neurons/day" in result.stdout
-    assert "day at 00:00 America/Los_Angeles" in result.stdout
+    assert "per day: fixed at 00:00 America/Los_Angeles" in result.stdout
 
 
 def test_bad_date_exits_2() -> None:

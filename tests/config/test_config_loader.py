@@ -17,7 +17,7 @@ from capacity.cli import app
 from capacity.config import load_configuration, load_providers
 from capacity.errors import ConfigError, UsageError
 
-GEMINI_LIMITS = "limits: {rpm: 15, rpd: 200, tpm: 1000000}"
+GEMINI_LIMITS = "limits: {rpm: 15, rpd: 200, input_tpm: 1000000}"
 GEMINI_LIMITS_FIELD = "providers[0].models[0].limits"
 
 Copy = Callable[[dict[str, tuple[str, str]]], Path]
@@ -26,31 +26,31 @@ LineOf = Callable[[Path, str], int]
 # (edit of providers.yaml, text on the line the problem is reported at, field, words of the message)
 PROVIDER_CASES = {
     "yaml syntax error": (
-        "limits: {rpm: 15, rpd: 200 tpm: 1000000}",
-        "limits: {rpm: 15, rpd: 200 tpm",
+        "limits: {rpm: 15, rpd: 200 input_tpm: 1000000}",
+        "limits: {rpm: 15, rpd: 200 input_tpm",
         "",
         "YAML syntax error",
     ),
     "unknown key": (
-        "limits: {rpm: 15, rpd: 200, tpm: 1000000, rpx: 3}",
+        "limits: {rpm: 15, rpd: 200, input_tpm: 1000000, rpx: 3}",
         "rpx: 3",
         f"{GEMINI_LIMITS_FIELD}.rpx",
         "unknown key",
     ),
     "wrong type": (
-        "limits: {rpm: 15, rpd: lots, tpm: 1000000}",
+        "limits: {rpm: 15, rpd: lots, input_tpm: 1000000}",
         "rpd: lots",
         f"{GEMINI_LIMITS_FIELD}.rpd",
         "valid integer",
     ),
     "negative limit": (
-        "limits: {rpm: 15, rpd: -200, tpm: 1000000}",
+        "limits: {rpm: 15, rpd: -200, input_tpm: 1000000}",
         "rpd: -200",
         f"{GEMINI_LIMITS_FIELD}.rpd",
         "greater than or equal to 0",
     ),
     "negative credit": (
-        "limits: {rpm: 15, rpd: 200, tpm: 1000000, credit_usd: -1}",
+        "limits: {rpm: 15, rpd: 200, input_tpm: 1000000, credit_usd: -1}",
         "credit_usd: -1",
         f"{GEMINI_LIMITS_FIELD}.credit_usd",
         "greater than or equal to 0",
@@ -107,7 +107,7 @@ def test_duplicate_key_is_a_problem(config_copy: Copy, line_of: LineOf) -> None:
 
 
 def test_several_problems_are_all_reported(config_copy: Copy) -> None:
-    folder = config_copy({"providers.yaml": (GEMINI_LIMITS, "limits: {rpm: -1, rpd: -2, tpm: 1000000}")})
+    folder = config_copy({"providers.yaml": (GEMINI_LIMITS, "limits: {rpm: -1, rpd: -2, input_tpm: 1000000}")})
     with pytest.raises(ConfigError) as caught:
         load_providers(folder / "providers.yaml")
     assert sorted(p.field for p in caught.value.problems) == [

@@ -145,3 +145,22 @@ def test_every_rate_limit_of_the_table_becomes_a_capacity_with_its_words() -> No
         "$1,000.00 ÷ 10 business days of the horizon (one-time credit) ÷ $0.000100/request"
     )
     assert how["concurrent_requests"] == "1,000 in flight × 10 active h × 3600 ÷ 1.50 s/request"
+
+
+def test_per_second_and_input_or_output_only_limits_divide_by_what_they_count() -> None:
+    assert only({"rps": 1}) == 1 * 3600 * 10  # Mistral's 1 request/s over 10 active hours
+    assert only({"input_tpm": 90_000}) == pytest.approx(90_000 * 60 * 10 / 900)
+    assert only({"output_tpm": 10_000}) == pytest.approx(10_000 * 60 * 10 / 100)
+    assert only({"output_tpm": 10_000, "charge_max_output_up_front": True}) == pytest.approx(10_000 * 60 * 10 / 500)
+    assert only({"input_tpd": 90_000}) == pytest.approx(100)
+
+
+def test_an_hour_at_geminis_limit_counts_input_tokens_only() -> None:
+    # requests of 20,500 input + 4,250 output tokens for one active hour at Gemini's 250,000 TPM:
+    # counted as input + output, 15,000,000 ÷ 24,750 = 606; as input only (Gemini's rule), 731.7
+    hour = RequestProfile(20_500.0, 4_250.0, 24_750.0, 1.0, 20.0, 10.0)
+    (old,) = limit_capacities(spec({"tpm": 250_000}), hour)
+    (new,) = limit_capacities(spec({"input_tpm": 250_000}), hour)
+    assert round(old.requests_per_day) == 606
+    assert round(new.requests_per_day, 1) == 731.7
+    assert "input tokens/request" in new.how

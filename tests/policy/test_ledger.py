@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from capacity.config.providers import ModelSpec
 from capacity.policy.ledger import Admission, DestinationQuota, build_windows
-from capacity.policy.resets import DailyAt, MonthlyOnFirst, NeverResets
+from capacity.policy.resets import DailyAt, NeverResets
 from capacity.policy.windows import FixedWindow, RollingWindow, TokenBucket
 from capacity.units import LIMIT_KIND, LIMIT_KINDS, Period
 
@@ -69,13 +69,11 @@ def test_the_ledger_builds_one_window_per_present_limit(
         period = Period.MONTH if w.name == "credit_usd" and renews == "monthly" else kind.period
         if period is Period.ONCE:
             assert isinstance(w, FixedWindow) and isinstance(w.schedule, NeverResets)
-        elif period is Period.MONTH:  # calendar month by default
-            assert isinstance(w, FixedWindow) and isinstance(w.schedule, MonthlyOnFirst)
         elif period is Period.DAY and day_reset == "fixed":
             assert isinstance(w, FixedWindow) and isinstance(w.schedule, DailyAt)
         elif period is Period.DAY and day_reset == "token_bucket":
             assert isinstance(w, TokenBucket) and w.rate == w.limit / 86_400.0
-        else:
+        else:  # rolling, or nothing stated (unknown: counted as rolling, months too)
             assert isinstance(w, RollingWindow)
             assert period is not None and w.length_s == period.length_s
 

@@ -44,7 +44,7 @@ from simkit import (
 )
 
 from capacity.config.loader import Configuration
-from capacity.config.providers import FixedReset, ModelSpec, Provider, RollingReset, TokenBucketReset
+from capacity.config.providers import FixedReset, ModelSpec, Provider, RollingReset, TokenBucketReset, UnknownReset
 from capacity.sim.model import Simulation, simulate
 from capacity.units import DAY_S, HOUR_S, MINUTE_S
 
@@ -126,7 +126,7 @@ def check_limits(sim: Simulation, probe: Probe) -> int:
                 ]
                 amounts = _amounts(records, measure, up_front)
                 bound = limit * (1 + EPS)
-                if isinstance(rule, RollingReset):
+                if isinstance(rule, RollingReset | UnknownReset):  # unknown: counted as rolling
                     assert _max_rolling(times, amounts, length) <= bound, (dest.name, account, name)
                 elif isinstance(rule, TokenBucketReset):
                     excess = _max_bucket_excess(times, amounts, limit / length)

@@ -8,20 +8,25 @@ ledgers each hold 1/N of the quota. Every figure below follows from the quotas b
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
 from simkit import build, check_conservation, demand, destinations, hours, provider
 
-from capacity.config.loader import Configuration
+from capacity.config.loader import Configuration, load_providers
+from capacity.config.providers import LimitChange
 from capacity.policy.build import build_core, seed_streams
-from capacity.policy.fleet import RouterFleet, split_limits
+from capacity.policy.fleet import RouterFleet, split_limits, split_quotas
 from capacity.policy.observer import NULL_OBSERVER
 from capacity.policy.router import Routed
 from capacity.report.verdict import judge
 from capacity.result import RunResult
 from capacity.sim.model import simulate
 from capacity.workload.calendar import run_start
+
+SHIPPED = Path(__file__).resolve().parents[2] / "providers.yaml"
 
 UTC_MIDNIGHT = {"day": {"kind": "fixed", "at": "00:00", "timezone": "UTC"}}
 
@@ -147,3 +152,23 @@ def test_split_limits_divides_quotas_not_per_request_caps() -> None:
     assert (split.rpm, split.tpd, split.credit_usd) == (5.0, 30_000.0, 1.0)
     assert split.concurrent_requests == 1
     assert split.max_input_tokens_per_request == 8000
+
+
+def test_split_limits_divides_dated_changes_too() -> None:
+    """A local_split replica's share of a free tier cut on a date is the cut value over N."""
+    config = build([provider("p0", limits={"rpd": 1000})])
+    spec = config.provider("p0").model("m")
+    assert spec is not None
+    cut = {"effective_from": dt.date(2025, 12, 6), "limits": {"rpd": 20.0}, "source": "test"}
+    dated = spec.model_copy(update={"limit_changes": [LimitChange.model_validate(cut)]})
+    split = split_limits(dated, 4)
+    assert split.limits_on(dt.date(2025, 12, 5)).rpd == 250.0
+    assert split.limits_on(dt.date(2025, 12, 6)).rpd == 5.0
+
+
+def test_split_quotas_divides_an_account_wide_allowance() -> None:
+    """Cloudflare's 10,000 neurons a day per account, over 2 replicas: 5,000 each."""
+    cloudflare = next(p for p in load_providers(SHIPPED).providers if p.name == "cloudflare")
+    assert cloudflare.account_limits is not None
+    assert cloudflare.account_limits.neurons_per_day == 10_000
+    assert split_quotas(cloudflare.account_limits, 2).neurons_per_day == 5_000

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from capacity.config.providers import Limits, Resets, RollingReset
+from capacity.config.providers import Limits, Resets, UnknownReset
 from capacity.units import LIMIT_KIND, LIMIT_KINDS, Measure, Period, limit_unit
 
 LIMIT_FIELDS = [name for name, field in Limits.model_fields.items() if field.default is None]
@@ -25,12 +25,13 @@ def test_every_limit_field_of_the_config_model_is_in_the_table_exactly_once_in_i
 
 
 def test_each_window_reads_as_its_measure_per_its_period() -> None:
-    per = {Period.MINUTE: "/min", Period.HOUR: "/hour", Period.DAY: "/day", Period.MONTH: "/month"}
+    per = {Period.SECOND: "/s", Period.MINUTE: "/min", Period.HOUR: "/hour", Period.DAY: "/day", Period.MONTH: "/month"}
     for kind in LIMIT_KINDS:
         if kind.measure is Measure.USD:
             assert kind.unit == "USD credit" and kind.period is Period.ONCE
         elif kind.period is not None:
-            assert kind.unit == f"{kind.measure.value}{per[kind.period]}", kind.field
+            words = kind.measure.value.replace("_", " ")
+            assert kind.unit == f"{words}{per[kind.period]}", kind.field
             assert kind.short.endswith(per[kind.period]), kind.field
     assert [k.field for k in LIMIT_KINDS if k.period is None] == [
         "concurrent_requests",
@@ -46,7 +47,7 @@ def test_words_and_tags_tell_the_kinds_apart() -> None:
 
 
 def test_period_lengths_in_seconds() -> None:
-    assert [p.length_s for p in Period] == [60.0, 3600.0, 86_400.0, 30 * 86_400.0, math.inf]
+    assert [p.length_s for p in Period] == [1.0, 60.0, 3600.0, 86_400.0, 30 * 86_400.0, math.inf]
 
 
 def test_a_window_name_reads_as_its_unit() -> None:
@@ -72,6 +73,6 @@ def test_stated_limits_are_the_present_ones_in_table_order(raw: dict[str, int | 
 
 
 def test_resets_name_no_rule_for_a_one_time_allowance() -> None:
-    assert isinstance(Resets().rule(Period.DAY), RollingReset)
+    assert isinstance(Resets().rule(Period.DAY), UnknownReset)  # nothing stated: unknown, counted as rolling
     with pytest.raises(ValueError, match="one-time"):
         Resets().rule(Period.ONCE)

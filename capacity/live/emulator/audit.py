@@ -36,22 +36,27 @@ from capacity.config.providers import (
     ModelSpec,
     RollingReset,
     TokenBucketReset,
+    UnknownReset,
 )
 from capacity.units import DAY_S, DAYS_PER_MONTH, HOUR_S, MINUTE_S
 
 __all__ = ["Audit", "LimitDef", "limit_defs"]
 
-PERIOD_S = {"minute": MINUTE_S, "hour": HOUR_S, "day": DAY_S, "month": DAYS_PER_MONTH * DAY_S}
+PERIOD_S = {"second": 1.0, "minute": MINUTE_S, "hour": HOUR_S, "day": DAY_S, "month": DAYS_PER_MONTH * DAY_S}
 """Length of each period, s; a rolling or bucket month is 30 days, as in the ledger."""
 
 _LIMITS: tuple[tuple[str, str, str], ...] = (
+    ("rps", "requests", "second"),
     ("rpm", "requests", "minute"),
     ("rph", "requests", "hour"),
     ("rpd", "requests", "day"),
     ("requests_per_month", "requests", "month"),
     ("tpm", "tokens", "minute"),
+    ("input_tpm", "input_tokens", "minute"),
+    ("output_tpm", "output_tokens", "minute"),
     ("tokens_per_hour", "tokens", "hour"),
     ("tpd", "tokens", "day"),
+    ("input_tpd", "input_tokens", "day"),
     ("tokens_per_month", "tokens", "month"),
     ("neurons_per_day", "neurons", "day"),
 )
@@ -69,18 +74,19 @@ class LimitDef:
     name: str
     """The field of ``limits`` (``rpm``, ``tpd``, ``credit_usd`` …)."""
     measure: str
-    """What it counts: ``requests``, ``tokens``, ``neurons`` or ``usd``."""
+    """What it counts: ``requests``, ``tokens``, ``input_tokens``, ``output_tokens``, ``neurons`` or ``usd``."""
     period: str
-    """``minute``, ``hour``, ``day``, ``month`` or ``once`` (a credit that never renews)."""
+    """``second``, ``minute``, ``hour``, ``day``, ``month`` or ``once`` (a credit that never renews)."""
     limit: float
     """The allowance per period, in the measure's unit."""
     rule: str
-    """How it resets: ``rolling``, ``fixed``, ``token_bucket``, ``calendar_month`` or ``never``."""
+    """How it resets: ``rolling``, ``fixed``, ``token_bucket``, ``calendar_month``, ``unknown`` (counted
+    as rolling) or ``never``."""
 
     @property
     def daily(self) -> bool:
         """True for allowances of a day or longer (an exhausted one is not a burst)."""
-        return self.period not in ("minute", "hour")
+        return self.period not in ("second", "minute", "hour")
 
 
 def limit_defs(spec: ModelSpec) -> list[LimitDef]:
@@ -255,7 +261,7 @@ def _tracker(limit: LimitDef, run_start: dt.datetime, spec: ModelSpec) -> _Track
         return _Fixed(limit.limit, _Forever())
     rule = spec.resets.month if limit.period == "month" else getattr(spec.resets, limit.period)
     length = PERIOD_S[limit.period]
-    if isinstance(rule, RollingReset):
+    if isinstance(rule, RollingReset | UnknownReset):  # nothing known: the ledger's safe reading
         return _Rolling(limit.limit, length)
     if isinstance(rule, TokenBucketReset):
         return _Bucket(limit.limit, length)

@@ -45,10 +45,12 @@ class Pricing:
 
     def amounts(self, tokens_in: int, tokens_out: int) -> dict[str, float]:
         """The charge of one request of ``tokens_in`` input and ``tokens_out`` output tokens,
-        by measure (``requests``, ``tokens``, ``neurons``, ``usd``)."""
+        by measure (``requests``, ``tokens``, ``input_tokens``, ``output_tokens``, ``neurons``, ``usd``)."""
         return {
             "requests": 1.0,
             "tokens": float(tokens_in + tokens_out),
+            "input_tokens": float(tokens_in),
+            "output_tokens": float(tokens_out),
             "neurons": tokens_in * self.neurons_in + tokens_out * self.neurons_out,
             "usd": tokens_in * self.usd_in + tokens_out * self.usd_out,
         }
@@ -178,7 +180,7 @@ class AccountModel:
             out[ratelimit_header("remaining", lim.measure, lim.period)] = _number(max(0.0, w.window.limit - used))
             if used <= 0:
                 full_at = now
-            elif lim.rule == "rolling":  # O(1): the last charge leaves the window last
+            elif lim.rule in ("rolling", "unknown"):  # O(1): the last charge leaves the window last
                 full_at = w.last_take_s + PERIOD_S[lim.period]
             else:
                 full_at = w.window.free_at(now, w.window.limit)

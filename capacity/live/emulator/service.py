@@ -107,7 +107,11 @@ class ProviderState:
         self.keys: dict[bytes, int] = {}
         self.unauthorised = 0
         streams = rng.spawn(len(provider.models))
-        self.models = {m.name: ModelState(m, run_start, r) for m, r in zip(provider.models, streams, strict=True)}
+        # each model enforces the account-wide allowances as if it were alone (the emulator does
+        # not share them across its models yet: a provider serving two of them admits more)
+        self.models = {
+            m.name: ModelState(provider.alone(m), run_start, r) for m, r in zip(provider.models, streams, strict=True)
+        }
         self.outages = [(o.start_s, o.start_s + o.duration_s) for o in outages if o.provider == provider.name]
 
     def account_of(self, key: str) -> int | None:

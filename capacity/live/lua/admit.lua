@@ -6,24 +6,27 @@
 -- charged and the admission opened (a lease: its concurrency slot, and its right to one settlement).
 --
 -- KEYS[1]  destination hash (next account, last time seen)
--- per account a = 0..n-1, from k = 2 + a * (2 + rolling windows): KEYS[k] the account's state
---          hash, KEYS[k+1] its open admissions (sorted set: ticket -> lease end), then the log of
---          each rolling window
+-- per account a = 0..n-1, from k = 2 + a * (3 + rolling windows): KEYS[k] the account's state
+--          hash, KEYS[k+1] its open admissions (sorted set: ticket -> lease end), KEYS[k+2] the
+--          account's pool hash (its shared allowances' state), then the log of each rolling window
 -- ARGV     1 now ('' = Redis TIME), 2 run start (epoch s), 3 strict (1: answer 'T' when a fixed
---          window's given periods miss now), 4 withdrawn at (run s), 5-8 the charge (requests,
---          tokens, neurons, dollars), 9 concurrent-request limit (0: none), 10 lease s,
---          11 accounts, 12 windows, 13.. six arguments per window (see common.lua)
+--          window's given periods miss now), 4 withdrawn at (run s), 5-10 the charge (requests,
+--          tokens, neurons, dollars, input tokens, output tokens), 11 concurrent-request limit
+--          (0: none), 12 lease s, 13 accounts, 14 windows, 15.. six arguments per window (see common.lua)
 -- Reply    {'A', account, ticket, now, {fixed period starts}} | {'R', free at, now} | {'T', now}
 
 local dest = KEYS[1]
 local now = clock(ARGV[1], tonumber(ARGV[2]), dest)
 local strict = ARGV[3] == '1'
 local withdrawn = tonumber(ARGV[4])
-local charge = {tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])}
-local slots = tonumber(ARGV[9])
-local lease = tonumber(ARGV[10])
-local n = tonumber(ARGV[11])
-local windows = parse_windows(13, tonumber(ARGV[12]))
+local charge = {}
+for m = 1, MEASURES do
+  charge[m] = tonumber(ARGV[4 + m])
+end
+local slots = tonumber(ARGV[5 + MEASURES])
+local lease = tonumber(ARGV[6 + MEASURES])
+local n = tonumber(ARGV[7 + MEASURES])
+local windows, pooled = parse_windows(9 + MEASURES, tonumber(ARGV[8 + MEASURES]))
 
 if now >= withdrawn then
   return {'R', fmt(INF), fmt(now)}
@@ -86,9 +89,21 @@ local first = tonumber(redis.call('HGET', dest, 'next') or '0')
 local earliest = INF
 for step = 0, n - 1 do
   local a = (first + step) % n
-  local base = 2 + a * (2 + rolling)
-  local state_key, open = KEYS[base], KEYS[base + 1]
+  local base = 2 + a * (3 + rolling)
+  local state_key, open, pool_key = KEYS[base], KEYS[base + 1], KEYS[base + 2]
   local state, loaded = load_state(state_key)
+  local pstate, ploaded = {}, {}
+  if pooled > 0 then
+    pstate, ploaded = load_state(pool_key)
+  end
+  local function save_all()
+    save_state(state_key, state, loaded)
+    expire_ms(state_key, life)
+    if pooled > 0 then
+      save_state(pool_key, pstate, ploaded)
+      expire_ms(pool_key, life)
+    end
+  end
   local bu, bm, ba = state.bu or -INF, state.bm or 1, state.ba or INF
   if now < bu and charge[bm] >= ba then
     -- the cached refusal stands: usage only grows until a refund clears it
@@ -98,15 +113,19 @@ for step = 0, n - 1 do
   else
     local refused = nil
     for j, w in ipairs(windows) do
-      local log = w.log and KEYS[base + 1 + w.log]
+      local log = w.log and KEYS[base + 2 + w.log]
       local amount = charge[w.measure]
-      normalize(state, j, w, log, now)
-      local used = state['u' .. j]
+      local st, i = state, j
+      if w.pool then
+        st, i = pstate, w.pj
+      end
+      normalize(st, i, w, log, now)
+      local used = st['u' .. i]
       if w.kind == 'B' then
         used = w.limit - used
       end
       if not (used + amount <= w.limit * (1 + EPS)) then
-        refused = free_at(state, j, w, log, amount)
+        refused = free_at(st, i, w, log, amount)
         state.bu, state.bm = refused, w.measure
         state.ba = (w.measure == 1) and 0 or amount
         break
@@ -118,16 +137,20 @@ for step = 0, n - 1 do
       state.seq = ticket
       for j, w in ipairs(windows) do
         local amount = charge[w.measure]
+        local st, i = state, j
+        if w.pool then
+          st, i = pstate, w.pj
+        end
         if w.kind == 'R' then
-          local log = KEYS[base + 1 + w.log]
-          redis.call('ZADD', log, fmt(now), entry(ticket, amount))
+          local log = KEYS[base + 2 + w.log]
+          redis.call('ZADD', log, fmt(now), log_member(w, dest, ticket, amount))
           expire_ms(log, w.p1)
-          state['u' .. j] = state['u' .. j] + amount
+          st['u' .. i] = st['u' .. i] + amount
         elseif w.kind == 'F' then
-          state['u' .. j] = state['u' .. j] + amount
-          starts[#starts + 1] = fmt(state['s' .. j])
+          st['u' .. i] = st['u' .. i] + amount
+          starts[#starts + 1] = fmt(st['s' .. i])
         else
-          state['u' .. j] = state['u' .. j] - amount
+          st['u' .. i] = st['u' .. i] - amount
         end
       end
       if slots == 0 then
@@ -135,14 +158,12 @@ for step = 0, n - 1 do
       end
       redis.call('ZADD', open, fmt(now + lease), string.format('%015d', ticket))
       expire_ms(open, lease)
-      save_state(state_key, state, loaded)
-      expire_ms(state_key, life)
+      save_all()
       redis.call('HSET', dest, 'next', a, 'now', fmt(now))
       expire_ms(dest, life)
       return {'A', a, ticket, fmt(now), starts}
     end
-    save_state(state_key, state, loaded)
-    expire_ms(state_key, life)
+    save_all()
     earliest = math.min(earliest, refused)
   end
 end

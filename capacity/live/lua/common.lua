@@ -1,6 +1,7 @@
 -- Shared by admit.lua and settle.lua (prepended to each by capacity/live/redis_scripts.py).
 --
--- Every quota window is described by six arguments: kind, measure, limit, p1, p2, p3.
+-- Every quota window is described by six arguments: kind, measure, limit, p1, p2, p3 (a lower-case
+-- kind: the same, for a window of the account-wide allowances shared by the provider's models).
 --   kind 'R' rolling window:  p1 = length, s.  State: field u<j> = sum in window; its entries in a
 --                             sorted set, score = admitted at, member = '<ticket, 15 digits>:<amount>'
 --                             (a refund replaces the member with the lowered amount).
@@ -8,11 +9,13 @@
 --                             now; p2, p3 = the next period (admit); p1 = the admission's period start
 --                             (settle).  State: s<j>, e<j> = current period, u<j> = used in it.
 --   kind 'B' token bucket:    p1 = refill rate per s, p2 = length, s.  State: u<j> = level, t<j> = last refill.
--- measure: 1 requests, 2 tokens, 3 neurons, 4 dollars.  Times are run seconds (s since the run's
+-- measure: 1 requests, 2 tokens (input + output), 3 neurons, 4 dollars, 5 input tokens, 6 output
+-- tokens (capacity/live/redis_ledger.py's MEASURES).  Times are run seconds (s since the run's
 -- start instant), on Redis's own clock unless the caller injects one.  The arithmetic is
 -- capacity/policy/windows.py's, operation for operation, so both ledgers round alike.
 
 local EPS = 1e-9
+local MEASURES = 6  -- what a charge counts: one number per measure code
 local INF = math.huge
 
 local function fmt(x)
@@ -36,16 +39,24 @@ local function clock(injected, epoch, dest)
   return now
 end
 
+-- a lower-case kind marks a window of the account's shared allowances (account_limits): its
+-- state lives in the account's pool hash, under its index among the pool windows (w.pj)
 local function parse_windows(first, count)
-  local windows = {}
+  local windows, pooled = {}, 0
   for j = 1, count do
     local a = first + (j - 1) * 6
+    local kind = ARGV[a]
     windows[j] = {
-      kind = ARGV[a], measure = tonumber(ARGV[a + 1]), limit = tonumber(ARGV[a + 2]),
+      kind = string.upper(kind), measure = tonumber(ARGV[a + 1]), limit = tonumber(ARGV[a + 2]),
       p1 = tonumber(ARGV[a + 3]), p2 = tonumber(ARGV[a + 4]), p3 = tonumber(ARGV[a + 5]),
+      pool = kind ~= string.upper(kind),
     }
+    if windows[j].pool then
+      pooled = pooled + 1
+      windows[j].pj = pooled
+    end
   end
-  return windows
+  return windows, pooled
 end
 
 -- an account's state hash as numbers, and a copy to write back only what changed
@@ -76,8 +87,13 @@ local function entry(ticket, amount)
   return string.format('%015d:', ticket) .. fmt(amount)
 end
 
-local function entry_amount(member)
-  return tonumber(string.sub(member, 17))
+-- a shared (pool) log holds several destinations' tickets: its members start with the destination's key
+local function log_member(w, dest, ticket, amount)
+  return (w.pool and (dest .. '|') or '') .. entry(ticket, amount)
+end
+
+local function entry_amount(member_text)
+  return tonumber(string.match(member_text, ':([^:|]*)$'))
 end
 
 local function expire_ms(key, seconds)
