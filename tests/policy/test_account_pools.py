@@ -55,3 +55,26 @@ def test_account_limits_are_allowances_not_per_model_bounds() -> None:
     data["models"][0]["prices"] = None
     with pytest.raises(ValidationError, match="credit_usd needs prices on every model"):
         Provider.model_validate(data)
+
+
+def _admit_all(quota: DestinationQuota, tokens_in: int, tokens_out: int) -> int:
+    """Requests ``quota`` admits one after another, 0.25 s apart, until it refuses one."""
+    n = 0
+    while isinstance(answer := quota.try_admit(n * 0.25, tokens_in, tokens_out), Admission):
+        quota.settle(n * 0.25, answer, tokens_in, tokens_out)
+        n += 1
+    return n
+
+
+def test_the_issues_case_1616_requests_counted_per_model_1314_for_the_account() -> None:
+    """Issue 11, case 1, with its figures: requests of 1,000 input and 100 output tokens cost
+    7.6058 neurons on fp8-fast and 33.1227 on the full model. Counted per model the two make
+    10,000/7.6058 + 10,000/33.1227 = 1,314.8 + 301.9 = 1,616.7 requests a day (the plan's
+    1,616); the account's one allowance carries at most 1,314, all on the cheaper model."""
+    provider = cloudflare()
+    per_model = [DestinationQuota(provider.alone(m), 1, START) for m in provider.models]
+    assert [_admit_all(q, 1_000, 100) for q in per_model] == [1_314, 301]
+    pools = account_pools(provider, 1, START)
+    fast, full = (DestinationQuota(m, 1, START, pools=pools) for m in provider.models)
+    assert _admit_all(fast, 1_000, 100) == 1_314
+    assert _admit_all(full, 1_000, 100) == 0  # the account has nothing left for the other model
