@@ -144,6 +144,11 @@ class DestinationResult(Result):
     binding_from_s: float | None = Field(
         default=None, description="Run time at which the binding window first refused a request, s."
     )
+    over_input_cap_from_s: float | None = Field(
+        default=None,
+        description="Run time at which a request first exceeded the destination's per-request input cap "
+        "(max_input_tokens_per_request) and so could not be sent there, s (None: never).",
+    )
 
 
 class TimeSeries(Result):

@@ -134,6 +134,7 @@ class DestinationTally:
         "cost_usd",
         "errors",
         "hourly",
+        "over_cap_from_s",
         "requests",
         "router_refusals",
         "tokens_in",
@@ -142,6 +143,7 @@ class DestinationTally:
 
     def __init__(self, hours: int) -> None:
         self.router_refusals = 0
+        self.over_cap_from_s: float | None = None
         self.requests = 0
         self.completed = 0
         self.tokens_in = 0
@@ -230,6 +232,12 @@ class Recorder:
         """A window had no room at ``now`` and cannot admit that request before ``until``, s."""
         stats = self.window_stats[window_id] if window_id < len(self.window_stats) else self._stats(window_id)
         stats.record_block(now, until)
+
+    def over_input_cap(self, now: float, destination: DestinationRef) -> None:
+        """A request over ``destination``'s per-request input cap could not be sent there."""
+        tally = self.tally[destination.index]
+        if tally.over_cap_from_s is None:
+            tally.over_cap_from_s = now
 
     def destination_refused(self, destination: DestinationRef) -> None:
         """The router found no room on ``destination`` (a check, not a lost request)."""
@@ -388,6 +396,7 @@ class Recorder:
                     hourly_requests=[int(x) for x in t.hourly],
                     binding_window=binding.name if binding is not None and binds else None,
                     binding_from_s=binding.first_blocked_s if binding is not None and binds else None,
+                    over_input_cap_from_s=t.over_cap_from_s,
                 )
             )
         return out

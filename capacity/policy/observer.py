@@ -54,6 +54,12 @@ class PolicyObserver(Protocol):
         lost request — a waiting turn is refused again at every check."""
         return None
 
+    def over_input_cap(self, now: float, destination: Destination) -> None:
+        """A request's input tokens exceed ``destination``'s per-request input cap
+        (``max_input_tokens_per_request``, e.g. GitHub Models' 8,000): it can never be sent there.
+        A check, like :meth:`destination_refused`: a waiting turn is checked again."""
+        return None
+
     def queue_length(self, now: float, length: int) -> None:
         """Turns waiting for quota right now."""
         return None

@@ -172,9 +172,11 @@ class Router:
                 self._refused(dest)
                 earliest = min(earliest, quota.skip_until)
                 continue
-            answer = (
-                quota.try_admit(now, tokens_in, max_output_tokens) if tokens_in <= quota.max_input_cap else math.inf
-            )
+            if tokens_in > quota.max_input_cap:  # never fits here, whatever the time
+                self.observer.over_input_cap(now, dest)
+                self._refused(dest)
+                continue
+            answer = quota.try_admit(now, tokens_in, max_output_tokens)
             if isinstance(answer, Admission):
                 return Routed(dest, answer)
             self._refused(dest)

@@ -119,6 +119,17 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
             )
             + "."
         )
+    capped = [d for d in result.destinations if d.over_input_cap_from_s is not None]
+    if capped:
+        findings.append(
+            "Requests over a per-request input cap (max_input_tokens_per_request) could not go to "
+            + "; ".join(
+                f"{d.name} (from {clock(d.over_input_cap_from_s or 0.0)}"
+                + (", the only limit that refused it)" if d.binding_window is None else ")")
+                for d in capped
+            )
+            + ": those turns need a destination with a larger context."
+        )
     refused_429 = result.errors.get(ErrorKind.RATE_LIMITED, 0)
     if refused_429 and result.requests.api_calls:
         worst = max(result.destinations, key=lambda d: d.errors.get(ErrorKind.RATE_LIMITED, 0))
