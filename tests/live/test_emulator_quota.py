@@ -8,6 +8,7 @@ import time
 import pytest
 from emukit import chat, model, provider, serve, stats
 
+from capacity.config.providers import Limits, Resets
 from capacity.live.emulator import ManualClock
 from capacity.live.ratelimits import parse_duration
 
@@ -179,6 +180,25 @@ def test_neurons_and_a_one_time_credit() -> None:
         doc = client.get("/stats").json()["providers"]["acme"]["models"]
         assert doc["neurons"]["limits"]["neurons_per_day"]["peak"] == pytest.approx(8.0)
         assert doc["credit"]["limits"]["credit_usd"]["peak"] == pytest.approx(0.0008)
+
+
+def test_an_account_wide_allowance_is_spent_by_every_model_of_the_account() -> None:
+    # Cloudflare's kind: 10 neurons a day for the account, whichever model spends them (issue 11 case 1)
+    rates = {"per_mtok_in": 1_000_000, "per_mtok_out": 0}  # one neuron an input token
+    utc_day = {"day": {"kind": "fixed", "at": "00:00", "timezone": "UTC"}}
+    acme = provider(model("a", neurons=rates), model("b", neurons=rates)).model_copy(
+        update={"account_limits": Limits(neurons_per_day=10), "account_resets": Resets.model_validate(utc_day)}
+    )
+    with serve(acme) as (_, client):
+        assert chat(client, model_name="a", prompt_words=4).status_code == 200
+        assert chat(client, model_name="b", prompt_words=4).status_code == 200
+        refused = chat(client, model_name="b", prompt_words=4)  # 8 + 4 > 10 neurons, on either model
+        assert (refused.status_code, refused.json()["error"]["limit"]) == (429, "neurons_per_day")
+        assert refused.headers["x-ratelimit-remaining-neurons-day"] == "2"
+        assert chat(client, model_name="a", prompt_words=2).status_code == 200  # the last 2 neurons
+        account = client.get("/stats").json()["providers"]["acme"]["account"]
+        assert account["limits"]["neurons_per_day"]["peak"] == pytest.approx(10.0)
+        assert account["violations"] == 0
 
 
 def test_a_token_bucket_refills_continuously_and_charges_the_maximum_up_front() -> None:

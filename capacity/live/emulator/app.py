@@ -216,7 +216,7 @@ def build_app(emulator: Emulator) -> Starlette:
                 return _error(400, f"unknown x-emulator-fault {text!r} (known: {known})", "invalid_request_error", None)
         answer = emulator.decide(provider, model, account, req.tokens_in, req.max_tokens, wanted, forced)
         if isinstance(answer, Refusal):
-            quota_headers = model.account(account).headers(clock.now(), clock.time_scale)
+            quota_headers = provider.headers(model, account, clock.now(), clock.time_scale)
             return _refused(answer, req.model, quota_headers, clock.time_scale)
         if isinstance(answer, FaultKind):
             if answer is FaultKind.RATE_LIMIT_BARE:

@@ -112,8 +112,8 @@ class AccountModel:
         self.audit = Audit(self.spec, self.run_start)
         self.refundable = not self.spec.limits.charge_max_output_up_front
 
-    def admit(self, now: float, amounts: dict[str, float]) -> Grant | Refusal:
-        """Charge every window and take a concurrency slot, or refuse and charge nothing."""
+    def refusal(self, now: float, amounts: dict[str, float]) -> Refusal | None:
+        """Why a request charging ``amounts`` (by measure) cannot be admitted at ``now``; None if it can."""
         for w in self.windows:
             amount = amounts[w.limit.measure]
             if amount > w.window.limit * (1 + _EPS):
@@ -133,6 +133,15 @@ class AccountModel:
             # the wait is the longest: only then does every window have room
             named = max(refusals, key=lambda r: (r.daily, r.wait_s))
             return replace(named, wait_s=max(r.wait_s for r in refusals))
+        return None
+
+    def admit(self, now: float, amounts: dict[str, float]) -> Grant | Refusal:
+        """Charge every window and take a concurrency slot, or refuse and charge nothing."""
+        refused = self.refusal(now, amounts)
+        return refused if refused is not None else self.take(now, amounts)
+
+    def take(self, now: float, amounts: dict[str, float]) -> Grant:
+        """Charge every window and take a concurrency slot (after :meth:`refusal` said None)."""
         handles = []
         for w in self.windows:
             handles.append((w.window, w.window.take(now, amounts[w.limit.measure])))

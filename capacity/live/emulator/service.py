@@ -107,11 +107,21 @@ class ProviderState:
         self.keys: dict[bytes, int] = {}
         self.unauthorised = 0
         streams = rng.spawn(len(provider.models))
-        # each model enforces the account-wide allowances as if it were alone (the emulator does
-        # not share them across its models yet: a provider serving two of them admits more)
-        self.models = {
-            m.name: ModelState(provider.alone(m), run_start, r) for m, r in zip(provider.models, streams, strict=True)
-        }
+        self.models = {m.name: ModelState(m, run_start, r) for m, r in zip(provider.models, streams, strict=True)}
+        # the account-wide allowances (Cloudflare's 10,000 neurons a day), one set per account,
+        # charged by every model of it: kept as the quotas of a pseudo-model of those limits
+        self.pool_spec: ModelSpec | None = None
+        if provider.account_limits is not None:
+            self.pool_spec = provider.models[0].model_copy(
+                update={
+                    "name": "account",
+                    "limits": provider.account_limits,
+                    "resets": provider.account_resets,
+                    "limit_changes": [],
+                }
+            )
+        self.run_start = run_start
+        self.pools: dict[int, AccountModel] = {}
         self.outages = [(o.start_s, o.start_s + o.duration_s) for o in outages if o.provider == provider.name]
 
     def account_of(self, key: str) -> int | None:
@@ -123,6 +133,21 @@ class ProviderState:
         if index is None:
             self.unauthorised += 1
         return index
+
+    def pool(self, account: int) -> AccountModel | None:
+        """The account-wide allowances of account ``account`` (None: the provider states none)."""
+        if self.pool_spec is None:
+            return None
+        quota = self.pools.get(account)
+        if quota is None:
+            quota = self.pools[account] = AccountModel(self.pool_spec, self.run_start)
+        return quota
+
+    def headers(self, model: ModelState, account: int, now: float, time_scale: float) -> dict[str, str]:
+        """The ``x-ratelimit-*`` headers of ``account`` on ``model``, the account-wide allowances' too."""
+        pool = self.pool(account)
+        own = model.account(account).headers(now, time_scale)
+        return own if pool is None else {**own, **pool.headers(now, time_scale)}
 
     def in_outage(self, now: float) -> bool:
         """Whether a scheduled outage covers run time ``now``."""
@@ -136,6 +161,8 @@ class Accepted:
     model: ModelState
     quota: AccountModel
     grant: Grant
+    pool: tuple[AccountModel, Grant] | None
+    """The account-wide allowances charged too, and their grant (None: the provider has none)."""
     started_s: float
     tokens_in: int
     max_tokens: int
@@ -209,7 +236,11 @@ class Emulator:
             model.stats.faults[fault] += 1
             return fault
         quota = model.account(account)
-        answer = quota.admit(now, model.pricing.amounts(tokens_in, reserved))
+        pool = provider.pool(account)
+        amounts = model.pricing.amounts(tokens_in, reserved)
+        answer: Grant | Refusal
+        refused = quota.refusal(now, amounts) or (pool.refusal(now, amounts) if pool is not None else None)
+        answer = refused if refused is not None else quota.take(now, amounts)
         if isinstance(answer, Refusal):
             if answer.status == 413:
                 model.stats.too_large += 1
@@ -219,6 +250,11 @@ class Emulator:
                 model.stats.burst_429 += 1
             return answer
         answer.audit_handles = quota.audit.admit(now, answer.reserved)
+        charged: tuple[AccountModel, Grant] | None = None
+        if pool is not None:
+            shared = pool.take(now, amounts)
+            shared.audit_handles = pool.audit.admit(now, shared.reserved)
+            charged = (pool, shared)
         failure: str | None = None
         if provider.in_outage(now):
             failure = "outage"
@@ -235,6 +271,7 @@ class Emulator:
             model,
             quota,
             answer,
+            charged,
             now,
             tokens_in,
             reserved,
@@ -243,7 +280,7 @@ class Emulator:
             1.0 / speed,
             failure,
             fault,
-            quota.headers(now, self.clock.time_scale),
+            provider.headers(model, account, now, self.clock.time_scale),
         )
 
     def finish(self, accepted: Accepted, delivered: int, *, complete: bool) -> None:
@@ -257,6 +294,10 @@ class Emulator:
         used = model.pricing.amounts(accepted.tokens_in, delivered)  # what the client is told it used
         accepted.quota.settle(now, grant, used)
         accepted.quota.audit.settle(now, grant.audit_handles, grant.reserved, used)
+        if accepted.pool is not None:
+            pool, shared = accepted.pool
+            pool.settle(now, shared, used)
+            pool.audit.settle(now, shared.audit_handles, shared.reserved, used)
         model.stats.prompt_tokens += accepted.tokens_in
         model.stats.completion_tokens += delivered
         if complete and accepted.failure is None:
@@ -274,7 +315,7 @@ class Emulator:
         for name, state in self.providers.items():
             models: dict[str, Any] = {}
             for model_name, model in state.models.items():
-                limits, violations = _limit_rows(model)
+                limits, violations = _limit_rows(list(model.accounts.values()))
                 total_violations += violations
                 s = model.stats
                 models[model_name] = {
@@ -299,6 +340,10 @@ class Emulator:
                 "unauthorised": state.unauthorised,
                 "models": models,
             }
+            if state.pool_spec is not None:  # the account-wide allowances, audited like a model's
+                limits, violations = _limit_rows(list(state.pools.values()))
+                total_violations += violations
+                providers[name]["account"] = {"limits": limits, "violations": violations}
         return {
             "clock": {
                 "run_s": now,
@@ -311,10 +356,10 @@ class Emulator:
         }
 
 
-def _limit_rows(model: ModelState) -> tuple[dict[str, Any], int]:
+def _limit_rows(accounts: Sequence[AccountModel]) -> tuple[dict[str, Any], int]:
     rows: dict[str, Any] = {}
     total = 0
-    for account in model.accounts.values():
+    for account in accounts:
         for row in account.audit.rows():
             lim = row.limit
             entry = rows.setdefault(
