@@ -228,3 +228,9 @@ def load_configuration(
     if problems:
         raise ConfigError(problems)
     return Configuration(scenario, providers, str(scenario_path), str(providers_path), catalog)
+
+
+def scenario_description(path: Path) -> str:
+    """The ``description`` of the scenario in ``path`` (after ``extends``), or '' if it has none."""
+    doc = read_scenario_yaml(path)
+    return str(doc.data.get("description", "")) if isinstance(doc.data, dict) else ""

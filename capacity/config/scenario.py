@@ -372,18 +372,21 @@ class SeedClaims(Model):
 class Scenario(Model):
     """Everything one run needs besides the provider catalogue."""
 
-    name: str = Field(description="Short name (the file's stem).")
+    name: str = Field(description="Short name (default: the file's stem).")
     description: str = Field(default="", description="What this scenario asks.")
     seed: int = Field(default=1, description="Random seed; same seed, same numbers.")
     demand: Demand = Field(description="How many interviews, over what horizon.")
     candidates: Candidates = Field(description="Who is interviewed, how many times each.")
     calendar: Calendar = Field(
         default=DEFAULT_CALENDAR,
-        description="When interviews happen (default: the shipped business-hours calendar, DEFAULT_CALENDAR).",
+        description="When interviews happen (default: the shipped calendar: weekdays 09:00–18:00 local time in "
+        "New York, Chicago and Los Angeles from 2025-10-06, mid-morning peak; a section written in part "
+        "keeps the rest).",
     )
     script: Script = Field(
         default=DEFAULT_SCRIPT,
-        description="The interview's stages and token sizes (default: the shipped interview, DEFAULT_SCRIPT).",
+        description="The interview's stages and token sizes (default: the shipped interview of scenario A, 26 "
+        "requests; a script written in part keeps the rest, and its own stages replace the shipped ones).",
     )
     cache: CacheConfig = Field(default_factory=CacheConfig, description="The response cache.")
     routing: Routing = Field(description="Where requests go, and what happens when no quota is left.")

@@ -127,7 +127,7 @@ def test_unknown_scenario_suggests_the_close_one(typed: str, meant: str) -> None
 
 
 def test_missing_scenario_file_is_named() -> None:
-    with pytest.raises(UsageError, match="scenario file nowhere/x.yaml does not exist"):
+    with pytest.raises(UsageError, match=r"scenario file nowhere/x\.yaml does not exist"):
         scenario_path("nowhere/x.yaml")
 
 
