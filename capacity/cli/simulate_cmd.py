@@ -10,6 +10,7 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    FailIfShortOption,
     JsonOption,
     ProvidersOption,
     ScenarioOption,
@@ -48,12 +49,23 @@ def simulate(
         typer.Option("--out", help="Also write the full RunResult (with per-minute series) as JSON."),
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    fail_if_short: FailIfShortOption = False,
 ) -> None:
     """Simulate every interview, turn and API request of a scenario through templates, the
     cache, the router and each provider's quotas; end with a verdict.
 
-    Exit status: 0 the plan carries the demand within the latency target, 1 it does not,
-    2 bad input.
+    Examples:
+
+        capacity simulate -s A
+
+        capacity simulate -s B --set routing.admission=gated
+
+        capacity simulate -s A --days 5 -r 3 --out run.json
+
+        capacity simulate -s my.yaml --fail-if-short --no-progress
+
+    Exit status: 0 simulated (whether or not the plan carries the demand), 1 it falls short
+    and --fail-if-short was given, 2 bad input.
     """
     with user_errors():
         config = load(scenario, providers, set_)
@@ -81,6 +93,6 @@ def simulate(
     if as_json:
         print_json(summary_json(result, verdict, intervals))
     else:
-        render_run(result, verdict, console, intervals)
-    if not verdict.carries:
+        render_run(result, verdict, console, intervals, providers_file=config.providers_file)
+    if fail_if_short and not verdict.carries:
         raise typer.Exit(1)

@@ -21,9 +21,15 @@ def _ci(intervals: dict[str, Interval] | None, key: str, fmt: str) -> str:
 
 
 def render_run(
-    result: RunResult, verdict: Verdict, console: Console, intervals: dict[str, Interval] | None = None
+    result: RunResult,
+    verdict: Verdict,
+    console: Console,
+    intervals: dict[str, Interval] | None = None,
+    *,
+    providers_file: str | None = None,
 ) -> None:
-    """Summary, per-destination table, and the verdict."""
+    """Summary, per-destination table, and the verdict; ``providers_file`` (the providers.yaml
+    the run used) is named in the summary when given."""
     iv = result.interviews
     summary = Table(
         title=f"Scenario {result.scenario}: {result.mode} run, seed {result.seed}, {result.days} day(s)",
@@ -71,13 +77,18 @@ def render_run(
         ("cost", f"${result.cost_usd:,.2f} (${result.cost_per_interview_usd:.4f} per carried interview)"),
         ("wall time", f"{result.wall_time_s:.1f} s"),
     ]
+    if providers_file is not None:
+        rows.append(("providers", providers_file))
     for k, v in rows:
         summary.add_row(k, v)
     console.print(summary)
 
     table = Table(title="Destinations", title_justify="left")
+    longest = max((len(d.name) for d in result.destinations), default=11)
+    roomy = console.width >= 120  # below that, nine columns cannot all keep their minimum widths
+    # a name is never cut short with "…": it wraps, whole on one line up to 28 characters
+    table.add_column("destination", overflow="fold", min_width=min(longest, 28) if roomy else None)
     for col, justify in [
-        ("destination", "left"),
         ("accts", "right"),
         ("requests", "right"),
         ("refused", "right"),
@@ -87,7 +98,13 @@ def render_run(
         ("binding", "left"),
         ("first refused", "left"),
     ]:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        # numbers never wrap; the window names and times wrap whole words when space is short
+        table.add_column(
+            col,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=justify == "right" and col != "tokens in/out",
+            min_width=9 if roomy and justify == "left" else None,
+        )
     for d in result.destinations:
         firsts = [w for w in d.windows if w.first_blocked_s is not None]
         first = min(firsts, key=lambda w: w.first_blocked_s or 0.0) if firsts else None
@@ -97,7 +114,7 @@ def render_run(
             f"{d.requests:,}",
             f"{d.rejected:,}",
             f"{sum(d.errors.values()):,}",
-            f"{d.tokens_in:,}/{d.tokens_out:,}",
+            f"{d.tokens_in:,} / {d.tokens_out:,}",
             f"{d.cost_usd:,.2f}",
             d.binding_window or "—",
             f"{first.name} {clock(first.first_blocked_s or 0.0)}" if first else "—",

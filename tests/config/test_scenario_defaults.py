@@ -7,7 +7,6 @@ the tool cannot drift apart.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,7 @@ from capacity.config import default_providers_path, load_configuration, scenario
 from capacity.config.loader import set_path
 from capacity.config.scenario import DEFAULT_CALENDAR, DEFAULT_SCRIPT
 from capacity.errors import ConfigError, UsageError
-from tests.conftest import CHECKOUT, load_shipped
-
-
-def readme_scenario() -> str:
-    """The YAML example of the README's "Your own scenario" section."""
-    text = (CHECKOUT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## Your own scenario") :]
-    match = re.search(r"```yaml\n(.*?)```", section, re.S)
-    assert match is not None
-    return match.group(1)
+from tests.conftest import CHECKOUT, load_shipped, readme_scenario
 
 
 @pytest.fixture
