@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -126,7 +126,12 @@ class DestinationResult(Result):
     accounts: int
     requests: int = Field(description="Requests admitted and sent.")
     completed: int
-    rejected: int = Field(description="Times the router found this destination's quota exhausted.")
+    rejected: int = Field(
+        validation_alias=AliasChoices("rejected", "refused"),
+        serialization_alias="refused",
+        description="Times the router found this destination's quota exhausted; written \"refused\", as the "
+        "tables say (JSON and frames).",
+    )
     errors: dict[str, int] = Field(description="Failed calls by kind (429, 5xx, timeout).")
     tokens_in: int
     tokens_out: int

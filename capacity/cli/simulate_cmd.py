@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -46,7 +47,9 @@ def simulate(
     ] = 1,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Also write the full RunResult (with per-minute series) as JSON."),
+        typer.Option(
+            "--out", metavar="FILE", help="Also write the run's JSON document (the same as --json) to FILE."
+        ),
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     fail_if_short: FailIfShortOption = False,
@@ -83,16 +86,21 @@ def simulate(
 
             return update
 
+        started = time.perf_counter()
         results = replicate(config, replications, seed=seed, days=days, progress=callback)
+        wall = time.perf_counter() - started
     result = results[0]
     intervals = headline_intervals(results) if replications > 1 else None
     verdict = judge(result, config, plan)
+    document = summary_json(
+        result, verdict, intervals, providers_file=config.providers_file, wall_time_s=wall, replications=replications
+    )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result.model_dump(), indent=1) + "\n")
+        out.write_text(json.dumps(document, indent=1) + "\n")
     if as_json:
-        print_json(summary_json(result, verdict, intervals))
+        print_json(document)
     else:
-        render_run(result, verdict, console, intervals, providers_file=config.providers_file)
+        render_run(result, verdict, console, intervals, providers_file=config.providers_file, wall_time_s=wall)
     if fail_if_short and not verdict.carries:
         raise typer.Exit(1)
