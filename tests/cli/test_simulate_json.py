@@ -64,7 +64,8 @@ def test_replications_show_means_intervals_and_the_whole_wall_time(week: Path) -
     carried = api.intervals(runs)["carried_interviews_per_day"]
     out = result.stdout
     assert "3 replications (means, 95% CI)" in out
-    assert f"carried             │ mean {carried.mean:,.1f} (95% CI {carried.low:,.1f} – {carried.high:,.1f}, n=3)" in out
+    ci = f"(95% CI {carried.low:,.1f} – {carried.high:,.1f}, n=3)"
+    assert f"carried             │ mean {carried.mean:,.1f} {ci}" in out
     assert f"Over 3 replications: NO on the means: carried {carried.mean:,.0f} interviews/day" in out
     wall = next(line for line in out.splitlines() if "│ wall time" in line)
     assert "for 3 replications" in wall
