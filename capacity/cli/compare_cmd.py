@@ -89,7 +89,7 @@ def compare(
 
         for name in names if len(names) > 1 else []:
             loader(name)  # report a bad scenario before any simulation
-        show = progress and not as_json and err_console.is_terminal
+        show = progress and err_console.is_terminal  # on stderr: --json's stdout stays clean
         with progress_bar(show, counted=True) as bar:
             task = bar.add_task("simulating", total=None, detail="")
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from capacity.cli.app import app
-from capacity.cli.common import ProvidersOption, SeedOption, SetOption, err_console, load, user_errors
+from capacity.cli.common import ProvidersOption, SeedOption, SetOption, err_console, load, progress_bar, user_errors
 from capacity.errors import UsageError
 
 REPORTS_DIR = Path("reports")
@@ -77,6 +77,7 @@ def report(
         int,
         typer.Option("--jobs", "-j", min=0, help="Worker processes for the simulations (0: the cores, at most 4)."),
     ] = 0,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Write a report: README.md (verdict, tables, figures, assumptions with sources) and PNG figures.
 
@@ -95,24 +96,31 @@ def report(
     workers = jobs or default_jobs()
     started = time.perf_counter()
 
-    def tell(message: str) -> None:
-        err_console.print(f"[dim]{message}[/dim]", highlight=False)
+    with user_errors(), progress_bar(progress and err_console.is_terminal, counted=True) as bar:
+        task = bar.add_task("simulating", total=None, detail="")
 
-    with user_errors():
+        def tell(message: str) -> None:
+            bar.console.print(f"[dim]{message}[/dim]", highlight=False)
+
+        def done(finished: int, total: int, label: str) -> None:
+            bar.update(task, completed=finished, total=total, detail=label)
+
         if all_ == (scenario is not None):
             raise UsageError("give either --scenario NAME or --all")
         if all_ and (days is not None or seed is not None or set_):
             raise UsageError("--all regenerates the shipped reports as committed: no --days, --seed or --set")
         if all_:
             names = pages.ALL_SCENARIOS
-            runs = run_scenarios([RunRequest(load(name, providers, None)) for name in names], workers, tell)
+            runs = run_scenarios(
+                [RunRequest(load(name, providers, None)) for name in names], workers, tell, done=done
+            )
             written = pages.write_all(dict(zip(names, runs, strict=True)), out or REPORTS_DIR, progress=tell)
             written += _comparison_pages(providers, out or REPORTS_DIR, workers, tell)
         elif scenario == pages.SEED_AUDIT:
             if days is not None or seed is not None or set_:
                 raise UsageError("the seed audit runs the shipped scenarios as they are: no --days, --seed or --set")
             requests = [RunRequest(load(name, providers, None), curve=False) for name in pages.AUDIT_SCENARIOS]
-            seed_run, real, per_day = run_scenarios(requests, workers, tell)  # no capacity curves
+            seed_run, real, per_day = run_scenarios(requests, workers, tell, done=done)  # no capacity curves
             written = write_seed_audit(seed_run, real, per_day, out or REPORTS_DIR / pages.SEED_AUDIT)
         else:
             assert scenario is not None
@@ -120,8 +128,10 @@ def report(
             demand = config.scenario.demand
             if days is not None and demand.kind == "total" and days > demand.days:
                 raise UsageError(f"--days {days}: scenario {config.scenario.name} has {demand.days} days")
-            (run,) = run_scenarios([RunRequest(config, days=days, seed=seed, curve=curve)], workers, tell)
+            (run,) = run_scenarios(
+                [RunRequest(config, days=days, seed=seed, curve=curve)], workers, tell, done=done
+            )
             written = pages.write_scenario_page(run, out or REPORTS_DIR / config.scenario.name)
     for path in written:
         typer.echo(str(path))
-    tell(f"{len(written)} files in {time.perf_counter() - started:.0f} s")
+    err_console.print(f"[dim]{len(written)} files in {time.perf_counter() - started:.0f} s[/dim]", highlight=False)

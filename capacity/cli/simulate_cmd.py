@@ -75,7 +75,7 @@ def simulate(
         if days is not None and config.scenario.demand.kind == "total" and days > config.scenario.demand.days:
             raise UsageError(f"--days {days}: scenario {config.scenario.name} has {config.scenario.demand.days} days")
         plan = make_plan(config)
-    show = progress and not as_json and err_console.is_terminal
+    show = progress and err_console.is_terminal  # on stderr: --json's stdout stays clean
     with progress_bar(show) as bar:
 
         def callback(i: int) -> SimClock:

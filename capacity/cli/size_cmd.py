@@ -184,7 +184,7 @@ def size(
         if servers is not None and not knee_:
             raise UsageError("--servers goes with --knee (without it, size searches the servers)")
         catalog = sized_config.gpu_catalog
-        show = progress and not as_json and err_console.is_terminal
+        show = progress and err_console.is_terminal  # on stderr: --json's stdout stays clean
         with progress_bar(show) as bar:
             task = bar.add_task("simulating", total=1.0, detail="")
 
