@@ -14,7 +14,6 @@ from capacity.cli.app import app
 from capacity.cli.common import (
     JsonOption,
     ProvidersOption,
-    SetOption,
     console,
     err_console,
     load,
@@ -44,7 +43,7 @@ def _number(x: float | None, signed: bool = False) -> str:
 def check(
     *,
     baseline: Annotated[
-        Path, typer.Option("--baseline", help="Baseline file (default: reports/baseline.json).")
+        Path, typer.Option("--baseline", metavar="FILE", help="Baseline file (default: reports/baseline.json).")
     ] = BASELINE,
     update: Annotated[
         bool, typer.Option("--update", help="Measure the scenarios again and rewrite the baseline.")
@@ -53,22 +52,33 @@ def check(
         list[str] | None,
         typer.Option(
             "--scenario",
-            "-s",
+            "-s", metavar="NAME|FILE",
             help="Only this scenario (repeatable). With --update: the scenarios to measure "
             "(default A, B, seed-claims).",
         ),
     ] = None,
     providers: ProvidersOption = None,
-    set_: SetOption = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="FIELD=VALUE",
+            help="With --update only: override a scenario field for the measured baseline (a check re-runs "
+            "what the baseline stores).",
+        ),
+    ] = None,
     days: Annotated[
         int | None,
-        typer.Option("--days", min=1, help="With --update: days of demand to run (default 2, at most the scenario's)."),
+        typer.Option("--days", metavar="DAYS", min=1,
+            help="With --update: days of demand to run (default 2, at most the scenario's)."),
     ] = None,
     replications: Annotated[
         int,
-        typer.Option("--replications", "-r", min=2, help="With --update: replications the tolerances come from."),
+        typer.Option("--replications", "-r", metavar="N", min=2,
+            help="With --update: replications the tolerances come from."),
     ] = 4,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: the cores, at most 4).")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=0,
+        help="Worker processes (0: the cores, at most 4).")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Re-run each scenario of the baseline at its seed and horizon and compare its headline
@@ -77,6 +87,14 @@ def check(
     Tolerance of a simulated number: max(absolute floor, relative floor × |value|, 3 × sd of
     the replications measured at --update); plan numbers: exact (1e-9 relative). `--update`
     rewrites the baseline: commit its diff, which is how a reviewer sees a model change.
+
+    Examples:
+
+        capacity check
+
+        capacity check -s A --json
+
+        capacity check --update --set routing.admission=gated   # --set and --days only with --update
 
     Exit status: 0 every number within tolerance (or baseline written), 1 some moved, 2 bad input.
     """

@@ -42,17 +42,19 @@ ScenarioOption = Annotated[
 ]
 ProvidersOption = Annotated[
     Path | None,
-    typer.Option("--providers", help="providers.yaml to use (default: ./providers.yaml, then the shipped one)."),
+    typer.Option("--providers", metavar="FILE",
+        help="providers.yaml to use (default: ./providers.yaml, then the shipped one)."),
 ]
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--set",
+        "--set", metavar="FIELD=VALUE",
         help="Override a scenario field: --set routing.turn_deadline_s=60 (value parsed as YAML); repeatable.",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
-SeedOption = Annotated[int | None, typer.Option("--seed", min=0, help="Random seed, ≥ 0 (default: the scenario's).")]
+SeedOption = Annotated[int | None, typer.Option("--seed", metavar="N", min=0,
+    help="Random seed, ≥ 0 (default: the scenario's).")]
 FailIfShortOption = Annotated[
     bool,
     typer.Option(
@@ -61,7 +63,7 @@ FailIfShortOption = Annotated[
     ),
 ]
 InterviewsOption = Annotated[
-    int, typer.Option("--interviews", "-n", min=1, help="Run the scenario's first N interviews.")
+    int, typer.Option("--interviews", "-n", metavar="N", min=1, help="Run the scenario's first N interviews.")
 ]
 
 

@@ -54,7 +54,7 @@ def report(
         str | None,
         typer.Option(
             "--scenario",
-            "-s",
+            "-s", metavar="NAME|FILE",
             help="Scenario name or path (A, B, seed-claims …), or seed-audit: the audit of the planning document.",
         ),
     ] = None,
@@ -63,11 +63,13 @@ def report(
     ] = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder to write (default reports/<scenario>/; with --all: reports/)."),
+        typer.Option("--out", metavar="DIR",
+            help="Folder to write (default reports/NAME/ for scenario NAME; with --all: reports/)."),
     ] = None,
     providers: ProvidersOption = None,
     set_: SetOption = None,
-    days: Annotated[int | None, typer.Option("--days", min=1, help="Simulate only the first N days of demand.")] = None,
+    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1,
+        help="Simulate only the first N days of demand.")] = None,
     seed: SeedOption = None,
     curve: Annotated[
         bool,
@@ -75,7 +77,8 @@ def report(
     ] = True,
     jobs: Annotated[
         int,
-        typer.Option("--jobs", "-j", min=0, help="Worker processes for the simulations (0: the cores, at most 4)."),
+        typer.Option("--jobs", "-j", metavar="N", min=0,
+            help="Worker processes for the simulations (0: the cores, at most 4)."),
     ] = 0,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
@@ -86,6 +89,14 @@ def report(
     reports/README.md; the same inputs give the
     same files, bit for bit. The numbers come from seeded simulations; the figures are drawn
     with matplotlib (Agg), without dates or version metadata.
+
+    Examples:
+
+        capacity report -s A
+
+        capacity report -s my.yaml --days 5 --out my-report
+
+        capacity report -s seed-audit
 
     Exit status: 0 written, 2 bad input.
     """

@@ -39,11 +39,13 @@ def simulate(
     providers: ProvidersOption = None,
     set_: SetOption = None,
     as_json: JsonOption = False,
-    days: Annotated[int | None, typer.Option("--days", min=1, help="Simulate only the first N days of demand.")] = None,
+    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1,
+        help="Simulate only the first N days of demand.")] = None,
     seed: SeedOption = None,
     replications: Annotated[
         int,
-        typer.Option("--replications", "-r", min=1, help="Independent runs; reports 95% confidence intervals."),
+        typer.Option("--replications", "-r", metavar="N", min=1,
+            help="Independent runs; reports 95% confidence intervals."),
     ] = 1,
     out: Annotated[
         Path | None,
