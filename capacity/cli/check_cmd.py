@@ -20,10 +20,8 @@ from capacity.cli.common import (
     print_json,
     user_errors,
 )
+from capacity.config.paths import BASELINE_FILE, default_baseline_path
 from capacity.errors import UsageError
-
-BASELINE = Path("reports") / "baseline.json"
-"""The committed baseline, relative to the current directory."""
 
 CHECKED = ("A", "B", "seed-claims")
 """Scenarios ``--update`` measures when none is named."""
@@ -43,8 +41,13 @@ def _number(x: float | None, signed: bool = False) -> str:
 def check(
     *,
     baseline: Annotated[
-        Path, typer.Option("--baseline", metavar="FILE", help="Baseline file (default: reports/baseline.json).")
-    ] = BASELINE,
+        Path | None,
+        typer.Option(
+            "--baseline",
+            metavar="FILE",
+            help="Baseline file (default: ./reports/baseline.json, else the one installed with the package).",
+        ),
+    ] = None,
     update: Annotated[
         bool, typer.Option("--update", help="Measure the scenarios again and rewrite the baseline.")
     ] = False,
@@ -103,6 +106,8 @@ def check(
     from capacity.studies.regression import load_baseline, save_baseline
 
     workers = jobs or default_jobs()
+    if baseline is None:  # --update writes where it is run: a checkout's reports/
+        baseline = Path("reports") / BASELINE_FILE if update else default_baseline_path()
     started = time.perf_counter()
     with user_errors():
         if update:

@@ -14,6 +14,9 @@ from pathlib import Path
 from capacity.errors import UsageError
 
 PROVIDERS_FILE = "providers.yaml"
+BASELINE_FILE = "baseline.json"
+"""The regression baseline of ``capacity check``: reports/baseline.json in a checkout, and
+``capacity/_data/baseline.json`` in an installed package."""
 SCENARIOS_DIR = "scenarios"
 
 
@@ -86,6 +89,19 @@ def shipped_scenario_path(name: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def default_baseline_path() -> Path:
+    """The baseline ``capacity check`` compares with when ``--baseline`` is not given:
+    ./reports/baseline.json, else the one installed with the package (or in its checkout)."""
+    local = Path.cwd() / "reports" / BASELINE_FILE
+    if local.is_file():
+        return local
+    for root in _shipped_roots():
+        for candidate in (root / BASELINE_FILE, root / "reports" / BASELINE_FILE):
+            if candidate.is_file():
+                return candidate
+    return Path("reports") / BASELINE_FILE
 
 
 def shipped_scenarios() -> list[str]:

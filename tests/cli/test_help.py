@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
 from capacity.cli import app
+from capacity.config.paths import default_baseline_path
+from tests.conftest import CHECKOUT
 
 runner = CliRunner()
 GROUP = typer.main.get_command(app)
@@ -57,3 +60,12 @@ def test_check_help_says_set_is_only_for_update() -> None:
     text = help_of("check")
     line = next(line for line in text.splitlines() if "--set" in line and "FIELD=VALUE" in line)
     assert "With --update only" in line
+
+
+def test_check_finds_the_shipped_baseline_outside_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    found = default_baseline_path()
+    assert found.resolve() == (CHECKOUT / "reports" / "baseline.json").resolve()
+    missing = runner.invoke(app, ["check", "--baseline", "nowhere.json"])
+    assert missing.exit_code == 2
+    assert "without --baseline, `capacity check` uses ./reports/baseline.json" in missing.stderr
