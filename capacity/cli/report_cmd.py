@@ -6,12 +6,22 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from capacity.cli.app import app
-from capacity.cli.common import ProvidersOption, SeedOption, SetOption, err_console, load, progress_bar, user_errors
+from capacity.cli.common import (
+    JsonOption,
+    ProvidersOption,
+    SeedOption,
+    SetOption,
+    err_console,
+    load,
+    print_json,
+    progress_bar,
+    user_errors,
+)
 from capacity.errors import UsageError
 
 REPORTS_DIR = Path("reports")
@@ -81,6 +91,7 @@ def report(
             help="Worker processes for the simulations (0: the cores, at most 4)."),
     ] = 0,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    as_json: JsonOption = False,
 ) -> None:
     """Write a report: README.md (verdict, tables, figures, assumptions with sources) and PNG figures.
 
@@ -98,14 +109,19 @@ def report(
 
         capacity report -s seed-audit
 
+    With --json, prints one JSON document instead of the file list: the files written and, for a
+    scenario's page, the run (as `simulate --json` prints it, verdict included) and its plan.
+
     Exit status: 0 written, 2 bad input.
     """
     from capacity.report import pages
     from capacity.report.audit import write_seed_audit
+    from capacity.report.run_tables import summary_json
     from capacity.studies.runs import RunRequest, run_scenarios
 
     workers = jobs or default_jobs()
     started = time.perf_counter()
+    document: dict[str, Any] | None = None
 
     with user_errors(), progress_bar(progress and err_console.is_terminal, counted=True) as bar:
         task = bar.add_task("simulating", total=None, detail="")
@@ -143,6 +159,20 @@ def report(
                 [RunRequest(config, days=days, seed=seed, curve=curve)], workers, tell, done=done
             )
             written = pages.write_scenario_page(run, out or REPORTS_DIR / config.scenario.name)
+            if as_json:
+                document = {
+                    "files": [str(p) for p in written],
+                    "run": summary_json(
+                        run.result,
+                        pages.verdict_of(run),
+                        providers_file=config.providers_file,
+                        wall_time_s=time.perf_counter() - started,
+                    ),
+                    "plan": run.plan.to_json(),
+                }
+    if as_json:
+        print_json(document or {"files": [str(p) for p in written]})
+        return
     for path in written:
         typer.echo(str(path))
     err_console.print(f"[dim]{len(written)} files in {time.perf_counter() - started:.0f} s[/dim]", highlight=False)
