@@ -28,7 +28,7 @@ def _replicated(intervals: dict[str, Interval] | None) -> int:
     return n if n >= 2 else 0
 
 
-def _value(result: RunResult, intervals: dict[str, Interval] | None, key: str, value: float, fmt: str) -> str:
+def _value(intervals: dict[str, Interval] | None, key: str, value: float, fmt: str) -> str:
     """``value`` for one run; with replications, the mean over them and its 95% interval."""
     if not _replicated(intervals) or intervals is None or key not in intervals:
         return format(value, fmt)
@@ -84,7 +84,7 @@ def render_run(
         ("need", f"{result.need_interviews_per_day:,.0f} interviews/day"),
         (
             "carried",
-            _value(result, intervals, "carried_interviews_per_day", result.carried_interviews_per_day, ",.1f")
+            _value(intervals, "carried_interviews_per_day", result.carried_interviews_per_day, ",.1f")
             + " interviews/day",
         ),
         (
@@ -94,8 +94,8 @@ def render_run(
         ),
         (
             "turn latency",
-            f"p50 {_value(result, intervals, 'turn_latency_p50_s', result.turn_latency_s.p50, '.2f')} s, "
-            f"p95 {_value(result, intervals, 'turn_latency_p95_s', result.turn_latency_s.p95, '.2f')} s, "
+            f"p50 {_value(intervals, 'turn_latency_p50_s', result.turn_latency_s.p50, '.2f')} s, "
+            f"p95 {_value(intervals, 'turn_latency_p95_s', result.turn_latency_s.p95, '.2f')} s, "
             f"p99 {result.turn_latency_s.p99:.2f} s{' (run 1)' if n else ''} "
             f"(target p95 ≤ {result.sla_p95_turn_latency_s:g} s)",
         ),
