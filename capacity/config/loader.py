@@ -130,11 +130,14 @@ def apply_overrides(
 def with_section_defaults(doc: YamlDocument) -> YamlDocument:
     """Fill the sections a scenario leaves out, or writes in part, from their documented defaults.
 
-    ``calendar`` merges key by key over :data:`~capacity.config.scenario.DEFAULT_CALENDAR`;
-    ``script`` over :data:`~capacity.config.scenario.DEFAULT_SCRIPT`, except that a script which
-    writes its own ``stages`` replaces the shipped stages whole (no stage of the shipped
-    interview creeps into a script of one's own). Every other section's fields have their own
-    defaults in the models.
+    ``calendar`` and ``script`` start from :data:`~capacity.config.scenario.DEFAULT_CALENDAR`
+    and :data:`~capacity.config.scenario.DEFAULT_SCRIPT`, and each field the scenario writes
+    replaces the default's whole (a ``think_time_s`` of another kind, its own ``timezones``).
+    A script that writes its own ``stages`` is a script of its own: it takes nothing from the
+    shipped one (its ``opening``, ``rounds``, ``round`` and ``closing`` name shipped stages),
+    only the models' field defaults. A calendar that sets its own business hours starts from a
+    flat hourly profile unless it gives one (the shipped profile has one entry per hour of
+    09:00–18:00). Every other section's fields have their own defaults in the models.
     """
     if not isinstance(doc.data, dict):
         return doc
@@ -143,10 +146,12 @@ def with_section_defaults(doc: YamlDocument) -> YamlDocument:
         own = data.get(section, {})
         if not isinstance(own, dict):
             continue  # validation reports the wrong type at its line
+        if section == "script" and "stages" in own:
+            continue
         base = default.model_dump(mode="json", exclude_none=True)
-        if "stages" in own:
-            base.pop("stages")
-        data[section] = deep_merge(base, own)
+        if section == "calendar" and ({"business_hours_start", "business_hours_end"} & own.keys()):
+            base.pop("hourly_profile", None)
+        data[section] = {**base, **own}
     return YamlDocument(doc.file, data, doc.lines)
 
 

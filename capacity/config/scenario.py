@@ -386,7 +386,7 @@ class Scenario(Model):
     script: Script = Field(
         default=DEFAULT_SCRIPT,
         description="The interview's stages and token sizes (default: the shipped interview of scenario A, 26 "
-        "requests; a script written in part keeps the rest, and its own stages replace the shipped ones).",
+        "requests; a script written in part keeps the rest; a script with its own stages takes nothing from it).",
     )
     cache: CacheConfig = Field(default_factory=CacheConfig, description="The response cache.")
     routing: Routing = Field(description="Where requests go, and what happens when no quota is left.")

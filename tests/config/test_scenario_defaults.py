@@ -63,16 +63,34 @@ def test_partial_section_keeps_the_defaults_of_the_rest(week: Path) -> None:
     assert len(sc.script.sequence()) == 2 + 8 * 2 - 1 + 1
 
 
+def test_a_written_field_replaces_the_default_whole(week: Path) -> None:
+    week.write_text(
+        readme_scenario()
+        + "script: {think_time_s: {kind: constant, value: 60}}\n"
+        + "calendar: {business_hours_start: '08:00', business_hours_end: '12:00',"
+        + " timezones: [{timezone: UTC, share: 1}]}\n",
+        encoding="utf-8",
+    )
+    sc = load_configuration(week, default_providers_path()).scenario
+    assert sc.script.think_time_s.model_dump() == {"kind": "constant", "value": 60.0}
+    assert sc.script.answer_tokens == DEFAULT_SCRIPT.answer_tokens
+    assert [z.timezone for z in sc.calendar.timezones] == ["UTC"]
+    assert sc.calendar.hourly_profile is None  # own business hours: a flat profile unless given
+    assert sc.calendar.business_hours == 4
+
+
 def test_own_stages_replace_the_shipped_ones(week: Path) -> None:
     week.write_text(
         readme_scenario()
-        + "script:\n  opening: [ask]\n  round: []\n  rounds: 0\n  closing: []\n"
+        + "script:\n  opening: [ask]\n  system_prompt_tokens: 100\n  resume_tokens: 500\n"
+        + "  answer_tokens: {kind: constant, value: 80}\n  think_time_s: {kind: constant, value: 30}\n"
         + "  stages:\n    ask: {output_tokens: {kind: constant, value: 50}, max_output_tokens: 100}\n",
         encoding="utf-8",
     )
     sc = load_configuration(week, default_providers_path()).scenario
     assert list(sc.script.stages) == ["ask"]
-    assert sc.script.sequence() == ["ask"]
+    assert sc.script.sequence() == ["ask"]  # no shipped round or closing naming shipped stages
+    assert (sc.script.rounds, sc.script.round, sc.script.closing) == (0, [], [])
 
 
 def test_set_reaches_a_defaulted_section(week: Path) -> None:
