@@ -2,8 +2,9 @@
 
 Three ways to answer one question (can this plan carry this many interviews, at what
 latency and cost, and where does it break?): static arithmetic (:mod:`capacity.plan`),
-a discrete-event simulation (:mod:`capacity.sim`) and, later, a live router driving real
-endpoints. See ``shared/design.md`` for the architecture.
+a discrete-event simulation (:mod:`capacity.sim`) and a live router driving real endpoints
+(:mod:`capacity.live`). From Python, use :mod:`capacity.api` (``from capacity import api``):
+``api.load``, ``api.plan``, ``api.simulate``. The architecture is in ``docs/architecture.md``.
 """
 
 __version__ = "0.1.0"

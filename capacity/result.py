@@ -7,9 +7,15 @@ that it serialises to JSON as is. Times are seconds; money US dollars; a fractio
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FrameKind = Literal["summary", "minutes", "destinations"]
+"""Which table :meth:`RunResult.to_frame` returns."""
 
 
 class Result(BaseModel):
@@ -230,3 +236,68 @@ class RunResult(Result):
             "cache_hit_rate": self.cache.hit_rate,
             "cost_usd": self.cost_usd,
         }
+
+    def to_frame(self, kind: FrameKind = "summary") -> pd.DataFrame:
+        """The run as a pandas DataFrame (pandas is imported here, on first use).
+
+        * ``"summary"`` (default): one row, indexed by (scenario, seed), with the headline
+          numbers of :meth:`headline` and the interview counts; concatenate several runs'
+          rows (``pd.concat([r.to_frame() for r in runs])``) for a table of replications.
+        * ``"minutes"``: one row per simulated minute, indexed by its UTC start
+          (``run_start_utc`` + minutes): interview starts, interviews in flight, API calls,
+          turns queued for quota and turns failed in that minute.
+        * ``"destinations"``: one row per destination (index: its name): kind, accounts,
+          requests sent, ``refused`` (times its quota was found full), errors, tokens in and
+          out, cost in US dollars and the binding window.
+
+        Raises ValueError for any other ``kind``.
+        """
+        import pandas as pd
+
+        if kind == "summary":
+            row = {
+                **self.headline(),
+                "need_interviews_per_day": self.need_interviews_per_day,
+                "requested": self.interviews.requested,
+                "carried": self.carried,
+                "turned_away": self.interviews.turned_away,
+                "wall_time_s": self.wall_time_s,
+            }
+            key = pd.MultiIndex.from_tuples([(self.scenario, self.seed)], names=["scenario", "seed"])
+            return pd.DataFrame([row], index=key)
+        if kind == "minutes":
+            ts = self.timeseries
+            start = pd.Timestamp(self.run_start_utc)
+            start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
+            minutes = pd.date_range(start, periods=len(ts.api_calls), freq=pd.Timedelta(seconds=ts.minute_s))
+            return pd.DataFrame(
+                {
+                    "interview_starts": ts.interview_starts,
+                    "in_flight_interviews": ts.in_flight_interviews,
+                    "api_calls": ts.api_calls,
+                    "queued_turns": ts.queued_turns,
+                    "failed_turns": ts.failed_turns,
+                },
+                index=pd.DatetimeIndex(minutes, name="minute_utc"),
+            )
+        if kind == "destinations":
+            rows = [
+                {
+                    "destination": d.name,
+                    "kind": d.kind,
+                    "accounts": d.accounts,
+                    "requests": d.requests,
+                    "completed": d.completed,
+                    "router_refusals": d.router_refusals,
+                    "429s": d.errors.get("429", 0),
+                    "errors": sum(d.errors.values()),
+                    "tokens_in": d.tokens_in,
+                    "tokens_out": d.tokens_out,
+                    "cost_usd": d.cost_usd,
+                    "binding_window": d.binding_window,
+                    "binding_from_s": d.binding_from_s,
+                }
+                for d in self.destinations
+            ]
+            return pd.DataFrame(rows).set_index("destination")
+        raise ValueError(f"unknown frame {kind!r}: expected summary, minutes or destinations")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,15 @@ from capacity.config import Configuration, default_providers_path, load_configur
 CHECKOUT = Path(__file__).resolve().parents[1]
 SHIPPED_PROVIDERS = CHECKOUT / "providers.yaml"
 SHIPPED_SCENARIOS = CHECKOUT / "scenarios"
+
+
+def readme_scenario() -> str:
+    """The YAML example of the README's "Your own scenario" section."""
+    text = (CHECKOUT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Your own scenario") :]
+    match = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert match is not None
+    return match.group(1)
 
 
 def load_shipped(name: str, overrides: tuple[str, ...] = ()) -> Configuration:

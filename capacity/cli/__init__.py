@@ -11,6 +11,7 @@ from capacity.cli import (  # noqa: F401  (each registers its command)
     plan_cmd,
     providers_cmd,
     report_cmd,
+    scenario_cmd,
     simulate_cmd,
     size_cmd,
     validate_cmd,

@@ -14,17 +14,14 @@ from capacity.cli.app import app
 from capacity.cli.common import (
     JsonOption,
     ProvidersOption,
-    SetOption,
     console,
     err_console,
     load,
     print_json,
     user_errors,
 )
+from capacity.config.paths import BASELINE_FILE, default_baseline_path
 from capacity.errors import UsageError
-
-BASELINE = Path("reports") / "baseline.json"
-"""The committed baseline, relative to the current directory."""
 
 CHECKED = ("A", "B", "seed-claims")
 """Scenarios ``--update`` measures when none is named."""
@@ -44,8 +41,13 @@ def _number(x: float | None, signed: bool = False) -> str:
 def check(
     *,
     baseline: Annotated[
-        Path, typer.Option("--baseline", help="Baseline file (default: reports/baseline.json).")
-    ] = BASELINE,
+        Path | None,
+        typer.Option(
+            "--baseline",
+            metavar="FILE",
+            help="Baseline file (default: ./reports/baseline.json, else the one installed with the package).",
+        ),
+    ] = None,
     update: Annotated[
         bool, typer.Option("--update", help="Measure the scenarios again and rewrite the baseline.")
     ] = False,
@@ -53,22 +55,33 @@ def check(
         list[str] | None,
         typer.Option(
             "--scenario",
-            "-s",
+            "-s", metavar="NAME|FILE",
             help="Only this scenario (repeatable). With --update: the scenarios to measure "
             "(default A, B, seed-claims).",
         ),
     ] = None,
     providers: ProvidersOption = None,
-    set_: SetOption = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="FIELD=VALUE",
+            help="With --update only: override a scenario field for the measured baseline (a check re-runs "
+            "what the baseline stores).",
+        ),
+    ] = None,
     days: Annotated[
         int | None,
-        typer.Option("--days", min=1, help="With --update: days of demand to run (default 2, at most the scenario's)."),
+        typer.Option("--days", metavar="DAYS", min=1,
+            help="With --update: days of demand to run (default 2, at most the scenario's)."),
     ] = None,
     replications: Annotated[
         int,
-        typer.Option("--replications", "-r", min=2, help="With --update: replications the tolerances come from."),
+        typer.Option("--replications", "-r", metavar="N", min=2,
+            help="With --update: replications the tolerances come from."),
     ] = 4,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: the cores, at most 4).")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=0,
+        help="Worker processes (0: the cores, at most 4).")] = 0,
     as_json: JsonOption = False,
 ) -> None:
     """Re-run each scenario of the baseline at its seed and horizon and compare its headline
@@ -78,6 +91,14 @@ def check(
     the replications measured at --update); plan numbers: exact (1e-9 relative). `--update`
     rewrites the baseline: commit its diff, which is how a reviewer sees a model change.
 
+    Examples:
+
+        capacity check
+
+        capacity check -s A --json
+
+        capacity check --update --set routing.admission=gated   # --set and --days only with --update
+
     Exit status: 0 every number within tolerance (or baseline written), 1 some moved, 2 bad input.
     """
     from capacity.cli.report_cmd import default_jobs
@@ -85,6 +106,8 @@ def check(
     from capacity.studies.regression import load_baseline, save_baseline
 
     workers = jobs or default_jobs()
+    if baseline is None:  # --update writes where it is run: a checkout's reports/
+        baseline = Path("reports") / BASELINE_FILE if update else default_baseline_path()
     started = time.perf_counter()
     with user_errors():
         if update:

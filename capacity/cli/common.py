@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,11 +14,20 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 
-from capacity.config import Configuration, default_providers_path, load_configuration, scenario_path
+from capacity.config import (
+    Configuration,
+    default_providers_path,
+    load_configuration,
+    scenario_path,
+    shipped_scenarios,
+)
 from capacity.errors import UserError
 
-# piped output (CI logs, files) gets wide tables rather than Rich's 80-column default
-console = Console() if sys.stdout.isatty() else Console(width=160)
+PIPED_WIDTH = 160
+"""Columns of tables written to a pipe or file when COLUMNS is not set."""
+
+# piped output (CI logs, files) gets COLUMNS if set, else wide tables rather than Rich's 80 columns
+console = Console() if sys.stdout.isatty() or os.environ.get("COLUMNS") else Console(width=PIPED_WIDTH)
 err_console = Console(stderr=True)
 
 ScenarioOption = Annotated[
@@ -25,24 +35,35 @@ ScenarioOption = Annotated[
     typer.Option(
         "--scenario",
         "-s",
+        metavar="NAME|FILE",
         help="Scenario name (A → scenarios/A.yaml, looked up in the current directory, then the package) or a path.",
+        autocompletion=lambda incomplete: [n for n in shipped_scenarios() if n.startswith(incomplete)],
     ),
 ]
 ProvidersOption = Annotated[
     Path | None,
-    typer.Option("--providers", help="providers.yaml to use (default: ./providers.yaml, then the shipped one)."),
+    typer.Option("--providers", metavar="FILE",
+        help="providers.yaml to use (default: ./providers.yaml, then the shipped one)."),
 ]
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--set",
+        "--set", metavar="FIELD=VALUE",
         help="Override a scenario field: --set routing.turn_deadline_s=60 (value parsed as YAML); repeatable.",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
-SeedOption = Annotated[int | None, typer.Option("--seed", min=0, help="Random seed, ≥ 0 (default: the scenario's).")]
+SeedOption = Annotated[int | None, typer.Option("--seed", metavar="N", min=0,
+    help="Random seed, ≥ 0 (default: the scenario's).")]
+FailIfShortOption = Annotated[
+    bool,
+    typer.Option(
+        "--fail-if-short",
+        help="Exit with status 1 when the plan falls short (for CI gates); without it a finished answer exits 0.",
+    ),
+]
 InterviewsOption = Annotated[
-    int, typer.Option("--interviews", "-n", min=1, help="Run the scenario's first N interviews.")
+    int, typer.Option("--interviews", "-n", metavar="N", min=1, help="Run the scenario's first N interviews.")
 ]
 
 

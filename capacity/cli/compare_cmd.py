@@ -43,14 +43,15 @@ def compare(
     days: Annotated[
         int,
         typer.Option(
-            "--days", min=1, help="Days simulated of a monthly demand such as A's (a daily one runs its day)."
+            "--days", metavar="DAYS", min=1,
+                help="Days simulated of a monthly demand such as A's (a daily one runs its day)."
         ),
     ] = DEFAULT_DAYS,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="One seed for every run (default: each scenario's).")
+        int | None, typer.Option("--seed", metavar="N", help="One seed for every run (default: each scenario's).")
     ] = None,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=1, help="Simulations run at once, in processes.")
+        int, typer.Option("--jobs", "-j", metavar="N", min=1, help="Simulations run at once, in processes.")
     ] = DEFAULT_JOBS,
     claims: Annotated[
         bool | None,
@@ -59,7 +60,8 @@ def compare(
     as_json: JsonOption = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Also write the comparison page (README.md and figures) into this folder."),
+        typer.Option("--out", metavar="DIR",
+            help="Also write the comparison page (README.md and figures) into this folder."),
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
@@ -72,6 +74,14 @@ def compare(
     B-paid, B-groq), gpu-vs-paid (A-gpu, A-paid, A-groq, B-gpu, B-rented, B-paid, B-groq),
     hybrid (A, A-hybrid, B, B-hybrid). A monthly demand (A) runs its first --days days
     (Monday–Friday by default), B its one day; free-vs-gpu takes a few minutes on two cores.
+
+    Examples:
+
+        capacity compare free-vs-gpu
+
+        capacity compare A A-paid --days 2 --json
+
+        capacity compare hybrid --out reports/hybrid
 
     Exit status: 0 compared, 2 bad input.
     """
@@ -89,7 +99,7 @@ def compare(
 
         for name in names if len(names) > 1 else []:
             loader(name)  # report a bad scenario before any simulation
-        show = progress and not as_json and err_console.is_terminal
+        show = progress and err_console.is_terminal  # on stderr: --json's stdout stays clean
         with progress_bar(show, counted=True) as bar:
             task = bar.add_task("simulating", total=None, detail="")
 

@@ -49,26 +49,33 @@ def _fault_rates(specs: list[str], known: set[str]) -> FaultRates:
 @app.command()
 def emulate(
     providers_path: ProvidersOption = None,
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port (0: any free port).")] = 8400,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT", min=0, max=65535,
+        help="TCP port (0: any free port).")] = 8400,
+    host: Annotated[str, typer.Option("--host", metavar="ADDRESS",
+        help="Address to listen on (loopback by default).")] = "127.0.0.1",
     time_scale: Annotated[
-        float, typer.Option("--time-scale", help="Emulated seconds per wall second (60: an hour a minute).")
+        float, typer.Option("--time-scale", metavar="FACTOR",
+            help="Emulated seconds per wall second (60: an hour a minute).")
     ] = 1.0,
     scenario: Annotated[
         str | None,
-        typer.Option("--scenario", "-s", help="Take outages, start date, seed and extra providers from a scenario."),
+        typer.Option("--scenario", "-s", metavar="NAME|FILE",
+            help="Take outages, start date, seed and extra providers from a scenario."),
     ] = None,
     start: Annotated[
         str | None,
-        typer.Option("--start", help="Emulated instant of run time 0, ISO (default: the scenario's start, else now)."),
+        typer.Option("--start", metavar="DATE",
+            help="Emulated instant of run time 0, ISO (default: the scenario's start, else now)."),
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Seed of latency and error draws.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", metavar="N", min=0,
+        help="Seed of latency and error draws.")] = None,
     fault: Annotated[
         list[str] | None,
-        typer.Option("--fault", help="Inject a fault at a rate: [PROVIDER:]KIND=RATE (groq:reset=0.01); repeatable."),
+        typer.Option("--fault", metavar="[PROVIDER:]KIND=RATE",
+            help="Inject a fault at a rate: [PROVIDER:]KIND=RATE (groq:reset=0.01); repeatable."),
     ] = None,
     log_level: Annotated[
-        str, typer.Option("--log-level", help=f"Server log level: {', '.join(LOG_LEVELS)}.")
+        str, typer.Option("--log-level", metavar="LEVEL", help=f"Server log level: {', '.join(LOG_LEVELS)}.")
     ] = "warning",
 ) -> None:
     """Serve an OpenAI-compatible API per provider (POST /p/{provider}/v1/chat/completions)
@@ -77,6 +84,12 @@ def emulate(
     compressed by --time-scale, and injects errors, outages and faults. GET /stats reports
     what it served and refused and the most seen in any window of each limit; POST /reset
     clears it. Runs until Ctrl-C.
+
+    Examples:
+
+        capacity emulate --port 8400 --time-scale 60
+
+        capacity emulate -s A --fault groq:rate_limit_bare=0.05
 
     Exit status: 0 stopped, 2 bad input (or the address cannot be bound).
     """

@@ -60,23 +60,29 @@ def _profiles(
     ]
 
 
-GpuOption = Annotated[str | None, typer.Option("--gpu", help="Catalogue GPU (rtx4090, a100-80gb, …); all if omitted.")]
-ModelOption = Annotated[str | None, typer.Option("--model", help="Catalogue model (llama-3.1-8b, …); all if omitted.")]
-PrecisionOption = Annotated[str, typer.Option("--precision", help="Weight format: fp16, int8, int4.")]
-EngineOption = Annotated[str, typer.Option("--engine", help="Serving-engine profile: vllm or llama.cpp.")]
-GpusPerServerOption = Annotated[int, typer.Option("--gpus-per-server", help="GPUs per server, in tensor parallel.")]
+GpuOption = Annotated[str | None, typer.Option("--gpu", metavar="GPU",
+    help="Catalogue GPU (rtx4090, a100-80gb, …); all if omitted.")]
+ModelOption = Annotated[str | None, typer.Option("--model", metavar="MODEL",
+    help="Catalogue model (llama-3.1-8b, …); all if omitted.")]
+PrecisionOption = Annotated[str, typer.Option("--precision", metavar="FORMAT", help="Weight format: fp16, int8, int4.")]
+EngineOption = Annotated[str, typer.Option("--engine", metavar="ENGINE",
+    help="Serving-engine profile: vllm or llama.cpp.")]
+GpusPerServerOption = Annotated[int, typer.Option("--gpus-per-server", metavar="N",
+    help="GPUs per server, in tensor parallel.")]
 ContextOption = Annotated[
     int | None,
-    typer.Option("--context-tokens", help="Cached tokens per conversation (default: the scenario's, else 2,500)."),
+    typer.Option("--context-tokens", metavar="TOKENS",
+        help="Cached tokens per conversation (default: the scenario's, else 2,500)."),
 ]
 GpuScenarioOption = Annotated[
     str | None,
-    typer.Option("--scenario", "-s", help="Take the context length from this scenario's interview."),
+    typer.Option("--scenario", "-s", metavar="NAME|FILE",
+        help="Take the context length from this scenario's interview."),
 ]
 CatalogOption = Annotated[
-    Path | None, typer.Option("--catalog", help="A YAML file merged over the shipped GPU catalogue.")
+    Path | None, typer.Option("--catalog", metavar="FILE", help="A YAML file merged over the shipped GPU catalogue.")
 ]
-MaxBatchOption = Annotated[int, typer.Option("--max-batch", help="Most sequences a server runs at once.")]
+MaxBatchOption = Annotated[int, typer.Option("--max-batch", metavar="N", help="Most sequences a server runs at once.")]
 
 
 @app.command()
@@ -100,6 +106,12 @@ def gpu(
     context length), tokens/s at batch 1 and at the batch that saturates the server, prefill
     tokens/s, and the published rows for that pair. Otherwise every catalogue pair matching
     the options, then the calibration table (every published row, calibrated or held out).
+
+    Examples:
+
+        capacity gpu
+
+        capacity gpu --gpu rtx4090 --model llama-3.1-8b --precision int4
 
     Exit status: 0 printed, 2 bad input.
     """

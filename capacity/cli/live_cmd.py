@@ -38,7 +38,7 @@ from capacity.result import RunResult
 EndpointOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--endpoint",
+        "--endpoint", metavar="NAME=URL",
         help="NAME=URL: send provider NAME's requests to URL (an OpenAI-compatible `.../v1`: a local vLLM, "
         "llama.cpp or Ollama server), or GPU pool NAME's to URL[,URL…] (one per server); repeatable.",
     ),
@@ -55,7 +55,7 @@ def live(
     time_scale: Annotated[
         float,
         typer.Option(
-            "--time-scale",
+            "--time-scale", metavar="FACTOR",
             min=0.001,
             help="Run time per wall second: 60 runs a 30-minute interview in 30 s (think times and "
             "quota windows alike; only an emulator running at the same scale can keep up). 1 against real providers.",
@@ -64,19 +64,22 @@ def live(
     emulator: Annotated[
         str | None,
         typer.Option(
-            "--emulator", help="Send every provider's requests to this `capacity emulate` (http://host:port)."
+            "--emulator", metavar="URL",
+                help="Send every provider's requests to this `capacity emulate` (http://host:port)."
         ),
     ] = None,
     endpoint: EndpointOption = None,
     seed: SeedOption = None,
     journal: Annotated[
         Path | None,
-        typer.Option("--journal", help="Journal file (JSON lines; default: capacity-live-SCENARIO-TIME.jsonl here)."),
+        typer.Option("--journal", metavar="FILE",
+            help="Journal file (JSON lines; default: capacity-live-SCENARIO-TIME.jsonl here)."),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run of --journal, skipping its finished interviews.")
     ] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Also write the full RunResult as JSON.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", metavar="FILE",
+        help="Also write the full RunResult as JSON.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Drive the router live: the scenario's first interviews, with the simulator's candidates,
@@ -84,6 +87,12 @@ def live(
     OpenAI-compatible endpoints (the providers of providers.yaml with keys from the environment
     variables it names, local servers, or the provider emulator). Every finished interview is
     journaled; Ctrl-C loses nothing and `--resume` continues.
+
+    Examples:
+
+        capacity live -s A -n 200 --time-scale 60 --emulator http://127.0.0.1:8400
+
+        capacity live -s A-groq -n 20 --endpoint groq=http://127.0.0.1:8000/v1
 
     Exit status: 0 the interviews were carried within the latency target, 1 they were not,
     2 bad input.

@@ -15,11 +15,12 @@ from capacity.report.providers_table import providers_json, render_providers
 
 StaleDaysOption = Annotated[
     int,
-    typer.Option("--stale-days", min=0, help="Mark entries whose source was read more than N days ago as stale."),
+    typer.Option("--stale-days", metavar="DAYS", min=0,
+        help="Mark entries whose source was read more than N days ago as stale."),
 ]
 TodayOption = Annotated[
     str | None,
-    typer.Option("--today", help="The date ages are measured to, YYYY-MM-DD (default: today)."),
+    typer.Option("--today", metavar="DATE", help="The date ages are measured to, YYYY-MM-DD (default: today)."),
 ]
 
 
@@ -41,6 +42,12 @@ def providers(
 ) -> None:
     """List the configured providers: limits per account, prices, sources and as_of dates,
     marking entries older than --stale-days as stale.
+
+    Examples:
+
+        capacity providers
+
+        capacity providers --stale-days 90 --json
 
     Exit status: 0 listed (stale entries are marked, not an error), 2 bad input.
     """

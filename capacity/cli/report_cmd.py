@@ -6,12 +6,22 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from capacity.cli.app import app
-from capacity.cli.common import ProvidersOption, SeedOption, SetOption, err_console, load, user_errors
+from capacity.cli.common import (
+    JsonOption,
+    ProvidersOption,
+    SeedOption,
+    SetOption,
+    err_console,
+    load,
+    print_json,
+    progress_bar,
+    user_errors,
+)
 from capacity.errors import UsageError
 
 REPORTS_DIR = Path("reports")
@@ -54,7 +64,7 @@ def report(
         str | None,
         typer.Option(
             "--scenario",
-            "-s",
+            "-s", metavar="NAME|FILE",
             help="Scenario name or path (A, B, seed-claims …), or seed-audit: the audit of the planning document.",
         ),
     ] = None,
@@ -63,11 +73,13 @@ def report(
     ] = False,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder to write (default reports/<scenario>/; with --all: reports/)."),
+        typer.Option("--out", metavar="DIR",
+            help="Folder to write (default reports/NAME/ for scenario NAME; with --all: reports/)."),
     ] = None,
     providers: ProvidersOption = None,
     set_: SetOption = None,
-    days: Annotated[int | None, typer.Option("--days", min=1, help="Simulate only the first N days of demand.")] = None,
+    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1,
+        help="Simulate only the first N days of demand.")] = None,
     seed: SeedOption = None,
     curve: Annotated[
         bool,
@@ -75,8 +87,11 @@ def report(
     ] = True,
     jobs: Annotated[
         int,
-        typer.Option("--jobs", "-j", min=0, help="Worker processes for the simulations (0: the cores, at most 4)."),
+        typer.Option("--jobs", "-j", metavar="N", min=0,
+            help="Worker processes for the simulations (0: the cores, at most 4)."),
     ] = 0,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    as_json: JsonOption = False,
 ) -> None:
     """Write a report: README.md (verdict, tables, figures, assumptions with sources) and PNG figures.
 
@@ -86,33 +101,53 @@ def report(
     same files, bit for bit. The numbers come from seeded simulations; the figures are drawn
     with matplotlib (Agg), without dates or version metadata.
 
+    Examples:
+
+        capacity report -s A
+
+        capacity report -s my.yaml --days 5 --out my-report
+
+        capacity report -s seed-audit
+
+    With --json, prints one JSON document instead of the file list: the files written and, for a
+    scenario's page, the run (as `simulate --json` prints it, verdict included) and its plan.
+
     Exit status: 0 written, 2 bad input.
     """
     from capacity.report import pages
     from capacity.report.audit import write_seed_audit
+    from capacity.report.run_tables import summary_json
     from capacity.studies.runs import RunRequest, run_scenarios
 
     workers = jobs or default_jobs()
     started = time.perf_counter()
+    document: dict[str, Any] | None = None
 
-    def tell(message: str) -> None:
-        err_console.print(f"[dim]{message}[/dim]", highlight=False)
+    with user_errors(), progress_bar(progress and err_console.is_terminal, counted=True) as bar:
+        task = bar.add_task("simulating", total=None, detail="")
 
-    with user_errors():
+        def tell(message: str) -> None:
+            bar.console.print(f"[dim]{message}[/dim]", highlight=False)
+
+        def done(finished: int, total: int, label: str) -> None:
+            bar.update(task, completed=finished, total=total, detail=label)
+
         if all_ == (scenario is not None):
             raise UsageError("give either --scenario NAME or --all")
         if all_ and (days is not None or seed is not None or set_):
             raise UsageError("--all regenerates the shipped reports as committed: no --days, --seed or --set")
         if all_:
             names = pages.ALL_SCENARIOS
-            runs = run_scenarios([RunRequest(load(name, providers, None)) for name in names], workers, tell)
+            runs = run_scenarios(
+                [RunRequest(load(name, providers, None)) for name in names], workers, tell, done=done
+            )
             written = pages.write_all(dict(zip(names, runs, strict=True)), out or REPORTS_DIR, progress=tell)
             written += _comparison_pages(providers, out or REPORTS_DIR, workers, tell)
         elif scenario == pages.SEED_AUDIT:
             if days is not None or seed is not None or set_:
                 raise UsageError("the seed audit runs the shipped scenarios as they are: no --days, --seed or --set")
             requests = [RunRequest(load(name, providers, None), curve=False) for name in pages.AUDIT_SCENARIOS]
-            seed_run, real, per_day = run_scenarios(requests, workers, tell)  # no capacity curves
+            seed_run, real, per_day = run_scenarios(requests, workers, tell, done=done)  # no capacity curves
             written = write_seed_audit(seed_run, real, per_day, out or REPORTS_DIR / pages.SEED_AUDIT)
         else:
             assert scenario is not None
@@ -120,8 +155,24 @@ def report(
             demand = config.scenario.demand
             if days is not None and demand.kind == "total" and days > demand.days:
                 raise UsageError(f"--days {days}: scenario {config.scenario.name} has {demand.days} days")
-            (run,) = run_scenarios([RunRequest(config, days=days, seed=seed, curve=curve)], workers, tell)
+            (run,) = run_scenarios(
+                [RunRequest(config, days=days, seed=seed, curve=curve)], workers, tell, done=done
+            )
             written = pages.write_scenario_page(run, out or REPORTS_DIR / config.scenario.name)
+            if as_json:
+                document = {
+                    "files": [str(p) for p in written],
+                    "run": summary_json(
+                        run.result,
+                        pages.verdict_of(run),
+                        providers_file=config.providers_file,
+                        wall_time_s=time.perf_counter() - started,
+                    ),
+                    "plan": run.plan.to_json(),
+                }
+    if as_json:
+        print_json(document or {"files": [str(p) for p in written]})
+        return
     for path in written:
         typer.echo(str(path))
-    tell(f"{len(written)} files in {time.perf_counter() - started:.0f} s")
+    err_console.print(f"[dim]{len(written)} files in {time.perf_counter() - started:.0f} s[/dim]", highlight=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    FailIfShortOption,
     JsonOption,
     ProvidersOption,
     ScenarioOption,
@@ -37,30 +39,45 @@ def simulate(
     providers: ProvidersOption = None,
     set_: SetOption = None,
     as_json: JsonOption = False,
-    days: Annotated[int | None, typer.Option("--days", min=1, help="Simulate only the first N days of demand.")] = None,
+    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1,
+        help="Simulate only the first N days of demand.")] = None,
     seed: SeedOption = None,
     replications: Annotated[
         int,
-        typer.Option("--replications", "-r", min=1, help="Independent runs; reports 95% confidence intervals."),
+        typer.Option("--replications", "-r", metavar="N", min=1,
+            help="Independent runs; reports 95% confidence intervals."),
     ] = 1,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Also write the full RunResult (with per-minute series) as JSON."),
+        typer.Option(
+            "--out", metavar="FILE", help="Also write the run's JSON document (the same as --json) to FILE."
+        ),
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    fail_if_short: FailIfShortOption = False,
 ) -> None:
     """Simulate every interview, turn and API request of a scenario through templates, the
     cache, the router and each provider's quotas; end with a verdict.
 
-    Exit status: 0 the plan carries the demand within the latency target, 1 it does not,
-    2 bad input.
+    Examples:
+
+        capacity simulate -s A
+
+        capacity simulate -s B --set routing.admission=gated
+
+        capacity simulate -s A --days 5 -r 3 --out run.json
+
+        capacity simulate -s my.yaml --fail-if-short --no-progress
+
+    Exit status: 0 simulated (whether or not the plan carries the demand), 1 it falls short
+    and --fail-if-short was given, 2 bad input.
     """
     with user_errors():
         config = load(scenario, providers, set_)
         if days is not None and config.scenario.demand.kind == "total" and days > config.scenario.demand.days:
             raise UsageError(f"--days {days}: scenario {config.scenario.name} has {config.scenario.demand.days} days")
         plan = make_plan(config)
-    show = progress and not as_json and err_console.is_terminal
+    show = progress and err_console.is_terminal  # on stderr: --json's stdout stays clean
     with progress_bar(show) as bar:
 
         def callback(i: int) -> SimClock:
@@ -71,16 +88,21 @@ def simulate(
 
             return update
 
+        started = time.perf_counter()
         results = replicate(config, replications, seed=seed, days=days, progress=callback)
+        wall = time.perf_counter() - started
     result = results[0]
     intervals = headline_intervals(results) if replications > 1 else None
     verdict = judge(result, config, plan)
+    document = summary_json(
+        result, verdict, intervals, providers_file=config.providers_file, wall_time_s=wall, replications=replications
+    )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result.model_dump(), indent=1) + "\n")
+        out.write_text(json.dumps(document, indent=1) + "\n")
     if as_json:
-        print_json(summary_json(result, verdict, intervals))
+        print_json(document)
     else:
-        render_run(result, verdict, console, intervals)
-    if not verdict.carries:
+        render_run(result, verdict, console, intervals, providers_file=config.providers_file, wall_time_s=wall)
+    if fail_if_short and not verdict.carries:
         raise typer.Exit(1)

@@ -112,29 +112,34 @@ def size(
     providers: ProvidersOption = None,
     set_: SetOption = None,
     pool: Annotated[
-        str | None, typer.Option("--pool", help="The scenario's GPU pool to size (if it has several).")
+        str | None, typer.Option("--pool", metavar="POOL", help="The scenario's GPU pool to size (if it has several).")
     ] = None,
     gpu: Annotated[
-        str | None, typer.Option("--gpu", help="Size a new pool of this catalogue GPU taking every request.")
+        str | None, typer.Option("--gpu", metavar="GPU",
+            help="Size a new pool of this catalogue GPU taking every request.")
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="…running this catalogue model (with --gpu).")] = None,
+    model: Annotated[str | None, typer.Option("--model", metavar="MODEL",
+        help="…running this catalogue model (with --gpu).")] = None,
     precision: Annotated[
         str | None,
-        typer.Option("--precision", help="Weight format: fp16, int8, int4 (default: the pool's; new: fp16)."),
+        typer.Option("--precision", metavar="FORMAT",
+            help="Weight format: fp16, int8, int4 (default: the pool's; new: fp16)."),
     ] = None,
-    engine: Annotated[str, typer.Option("--engine", help="Serving-engine profile of a new pool.")] = "vllm",
+    engine: Annotated[str, typer.Option("--engine", metavar="ENGINE",
+        help="Serving-engine profile of a new pool.")] = "vllm",
     gpus_per_server: Annotated[
-        int, typer.Option("--gpus-per-server", min=1, help="GPUs per server of a new pool.")
+        int, typer.Option("--gpus-per-server", metavar="N", min=1, help="GPUs per server of a new pool.")
     ] = 1,
     p95_turn_latency: Annotated[
         str | None,
         typer.Option(
-            "--p95-turn-latency",
+            "--p95-turn-latency", metavar="DURATION",
             help="Target p95 turn latency: 3s, 2.5, 500ms, or off (default: the scenario's).",
         ),
     ] = None,
     p95_ttft: Annotated[
-        str | None, typer.Option("--p95-ttft", help="Target p95 time to first token, e.g. 1s (default: off).")
+        str | None, typer.Option("--p95-ttft", metavar="DURATION",
+            help="Target p95 time to first token, e.g. 1s (default: off).")
     ] = None,
     knee_: Annotated[
         bool,
@@ -142,12 +147,16 @@ def size(
     ] = False,
     servers: Annotated[
         int | None,
-        typer.Option("--servers", min=1, help="With --knee: servers of the pool (default: the scenario's)."),
+        typer.Option("--servers", metavar="N", min=1,
+            help="With --knee: servers of the pool (default: the scenario's)."),
     ] = None,
-    days: Annotated[int | None, typer.Option("--days", min=1, help="Days of demand each probe simulates.")] = None,
+    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1,
+        help="Days of demand each probe simulates.")] = None,
     seed: SeedOption = None,
-    max_servers: Annotated[int, typer.Option("--max-servers", min=1, help="Largest fleet tried.")] = MAX_SERVERS,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Probes simulated at once, in processes.")] = 1,
+    max_servers: Annotated[int, typer.Option("--max-servers", metavar="N", min=1,
+        help="Largest fleet tried.")] = MAX_SERVERS,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=1,
+        help="Probes simulated at once, in processes.")] = 1,
     as_json: JsonOption = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
@@ -161,6 +170,14 @@ def size(
     Note: an idle RTX 4090 running Llama 3.1 8B in fp16 already takes about 3.4 s at p95 for
     the turns of B's interview a candidate waits for, so a 3 s turn target has no answer there:
     try --precision int8, or --p95-ttft 1s --p95-turn-latency off (a streamed voice interview).
+
+    Examples:
+
+        capacity size -s B-gpu --precision int8
+
+        capacity size -s B-gpu --p95-ttft 1s --p95-turn-latency off
+
+        capacity size -s B-gpu --knee --servers 3
 
     Exit status: 0 found, 1 no fleet (or no demand) meets the target, 2 bad input.
     """
@@ -184,7 +201,7 @@ def size(
         if servers is not None and not knee_:
             raise UsageError("--servers goes with --knee (without it, size searches the servers)")
         catalog = sized_config.gpu_catalog
-        show = progress and not as_json and err_console.is_terminal
+        show = progress and err_console.is_terminal  # on stderr: --json's stdout stays clean
         with progress_bar(show) as bar:
             task = bar.add_task("simulating", total=1.0, detail="")
 

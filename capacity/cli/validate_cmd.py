@@ -32,7 +32,8 @@ def validate(
     as_json: JsonOption = False,
     interviews: InterviewsOption = 100,
     time_scale: Annotated[
-        float, typer.Option("--time-scale", min=1.0, max=600.0, help="Run time per wall second of the live run.")
+        float, typer.Option("--time-scale", metavar="FACTOR", min=1.0, max=600.0,
+            help="Run time per wall second of the live run.")
     ] = 60.0,
     seed: SeedOption = None,
 ) -> None:
@@ -41,6 +42,12 @@ def validate(
     here on a free loopback port, each provider's quotas, latency and errors emulated), and print
     both with the relative error. Targets: interviews carried and requests per provider within
     2%, p95 turn latency within 10%.
+
+    Examples:
+
+        capacity validate -s A -n 100 --time-scale 30
+
+        capacity validate -s A-groq -n 50 --json
 
     Exit status: 0 every target met, 1 one missed, 2 bad input.
     """

@@ -8,6 +8,7 @@ unknown provider raises :class:`~capacity.errors.ConfigError` with one
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,22 +16,37 @@ from pathlib import Path
 import yaml
 
 from capacity.config.gpus import GpuCatalog, load_catalog
+from capacity.config.paths import shipped_scenario_path, shipped_scenarios, suggest
 from capacity.config.providers import Provider, ProvidersFile
-from capacity.config.scenario import Scenario
+from capacity.config.scenario import DEFAULT_CALENDAR, DEFAULT_SCRIPT, Scenario
 from capacity.config.yamldoc import FieldPath, YamlDocument, deep_merge, has, path_text, read_yaml, validate
 from capacity.errors import ConfigError, Problem, UsageError
 
 
 def read_scenario_yaml(path: Path, _chain: tuple[Path, ...] = ()) -> YamlDocument:
-    """Read a scenario file, merged over the scenario it ``extends`` (a name in the same folder)."""
+    """Read a scenario file, merged over the scenario it ``extends``.
+
+    ``extends: A`` names ``A.yaml`` beside this file if there is one, else the shipped scenario
+    ``A`` (installed with the package), so a scenario anywhere can build on a shipped one.
+    """
     doc = read_yaml(path)
     if not isinstance(doc.data, dict) or "extends" not in doc.data:
         return doc
     parent_name = doc.data["extends"]
-    parent = path.parent / f"{parent_name}.yaml"
-    if not isinstance(parent_name, str) or not parent.is_file():
+    if not isinstance(parent_name, str) or not parent_name or "/" in parent_name:
+        raise ConfigError([doc.problem(("extends",), "expected the name of a scenario, such as A")])
+    beside = path.parent / f"{parent_name}.yaml"
+    parent = beside if beside.is_file() else shipped_scenario_path(parent_name)
+    if parent is None:
+        known = shipped_scenarios()
         raise ConfigError(
-            [doc.problem(("extends",), f"no scenario {parent_name!r} beside this file to extend")]
+            [
+                doc.problem(
+                    ("extends",),
+                    f"no scenario {parent_name!r} beside this file or shipped{suggest(parent_name, known)} "
+                    f"(shipped: {', '.join(known)})",
+                )
+            ]
         )
     if parent.resolve() in _chain or parent.resolve() == path.resolve():
         raise ConfigError([doc.problem(("extends",), "scenarios extend each other in a cycle")])
@@ -43,10 +59,38 @@ def read_scenario_yaml(path: Path, _chain: tuple[Path, ...] = ()) -> YamlDocumen
     return YamlDocument(doc.file, deep_merge(base_data, own), lines)
 
 
+_SET_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def set_path(dotted: str) -> list[str | int] | None:
+    """The field path of a ``--set`` target: ``routing.destinations[0].accounts`` (or
+    ``routing.destinations.0.accounts``) → ``["routing", "destinations", 0, "accounts"]``; None
+    if it is not made of names, ``.`` and ``[index]``."""
+    text = dotted.strip()
+    parts: list[str | int] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos] == "." and parts:
+            pos += 1
+        match = _SET_PART.match(text, pos)
+        if match is None:
+            return None
+        name, index = match.groups()
+        parts.append(int(index) if index is not None else int(name) if name.isdigit() else name)
+        pos = match.end()
+    return parts or None
+
+
 def apply_overrides(
     doc: YamlDocument, assignments: Sequence[str]
 ) -> tuple[YamlDocument, frozenset[FieldPath]]:
-    """Apply ``--set path.to.field=value`` assignments (values parsed as YAML) to a document."""
+    """Apply ``--set path.to.field=value`` assignments (values parsed as YAML) to a document.
+
+    A path names mapping keys with ``.`` and list items with ``[i]`` (``.i`` also works), as the
+    error messages write them. Returns the document and the paths the assignments wrote or
+    created, so that a problem in them is blamed on ``--set`` rather than on a line of the file.
+    Raises UsageError for a malformed assignment or a list index that does not exist.
+    """
     import copy
 
     data = copy.deepcopy(doc.data)
@@ -55,9 +99,11 @@ def apply_overrides(
         if "=" not in assignment:
             raise UsageError(f"--set {assignment!r}: expected path.to.field=value")
         dotted, raw = assignment.split("=", 1)
-        parts: list[str | int] = [int(p) if p.isdigit() else p for p in dotted.strip().split(".") if p]
-        if not parts:
-            raise UsageError(f"--set {assignment!r}: empty field path")
+        parts = set_path(dotted)
+        if parts is None:
+            raise UsageError(
+                f"--set {assignment!r}: expected a field path such as routing.destinations[0].accounts"
+            )
         try:
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
@@ -65,6 +111,8 @@ def apply_overrides(
         node = data
         for i, part in enumerate(parts[:-1]):
             if isinstance(node, dict) and isinstance(part, str):
+                if part not in node:
+                    touched.add(tuple(parts[: i + 1]))  # created here: its problems are --set's
                 node = node.setdefault(part, {})
             elif isinstance(node, list) and isinstance(part, int) and part < len(node):
                 node = node[part]
@@ -77,6 +125,34 @@ def apply_overrides(
             raise UsageError(f"--set {assignment!r}: {path_text(parts)} does not exist")
         touched.add(tuple(parts))
     return YamlDocument(doc.file, data, doc.lines), frozenset(touched)
+
+
+def with_section_defaults(doc: YamlDocument) -> YamlDocument:
+    """Fill the sections a scenario leaves out, or writes in part, from their documented defaults.
+
+    ``calendar`` and ``script`` start from :data:`~capacity.config.scenario.DEFAULT_CALENDAR`
+    and :data:`~capacity.config.scenario.DEFAULT_SCRIPT`, and each field the scenario writes
+    replaces the default's whole (a ``think_time_s`` of another kind, its own ``timezones``).
+    A script that writes its own ``stages`` is a script of its own: it takes nothing from the
+    shipped one (its ``opening``, ``rounds``, ``round`` and ``closing`` name shipped stages),
+    only the models' field defaults. A calendar that sets its own business hours starts from a
+    flat hourly profile unless it gives one (the shipped profile has one entry per hour of
+    09:00–18:00). Every other section's fields have their own defaults in the models.
+    """
+    if not isinstance(doc.data, dict):
+        return doc
+    data = dict(doc.data)
+    for section, default in (("calendar", DEFAULT_CALENDAR), ("script", DEFAULT_SCRIPT)):
+        own = data.get(section, {})
+        if not isinstance(own, dict):
+            continue  # validation reports the wrong type at its line
+        if section == "script" and "stages" in own:
+            continue
+        base = default.model_dump(mode="json", exclude_none=True)
+        if section == "calendar" and ({"business_hours_start", "business_hours_end"} & own.keys()):
+            base.pop("hourly_profile", None)
+        data[section] = {**base, **own}
+    return YamlDocument(doc.file, data, doc.lines)
 
 
 def load_providers(path: Path) -> ProvidersFile:
@@ -105,7 +181,7 @@ def load_configuration(
 ) -> Configuration:
     """Load a scenario and a providers file, apply ``--set`` overrides, check references."""
     providers_file = load_providers(providers_path)
-    doc, touched = apply_overrides(read_scenario_yaml(scenario_path), overrides)
+    doc, touched = apply_overrides(with_section_defaults(read_scenario_yaml(scenario_path)), overrides)
     if isinstance(doc.data, dict) and "name" not in doc.data:
         doc.data["name"] = scenario_path.stem
     scenario = validate(doc, Scenario, touched)
@@ -157,3 +233,9 @@ def load_configuration(
     if problems:
         raise ConfigError(problems)
     return Configuration(scenario, providers, str(scenario_path), str(providers_path), catalog)
+
+
+def scenario_description(path: Path) -> str:
+    """The ``description`` of the scenario in ``path`` (after ``extends``), or '' if it has none."""
+    doc = read_scenario_yaml(path)
+    return str(doc.data.get("description", "")) if isinstance(doc.data, dict) else ""

@@ -39,8 +39,9 @@ class Candidates(Model):
     count: PositiveInt = Field(description="Distinct candidates.")
     interviews_each: PositiveInt = Field(description="Interviews per candidate.")
     spacing: Literal["spread", "same_day"] = Field(
-        description="spread: a candidate's interviews fall on different days across the horizon; "
-        "same_day: back to back on one day."
+        default="spread",
+        description="spread (default): a candidate's interviews fall on different days across the horizon; "
+        "same_day: back to back on one day.",
     )
     gap_between_interviews_s: NonNegativeFloat = Field(
         default=600.0, description="same_day: pause between one interview's end and the next's start, s."
@@ -54,14 +55,29 @@ class TimeZoneShare(Model):
     share: PositiveFloat = Field(description="Relative share of candidates (normalised).")
 
 
+_US_TIMEZONES = (
+    {"timezone": "America/New_York", "share": 0.5},
+    {"timezone": "America/Chicago", "share": 0.2},
+    {"timezone": "America/Los_Angeles", "share": 0.3},
+)
+"""The candidates' time zones of the shipped scenarios (US East, Central, Pacific)."""
+
+
 class Calendar(Model):
     """When interviews happen: business hours in the candidates' own time zones."""
 
-    start_date: dt.date = Field(description="First day of the horizon (run time 0 is its 00:00 UTC).")
+    start_date: dt.date = Field(
+        default=dt.date(2025, 10, 6),
+        description="First day of the horizon (run time 0 is its 00:00 UTC); default 2025-10-06, a Monday.",
+    )
     business_hours_start: dt.time = Field(default=dt.time(9, 0), description="Local start of interviewing.")
     business_hours_end: dt.time = Field(default=dt.time(18, 0), description="Local end of interviewing.")
     weekdays_only: bool = Field(default=True, description="No interviews on Saturdays and Sundays.")
-    timezones: list[TimeZoneShare] = Field(min_length=1, description="Where candidates are.")
+    timezones: list[TimeZoneShare] = Field(
+        default_factory=lambda: [TimeZoneShare.model_validate(z) for z in _US_TIMEZONES],
+        min_length=1,
+        description="Where candidates are (default: New York 0.5, Chicago 0.2, Los Angeles 0.3).",
+    )
     hourly_profile: list[NonNegativeFloat] | None = Field(
         default=None,
         description="Relative start rate for each business hour (len = business hours); none: flat.",
@@ -169,6 +185,69 @@ class Script(Model):
             last = r == self.rounds - 1
             turns += [s for s in self.round if not (last and self.stages[s].skip_in_last_round)]
         return turns + list(self.closing)
+
+
+SHIPPED_HOURLY_PROFILE = (0.8, 1.3, 1.5, 1.2, 0.7, 1.0, 1.1, 0.9, 0.5)
+"""Relative interview starts per business hour, 09:00 … 17:00: a mid-morning peak (scenario A's)."""
+
+DEFAULT_CALENDAR = Calendar(hourly_profile=list(SHIPPED_HOURLY_PROFILE))
+"""The calendar of a scenario that writes none: weekdays, 09:00–18:00 local time in New York,
+Chicago and Los Angeles (0.5/0.2/0.3), from Monday 2025-10-06, with the mid-morning-peaked
+hourly profile :data:`SHIPPED_HOURLY_PROFILE` (the shipped scenario A's calendar)."""
+
+DEFAULT_SCRIPT = Script.model_validate(
+    {
+        "system_prompt_tokens": 250,
+        "resume_tokens": 1500,
+        "answer_tokens": {"kind": "normal", "mean": 130, "sd": 40, "min": 20},
+        "think_time_s": {"kind": "lognormal", "median": 120, "sigma": 0.5},
+        "opening": ["greeting", "resume_analysis"],
+        "rounds": 12,
+        "round": ["question", "answer_evaluation"],
+        "closing": ["final_scoring"],
+        "stages": {
+            "greeting": {
+                "template": True,
+                "input": {"history": False},
+                "output_tokens": {"kind": "constant", "value": 40},
+                "max_output_tokens": 80,
+            },
+            "resume_analysis": {
+                "candidate_waits": False,
+                "input": {"resume": True, "history": False, "extra_tokens": 100},
+                "output_tokens": {"kind": "normal", "mean": 500, "sd": 100, "min": 100},
+                "max_output_tokens": 800,
+                "adds_to_history": True,
+                "cache": {"key": "candidate"},
+            },
+            "question": {
+                "input": {"history": True, "extra_tokens": 50},
+                "output_tokens": {"kind": "normal", "mean": 60, "sd": 15, "min": 10},
+                "max_output_tokens": 150,
+                "adds_to_history": True,
+            },
+            "answer_evaluation": {
+                "candidate_speaks_before": True,
+                "skip_in_last_round": True,
+                "input": {"history": True, "extra_tokens": 80},
+                "output_tokens": {"kind": "normal", "mean": 120, "sd": 30, "min": 20},
+                "max_output_tokens": 300,
+            },
+            "final_scoring": {
+                "candidate_waits": False,
+                "candidate_speaks_before": True,
+                "input": {"history": True, "extra_tokens": 150},
+                "output_tokens": {"kind": "normal", "mean": 600, "sd": 100, "min": 100},
+                "max_output_tokens": 1000,
+            },
+        },
+    }
+)
+"""The interview of a scenario that writes none (the shipped scenario A's): a greeting from a
+template, a resume analysis (cached per candidate), 12 rounds of question + answer evaluation
+(no evaluation in the last round) and a final scoring: 26 logical requests, 25 API calls. A
+250-token system prompt, a 1,500-token resume, answers of 130 ± 40 tokens after about 2 minutes'
+speaking (lognormal, median 120 s): about 27-minute interviews of about 52,000 tokens."""
 
 
 class CacheConfig(Model):
@@ -304,16 +383,25 @@ class SeedClaims(Model):
 class Scenario(Model):
     """Everything one run needs besides the provider catalogue."""
 
-    name: str = Field(description="Short name (the file's stem).")
+    name: str = Field(description="Short name (default: the file's stem).")
     description: str = Field(default="", description="What this scenario asks.")
     seed: int = Field(default=1, description="Random seed; same seed, same numbers.")
-    demand: Demand
-    candidates: Candidates
-    calendar: Calendar
-    script: Script
-    cache: CacheConfig = Field(default_factory=CacheConfig)
-    routing: Routing
-    sla: ServiceLevel = Field(default_factory=ServiceLevel)
+    demand: Demand = Field(description="How many interviews, over what horizon.")
+    candidates: Candidates = Field(description="Who is interviewed, how many times each.")
+    calendar: Calendar = Field(
+        default=DEFAULT_CALENDAR,
+        description="When interviews happen (default: the shipped calendar: weekdays 09:00–18:00 local time in "
+        "New York, Chicago and Los Angeles from 2025-10-06, mid-morning peak; a section written in part "
+        "keeps the rest).",
+    )
+    script: Script = Field(
+        default=DEFAULT_SCRIPT,
+        description="The interview's stages and token sizes (default: the shipped interview of scenario A, 26 "
+        "requests; a script written in part keeps the rest; a script with its own stages takes nothing from it).",
+    )
+    cache: CacheConfig = Field(default_factory=CacheConfig, description="The response cache.")
+    routing: Routing = Field(description="Where requests go, and what happens when no quota is left.")
+    sla: ServiceLevel = Field(default_factory=ServiceLevel, description="The latency targets.")
     outages: list[Outage] = Field(default_factory=list, description="Scheduled provider outages.")
     savings_overlap: Literal["multiplicative", "additive"] = Field(
         default="multiplicative",

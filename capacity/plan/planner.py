@@ -507,6 +507,6 @@ def _notes(demand: DemandSummary, workload: WorkloadSummary) -> list[str]:
     )
     notes.append(
         f"Monthly caps are spread over {demand.business_days_per_month} interviewing days a month; one-time "
-        f"credits over the horizon's {demand.business_days}."
+        f"credits over the {demand.business_days:g} interviewing day(s) of the horizon."
     )
     return notes

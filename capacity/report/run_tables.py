@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.table import Table
 from capacity.report.verdict import Verdict, clock
 from capacity.result import RunResult
 from capacity.studies.replications import Interval
+from capacity.studies.target import CARRIED_SHARE
 from capacity.units import ErrorKind, limit_unit
 
 
@@ -21,13 +23,59 @@ def _ci(intervals: dict[str, Interval] | None, key: str, fmt: str) -> str:
     return f"  (95% CI {format(iv.low, fmt)} – {format(iv.high, fmt)}, n={iv.n})"
 
 
+def _replicated(intervals: dict[str, Interval] | None) -> int:
+    """Replications behind ``intervals`` (0 for a single run)."""
+    n = max((iv.n for iv in (intervals or {}).values()), default=0)
+    return n if n >= 2 else 0
+
+
+def _value(intervals: dict[str, Interval] | None, key: str, value: float, fmt: str) -> str:
+    """``value`` for one run; with replications, the mean over them and its 95% interval."""
+    if not _replicated(intervals) or intervals is None or key not in intervals:
+        return format(value, fmt)
+    return f"mean {format(intervals[key].mean, fmt)} ({_ci(intervals, key, fmt).strip(' ()')})"
+
+
+def replications_summary(result: RunResult, intervals: dict[str, Interval]) -> tuple[bool, str]:
+    """Over replications: whether the means carry the demand (≥ 99 % carried, mean p95 turn
+    latency within the target) and a sentence with both means and their 95% intervals."""
+    n = _replicated(intervals)
+    carried = intervals["carried_interviews_per_day"]
+    p95 = intervals["turn_latency_p95_s"]
+    done = sum(intervals[k].mean for k in ("completed", "degraded"))
+    asked = done + sum(intervals[k].mean for k in ("failed", "unfinished"))
+    share = done / asked if asked else 1.0
+    ok = share >= CARRIED_SHARE and p95.mean <= result.sla_p95_turn_latency_s
+    text = (
+        f"Over {n} replications: {'YES' if ok else 'NO'} on the means: carried {carried.mean:,.0f} interviews/day "
+        f"(95% CI {carried.low:,.0f} – {carried.high:,.0f}) of {result.need_interviews_per_day:,.0f}/day needed "
+        f"({share:.0%}), p95 turn latency {p95.mean:.2f} s (95% CI {p95.low:.2f} – {p95.high:.2f}; target "
+        f"{result.sla_p95_turn_latency_s:g} s). The findings below are replication 1's."
+    )
+    return ok, text
+
+
 def render_run(
-    result: RunResult, verdict: Verdict, console: Console, intervals: dict[str, Interval] | None = None
+    result: RunResult,
+    verdict: Verdict,
+    console: Console,
+    intervals: dict[str, Interval] | None = None,
+    *,
+    providers_file: str | None = None,
+    wall_time_s: float | None = None,
 ) -> None:
-    """Summary, per-destination table, and the verdict."""
+    """Summary, per-destination table, and the verdict; ``providers_file`` (the providers.yaml
+    the run used) is named in the summary when given.
+
+    With ``intervals`` over several replications, the headline numbers are their means with
+    95% intervals, the verdict opens with the answer on the means, and ``wall_time_s`` (the
+    whole command's, s) replaces the first run's; other rows are replication 1's.
+    """
     iv = result.interviews
+    n = _replicated(intervals)
+    which = f"{n} replications (means, 95% CI), seed {result.seed} first" if n else f"seed {result.seed}"
     summary = Table(
-        title=f"Scenario {result.scenario}: {result.mode} run, seed {result.seed}, {result.days} day(s)",
+        title=f"Scenario {result.scenario}: {result.mode} run, {which}, {result.days} day(s)",
         show_header=False,
         title_justify="left",
     )
@@ -37,19 +85,20 @@ def render_run(
         ("need", f"{result.need_interviews_per_day:,.0f} interviews/day"),
         (
             "carried",
-            f"{result.carried_interviews_per_day:,.1f} interviews/day"
-            + _ci(intervals, "carried_interviews_per_day", ",.1f"),
+            _value(intervals, "carried_interviews_per_day", result.carried_interviews_per_day, ",.1f")
+            + " interviews/day",
         ),
         (
-            "interviews",
+            "interviews" + (" (run 1)" if n else ""),
             f"{iv.requested:,} requested = {iv.completed:,} completed + {iv.degraded:,} degraded + "
             f"{iv.failed:,} failed + {iv.unfinished:,} unfinished",
         ),
         (
             "turn latency",
-            f"p50 {result.turn_latency_s.p50:.2f} s, p95 {result.turn_latency_s.p95:.2f} s, "
-            f"p99 {result.turn_latency_s.p99:.2f} s (target p95 ≤ {result.sla_p95_turn_latency_s:g} s)"
-            + _ci(intervals, "turn_latency_p95_s", ".2f"),
+            f"p50 {_value(intervals, 'turn_latency_p50_s', result.turn_latency_s.p50, '.2f')} s, "
+            f"p95 {_value(intervals, 'turn_latency_p95_s', result.turn_latency_s.p95, '.2f')} s, "
+            f"p99 {result.turn_latency_s.p99:.2f} s{' (run 1)' if n else ''} "
+            f"(target p95 ≤ {result.sla_p95_turn_latency_s:g} s)",
         ),
         (
             "time to first token",
@@ -70,15 +119,24 @@ def render_run(
         ),
         ("tokens", f"{result.tokens_per_interview:,.0f} API tokens per carried interview"),
         ("cost", f"${result.cost_usd:,.2f} (${result.cost_per_interview_usd:.4f} per carried interview)"),
-        ("wall time", f"{result.wall_time_s:.1f} s"),
+        (
+            "wall time",
+            f"{wall_time_s:.1f} s for {n} replications" if n and wall_time_s is not None
+            else f"{wall_time_s if wall_time_s is not None else result.wall_time_s:.1f} s",
+        ),
     ]
+    if providers_file is not None:
+        rows.append(("providers", providers_file))
     for k, v in rows:
         summary.add_row(k, v)
     console.print(summary)
 
     table = Table(title="Destinations", title_justify="left")
+    longest = max((len(d.name) for d in result.destinations), default=11)
+    roomy = console.width >= 120  # below that, nine columns cannot all keep their minimum widths
+    # a name is never cut short with "…": it wraps, whole on one line up to 28 characters
+    table.add_column("destination", overflow="fold", min_width=min(longest, 28) if roomy else None)
     for col, justify in [
-        ("destination", "left"),
         ("accts", "right"),
         ("requests", "right"),
         ("errors", "right"),
@@ -89,7 +147,15 @@ def render_run(
         ("binds from", "left"),
         ("first refused", "left"),
     ]:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        # numbers never wrap; window names and times wrap whole words when space is short, and a
+        # word longer than its column folds rather than being cut with "…"
+        table.add_column(
+            col,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=justify == "right" and col != "tokens in/out",
+            overflow="fold",
+            min_width=9 if roomy and justify == "left" else None,
+        )
     for d in result.destinations:
         firsts = [w for w in d.windows if w.first_blocked_s is not None]
         first = min(firsts, key=lambda w: w.first_blocked_s or 0.0) if firsts else None
@@ -100,15 +166,21 @@ def render_run(
             f"{d.requests:,}",
             f"{sum(d.errors.values()):,}",
             f"{d.errors.get(ErrorKind.RATE_LIMITED, 0):,}",
-            f"{d.tokens_in:,}/{d.tokens_out:,}",
+            f"{d.tokens_in:,} / {d.tokens_out:,}",
             f"{d.cost_usd:,.2f}",
             f"{limit_unit(binding.name)} ({binding.full_share:.0%})" if binding else "—",
             clock(d.binding_from_s) if d.binding_from_s is not None else "—",
             f"{limit_unit(first.name)} {clock(first.first_blocked_s or 0.0)}" if first else "—",
         )
     console.print(table)
+    carries = verdict.carries
+    opening: list[str] = []
+    if n and intervals is not None:
+        carries, text = replications_summary(result, intervals)
+        opening = [f"[bold]{text}[/bold]", ""]
     body = "\n".join(
         [
+            *opening,
             f"[bold]{verdict.headline}[/bold]",
             *[f"• {f}" for f in verdict.findings],
             *(
@@ -118,21 +190,66 @@ def render_run(
             ),
         ]
     )
-    console.print(Panel(body, title="Verdict", border_style="green" if verdict.carries else "red"))
+    console.print(Panel(body, title="Verdict", border_style="green" if carries else "red"))
+
+
+def _instant(result: RunResult, run_s: float | None) -> dict[str, Any] | None:
+    """A run time as both seconds since run start and an ISO 8601 UTC timestamp."""
+    if run_s is None:
+        return None
+    start = dt.datetime.fromisoformat(result.run_start_utc)
+    start = start.replace(tzinfo=dt.UTC) if start.tzinfo is None else start.astimezone(dt.UTC)
+    return {"at_s": run_s, "at_utc": (start + dt.timedelta(seconds=run_s)).isoformat()}
+
+
+def _first_minute(series: list[int], minute_s: float) -> float | None:
+    return next((i * minute_s for i, v in enumerate(series) if v > 0), None)
+
+
+def timeline_json(result: RunResult) -> dict[str, Any]:
+    """When the plan ran out, as data: the first refusal (destination, window, instant), the
+    first minute turns queued for quota and the first minute turns failed (instants), and the
+    backlog (interviews not carried by the horizon)."""
+    refusals = [
+        (w.first_blocked_s, d.name, w.name)
+        for d in result.destinations
+        for w in d.windows
+        if w.first_blocked_s is not None
+    ]
+    first = min(refusals) if refusals else None
+    ts = result.timeseries
+    return {
+        "first_refused": None
+        if first is None
+        else {"destination": first[1], "window": first[2], **(_instant(result, first[0]) or {})},
+        "first_queued": _instant(result, _first_minute(ts.queued_turns, ts.minute_s)),
+        "first_failed": _instant(result, _first_minute(ts.failed_turns, ts.minute_s)),
+        "backlog_interviews": result.backlog_interviews,
+    }
 
 
 def summary_json(
-    result: RunResult, verdict: Verdict | None, intervals: dict[str, Interval] | None = None
+    result: RunResult,
+    verdict: Verdict | None,
+    intervals: dict[str, Interval] | None = None,
+    *,
+    providers_file: str | None = None,
+    wall_time_s: float | None = None,
+    replications: int = 1,
 ) -> dict[str, Any]:
-    """The RunResult summary for ``--json`` (per-minute series and CDFs left out)."""
-    data = result.model_dump(exclude={"timeseries", "turn_latency_cdf", "turn_latency_by_hour"})
-    for d in data["destinations"]:
-        d.pop("hourly_requests", None)
-        for w in d["windows"]:
-            w.pop("hourly_peak_fraction", None)
-            w.pop("hourly_full_share", None)
+    """The one JSON document of a run, for ``--json`` and ``--out`` alike: every field of the
+    RunResult (per-minute and hourly series, CDFs included), the verdict (its own fields, plus its timeline as
+    data: instants in seconds and ISO 8601 UTC, counts as numbers), the 95% intervals over
+    replications, the providers file and the whole command's wall time, s."""
+    data: dict[str, Any] = {
+        "replications": replications,
+        "providers_file": providers_file,
+        **result.model_dump(mode="json", by_alias=True),
+    }
+    if wall_time_s is not None:
+        data["wall_time_total_s"] = wall_time_s
     if verdict is not None:
-        data["verdict"] = verdict.to_json()
+        data["verdict"] = {**verdict.to_json(), "timeline": timeline_json(result)}
     if intervals:
         data["confidence_intervals_95"] = {
             k: {"mean": v.mean, "low": v.low, "high": v.high, "n": v.n} for k, v in intervals.items()

@@ -106,10 +106,19 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
         findings.append(f"First quota to refuse a request: {dest} {window}, at {clock(t)}.")
     queued = _first_minute(result.timeseries.queued_turns)
     failed = _first_minute(result.timeseries.failed_turns)
+    # in the order they happened: a turn can fail (errors, retries and cool-downs running past its
+    # deadline) before every destination is out of quota and turns queue
+    timeline: list[tuple[float, str]] = []
     if queued is not None:
-        findings.append(f"Every destination was out of quota and turns first queued at {clock(queued)}.")
+        timeline.append((queued, f"Every destination was out of quota and turns first queued at {clock(queued)}."))
     if failed is not None:
-        findings.append(f"Turns first failed (deadline passed) at {clock(failed)}.")
+        before = (
+            ", before any turn queued for quota (errors, retries and cool-downs ran past the deadline)"
+            if queued is None or failed < queued
+            else ""
+        )
+        timeline.append((failed, f"Turns first failed (deadline passed) at {clock(failed)}{before}."))
+    findings += [text for _, text in sorted(timeline)]
     binding = binding_windows(result)[:3]
     if binding:
         findings.append(
@@ -163,8 +172,13 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
     if result.wasted_api_calls and answered:
         findings.append(
             f"{result.wasted_api_calls:,} answered API calls ({result.wasted_api_calls / answered:.0%}) went to "
-            "interviews that later failed: quota spent on nothing. Starting interviews only while the plan "
-            "has quota left would carry more with the same quotas."
+            "interviews that later failed: quota spent on nothing. "
+            + (
+                "Gated admission is on: these interviews started before the gate closed."
+                if config.scenario.routing.admission == "gated"
+                else "Starting interviews only while the plan has quota left (routing.admission: gated) "
+                "would carry more with the same quotas."
+            )
         )
     return Verdict(carried_all, headline, findings, [] if carried_all else _options(result, config, plan))
 
@@ -211,10 +225,15 @@ def _options(result: RunResult, config: Configuration, plan: PlanResult | None) 
     ]
     if paid:
         usd, name = min(paid)
-        days = month_days(config)
+        demand = config.scenario.demand
+        if demand.kind == "total":  # a demand with an end is priced over its own interviewing days
+            days = run_interviewing_days(config, demand.days)
+            bill = f"about ${shortfall * days * usd:,.0f} over the demand's {days} interviewing day(s)"
+        else:
+            days = month_days(config)
+            bill = f"about ${shortfall * days * usd:,.0f}/month ({days} interviewing days)"
         options.append(
             f"Send the shortfall ({shortfall:,.0f} interviews per interviewing day) to {name}: "
-            f"${usd:.4f} per interview, about ${shortfall * days * usd:,.0f}/month ({days} interviewing "
-            "days); its paid-tier rate limits are not in our sources."
+            f"${usd:.4f} per interview, {bill}; its paid-tier rate limits are not in our sources."
         )
     return options

@@ -1,7 +1,7 @@
 """The SimPy driver of the policy core: simulated time, providers and GPU servers.
 
 One process per interview session (a candidate's run of interviews) runs the policy core's
-session generator (:mod:`capacity.policy.pipeline`); this room only turns the actions it
+session generator (:meth:`capacity.policy.pipeline.TurnPipeline.session`); this room only turns the actions it
 yields into SimPy events and draws the simulated providers' service times and failures.
 See :func:`capacity.sim.model.simulate`.
 """

@@ -211,7 +211,11 @@ def load_baseline(path: Path) -> Baseline:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"no baseline at {path}: create it with `capacity check --update`") from None
+        raise UsageError(
+            f"no baseline at {path}: without --baseline, `capacity check` uses ./reports/baseline.json or the one "
+            f"installed with the package; `capacity check --update --baseline {path}` measures a new one (which "
+            "then checks the model against itself, not against the committed numbers)"
+        ) from None
     except (OSError, json.JSONDecodeError) as exc:
         raise UsageError(f"cannot read the baseline {path}: {exc}") from None
     try:

@@ -17,7 +17,7 @@ from capacity.config.scenario import SeedClaims
 from capacity.plan import plan as make_plan
 from capacity.plan.result import PlanResult
 from capacity.result import RunResult
-from capacity.studies.runner import SimTask, run_tasks
+from capacity.studies.runner import SimTask, TasksDone, run_tasks
 from capacity.studies.sweep import CapacityCurve, curve_from, curve_tasks
 
 Progress = Callable[[str], None]
@@ -55,9 +55,16 @@ class RunRequest:
 
 
 def run_scenarios(
-    requests: Sequence[RunRequest], jobs: int = 1, progress: Progress | None = None
+    requests: Sequence[RunRequest],
+    jobs: int = 1,
+    progress: Progress | None = None,
+    *,
+    done: TasksDone | None = None,
 ) -> list[ScenarioRun]:
-    """Plan and simulate each request, and its capacity curve, with all runs in one pool of ``jobs``."""
+    """Plan and simulate each request, and its capacity curve, with all runs in one pool of ``jobs``.
+
+    ``progress`` is told what is being done, in words; ``done(finished, total, label)`` as each
+    run finishes (a progress bar's feed; without it, ``progress`` gets a line per run)."""
     plans = [make_plan(r.config, r.reference_claims) for r in requests]
     tasks: list[SimTask] = []
     main_index: list[int] = []
@@ -77,9 +84,11 @@ def run_scenarios(
         curves = " and their capacity curves" if any(curve_index) else ""
         progress(f"simulating {len(tasks)} runs ({names}{curves}) in {jobs} process(es)")
 
-    def tell(done: int, total: int, label: str) -> None:
-        if progress:
-            progress(f"  run {done}/{total} done ({label})")
+    def tell(finished: int, total: int, label: str) -> None:
+        if done is not None:
+            done(finished, total, label)
+        elif progress:
+            progress(f"  run {finished}/{total} done ({label})")
 
     results = run_tasks(tasks, jobs, done=tell)
     out = []

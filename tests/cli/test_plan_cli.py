@@ -41,9 +41,9 @@ def test_seed_claims_reproduces_the_seed_and_corrects_it() -> None:
 
 
 @pytest.mark.parametrize(("scenario", "need", "capacity"), [("A", 2272.73, 1045.35), ("B", 50_000, 1509.38)])
-def test_real_quotas_fall_short_with_exit_1(scenario: str, need: float, capacity: float) -> None:
-    status, out = plan_json("--scenario", scenario)
-    assert status == 1
+def test_real_quotas_fall_short_and_the_plan_exits_0(scenario: str, need: float, capacity: float) -> None:
+    status, out = plan_json("--scenario", scenario, "--seed-claims")
+    assert status == 0
     assert out["need_interviews_per_day"] == pytest.approx(need, abs=0.01)
     assert out["interviews_per_day"] == pytest.approx(capacity, abs=0.01)
     assert out["carries_need"] is False
@@ -65,7 +65,7 @@ def test_set_override_changes_the_plan() -> None:
     status, out = plan_json(
         "--scenario", "A", "--set", "routing.destinations=[{provider: gemini, model: gemini-2.0-flash}]"
     )
-    assert status == 1
+    assert status == 0
     assert out["interviews_per_day"] == 8
 
 
@@ -79,8 +79,8 @@ def test_paid_plan_carries_the_need_with_exit_0() -> None:
 
 
 def test_table_output_names_the_binding_limits() -> None:
-    result = runner.invoke(app, ["plan", "--scenario", "A"], env={"COLUMNS": "200"})
-    assert result.exit_code == 1
+    result = runner.invoke(app, ["plan", "--scenario", "A", "--seed-claims"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
     out = result.stdout
     assert "FALLS SHORT" in out
     assert "account neurons_per_day: 10,000" in out  # the account's allowance, shared by its models
@@ -110,14 +110,32 @@ def test_unknown_scenario_exits_2() -> None:
 def test_help_documents_exit_status() -> None:
     result = runner.invoke(app, ["plan", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    assert "1 it falls short" in result.stdout
+    assert "--fail-if-short" in result.stdout
+    assert "Examples" in result.stdout
 
 
-def test_a_script_over_github_models_input_cap_falls_short_with_exit_1() -> None:
+@pytest.mark.parametrize(("scenario", "status"), [("A", 1), ("B-paid", 0)])
+def test_fail_if_short_gates_on_the_answer(scenario: str, status: int) -> None:
+    result = runner.invoke(app, ["plan", "-s", scenario, "--fail-if-short", "--json"])
+    assert result.exit_code == status
+    assert json.loads(result.stdout)["carries_need"] is (status == 0)
+
+
+def test_seed_claims_table_only_on_request() -> None:
+    plain = runner.invoke(app, ["plan", "-s", "A"], env={"COLUMNS": "200"})
+    assert plain.exit_code == 0
+    assert "FALLS SHORT" in plain.stdout
+    assert "The seed's claimed quotas" not in plain.stdout
+    asked = runner.invoke(app, ["plan", "-s", "A", "--seed-claims"], env={"COLUMNS": "200"})
+    assert "The seed's claimed quotas against the 2025 sources" in asked.stdout
+
+
+def test_a_script_over_github_models_input_cap_falls_short_and_fails_the_gate() -> None:
     # issue 11 case 5: 9,000-token system prompts against GitHub Models' 8,000 input tokens a request
     status, out = plan_json(
         "--scenario",
         "A",
+        "--fail-if-short",
         "--set",
         "routing.destinations=[{provider: github-models, model: openai/gpt-4o-mini}]",
         "--set",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from capacity.cli import app
@@ -49,3 +51,20 @@ def test_report_of_an_unknown_scenario_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", "--scenario", "A", "--days", "31", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "has 30 days" in result.output
+
+
+def test_report_json_is_the_run_document_with_the_plan(tmp_path: Path) -> None:
+    out = tmp_path / "A"
+    result = runner.invoke(
+        app,
+        ["report", "-s", "A", "--days", "1", *SMALL, "--no-curve", "--jobs", "1", "--out", str(out), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert str(out / "README.md") in document["files"]
+    run = document["run"]
+    assert run["scenario"] == "A"
+    assert run["verdict"]["headline"] in (out / "README.md").read_text(encoding="utf-8")
+    assert "router_refusals" in run["destinations"][0]
+    assert len(run["timeseries"]["api_calls"]) >= 24 * 60
+    assert document["plan"]["need_interviews_per_day"] == pytest.approx(2000 / 22)

@@ -1,0 +1,67 @@
+"""The verdict's words agree with themselves and with the scenario: the timeline in the order
+things happened, no advice to turn on what is already on, a finite demand priced on its own
+horizon. Runs the README's five-day scenario (500 interviews, two free tiers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from capacity import api
+from capacity.report.verdict import judge
+from capacity.result import RunResult, TimeSeries
+from tests.conftest import readme_scenario
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("verdict") / "week.yaml"
+    path.write_text(readme_scenario(), encoding="utf-8")
+    return path
+
+
+def test_a_five_day_demand_is_priced_on_its_five_days(week: Path) -> None:
+    config = api.load(week)
+    (run,) = api.simulate(config)
+    verdict = api.verdict(run, config)
+    (paid,) = [o for o in verdict.options if o.startswith("Send the shortfall")]
+    shortfall = (run.interviews.requested - run.carried) / 5
+    assert f"Send the shortfall ({shortfall:,.0f} interviews per interviewing day)" in paid
+    assert "over the demand's 5 interviewing day(s)" in paid
+    assert "/month" not in paid
+
+
+def test_gated_admission_is_not_advised_when_it_is_on(week: Path) -> None:
+    opened = api.load(week)
+    (run,) = api.simulate(opened)
+    assert run.wasted_api_calls > 0
+    assert any("(routing.admission: gated) would carry more" in f for f in api.verdict(run, opened).findings)
+    gated = api.load(week, overrides=["routing.admission=gated"])
+    (run,) = api.simulate(gated)
+    findings = api.verdict(run, gated).findings
+    assert not any("routing.admission: gated" in f for f in findings)
+    if run.wasted_api_calls:
+        assert any("Gated admission is on" in f for f in findings)
+
+
+def test_the_timeline_reads_in_the_order_it_happened(week: Path) -> None:
+    config = api.load(week)
+    (run,) = api.simulate(config)
+    ts = run.timeseries
+    queued = next(i for i, v in enumerate(ts.queued_turns) if v)
+    # the same run, but with a turn failing ten minutes before the first queued one
+    failed = [0] * len(ts.failed_turns)
+    failed[queued - 10] = 1
+    early = run.model_copy(update={"timeseries": TimeSeries(**{**ts.model_dump(), "failed_turns": failed})})
+    assert isinstance(early, RunResult)
+    findings = judge(early, config).findings
+    first_failed = next(i for i, f in enumerate(findings) if f.startswith("Turns first failed"))
+    first_queued = next(i for i, f in enumerate(findings) if f.startswith("Every destination was out of quota"))
+    assert first_failed < first_queued
+    assert "before any turn queued for quota" in findings[first_failed]
+    late = judge(run, config).findings  # the real run: queued at 18:08, failed at 18:56
+    assert [f for f in late if f.startswith(("Turns first failed", "Every destination"))] == [
+        "Every destination was out of quota and turns first queued at day 1 18:08 UTC.",
+        "Turns first failed (deadline passed) at day 1 18:56 UTC.",
+    ]
