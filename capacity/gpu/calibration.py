@@ -35,6 +35,10 @@ from capacity.gpu.settings import ServerSettings
 from capacity.gpu.workload import Request, run_closed_loop, run_open_loop, summarize
 
 REQUESTS_PER_CLIENT = 16
+MAX_BANDWIDTH_EFFICIENCY = 0.9
+"""The highest η_bw a fit may reach: kernels stream at most about 90 % of a card's datasheet
+bandwidth (the facts' measured range is 0.6–0.85); without the bound a fit trades the step
+overhead against bandwidth and runs η_bw to 1."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +234,7 @@ def efficiency_params(catalog: GpuCatalog, engine_key: str, key: str) -> list[Pa
     eff = catalog.engines[engine_key].efficiencies[key]
     params: list[Param] = []
     if eff.bandwidth is not None:
-        params.append(Param(engine_key, "bandwidth", key, low=0.05))
+        params.append(Param(engine_key, "bandwidth", key, low=0.05, high=MAX_BANDWIDTH_EFFICIENCY))
     if eff.compute is not None:
         params.append(Param(engine_key, "compute", key, low=0.05, high=1.0))
     return params
