@@ -30,8 +30,8 @@ def test_decode_never_beats_memory_bandwidth(load_scenario: Callable[..., Config
     station = stations[0]
     original = station.submit
 
-    def submit(server: int, prompt_tokens: int, output_tokens: int) -> Any:
-        event = original(server, prompt_tokens, output_tokens)
+    def submit(server: int, prompt_tokens: int, output_tokens: int, conversation: int | None = None) -> Any:
+        event = original(server, prompt_tokens, output_tokens, conversation)
         event.callbacks.append(lambda e: records.append((prompt_tokens, output_tokens, e.value)))
         return event
 
