@@ -32,7 +32,7 @@ from capacity.errors import UsageError
 from capacity.policy.router import Destination
 from capacity.units import Outcome, Served
 
-__all__ = ["Journal", "JournalingObserver", "Replay", "read_journal"]
+__all__ = ["Journal", "JournalingObserver", "Replay", "read_journal", "replay_events"]
 
 Event = list[Any]
 
