@@ -36,6 +36,7 @@ class _Sequence:
 
     __slots__ = (
         "base",
+        "cached",
         "conversation",
         "decoding",
         "entry_d",
@@ -64,6 +65,7 @@ class _Sequence:
         self.output = output
         self.generated = 0  # output tokens produced (for decoders: at entry, see entry_generated)
         self.base = 0  # prompt tokens found in the prefix cache at admission (not prefilled)
+        self.cached = 0  # of which the admission that emitted the first token reused (reported on completion)
         self.target = 0  # tokens this admission prefills
         self.prefilled = 0
         self.held = 0  # KV tokens held while prefilling (context + the slot of the next token)
@@ -229,6 +231,7 @@ class AnalyticServer:
                     seq.generated += 1
                     if math.isnan(seq.first_token_s):
                         seq.first_token_s = now
+                        seq.cached = seq.base
                     self._prefilling.remove(seq)
                     self._prefill_held -= seq.held
                     if seq.generated == seq.output:
@@ -252,7 +255,7 @@ class AnalyticServer:
             self._reserved -= seq.reserved
             if cache is not None and seq.conversation is not None:
                 cache.put(seq.conversation, seq.prompt + seq.output - 1)
-            self._done.append(Completion(seq.request_id, seq.submitted_s, seq.first_token_s, now))
+            self._done.append(Completion(seq.request_id, seq.submitted_s, seq.first_token_s, now, seq.cached))
 
     def _start_decoding(self, seq: _Sequence) -> None:
         seq.decoding = True

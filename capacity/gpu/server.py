@@ -60,12 +60,15 @@ __all__ = ["BatchingServer", "Completion", "ServerSettings", "check_request"]
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """A finished request: when it was submitted, produced its first token and its last, s."""
+    """A finished request: when it was submitted, produced its first token and its last, s; and
+    ``cached_tokens``, the prompt tokens its first token did not have to prefill because their KV
+    blocks were found in the prefix cache (what vLLM reports as ``usage.prompt_tokens_details.cached_tokens``)."""
 
     request_id: int
     submitted_s: float
     first_token_s: float
     finished_s: float
+    cached_tokens: int = 0
 
 
 class BatchingServer(Protocol):

@@ -22,6 +22,7 @@ class _Sequence:
 
     __slots__ = (
         "base",
+        "cached",
         "conversation",
         "first_token_s",
         "generated",
@@ -45,6 +46,7 @@ class _Sequence:
         self.output = output  # output tokens wanted
         self.generated = 0  # output tokens produced so far
         self.base = 0  # prompt tokens found in the prefix cache at this admission
+        self.cached = 0  # prompt tokens the admission that emitted the first token reused from the cache
         self.target = 0  # tokens this admission prefills (prompt + output to recompute − base)
         self.prefilled = 0  # of which done
         self.held = 0  # KV tokens held (reserved at admission, +1 per decode step)
@@ -153,6 +155,7 @@ class SteppedServer:
                 seq.generated += 1  # the step that completes a prompt samples the next token
                 if math.isnan(seq.first_token_s):
                     seq.first_token_s = now
+                    seq.cached = seq.base
         self.steps += 1
         still: list[_Sequence] = []
         for seq in self._running:
@@ -160,7 +163,7 @@ class SteppedServer:
                 self._used -= seq.reserved if self._full else seq.held
                 if self._cache is not None and seq.conversation is not None:
                     self._cache.put(seq.conversation, seq.prompt + seq.output - 1)
-                self._done.append(Completion(seq.request_id, seq.submitted_s, seq.first_token_s, now))
+                self._done.append(Completion(seq.request_id, seq.submitted_s, seq.first_token_s, now, seq.cached))
             else:
                 still.append(seq)
         self._running = still

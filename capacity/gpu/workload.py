@@ -92,13 +92,15 @@ class Turn:
 
 @dataclass(frozen=True, slots=True)
 class TurnResult:
-    """When one turn of one conversation was sent, produced its first token and its last, s."""
+    """When one turn of one conversation was sent, produced its first token and its last, s, and how
+    many of its prompt tokens the prefix cache served."""
 
     conversation: int
     turn: int
     submitted_s: float
     first_token_s: float
     finished_s: float
+    cached_tokens: int = 0
 
     @property
     def ttft_s(self) -> float:
@@ -135,7 +137,9 @@ def run_conversations(
             finished = server.advance(at)
         for done in finished:
             conv, turn = sent.pop(done.request_id)
-            out.append(TurnResult(conv, turn, done.submitted_s, done.first_token_s, done.finished_s))
+            out.append(
+                TurnResult(conv, turn, done.submitted_s, done.first_token_s, done.finished_s, done.cached_tokens)
+            )
             if turn + 1 < len(scripts[conv]):
                 heapq.heappush(pending, (done.finished_s + scripts[conv][turn + 1].think_s, conv, turn + 1))
     return out

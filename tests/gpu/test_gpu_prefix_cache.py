@@ -88,6 +88,7 @@ def test_a_second_turn_prefills_only_its_new_tokens() -> None:
     # turn 2: 1,800 + 100 + 210 = 2,110 prompt tokens; 1,899 in KV after turn 1 → 118 blocks = 1,888 cached
     assert cold[1].ttft_s == pytest.approx(RTX4090.prefill_time_s(2_110))
     assert warm[1].ttft_s == pytest.approx(RTX4090.prefill_time_s(2_110, 1_888))
+    assert [r.cached_tokens for r in warm] == [0, 1_888] and [r.cached_tokens for r in cold] == [0, 0]
     assert warm[1].ttft_s < 0.2 * cold[1].ttft_s
 
 
@@ -154,6 +155,10 @@ def test_both_servers_agree_with_conversations(chunked: bool) -> None:
         assert (x.conversation, x.turn) == (y.conversation, y.turn)
         assert x.first_token_s == pytest.approx(y.first_token_s, rel=1e-9)
         assert x.finished_s == pytest.approx(y.finished_s, rel=1e-9)
+        assert x.cached_tokens == y.cached_tokens
     assert analytic.prefix_cache is not None and stepped.prefix_cache is not None
     assert analytic.prefix_cache.hit_tokens == stepped.prefix_cache.hit_tokens > 0
     assert analytic.prefix_cache.evicted_tokens == stepped.prefix_cache.evicted_tokens
+    # a completion reports the cache hit of the admission that produced its first token: less than the
+    # hits counted in all, when a request was preempted after its hit and before its first token
+    assert 0 < sum(r.cached_tokens for r in a) <= analytic.prefix_cache.hit_tokens
