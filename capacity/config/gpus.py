@@ -422,6 +422,14 @@ class GpuPool(Model):
         description="Keep finished requests' KV blocks so a conversation's next turn prefills only its new "
         "tokens (vLLM automatic prefix caching, SGLang RadixAttention); none: the engine's default.",
     )
+    affinity_load_factor: float | None = Field(
+        default=1.25,
+        ge=1,
+        description="Conversation affinity: a conversation's turns go to the server that took its last turn "
+        "(where its prefix is cached) while that server holds at most this factor times the pool's mean of "
+        "outstanding requests, else to the shortest queue (consistent hashing with bounded loads; HAProxy's "
+        "hash-balance-factor 125); none: every request joins the shortest queue.",
+    )
     ownership: Literal["owned", "rented"] = Field(
         default="owned", description="owned: bought and amortised; rented: paid per GPU-hour."
     )

@@ -85,7 +85,8 @@ def build_core(
     window_id = 0
     for i, d in enumerate(routing.destinations):
         if d.pool is not None:
-            replicas = ReplicaSet(pools[d.pool].servers)
+            pool = pools[d.pool]
+            replicas = ReplicaSet(pool.servers, pool.affinity_load_factor)
             destinations.append(Destination(i, d.label, "gpu", None, d.weight, replicas=replicas))
             continue
         assert d.provider is not None and d.model is not None  # checked on load

@@ -3,9 +3,9 @@
 Each server of the pool is a clock-injected continuous-batching model from
 :mod:`capacity.gpu` (it knows the time of its next state change and advances analytically up
 to any time it is given). The station keeps one SimPy timer per server, at that server's next
-state change. Which server takes a request is the policy core's choice (join the shortest
-queue, :class:`~capacity.policy.replicas.ReplicaSet`); the station tells the replica set of
-each completion at the instant it collects it.
+state change. Which server takes a request is the policy core's choice (the conversation's
+server within a load bound, else the shortest queue: :class:`~capacity.policy.replicas.ReplicaSet`);
+the station tells the replica set of each completion at the instant it collects it.
 """
 
 from __future__ import annotations
