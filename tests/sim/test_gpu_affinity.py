@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from capacity.config.loader import Configuration
+from capacity.errors import ConfigError
 from capacity.gpu.analytic import AnalyticServer
 from capacity.result import RunResult
 from capacity.sim.gpu_station import GpuStation
@@ -67,3 +70,8 @@ def test_affinity_keeps_the_prefix_cache_hit_share_of_one_server(
     assert sticky_result.ttft_s.mean < 1.05 * one_result.ttft_s.mean
     assert sticky_result.ttft_s.mean < 0.9 * scattered_result.ttft_s.mean
     assert sticky_result.ttft_s.p95 < scattered_result.ttft_s.p95
+
+
+def test_a_load_factor_below_one_is_refused_naming_the_field(load_scenario: Callable[..., Configuration]) -> None:
+    with pytest.raises(ConfigError, match=r"gpu_pools\[0\]\.affinity_load_factor: Input should be greater than or"):
+        load_scenario("B-gpu", "gpu_pools.0.affinity_load_factor=0.5")
