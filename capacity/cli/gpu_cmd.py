@@ -13,14 +13,18 @@ from capacity.cli.common import JsonOption, ProvidersOption, console, load, prin
 from capacity.config.gpus import GpuCatalog, load_catalog
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
-from capacity.gpu.calibration import check_rows
+from capacity.gpu.calibration import check_rows, held_out_summary
 from capacity.gpu.profile import ServingProfile, serving_profile
-from capacity.gpu.roofline import deployment
+from capacity.gpu.roofline import check_startup, deployment
+from capacity.gpu.settings import ServerSettings
 from capacity.report.gpu_tables import (
+    fits_json,
     profile_json,
     render_calibration,
+    render_fits,
     render_pairs,
     render_profile,
+    render_unmodelled,
     row_json,
 )
 from capacity.workload.script import compile_script
@@ -44,16 +48,16 @@ def _profiles(
     engine: str,
     gpus: int,
     context: int,
-    max_batch: int,
+    settings: ServerSettings,
 ) -> list[ServingProfile]:
     gpu_keys = [gpu] if gpu is not None else list(catalog.gpus)
     model_keys = [model] if model is not None else list(catalog.models)
     return [
         serving_profile(
             catalog,
-            deployment(catalog, g, m, precision=precision, engine=engine, gpus=gpus),
+            deployment(catalog, g, m, precision=precision, engine=engine, gpus=gpus, settings=settings),
             context,
-            max_batch,
+            settings.max_batch,
         )
         for g in gpu_keys
         for m in model_keys
@@ -82,7 +86,31 @@ GpuScenarioOption = Annotated[
 CatalogOption = Annotated[
     Path | None, typer.Option("--catalog", metavar="FILE", help="A YAML file merged over the shipped GPU catalogue.")
 ]
-MaxBatchOption = Annotated[int, typer.Option("--max-batch", metavar="N", help="Most sequences a server runs at once.")]
+MaxBatchOption = Annotated[
+    int | None,
+    typer.Option("--max-batch", "--max-num-seqs", metavar="N",
+        help="Most sequences a server runs at once (default: the engine's)."),
+]
+BatchedTokensOption = Annotated[
+    int | None,
+    typer.Option("--max-num-batched-tokens", metavar="TOKENS",
+        help="Token budget of one step (default: the engine's)."),
+]
+UtilizationOption = Annotated[
+    float | None,
+    typer.Option("--gpu-memory-utilization", metavar="SHARE",
+        help="Share of GPU memory the engine may use (default: the engine's)."),
+]
+MaxModelLenOption = Annotated[
+    int | None,
+    typer.Option("--max-model-len", metavar="TOKENS",
+        help="Longest request, tokens (default: the model's, capped at the KV cache)."),
+]
+BlockSizeOption = Annotated[int, typer.Option("--block-size", metavar="TOKENS", help="Tokens per KV-cache block.")]
+ChunkedOption = Annotated[
+    bool,
+    typer.Option("--chunked-prefill/--no-chunked-prefill", help="Chunked prefill (off: vLLM V0's whole-prompt steps)."),
+]
 
 
 @app.command()
@@ -97,15 +125,24 @@ def gpu(
     scenario: GpuScenarioOption = None,
     providers: ProvidersOption = None,
     catalog_path: CatalogOption = None,
-    max_batch: MaxBatchOption = 256,
+    max_batch: MaxBatchOption = None,
+    max_num_batched_tokens: BatchedTokensOption = None,
+    gpu_memory_utilization: UtilizationOption = None,
+    max_model_len: MaxModelLenOption = None,
+    block_size: BlockSizeOption = 16,
+    chunked_prefill: ChunkedOption = True,
     as_json: JsonOption = False,
 ) -> None:
     """What a GPU × model × weight format serves, and the model's error on published rows.
 
-    For one --gpu and --model: weights, KV capacity (tokens, and conversations of the
-    context length), tokens/s at batch 1 and at the batch that saturates the server, prefill
-    tokens/s, and the published rows for that pair. Otherwise every catalogue pair matching
-    the options, then the calibration table (every published row, calibrated or held out).
+    For one --gpu and --model: how the memory divides under the engine settings (and whether
+    the engine would start with them), KV capacity (tokens, and conversations of the context
+    length), tokens/s at batch 1 and at the batch that saturates the server, prefill tokens/s,
+    the time to first token of a turn with and without its prefix cached, the efficiencies
+    used and the published rows for that pair. Otherwise every catalogue pair matching the
+    options, then each engine's fitted constants and the calibration table: every published
+    row, fitted or held out, with the model's error and the fit it used, and the rows the
+    model does not reproduce.
 
     Examples:
 
@@ -113,7 +150,9 @@ def gpu(
 
         capacity gpu --gpu rtx4090 --model llama-3.1-8b --precision int4
 
-    Exit status: 0 printed, 2 bad input.
+        capacity gpu --gpu rtx3090 --model llama-3.1-8b --no-chunked-prefill --max-model-len 20000
+
+    Exit status: 0 printed, 2 bad input (including settings the engine would not start with).
     """
     with user_errors():
         config = load(scenario, providers, None) if scenario is not None else None
@@ -121,13 +160,25 @@ def gpu(
         catalog = config.gpu_catalog if config is not None and catalog_path is None else load_catalog(catalog_path)
         if gpus_per_server < 1:
             raise UsageError(f"--gpus-per-server must be at least 1, got {gpus_per_server}")
-        if max_batch < 1:
+        if max_batch is not None and max_batch < 1:
             raise UsageError(f"--max-batch must be at least 1, got {max_batch}")
         if context_tokens is not None and context_tokens < 1:
             raise UsageError(f"--context-tokens must be at least 1, got {context_tokens}")
         context = context_tokens or (scenario_context_tokens(config) if config is not None else DEFAULT_CONTEXT_TOKENS)
         catalog.precision(precision)
-        catalog.engine(engine)
+        profile = catalog.engine(engine)
+        settings = ServerSettings(
+            max_batch=max_batch if max_batch is not None else profile.max_num_seqs,
+            max_num_batched_tokens=(
+                max_num_batched_tokens
+                if max_num_batched_tokens is not None
+                else (profile.max_num_batched_tokens if chunked_prefill else None)
+            ),
+            chunked_prefill=chunked_prefill,
+            gpu_memory_utilization=gpu_memory_utilization,
+            max_model_len=max_model_len,
+            block_size=block_size,
+        )
         profiles = _profiles(
             catalog,
             gpu=gpu,
@@ -136,9 +187,11 @@ def gpu(
             engine=engine,
             gpus=gpus_per_server,
             context=context,
-            max_batch=max_batch,
+            settings=settings,
         )
         single = gpu is not None and model is not None
+        if single:
+            check_startup(profiles[0].deployment, settings)  # settings the engine would refuse: exit 2
         checks = [] if single else check_rows(catalog)
     if single:
         if as_json:
@@ -147,7 +200,25 @@ def gpu(
             render_profile(profiles[0], console)
         return
     if as_json:
-        print_json({"pairs": [profile_json(p) for p in profiles], "calibration": [row_json(c) for c in checks]})
+        summary = held_out_summary(checks)
+        print_json(
+            {
+                "pairs": [profile_json(p) for p in profiles],
+                "fits": fits_json(catalog),
+                "calibration": [row_json(c) for c in checks],
+                "held_out": None
+                if summary is None
+                else {
+                    "rows": summary.rows,
+                    "median_abs_error": round(summary.median, 5),
+                    "largest_abs_error": round(summary.largest, 5),
+                    "largest_row": summary.largest_row,
+                },
+                "unmodelled": [r.model_dump() for r in catalog.unmodelled],
+            }
+        )
         return
     render_pairs(profiles, console)
+    render_fits(catalog, console)
     render_calibration(checks, console)
+    render_unmodelled(catalog.unmodelled, console)

@@ -2,17 +2,22 @@
 
 The catalogue (``capacity/config/data/gpus.yaml``, shipped with the package) holds:
 
-* **gpus** — datasheet figures per card: VRAM, memory bandwidth, dense FP16 tensor
-  throughput (with FP32 accumulation, what vLLM and PyTorch kernels get), board power,
-  purchase and rental prices;
+* **gpus** — datasheet figures per card: VRAM (and what the runtime reports of it), memory
+  bandwidth, dense FP16 and FP8 tensor throughput (with FP32 accumulation, what vLLM and
+  PyTorch kernels get), board power, purchase and rental prices, and the card's efficiency
+  class (architecture and memory type: ``ada-gddr``, ``hopper-hbm``, …);
 * **models** — the shape of each dense decoder (parameters, layers, KV heads, head size,
-  model width), which fixes its weight bytes and its KV-cache bytes per token;
-* **precisions** — bytes per weight of each weight format (fp16, int8, int4) and how much
-  of the memory bandwidth its kernels deliver relative to fp16;
-* **engines** — the serving engine's calibrated efficiencies (share of peak bandwidth and
-  peak FLOPS reached, fixed overhead per scheduler step) and its memory reservations;
+  model width, feed-forward size), which fixes its weight bytes, its KV-cache bytes per
+  token and its activation memory;
+* **precisions** — bytes per weight of each weight format (fp16, fp8, int8, int4), the
+  tensor format its GEMMs run in, its KV-cache element size and how much of the memory
+  bandwidth its kernels deliver relative to fp16;
+* **engines** — each serving engine at a stated version: per-step CPU overhead (fixed and
+  per sequence), the shares of peak bandwidth and peak FLOPS it reaches on each class of
+  GPU (each entry naming the rows it was fitted on), its memory rules and scheduler;
 * **benchmarks** — published throughput measurements the model is calibrated on or
-  checked against (each marked ``calibrate`` or ``hold_out``).
+  checked against (each marked ``calibrate`` or ``hold_out``), and **unmodelled** —
+  published measurements the model cannot reproduce, with the reason.
 
 A user file given with ``--catalog`` is merged over the shipped one key by key, so it can
 add a GPU or change one price without repeating the rest. Every mistake is reported with
@@ -27,7 +32,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
 
 from capacity.config.base import Model
 from capacity.config.yamldoc import YamlDocument, deep_merge, read_yaml, validate
@@ -36,14 +49,38 @@ from capacity.errors import ConfigError, UsageError
 CATALOG_RESOURCE = "gpus.yaml"
 
 
+MemoryType = Literal["gddr", "hbm"]
+DRIVER_RESERVED_GIB = 0.42
+"""Memory the driver keeps on a card: an RTX 3090's 24 GiB shows as 23.58 GiB to vLLM (issue 12, case 4)."""
+
+
 class GpuSpec(Model):
     """One GPU model, as its vendor's datasheet and price lists give it."""
 
     name: str = Field(description="Display name.")
-    vram_gb: PositiveFloat = Field(description="Memory on the card, GB (as the datasheet writes it).")
+    architecture: str = Field(description="GPU architecture (ampere, ada, hopper, …): half of the efficiency class.")
+    memory_type: MemoryType = Field(
+        description="gddr or hbm: the other half of the efficiency class (HBM needs more requests in flight)."
+    )
+    vram_gb: PositiveFloat = Field(description="Memory on the card, GB as the datasheet writes it (GiB-sized).")
+    memory_gib: PositiveFloat | None = Field(
+        default=None,
+        description="Memory the CUDA runtime reports, GiB (what an engine's memory share applies to); "
+        f"none: vram_gb less {DRIVER_RESERVED_GIB} GiB kept by the driver.",
+    )
     memory_bandwidth_gb_per_s: PositiveFloat = Field(description="Peak memory bandwidth, GB/s.")
     fp16_tflops: PositiveFloat = Field(
         description="Dense FP16 tensor throughput with FP32 accumulation (no sparsity), TFLOPS."
+    )
+    fp16_accumulate_tflops: PositiveFloat | None = Field(
+        default=None,
+        description="Dense FP16 tensor throughput with FP16 accumulation, TFLOPS, where it is higher (GeForce "
+        "cards run FP32 accumulation at half rate); none: the same as fp16_tflops.",
+    )
+    fp8_tflops: PositiveFloat | None = Field(
+        default=None,
+        description="Dense FP8 tensor throughput with FP32 accumulation, TFLOPS; none: no FP8 tensor cores "
+        "(FP8 weights are then widened to fp16 for the GEMMs).",
     )
     board_power_w: PositiveFloat = Field(description="Typical board power, W.")
     purchase_usd: NonNegativeFloat | None = Field(
@@ -57,6 +94,17 @@ class GpuSpec(Model):
         description="Cheapest and dearest rental price seen (spot to on-demand), USD per GPU-hour.",
     )
     source: str = Field(description="Where these figures come from.")
+
+    @property
+    def gpu_class(self) -> str:
+        """The efficiency class, ``architecture-memory_type`` (``ada-gddr``, ``hopper-hbm``, …)."""
+        return f"{self.architecture}-{self.memory_type}"
+
+    @property
+    def visible_memory_bytes(self) -> float:
+        """Bytes the CUDA runtime reports for the card (vLLM's ``total_gpu_memory``)."""
+        gib = self.memory_gib if self.memory_gib is not None else self.vram_gb - DRIVER_RESERVED_GIB
+        return gib * 2**30
 
 
 class ModelShape(Model):
@@ -83,27 +131,93 @@ class PrecisionSpec(Model):
         description="Share of the fp16 kernels' effective bandwidth this format's kernels reach "
         "(dequantisation costs); 1 for fp16.",
     )
+    compute: Literal["fp16", "fp8"] = Field(
+        default="fp16",
+        description="Tensor-core format the GEMMs run in: fp8 uses the card's FP8 peak where it has one; "
+        "weight-only formats (int8, int4) widen to fp16.",
+    )
+    kv_cache_bytes_per_element: PositiveFloat | None = Field(
+        default=None,
+        description="Bytes per cached key or value element with this format (1: an FP8 KV cache, as "
+        "TensorRT-LLM sets with FP8 weights); none: the catalogue's default.",
+    )
     source: str = Field(description="Where the size comes from and how the factor was obtained.")
 
 
+class Efficiency(Model):
+    """What share of the peaks one engine reaches on one class of GPU, and how that was learnt."""
+
+    bandwidth: float | None = Field(
+        default=None, gt=0, le=1, description="η_bw: share of peak memory bandwidth decode reaches at fp16."
+    )
+    compute: float | None = Field(
+        default=None, gt=0, le=1, description="η_c: share of the tensor peak that prefill GEMMs reach."
+    )
+    fitted_on: list[str] = Field(
+        default_factory=list, description="Benchmark row ids the values were fitted on (empty: not fitted)."
+    )
+    same_as: str | None = Field(
+        default=None, description="Take the values not given here from this entry of the same engine …"
+    )
+    compute_ratio_of: str | None = Field(
+        default=None,
+        description="… with η_c scaled by this engine's ratio between the two classes (compute does not "
+        "carry across architectures as a share of peak).",
+    )
+    note: str = Field(default="", description="Why these values, in a few words.")
+
+    @model_validator(mode="after")
+    def _values_or_source(self) -> Efficiency:
+        if self.same_as is None and (self.bandwidth is None or self.compute is None):
+            raise ValueError("give bandwidth and compute, or same_as (a class to take the missing ones from)")
+        if self.compute_ratio_of is not None and (self.same_as is None or self.compute is not None):
+            raise ValueError("compute_ratio_of scales the compute taken from same_as: give same_as, not compute")
+        return self
+
+
 class EngineProfile(Model):
-    """A serving engine's calibrated efficiencies and memory reservations."""
+    """A serving engine at one version: its calibrated constants, memory rules and scheduler."""
 
     name: str = Field(description="Display name.")
-    bandwidth_efficiency: float = Field(
-        gt=0, le=1, description="η_bw: share of peak memory bandwidth decode reaches at fp16."
-    )
-    compute_efficiency: float = Field(
-        gt=0, le=1.2, description="η_c: share of the fp16_tflops peak that prefill reaches."
-    )
+    version: str = Field(description="Engine version(s) the constants were measured on.")
     step_overhead_s: NonNegativeFloat = Field(
-        description="Fixed time per scheduler step (launches, sampling, scheduling), s."
+        description="Fixed CPU time per scheduler step (scheduling, launches, sampling set-up), s."
+    )
+    step_overhead_per_sequence_s: NonNegativeFloat = Field(
+        default=0.0, description="CPU time per sequence in a step (sampling, detokenising, bookkeeping), s."
+    )
+    fp16_accumulate: bool = Field(
+        default=False,
+        description="Whether the engine's fp16 GEMMs accumulate in fp16 (llama.cpp's cuBLAS path), so they "
+        "run at the card's fp16_accumulate_tflops.",
+    )
+    efficiencies: dict[str, Efficiency] = Field(
+        min_length=1,
+        description="By GPU class (architecture-memory, e.g. ada-gddr) or memory type alone (gddr, hbm).",
     )
     gpu_memory_utilisation: float = Field(
-        gt=0, le=1, description="Share of VRAM the engine may use (vLLM's gpu_memory_utilization)."
+        gt=0, le=1, description="Share of memory the engine may use (vLLM's gpu_memory_utilization)."
     )
-    activation_overhead_gb: NonNegativeFloat = Field(
-        description="Memory per GPU kept for activations, CUDA graphs and the runtime, GB."
+    kv_memory_basis: Literal["total", "free"] = Field(
+        default="total",
+        description="total: the share is of the card's memory and covers weights, activations and KV cache "
+        "(vLLM); free: the share is of what is left after weights and activations (TensorRT-LLM's "
+        "kv_cache_free_gpu_mem_fraction).",
+    )
+    runtime_overhead_gib: NonNegativeFloat = Field(
+        description="Memory per GPU outside weights, activations and KV cache (CUDA context, sampler "
+        "buffers), GiB."
+    )
+    kv_reservation: Literal["grow", "full"] = Field(
+        default="grow",
+        description="grow: a sequence holds KV for its tokens so far and is preempted if the cache runs out "
+        "(vLLM, SGLang); full: room for prompt + all output is reserved at admission, never preempted "
+        "(TensorRT-LLM's guaranteed-no-evict).",
+    )
+    max_num_seqs: PositiveInt = Field(default=256, description="Default most sequences in a step.")
+    max_num_batched_tokens: PositiveInt = Field(default=2048, description="Default token budget of a step.")
+    prefix_caching: bool = Field(
+        default=True, description="Whether the engine keeps finished requests' KV blocks for reuse by default."
     )
     tensor_parallel_efficiency: float = Field(
         gt=0,
@@ -111,6 +225,13 @@ class EngineProfile(Model):
         description="n GPUs in tensor parallel run n × this faster than one (n > 1; all-reduce costs).",
     )
     source: str = Field(description="How these constants were obtained.")
+
+    def efficiency_key(self, gpu: GpuSpec) -> str | None:
+        """The key of ``efficiencies`` that covers ``gpu``: its class, else its memory type; None if neither."""
+        for key in (gpu.gpu_class, gpu.memory_type):
+            if key in self.efficiencies:
+                return key
+        return None
 
 
 class BenchmarkRow(Model):
@@ -121,16 +242,26 @@ class BenchmarkRow(Model):
     model: str = Field(description="Catalogue model key (the model the row measured, or its twin in shape).")
     precision: str = Field(description="Catalogue precision key.")
     engine: str = Field(description="Catalogue engine key.")
-    kind: Literal["decode", "prefill", "closed_loop"] = Field(
-        description="decode: one stream generating output_tokens from an empty context (llama-bench tg); "
+    kind: Literal["decode", "prefill", "closed_loop", "offline"] = Field(
+        description="decode: one stream generating output_tokens after prompt_tokens (llama-bench tg); "
         "prefill: one prompt of prompt_tokens (llama-bench pp); closed_loop: `concurrency` clients "
-        "each sending prompt_tokens in / output_tokens out, back to back (vllm bench serve)."
+        "each sending prompt_tokens in / output_tokens out, back to back (vllm bench serve "
+        "--max-concurrency); offline: `requests` queued at once, the engine picks the batch (trtllm-bench)."
     )
     prompt_tokens: NonNegativeInt = Field(default=0, description="Prompt length, tokens.")
     output_tokens: NonNegativeInt = Field(default=0, description="Output length, tokens.")
     concurrency: PositiveInt = Field(default=1, description="Requests in flight (closed_loop).")
+    requests: PositiveInt | None = Field(
+        default=None, description="Requests in the run (closed_loop: none → 16 per client; offline: required)."
+    )
+    max_batch: PositiveInt | None = Field(
+        default=None, description="The engine's max batch in the run; none: the engine's default."
+    )
+    max_num_batched_tokens: PositiveInt | None = Field(
+        default=None, description="The engine's token budget per step in the run; none: the engine's default."
+    )
     measured_tokens_per_s: PositiveFloat = Field(
-        description="Published figure: output tokens/s (decode, closed_loop) or prompt tokens/s (prefill)."
+        description="Published figure: output tokens/s (decode, closed_loop, offline) or prompt tokens/s (prefill)."
     )
     role: Literal["calibrate", "hold_out"] = Field(
         description="calibrate: the constants are fitted to it; hold_out: only checked against."
@@ -143,7 +274,20 @@ class BenchmarkRow(Model):
             raise ValueError("a prefill row needs prompt_tokens")
         if self.kind != "prefill" and self.output_tokens == 0:
             raise ValueError(f"a {self.kind} row needs output_tokens")
+        if self.kind == "offline" and self.requests is None:
+            raise ValueError("an offline row needs requests (how many were queued)")
         return self
+
+
+class UnmodelledRow(Model):
+    """A published measurement the model cannot reproduce, kept in view with the reason."""
+
+    id: str = Field(description="Short unique name of the row.")
+    setup: str = Field(description="GPU, engine and version, model, precision, as published.")
+    workload: str = Field(description="What was run, as published.")
+    result: str = Field(description="The published result, with its unit.")
+    reason: str = Field(description="Why the model does not reproduce it.")
+    source: str = Field(description="Where it was published.")
 
 
 class GpuCatalog(Model):
@@ -156,10 +300,15 @@ class GpuCatalog(Model):
     models: dict[str, ModelShape] = Field(min_length=1, description="Models by key.")
     precisions: dict[str, PrecisionSpec] = Field(min_length=1, description="Weight formats by key.")
     engines: dict[str, EngineProfile] = Field(min_length=1, description="Serving engines by key.")
-    benchmarks: list[BenchmarkRow] = Field(default_factory=list, description="Published measurements.")
+    benchmarks: list[BenchmarkRow] = Field(
+        default_factory=list, description="Published measurements the model reproduces."
+    )
+    unmodelled: list[UnmodelledRow] = Field(
+        default_factory=list, description="Published measurements the model does not reproduce, with the reason."
+    )
 
     def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """(field path, message) for each benchmark row naming an unknown key or a repeated id."""
+        """(field path, message) for each row or efficiency naming an unknown key, and each repeated id."""
         out: list[tuple[tuple[str | int, ...], str]] = []
         seen: set[str] = set()
         for i, row in enumerate(self.benchmarks):
@@ -168,6 +317,24 @@ class GpuCatalog(Model):
             seen.add(row.id)
             for part, message in self._unknown_keys(row):
                 out.append((("benchmarks", i, part), message))
+        for key, engine in self.engines.items():
+            for cls, eff in engine.efficiencies.items():
+                where = ("engines", key, "efficiencies", cls)
+                if eff.same_as is not None and eff.same_as not in engine.efficiencies:
+                    out.append(((*where, "same_as"), f"engine {key!r} has no efficiencies for {eff.same_as!r}"))
+                ratio = eff.compute_ratio_of
+                if ratio is not None and (
+                    ratio not in self.engines
+                    or eff.same_as is None
+                    or not {cls, eff.same_as} <= set(self.engines[ratio].efficiencies)
+                ):
+                    out.append(
+                        ((*where, "compute_ratio_of"), f"engine {ratio!r} must be known and cover {cls!r} and "
+                         f"{eff.same_as!r}")
+                    )  # fmt: skip
+                for row_id in eff.fitted_on:
+                    if row_id not in seen:
+                        out.append(((*where, "fitted_on"), f"no benchmark row {row_id!r}"))
         return out
 
     def _unknown_keys(self, item: BenchmarkRow | GpuPool) -> list[tuple[str, str]]:
@@ -229,7 +396,9 @@ class GpuPool(Model):
     servers: PositiveInt = Field(default=1, description="Servers in the pool.")
     gpus_per_server: PositiveInt = Field(default=1, description="GPUs per server, in tensor parallel.")
     max_batch: PositiveInt = Field(
-        default=256, description="Most sequences a server runs at once (max_num_seqs)."
+        default=256,
+        validation_alias=AliasChoices("max_batch", "max_num_seqs"),
+        description="Most sequences a server runs at once (vLLM's max_num_seqs; either name is accepted).",
     )
     max_num_batched_tokens: PositiveInt = Field(
         default=2048, description="Most tokens (prefill + decode) one scheduler step processes."
@@ -238,6 +407,28 @@ class GpuPool(Model):
         default=True,
         description="Split long prompts across steps and mix them with decodes (vLLM V1); "
         "false: a step is all prefill or all decode (vLLM V0 without chunking).",
+    )
+    gpu_memory_utilization: float | None = Field(
+        default=None, gt=0, le=1, description="Share of each GPU's memory the engine may use (none: the engine's)."
+    )
+    max_model_len: PositiveInt | None = Field(
+        default=None,
+        description="Longest prompt + output a request may have, tokens; the server refuses to start if the "
+        "KV cache cannot hold one such request (none: the model's context, capped at what the cache holds).",
+    )
+    block_size: PositiveInt = Field(default=16, description="Tokens per KV-cache block (vLLM's default 16).")
+    prefix_caching: bool | None = Field(
+        default=None,
+        description="Keep finished requests' KV blocks so a conversation's next turn prefills only its new "
+        "tokens (vLLM automatic prefix caching, SGLang RadixAttention); none: the engine's default.",
+    )
+    affinity_load_factor: float | None = Field(
+        default=1.25,
+        ge=1,
+        description="Conversation affinity: a conversation's turns go to the server that took its last turn "
+        "(where its prefix is cached) while that server holds at most this factor times the pool's mean of "
+        "outstanding requests, else to the shortest queue (consistent hashing with bounded loads; HAProxy's "
+        "hash-balance-factor 125); none: every request joins the shortest queue.",
     )
     ownership: Literal["owned", "rented"] = Field(
         default="owned", description="owned: bought and amortised; rented: paid per GPU-hour."

@@ -20,10 +20,12 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from collections.abc import Hashable
 
 from capacity.errors import ModelError
 from capacity.gpu.decode_run import DecodeRun
-from capacity.gpu.roofline import Deployment
+from capacity.gpu.prefix_cache import PrefixCache
+from capacity.gpu.roofline import Deployment, causal_pairs, check_startup
 from capacity.gpu.server import Completion, ServerSettings, check_request
 
 _IDLE, _PREFILL_STEP, _DECODE_RUN = 0, 1, 2
@@ -33,6 +35,9 @@ class _Sequence:
     """A request inside the server (decoder fields are valid while it decodes)."""
 
     __slots__ = (
+        "base",
+        "cached",
+        "conversation",
         "decoding",
         "entry_d",
         "entry_generated",
@@ -45,19 +50,26 @@ class _Sequence:
         "prefilled",
         "prompt",
         "request_id",
+        "reserved",
         "submitted_s",
         "target",
     )
 
-    def __init__(self, request_id: int, submitted_s: float, prompt: int, output: int) -> None:
+    def __init__(
+        self, request_id: int, submitted_s: float, prompt: int, output: int, conversation: Hashable | None
+    ) -> None:
         self.request_id = request_id
+        self.conversation = conversation
         self.submitted_s = submitted_s
         self.prompt = prompt
         self.output = output
         self.generated = 0  # output tokens produced (for decoders: at entry, see entry_generated)
+        self.base = 0  # prompt tokens found in the prefix cache at admission (not prefilled)
+        self.cached = 0  # of which the admission that emitted the first token reused (reported on completion)
         self.target = 0  # tokens this admission prefills
         self.prefilled = 0
-        self.held = 0  # KV tokens held while prefilling
+        self.held = 0  # KV tokens held while prefilling (context + the slot of the next token)
+        self.reserved = 0  # KV tokens counted against the cache with full reservation
         self.first_token_s = math.nan
         self.order = -1  # admission number; -1 when not running
         self.decoding = False
@@ -67,12 +79,21 @@ class _Sequence:
 
 
 class AnalyticServer:
-    """Continuous batching advanced analytically between events (the fast implementation)."""
+    """Continuous batching advanced analytically between events (the fast implementation).
+
+    Raises UsageError at construction if the engine would not start with these settings.
+    """
 
     def __init__(self, deployment: Deployment, settings: ServerSettings | None = None) -> None:
         self._deployment = deployment
-        self._settings = settings or ServerSettings()
-        self._capacity = deployment.kv_capacity_tokens
+        settings = (settings or deployment.settings).resolved(deployment.engine)
+        self._settings = settings
+        budget = check_startup(deployment, settings)
+        self._capacity = budget.kv_tokens
+        self._max_len = budget.max_model_len
+        self._budget = settings.step_token_budget
+        self._full = settings.kv_reservation == "full"
+        self._cache = PrefixCache(settings.block_size) if settings.prefix_caching else None
         # step-time coefficients (see Deployment.step_time_s)
         d = deployment
         self._bw = d.effective_bandwidth
@@ -83,11 +104,13 @@ class AnalyticServer:
         self._attn = 4.0 * d.model.layers * d.model.d_model
         self._speedup = d.speedup
         self._overhead = d.overhead_s
+        self._overhead_seq = d.overhead_per_sequence_s
 
         self._waiting: deque[_Sequence] = deque()
         self._running: dict[int, _Sequence] = {}  # by admission number, oldest first
         self._prefilling: list[_Sequence] = []  # admission order
         self._prefill_held = 0
+        self._reserved = 0  # Σ reserved over running sequences (full reservation)
         self._heap: list[tuple[int, int, _Sequence]] = []  # (finish D, admission number, sequence)
         self._n_dec = 0
         self._held_base = 0  # Σ (entry_held − entry_d) over decoders
@@ -115,6 +138,16 @@ class AnalyticServer:
         """Requests admitted and not finished."""
         return len(self._running)
 
+    @property
+    def kv_capacity_tokens(self) -> int:
+        """Tokens the KV cache holds (whole blocks)."""
+        return self._capacity
+
+    @property
+    def prefix_cache(self) -> PrefixCache | None:
+        """Idle conversations' cached prefixes (None when prefix caching is off)."""
+        return self._cache
+
     def next_event_time(self) -> float:
         """Time of the next boundary at which something changes; inf when idle."""
         return self._next
@@ -128,13 +161,24 @@ class AnalyticServer:
         done, self._done = self._done, []
         return done
 
-    def submit(self, now: float, request_id: int, prompt_tokens: int, output_tokens: int) -> None:
-        """A request arrives at ``now``; it is considered at the first step boundary after ``now``."""
-        if prompt_tokens < 1 or output_tokens < 1 or prompt_tokens + output_tokens > self._capacity:
-            check_request(self._deployment, prompt_tokens, output_tokens)  # raises, naming the problem
+    def submit(
+        self,
+        now: float,
+        request_id: int,
+        prompt_tokens: int,
+        output_tokens: int,
+        conversation: Hashable | None = None,
+    ) -> None:
+        """A request arrives at ``now``; it is considered at the first step boundary after ``now``.
+
+        ``conversation``: reuse that conversation's prefix if it is still cached (None: no reuse).
+        """
+        total = prompt_tokens + output_tokens
+        if prompt_tokens < 1 or output_tokens < 1 or total > self._capacity or total > self._max_len:
+            check_request(self._deployment, prompt_tokens, output_tokens, self._capacity, self._max_len)
         if now >= self._next:
             self._run_until(now)
-        self._waiting.append(_Sequence(request_id, now, prompt_tokens, output_tokens))
+        self._waiting.append(_Sequence(request_id, now, prompt_tokens, output_tokens, conversation))
         if self._mode == _IDLE:
             self._t = now
             self._schedule()
@@ -149,10 +193,20 @@ class AnalyticServer:
     # -- state -------------------------------------------------------------------------
 
     def _used(self) -> int:
+        if self._full:
+            return self._reserved
         return self._prefill_held + self._held_base + self._n_dec * self._d
+
+    def _growth(self) -> int:
+        """KV tokens the next step's decoders add to the used count (none when reserved up front)."""
+        return 0 if self._full else self._n_dec
 
     def _decoder_held(self) -> int:
         return self._held_base + self._n_dec * self._d
+
+    def _evict(self) -> None:
+        if self._cache is not None:
+            self._cache.evict_to(self._capacity - self._used())
 
     def _run_until(self, now: float) -> None:
         while self._next <= now and self._mode != _IDLE:
@@ -167,20 +221,23 @@ class AnalyticServer:
         if self._mode == _PREFILL_STEP:
             if self._step_decodes:
                 self._d += 1
+        else:
+            self._d += self._run_steps
+        self._evict()  # the cache at its fullest, before anything leaves
+        if self._mode == _PREFILL_STEP:
             for seq, chunk in self._step_chunks:
                 seq.prefilled += chunk
                 if seq.prefilled == seq.target:
                     seq.generated += 1
                     if math.isnan(seq.first_token_s):
                         seq.first_token_s = now
+                        seq.cached = seq.base
                     self._prefilling.remove(seq)
                     self._prefill_held -= seq.held
                     if seq.generated == seq.output:
                         finished.append(seq)
                     else:
                         self._start_decoding(seq)
-        else:
-            self._d += self._run_steps
         self._t = now
         heap = self._heap
         while heap and heap[0][0] <= self._d:
@@ -191,10 +248,14 @@ class AnalyticServer:
             finished.append(seq)
         if len(finished) > 1:
             finished.sort(key=lambda s: s.order)
+        cache = self._cache
         for seq in finished:
             del self._running[seq.order]
             seq.order = -1
-            self._done.append(Completion(seq.request_id, seq.submitted_s, seq.first_token_s, now))
+            self._reserved -= seq.reserved
+            if cache is not None and seq.conversation is not None:
+                cache.put(seq.conversation, seq.prompt + seq.output - 1)
+            self._done.append(Completion(seq.request_id, seq.submitted_s, seq.first_token_s, now, seq.cached))
 
     def _start_decoding(self, seq: _Sequence) -> None:
         seq.decoding = True
@@ -222,22 +283,40 @@ class AnalyticServer:
         else:
             self._prefilling.remove(victim)
             self._prefill_held -= victim.held
+        self._reserved -= victim.reserved
         victim.held = 0
+        victim.reserved = 0
         victim.prefilled = 0
+        victim.base = 0
         victim.order = -1
         self._waiting.appendleft(victim)
         self.preemptions += 1
 
+    def _need(self, seq: _Sequence) -> int:
+        """KV tokens admitting ``seq`` adds to the used count."""
+        if self._full:
+            return seq.prompt + seq.output
+        return seq.prompt + seq.generated + 1
+
     def _admit_head(self) -> _Sequence:
         seq = self._waiting.popleft()
-        seq.target = seq.prompt + seq.generated
+        cache = self._cache
+        hit = 0
+        if cache is not None and seq.conversation is not None and seq.generated == 0:
+            hit = cache.take(seq.conversation, seq.prompt)
+        seq.base = hit
+        seq.target = seq.prompt + seq.generated - hit
         seq.prefilled = 0
-        seq.held = seq.target + 1
+        seq.held = seq.prompt + seq.generated + 1
         seq.order = self._admitted
         self._admitted += 1
         self._running[seq.order] = seq
         self._prefilling.append(seq)
         self._prefill_held += seq.held
+        if self._full:
+            seq.reserved = seq.prompt + seq.output
+            self._reserved += seq.reserved
+        self._evict()
         return seq
 
     def _head_fits_after(self, k: int) -> bool:
@@ -245,14 +324,11 @@ class AnalyticServer:
         head = self._waiting[0]
         if len(self._running) >= self._settings.max_batch:
             return False
-        n = self._n_dec
+        n = self._growth()
         used = self._used() + n * k
         if self._settings.chunked_prefill:
-            return (
-                self._settings.max_num_batched_tokens > n
-                and used + n + head.prompt + head.generated + 1 <= self._capacity
-            )
-        return used + head.prompt + head.generated + 1 <= self._capacity
+            return self._budget > self._n_dec and used + n + self._need(head) <= self._capacity
+        return used + self._need(head) <= self._capacity
 
     # -- scheduling ----------------------------------------------------------------------
 
@@ -264,11 +340,12 @@ class AnalyticServer:
         decodes = False
         if settings.chunked_prefill:
             preempted = False
-            while self._used() + self._n_dec > cap:
+            while self._used() + self._growth() > cap:
                 self._preempt_newest()
                 preempted = True
             n = self._n_dec
-            budget = settings.max_num_batched_tokens - n
+            growth = self._growth()
+            budget = self._budget - n
             for seq in self._prefilling:
                 if budget <= 0:
                     break
@@ -281,7 +358,7 @@ class AnalyticServer:
                     waiting
                     and budget > 0
                     and len(self._running) < settings.max_batch
-                    and self._used() + n + waiting[0].prompt + waiting[0].generated + 1 <= cap
+                    and self._used() + growth + self._need(waiting[0]) <= cap
                 ):
                     seq = self._admit_head()
                     chunk = min(seq.target, budget)
@@ -294,17 +371,14 @@ class AnalyticServer:
             while (
                 waiting
                 and len(self._running) < settings.max_batch
-                and self._used() + waiting[0].prompt + waiting[0].generated + 1 <= cap
-                and (
-                    not chunks
-                    or tokens + waiting[0].prompt + waiting[0].generated <= settings.max_num_batched_tokens
-                )
+                and self._used() + self._need(waiting[0]) <= cap
+                and (not chunks or tokens + waiting[0].prompt + waiting[0].generated <= self._budget)
             ):
                 seq = self._admit_head()
                 chunks.append((seq, seq.target))
                 tokens += seq.target
             if not chunks:
-                while self._used() + self._n_dec > cap:
+                while self._used() + self._growth() > cap:
                     self._preempt_newest()
         if chunks:
             self._start_prefill_step(chunks, decodes)
@@ -323,36 +397,38 @@ class AnalyticServer:
         read = held
         pairs = held
         for seq, chunk in chunks:
+            before = seq.base + seq.prefilled
             new += chunk
-            read += seq.prefilled
-            pairs += chunk * (seq.prefilled + chunk)
+            read += before
+            pairs += causal_pairs(before, chunk)
         memory = (self._weights + self._kvb * read) / self._bw
         compute = (self._two_params * new + self._attn * pairs) / self._flops
+        overhead = self._overhead + self._overhead_seq * (n + len(chunks))
         self._mode = _PREFILL_STEP
         self._step_chunks = chunks
         self._step_decodes = decodes
         self._run = None
-        self._next = self._t + max(memory, compute) / self._speedup + self._overhead
+        self._next = self._t + (memory + compute) / self._speedup + overhead
 
     def _start_decode_run(self) -> None:
         n = self._n_dec
         held = float(self._decoder_held())
         bw, flops = self._bw, self._flops
+        # step j: (weights + KV of held + n·j tokens) ÷ bw + (linear + attention of held + n·j pairs) ÷ flops
         run = DecodeRun(
-            (self._weights + self._kvb * held) / bw,
-            self._kvb * n / bw,
-            (self._two_params * n + self._attn * held) / flops,
-            self._attn * n / flops,
+            (self._weights + self._kvb * held) / bw + (self._two_params * n + self._attn * held) / flops,
+            self._kvb * n / bw + self._attn * n / flops,
             speedup=self._speedup,
-            overhead=self._overhead,
+            overhead=self._overhead + self._overhead_seq * n,
         )
         heap = self._heap
         while heap and (heap[0][2].order != heap[0][1] or not heap[0][2].decoding):
             heapq.heappop(heap)  # drop entries of preempted sequences
         steps = heap[0][0] - self._d
-        # the KV cache overflows at the first boundary k where used + n·k + n > capacity
-        room = self._capacity - self._used() - n
-        steps = min(steps, room // n + 1)
+        if not self._full:
+            # the KV cache overflows at the first boundary k where used + n·k + n > capacity
+            room = self._capacity - self._used() - n
+            steps = min(steps, room // n + 1)
         if self._waiting and self._head_fits_after(1):
             steps = 1
         self._mode = _DECODE_RUN

@@ -1,45 +1,44 @@
-"""Calibrating the roofline's efficiencies on published measurements, and checking them.
+"""Calibrating the roofline's constants on published measurements, and checking them.
 
 Each benchmark row of the catalogue is reproduced with the serving model itself:
 
-* ``decode`` — one stream generating n tokens from an empty context (llama-bench tg):
-  n ÷ Σ decode-step times;
+* ``decode`` — one stream generating n tokens (llama-bench tg): n ÷ Σ decode-step times;
 * ``prefill`` — one prompt (llama-bench pp): prompt tokens ÷ its prefill-step time;
-* ``closed_loop`` — c clients sending back to back (vllm bench serve): the continuous-batching
-  server (:class:`~capacity.gpu.analytic.AnalyticServer`) run for 16 requests per client,
-  output tokens ÷ wall time.
+* ``closed_loop`` — c clients sending back to back (``vllm bench serve --max-concurrency``):
+  the continuous-batching server (:class:`~capacity.gpu.analytic.AnalyticServer`) run for
+  the row's requests (16 per client if it does not say), output tokens ÷ wall time;
+* ``offline`` — every request queued at once (``trtllm-bench throughput``): the same server
+  with the engine's own batch limits, output tokens ÷ wall time.
 
-:func:`calibrate` fits, on the rows marked ``calibrate`` only, in three stages repeated until
-the constants settle:
-
-1. the compute efficiency η_c, shared by every engine (prefill GEMMs are cuBLAS-class
-   kernels in both llama.cpp and vLLM), on the prefill rows;
-2. per engine, the bandwidth efficiency η_bw — and the per-step overhead where the engine
-   has at least two rows (one row cannot tell bandwidth from overhead; the overhead then
-   keeps its catalogue value) — on its fp16 decode and closed-loop rows;
-3. per quantised weight format, its bandwidth factor, on that format's rows.
-
-Each fit minimises the sum of squared log errors (Nelder–Mead). :func:`check_rows` reports
-the relative error of the model on *every* row, calibrated and held out.
+:func:`calibrate` fits, on the rows marked ``calibrate`` only, engine by engine and jointly:
+the CPU time per step o₀ + o₁·sequences (engines with rows at several batch sizes; held at
+its catalogue value otherwise) and the η_bw and η_c of every efficiency entry that lists
+rows in its ``fitted_on``; then each quantised weight format's bandwidth factor on that
+format's rows. Each fit minimises the sum of squared log errors (Nelder–Mead,
+deterministic), restarted from its best point each round. :func:`check_rows` reports the relative error of
+the model on *every* row, calibrated and held out.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from capacity.config.gpus import BenchmarkRow, EngineProfile, GpuCatalog, PrecisionSpec
+from capacity.config.gpus import BenchmarkRow, Efficiency, EngineProfile, GpuCatalog, PrecisionSpec
 from capacity.gpu.analytic import AnalyticServer
-from capacity.gpu.roofline import Deployment, deployment
-from capacity.gpu.server import ServerSettings
-from capacity.gpu.workload import run_closed_loop, summarize
+from capacity.gpu.roofline import Deployment, choose_efficiency, deployment
+from capacity.gpu.settings import ServerSettings
+from capacity.gpu.workload import Request, run_closed_loop, run_open_loop, summarize
 
 REQUESTS_PER_CLIENT = 16
-CLOSED_LOOP_SETTINGS = ServerSettings(max_batch=256, max_num_batched_tokens=2048, chunked_prefill=True)
-"""vLLM V1's defaults for an OpenAI-compatible server on a GPU under 70 GiB (the rows' setup)."""
+MAX_BANDWIDTH_EFFICIENCY = 0.9
+"""The highest η_bw a fit may reach: kernels stream at most about 90 % of a card's datasheet
+bandwidth (the facts' measured range is 0.6–0.85); without the bound a fit trades the step
+overhead against bandwidth and runs η_bw to 1."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +47,31 @@ class RowCheck:
 
     row: BenchmarkRow
     modelled_tokens_per_s: float
+    fit: str = ""  # the efficiencies entry used: "engine version · class"
 
     @property
     def error(self) -> float:
         """(modelled − measured) ÷ measured."""
         return self.modelled_tokens_per_s / self.row.measured_tokens_per_s - 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSummary:
+    """Absolute relative errors over a set of rows."""
+
+    rows: int
+    median: float
+    largest: float
+    largest_row: str
+
+
+def held_out_summary(checks: Sequence[RowCheck]) -> ErrorSummary | None:
+    """Median and largest absolute error over the held-out rows; None if there are none."""
+    held = [c for c in checks if c.row.role == "hold_out"]
+    if not held:
+        return None
+    worst = max(held, key=lambda c: abs(c.error))
+    return ErrorSummary(len(held), statistics.median(abs(c.error) for c in held), abs(worst.error), worst.row.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +87,20 @@ class Calibration:
         return base.model_copy(update={"engines": self.engines, "precisions": self.precisions})
 
 
+def row_settings(catalog: GpuCatalog, row: BenchmarkRow) -> ServerSettings:
+    """The engine settings a row ran with: the engine's defaults and the row's own limits."""
+    engine = catalog.engine(row.engine)
+    return ServerSettings(
+        max_batch=row.max_batch or engine.max_num_seqs,
+        max_num_batched_tokens=row.max_num_batched_tokens or engine.max_num_batched_tokens,
+    ).resolved(engine)
+
+
 def row_deployment(catalog: GpuCatalog, row: BenchmarkRow) -> Deployment:
-    """The deployment a benchmark row measured."""
-    return deployment(catalog, row.gpu, row.model, precision=row.precision, engine=row.engine)
+    """The deployment a benchmark row measured, with the settings it ran with."""
+    return deployment(
+        catalog, row.gpu, row.model, precision=row.precision, engine=row.engine, settings=row_settings(catalog, row)
+    )
 
 
 def modelled_tokens_per_s(catalog: GpuCatalog, row: BenchmarkRow) -> float:
@@ -80,20 +110,35 @@ def modelled_tokens_per_s(catalog: GpuCatalog, row: BenchmarkRow) -> float:
         return row.prompt_tokens / dep.prefill_time_s(row.prompt_tokens)
     if row.kind == "decode":
         return row.output_tokens / dep.generation_time_s(row.output_tokens, row.prompt_tokens)
-    server = AnalyticServer(dep, CLOSED_LOOP_SETTINGS)
-    done = run_closed_loop(
-        server, row.concurrency, row.prompt_tokens, row.output_tokens, REQUESTS_PER_CLIENT * row.concurrency
-    )
+    server = AnalyticServer(dep)
+    if row.kind == "closed_loop":
+        count = row.requests or REQUESTS_PER_CLIENT * row.concurrency
+        done = run_closed_loop(server, row.concurrency, row.prompt_tokens, row.output_tokens, count)
+    else:
+        assert row.requests is not None  # checked by BenchmarkRow
+        done = run_open_loop(server, [Request(0.0, row.prompt_tokens, row.output_tokens)] * row.requests)
     return summarize(done, row.output_tokens).output_tokens_per_s
+
+
+def row_fit(catalog: GpuCatalog, row: BenchmarkRow) -> str:
+    """Which fit a row is modelled with: ``engine (version) · efficiency class``."""
+    engine = catalog.engine(row.engine)
+    key = choose_efficiency(catalog, row.engine, catalog.gpu(row.gpu)).key
+    return f"{row.engine} {engine.version} · {key}"
+
+
+def check_row(catalog: GpuCatalog, row: BenchmarkRow) -> RowCheck:
+    """One benchmark row against the model with the catalogue's constants."""
+    return RowCheck(row, modelled_tokens_per_s(catalog, row), row_fit(catalog, row))
 
 
 def check_rows(catalog: GpuCatalog) -> list[RowCheck]:
     """Every benchmark row of the catalogue against the model with the catalogue's constants."""
-    return [RowCheck(row, modelled_tokens_per_s(catalog, row)) for row in catalog.benchmarks]
+    return [check_row(catalog, row) for row in catalog.benchmarks]
 
 
 def nelder_mead(
-    f: Callable[[np.ndarray], float], x0: Sequence[float], step: Sequence[float], iterations: int = 400
+    f: Callable[[np.ndarray], float], x0: Sequence[float], step: Sequence[float], iterations: int = 600
 ) -> np.ndarray:
     """Minimise ``f`` from ``x0`` with the Nelder–Mead simplex (deterministic)."""
     n = len(x0)
@@ -131,7 +176,8 @@ def nelder_mead(
     return simplex[int(np.argmin(values))]
 
 
-def _log_error_sum(catalog: GpuCatalog, rows: Sequence[BenchmarkRow]) -> float:
+def log_error_sum(catalog: GpuCatalog, rows: Sequence[BenchmarkRow]) -> float:
+    """Σ (ln modelled − ln measured)² over ``rows``."""
     total = 0.0
     for row in rows:
         modelled = modelled_tokens_per_s(catalog, row)
@@ -139,53 +185,82 @@ def _log_error_sum(catalog: GpuCatalog, rows: Sequence[BenchmarkRow]) -> float:
     return total
 
 
-def _penalty(value: float, low: float, high: float) -> float:
-    return 1e3 * ((low - value) ** 2 if value < low else (value - high) ** 2 if value > high else 0.0)
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One fitted constant: where it lives in the catalogue, its bounds and the scale it is searched at."""
+
+    engine: str
+    field: str  # step_overhead_s, step_overhead_per_sequence_s, bandwidth or compute
+    key: str | None = None  # the efficiencies entry (bandwidth, compute)
+    low: float = 0.0
+    high: float = 1.0
+    scale: float = 1.0  # searched as value ÷ scale, so every coordinate moves by about 0.1
+
+    def get(self, catalog: GpuCatalog) -> float:
+        """The constant's value in ``catalog``."""
+        engine = catalog.engines[self.engine]
+        if self.key is None:
+            return float(getattr(engine, self.field))
+        value = getattr(engine.efficiencies[self.key], self.field)
+        assert value is not None
+        return float(value)
+
+    def put(self, catalog: GpuCatalog, value: float) -> GpuCatalog:
+        """``catalog`` with the constant set to ``value`` (clipped to its bounds)."""
+        value = min(self.high, max(self.low, value))
+        engine = catalog.engines[self.engine]
+        if self.key is None:
+            engine = engine.model_copy(update={self.field: value})
+        else:
+            entry: Efficiency = engine.efficiencies[self.key].model_copy(update={self.field: value})
+            engine = engine.model_copy(update={"efficiencies": {**engine.efficiencies, self.key: entry}})
+        return catalog.model_copy(update={"engines": {**catalog.engines, self.engine: engine}})
 
 
-def _with_engines(catalog: GpuCatalog, engines: dict[str, EngineProfile]) -> GpuCatalog:
-    return catalog.model_copy(update={"engines": engines})
+def overhead_params(engine_key: str, rows: Sequence[BenchmarkRow]) -> list[Param]:
+    """The step overhead o₀, o₁ of an engine, if its rows run at more than one batch size
+    (closed loops at several concurrencies, or offline runs); none otherwise."""
+    batched = {r.concurrency for r in rows if r.kind == "closed_loop"} | {r.id for r in rows if r.kind == "offline"}
+    if len(batched) < 2:
+        return []
+    return [
+        Param(engine_key, "step_overhead_s", high=0.05, scale=0.01),
+        Param(engine_key, "step_overhead_per_sequence_s", high=0.002, scale=0.0001),
+    ]
 
 
-def _fit_compute(catalog: GpuCatalog, rows: Sequence[BenchmarkRow]) -> GpuCatalog:
-    prefill = [r for r in rows if r.kind == "prefill"]
-    if not prefill:
+def efficiency_params(catalog: GpuCatalog, engine_key: str, key: str) -> list[Param]:
+    """The values one efficiencies entry gives itself (the others come from ``same_as``)."""
+    eff = catalog.engines[engine_key].efficiencies[key]
+    params: list[Param] = []
+    if eff.bandwidth is not None:
+        params.append(Param(engine_key, "bandwidth", key, low=0.05, high=MAX_BANDWIDTH_EFFICIENCY))
+    if eff.compute is not None:
+        params.append(Param(engine_key, "compute", key, low=0.05, high=1.0))
+    return params
+
+
+def fit(catalog: GpuCatalog, params: Sequence[Param], rows: Sequence[BenchmarkRow]) -> GpuCatalog:
+    """``catalog`` with ``params`` set to minimise the squared log error on ``rows``."""
+    if not params or not rows:
         return catalog
 
-    def set_eta(eta: float) -> GpuCatalog:
-        engines = {k: e.model_copy(update={"compute_efficiency": eta}) for k, e in catalog.engines.items()}
-        return _with_engines(catalog, engines)
+    def apply(x: np.ndarray) -> GpuCatalog:
+        out = catalog
+        for p, v in zip(params, x, strict=True):
+            out = p.put(out, float(v) * p.scale)
+        return out
 
     def loss(x: np.ndarray) -> float:
-        eta = float(np.clip(x[0], 0.05, 1.2))
-        return _log_error_sum(set_eta(eta), prefill) + _penalty(float(x[0]), 0.05, 1.2)
+        penalty = 0.0
+        for p, v in zip(params, x, strict=True):
+            value = float(v) * p.scale
+            if value < p.low or value > p.high:
+                penalty += 1e3 * (min(abs(value - p.low), abs(value - p.high)) / p.scale) ** 2
+        return log_error_sum(apply(x), rows) + penalty
 
-    best = nelder_mead(loss, [0.7], [0.1])
-    return set_eta(float(np.clip(best[0], 0.05, 1.2)))
-
-
-def _fit_engine(catalog: GpuCatalog, engine: str, rows: Sequence[BenchmarkRow]) -> GpuCatalog:
-    own = [r for r in rows if r.engine == engine and r.precision == "fp16" and r.kind != "prefill"]
-    if not own:
-        return catalog
-    fit_overhead = len(own) >= 2
-    base = catalog.engines[engine]
-
-    def set_params(x: np.ndarray) -> GpuCatalog:
-        update: dict[str, float] = {"bandwidth_efficiency": float(np.clip(x[0], 0.05, 1.0))}
-        if fit_overhead:
-            update["step_overhead_s"] = max(0.0, float(x[1]) / 1000.0)
-        return _with_engines(catalog, {**catalog.engines, engine: base.model_copy(update=update)})
-
-    def loss(x: np.ndarray) -> float:
-        penalty = _penalty(float(x[0]), 0.05, 1.0) + (
-            _penalty(float(x[1]), 0.0, 1e9) if fit_overhead else 0.0
-        )
-        return _log_error_sum(set_params(x), own) + penalty
-
-    # the overhead is fitted in milliseconds so both coordinates have similar scales
-    start, step = ([0.7, 1.0], [0.1, 1.0]) if fit_overhead else ([0.7], [0.1])
-    return set_params(nelder_mead(loss, start, step))
+    start = [p.get(catalog) / p.scale for p in params]
+    return apply(nelder_mead(loss, start, [0.1] * len(params)))
 
 
 def _fit_precision(catalog: GpuCatalog, precision: str, rows: Sequence[BenchmarkRow]) -> GpuCatalog:
@@ -199,21 +274,41 @@ def _fit_precision(catalog: GpuCatalog, precision: str, rows: Sequence[Benchmark
         return catalog.model_copy(update={"precisions": {**catalog.precisions, precision: spec}})
 
     def loss(x: np.ndarray) -> float:
-        return _log_error_sum(set_factor(float(x[0])), own) + _penalty(float(x[0]), 0.05, 1.5)
+        return log_error_sum(set_factor(float(x[0])), own)
 
-    return set_factor(float(nelder_mead(loss, [0.8], [0.1])[0]))
+    return set_factor(float(nelder_mead(loss, [base.bandwidth_factor], [0.1])[0]))
 
 
-def calibrate(catalog: GpuCatalog, rounds: int = 3) -> Calibration:
-    """Fit η_c, each engine's η_bw (and overhead) and each quantised format's factor on the
-    ``calibrate`` rows; check every row with the result."""
+def engine_fit(catalog: GpuCatalog, engine: str) -> tuple[list[Param], list[BenchmarkRow]]:
+    """The constants one engine's calibration fits, and the rows it fits them on.
+
+    The step overhead (if its rows run at several batch sizes) and every efficiency entry's own
+    values, jointly, on all of the engine's fp16/fp8 calibration rows; each row moves only the
+    overhead and the entry of its GPU class, so the fit is one least-squares problem per engine.
+    """
+    rows = [r for r in catalog.benchmarks if r.role == "calibrate" and r.engine == engine]
+    own = [r for r in rows if r.precision in ("fp16", "fp8")]
+    params = overhead_params(engine, own)
+    for key, eff in sorted(catalog.engines[engine].efficiencies.items()):
+        if eff.fitted_on:
+            params += efficiency_params(catalog, engine, key)
+    return params, own
+
+
+def calibrate(catalog: GpuCatalog, rounds: int = 2) -> Calibration:
+    """Fit every engine's constants, then each quantised format's factor, on the ``calibrate``
+    rows, starting from the catalogue's values; check every row with the result.
+
+    Each round restarts the simplex of every engine from the best point so far (Nelder–Mead
+    can stall on a long valley, such as the one between step overhead and bandwidth).
+    """
     rows = [r for r in catalog.benchmarks if r.role == "calibrate"]
     fitted = catalog
     for _ in range(rounds):
-        fitted = _fit_compute(fitted, rows)
         for engine in sorted(fitted.engines):
-            fitted = _fit_engine(fitted, engine, rows)
+            params, own = engine_fit(fitted, engine)
+            fitted = fit(fitted, params, own)
         for precision in sorted(fitted.precisions):
-            if precision != "fp16":
+            if precision not in ("fp16", "fp8"):
                 fitted = _fit_precision(fitted, precision, rows)
     return Calibration(dict(fitted.engines), dict(fitted.precisions), check_rows(fitted))

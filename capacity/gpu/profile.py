@@ -9,7 +9,11 @@ cached context is ``context_tokens`` long:
   the batch until decode turns compute-bound (the ridge) or the KV cache or ``max_batch``
   stops it — at interview context lengths it is nearly always the KV cache, because each
   sequence's cache read grows with the batch too;
-* prefill tokens/s of one prompt of the context's length;
+* prefill tokens/s of one prompt of the context's length, and the time to first token of a
+  conversation turn whose earlier context is still in the prefix cache;
+* how the memory divides (weights, activations, runtime, KV cache) and whether the engine
+  would start with these settings;
+* the efficiencies used (which engine version and GPU class they were fitted on);
 * the published rows measured on this GPU, model and format, against the model.
 """
 
@@ -19,8 +23,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from capacity.config.gpus import GpuCatalog
-from capacity.gpu.calibration import RowCheck, modelled_tokens_per_s
-from capacity.gpu.roofline import GB, Deployment
+from capacity.gpu.calibration import RowCheck, check_row
+from capacity.gpu.roofline import GB, Deployment, MemoryBudget
+
+NEW_TOKENS_PER_TURN = 210
+"""Tokens a conversation adds per turn (the candidate's answer and the next question; the facts' ≈210)."""
 
 Limit = Literal["compute", "kv cache", "max batch", "does not fit"]
 
@@ -41,6 +48,9 @@ class ServingProfile:
     max_output_tokens_per_s: float
     limited_by: Limit
     prefill_tokens_per_s: float
+    cold_turn_ttft_s: float
+    cached_turn_ttft_s: float
+    memory: MemoryBudget
     published: tuple[RowCheck, ...]
 
     @property
@@ -62,20 +72,25 @@ def serving_profile(
     catalog: GpuCatalog, dep: Deployment, context_tokens: int, max_batch: int = 256
 ) -> ServingProfile:
     """The figures of ``dep`` for conversations of ``context_tokens`` cached tokens."""
-    kv_tokens = dep.kv_capacity_tokens
+    memory = dep.memory()
+    kv_tokens = memory.kv_tokens if memory.problem is None else 0
     conversations = kv_tokens // max(1, context_tokens)
     published = tuple(
-        RowCheck(row, modelled_tokens_per_s(catalog, row))
+        check_row(catalog, row)
         for row in catalog.benchmarks
         if (row.gpu, row.model, row.precision) == (dep.gpu_key, dep.model_key, dep.precision_key)
     )
     batch1 = dep.decode_tokens_per_s(1, context_tokens)
-    prefill = context_tokens / dep.prefill_time_s(context_tokens) if context_tokens > 0 else 0.0
+    cold = dep.prefill_time_s(context_tokens)
+    prefill = context_tokens / cold
+    new = min(NEW_TOKENS_PER_TURN, context_tokens)
+    cached = dep.prefill_time_s(context_tokens, (context_tokens - new) // memory.block_size * memory.block_size)
     if conversations < 1:
+        starts = memory.problem is None
         return ServingProfile(
             dep, context_tokens, dep.weight_bytes / GB, dep.kv_bytes_per_token, kv_tokens, 0,
-            dep.bandwidth_ceiling_tokens_per_s, batch1 if dep.fits else 0.0, 0, 0.0, "does not fit",
-            prefill if dep.fits else 0.0, published,
+            dep.bandwidth_ceiling_tokens_per_s, batch1 if starts else 0.0, 0, 0.0, "does not fit",
+            prefill if starts else 0.0, cold, cached, memory, published,
         )  # fmt: skip
     limit = min(conversations, max_batch)
     ridge = ridge_batch(dep, context_tokens, limit)
@@ -97,5 +112,8 @@ def serving_profile(
         max_output_tokens_per_s=dep.decode_tokens_per_s(limit, context_tokens),
         limited_by=limited_by,
         prefill_tokens_per_s=prefill,
+        cold_turn_ttft_s=cold,
+        cached_turn_ttft_s=cached,
+        memory=memory,
         published=published,
     )

@@ -6,7 +6,9 @@ The scheduler is vLLM's, simplified. Time advances in *steps*; at each step boun
    step. If that does not fit, the most recently admitted running sequence is *preempted*
    (its cache is dropped and it returns to the front of the queue, to be recomputed from
    its prompt plus the tokens it already produced) until it fits. A step that preempted
-   admits nobody.
+   admits nobody. With *full reservation* (TensorRT-LLM's guaranteed-no-evict) a request
+   reserves room for its prompt and all of its output at admission instead: nothing grows,
+   nothing is preempted, fewer requests run at once.
 2. **Admission.** Waiting requests are admitted first come, first served while the running
    batch is under ``max_batch`` and the KV cache can hold the prompt plus its first output
    token (reserved at admission); the first request that does not fit stops admission.
@@ -16,12 +18,23 @@ The scheduler is vLLM's, simplified. Time advances in *steps*; at each step boun
    is either a prefill step (whole prompts of the newly admitted requests, decoders paused)
    or a decode step.
 
-The step's duration comes from the roofline (:meth:`Deployment.step_time_s`). The step that
-finishes a prompt emits the first output token (time to first token); each later step
-emits one token per sequence; a sequence leaves, freeing its cache, after its last token.
+**Prefix caching.** A request that names its ``conversation`` finds that conversation's
+earlier prefix in the cache if its blocks are still there (:mod:`capacity.gpu.prefix_cache`):
+only the rest of its prompt is prefilled (attending to the cached part). A finished
+request's blocks stay cached while the conversation is idle, counted as free room: whenever
+the running sequences need that room, the least recently used prefixes are reclaimed, tail
+first. A preempted request's blocks are not kept.
 
-KV accounting is per token (vLLM's 16-token pages waste under one page per sequence, under
-1 % at interview context lengths). A request larger than the whole cache is refused.
+The step's duration comes from the roofline (:meth:`Deployment.step_time_s`), CPU overhead
+per step and per sequence included. The step that finishes a prompt emits the first output
+token (time to first token); each later step emits one token per sequence; a sequence
+leaves, freeing its cache, after its last token.
+
+KV capacity is whole blocks of the memory the engine leaves for the cache
+(:func:`capacity.gpu.roofline.memory_budget`); inside it, accounting is per token (vLLM's
+16-token pages waste under one page per sequence, under 1 % at interview context lengths).
+A server whose settings the engine would refuse does not start (UsageError with the
+reason); a request longer than ``max_model_len`` is refused.
 
 Two implementations follow this description: :class:`~capacity.gpu.stepped.SteppedServer`
 executes every step (the slow reference) and :class:`~capacity.gpu.analytic.AnalyticServer`
@@ -34,46 +47,47 @@ The simulation calls :meth:`BatchingServer.submit` at arrivals and
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Protocol
 
 from capacity.errors import UsageError
 from capacity.gpu.roofline import Deployment
+from capacity.gpu.settings import ServerSettings
+
+__all__ = ["BatchingServer", "Completion", "ServerSettings", "check_request"]
 
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """A finished request: when it was submitted, produced its first token and its last, s."""
+    """A finished request: when it was submitted, produced its first token and its last, s; and
+    ``cached_tokens``, the prompt tokens its first token did not have to prefill because their KV
+    blocks were found in the prefix cache (what vLLM reports as ``usage.prompt_tokens_details.cached_tokens``)."""
 
     request_id: int
     submitted_s: float
     first_token_s: float
     finished_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class ServerSettings:
-    """The engine's scheduler limits."""
-
-    max_batch: int = 256
-    max_num_batched_tokens: int = 2048
-    chunked_prefill: bool = True
-
-    def __post_init__(self) -> None:
-        if self.max_batch < 1:
-            raise UsageError(f"max_batch must be at least 1, got {self.max_batch}")
-        if self.max_num_batched_tokens < self.max_batch:
-            raise UsageError(
-                f"max_num_batched_tokens ({self.max_num_batched_tokens}) must be at least max_batch "
-                f"({self.max_batch})"
-            )
+    cached_tokens: int = 0
 
 
 class BatchingServer(Protocol):
     """What the simulation needs from a GPU inference server (times in seconds)."""
 
-    def submit(self, now: float, request_id: int, prompt_tokens: int, output_tokens: int) -> None:
-        """A request arrives at ``now`` (not earlier than any previous call's ``now``)."""
+    def submit(
+        self,
+        now: float,
+        request_id: int,
+        prompt_tokens: int,
+        output_tokens: int,
+        conversation: Hashable | None = None,
+    ) -> None:
+        """A request arrives at ``now`` (not earlier than any previous call's ``now``).
+
+        ``conversation``: the request continues that conversation (its prompt starts with the
+        previous request's prompt and output), so the prefix still in the KV cache is reused;
+        None: no reuse.
+        """
         ...
 
     def next_event_time(self) -> float:
@@ -95,14 +109,20 @@ class BatchingServer(Protocol):
         ...
 
 
-def check_request(deployment: Deployment, prompt_tokens: int, output_tokens: int) -> None:
-    """Refuse a request the server could never run: empty, or larger than the whole KV cache."""
+def check_request(deployment: Deployment, prompt_tokens: int, output_tokens: int, capacity: int, max_len: int) -> None:
+    """Refuse a request the server could never run: empty, longer than ``max_model_len`` or than the
+    whole KV cache (``capacity`` tokens)."""
     if prompt_tokens < 1 or output_tokens < 1:
         raise UsageError(
             f"a request needs at least one prompt and one output token, got {prompt_tokens}/{output_tokens}"
         )
-    if prompt_tokens + output_tokens > deployment.kv_capacity_tokens:
+    if prompt_tokens + output_tokens > max_len:
+        raise UsageError(
+            f"a request of {prompt_tokens:,} + {output_tokens:,} tokens is longer than max_model_len "
+            f"{max_len:,} of {deployment.label}"
+        )
+    if prompt_tokens + output_tokens > capacity:
         raise UsageError(
             f"a request of {prompt_tokens:,} + {output_tokens:,} tokens does not fit the "
-            f"{deployment.kv_capacity_tokens:,}-token KV cache of {deployment.label}"
+            f"{capacity:,}-token KV cache of {deployment.label}"
         )

@@ -7,6 +7,7 @@ interface. Times are seconds; token counts are integers.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,6 +78,71 @@ def run_closed_loop(
                 server.submit(t, sent, prompt_tokens, output_tokens)
                 sent += 1
     return done
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One request of a conversation: sent ``think_s`` after the previous one finished (or at the
+    conversation's start, for the first)."""
+
+    prompt_tokens: int
+    output_tokens: int
+    think_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    """When one turn of one conversation was sent, produced its first token and its last, s, and how
+    many of its prompt tokens the prefix cache served."""
+
+    conversation: int
+    turn: int
+    submitted_s: float
+    first_token_s: float
+    finished_s: float
+    cached_tokens: int = 0
+
+    @property
+    def ttft_s(self) -> float:
+        """Time to first token, s."""
+        return self.first_token_s - self.submitted_s
+
+
+def run_conversations(
+    server: BatchingServer, starts: Sequence[float], scripts: Sequence[Sequence[Turn]], *, reuse: bool = True
+) -> list[TurnResult]:
+    """Play conversations through ``server``: conversation i starts at ``starts[i]`` and sends the
+    turns of ``scripts[i]`` one after another, each ``think_s`` after the previous answer.
+
+    With ``reuse`` each request names its conversation, so the server may serve the prefix
+    from its prefix cache; without, every turn is prefilled in full. Every turn's timings,
+    in the order they finished.
+    """
+    pending: list[tuple[float, int, int]] = [(t, i, 0) for i, t in enumerate(starts) if scripts[i]]
+    heapq.heapify(pending)
+    sent: dict[int, tuple[int, int]] = {}
+    out: list[TurnResult] = []
+    next_id = 0
+    while pending or server.next_event_time() < math.inf:
+        due = pending[0][0] if pending else math.inf
+        event = server.next_event_time()
+        if event <= due:
+            finished = server.advance(event)
+        else:
+            at, conv, turn = heapq.heappop(pending)
+            step = scripts[conv][turn]
+            server.submit(at, next_id, step.prompt_tokens, step.output_tokens, conv if reuse else None)
+            sent[next_id] = (conv, turn)
+            next_id += 1
+            finished = server.advance(at)
+        for done in finished:
+            conv, turn = sent.pop(done.request_id)
+            out.append(
+                TurnResult(conv, turn, done.submitted_s, done.first_token_s, done.finished_s, done.cached_tokens)
+            )
+            if turn + 1 < len(scripts[conv]):
+                heapq.heappush(pending, (done.finished_s + scripts[conv][turn + 1].think_s, conv, turn + 1))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

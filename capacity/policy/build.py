@@ -110,7 +110,9 @@ def build_core(
         for i, d in enumerate(routing.destinations):
             if d.pool is not None:
                 if i not in gpu:
-                    gpu[i] = Destination(i, d.label, "gpu", None, d.weight, replicas=ReplicaSet(pools[d.pool].servers))
+                    pool = pools[d.pool]
+                    replicas = ReplicaSet(pool.servers, pool.affinity_load_factor)
+                    gpu[i] = Destination(i, d.label, "gpu", None, d.weight, replicas=replicas)
                 destinations.append(gpu[i])
                 continue
             assert d.provider is not None and d.model is not None  # checked on load

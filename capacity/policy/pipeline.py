@@ -309,14 +309,14 @@ class TurnPipeline:
         candidate: int,
         conversation: int,
     ) -> Generator[Action, float, tuple[str | None, float]]:
-        """One call to a provider model or a GPU pool's least-loaded server: how it failed
-        (``None``: it answered) and the time it ended."""
+        """One call to a provider model or a GPU pool's server (the conversation's, or the least
+        loaded): how it failed (``None``: it answered) and the time it ended."""
         obs, router = self.observer, self.router
         dest = routed.destination
         obs.call_sent(now, dest)
         if dest.replicas is not None:  # a GPU pool: no quota, it queues at the server
-            server = dest.replicas.choose()
-            dest.replicas.dispatched(server)
+            server = dest.replicas.choose(conversation)
+            dest.replicas.dispatched(server, conversation)
             call = Call(routed, tokens_in, tokens_out, max_output_tokens, server, stage, candidate, conversation)
             now = yield call
             if call.failure is None:

@@ -2,7 +2,9 @@
 
 Each figure is for one server and conversations of the stated context length; errors are
 (modelled − measured) ÷ measured against published measurements, marked ``calibrate`` (the
-constants were fitted to the row) or ``hold_out`` (the row only checks them).
+constants were fitted to the row) or ``hold_out`` (the row only checks them), each with the
+fit (engine, version, GPU class) it was modelled with; published rows the model cannot
+reproduce are listed with the reason.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from rich import box
 from rich.console import Console, JustifyMethod
 from rich.table import Table
 
-from capacity.gpu.calibration import RowCheck
+from capacity.config.gpus import GpuCatalog, UnmodelledRow
+from capacity.gpu.calibration import RowCheck, held_out_summary
 from capacity.gpu.profile import ServingProfile
+from capacity.gpu.roofline import GB, resolve_efficiency
 
 
 def row_json(check: RowCheck) -> dict[str, Any]:
@@ -35,8 +39,33 @@ def row_json(check: RowCheck) -> dict[str, Any]:
         "modelled_tokens_per_s": round(check.modelled_tokens_per_s, 3),
         "error": round(check.error, 5),
         "role": row.role,
+        "fit": check.fit,
         "source": row.source,
     }
+
+
+def fits_json(catalog: GpuCatalog) -> list[dict[str, Any]]:
+    """Every engine's constants: version, step overhead and each efficiency entry."""
+    return [
+        {
+            "engine": key,
+            "version": e.version,
+            "step_overhead_s": e.step_overhead_s,
+            "step_overhead_per_sequence_s": e.step_overhead_per_sequence_s,
+            "efficiencies": {
+                cls: {
+                    "bandwidth": eff.bandwidth,
+                    "compute": eff.compute,
+                    "fitted_on": eff.fitted_on,
+                    "same_as": eff.same_as,
+                    "compute_ratio_of": eff.compute_ratio_of,
+                    "note": eff.note,
+                }
+                for cls, eff in e.efficiencies.items()
+            },
+        }
+        for key, e in catalog.engines.items()
+    ]
 
 
 def profile_json(p: ServingProfile) -> dict[str, Any]:
@@ -60,6 +89,25 @@ def profile_json(p: ServingProfile) -> dict[str, Any]:
         "max_output_tokens_per_s": round(p.max_output_tokens_per_s, 3),
         "limited_by": p.limited_by,
         "prefill_tokens_per_s": round(p.prefill_tokens_per_s, 3),
+        "turn_ttft_s": {"cold": round(p.cold_turn_ttft_s, 5), "prefix_cached": round(p.cached_turn_ttft_s, 5)},
+        "memory": {
+            "usable_gb": round(p.memory.usable_bytes / GB, 3),
+            "activations_gb": round(p.memory.activation_bytes / GB, 3),
+            "runtime_gb": round(p.memory.runtime_bytes / GB, 3),
+            "kv_gb": round(p.memory.kv_bytes / GB, 3),
+            "kv_blocks": p.memory.blocks,
+            "block_size": p.memory.block_size,
+            "max_model_len": p.memory.max_model_len,
+            "starts": p.memory.problem is None,
+            "problem": p.memory.problem,
+        },
+        "efficiency": {
+            "engine_version": d.engine.version,
+            "class": d.efficiency.key,
+            "bandwidth": d.efficiency.bandwidth,
+            "compute": d.efficiency.compute,
+            "fitted_on": list(d.efficiency.fitted_on),
+        },
         "published": [row_json(c) for c in p.published],
     }
 
@@ -83,15 +131,37 @@ def render_profile(p: ServingProfile, console: Console) -> None:
     )
     table.add_column("figure")
     table.add_column("value", justify="right")
+    m = p.memory
     table.add_row("weights", f"{p.weights_gb:,.2f} GB")
+    table.add_row(
+        "memory",
+        f"{m.usable_bytes / GB:,.2f} GB usable: {m.activation_bytes / GB:,.2f} activations, "
+        f"{m.runtime_bytes / GB:,.2f} runtime, {m.kv_bytes / GB:,.2f} KV",
+    )
     table.add_row("KV cache per token", f"{p.kv_bytes_per_token:,.0f} B")
-    if not p.fits:
+    rows = d.efficiency.fitted_on
+    origin = f"fitted on {len(rows)} row(s): {', '.join(rows)}" if rows else "not fitted"
+    if d.efficiency.note:
+        origin += f"; {d.efficiency.note}"
+    table.add_row(
+        "efficiencies",
+        f"η_bw {d.efficiency.bandwidth:.3f}, η_c {d.efficiency.compute:.3f}: {d.engine_key} {d.engine.version} "
+        f"on {d.efficiency.key} ({origin})",
+    )
+    table.add_row(
+        "step overhead",
+        f"{1000 * d.overhead_s:.2f} ms + {1e6 * d.overhead_per_sequence_s:.1f} µs per sequence",
+    )
+    if m.problem is not None:
+        table.add_row("would not start", m.problem)
+    elif not p.fits:
         table.add_row(
             "KV capacity",
             f"{p.kv_capacity_tokens:,} tokens (does not fit a {p.context_tokens:,}-token conversation)",
         )
     else:
-        table.add_row("KV capacity", f"{p.kv_capacity_tokens:,} tokens")
+        table.add_row("KV capacity", f"{p.kv_capacity_tokens:,} tokens ({m.blocks:,} blocks of {m.block_size})")
+        table.add_row("max_model_len", f"{m.max_model_len:,}")
         table.add_row(
             f"conversations of {p.context_tokens:,} tokens at once", f"{p.concurrent_conversations:,}"
         )
@@ -101,6 +171,10 @@ def render_profile(p: ServingProfile, console: Console) -> None:
         table.add_row("output tokens/s there", _tokens(p.max_output_tokens_per_s))
         table.add_row(
             f"prefill tokens/s ({p.context_tokens:,}-token prompt)", _tokens(p.prefill_tokens_per_s)
+        )
+        table.add_row(
+            "time to first token of a turn, idle server",
+            f"{p.cold_turn_ttft_s:.3f} s; {p.cached_turn_ttft_s:.3f} s with the conversation's prefix cached",
         )
     console.print(table)
     if p.published:
@@ -165,6 +239,8 @@ def _workload(row: RowCheck) -> str:
         return f"pp{r.prompt_tokens}"
     if r.kind == "decode":
         return f"tg{r.output_tokens}"
+    if r.kind == "offline":
+        return f"{r.prompt_tokens}/{r.output_tokens}, {r.requests:,} queued"
     return f"{r.prompt_tokens}/{r.output_tokens} ×{r.concurrency}"
 
 
@@ -181,6 +257,7 @@ def render_calibration(
         ("modelled\ntok/s", "right"),
         ("error", "right"),
         ("role", "left"),
+        ("fit (engine version · GPU class)", "left"),
     )
     for i, (name, justify) in enumerate(columns):
         table.add_column(name, justify=justify, no_wrap=i >= 1, overflow="fold")
@@ -194,8 +271,61 @@ def render_calibration(
             _tokens(check.modelled_tokens_per_s),
             _error(check),
             "fitted" if row.role == "calibrate" else "held out",
+            check.fit,
         )
     console.print(table)
-    held = [abs(c.error) for c in checks if c.row.role == "hold_out"]
-    if held:
-        console.print(f"Held-out rows: largest error {100 * max(held):.1f}% over {len(held)} rows.")
+    summary = held_out_summary(checks)
+    if summary is not None:
+        console.print(
+            f"Held-out rows: median absolute error {100 * summary.median:.1f}%, largest "
+            f"{100 * summary.largest:.1f}% ({summary.largest_row}) over {summary.rows} rows."
+        )
+
+
+def render_fits(catalog: GpuCatalog, console: Console) -> None:
+    """Each engine's fitted constants: version, step overhead, efficiencies per GPU class."""
+    table = Table(
+        title="Fits: each engine version's constants (η_bw, η_c per GPU class; CPU time per step)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("engine", "left"),
+        ("version", "left"),
+        ("class", "left"),
+        ("η_bw", "right"),
+        ("η_c", "right"),
+        ("fitted on / taken from", "left"),
+    )
+    for name, justify in columns:
+        table.add_column(name, justify=justify, overflow="fold")
+
+    for key, engine in catalog.engines.items():
+        overhead = (
+            f"step: {1000 * engine.step_overhead_s:.2f} ms + {1e6 * engine.step_overhead_per_sequence_s:.1f} µs/seq"
+        )
+        table.add_row(key, engine.version, "", "", "", overhead)
+        for cls, eff in engine.efficiencies.items():
+            chosen = resolve_efficiency(catalog, key, cls)
+            origin = ", ".join(eff.fitted_on)
+            if eff.same_as is not None:
+                origin = (origin + "; " if origin else "") + f"rest from {eff.same_as}"
+                if eff.compute_ratio_of:
+                    origin += f", η_c × {eff.compute_ratio_of}'s ratio"
+            table.add_row("", "", cls, f"{chosen.bandwidth:.3f}", f"{chosen.compute:.3f}", origin)
+    console.print(table)
+
+
+def render_unmodelled(rows: Sequence[UnmodelledRow], console: Console) -> None:
+    """Published rows the model does not reproduce, and why."""
+    if not rows:
+        return
+    table = Table(
+        title="Published rows not reproduced", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
+    for name in ("rows", "setup", "result", "why not"):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(row.id, row.setup, row.result, row.reason)
+    console.print(table)

@@ -3,9 +3,9 @@
 Each server of the pool is a clock-injected continuous-batching model from
 :mod:`capacity.gpu` (it knows the time of its next state change and advances analytically up
 to any time it is given). The station keeps one SimPy timer per server, at that server's next
-state change. Which server takes a request is the policy core's choice (join the shortest
-queue, :class:`~capacity.policy.replicas.ReplicaSet`); the station tells the replica set of
-each completion at the instant it collects it.
+state change. Which server takes a request is the policy core's choice (the conversation's
+server within a load bound, else the shortest queue: :class:`~capacity.policy.replicas.ReplicaSet`);
+the station tells the replica set of each completion at the instant it collects it.
 """
 
 from __future__ import annotations
@@ -32,13 +32,16 @@ class GpuStation:
         self._timer_at = [math.inf] * len(servers)
         self._version = [0] * len(servers)
 
-    def submit(self, server: int, prompt_tokens: int, output_tokens: int) -> simpy.Event:
-        """Send one request to ``server``; the event's value is its :class:`Completion`."""
+    def submit(
+        self, server: int, prompt_tokens: int, output_tokens: int, conversation: int | None = None
+    ) -> simpy.Event:
+        """Send one request of ``conversation`` (an interview; its earlier turns' KV blocks may
+        still be cached there) to ``server``; the event's value is its :class:`Completion`."""
         request_id = self._next_id
         self._next_id += 1
         event = self.env.event()
         self.pending[request_id] = (server, event)
-        self.servers[server].submit(self.env.now, request_id, prompt_tokens, output_tokens)
+        self.servers[server].submit(self.env.now, request_id, prompt_tokens, output_tokens, conversation)
         self._collect(server)
         self._reschedule(server)
         return event

@@ -224,7 +224,7 @@ class Simulation:
                                 station.enforced.settle(env.now, granted, call.tokens_in, used)
                     else:
                         assert isinstance(station, GpuStation)
-                        done = yield station.submit(call.server, call.tokens_in, call.tokens_out)
+                        done = yield station.submit(call.server, call.tokens_in, call.tokens_out, call.conversation)
                         call.ttft_s = done.first_token_s - done.submitted_s
                         call.latency_s = done.finished_s - done.submitted_s
                 elif kind is Park:

@@ -11,13 +11,22 @@ from hypothesis import strategies as st
 
 from capacity.config.gpus import GpuPool, load_catalog
 from capacity.errors import UsageError
-from capacity.gpu import AnalyticServer, Completion, Deployment, ServerSettings, SteppedServer, deployment
+from capacity.gpu import (
+    AnalyticServer,
+    BatchingServer,
+    Completion,
+    Deployment,
+    ServerSettings,
+    SteppedServer,
+    deployment,
+)
 from capacity.gpu.pool import make_servers
 from capacity.gpu.workload import Request, poisson_requests, run_closed_loop, run_open_loop, summarize
 
 CATALOG = load_catalog()
 A100 = deployment(CATALOG, "a100-80gb", "llama-3.1-8b")
 RTX4090 = deployment(CATALOG, "rtx4090", "llama-3.1-8b")
+TRT_H100 = deployment(CATALOG, "h100", "llama-3.1-8b", precision="fp8", engine="tensorrt-llm")
 
 
 def both(dep: Deployment, settings: ServerSettings, requests: list[Request]) -> tuple[list[Completion], ...]:
@@ -36,6 +45,9 @@ WORKLOADS = [
     (RTX4090, ServerSettings(), 3.0, (100, 4000), (10, 2000)),
     (RTX4090, ServerSettings(max_batch=64, max_num_batched_tokens=512), 2.0, (1500, 2500), (80, 120)),
     (RTX4090, ServerSettings(chunked_prefill=False), 3.0, (100, 4000), (10, 2000)),
+    # TensorRT-LLM's guaranteed-no-evict: room for all output reserved at admission, never preempted
+    (RTX4090, ServerSettings(kv_reservation="full"), 3.0, (100, 4000), (10, 2000)),
+    (TRT_H100, TRT_H100.settings, 40.0, (100, 3000), (10, 1500)),
 ]
 
 
@@ -61,10 +73,31 @@ def test_kv_starved_workload_preempts_in_both() -> None:
     stepped, analytic = SteppedServer(RTX4090), AnalyticServer(RTX4090)
     run_open_loop(stepped, requests)
     run_open_loop(analytic, requests)
-    assert stepped.preemptions == analytic.preemptions > 50
+    assert stepped.preemptions == analytic.preemptions > 20
+    # reserving every request's whole output up front never preempts, and admits fewer at once
+    full = ServerSettings(kv_reservation="full")
+    stepped, analytic = SteppedServer(RTX4090, full), AnalyticServer(RTX4090, full)
+    grow_span = max(c.finished_s for c in run_open_loop(AnalyticServer(RTX4090), requests))
+    full_span = max(c.finished_s for c in run_open_loop(analytic, requests))
+    run_open_loop(stepped, requests)
+    assert stepped.preemptions == analytic.preemptions == 0
+    assert full_span > grow_span
 
 
-@settings(max_examples=40, deadline=None)
+def replay(server: BatchingServer, requests: list[Request], conversations: int) -> list[Completion]:
+    """``run_open_loop`` with request i naming conversation i mod ``conversations`` (none if 0)."""
+    done: list[Completion] = []
+    for i, req in enumerate(requests):
+        while (t := server.next_event_time()) <= req.arrival_s:
+            done += server.advance(t)
+        conv = i % conversations if conversations else None
+        server.submit(req.arrival_s, i, req.prompt_tokens, req.output_tokens, conv)
+    while (t := server.next_event_time()) < math.inf:
+        done += server.advance(t)
+    return sorted(done, key=lambda c: c.request_id)
+
+
+@settings(max_examples=60, deadline=None)
 @given(
     arrivals=st.lists(
         st.tuples(st.floats(0.0, 5.0), st.integers(1, 6000), st.integers(1, 600)), min_size=1, max_size=40
@@ -72,23 +105,39 @@ def test_kv_starved_workload_preempts_in_both() -> None:
     max_batch=st.integers(1, 24),
     budget_extra=st.integers(0, 3000),
     chunked=st.booleans(),
+    full=st.booleans(),
+    conversations=st.integers(0, 4),
 )
 def test_conservation_and_agreement_on_random_workloads(
-    arrivals: list[tuple[float, int, int]], max_batch: int, budget_extra: int, chunked: bool
+    arrivals: list[tuple[float, int, int]],
+    max_batch: int,
+    budget_extra: int,
+    chunked: bool,
+    full: bool,
+    conversations: int,
 ) -> None:
     gaps = np.cumsum([a for a, _, _ in arrivals])
     requests = [Request(float(t), p, o) for t, (_, p, o) in zip(gaps, arrivals, strict=True)]
-    settings = ServerSettings(max_batch, max_batch + budget_extra, chunked)
-    small = deployment(CATALOG, "l4", "mistral-7b")  # 42,877 KV tokens: preemption happens
-    stepped, analytic = both(small, settings, requests)
+    settings = ServerSettings(max_batch, max_batch + budget_extra, chunked, kv_reservation="full" if full else "grow")
+    small = deployment(CATALOG, "l4", "mistral-7b")  # a small KV cache: preemption and eviction happen
+    stepped, analytic = SteppedServer(small, settings), AnalyticServer(small, settings)
+    a, b = replay(analytic, requests, conversations), replay(stepped, requests, conversations)
     # every submitted request completes exactly once, after it was submitted
-    assert [c.request_id for c in analytic] == list(range(len(requests)))
-    for c, req in zip(analytic, requests, strict=True):
+    assert [c.request_id for c in a] == list(range(len(requests)))
+    for c, req in zip(a, requests, strict=True):
         assert c.submitted_s == req.arrival_s
         assert c.submitted_s < c.first_token_s <= c.finished_s
-    for x, y in zip(stepped, analytic, strict=True):
+    for x, y in zip(b, a, strict=True):
         assert y.finished_s == pytest.approx(x.finished_s, rel=1e-9)
         assert y.first_token_s == pytest.approx(x.first_token_s, rel=1e-9)
+    assert analytic.preemptions == stepped.preemptions
+    if full:
+        assert analytic.preemptions == 0
+    cache_a, cache_b = analytic.prefix_cache, stepped.prefix_cache
+    assert cache_a is not None and cache_b is not None
+    assert (cache_a.hit_tokens, cache_a.evicted_tokens) == (cache_b.hit_tokens, cache_b.evicted_tokens)
+    if conversations == 0:
+        assert cache_a.hit_tokens == 0
 
 
 def test_one_request_alone_hand_checked() -> None:
@@ -144,9 +193,12 @@ def test_an_arrival_joins_at_the_next_step_boundary() -> None:
     assert (server.queued, server.running) == (0, 2)
 
 
-def test_requests_larger_than_the_cache_are_refused() -> None:
-    with pytest.raises(UsageError, match="does not fit the 30,822-token KV cache"):
-        AnalyticServer(RTX4090).submit(0.0, 1, 30_000, 1000)
+def test_requests_longer_than_the_engine_takes_are_refused() -> None:
+    with pytest.raises(UsageError, match="longer than max_model_len 46,384 of rtx4090"):
+        AnalyticServer(RTX4090).submit(0.0, 1, 46_000, 1000)
+    short = ServerSettings(max_model_len=4096)
+    with pytest.raises(UsageError, match="longer than max_model_len 4,096"):
+        SteppedServer(RTX4090, short).submit(0.0, 1, 4000, 100)
     with pytest.raises(UsageError, match="at least one prompt and one output token"):
         SteppedServer(RTX4090).submit(0.0, 1, 100, 0)
 
@@ -184,7 +236,7 @@ def test_more_servers_never_fewer_completions() -> None:
                 finished += len(server.advance(req.arrival_s))
             target = min(fleet, key=lambda s: s.queued + s.running)
             target.submit(req.arrival_s, i, req.prompt_tokens, req.output_tokens)
-        finished += sum(len(server.advance(horizon)) for server in fleet)
+        finished += sum(len(server.advance(horizon + 30.0)) for server in fleet)  # what is in flight ends
         counts.append(finished)
     assert counts == sorted(counts)
     assert counts[0] < counts[-1] == pytest.approx(len(requests), rel=0.02)

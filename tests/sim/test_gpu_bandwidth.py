@@ -2,6 +2,7 @@
 
 Scenario B-gpu shrunk to 200 interviews: every request the simulator sends to its GPU station
 is recorded and checked against the card's peak memory bandwidth and FLOPS (no efficiency factor).
+Prompt tokens found in the engine's prefix cache (the interview's earlier turns) need no prefill.
 """
 
 from __future__ import annotations
@@ -21,17 +22,20 @@ TINY = ("demand.interviews=200", "candidates.count=20")
 
 
 def test_decode_never_beats_memory_bandwidth(load_scenario: Callable[..., Configuration]) -> None:
-    """Every simulated request: a decode step reads all the weights; prefill computes every prompt token."""
+    """Every simulated request: a decode step reads all the weights; prefill computes every uncached prompt
+    token."""
     config = load_scenario("B-gpu", *TINY)
     sim = Simulation(config)
     records: list[tuple[int, int, Completion]] = []
+    conversations: list[int | None] = []
     stations = [s for s in sim.stations if isinstance(s, GpuStation)]
     assert len(stations) == 1
     station = stations[0]
     original = station.submit
 
-    def submit(server: int, prompt_tokens: int, output_tokens: int) -> Any:
-        event = original(server, prompt_tokens, output_tokens)
+    def submit(server: int, prompt_tokens: int, output_tokens: int, conversation: int | None = None) -> Any:
+        event = original(server, prompt_tokens, output_tokens, conversation)
+        conversations.append(conversation)
         event.callbacks.append(lambda e: records.append((prompt_tokens, output_tokens, e.value)))
         return event
 
@@ -50,7 +54,15 @@ def test_decode_never_beats_memory_bandwidth(load_scenario: Callable[..., Config
         decode = done.finished_s - done.first_token_s
         assert decode >= (output - 1) * step_floor * (1 - 1e-9)
         assert output / (done.finished_s - done.submitted_s) <= ceiling
-        assert done.first_token_s - done.submitted_s >= 2 * dep.params * prompt / peak_flops * (1 - 1e-9)
+        # the prefill computes every prompt token not found in the prefix cache (the last one always)
+        assert 0 <= done.cached_tokens < prompt
+        computed = prompt - done.cached_tokens
+        assert done.first_token_s - done.submitted_s >= 2 * dep.params * computed / peak_flops * (1 - 1e-9)
+    # every request names its interview, and the engine's prefix cache serves most of the re-sent history
+    assert None not in conversations and len(set(conversations)) == 200
+    prompt_total = sum(p for p, _, _ in records)
+    cached_total = sum(d.cached_tokens for _, _, d in records)
+    assert 0.5 < cached_total / prompt_total < 1
     # and the pool as a whole never decodes faster than batch × bandwidth ceiling
     tokens_out = sum(o for _, o, _ in records)
     busy = max(d.finished_s for _, _, d in records) - min(d.submitted_s for _, _, d in records)

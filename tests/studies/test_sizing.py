@@ -57,10 +57,10 @@ def test_min_servers_finds_the_least_fleet_and_certifies_it(slow: Configuration)
     assert by_count[3].met
     assert not by_count[2].met  # certified: one fewer misses
     assert fleet.reason == "3 servers meet the target and 2 do not"
-    # the roofline bound (the day's work within 12 active hours) is 8 servers, but a 600 s
+    # the roofline bound (the day's work within 12 active hours) is 7 servers, but a 600 s
     # target lets the backlog run into the night: the search walked down from it
-    assert fleet.roofline_servers == 8
-    assert by_count[8].met
+    assert fleet.roofline_servers == 7
+    assert by_count[7].met
     # every probe agrees with monotonicity: misses below the answer, meets above it
     assert all(p.met == (p.servers >= 3) for p in fleet.probes)
     # the floor gives every candidate of the trickle a server: nobody queues
