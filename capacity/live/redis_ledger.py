@@ -187,6 +187,10 @@ class RedisQuotaLedger:
         on_loss: ``fail_closed`` or ``local`` while Redis is unreachable.
         routers: router processes sharing these quotas (``local`` keeps 1/N of each).
         reconnect_s: wall seconds between attempts to reach Redis again while it is away.
+        rolling_margin_s: how much longer every rolling window holds a request, run s (a live
+            router's one-way trip: :func:`~capacity.policy.ledger.build_windows`).
+        time_scale: run seconds per wall second of ``clock`` (a compressed run): a refusal
+            while Redis is away under ``fail_closed`` answers the next attempt in run seconds.
     Raises:
         ModelError: a window kind without a Redis form, or Redis's clock outside every period
             the router computed (neither is a user's mistake).
@@ -206,6 +210,8 @@ class RedisQuotaLedger:
         on_loss: LossPolicy = "fail_closed",
         routers: int = 1,
         reconnect_s: float = 1.0,
+        rolling_margin_s: float = 0.0,
+        time_scale: float = 1.0,
     ) -> None:
         if accounts < 1 or routers < 1:
             raise ValueError("accounts and routers must be ≥ 1")
@@ -222,7 +228,9 @@ class RedisQuotaLedger:
         self.tariff = Tariff(spec)
         self.refundable = not spec.limits.charge_max_output_up_front
         self.slots = spec.limits.concurrent_requests or 0
-        self.forms = [WindowForm(w) for w in build_windows(spec, run_start)]
+        self.rolling_margin_s = rolling_margin_s
+        self.time_scale = time_scale
+        self.forms = [WindowForm(w) for w in build_windows(spec, run_start, rolling_margin_s)]
         self._epoch = run_start.timestamp()
         self._offset = 0.0  # Redis's clock − this host's, s (from the last reply)
         self.withdrawn_at_s = math.inf
@@ -407,7 +415,7 @@ class RedisQuotaLedger:
     def _admit_locally(self, tokens_in: int, max_output_tokens: int) -> Admission | float:
         now = self.now()
         if self.on_loss == "fail_closed":
-            return now + max(0.0, self._probe_at - time.monotonic())
+            return now + max(0.0, self._probe_at - time.monotonic()) * self.time_scale
         local = self.local_ledger()
         if local is None:
             return math.inf
@@ -429,5 +437,5 @@ class RedisQuotaLedger:
             if update.get("concurrent_requests", 1) == 0:
                 return None
             spec = self.spec.model_copy(update={"limits": lim.model_copy(update=update)})
-            self._local = DestinationQuota(spec, self.accounts, self.run_start)
+            self._local = DestinationQuota(spec, self.accounts, self.run_start, rolling_margin_s=self.rolling_margin_s)
         return self._local
