@@ -91,13 +91,26 @@ def lua(name: str) -> str:
     return text
 
 
-def connect(url: str, *, timeout_s: float = 0.5) -> aioredis.Redis:
+def connect(
+    url: str, *, timeout_s: float = 0.5, max_connections: int = 64, pool_wait_s: float = 10.0
+) -> aioredis.Redis:
     """An asyncio Redis client for the ledger and cache: ``timeout_s`` to connect and per reply,
     one immediate retry (a pooled connection left over from before a restart fails once), no
-    backoff — so an outage is noticed in about ``timeout_s``, not after seconds of retries."""
-    client: aioredis.Redis = aioredis.Redis.from_url(
-        url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, retry=Retry(NoBackoff(), 1)
+    backoff — so an outage is noticed in about ``timeout_s``, not after seconds of retries.
+
+    At most ``max_connections`` connections; a request finding them all busy waits for one (up
+    to ``pool_wait_s``) rather than failing — under load a router has more admissions in flight
+    than connections, and a full pool is not a lost Redis. Raises ``ValueError`` for a URL that
+    is not ``redis://``, ``rediss://`` or ``unix://``."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=pool_wait_s,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 1),
     )
+    client: aioredis.Redis = aioredis.Redis.from_pool(pool)
     return client
 
 
