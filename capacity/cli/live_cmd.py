@@ -157,6 +157,10 @@ def live(
             except KeyboardInterrupt:
                 err_console.print(f"stopped; continue with: --journal {journal} --routers {routers} --resume")
                 raise typer.Exit(130) from None
+            except RuntimeError as exc:  # a router process failed or died: its journal keeps what it did
+                resume_hint = f"--journal {journal} --routers {routers} --resume"
+                err_console.print(f"[red]error:[/red] {exc}; continue with: {resume_hint}", highlight=False)
+                raise typer.Exit(1) from None
         _finish(result, config, out, as_json)
         return
 
