@@ -17,7 +17,7 @@ measurements, side by side in one run:
 The model has limits (a rolling RPM and TPM) far above the load, so every admission checks and
 charges real windows without ever refusing.
 
-    python bench/live_overhead.py [--requests 2000]
+    python bench/live_overhead.py [--requests 2000] [--rates 200 1000]
 
 Prints figures; asserts nothing (machines here are shared and noisy). The Redis ledger's
 own cost is measured by bench/redis_ledger.py.
@@ -197,6 +197,9 @@ async def throughput(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument(
+        "--rates", type=float, nargs="+", default=[200.0, 1000.0], help="offered requests/s (default: 200 1000)"
+    )
     args = parser.parse_args()
     config = configuration()
     providers = list(config.providers.values())
@@ -206,7 +209,7 @@ def main() -> None:
         RedisServer(Path(folder)) as redis,
     ):
         for name, url, target in (("in memory", None, 1.0), ("Redis", redis.url, 2.0)):
-            for rate in (200.0, 1000.0):
+            for rate in args.rates:
                 m = asyncio.run(routed_at_rate(config, server.base_url, rate, args.requests, url))
                 print(
                     f"{name:9} {rate:6.0f} req/s offered ({m['achieved']:6.0f} achieved): our code "
