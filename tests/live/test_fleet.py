@@ -4,8 +4,9 @@ The done-when test of live mode: a provider allowing 60 requests a minute and 1,
 demand of 100 one-request interviews a minute for two and a half minutes (the first 250 of a
 day of 6,000 between 00:00 and 01:00, so the routers must hold requests back for about four
 minutes of run time), three router processes each carrying a third of the candidates and
-admitting on the same ledger in a real ``redis-server``, on a clock compressed 10 times. The emulator — its own process, its own audit of every window — must see
-no request over any limit and send no 429; every interview must end, and be counted once.
+admitting on the same ledger in a real ``redis-server``, on a clock compressed 10 times. The
+emulator — its own process, its own audit of every window — must see no request over any limit
+and send no 429; every interview must end, and be counted once.
 """
 
 from __future__ import annotations
