@@ -25,9 +25,12 @@ from capacity.cli.common import (
     progress_bar,
     user_errors,
 )
+from capacity.config.loader import Configuration
 from capacity.errors import UsageError
+from capacity.live.fleet import router_journal, run_fleet
 from capacity.live.load import LiveRun, plan_live
 from capacity.live.performer import HttpPerformer, parse_endpoint_options, resolve_routes
+from capacity.live.redis_ledger import LossPolicy
 from capacity.live.runtime import CallPerformer
 from capacity.live.transport import ChatTransport
 from capacity.policy.build import Core
@@ -78,6 +81,33 @@ def live(
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run of --journal, skipping its finished interviews.")
     ] = False,
+    routers: Annotated[
+        int,
+        typer.Option(
+            "--routers",
+            min=1,
+            metavar="N",
+            help="Router processes carrying the run (each every N-th candidate), sharing the quotas through "
+            "Redis: --redis, or a private redis-server on a free loopback port when N > 1.",
+        ),
+    ] = 1,
+    redis: Annotated[
+        str | None,
+        typer.Option(
+            "--redis",
+            metavar="URL",
+            help="Keep the quota ledger in this Redis (redis://host:port/db), shared by every router of the run.",
+        ),
+    ] = None,
+    on_redis_loss: Annotated[
+        str,
+        typer.Option(
+            "--on-redis-loss",
+            metavar="POLICY",
+            help="While Redis is unreachable: fail_closed (admit nothing) or local (each router admits "
+            "from 1/N of each quota).",
+        ),
+    ] = "fail_closed",
     out: Annotated[Path | None, typer.Option("--out", metavar="FILE",
         help="Also write the full RunResult as JSON.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
@@ -110,8 +140,41 @@ def live(
             raise UsageError(f"--journal {journal}: no directory {journal.parent}")
         if out is not None and (out.is_dir() or not out.parent.is_dir()):
             raise UsageError(f"--out {out}: not a writable file path")
-        routes = resolve_routes(config, emulator=emulator, overrides=parse_endpoint_options(endpoint or []))
+        if on_redis_loss not in ("fail_closed", "local"):
+            raise UsageError(f"--on-redis-loss {on_redis_loss!r}: expected fail_closed or local")
+        loss: LossPolicy = "local" if on_redis_loss == "local" else "fail_closed"
+        overrides = parse_endpoint_options(endpoint or [])
+        routes = resolve_routes(config, emulator=emulator, overrides=overrides)
         plan = plan_live(config, interviews, seed)
+    if routers > 1:
+        journals = f"{router_journal(journal, 0)} … {router_journal(journal, routers - 1).name}"
+        err_console.print(f"{routers} routers sharing Redis; journals: {journals}", highlight=False)
+        with progress_bar(progress and not as_json and err_console.is_terminal, counted=True) as bar:
+            task = bar.add_task(f"live {config.scenario.name}", total=plan.interviews, detail="interviews")
+            try:
+                with user_errors():
+                    result = run_fleet(
+                        config,
+                        plan,
+                        routers=routers,
+                        journal=journal,
+                        resume=resume,
+                        redis_url=redis,
+                        time_scale=time_scale,
+                        emulator=emulator,
+                        endpoints=overrides,
+                        on_redis_loss=loss,
+                        progress=lambda done, total: bar.update(task, completed=done),
+                    )
+            except KeyboardInterrupt:
+                err_console.print(f"stopped; continue with: --journal {journal} --routers {routers} --resume")
+                raise typer.Exit(130) from None
+            except RuntimeError as exc:  # a router process failed or died: its journal keeps what it did
+                resume_hint = f"--journal {journal} --routers {routers} --resume"
+                err_console.print(f"[red]error:[/red] {exc}; continue with: {resume_hint}", highlight=False)
+                raise typer.Exit(1) from None
+        _finish(result, config, out, as_json)
+        return
 
     transport = ChatTransport()
 
@@ -126,7 +189,7 @@ def live(
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done)
 
-        run = LiveRun(config, plan, performer, time_scale, journal, resume, update)
+        run = LiveRun(config, plan, performer, time_scale, journal, resume, update, redis_url=redis, on_redis_loss=loss)
 
         async def main() -> RunResult:
             try:
@@ -140,6 +203,11 @@ def live(
         except KeyboardInterrupt:
             err_console.print(f"stopped; continue with: --journal {journal} --resume", highlight=False)
             raise typer.Exit(130) from None
+    _finish(result, config, out, as_json)
+
+
+def _finish(result: RunResult, config: Configuration, out: Path | None, as_json: bool) -> None:
+    """Write ``--out``, render the run and its verdict; exit 1 if it falls short."""
     verdict = judge(result, config)
     if out is not None:
         out.write_text(json.dumps(result.model_dump(), indent=1) + "\n")

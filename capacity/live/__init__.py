@@ -17,12 +17,16 @@ else.
   router process (one atomic Lua script per admission, Redis's clock for window edges, a loss
   policy for when Redis goes away); :mod:`~capacity.live.redis_cache` the response cache
   there; :mod:`~capacity.live.redis_server` a private ``redis-server`` for tests, benchmarks
-  and multi-router runs. The Lua scripts are package data under ``lua/``.
+  and multi-router runs. The Lua scripts are package data under ``lua/``;
+* :mod:`~capacity.live.shared` — the router's admissions and settlements on those Redis
+  ledgers; :mod:`~capacity.live.fleet` — N router processes carrying one run on them
+  (``capacity live --routers N``), their journals merged into one result.
 """
 
 __all__ = [
     "chat",
     "emulator",
+    "fleet",
     "headers",
     "journal",
     "load",
@@ -32,5 +36,6 @@ __all__ = [
     "redis_ledger",
     "redis_server",
     "runtime",
+    "shared",
     "transport",
 ]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
+
 __all__ = ["chat_messages", "words"]
 
 _VOCABULARY: tuple[str, ...] = (
@@ -20,6 +22,8 @@ _VOCABULARY: tuple[str, ...] = (
     "incident", "metric", "product", "feature", "migrate", "refactor", "analyse", "plan", "deliver",
     "improve", "measure", "learn", "build", "ship",
 )  # fmt: skip
+
+_WORDS = np.array(_VOCABULARY)
 
 _INSTRUCTIONS = {
     "resume_analysis": "Summarise the candidate's resume against the job description.",
@@ -30,16 +34,13 @@ _INSTRUCTIONS = {
 
 
 def words(n: int, seed: str) -> str:
-    """``n`` words of filler, deterministic in ``seed``."""
+    """``n`` words of filler, deterministic in ``seed`` (drawn by numpy in one call: a 5,000-word
+    resume takes well under a millisecond, which a word-by-word loop did not)."""
     if n <= 0:
         return ""
     digest = hashlib.blake2b(seed.encode(), digest_size=8).digest()
-    state = int.from_bytes(digest, "big")
-    out = []
-    for _ in range(n):
-        state = (state * 6364136223846793005 + 1442695040888963407) % (1 << 64)
-        out.append(_VOCABULARY[(state >> 33) % len(_VOCABULARY)])
-    return " ".join(out)
+    picks = np.random.default_rng(int.from_bytes(digest, "big")).integers(0, len(_VOCABULARY), n)
+    return " ".join(_WORDS[picks].tolist())
 
 
 def chat_messages(stage: str, candidate: int, prompt_tokens: int) -> list[dict[str, str]]:

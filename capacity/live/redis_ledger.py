@@ -112,13 +112,26 @@ def lua(name: str) -> str:
     return text
 
 
-def connect(url: str, *, timeout_s: float = 0.5) -> aioredis.Redis:
+def connect(
+    url: str, *, timeout_s: float = 0.5, max_connections: int = 64, pool_wait_s: float = 10.0
+) -> aioredis.Redis:
     """An asyncio Redis client for the ledger and cache: ``timeout_s`` to connect and per reply,
     one immediate retry (a pooled connection left over from before a restart fails once), no
-    backoff — so an outage is noticed in about ``timeout_s``, not after seconds of retries."""
-    client: aioredis.Redis = aioredis.Redis.from_url(
-        url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, retry=Retry(NoBackoff(), 1)
+    backoff — so an outage is noticed in about ``timeout_s``, not after seconds of retries.
+
+    At most ``max_connections`` connections; a request finding them all busy waits for one (up
+    to ``pool_wait_s``) rather than failing — under load a router has more admissions in flight
+    than connections, and a full pool is not a lost Redis. Raises ``ValueError`` for a URL that
+    is not ``redis://``, ``rediss://`` or ``unix://``."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=pool_wait_s,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 1),
     )
+    client: aioredis.Redis = aioredis.Redis.from_pool(pool)
     return client
 
 
@@ -218,6 +231,10 @@ class RedisQuotaLedger:
             While Redis is away, the ``local`` loss policy gives each model's ledger its own 1/N
             of them: models sharing the account may then spend 1/N each, not 1/N together.
         account_resets: how those allowances refill (``Provider.account_resets``).
+        rolling_margin_s: how much longer every rolling window holds a request, run s (a live
+            router's one-way trip: :func:`~capacity.policy.ledger.build_windows`).
+        time_scale: run seconds per wall second of ``clock`` (a compressed run): a refusal
+            while Redis is away under ``fail_closed`` answers the next attempt in run seconds.
     Raises:
         ModelError: a window kind without a Redis form, or Redis's clock outside every period
             the router computed (neither is a user's mistake).
@@ -239,6 +256,8 @@ class RedisQuotaLedger:
         reconnect_s: float = 1.0,
         account_limits: Limits | None = None,
         account_resets: Resets | None = None,
+        rolling_margin_s: float = 0.0,
+        time_scale: float = 1.0,
     ) -> None:
         if accounts < 1 or routers < 1:
             raise ValueError("accounts and routers must be ≥ 1")
@@ -255,12 +274,14 @@ class RedisQuotaLedger:
         self.tariff = Tariff(spec)
         self.refundable = not spec.limits.charge_max_output_up_front
         self.slots = spec.limits.concurrent_requests or 0
-        self.forms = [WindowForm(w) for w in build_windows(spec, run_start)]
+        self.rolling_margin_s = rolling_margin_s
+        self.time_scale = time_scale
+        self.forms = [WindowForm(w) for w in build_windows(spec, run_start, rolling_margin_s)]
         self.own_forms = len(self.forms)
         self.account_limits = account_limits
         self.account_resets = account_resets or Resets()
         if account_limits is not None:
-            shared = limit_windows(account_limits, self.account_resets, run_start)
+            shared = limit_windows(account_limits, self.account_resets, run_start, rolling_margin_s)
             self.forms += [WindowForm(w, pool=True) for w in shared]
         self._changes = limit_schedule(spec, run_start)  # dated limit values, as DestinationQuota's
         self._epoch = run_start.timestamp()
@@ -452,7 +473,7 @@ class RedisQuotaLedger:
     def _admit_locally(self, tokens_in: int, max_output_tokens: int) -> Admission | float:
         now = self.now()
         if self.on_loss == "fail_closed":
-            return now + max(0.0, self._probe_at - time.monotonic())
+            return now + max(0.0, self._probe_at - time.monotonic()) * self.time_scale
         local = self.local_ledger()
         if local is None:
             return math.inf
@@ -485,8 +506,15 @@ class RedisQuotaLedger:
                     for s in self.account_limits.stated()
                 }
                 pools = [
-                    limit_windows(self.account_limits.model_copy(update=part), self.account_resets, self.run_start)
+                    limit_windows(
+                        self.account_limits.model_copy(update=part),
+                        self.account_resets,
+                        self.run_start,
+                        self.rolling_margin_s,
+                    )
                     for _ in range(self.accounts)
                 ]
-            self._local = DestinationQuota(spec, self.accounts, self.run_start, pools=pools)
+            self._local = DestinationQuota(
+                spec, self.accounts, self.run_start, rolling_margin_s=self.rolling_margin_s, pools=pools
+            )
         return self._local

@@ -8,7 +8,11 @@ turns each action it yields into asyncio:
 * ``Call`` → ``await perform(call)``: a :class:`CallPerformer` sends the request (over HTTP
   to an OpenAI-compatible endpoint in a live run; a fake in tests) and fills in the result;
 * ``Park`` → an ``asyncio.Future`` that ``Resolve`` or the quota-wait queue's timer completes;
-* ``ArmTimer`` → ``loop.call_at`` whose callback hands the queue its timer.
+* ``ArmTimer`` → ``loop.call_at`` whose callback hands the queue its timer;
+* ``Admit`` and ``Settle`` → the router's in-memory ledger, at once (one router process); or,
+  with a :class:`SharedQuota` (router processes sharing a Redis ledger), one awaited atomic
+  round trip each. The quota-wait queue's timer then serves its heads in a task of its own,
+  one serving at a time, its admissions awaited likewise.
 
 Run time is the wall clock since the run's start, multiplied by ``time_scale``: with
 ``time_scale=60`` a 30-minute interview takes 30 wall seconds, think times and backoffs
@@ -22,11 +26,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from capacity.policy.actions import ArmTimer, Call, Park, Resolve, Sleep
+from capacity.policy.actions import Admit, ArmTimer, Call, Park, Resolve, Settle, Sleep, Ticket
 from capacity.policy.build import Core
 from capacity.policy.pipeline import Pipeline
+from capacity.policy.router import Routed
 
-__all__ = ["CallPerformer", "LiveDriver", "RunClock"]
+__all__ = ["CallPerformer", "LiveDriver", "RunClock", "SharedQuota"]
 
 
 class CallPerformer(Protocol):
@@ -35,6 +40,22 @@ class CallPerformer(Protocol):
 
     def __call__(self, call: Call) -> Awaitable[None]:
         """Perform ``call``."""
+        ...
+
+
+class SharedQuota(Protocol):
+    """Admission and settlement on a quota ledger shared by router processes (Redis): what the
+    router's in-memory ledger answers at once, answered after a round trip."""
+
+    async def admit(self, now: float, tokens_in: int, max_output_tokens: int) -> Routed | float:
+        """Admit the request on the first destination in the strategy's order with room, or
+        return a lower bound of when one may take it (run s; ``inf``: only a freed slot can help)."""
+        ...
+
+    async def settle(
+        self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None
+    ) -> None:
+        """Reconcile the admission with the tokens really used, free its slot, learn the latency."""
         ...
 
 
@@ -82,14 +103,18 @@ class RunClock:
 
 
 class LiveDriver:
-    """Runs sessions of one :class:`Core` as asyncio tasks; ``perform`` does the calls."""
+    """Runs sessions of one :class:`Core` as asyncio tasks; ``perform`` does the calls and
+    ``shared`` (when given) the quota admissions and settlements."""
 
-    def __init__(self, core: Core, perform: CallPerformer, clock: RunClock) -> None:
+    def __init__(self, core: Core, perform: CallPerformer, clock: RunClock, shared: SharedQuota | None = None) -> None:
         self.core = core
         self.perform = perform
         self.clock = clock
+        self.shared = shared
         self.sessions_done = 0
         self._timers: set[asyncio.TimerHandle] = set()
+        self._fired: list[int] = []  # timer versions waiting for the serving task (shared ledger)
+        self._serving: asyncio.Task[None] | None = None
 
     async def session(
         self, start_s: float, candidate: int, interviews: int, on_step: Callable[[], None] | None = None
@@ -102,13 +127,25 @@ class LiveDriver:
         """Run one pipeline: perform each action it yields; ``on_step`` is called before each
         resumption (a journal uses it to know which session the next events belong to)."""
         loop = asyncio.get_running_loop()
-        clock = self.clock
+        clock, router, shared = self.clock, self.core.router, self.shared
         try:
             if on_step is not None:
                 on_step()
             action = next(pipeline)
             while True:
-                if isinstance(action, Sleep):
+                if isinstance(action, Admit):
+                    if shared is None:
+                        action.answer = router.route(clock.now(), action.tokens_in, action.max_output_tokens)
+                    else:
+                        action.answer = await shared.admit(clock.now(), action.tokens_in, action.max_output_tokens)
+                elif isinstance(action, Settle):
+                    if shared is None:
+                        router.settle(clock.now(), action.routed, action.tokens_in, action.tokens_out, action.latency_s)
+                    else:
+                        await shared.settle(
+                            clock.now(), action.routed, action.tokens_in, action.tokens_out, action.latency_s
+                        )
+                elif isinstance(action, Sleep):
                     await clock.sleep(action.seconds)
                 elif isinstance(action, Call):
                     await self.perform(action)
@@ -117,9 +154,7 @@ class LiveDriver:
                     action.ticket.handle = future
                     await future
                 elif isinstance(action, Resolve):
-                    for ticket in action.tickets:
-                        if not ticket.handle.done():
-                            ticket.handle.set_result(None)
+                    _resume(action.tickets)
                 else:
                     self._arm(action)
                 if on_step is not None:
@@ -135,15 +170,46 @@ class LiveDriver:
 
     def _fire(self, version: int) -> None:
         self._timers = {h for h in self._timers if not h.cancelled() and h.when() > asyncio.get_running_loop().time()}
-        resolved, arm = self.core.queue.on_timer(self.clock.now(), version)
-        for ticket in resolved:
-            if not ticket.handle.done():
-                ticket.handle.set_result(None)
+        if self.shared is None:
+            resolved, arm = self.core.queue.on_timer(self.clock.now(), version)
+            self._served(resolved, arm)
+            return
+        # a shared ledger answers after a round trip: serve in a task, one serving at a time (two
+        # would both try the same head); a timer firing meanwhile is served after it
+        self._fired.append(version)
+        if self._serving is None or self._serving.done():
+            self._serving = asyncio.get_running_loop().create_task(self._serve_fired())
+
+    async def _serve_fired(self) -> None:
+        assert self.shared is not None
+        clock, shared = self.clock, self.shared
+        while self._fired:
+            serving = self.core.queue.serve(clock.now(), self._fired.pop(0))
+            try:
+                admit = next(serving)
+                while True:
+                    admit.answer = await shared.admit(clock.now(), admit.tokens_in, admit.max_output_tokens)
+                    admit = serving.send(clock.now())
+            except StopIteration as done:
+                resolved, arm = done.value
+                self._served(resolved, arm)
+
+    def _served(self, resolved: list[Ticket], arm: ArmTimer | None) -> None:
+        _resume(resolved)
         if arm is not None:
             self._arm(arm)
 
     def close(self) -> None:
-        """Cancel the queue's pending timers (at the end of a run, or on Ctrl-C)."""
+        """Cancel the queue's pending timers and its serving (at the end of a run, or on Ctrl-C)."""
         for handle in self._timers:
             handle.cancel()
         self._timers.clear()
+        if self._serving is not None:
+            self._serving.cancel()
+
+
+def _resume(tickets: list[Ticket]) -> None:
+    """Resume the pipelines parked on ``tickets``, in order."""
+    for ticket in tickets:
+        if not ticket.handle.done():
+            ticket.handle.set_result(None)

@@ -22,6 +22,16 @@ Immediate actions (the driver does them and resumes the pipeline at once, at the
 * :class:`ArmTimer` — at run time ``at``, call the quota-wait queue's
   :meth:`~capacity.policy.waitqueue.QuotaWaitQueue.on_timer` with ``version``.
 
+Quota actions (the router's admission and settlement are I/O where the ledger is shared):
+
+* :class:`Admit` — admit a request on a destination with quota room, writing the answer (a
+  :class:`~capacity.policy.router.Routed`, or the earliest run time one may take it) into the
+  action. The simulator and a live run on the in-memory ledger answer at once with
+  :meth:`Router.route <capacity.policy.router.Router.route>`, at the same instant; a live run
+  sharing a Redis ledger across router processes answers after one atomic round trip.
+* :class:`Settle` — reconcile an admission with the tokens the response really used and free
+  its slot (:meth:`Router.settle <capacity.policy.router.Router.settle>`, or the Redis ledger's).
+
 Immediate actions are yielded, not performed by a callback, so that the driver performs them
 exactly where the pipeline is: the order of events at one instant — and with it every number
 of a seeded run — is the pipeline's, whichever driver runs it.
@@ -29,12 +39,13 @@ of a seeded run — is the pipeline's, whichever driver runs it.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from capacity.policy.router import Routed
 
-__all__ = ["Action", "ArmTimer", "Call", "Park", "Resolve", "Sleep", "Ticket"]
+__all__ = ["Action", "Admit", "ArmTimer", "Call", "Park", "Resolve", "Settle", "Sleep", "Ticket"]
 
 
 class Sleep:
@@ -159,5 +170,35 @@ class ArmTimer:
         return f"ArmTimer(at={self.at!r}, version={self.version})"
 
 
-Action: TypeAlias = Sleep | Call | Park | Resolve | ArmTimer
+class Admit:
+    """Admit a request of ``tokens_in`` prompt tokens and at most ``max_output_tokens`` output
+    tokens; the driver writes ``answer``: the :class:`~capacity.policy.router.Routed` admission,
+    or a lower bound of the run time (s) any destination may take it (``inf``: only a freed slot
+    can help)."""
+
+    __slots__ = ("answer", "max_output_tokens", "tokens_in")
+
+    def __init__(self, tokens_in: int, max_output_tokens: int) -> None:
+        self.tokens_in = tokens_in
+        self.max_output_tokens = max_output_tokens
+        self.answer: Routed | float = math.inf
+
+    def __repr__(self) -> str:
+        return f"Admit(in={self.tokens_in}, max_out={self.max_output_tokens}, answer={self.answer!r})"
+
+
+class Settle:
+    """A response ended: reconcile ``routed``'s admission with ``tokens_in`` + ``tokens_out``
+    tokens really used, free its slot, and learn ``latency_s`` (s; ``None`` if the call failed)."""
+
+    __slots__ = ("latency_s", "routed", "tokens_in", "tokens_out")
+
+    def __init__(self, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None) -> None:
+        self.routed = routed
+        self.tokens_in = tokens_in
+        self.tokens_out = tokens_out
+        self.latency_s = latency_s
+
+
+Action: TypeAlias = Sleep | Call | Park | Resolve | ArmTimer | Admit | Settle
 """Anything the pipeline yields."""

@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from capacity.policy.actions import Action, ArmTimer, Call, Park, Resolve, Sleep, Ticket
+from capacity.policy.actions import Action, Admit, ArmTimer, Call, Park, Resolve, Settle, Sleep, Ticket
 from capacity.policy.cache import MISS, ResponseCache
 from capacity.policy.dedup import InFlight
 from capacity.policy.observer import PolicyObserver
@@ -267,8 +267,11 @@ class TurnPipeline:
         attempt = 0
         wait = 0.0
         while True:
-            routed: Routed | float
-            routed = math.inf if self.queue.waiting else self.router.route(now, tokens_in, max_output_tokens)
+            routed: Routed | float = math.inf
+            if not self.queue.waiting:  # a turn arriving while others wait for quota queues behind them
+                admit = Admit(tokens_in, max_output_tokens)
+                now = yield admit
+                routed = admit.answer
             if not isinstance(routed, Routed):
                 if settings.on_exhausted == "degrade":
                     return Served.DEGRADED, wait, now
@@ -320,10 +323,10 @@ class TurnPipeline:
             call = Call(routed, tokens_in, tokens_out, max_output_tokens, server, stage, candidate, conversation)
             now = yield call
             if call.failure is None:
-                router.settle(now, routed, tokens_in, call.tokens_out, call.latency_s)
+                now = yield Settle(routed, tokens_in, call.tokens_out, call.latency_s)
                 obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, 0.0)
                 return None, now
-            router.settle(now, routed, tokens_in, 0, None)  # a live server failed (the simulated ones never do)
+            now = yield Settle(routed, tokens_in, 0, None)  # a live server failed (the simulated ones never do)
             router.cool_down(now, routed, self.settings.cooldown_s)
             obs.call_failed(dest, call.failure)
             return call.failure, now
@@ -333,10 +336,10 @@ class TurnPipeline:
         call = Call(routed, tokens_in, tokens_out, cap, -1, stage, candidate, conversation)
         now = yield call
         if call.failure is None:
-            router.settle(now, routed, tokens_in, call.tokens_out, call.latency_s)
+            now = yield Settle(routed, tokens_in, call.tokens_out, call.latency_s)
             obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, dest.price_usd(tokens_in, call.tokens_out))
         else:
-            router.settle(now, routed, tokens_in, 0, None)
+            now = yield Settle(routed, tokens_in, 0, None)
             if call.retry_after_s is not None:  # the provider said when: honour it
                 router.hold(dest, now + call.retry_after_s)
             else:

@@ -189,10 +189,19 @@ class Router:
         if dest.quota is not None:
             dest.quota.settle(now, routed.admission, tokens_in, tokens_out)
         if latency_s is not None:
-            if math.isnan(dest.latency_ewma_s):
-                dest.latency_ewma_s = latency_s
-            else:
-                dest.latency_ewma_s += self.LATENCY_SMOOTHING * (latency_s - dest.latency_ewma_s)
+            self.learn_latency(dest, latency_s)
+
+    def learn_latency(self, destination: Destination, latency_s: float) -> None:
+        """Fold a response's latency (s) into the destination's smoothed latency (EWMA)."""
+        if math.isnan(destination.latency_ewma_s):
+            destination.latency_ewma_s = latency_s
+        else:
+            destination.latency_ewma_s += self.LATENCY_SMOOTHING * (latency_s - destination.latency_ewma_s)
+
+    def order(self, now: float, tokens_in: int, max_output_tokens: int) -> Sequence[Destination]:
+        """The destinations in the order the strategy tries them for this request (one draw
+        of the ``weighted`` strategy): what a shared ledger walks, as :meth:`route` does."""
+        return self.strategy(self.destinations, now, tokens_in, max_output_tokens, self.rng)
 
     def hold(self, destination: Destination, until: float) -> None:
         """Send nothing to ``destination`` before run time ``until``: the provider said so

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Generator
 from dataclasses import dataclass
 
-from capacity.policy.actions import ArmTimer, Ticket
+from capacity.policy.actions import Admit, ArmTimer, Ticket
 from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
 from capacity.policy.router import Routed, Router
 
@@ -68,10 +69,27 @@ class QuotaWaitQueue:
         return self._schedule(now, now) if self.waiting else None
 
     def on_timer(self, now: float, version: int) -> tuple[list[Ticket], ArmTimer | None]:
+        """An armed timer fired: admit heads in order, expire those past their deadline, each
+        admission answered at once by the router's own ledger (the simulator; a live run on the
+        in-memory ledger). See :meth:`serve`."""
+        serving = self.serve(now, version)
+        route = self.router.route
+        try:
+            admit = next(serving)
+            while True:
+                admit.answer = route(now, admit.tokens_in, admit.max_output_tokens)
+                admit = serving.send(now)
+        except StopIteration as done:
+            result: tuple[list[Ticket], ArmTimer | None] = done.value
+            return result
+
+    def serve(self, now: float, version: int) -> Generator[Admit, float, tuple[list[Ticket], ArmTimer | None]]:
         """An armed timer fired: admit heads in order, expire those past their deadline.
 
-        Returns the tickets resolved (to resume in this order) and the next timer to arm.
-        A superseded timer (an older ``version``) does nothing.
+        Yields an :class:`~capacity.policy.actions.Admit` per head tried (a shared ledger answers
+        after a round trip; the generator is resumed with the run time then) and returns the
+        tickets resolved (to resume in this order) and the next timer to arm. A superseded timer
+        (an older ``version``) does nothing. A driver runs one ``serve`` at a time.
         """
         if version != self._version:
             return [], None
@@ -85,7 +103,9 @@ class QuotaWaitQueue:
                 head.ticket.value = None
                 resolved.append(head.ticket)
                 continue
-            routed = self.router.route(now, head.tokens_in, head.max_output_tokens)
+            admit = Admit(head.tokens_in, head.max_output_tokens)
+            now = yield admit
+            routed = admit.answer
             if isinstance(routed, Routed):
                 self.waiting.popleft()
                 head.ticket.value = routed

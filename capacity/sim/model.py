@@ -17,7 +17,9 @@ action it yields into SimPy events:
 * ``Call`` to a GPU pool → the event of the chosen server's completion
   (:class:`~capacity.sim.gpu_station.GpuStation`);
 * ``Park`` → an event that ``Resolve`` or the quota-wait queue's timer succeeds;
-* ``ArmTimer`` → a timeout whose callback hands the queue its timer.
+* ``ArmTimer`` → a timeout whose callback hands the queue its timer;
+* ``Admit`` and ``Settle`` → answered at once, at the same instant, by the router's in-memory
+  quota ledger.
 
 Random numbers come from one seed, split into independent streams (sessions, candidate
 behaviour, token counts, service times, router, retries, catalogue) and drawn in blocks: the
@@ -37,7 +39,7 @@ from capacity.config.loader import Configuration
 from capacity.gpu.cost import PoolCost, pool_cost
 from capacity.gpu.pool import make_servers
 from capacity.metrics.recorder import Recorder
-from capacity.policy.actions import ArmTimer, Call, Park, Resolve, Sleep
+from capacity.policy.actions import Admit, ArmTimer, Call, Park, Resolve, Settle, Sleep
 from capacity.policy.build import build_core, seed_streams
 from capacity.policy.ledger import Admission, DestinationQuota, account_pools
 from capacity.policy.pipeline import Pipeline
@@ -195,11 +197,18 @@ class Simulation:
         env = self.env
         send = pipeline.send
         stations = self.stations
+        route, settle = self.router.route, self.router.settle
         try:
             action = next(pipeline)
             while True:
                 kind = type(action)
-                if kind is Sleep:
+                if kind is Admit:  # the in-memory ledger answers at once, at the same instant
+                    admit: Admit = action  # type: ignore[assignment]
+                    admit.answer = route(env.now, admit.tokens_in, admit.max_output_tokens)
+                elif kind is Settle:
+                    ended: Settle = action  # type: ignore[assignment]
+                    settle(env.now, ended.routed, ended.tokens_in, ended.tokens_out, ended.latency_s)
+                elif kind is Sleep:
                     yield env.timeout(action.seconds)  # type: ignore[union-attr]
                 elif kind is Call:
                     call: Call = action  # type: ignore[assignment]

@@ -22,7 +22,7 @@ from capacity.errors import UsageError
 from capacity.live.chat import OUTPUT_TOKENS_HEADER, ChatOutcome, ChatRequest, Endpoint, fill_call
 from capacity.live.ratelimits import GROQ, ThrottleKind
 from capacity.live.transport import ChatTransport, TransportSettings
-from capacity.policy.actions import ArmTimer, Call, Resolve, Sleep
+from capacity.policy.actions import Admit, ArmTimer, Call, Resolve, Sleep
 from capacity.policy.build import Core, build_core, seed_streams
 from capacity.policy.observer import NULL_OBSERVER
 from capacity.units import ErrorKind
@@ -638,12 +638,15 @@ def test_bad_endpoints_are_usage_errors(url: str, timeout_s: float) -> None:
 
 
 def first_call(core: Core, candidate: int) -> Call:
-    """The first call a candidate's session asks its driver for (think times slept at once)."""
+    """The first call a candidate's session asks its driver for (think times slept at once,
+    admissions answered by the router's in-memory ledger)."""
     session = core.pipeline.session(0.0, candidate, 1)
     now, action = 0.0, next(session)
     while not isinstance(action, Call):
-        assert isinstance(action, Sleep | ArmTimer | Resolve), action
+        assert isinstance(action, Sleep | ArmTimer | Resolve | Admit), action
         now += action.seconds if isinstance(action, Sleep) else 0.0
+        if isinstance(action, Admit):
+            action.answer = core.router.route(now, action.tokens_in, action.max_output_tokens)
         action = session.send(now)
     return action
 

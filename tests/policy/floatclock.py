@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from capacity.policy.actions import ArmTimer, Call, Park, Resolve, Sleep
+from capacity.policy.actions import Admit, ArmTimer, Call, Park, Resolve, Settle, Sleep
 from capacity.policy.build import Core
 from capacity.policy.pipeline import Pipeline
 from capacity.units import Outcome, Served
@@ -72,6 +72,12 @@ class FloatClock:
                     for ticket in action.tickets:
                         waiting = ticket.handle
                         self.at(self.now, lambda w=waiting: self._step(w, self.now))
+                elif isinstance(action, Admit):
+                    action.answer = self.core.router.route(self.now, action.tokens_in, action.max_output_tokens)
+                elif isinstance(action, Settle):
+                    self.core.router.settle(
+                        self.now, action.routed, action.tokens_in, action.tokens_out, action.latency_s
+                    )
                 else:
                     self._arm(action)
                 action = pipeline.send(self.now)
