@@ -167,7 +167,7 @@ def size(
     target; a roofline bound starts the search, then it gallops and bisects. --knee instead
     finds the most interviews/day a fixed fleet carries within the target. Scenario B's full
     day takes about a minute a try; the answer is certified by runs at N and N − 1 servers.
-    Note: an idle RTX 4090 running Llama 3.1 8B in fp16 already takes about 3.4 s at p95 for
+    Note: an idle RTX 4090 running Llama 3.1 8B in fp16 already takes about 3.1 s at p95 for
     the turns of B's interview a candidate waits for, so a 3 s turn target has no answer there:
     try --precision int8, or --p95-ttft 1s --p95-turn-latency off (a streamed voice interview).
 

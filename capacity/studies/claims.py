@@ -9,7 +9,7 @@ payback "in 3–4 months vs paid APIs", the electricity bill, and Option 1's "GP
 
 * at the scenario's **turn target** (p95 turn latency ≤ 3 s over the turns the candidate
   waits for, ≥ 99 % carried): the simulated knee (:func:`capacity.studies.sizing.knee`) of one
-  card. In fp16 an idle RTX 4090 already takes about 3.4 s at p95 (120-token evaluations at
+  card. In fp16 an idle RTX 4090 already takes about 3.1 s at p95 (120-token evaluations at
   ≈ 50 tokens/s after a growing prompt), so no fleet of them meets it; int8 weights do;
 * at the **streaming** target (p95 time to first token ≤ the scenario's 1 s, ≥ 99 % carried),
   which is what a voice interview that speaks as tokens arrive needs: the knee again;
