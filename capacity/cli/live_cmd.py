@@ -12,6 +12,7 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    FailIfShortOption,
     InterviewsOption,
     JsonOption,
     ProvidersOption,
@@ -37,6 +38,7 @@ from capacity.policy.build import Core
 from capacity.report.run_tables import render_run, summary_json
 from capacity.report.verdict import judge
 from capacity.result import RunResult
+from capacity.units import ErrorKind
 
 EndpointOption = Annotated[
     list[str] | None,
@@ -111,6 +113,7 @@ def live(
     out: Annotated[Path | None, typer.Option("--out", metavar="FILE",
         help="Also write the full RunResult as JSON.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    fail_if_short: FailIfShortOption = False,
 ) -> None:
     """Drive the router live: the scenario's first interviews, with the simulator's candidates,
     arrivals and behaviour for the same seed, through the same policy core, against real
@@ -124,8 +127,9 @@ def live(
 
         capacity live -s A-groq -n 20 --endpoint groq=http://127.0.0.1:8000/v1
 
-    Exit status: 0 the interviews were carried within the latency target, 1 they were not,
-    2 bad input.
+    Exit status: 0 the run finished (whether or not it carried the interviews: the verdict
+    says), 1 with --fail-if-short when it fell short, or a router process failed, 2 bad input,
+    130 interrupted (the journal keeps what was done).
     """
     with user_errors():
         config = load(scenario, providers, set_)
@@ -173,7 +177,7 @@ def live(
                 resume_hint = f"--journal {journal} --routers {routers} --resume"
                 err_console.print(f"[red]error:[/red] {exc}; continue with: {resume_hint}", highlight=False)
                 raise typer.Exit(1) from None
-        _finish(result, config, out, as_json)
+        _finish(result, config, out, as_json, fail_if_short)
         return
 
     transport = ChatTransport()
@@ -203,17 +207,35 @@ def live(
         except KeyboardInterrupt:
             err_console.print(f"stopped; continue with: --journal {journal} --resume", highlight=False)
             raise typer.Exit(130) from None
-    _finish(result, config, out, as_json)
+    _finish(result, config, out, as_json, fail_if_short)
 
 
-def _finish(result: RunResult, config: Configuration, out: Path | None, as_json: bool) -> None:
-    """Write ``--out``, render the run and its verdict; exit 1 if it falls short."""
+def unreachable(result: RunResult) -> list[str]:
+    """Destinations none of whose calls got through: every one failed to connect or was refused
+    outright (4xx: a bad key, an account taken by another key, an unknown model)."""
+    out = []
+    for d in result.destinations:
+        calls = sum(d.errors.values()) + d.completed
+        for kind, what in ((ErrorKind.CONNECTION, "could not be reached"), (ErrorKind.CLIENT_ERROR, "refused")):
+            if calls and d.completed == 0 and d.errors.get(kind, 0) == calls:
+                out.append(f"{d.name}: every call ({calls:,}) {what}")
+    return out
+
+
+def _finish(
+    result: RunResult, config: Configuration, out: Path | None, as_json: bool, fail_if_short: bool
+) -> None:
+    """Write ``--out`` (the ``--json`` document), render the run and its verdict; say which
+    endpoints never answered; exit 1 if it falls short and ``fail_if_short``."""
     verdict = judge(result, config)
+    document = summary_json(result, verdict, None)
     if out is not None:
-        out.write_text(json.dumps(result.model_dump(), indent=1) + "\n")
+        out.write_text(json.dumps(document, indent=1) + "\n")
     if as_json:
-        print_json(summary_json(result, verdict, None))
+        print_json(document)
     else:
         render_run(result, verdict, console, None)
-    if not verdict.carries:
+    for line in unreachable(result):  # the verdict judges quotas; a dead endpoint is said here
+        err_console.print(f"[red]warning:[/red] {line} (see the journal for each call's error)", highlight=False)
+    if fail_if_short and not verdict.carries:
         raise typer.Exit(1)

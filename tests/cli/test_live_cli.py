@@ -64,3 +64,15 @@ def test_two_routers_carry_a_run_and_a_resume_counts_each_interview_once(tmp_pat
     assert summary["interviews"] == resumed["interviews"]  # nothing run twice, nothing lost
     received = sum(m["requests"] for p in calls.values() for m in p["models"].values())
     assert received == summary["requests"]["api_calls"]  # the resume sent no request again
+
+
+def test_an_endpoint_nobody_answers_is_named_and_the_run_still_exits_0(tmp_path: Path) -> None:
+    # nothing listens on port 1: every call fails to connect; the verdict judges quotas, so the
+    # command says which destinations were never reached; the gate turns the shortfall into 1
+    base = ["live", "-s", "A", "-n", "2", "--time-scale", "600", "--emulator", "http://127.0.0.1:1", "--no-progress"]
+    done = runner.invoke(app, [*base, "--journal", str(tmp_path / "a.jsonl")])
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.stderr.split())
+    assert "warning: cerebras/llama3.1-8b: every call" in said and "could not be reached" in said
+    gated = runner.invoke(app, [*base, "--journal", str(tmp_path / "b.jsonl"), "--fail-if-short"])
+    assert gated.exit_code == 1, gated.output
