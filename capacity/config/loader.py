@@ -54,6 +54,8 @@ def read_scenario_yaml(path: Path, _chain: tuple[Path, ...] = ()) -> YamlDocumen
     own = {k: v for k, v in doc.data.items() if k != "extends"}
     base_data = dict(base.data)
     base_data.pop("name", None)  # a scenario's name is its own file's stem
+    if "description" in base_data and "description" not in own:  # the parent's would describe another plan
+        base_data["description"] = f"{parent_name}, with its own {', '.join(sorted(own)) or 'name'}"
     lines = {p: loc for p, loc in base.lines.items() if not (p and p[0] == "name")}
     lines.update({p: loc for p, loc in doc.lines.items() if not (p and p[0] == "extends")})
     return YamlDocument(doc.file, deep_merge(base_data, own), lines)

@@ -66,7 +66,8 @@ def scenario_path(name_or_path: str) -> Path:
     the known ones, with the closest (``a`` → ``A``) suggested.
     """
     given = Path(name_or_path)
-    if given.suffix in {".yaml", ".yml"} or given.parent != Path("."):
+    as_file = given.suffix in {".yaml", ".yml"} or given.parent != Path(".")
+    if as_file:
         if given.is_file():
             return given
         if given.parent != Path("."):
@@ -77,9 +78,10 @@ def scenario_path(name_or_path: str) -> Path:
         if candidate.is_file():
             return candidate
     known = shipped_scenarios()
-    raise UsageError(
-        f"unknown scenario {name_or_path!r}{suggest(name_or_path, known)} (known: {', '.join(known) or 'none'})"
+    head = f"no file {given} here, and no shipped scenario {name_or_path!r}" if as_file else (
+        f"unknown scenario {name_or_path!r}"
     )
+    raise UsageError(f"{head}{suggest(name_or_path, known)} (known: {', '.join(known) or 'none'})")
 
 
 def shipped_scenario_path(name: str) -> Path | None:

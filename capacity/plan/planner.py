@@ -189,7 +189,7 @@ def _destination(
     share = _eligible_share(spec, script)
     if share == 0.0:
         per_account, binding = 0.0, "max_input_tokens_per_request"
-    if bind is None and binding is None:
+    if bind is None and binding is None and provider.account_limits is None:  # else the account's allowances bind
         notes.append("no limit stated: unbounded in this arithmetic (the simulation still models latency)")
     if accounts > 1:
         notes.append(

@@ -51,13 +51,14 @@ def clock(run_s: float) -> str:
 
 def binding_windows(result: RunResult) -> list[tuple[str, WindowUse, float]]:
     """Each destination's binding window — the one full the longest share of the run — with the
-    destination's name and the run time it first refused (s), longest-full first."""
+    destination's name and the run time it first refused (s), the destinations that carried the
+    most requests first (what limits the bulk of the traffic, not a small credit that ran out)."""
     out = []
-    for d in result.destinations:
+    for d in sorted(result.destinations, key=lambda d: (-d.requests, d.name)):
         w = next((w for w in d.windows if w.name == d.binding_window), None)
         if w is not None and w.full_s > 0:
             out.append((d.name, w, w.first_blocked_s or 0.0))
-    return sorted(out, key=lambda x: (-x[1].full_s, x[2], x[0]))
+    return out
 
 
 def _first_minute(series: list[int]) -> float | None:
@@ -122,7 +123,8 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
     binding = binding_windows(result)[:3]
     if binding:
         findings.append(
-            "What binds (share of the run each quota was full, and when it first refused): "
+            "What binds on the busiest destinations (share of the run each quota was full, and when it first "
+            "refused): "
             + "; ".join(
                 f"{name} {limit_unit(w.name)} (full {w.full_share:.0%}, from {clock(t)})" for name, w, t in binding
             )

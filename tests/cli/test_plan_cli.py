@@ -150,3 +150,9 @@ def test_a_script_over_github_models_input_cap_falls_short_and_fails_the_gate() 
     assert status == 1
     assert out["interviews_per_day"] == 0
     assert out["providers"][0]["binding_limit"] == "max_input_tokens_per_request"
+
+
+def test_a_missing_scenario_file_is_named_as_a_file() -> None:
+    result = runner.invoke(app, ["plan", "-s", "missing.yaml"])
+    assert result.exit_code == 2
+    assert "no file missing.yaml here, and no shipped scenario 'missing'" in result.stderr

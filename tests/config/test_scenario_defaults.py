@@ -187,3 +187,18 @@ def test_cli_runs_the_readme_scenario_and_suggests_names(week: Path) -> None:
     wrong = runner.invoke(app, ["plan", "-s", "a"])
     assert wrong.exit_code == 2
     assert "did you mean 'A'?" in wrong.output
+
+
+def test_a_scenario_extending_another_does_not_take_its_description(tmp_path: Path) -> None:
+    # A's description ("50,000 interviews over 30 days") would mislabel a 5,000-interview plan
+    path = tmp_path / "ext.yaml"
+    path.write_text(
+        "extends: A\n"
+        "demand: {kind: total, interviews: 5000, days: 30}\n"
+        "candidates: {count: 500, interviews_each: 10}\n",
+        encoding="utf-8",
+    )
+    config = load_configuration(path, default_providers_path())
+    assert config.scenario.description == "A, with its own candidates, demand"
+    path.write_text(path.read_text(encoding="utf-8") + "description: a tenth of A\n", encoding="utf-8")
+    assert load_configuration(path, default_providers_path()).scenario.description == "a tenth of A"
