@@ -114,6 +114,11 @@ def _window(
         return FixedWindow(name, measure, limit, NeverResets())
     rule = resets.rule(period)
     length_s = period.length_s
+    stretchable = isinstance(rule, RollingReset | UnknownReset | TokenBucketReset)
+    if measure is Measure.REQUESTS and 0 < limit < 1 and stretchable:
+        # a fraction of a request per period (a router replica's 1/N share of 1 request/s) is one
+        # request per period ÷ fraction: 1/3 of a request a second is one request every 3 s
+        length_s, limit = length_s / limit, 1.0
     if isinstance(rule, RollingReset | UnknownReset):  # nothing known: rolling holds under every alignment
         return RollingWindow(name, measure, limit, length_s + rolling_margin_s)
     if isinstance(rule, TokenBucketReset):

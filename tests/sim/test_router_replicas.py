@@ -19,6 +19,7 @@ from capacity.config.loader import Configuration, load_providers
 from capacity.config.providers import LimitChange
 from capacity.policy.build import build_core, seed_streams
 from capacity.policy.fleet import RouterFleet, split_limits, split_quotas
+from capacity.policy.ledger import Admission, DestinationQuota
 from capacity.policy.observer import NULL_OBSERVER
 from capacity.policy.router import Routed
 from capacity.report.verdict import judge
@@ -172,3 +173,14 @@ def test_split_quotas_divides_an_account_wide_allowance() -> None:
     assert cloudflare.account_limits is not None
     assert cloudflare.account_limits.neurons_per_day == 10_000
     assert split_quotas(cloudflare.account_limits, 2).neurons_per_day == 5_000
+
+
+def test_a_split_of_one_request_a_second_is_one_request_every_n_seconds() -> None:
+    """Mistral's 1 request/s over 3 local_split replicas: each admits one request every 3 s
+    (a window of 1/3 of a request would admit nothing)."""
+    config = build([provider("p0", limits={"rps": 1})])
+    spec = config.provider("p0").model("m")
+    assert spec is not None
+    share = DestinationQuota(split_limits(spec, 3), 1, dt.datetime(2025, 10, 6, tzinfo=dt.UTC))
+    admitted = [t / 2 for t in range(0, 20) if isinstance(share.try_admit(t / 2, 10, 10), Admission)]
+    assert admitted == [0.0, 3.0, 6.0, 9.0]
