@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ from capacity.config import (
     scenario_path,
     shipped_scenarios,
 )
-from capacity.errors import UserError
+from capacity.errors import UsageError, UserError
 
 PIPED_WIDTH = 160
 """Columns of tables written to a pipe or file when COLUMNS is not set."""
@@ -72,9 +73,51 @@ def load(scenario: str, providers: Path | None, overrides: list[str] | None) -> 
     return load_configuration(scenario_path(scenario), providers or default_providers_path(), overrides or [])
 
 
+def _writable_folder(folder: Path, what: str) -> None:
+    """Raise UsageError unless ``folder``, or the nearest folder above it that exists, takes new files.
+
+    Writability is probed by creating (and at once removing) a temporary file there, which
+    also holds for root and for read-only or virtual file systems such as /proc.
+    """
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{what}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot write in {existing} ({exc.strerror or exc})") from None
+
+
+def check_output_file(path: Path | None, option: str = "--out") -> None:
+    """Check, before any work starts, that ``path`` can be written as a file (missing folders
+    above it are created when it is written). Raises UsageError naming ``option``; None passes."""
+    if path is None:
+        return
+    what = f"{option} {path}"
+    if path.is_dir():
+        raise UsageError(f"{what}: is a folder; give a file name")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{what}: the file exists and is read-only")
+    _writable_folder(path.parent, what)
+
+
+def check_output_folder(path: Path | None, option: str = "--out") -> None:
+    """Check, before any work starts, that ``path`` is (or can be created as) a folder new files
+    can be written in. Raises UsageError naming ``option``; None passes."""
+    if path is None:
+        return
+    what = f"{option} {path}"
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{what}: is a file; give a folder")
+    _writable_folder(path, what)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a UserError into one line per problem on stderr and exit status 2."""
+    """Turn a UserError into one line per problem on stderr and exit status 2 (never a traceback)."""
     try:
         yield
     except UserError as exc:

@@ -18,6 +18,7 @@ from capacity.cli.common import (
     ScenarioOption,
     SeedOption,
     SetOption,
+    check_output_file,
     console,
     err_console,
     load,
@@ -138,8 +139,8 @@ def live(
             raise UsageError(f"--journal {journal}: exists; pass --resume to continue that run, or another path")
         if not journal.parent.is_dir():
             raise UsageError(f"--journal {journal}: no directory {journal.parent}")
-        if out is not None and (out.is_dir() or not out.parent.is_dir()):
-            raise UsageError(f"--out {out}: not a writable file path")
+        check_output_file(journal, "--journal")
+        check_output_file(out)
         if on_redis_loss not in ("fail_closed", "local"):
             raise UsageError(f"--on-redis-loss {on_redis_loss!r}: expected fail_closed or local")
         loss: LossPolicy = "local" if on_redis_loss == "local" else "fail_closed"

@@ -16,6 +16,7 @@ from capacity.cli.common import (
     ProvidersOption,
     SeedOption,
     SetOption,
+    check_output_folder,
     err_console,
     load,
     print_json,
@@ -137,6 +138,7 @@ def report(
         if all_ and (days is not None or seed is not None or set_):
             raise UsageError("--all regenerates the shipped reports as committed: no --days, --seed or --set")
         if all_:
+            check_output_folder(out or REPORTS_DIR)
             names = pages.ALL_SCENARIOS
             runs = run_scenarios(
                 [RunRequest(load(name, providers, None)) for name in names], workers, tell, done=done
@@ -146,6 +148,7 @@ def report(
         elif scenario == pages.SEED_AUDIT:
             if days is not None or seed is not None or set_:
                 raise UsageError("the seed audit runs the shipped scenarios as they are: no --days, --seed or --set")
+            check_output_folder(out or REPORTS_DIR / pages.SEED_AUDIT)
             requests = [RunRequest(load(name, providers, None), curve=False) for name in pages.AUDIT_SCENARIOS]
             seed_run, real, per_day = run_scenarios(requests, workers, tell, done=done)  # no capacity curves
             written = write_seed_audit(seed_run, real, per_day, out or REPORTS_DIR / pages.SEED_AUDIT)
@@ -155,6 +158,7 @@ def report(
             demand = config.scenario.demand
             if days is not None and demand.kind == "total" and days > demand.days:
                 raise UsageError(f"--days {days}: scenario {config.scenario.name} has {demand.days} days")
+            check_output_folder(out or REPORTS_DIR / config.scenario.name)
             (run,) = run_scenarios(
                 [RunRequest(config, days=days, seed=seed, curve=curve)], workers, tell, done=done
             )

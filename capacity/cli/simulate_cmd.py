@@ -17,6 +17,7 @@ from capacity.cli.common import (
     ScenarioOption,
     SeedOption,
     SetOption,
+    check_output_file,
     console,
     err_console,
     load,
@@ -73,6 +74,7 @@ def simulate(
     and --fail-if-short was given, 2 bad input.
     """
     with user_errors():
+        check_output_file(out)
         config = load(scenario, providers, set_)
         if days is not None and config.scenario.demand.kind == "total" and days > config.scenario.demand.days:
             raise UsageError(f"--days {days}: scenario {config.scenario.name} has {config.scenario.demand.days} days")
