@@ -24,6 +24,17 @@ from capacity.config import (
 )
 from capacity.errors import UsageError, UserError
 
+MAX_SEED = 2**63 - 1
+"""The largest --seed: the int64 range, kept exactly by JSON readers and numpy alike."""
+MAX_DAYS = 3660
+"""The longest --days, ten years of demand: a longer horizon is a typo, and would run for hours."""
+MAX_REPLICATIONS = 1000
+"""The most --replications: a 95 % interval is tight long before this."""
+MAX_INTERVIEWS = 1_000_000
+"""The most interviews a live run drives (a month of scenario A is 33,000)."""
+MAX_WORKERS = 64
+"""The most --jobs or --routers processes."""
+
 PIPED_WIDTH = 160
 """Columns of tables written to a pipe or file when COLUMNS is not set."""
 
@@ -54,8 +65,8 @@ SetOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
-SeedOption = Annotated[int | None, typer.Option("--seed", metavar="N", min=0,
-    help="Random seed, ≥ 0 (default: the scenario's).")]
+SeedOption = Annotated[int | None, typer.Option("--seed", metavar="N", min=0, max=MAX_SEED,
+    help="Random seed, 0 to 2⁶³ − 1 (default: the scenario's).")]
 FailIfShortOption = Annotated[
     bool,
     typer.Option(
@@ -64,7 +75,8 @@ FailIfShortOption = Annotated[
     ),
 ]
 InterviewsOption = Annotated[
-    int, typer.Option("--interviews", "-n", metavar="N", min=1, help="Run the scenario's first N interviews.")
+    int, typer.Option("--interviews", "-n", metavar="N", min=1, max=MAX_INTERVIEWS,
+        help="Run the scenario's first N interviews.")
 ]
 
 

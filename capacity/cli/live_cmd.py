@@ -12,6 +12,7 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    MAX_WORKERS,
     InterviewsOption,
     JsonOption,
     ProvidersOption,
@@ -61,6 +62,7 @@ def live(
         typer.Option(
             "--time-scale", metavar="FACTOR",
             min=0.001,
+            max=100_000,
             help="Run time per wall second: 60 runs a 30-minute interview in 30 s (think times and "
             "quota windows alike; only an emulator running at the same scale can keep up). 1 against real providers.",
         ),
@@ -87,6 +89,7 @@ def live(
         typer.Option(
             "--routers",
             min=1,
+            max=MAX_WORKERS,
             metavar="N",
             help="Router processes carrying the run (each every N-th candidate), sharing the quotas through "
             "Redis: --redis, or a private redis-server on a free loopback port when N > 1.",

@@ -20,7 +20,8 @@ StaleDaysOption = Annotated[
 ]
 TodayOption = Annotated[
     str | None,
-    typer.Option("--today", metavar="DATE", help="The date ages are measured to, YYYY-MM-DD, not before any as_of (default: today)."),
+    typer.Option("--today", metavar="DATE",
+        help="The date ages are measured to, YYYY-MM-DD, not before any as_of (default: today)."),
 ]
 
 

@@ -12,6 +12,7 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    MAX_DAYS,
     JsonOption,
     ProvidersOption,
     SeedOption,
@@ -79,7 +80,7 @@ def report(
     ] = None,
     providers: ProvidersOption = None,
     set_: SetOption = None,
-    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1,
+    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1, max=MAX_DAYS,
         help="Simulate only the first N days of demand.")] = None,
     seed: SeedOption = None,
     curve: Annotated[

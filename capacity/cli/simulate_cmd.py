@@ -11,6 +11,8 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    MAX_DAYS,
+    MAX_REPLICATIONS,
     FailIfShortOption,
     JsonOption,
     ProvidersOption,
@@ -40,12 +42,12 @@ def simulate(
     providers: ProvidersOption = None,
     set_: SetOption = None,
     as_json: JsonOption = False,
-    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1,
+    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1, max=MAX_DAYS,
         help="Simulate only the first N days of demand.")] = None,
     seed: SeedOption = None,
     replications: Annotated[
         int,
-        typer.Option("--replications", "-r", metavar="N", min=1,
+        typer.Option("--replications", "-r", metavar="N", min=1, max=MAX_REPLICATIONS,
             help="Independent runs; reports 95% confidence intervals."),
     ] = 1,
     out: Annotated[

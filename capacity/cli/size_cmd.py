@@ -10,6 +10,8 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    MAX_DAYS,
+    MAX_WORKERS,
     JsonOption,
     ProvidersOption,
     ScenarioOption,
@@ -150,12 +152,12 @@ def size(
         typer.Option("--servers", metavar="N", min=1,
             help="With --knee: servers of the pool (default: the scenario's)."),
     ] = None,
-    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1,
+    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1, max=MAX_DAYS,
         help="Days of demand each probe simulates.")] = None,
     seed: SeedOption = None,
     max_servers: Annotated[int, typer.Option("--max-servers", metavar="N", min=1,
         help="Largest fleet tried.")] = MAX_SERVERS,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=1, max=MAX_WORKERS,
         help="Probes simulated at once, in processes.")] = 1,
     as_json: JsonOption = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
