@@ -90,7 +90,13 @@ MAX_NODES = 200_000
 """The most values a document may hold once its aliases are expanded (refuses 'billion laughs')."""
 
 
-class _Loader(yaml.SafeLoader):
+try:  # libyaml's parser when PyYAML was built with it (its wheels are): about ten times faster
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - a PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
     """PyYAML's safe loader, except that a value that looks like a date but is not one
     (``2025-02-30``) stays a string, so that validation names its field and line."""
 
@@ -99,6 +105,16 @@ class _Loader(yaml.SafeLoader):
             return super().construct_yaml_timestamp(node)
         except ValueError:
             return self.construct_scalar(node)
+
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Build one value; a tagged value that cannot be built (``!!int abc``) is a located error."""
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read this value ({exc})", node.start_mark
+            ) from None
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
@@ -156,11 +172,15 @@ def read_yaml(path: Path) -> YamlDocument:
         raise ConfigError([Problem(file, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
     try:
         _check_shape(text, file)
-        node = yaml.compose(text, Loader=_Loader)
-        if node is not None and _expanded_size(node, {}) > MAX_NODES:
-            message = f"more than {MAX_NODES} values once aliases are expanded; refused"
-            raise ConfigError([Problem(file, None, "", message)])
-        data = safe_load(text)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is not None and _expanded_size(node, {}) > MAX_NODES:
+                message = f"more than {MAX_NODES} values once aliases are expanded; refused"
+                raise ConfigError([Problem(file, None, "", message)])
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
