@@ -115,7 +115,7 @@ def apply_overrides(
             )
         try:
             value = safe_load(raw)
-        except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        except yaml.YAMLError:
             raise UsageError(f"--set {assignment!r}: value is not valid YAML") from None
         node = data
         for i, part in enumerate(parts[:-1]):

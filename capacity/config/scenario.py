@@ -90,7 +90,7 @@ class Calendar(Model):
     timezones: list[TimeZoneShare] = Field(
         default_factory=lambda: [TimeZoneShare.model_validate(z) for z in _US_TIMEZONES],
         min_length=1,
-        description="Where candidates are (default: New York 0.5, Chicago 0.2, Los Angeles 0.3).",
+        description="Where candidates are; the shares sum to 1 (default: New York 0.5, Chicago 0.2, Los Angeles 0.3).",
     )
     hourly_profile: list[NonNegativeFloat] | None = Field(
         default=None,

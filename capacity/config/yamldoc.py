@@ -123,8 +123,8 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_ti
 def safe_load(text: str) -> Any:
     """Parse one YAML value as :func:`yaml.safe_load` does, impossible dates kept as text.
 
-    Raises ``yaml.YAMLError`` for malformed YAML and ``ValueError`` for an explicitly tagged
-    value that cannot be built (``!!int abc``).
+    Raises ``yaml.YAMLError`` for malformed YAML, including an explicitly tagged value that
+    cannot be built (``!!int abc``).
     """
     return yaml.load(text, Loader=_Loader)
 
@@ -165,11 +165,14 @@ def read_yaml(path: Path) -> YamlDocument:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ConfigError([Problem(file, None, "", f"{size} bytes, over the {MAX_FILE_BYTES} read; refused")])
-        text = path.read_bytes().decode("utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError([Problem(file, None, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError([Problem(file, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
+        at = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError([Problem(file, at, "", f"not UTF-8 text (byte {exc.start})")]) from None
     try:
         _check_shape(text, file)
         loader = _Loader(text)
@@ -178,6 +181,10 @@ def read_yaml(path: Path) -> YamlDocument:
             if node is not None and _expanded_size(node, {}) > MAX_NODES:
                 message = f"more than {MAX_NODES} values once aliases are expanded; refused"
                 raise ConfigError([Problem(file, None, "", message)])
+            lines: dict[FieldPath, Location] = {}
+            problems: list[Problem] = []
+            if node is not None:  # before construction, which merges ``<<: *anchor`` keys into the node
+                _node_lines(node, (), file, lines, problems)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -185,14 +192,12 @@ def read_yaml(path: Path) -> YamlDocument:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
         raise ConfigError([Problem(file, line, "", f"YAML syntax error: {exc.problem}")]) from None
+    except yaml.reader.ReaderError as exc:  # a control character: located by its offset in the text
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError([Problem(file, line, "", f"character {exc.character!r} is not allowed in YAML")]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([Problem(file, None, "", f"YAML error: {exc}")]) from None
-    except (ValueError, TypeError, OverflowError) as exc:  # a tagged value that cannot be built: !!int abc
-        raise ConfigError([Problem(file, None, "", f"YAML value cannot be read: {exc}")]) from None
-    lines: dict[FieldPath, Location] = {}
-    problems: list[Problem] = []
-    if node is not None:
-        _node_lines(node, (), file, lines, problems)
+        message = " ".join(str(exc).split())
+        raise ConfigError([Problem(file, None, "", f"YAML error: {message}")]) from None
     if problems:
         raise ConfigError(problems)
     return YamlDocument(file, data, lines)
