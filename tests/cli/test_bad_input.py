@@ -30,6 +30,7 @@ def no_simulation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("capacity.cli.simulate_cmd.replicate", forbidden)
     monkeypatch.setattr("capacity.cli.compare_cmd.run_comparison", forbidden)
     monkeypatch.setattr("capacity.studies.runs.run_scenarios", forbidden)
+    monkeypatch.setattr("capacity.studies.check.measure", forbidden)
 
 
 def refused(args: list[str]) -> list[str]:
@@ -101,6 +102,19 @@ def test_live_out_naming_a_folder_is_refused(tmp_path: Path) -> None:
     args = ["live", "-s", "A", "-n", "1", "--journal", str(tmp_path / "j.jsonl"), "--out", str(tmp_path)]
     assert refused(args) == [f"error: --out {tmp_path}: is a folder; give a file name"]
     assert not (tmp_path / "j.jsonl").exists()
+
+
+@pytest.mark.usefixtures("no_simulation")
+def test_check_update_to_an_unwritable_baseline_is_refused_before_measuring() -> None:
+    assert refused(["check", "--update", "-s", "A", "--baseline", "/proc/nope/baseline.json"]) == [
+        "error: --baseline /proc/nope/baseline.json: cannot write in /proc (No such file or directory)"
+    ]
+
+
+def test_init_into_an_unwritable_folder_is_refused() -> None:
+    assert refused(["init", "week", "--dir", "/proc/nope"]) == [
+        "error: --dir /proc/nope/week.yaml: cannot write in /proc (No such file or directory)"
+    ]
 
 
 @pytest.mark.usefixtures("no_simulation")
