@@ -40,6 +40,9 @@ from capacity.report.run_tables import render_run, summary_json
 from capacity.report.verdict import judge
 from capacity.result import RunResult
 
+MAX_TIME_SCALE = 100_000
+"""The fastest --time-scale: a month of run time in under half a minute; beyond it nothing can keep up."""
+
 EndpointOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -62,7 +65,7 @@ def live(
         typer.Option(
             "--time-scale", metavar="FACTOR",
             min=0.001,
-            max=100_000,
+            max=MAX_TIME_SCALE,
             help="Run time per wall second: 60 runs a 30-minute interview in 30 s (think times and "
             "quota windows alike; only an emulator running at the same scale can keep up). 1 against real providers.",
         ),
