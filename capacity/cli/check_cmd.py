@@ -14,6 +14,7 @@ from capacity.cli.app import app
 from capacity.cli.common import (
     JsonOption,
     ProvidersOption,
+    check_output_file,
     console,
     err_console,
     load,
@@ -111,6 +112,7 @@ def check(
     started = time.perf_counter()
     with user_errors():
         if update:
+            check_output_file(baseline, "--baseline")
             names = list(dict.fromkeys(scenario or CHECKED))
             targets = []
             for name in names:

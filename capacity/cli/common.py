@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +22,18 @@ from capacity.config import (
     scenario_path,
     shipped_scenarios,
 )
-from capacity.errors import UserError
+from capacity.errors import UsageError, UserError
+
+MAX_SEED = 2**63 - 1
+"""The largest --seed: the int64 range, kept exactly by JSON readers and numpy alike."""
+MAX_DAYS = 3660
+"""The longest --days, ten years of demand: a longer horizon is a typo, and would run for hours."""
+MAX_REPLICATIONS = 1000
+"""The most --replications: a 95 % interval is tight long before this."""
+MAX_INTERVIEWS = 1_000_000
+"""The most interviews a live run drives (a month of scenario A is 33,000)."""
+MAX_WORKERS = 64
+"""The most --jobs or --routers processes."""
 
 PIPED_WIDTH = 160
 """Columns of tables written to a pipe or file when COLUMNS is not set."""
@@ -53,8 +65,8 @@ SetOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
-SeedOption = Annotated[int | None, typer.Option("--seed", metavar="N", min=0,
-    help="Random seed, ≥ 0 (default: the scenario's).")]
+SeedOption = Annotated[int | None, typer.Option("--seed", metavar="N", min=0, max=MAX_SEED,
+    help="Random seed, 0 to 2⁶³ − 1 (default: the scenario's).")]
 FailIfShortOption = Annotated[
     bool,
     typer.Option(
@@ -63,7 +75,8 @@ FailIfShortOption = Annotated[
     ),
 ]
 InterviewsOption = Annotated[
-    int, typer.Option("--interviews", "-n", metavar="N", min=1, help="Run the scenario's first N interviews.")
+    int, typer.Option("--interviews", "-n", metavar="N", min=1, max=MAX_INTERVIEWS,
+        help="Run the scenario's first N interviews.")
 ]
 
 
@@ -72,9 +85,51 @@ def load(scenario: str, providers: Path | None, overrides: list[str] | None) -> 
     return load_configuration(scenario_path(scenario), providers or default_providers_path(), overrides or [])
 
 
+def _writable_folder(folder: Path, what: str) -> None:
+    """Raise UsageError unless ``folder``, or the nearest folder above it that exists, takes new files.
+
+    Writability is probed by creating (and at once removing) a temporary file there, which
+    also holds for root and for read-only or virtual file systems such as /proc.
+    """
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{what}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{what}: cannot write in {existing} ({exc.strerror or exc})") from None
+
+
+def check_output_file(path: Path | None, option: str = "--out") -> None:
+    """Check, before any work starts, that ``path`` can be written as a file (missing folders
+    above it are created when it is written). Raises UsageError naming ``option``; None passes."""
+    if path is None:
+        return
+    what = f"{option} {path}"
+    if path.is_dir():
+        raise UsageError(f"{what}: is a folder; give a file name")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{what}: the file exists and is read-only")
+    _writable_folder(path.parent, what)
+
+
+def check_output_folder(path: Path | None, option: str = "--out") -> None:
+    """Check, before any work starts, that ``path`` is (or can be created as) a folder new files
+    can be written in. Raises UsageError naming ``option``; None passes."""
+    if path is None:
+        return
+    what = f"{option} {path}"
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{what}: is a file; give a folder")
+    _writable_folder(path, what)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a UserError into one line per problem on stderr and exit status 2."""
+    """Turn a UserError into one line per problem on stderr and exit status 2 (never a traceback)."""
     try:
         yield
     except UserError as exc:

@@ -12,6 +12,7 @@ from capacity.cli.app import app
 from capacity.cli.common import (
     JsonOption,
     ProvidersOption,
+    check_output_folder,
     console,
     err_console,
     load,
@@ -86,6 +87,7 @@ def compare(
     Exit status: 0 compared, 2 bad input.
     """
     with user_errors():
+        check_output_folder(out)
         if len(names) == 1 and names[0] not in COMPARISONS:
             raise UsageError(
                 f"unknown comparison {names[0]!r} (known: {', '.join(COMPARISONS)}); or give two or more scenarios"

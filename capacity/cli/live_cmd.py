@@ -12,6 +12,7 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    MAX_WORKERS,
     FailIfShortOption,
     InterviewsOption,
     JsonOption,
@@ -19,6 +20,7 @@ from capacity.cli.common import (
     ScenarioOption,
     SeedOption,
     SetOption,
+    check_output_file,
     console,
     err_console,
     load,
@@ -39,6 +41,9 @@ from capacity.report.run_tables import render_run, summary_json
 from capacity.report.verdict import judge
 from capacity.result import RunResult
 from capacity.units import ErrorKind
+
+MAX_TIME_SCALE = 100_000
+"""The fastest --time-scale: a month of run time in under half a minute; beyond it nothing can keep up."""
 
 EndpointOption = Annotated[
     list[str] | None,
@@ -62,6 +67,7 @@ def live(
         typer.Option(
             "--time-scale", metavar="FACTOR",
             min=0.001,
+            max=MAX_TIME_SCALE,
             help="Run time per wall second: 60 runs a 30-minute interview in 30 s (think times and "
             "quota windows alike; only an emulator running at the same scale can keep up). 1 against real providers.",
         ),
@@ -88,6 +94,7 @@ def live(
         typer.Option(
             "--routers",
             min=1,
+            max=MAX_WORKERS,
             metavar="N",
             help="Router processes carrying the run (each every N-th candidate), sharing the quotas through "
             "Redis: --redis, or a private redis-server on a free loopback port when N > 1.",
@@ -142,8 +149,8 @@ def live(
             raise UsageError(f"--journal {journal}: exists; pass --resume to continue that run, or another path")
         if not journal.parent.is_dir():
             raise UsageError(f"--journal {journal}: no directory {journal.parent}")
-        if out is not None and (out.is_dir() or not out.parent.is_dir()):
-            raise UsageError(f"--out {out}: not a writable file path")
+        check_output_file(journal, "--journal")
+        check_output_file(out)
         if on_redis_loss not in ("fail_closed", "local"):
             raise UsageError(f"--on-redis-loss {on_redis_loss!r}: expected fail_closed or local")
         loss: LossPolicy = "local" if on_redis_loss == "local" else "fail_closed"

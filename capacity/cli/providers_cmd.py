@@ -20,7 +20,8 @@ StaleDaysOption = Annotated[
 ]
 TodayOption = Annotated[
     str | None,
-    typer.Option("--today", metavar="DATE", help="The date ages are measured to, YYYY-MM-DD (default: today)."),
+    typer.Option("--today", metavar="DATE",
+        help="The date ages are measured to, YYYY-MM-DD, not before any as_of (default: today)."),
 ]
 
 
@@ -54,6 +55,12 @@ def providers(
     with user_errors():
         date = _parse_today(today)
         catalogue = load_providers(providers_path or default_providers_path())
+        newest = max(catalogue.providers, key=lambda p: p.as_of, default=None)
+        if newest is not None and date < newest.as_of:
+            raise UsageError(
+                f"--today {date}: before provider {newest.name}'s as_of {newest.as_of} "
+                "(ages would be negative); give a date on or after it"
+            )
     if as_json:
         print_json(providers_json(catalogue.providers, date, stale_days))
     else:

@@ -12,10 +12,12 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    MAX_DAYS,
     JsonOption,
     ProvidersOption,
     SeedOption,
     SetOption,
+    check_output_folder,
     err_console,
     load,
     print_json,
@@ -78,7 +80,7 @@ def report(
     ] = None,
     providers: ProvidersOption = None,
     set_: SetOption = None,
-    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1,
+    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1, max=MAX_DAYS,
         help="Simulate only the first N days of demand.")] = None,
     seed: SeedOption = None,
     curve: Annotated[
@@ -137,6 +139,7 @@ def report(
         if all_ and (days is not None or seed is not None or set_):
             raise UsageError("--all regenerates the shipped reports as committed: no --days, --seed or --set")
         if all_:
+            check_output_folder(out or REPORTS_DIR)
             names = pages.ALL_SCENARIOS
             runs = run_scenarios(
                 [RunRequest(load(name, providers, None)) for name in names], workers, tell, done=done
@@ -146,6 +149,7 @@ def report(
         elif scenario == pages.SEED_AUDIT:
             if days is not None or seed is not None or set_:
                 raise UsageError("the seed audit runs the shipped scenarios as they are: no --days, --seed or --set")
+            check_output_folder(out or REPORTS_DIR / pages.SEED_AUDIT)
             requests = [RunRequest(load(name, providers, None), curve=False) for name in pages.AUDIT_SCENARIOS]
             seed_run, real, per_day = run_scenarios(requests, workers, tell, done=done)  # no capacity curves
             written = write_seed_audit(seed_run, real, per_day, out or REPORTS_DIR / pages.SEED_AUDIT)
@@ -155,6 +159,7 @@ def report(
             demand = config.scenario.demand
             if days is not None and demand.kind == "total" and days > demand.days:
                 raise UsageError(f"--days {days}: scenario {config.scenario.name} has {demand.days} days")
+            check_output_folder(out or REPORTS_DIR / config.scenario.name)
             (run,) = run_scenarios(
                 [RunRequest(config, days=days, seed=seed, curve=curve)], workers, tell, done=done
             )

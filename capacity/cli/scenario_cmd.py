@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from capacity.cli.app import app
-from capacity.cli.common import JsonOption, console, print_json, user_errors
+from capacity.cli.common import JsonOption, check_output_file, console, print_json, user_errors
 from capacity.config.loader import scenario_description
 from capacity.config.paths import scenario_path, shipped_scenario_path, shipped_scenarios
 from capacity.config.schema import json_schema
@@ -95,6 +95,7 @@ def init(
         target = folder / f"{name}.yaml"
         if target.exists() and not force:
             raise UsageError(f"{target} exists; choose another NAME or add --force")
+        check_output_file(target, "--dir")
         today = dt.date.today().isoformat()
         if from_ is None:
             text = STARTER.format(name=name, today=today, file=target)

@@ -11,12 +11,15 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    MAX_DAYS,
+    MAX_REPLICATIONS,
     FailIfShortOption,
     JsonOption,
     ProvidersOption,
     ScenarioOption,
     SeedOption,
     SetOption,
+    check_output_file,
     console,
     err_console,
     load,
@@ -39,12 +42,12 @@ def simulate(
     providers: ProvidersOption = None,
     set_: SetOption = None,
     as_json: JsonOption = False,
-    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1,
+    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1, max=MAX_DAYS,
         help="Simulate only the first N days of demand.")] = None,
     seed: SeedOption = None,
     replications: Annotated[
         int,
-        typer.Option("--replications", "-r", metavar="N", min=1,
+        typer.Option("--replications", "-r", metavar="N", min=1, max=MAX_REPLICATIONS,
             help="Independent runs; reports 95% confidence intervals."),
     ] = 1,
     out: Annotated[
@@ -73,6 +76,7 @@ def simulate(
     and --fail-if-short was given, 2 bad input.
     """
     with user_errors():
+        check_output_file(out)
         config = load(scenario, providers, set_)
         if days is not None and config.scenario.demand.kind == "total" and days > config.scenario.demand.days:
             raise UsageError(f"--days {days}: scenario {config.scenario.name} has {config.scenario.demand.days} days")

@@ -10,6 +10,8 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    MAX_DAYS,
+    MAX_WORKERS,
     JsonOption,
     ProvidersOption,
     ScenarioOption,
@@ -105,6 +107,12 @@ def _cost(config: Configuration, pool: GpuPool, servers: int) -> PoolCost | None
         return None  # a card with no price: the answer stands without a cost
 
 
+MAX_GPUS_PER_SERVER = 16
+"""The most --gpus-per-server: the largest servers sold (HGX-2 / DGX-2) hold 16 GPUs."""
+MAX_FLEET = 100_000
+"""The most --servers or --max-servers: a bound on the search, far above any fleet this tool sizes."""
+
+
 @app.command()
 def size(
     *,
@@ -128,7 +136,8 @@ def size(
     engine: Annotated[str, typer.Option("--engine", metavar="ENGINE",
         help="Serving-engine profile of a new pool.")] = "vllm",
     gpus_per_server: Annotated[
-        int, typer.Option("--gpus-per-server", metavar="N", min=1, help="GPUs per server of a new pool.")
+        int, typer.Option("--gpus-per-server", metavar="N", min=1, max=MAX_GPUS_PER_SERVER,
+            help="GPUs per server of a new pool.")
     ] = 1,
     p95_turn_latency: Annotated[
         str | None,
@@ -147,15 +156,15 @@ def size(
     ] = False,
     servers: Annotated[
         int | None,
-        typer.Option("--servers", metavar="N", min=1,
+        typer.Option("--servers", metavar="N", min=1, max=MAX_FLEET,
             help="With --knee: servers of the pool (default: the scenario's)."),
     ] = None,
-    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1,
+    days: Annotated[int | None, typer.Option("--days", metavar="DAYS", min=1, max=MAX_DAYS,
         help="Days of demand each probe simulates.")] = None,
     seed: SeedOption = None,
-    max_servers: Annotated[int, typer.Option("--max-servers", metavar="N", min=1,
+    max_servers: Annotated[int, typer.Option("--max-servers", metavar="N", min=1, max=MAX_FLEET,
         help="Largest fleet tried.")] = MAX_SERVERS,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=1, max=MAX_WORKERS,
         help="Probes simulated at once, in processes.")] = 1,
     as_json: JsonOption = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,

@@ -6,6 +6,6 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Model(BaseModel):
-    """A frozen pydantic model that rejects unknown keys."""
+    """A frozen pydantic model that rejects unknown keys and non-finite numbers (``.nan``, ``.inf``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)

@@ -19,7 +19,16 @@ from capacity.config.gpus import GpuCatalog, load_catalog
 from capacity.config.paths import shipped_scenario_path, shipped_scenarios, suggest
 from capacity.config.providers import Provider, ProvidersFile
 from capacity.config.scenario import DEFAULT_CALENDAR, DEFAULT_SCRIPT, Scenario
-from capacity.config.yamldoc import FieldPath, YamlDocument, deep_merge, has, path_text, read_yaml, validate
+from capacity.config.yamldoc import (
+    FieldPath,
+    YamlDocument,
+    deep_merge,
+    has,
+    path_text,
+    read_yaml,
+    safe_load,
+    validate,
+)
 from capacity.errors import ConfigError, Problem, UsageError
 
 
@@ -107,7 +116,7 @@ def apply_overrides(
                 f"--set {assignment!r}: expected a field path such as routing.destinations[0].accounts"
             )
         try:
-            value = yaml.safe_load(raw)
+            value = safe_load(raw)
         except yaml.YAMLError:
             raise UsageError(f"--set {assignment!r}: value is not valid YAML") from None
         node = data

@@ -13,9 +13,18 @@ the history, so input tokens per request rise turn by turn.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Literal
 
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 from capacity.config.base import Model
 from capacity.config.distributions import DistributionSpec
@@ -52,7 +61,7 @@ class TimeZoneShare(Model):
     """A share of the candidates living in one time zone."""
 
     timezone: TimeZoneName = Field(description="IANA time zone.")
-    share: PositiveFloat = Field(description="Relative share of candidates (normalised).")
+    share: PositiveFloat = Field(description="Share of candidates, a fraction; a calendar's shares sum to 1.")
 
 
 _US_TIMEZONES = (
@@ -61,6 +70,11 @@ _US_TIMEZONES = (
     {"timezone": "America/Los_Angeles", "share": 0.3},
 )
 """The candidates' time zones of the shipped scenarios (US East, Central, Pacific)."""
+
+
+SHARE_SUM_TOLERANCE = 0.01
+"""How far the time-zone shares may sum from 1: hand-written thirds (0.33 each) sum to 0.99; the
+workload normalises the shares, so such rounding does not move any figure."""
 
 
 class Calendar(Model):
@@ -76,12 +90,20 @@ class Calendar(Model):
     timezones: list[TimeZoneShare] = Field(
         default_factory=lambda: [TimeZoneShare.model_validate(z) for z in _US_TIMEZONES],
         min_length=1,
-        description="Where candidates are (default: New York 0.5, Chicago 0.2, Los Angeles 0.3).",
+        description="Where candidates are; the shares sum to 1 (default: New York 0.5, Chicago 0.2, Los Angeles 0.3).",
     )
     hourly_profile: list[NonNegativeFloat] | None = Field(
         default=None,
         description="Relative start rate for each business hour (len = business hours); none: flat.",
     )
+
+    @field_validator("timezones")
+    @classmethod
+    def _shares_sum_to_one(cls, zones: list[TimeZoneShare]) -> list[TimeZoneShare]:
+        total = math.fsum(z.share for z in zones)
+        if abs(total - 1.0) > SHARE_SUM_TOLERANCE + 1e-9:  # 1e-9: the sum's own rounding (0.33 × 3)
+            raise ValueError(f"the shares sum to {total:g}; they must sum to 1 (each is a fraction of the candidates)")
+        return zones
 
     @model_validator(mode="after")
     def _profile_fits(self) -> Calendar:

@@ -82,26 +82,122 @@ class YamlDocument:
         return Problem(file, line, path_text(path), message)
 
 
+MAX_FILE_BYTES = 1_000_000
+"""The largest YAML file read, bytes (the shipped providers.yaml is about 40 kB): a bigger one is refused."""
+MAX_DEPTH = 32
+"""The deepest nesting of mappings and lists read (the shipped files nest at most 8 deep)."""
+MAX_NODES = 200_000
+"""The most values a document may hold once its aliases are expanded (refuses 'billion laughs')."""
+
+
+try:  # libyaml's parser when PyYAML was built with it (its wheels are): about ten times faster
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - a PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
+    """PyYAML's safe loader, except that a value that looks like a date but is not one
+    (``2025-02-30``) stays a string, so that validation names its field and line."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> object:  # type: ignore[override]
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Build one value; a tagged value that cannot be built (``!!int abc``) is a located error."""
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read this value ({exc})", node.start_mark
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def safe_load(text: str) -> Any:
+    """Parse one YAML value as :func:`yaml.safe_load` does, impossible dates kept as text.
+
+    Raises ``yaml.YAMLError`` for malformed YAML, including an explicitly tagged value that
+    cannot be built (``!!int abc``).
+    """
+    return yaml.load(text, Loader=_Loader)
+
+
+def _check_shape(text: str, file: str) -> None:
+    """Refuse a document nested deeper than :data:`MAX_DEPTH` before it is composed (the
+    composer recurses once per level), reading it as a stream of events."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark is not None else None
+                raise ConfigError([Problem(file, line, "", f"nested more than {MAX_DEPTH} levels deep; refused")])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many values ``node`` stands for once every alias is expanded (memoised per node)."""
+    if id(node) in memo:
+        return memo[id(node)]
+    memo[id(node)] = 1  # a node that contains itself counts once
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(item, memo) for item in node.value)
+    memo[id(node)] = min(size, MAX_NODES + 1)
+    return memo[id(node)]
+
+
 def read_yaml(path: Path) -> YamlDocument:
-    """Parse ``path``; syntax errors and duplicate keys become a ConfigError."""
+    """Parse ``path``; an unreadable, binary, too large or too deep file, a syntax error or a
+    duplicate key becomes a ConfigError (file, line where known, what is wrong)."""
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError([Problem(file, None, "", f"{size} bytes, over the {MAX_FILE_BYTES} read; refused")])
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError([Problem(file, None, "", f"cannot read file: {exc.strerror or exc}")]) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError([Problem(file, at, "", f"not UTF-8 text (byte {exc.start})")]) from None
+    try:
+        _check_shape(text, file)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is not None and _expanded_size(node, {}) > MAX_NODES:
+                message = f"more than {MAX_NODES} values once aliases are expanded; refused"
+                raise ConfigError([Problem(file, None, "", message)])
+            lines: dict[FieldPath, Location] = {}
+            problems: list[Problem] = []
+            if node is not None:  # before construction, which merges ``<<: *anchor`` keys into the node
+                _node_lines(node, (), file, lines, problems)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
         raise ConfigError([Problem(file, line, "", f"YAML syntax error: {exc.problem}")]) from None
+    except yaml.reader.ReaderError as exc:  # a control character: located by its offset in the text
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError([Problem(file, line, "", f"character {exc.character!r} is not allowed in YAML")]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([Problem(file, None, "", f"YAML error: {exc}")]) from None
-    lines: dict[FieldPath, Location] = {}
-    problems: list[Problem] = []
-    if node is not None:
-        _node_lines(node, (), file, lines, problems)
+        message = " ".join(str(exc).split())
+        raise ConfigError([Problem(file, None, "", f"YAML error: {message}")]) from None
     if problems:
         raise ConfigError(problems)
     return YamlDocument(file, data, lines)
