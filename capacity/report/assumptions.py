@@ -9,6 +9,8 @@ YAML files. Rendered from the configuration and the plan of a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from capacity.config.distributions import (
     ConstantSpec,
     EmpiricalSpec,
@@ -74,13 +76,23 @@ def _calendar_lines(config: Configuration) -> list[str]:
 
 
 
+def scenario_file(config: Configuration) -> tuple[str, str]:
+    """How a page names the scenario's file, and the ``--scenario`` argument that regenerates it:
+    a ``scenarios/`` file by its name (``scenarios/A.yaml``, ``A``), a user's own file by its path."""
+    given = Path(config.scenario_file)
+    name = config.scenario.name
+    if given.parent.name == "scenarios" and given.stem == name:
+        return f"scenarios/{name}.yaml", name
+    return str(given), str(given)
+
+
 def assumptions_section(run: ScenarioRun) -> str:
     """The page's last section: every input of the model with its source and ``as_of`` date."""
     sc, w = run.config.scenario, run.plan.workload
     out = md.heading(2, "Assumptions") + "\n"
     out += (
         "Every figure below is an input of the model, not a result: change one with "
-        f"`--set path.to.field=value` or in `scenarios/{sc.name}.yaml` / `providers.yaml`.\n\n"
+        f"`--set path.to.field=value` or in `{scenario_file(run.config)[0]}` / `providers.yaml`.\n\n"
     )
     out += (
         md.heading(3, "Demand and calendar")

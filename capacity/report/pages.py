@@ -23,7 +23,7 @@ from pathlib import Path
 
 from capacity.plan.result import PlanResult
 from capacity.report import markdown as md
-from capacity.report.assumptions import assumptions_section
+from capacity.report.assumptions import assumptions_section, scenario_file
 from capacity.report.audit import write_seed_audit
 from capacity.report.figures._day import day_window
 from capacity.report.figures.cost import cost_figure, cost_rows
@@ -304,16 +304,17 @@ def scenario_markdown(run: ScenarioRun) -> str:
     prices = list_prices(run.config)
     month = runs_per_month(run.config, r.days)
     list_total = sum(c.list_usd or 0.0 for c in cost_rows(r, prices)) * month
+    file, argument = scenario_file(run.config)
     parts = [
         md.heading(
             1, f"Scenario {sc.name}: {md.esc(sc.description)}" if sc.description else f"Scenario {sc.name}"
         ),
         "",
-        f"A {r.mode} run of `scenarios/{sc.name}.yaml` on `providers.yaml`: seed {r.seed}, {r.days} day(s) "
+        f"A {r.mode} run of `{file}` on `providers.yaml`: seed {r.seed}, {r.days} day(s) "
         f"of demand from {sc.calendar.start_date:%a %Y-%m-%d}. Regenerate with `capacity report --scenario "
-        f"{sc.name}` (this page) "
+        f"{argument}` (this page) "
         "or `capacity report --all` (every page). One seeded run: `capacity simulate --scenario "
-        f"{sc.name} -r 5` gives 95 % confidence intervals.",
+        f"{argument} -r 5` gives 95 % confidence intervals.",
         "",
         _verdict_section(run),
         md.heading(2, "Headline numbers"),

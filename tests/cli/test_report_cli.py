@@ -68,3 +68,16 @@ def test_report_json_is_the_run_document_with_the_plan(tmp_path: Path) -> None:
     assert "router_refusals" in run["destinations"][0]
     assert len(run["timeseries"]["api_calls"]) >= 24 * 60
     assert document["plan"]["need_interviews_per_day"] == pytest.approx(2000 / 22)
+
+
+def test_a_page_of_a_users_own_file_names_that_file(tmp_path: Path) -> None:
+    own = tmp_path / "small.yaml"
+    own.write_text("extends: A\ndemand: {kind: total, interviews: 2000, days: 30}\ncandidates: {count: 200}\n")
+    out = tmp_path / "page"
+    args = ["report", "--scenario", str(own), "--days", "1", "--no-curve", "--jobs", "1", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    page = (out / "README.md").read_text(encoding="utf-8")
+    assert f"A simulated run of `{own}` on `providers.yaml`" in page
+    assert f"Regenerate with `capacity report --scenario {own}`" in page
+    assert "scenarios/small.yaml" not in page
