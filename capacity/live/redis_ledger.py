@@ -69,6 +69,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from capacity.config.providers import Limits, ModelSpec, Resets
 from capacity.errors import ModelError
+from capacity.policy.fleet import split_limits, split_quotas
 from capacity.policy.ledger import (
     Admission,
     DestinationQuota,
@@ -80,7 +81,7 @@ from capacity.policy.ledger import (
 )
 from capacity.policy.resets import ResetSchedule
 from capacity.policy.windows import FixedWindow, QuotaWindow, RollingWindow, TokenBucket
-from capacity.units import CONCURRENT_REQUESTS, LIMIT_KINDS, Measure
+from capacity.units import Measure
 
 LOG = logging.getLogger("capacity.live.redis")
 
@@ -484,34 +485,14 @@ class RedisQuotaLedger:
         (whole requests and tokens rounded down); ``None`` when 1/N of the concurrency limit
         is less than one slot (it then admits nothing)."""
         if self._local is None:
-            lim = self.spec.limits
-            update: dict[str, float | int] = {}
-            # every quota a fleet shares (windows, credit, slots), not a per-request cap
-            shared = [k.field for k in LIMIT_KINDS if k.period is not None or k.field == CONCURRENT_REQUESTS]
-            for name in shared:
-                value = getattr(lim, name)
-                if value is not None:
-                    update[name] = value // self.routers if isinstance(value, int) else value / self.routers
-            if update.get("concurrent_requests", 1) == 0:
+            spec = split_limits(self.spec, self.routers, never_over=True)  # windows, credit and slots
+            if spec.limits.concurrent_requests == 0:
                 return None
-            changes = [
-                c.model_copy(update={"limits": {k: v / self.routers for k, v in c.limits.items()}})
-                for c in self.spec.limit_changes
-            ]
-            spec = self.spec.model_copy(update={"limits": lim.model_copy(update=update), "limit_changes": changes})
             pools: list[list[QuotaWindow]] = []
             if self.account_limits is not None:  # 1/N of the account's allowances, for this model alone
-                part = {
-                    s.kind.field: getattr(self.account_limits, s.kind.field) / self.routers
-                    for s in self.account_limits.stated()
-                }
+                part = split_quotas(self.account_limits, self.routers, never_over=True)
                 pools = [
-                    limit_windows(
-                        self.account_limits.model_copy(update=part),
-                        self.account_resets,
-                        self.run_start,
-                        self.rolling_margin_s,
-                    )
+                    limit_windows(part, self.account_resets, self.run_start, self.rolling_margin_s)
                     for _ in range(self.accounts)
                 ]
             self._local = DestinationQuota(

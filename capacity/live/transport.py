@@ -381,23 +381,7 @@ class ChatTransport:
         end = self._clock()
         latency = (progress.last_token_at if progress.last_token_at is not None else end) - progress.started
         ttft = (progress.first_token_at if progress.first_token_at is not None else end) - progress.started
-        prompt, completion, reported = self._tokens(request, progress)
-        detail = "" if reported else "no usage in the answer: tokens counted as whitespace-separated words"
-        return ChatOutcome(
-            failure=None,
-            status=progress.status,
-            ttft_s=ttft,
-            latency_s=latency,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            content="".join(progress.parts),
-            usage_reported=reported,
-            retry_after_s=progress.retry_after_s,
-            rate_limits=progress.rate_limits,
-            finish_reason=progress.finish_reason,
-            detail=detail,
-            notes=tuple(_redact(n, endpoint) for n in progress.notes),
-        )
+        return self._outcome(endpoint, request, progress, None, "", None, ttft, latency)
 
     def _failed(
         self,
@@ -410,14 +394,29 @@ class ChatTransport:
     ) -> ChatOutcome:
         latency = self._clock() - progress.started
         ttft = progress.first_token_at - progress.started if progress.first_token_at is not None else latency
+        log.debug("%s: %s: %s", endpoint.name, kind, _redact(detail, endpoint))
+        return self._outcome(endpoint, request, progress, kind, detail, throttle, ttft, latency)
+
+    def _outcome(
+        self,
+        endpoint: Endpoint,
+        request: ChatRequest,
+        progress: _Progress,
+        failure: ErrorKind | None,
+        detail: str,
+        throttle: Throttle | None,
+        ttft_s: float,
+        latency_s: float,
+    ) -> ChatOutcome:
+        """What a call came to, its texts redacted of the endpoint's key."""
         prompt, completion, reported = self._tokens(request, progress)
-        detail = _redact(detail, endpoint)
-        log.debug("%s: %s: %s", endpoint.name, kind, detail)
+        if failure is None and not reported:
+            detail = "no usage in the answer: tokens counted as whitespace-separated words"
         return ChatOutcome(
-            failure=kind,
+            failure=failure,
             status=progress.status,
-            ttft_s=ttft,
-            latency_s=latency,
+            ttft_s=ttft_s,
+            latency_s=latency_s,
             prompt_tokens=prompt,
             completion_tokens=completion,
             content="".join(progress.parts),
@@ -426,7 +425,7 @@ class ChatTransport:
             rate_limits=progress.rate_limits,
             throttle=throttle,
             finish_reason=progress.finish_reason,
-            detail=detail,
+            detail=_redact(detail, endpoint),
             notes=tuple(_redact(n, endpoint) for n in progress.notes),
         )
 

@@ -39,33 +39,41 @@ from capacity.units import LIMIT_KINDS
 __all__ = ["RouterFleet", "split_limits", "split_quotas"]
 
 
-def split_quotas(limits: Limits, replicas: int) -> Limits:
+def split_quotas(limits: Limits, replicas: int, *, never_over: bool = False) -> Limits:
     """``limits`` with every quota divided by ``replicas`` (a ``local_split`` replica's share).
 
     Windows over a period and credit are divided exactly (a window's limit may be fractional:
-    15 RPM over 2 replicas admits at most 7.5, so 7, in any minute); concurrency slots are
-    rounded down, at least one per replica. Per-request caps (input or output tokens per
-    request) are not quotas and stay as they are.
+    15 RPM over 2 replicas admits at most 7.5, so 7, in any minute; a share under one request
+    is one request per longer period, see :func:`~capacity.policy.ledger.build_windows`);
+    concurrency slots are rounded down, at least one per replica. Per-request caps (input or
+    output tokens per request) are not quotas and stay as they are.
+
+    ``never_over`` (a router's fallback while the shared ledger is away) rounds every whole-number
+    limit down instead, to 0 where the share is under one, so that the replicas together can
+    never exceed a limit: 1 request/s over 3 replicas admits nothing rather than one every 3 s
+    each (which could meet in one second), and a concurrency share under one slot is 0.
     """
     update: dict[str, float | int] = {}
     for kind in LIMIT_KINDS:
         value = getattr(limits, kind.field)
         if value is None or kind.period is None:
             continue
-        update[kind.field] = value / replicas
+        update[kind.field] = value // replicas if never_over and isinstance(value, int) else value / replicas
     if limits.concurrent_requests is not None:
-        update["concurrent_requests"] = max(1, limits.concurrent_requests // replicas)
+        share = limits.concurrent_requests // replicas
+        update["concurrent_requests"] = share if never_over else max(1, share)
     # model_copy does not validate: fractional limits of int-typed fields are intended here
     return limits.model_copy(update=update)
 
 
-def split_limits(spec: ModelSpec, replicas: int) -> ModelSpec:
+def split_limits(spec: ModelSpec, replicas: int, *, never_over: bool = False) -> ModelSpec:
     """``spec`` with its quotas, and their dated changes, divided by ``replicas`` (:func:`split_quotas`)."""
     changes = [
         change.model_copy(update={"limits": {name: value / replicas for name, value in change.limits.items()}})
         for change in spec.limit_changes
     ]
-    return spec.model_copy(update={"limits": split_quotas(spec.limits, replicas), "limit_changes": changes})
+    limits = split_quotas(spec.limits, replicas, never_over=never_over)
+    return spec.model_copy(update={"limits": limits, "limit_changes": changes})
 
 
 class RouterFleet(Router):

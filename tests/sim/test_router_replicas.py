@@ -16,7 +16,7 @@ import pytest
 from simkit import build, check_conservation, demand, destinations, hours, provider
 
 from capacity.config.loader import Configuration, load_providers
-from capacity.config.providers import LimitChange
+from capacity.config.providers import LimitChange, Limits
 from capacity.policy.build import build_core, seed_streams
 from capacity.policy.fleet import RouterFleet, split_limits, split_quotas
 from capacity.policy.ledger import Admission, DestinationQuota
@@ -184,3 +184,15 @@ def test_a_split_of_one_request_a_second_is_one_request_every_n_seconds() -> Non
     share = DestinationQuota(split_limits(spec, 3), 1, dt.datetime(2025, 10, 6, tzinfo=dt.UTC))
     admitted = [t / 2 for t in range(0, 20) if isinstance(share.try_admit(t / 2, 10, 10), Admission)]
     assert admitted == [0.0, 3.0, 6.0, 9.0]
+
+
+def test_a_fallback_share_never_lets_the_replicas_exceed_a_limit_together() -> None:
+    """While the shared ledger is away each router keeps 1/N rounded down: 1 request/s and 2
+    slots over 3 routers leave 0 (nothing admitted), where local_split gives one request every
+    3 s and one slot each (which can meet at the provider)."""
+    limits = Limits(rps=1, rpm=100, concurrent_requests=2, credit_usd=3.0)
+    safe = split_quotas(limits, 3, never_over=True)
+    assert (safe.rps, safe.rpm, safe.concurrent_requests, safe.credit_usd) == (0, 33, 0, 1.0)
+    split = split_quotas(limits, 3)
+    assert (split.rps, split.concurrent_requests) == (1 / 3, 1)
+    assert split.rpm == pytest.approx(100 / 3)
