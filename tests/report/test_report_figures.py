@@ -12,7 +12,7 @@ import pytest
 from capacity.config import Configuration
 from capacity.plan import plan as make_plan
 from capacity.report.figures._day import _quiet_start_hour, day_window
-from capacity.report.figures.cost import cost_figure, cost_rows
+from capacity.report.figures.cost import cost_figure, cost_rows, cost_summary
 from capacity.report.figures.curve import curve_figure
 from capacity.report.figures.demand import CapacityLine, demand_figure
 from capacity.report.figures.latency import latency_figure
@@ -49,7 +49,7 @@ def _draw_all(config: Configuration, result: RunResult, out: Path) -> list[Path]
         quota_figure(result, out / "quota.png"),
         latency_figure(result, out / "latency.png"),
         requests_figure(result, out / "requests.png"),
-        cost_figure(result, out / "cost.png", list_prices(config), 22.0),
+        cost_figure(cost_summary(result, list_prices(config), 22.0), out / "cost.png"),
     ]
 
 
