@@ -84,6 +84,8 @@ def write_figures(run: ScenarioRun, out_dir: Path) -> list[Path]:
     costs = costs_of(run)
     if costs.has_cost:
         paths.append(cost_figure(costs, out_dir / FIGURES["cost"]))
+    else:  # nothing to draw: the page says so in words, and no figure of an earlier run is left behind
+        (out_dir / FIGURES["cost"]).unlink(missing_ok=True)
     if run.curve is not None and run.curve.points:
         paths.append(curve_figure(run.curve, out_dir / FIGURES["curve"], r.need_interviews_per_day))
     return paths

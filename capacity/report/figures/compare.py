@@ -23,7 +23,7 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from capacity.report.figures._style import COLORS, new_figure, palette, save_png, seconds_axis, style
+from capacity.report.figures._style import COLORS, new_figure, palette, save_png, seconds_axis, style, usd_tick
 from capacity.report.markdown import money
 from capacity.studies.compare import BreakEven, GroupResult, StrategyRow
 
@@ -84,10 +84,10 @@ def _bars(rows: Sequence[StrategyRow], path: Path) -> Path:
             cost_ax.annotate(cost_label(row), (value, yi), xytext=(3, 0), textcoords="offset points", va="center")
         days = sorted({r.interviewing_days_per_month for r in rows})
         basis = " or ".join(str(d) for d in days)
-        cost_ax.set_xlabel(f"USD per carried interview (month of {basis} interviewing days)")
-        cost_ax.set_title("Cost per carried interview")
+        cost_ax.set_xlabel("USD per carried interview")
+        cost_ax.set_title(f"Cost per carried interview\n({basis}-day month, as the table)")
         cost_ax.set_xlim(0, max([*cost, 1e-3]) * 1.4)
-        cost_ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: money(v)))
+        cost_ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: usd_tick(v)))
         return _save(fig, path)
 
 
@@ -124,12 +124,12 @@ def _tco(groups: Sequence[GroupResult], path: Path) -> Path:
                 if b.month is not None and b.month > 0 and b.month in tco.months:
                     ax.plot([b.month], [tco.at(b.owned, b.month)], marker="o", color="black", markersize=5)
             ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: money(v)))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: usd_tick(v)))
             ax.yaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel("months from purchase (● owning breaks even)")
             ax.set_ylabel("cumulative cost, USD (log scale)")
-            title = f"Demand {group.label}: {tco.interviews_per_month:,.0f} interviews a month ({tco.volume_basis})"
-            ax.set_title("\n".join(textwrap.wrap(title, 110)), loc="left")
+            title = f"Demand {group.label}, costed at {tco.volume_basis}"
+            ax.set_title("\n".join(textwrap.wrap(title, 100)), loc="left")
             ax.set_xlim(0, tco.months[-1])
             ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="option", title_fontsize=8)
         return _save(fig, path)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from capacity.report.figures._style import new_figure, palette, save_png, short_name, style
-from capacity.report.markdown import money
+from capacity.report.figures._style import new_figure, palette, save_png, short_name, style, usd_tick
+from capacity.report.markdown import money, pct
 from capacity.result import RunResult
 from capacity.units import MTOK
 
@@ -157,7 +157,7 @@ def cost_figure(summary: CostSummary, path: Path) -> Path:
             ax.set_xlim(0, top * 1.3)
             ax.set_xlabel(unit)
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _tick(v)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: usd_tick(v)))
         month_ax.set_yticks(y, [short_name(r.destination, 60) for r in rows])
         month_ax.invert_yaxis()
         every = (
@@ -174,11 +174,7 @@ def cost_figure(summary: CostSummary, path: Path) -> Path:
         month_ax.legend(loc="lower right", fontsize=8)
         fig.suptitle(
             f"Scenario {summary.scenario}: cost by destination, for the {carried:,} interviews carried "
-            f"({summary.carried_share:.0%} of requested)"
+            f"({pct(summary.carried_share)} of those requested)"
         )
         return save_png(fig, path)
 
-
-def _tick(x: float) -> str:
-    """An axis tick in dollars: whole dollars from $10 (``$150``), else as :func:`money` writes it."""
-    return f"${x:,.0f}" if abs(x) >= 10 else money(x)
