@@ -16,6 +16,8 @@ from capacity.cli import (  # noqa: F401  (each registers its command)
     size_cmd,
     validate_cmd,
 )
-from capacity.cli.app import app, main
+from capacity.cli.app import app, main, words_in_help
+
+words_in_help(app)  # values named in words in every --help, no `<bool>` beside flags
 
 __all__ = ["app", "main"]

@@ -2,11 +2,64 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from capacity import __version__
 
+
+class _NamedArgument(TyperArgument):
+    """A positional argument whose help shows its name in words (``NAME…``) and no Python type
+    beside it (Typer would add ``<str>``, ``<list[str]>``)."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        """No type column: the argument's name already says what to write."""
+        return None
+
+
+def _flags_without_type(params: list[Any]) -> list[Any]:
+    """Help that names values in words: flags take no value, so no type beside them (Typer would
+    print ``<bool>``), and positional arguments show their name only.
+
+    Every option that takes a value names it with a metavar in words (``N``, ``FILE``,
+    ``NAME|FILE``); ``tests/cli`` checks each command's ``--help`` for a ``<type>`` left over.
+    """
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+        elif type(param) is TyperArgument:
+            param.__class__ = _NamedArgument
+    return params
+
+
+class WordsCommand(TyperCommand):
+    """A command whose ``--help`` names values in words, with no type beside flags."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The command's parameters, ``--help`` included, flags without a type in help."""
+        return _flags_without_type(super().get_params(ctx))
+
+
+class WordsGroup(TyperGroup):
+    """The root command, as :class:`WordsCommand` (``--version``, ``--install-completion``, ``--help``)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The group's parameters, ``--help`` included, flags without a type in help."""
+        return _flags_without_type(super().get_params(ctx))
+
+
+def words_in_help(typer_app: typer.Typer) -> None:
+    """Make every command registered on ``typer_app`` so far a :class:`WordsCommand` (call once all
+    commands are registered: ``capacity.cli`` does)."""
+    for info in typer_app.registered_commands:
+        if info.cls in (None, TyperCommand):  # Typer's default
+            info.cls = WordsCommand
+
+
 app = typer.Typer(
+    cls=WordsGroup,
     name="capacity",
     help=(
         "Capacity planner and load simulator for AI-led job interviews: how many interviews a "

@@ -35,6 +35,7 @@ def compare(
     names: Annotated[
         list[str],
         typer.Argument(
+            metavar="NAME",
             help="A named comparison (" + ", ".join(COMPARISONS) + ") or two or more scenarios.",
             show_default=False,
         ),

@@ -92,7 +92,7 @@ def comparison_markdown(result: ComparisonResult, figures: list[Path]) -> str:
 def write_comparison_page(result: ComparisonResult, out_dir: Path) -> list[Path]:
     """Write ``README.md`` and the figures of ``result`` into ``out_dir``; returns the files."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures = comparison_figures(list(result.runs), [g.tco for g in result.groups if g.tco is not None], out_dir)
+    figures = comparison_figures(result.groups, out_dir)
     page = out_dir / "README.md"
     page.write_text(comparison_markdown(result, figures), encoding="utf-8")
     return [page, *figures]

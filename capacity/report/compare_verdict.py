@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from capacity.plan.tco import HORIZON_MONTHS
+from capacity.report.markdown import money
 from capacity.studies.compare import ComparisonResult
 
 
@@ -46,7 +47,7 @@ def comparison_verdict(result: ComparisonResult) -> str:
         best = min(good, key=lambda r: r.usd_per_month) if good else None
         tail = (
             f"the cheapest that carries it within the target is {best.scenario} at "
-            f"{_money(best.usd_per_month)}/month (${best.usd_per_interview:.4f}/interview)"
+            f"{_money(best.usd_per_month)}/month ({money(best.usd_per_interview)}/interview)"
             if best
             else "none of them carries it within the target"
         )

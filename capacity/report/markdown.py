@@ -60,14 +60,17 @@ def floor_count(x: float) -> str:
 
 
 def money(x: float | None) -> str:
-    """US dollars: ``$1,234``, ``$12.30``, ``$0.0042``; ``?`` when unknown."""
+    """US dollars: ``$1,234``, ``$12.30``, ``$0.0042``, ``$0.000028`` (two significant digits below a
+    tenth of a cent, never an exponent); ``?`` when unknown."""
     if x is None:
         return "?"
     if x == 0:
         return "$0"
     if abs(x) >= 100:
         return f"${x:,.0f}"
-    return f"${x:,.2f}" if abs(x) >= 0.1 else f"${x:,.4f}"
+    if abs(x) >= 0.001:
+        return f"${x:,.2f}" if abs(x) >= 0.1 else f"${x:,.4f}"
+    return f"${x:.{1 - math.floor(math.log10(abs(x)))}f}"
 
 
 def pct(x: float, digits: int = 1) -> str:

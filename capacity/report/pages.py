@@ -26,9 +26,9 @@ from capacity.report import markdown as md
 from capacity.report.assumptions import assumptions_section, scenario_file
 from capacity.report.audit import write_seed_audit
 from capacity.report.figures._day import day_window
-from capacity.report.figures.cost import cost_figure, cost_rows
-from capacity.report.figures.curve import curve_figure
-from capacity.report.figures.demand import CapacityLine, demand_figure
+from capacity.report.figures.cost import CostSummary, cost_figure, cost_summary
+from capacity.report.figures.curve import curve_figure, demand_label
+from capacity.report.figures.demand import CapacityLine, demand_figure, shown_hours
 from capacity.report.figures.latency import latency_figure
 from capacity.report.figures.quota import quota_figure
 from capacity.report.figures.requests import requests_figure
@@ -80,11 +80,46 @@ def write_figures(run: ScenarioRun, out_dir: Path) -> list[Path]:
         quota_figure(r, out_dir / FIGURES["quota"], window),
         latency_figure(r, out_dir / FIGURES["latency"], window),
         requests_figure(r, out_dir / FIGURES["requests"]),
-        cost_figure(r, out_dir / FIGURES["cost"], list_prices(run.config), runs_per_month(run.config, r.days)),
     ]
+    costs = costs_of(run)
+    if costs.has_cost:
+        paths.append(cost_figure(costs, out_dir / FIGURES["cost"]))
+    else:  # nothing to draw: the page says so in words, and no figure of an earlier run is left behind
+        (out_dir / FIGURES["cost"]).unlink(missing_ok=True)
     if run.curve is not None and run.curve.points:
-        paths.append(curve_figure(run.curve, out_dir / FIGURES["curve"]))
+        paths.append(curve_figure(run.curve, out_dir / FIGURES["curve"], r.need_interviews_per_day))
     return paths
+
+
+def costs_of(run: ScenarioRun) -> CostSummary:
+    """The dollars of the page's cost figure and paragraph (one source for both)."""
+    return cost_summary(run.result, list_prices(run.config), runs_per_month(run.config, run.result.days))
+
+
+def _cost_section(run: ScenarioRun) -> str:
+    c = costs_of(run)
+    out = md.heading(2, "Cost") + "\n"
+    if not c.has_cost:
+        return out + (
+            "Every destination is free and none has a paid list price in providers.yaml: no cost, billed or "
+            "at list price, to show.\n"
+        )
+    out += md.image("cost per month and per interview by destination", FIGURES["cost"]) + "\n"
+    out += (
+        f"Billed: {md.money(c.billed_month)} a month (the run's cost × {c.runs_per_month:g}: interviewing days "
+        "in a month ÷ interviewing days in the run). The bill if the free tiers ended — the same tokens at the "
+        f"providers' paid list prices: {md.money(c.list_month)} a month for the {c.carried:,} interviews "
+        f"carried ({md.pct(c.carried_share)} of those requested)"
+    )
+    if c.carried < c.requested and c.carried:
+        out += (
+            f"; at the same {md.money(c.list_each)} per interview, carrying all {c.requested:,} requested would "
+            f"cost {md.money(c.list_month_all)} a month"
+        )
+    out += "."
+    if c.unpriced:
+        out += " No paid list price in providers.yaml for: " + ", ".join(f"`{d}`" for d in c.unpriced) + "."
+    return out + "\n"
 
 
 def verdict_of(run: ScenarioRun) -> Verdict:
@@ -171,7 +206,8 @@ def _curve_section(run: ScenarioRun) -> str:
     out += (
         f"The scenario run at {len(curve.points)} demand scales (interviews and candidates scaled together), "
         f"{curve.days}-day runs at seed {curve.seed}. Monthly caps that bind only late in a month do not "
-        "show in such short runs; the figures above do.\n\n"
+        "show in such short runs; the figures above do. The dash-dotted line: "
+        f"{demand_label(curve, run.result.need_interviews_per_day)}.\n\n"
     )
     knee, carried_knee = curve.knee, curve.carried_knee
     if knee is not None:
@@ -301,9 +337,6 @@ def scenario_markdown(run: ScenarioRun) -> str:
     """The scenario page, in Markdown."""
     sc, r = run.config.scenario, run.result
     window = day_window(r)
-    prices = list_prices(run.config)
-    month = runs_per_month(run.config, r.days)
-    list_total = sum(c.list_usd or 0.0 for c in cost_rows(r, prices)) * month
     file, argument = scenario_file(run.config)
     parts = [
         md.heading(
@@ -324,7 +357,8 @@ def scenario_markdown(run: ScenarioRun) -> str:
         "",
         md.image("demand and interviews in flight over a day", FIGURES["demand"]),
         "",
-        f"The {window.caption()}. Top: interviews started per hour; bottom: interviews in flight (carried), "
+        f"The {window.span_caption(*shown_hours(r, window))} (the hours without interviews are left out). Top: "
+        "interviews started per hour; bottom: interviews in flight (carried), "
         "the interviews that would be in flight if every one started were carried (starts in the last mean "
         "interview "
         "duration), and turns waiting for quota. The dashed line is the static plan's capacity: its "
@@ -336,9 +370,9 @@ def scenario_markdown(run: ScenarioRun) -> str:
         "",
         "Each cell is the use of the destination's tightest quota window in that hour, as a share of its "
         "limit, at the "
-        "fullest admission of the hour; a full cell names the window. Grey: no request was admitted in that "
-        "hour "
-        "(nothing sent, or the window was full and the router went elsewhere). Row labels name the window "
+        "fullest admission of the hour; a full cell names the window. Light grey: idle (nothing sent, no "
+        "window full); black: exhausted (a window was full and no request could be admitted, so the router "
+        "went elsewhere — a monthly cap or credit running out stays black). Row labels name the window "
         "that was full the longest share of the run (what binds).",
         "",
         md.heading(2, "Turn latency"),
@@ -352,14 +386,7 @@ def scenario_markdown(run: ScenarioRun) -> str:
         "",
         md.image("where each request went", FIGURES["requests"]),
         "",
-        md.heading(2, "Cost"),
-        "",
-        md.image("cost per month and per interview by destination", FIGURES["cost"]),
-        "",
-        f"Billed: {md.money(r.cost_usd * month)} a month (the run's cost × {month:g}: interviewing days in a "
-        "month ÷ interviewing days in the run). The same tokens at the providers' paid list prices: "
-        f"{md.money(list_total)} a month — the bill if the free tiers ended.",
-        "",
+        _cost_section(run),
         _curve_section(run),
         md.heading(2, "Destinations in the run"),
         "",

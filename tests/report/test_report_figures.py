@@ -12,7 +12,7 @@ import pytest
 from capacity.config import Configuration
 from capacity.plan import plan as make_plan
 from capacity.report.figures._day import _quiet_start_hour, day_window
-from capacity.report.figures.cost import cost_figure, cost_rows
+from capacity.report.figures.cost import cost_figure, cost_rows, cost_summary
 from capacity.report.figures.curve import curve_figure
 from capacity.report.figures.demand import CapacityLine, demand_figure
 from capacity.report.figures.latency import latency_figure
@@ -49,7 +49,7 @@ def _draw_all(config: Configuration, result: RunResult, out: Path) -> list[Path]
         quota_figure(result, out / "quota.png"),
         latency_figure(result, out / "latency.png"),
         requests_figure(result, out / "requests.png"),
-        cost_figure(result, out / "cost.png", list_prices(config), 22.0),
+        cost_figure(cost_summary(result, list_prices(config), 22.0), out / "cost.png"),
     ]
 
 
@@ -120,3 +120,26 @@ def test_cost_rows_price_free_tokens_at_the_list_price(small_a: Configuration, r
     assert used
     assert all(r.billed_usd == 0 for r in rows.values())  # scenario A: free tiers only
     assert rows["github-models/openai/gpt-4o-mini"].list_usd is None  # no paid price in providers.yaml
+
+
+def test_quota_cells_tell_idle_from_exhausted() -> None:
+    import datetime as dt
+
+    from capacity.report.figures._day import DayWindow
+    from capacity.report.figures.quota import EXHAUSTED, QuotaRow, day_grid, hour_grid
+
+    hours_ = 48
+    fraction = np.zeros(hours_)
+    full = np.zeros(hours_)
+    fraction[13:20] = 0.6  # day 1: used, 60 % of the limit
+    fraction[20] = 1.0  # full at an admission
+    full[20:24] = 1.0  # then full and nothing admitted: exhausted until midnight
+    full[24 + 13 : 48] = 1.0  # day 2: a monthly cap gone, nothing admitted all day
+    row = QuotaRow("mistral/mistral-small-latest", "tokens_per_month", fraction, ["tokens_per_month"] * hours_, full)
+    window = DayWindow(0, 0, "busiest day", dt.datetime(2025, 10, 6, tzinfo=dt.UTC))
+    by_hour = hour_grid([row], window)[0]
+    assert by_hour[13] == pytest.approx(60.0) and by_hour[20] == pytest.approx(100.0)
+    assert list(by_hour[21:24]) == [EXHAUSTED] * 3
+    assert list(by_hour[:13]) == [0.0] * 13  # idle: nothing sent, nothing full
+    assert list(day_grid([row], 2)[0]) == [pytest.approx(100.0), EXHAUSTED]
+    assert list(row.exhausted[20:25]) == [False, True, True, True, False]

@@ -47,6 +47,14 @@ class DayWindow:
         start = self.run_start + dt.timedelta(hours=self.start_hour)
         return f"{self.reason}: {start:%a %Y-%m-%d}, {start:%H:%M} UTC to {start:%H:%M} the next day"
 
+    def span_caption(self, first: int, last: int) -> str:
+        """The hours ``first`` to ``last`` (offsets into the window, 0–24) in words, as a figure that
+        draws only them says: ``worst day: Wed 2025-10-29, 12:00 to 03:00 UTC the next day``."""
+        start = self.run_start + dt.timedelta(hours=self.start_hour + first)
+        end = self.run_start + dt.timedelta(hours=self.start_hour + last)
+        later = "" if end.date() == start.date() else " the next day"
+        return f"{self.reason}: {start:%a %Y-%m-%d}, {start:%H:%M} to {end:%H:%M} UTC{later}"
+
 
 def _quiet_start_hour(in_flight: NDArray[np.float64]) -> int:
     """UTC hour of day that ends the longest circular stretch of least activity."""

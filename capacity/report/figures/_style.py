@@ -119,3 +119,11 @@ def seconds_axis(axis: Any) -> None:
     axis.set_major_locator(FixedLocator(SECOND_TICKS))
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     axis.set_minor_locator(NullLocator())
+
+
+def usd_tick(x: float) -> str:
+    """A money axis's tick: ``$1,500``, ``$20``, ``$0.5``, ``$0.002`` (no trailing zeros, no exponent)."""
+    if abs(x) >= 10:
+        return f"${x:,.0f}"
+    text = f"{x:.6f}".rstrip("0").rstrip(".")
+    return f"${text}"

@@ -4,8 +4,12 @@ Billed cost is what the run spent: paid destinations at their list price, free t
 while their quota lasts, GPU pools at their hourly price. A month is the run's cost scaled by
 ``runs_per_month`` (interviewing days in a month ÷ interviewing days in the run). Hatched
 bars show what the same tokens would cost at each provider's paid list price — the bill if
-its free tier ended. Per interview is each destination's cost ÷ all interviews carried, so the
-bars of one figure add up to the run's cost per carried interview.
+its free tier ended, for the interviews the run carried. Per interview is each destination's
+cost ÷ all interviews carried, so the bars of one figure add up to the run's cost per carried
+interview. Every destination of the run has a row, the free ones without a list price too.
+
+The page's cost paragraph and the figure are written from the same :class:`CostSummary`, so
+the page and the picture show the same dollars.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from capacity.report.figures._style import new_figure, palette, save_png, short_name, style
+from capacity.report.figures._style import new_figure, palette, save_png, short_name, style, usd_tick
+from capacity.report.markdown import money, pct
 from capacity.result import RunResult
 from capacity.units import MTOK
 
@@ -41,94 +46,135 @@ def cost_rows(result: RunResult, prices: Mapping[str, tuple[float, float]]) -> l
     return rows
 
 
-def cost_figure(
-    result: RunResult, path: Path, prices: Mapping[str, tuple[float, float]], runs_per_month: float
-) -> Path:
-    """Write the cost figure of ``result`` to ``path`` (PNG)."""
-    rows = [r for r in cost_rows(result, prices) if r.billed_usd > 0 or (r.list_usd or 0) > 0]
-    carried = result.interviews.completed + result.interviews.degraded
+@dataclass(frozen=True)
+class CostSummary:
+    """The dollars the cost figure draws and the page's cost paragraph states, USD.
+
+    ``rows`` holds every destination of the run, in routing order; ``runs_per_month`` scales
+    the run to a month (interviewing days a month ÷ those of the run).
+    """
+
+    scenario: str
+    rows: tuple[CostRow, ...]
+    runs_per_month: float
+    carried: int
+    """Interviews the run carried (completed or degraded)."""
+    requested: int
+    """Interviews the run was asked for."""
+
+    @property
+    def has_cost(self) -> bool:
+        """Whether any destination cost something, billed or at a list price (else nothing to draw)."""
+        return any(r.billed_usd > 0 or (r.list_usd or 0.0) > 0 for r in self.rows)
+
+    @property
+    def carried_share(self) -> float:
+        """Carried ÷ requested, 0–1 (1 for an empty run)."""
+        return self.carried / self.requested if self.requested else 1.0
+
+    @property
+    def billed_month(self) -> float:
+        """The run's bill scaled to a month, USD/month."""
+        return sum(r.billed_usd for r in self.rows) * self.runs_per_month
+
+    @property
+    def list_month(self) -> float:
+        """The run's tokens at the paid list prices, scaled to a month: the bill if the free tiers
+        ended, for the interviews carried, USD/month."""
+        return sum(r.list_usd or 0.0 for r in self.rows) * self.runs_per_month
+
+    @property
+    def billed_each(self) -> float:
+        """Billed USD per carried interview (0 when none was carried)."""
+        return sum(r.billed_usd for r in self.rows) / self.carried if self.carried else 0.0
+
+    @property
+    def list_each(self) -> float:
+        """List-price USD per carried interview (0 when none was carried)."""
+        return sum(r.list_usd or 0.0 for r in self.rows) / self.carried if self.carried else 0.0
+
+    @property
+    def list_month_all(self) -> float:
+        """The bill if the free tiers ended and every requested interview were carried, USD/month:
+        the list price per carried interview × the interviews requested in a month."""
+        return self.list_each * self.requested * self.runs_per_month
+
+    @property
+    def unpriced(self) -> tuple[str, ...]:
+        """Destinations that carried tokens but have no paid list price in providers.yaml."""
+        return tuple(r.destination for r in self.rows if r.list_usd is None)
+
+
+def cost_summary(
+    result: RunResult, prices: Mapping[str, tuple[float, float]], runs_per_month: float
+) -> CostSummary:
+    """The cost figure's and page's dollars for ``result`` (see :class:`CostSummary`)."""
+    iv = result.interviews
+    return CostSummary(result.scenario, tuple(cost_rows(result, prices)), runs_per_month, iv.carried, iv.requested)
+
+
+def cost_figure(summary: CostSummary, path: Path) -> Path:
+    """Write the cost figure of ``summary`` to ``path`` (PNG): every destination, per month and per
+    carried interview, billed (solid) and at the paid list price (hatched).
+
+    Raises ValueError when nothing has a cost (:attr:`CostSummary.has_cost` is false): a page
+    says so in words instead of drawing an empty figure.
+    """
+    if not summary.has_cost:
+        raise ValueError(f"scenario {summary.scenario}: no cost, billed or at list price, to draw")
+    rows = summary.rows
+    carried = summary.carried
     with style():
         from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-        if not rows:
-            fig = new_figure(11.0, 2.0)
-            ax = fig.subplots()
-            ax.set_axis_off()
-            ax.text(
-                0.5,
-                0.5,
-                "Every destination is free and has no paid list price in providers.yaml:\n"
-                "no cost, billed or at list price, to show.",
-                ha="center",
-                va="center",
-                fontsize=11,
-            )
-            fig.suptitle(f"Scenario {result.scenario}: cost by destination")
-            return save_png(fig, path)
-        fig = new_figure(11.0, 2.2 + 0.32 * max(len(rows), 2))
+        fig = new_figure(11.0, 2.4 + 0.34 * max(len(rows), 2))
         month_ax, each_ax = fig.subplots(1, 2, sharey=True)
-        if rows:
-            y = np.arange(len(rows))
-            colors = palette(len(result.destinations))
-            color_of = {d.name: c for d, c in zip(result.destinations, colors, strict=True)}
-            for ax, scale, unit in (
-                (month_ax, runs_per_month, "US$ per month"),
-                (each_ax, 1.0 / carried if carried else 0.0, "US$ per carried interview"),
-            ):
-                billed = [r.billed_usd * scale for r in rows]
-                listed = [(r.list_usd or 0.0) * scale for r in rows]
-                ax.barh(
-                    y - 0.2,
-                    billed,
-                    height=0.38,
-                    color=[color_of[r.destination] for r in rows],
-                    label="billed in this run",
-                )
-                ax.barh(
-                    y + 0.2,
-                    listed,
-                    height=0.38,
-                    color="white",
-                    edgecolor=[color_of[r.destination] for r in rows],
-                    hatch="///",
-                    label="same tokens at paid list price",
-                )
-                top = max([*billed, *listed, 1e-9])
-                for yi, b, lp in zip(y, billed, listed, strict=True):
-                    ax.text(b + top * 0.01, yi - 0.2, _money(b), va="center", fontsize=7.5)
-                    ax.text(lp + top * 0.01, yi + 0.2, _money(lp), va="center", fontsize=7.5, color="#555555")
-                ax.set_xlim(0, top * 1.25)
-                ax.set_xlabel(unit)
-                ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
-                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _tick(v)))
-            month_ax.set_yticks(y, [short_name(r.destination) for r in rows])
-            month_ax.invert_yaxis()
-            month_total = sum(r.billed_usd for r in rows) * runs_per_month
-            list_total = sum(r.list_usd or 0.0 for r in rows) * runs_per_month
-            month_ax.set_title(
-                f"Per month\nbilled {_money(month_total)} · at list price {_money(list_total)}"
+        y = np.arange(len(rows))
+        color_of = dict(zip((r.destination for r in rows), palette(len(rows)), strict=True))
+        for ax, scale, unit in (
+            (month_ax, summary.runs_per_month, "US$ per month"),
+            (each_ax, 1.0 / carried if carried else 0.0, "US$ per carried interview"),
+        ):
+            billed = [r.billed_usd * scale for r in rows]
+            listed = [(r.list_usd or 0.0) * scale for r in rows]
+            ax.barh(
+                y - 0.2, billed, height=0.38, color=[color_of[r.destination] for r in rows], label="billed in this run"
             )
-            list_each = sum(r.list_usd or 0.0 for r in rows) / carried if carried else 0.0
-            each_ax.set_title(
-                f"Per carried interview\nbilled {_money(result.cost_per_interview_usd)} · at list price "
-                f"{_money(list_each)}"
+            ax.barh(
+                y + 0.2,
+                listed,
+                height=0.38,
+                color="white",
+                edgecolor=[color_of[r.destination] for r in rows],
+                hatch="///",
+                label="same tokens at paid list price",
             )
-            month_ax.legend(loc="lower right", fontsize=8)
-        fig.suptitle(f"Scenario {result.scenario}: cost by destination")
+            top = max([*billed, *listed, 1e-9])
+            for yi, b, lp, row in zip(y, billed, listed, rows, strict=True):
+                ax.text(b + top * 0.01, yi - 0.2, money(b), va="center", fontsize=7.5)
+                at_list = "no paid list price" if row.list_usd is None else money(lp)
+                ax.text(lp + top * 0.01, yi + 0.2, at_list, va="center", fontsize=7.5, color="#555555")
+            ax.set_xlim(0, top * 1.3)
+            ax.set_xlabel(unit)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: usd_tick(v)))
+        month_ax.set_yticks(y, [short_name(r.destination, 60) for r in rows])
+        month_ax.invert_yaxis()
+        every = (
+            f"\nat list price, every requested interview carried: {money(summary.list_month_all)}"
+            if 0 < carried < summary.requested
+            else ""
+        )
+        month_ax.set_title(
+            f"Per month\nbilled {money(summary.billed_month)} · at list price {money(summary.list_month)}{every}"
+        )
+        each_ax.set_title(
+            f"Per carried interview\nbilled {money(summary.billed_each)} · at list price {money(summary.list_each)}"
+        )
+        month_ax.legend(loc="lower right", fontsize=8)
+        fig.suptitle(
+            f"Scenario {summary.scenario}: cost by destination, for the {carried:,} interviews carried "
+            f"({pct(summary.carried_share)} of those requested)"
+        )
         return save_png(fig, path)
 
-
-def _money(x: float) -> str:
-    """A bar's value in dollars: whole dollars from $100, cents from $1, else three significant digits."""
-    if x == 0:
-        return "$0"
-    if abs(x) >= 100:
-        return f"${x:,.0f}"
-    return f"${x:,.2f}" if abs(x) >= 1 else f"${x:.3g}"
-
-
-def _tick(x: float) -> str:
-    """An axis tick in dollars: whole dollars from $10, else three significant digits."""
-    if x == 0:
-        return "$0"
-    return f"${x:,.0f}" if abs(x) >= 10 else f"${x:.3g}"

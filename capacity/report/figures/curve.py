@@ -9,14 +9,34 @@ the carried knee (≥ 99 % carried, latency aside) is marked instead.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from capacity.report.figures._style import COLORS, new_figure, save_png, seconds_axis, style
 from capacity.studies.sweep import CapacityCurve
 
 
-def curve_figure(curve: CapacityCurve, path: Path) -> Path:
-    """Write the capacity-curve figure to ``path`` (PNG)."""
+def demand_label(curve: CapacityCurve, need_per_day: float | None = None) -> str:
+    """The words of the curve's demand line (the figure's legend and the page say the same).
+
+    The line stands at the sweep's scale-1 point: the scenario's own demand, as offered per day of
+    the short runs. ``need_per_day`` is the scenario's need per calendar day over its whole horizon
+    (:attr:`~capacity.result.RunResult.need_interviews_per_day`); where the short runs' days are
+    busier than that average (weekdays of a monthly demand), both are named, so the line is not
+    read as the need.
+    """
+    offered = f"{curve.need_per_day:,.0f}"
+    if need_per_day is None or f"{need_per_day:,.0f}" == offered:
+        return f"the scenario's need: {offered} interviews/day (scale 1)"
+    return (
+        f"scale 1, the scenario's own demand: {offered} offered/day on these {curve.days}-day runs; "
+        f"its need: {need_per_day:,.0f}/day over the whole scenario"
+    )
+
+
+def curve_figure(curve: CapacityCurve, path: Path, need_per_day: float | None = None) -> Path:
+    """Write the capacity-curve figure to ``path`` (PNG); ``need_per_day`` labels the demand line
+    (:func:`demand_label`)."""
     pts = curve.points
     offered = [p.offered_per_day for p in pts]
     carried = [p.carried_per_day for p in pts]
@@ -43,7 +63,7 @@ def curve_figure(curve: CapacityCurve, path: Path) -> Path:
             color=COLORS["demand"],
             linestyle="-.",
             linewidth=1.2,
-            label=f"the scenario's demand: {curve.need_per_day:,.0f}/day",
+            label=demand_label(curve, need_per_day),
         )
         knee = curve.knee
         mark = knee or curve.carried_knee
@@ -93,6 +113,7 @@ def curve_figure(curve: CapacityCurve, path: Path) -> Path:
         twin.spines["right"].set_visible(True)
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = twin.get_legend_handles_labels()
-        twin.legend(h1 + h2, l1 + l2, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8)
+        wrapped = ["\n".join(textwrap.wrap(text, 70)) for text in l1 + l2]
+        fig.legend(h1 + h2, wrapped, loc="outside lower center", ncol=2, fontsize=8)
         fig.suptitle(f"Scenario {curve.scenario}: capacity curve (seed {curve.seed})")
         return save_png(fig, path)

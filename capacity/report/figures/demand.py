@@ -53,7 +53,7 @@ def demand_figure(
     x_min = np.arange(len(in_flight)) / 60.0
     mean_s = result.interview_duration_s.mean
     offered = _offered_in_flight(minutes(result.timeseries.interview_starts, window), mean_s)
-    lo, hi = _active_span(starts, per_hour(in_flight))
+    lo, hi = shown_hours(result, window)
     with style():
         fig = new_figure(10.0, 7.0)
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[1.0, 1.3])
@@ -122,7 +122,7 @@ def demand_figure(
         bottom.set_xticks(ticks)
         bottom.set_xticklabels([labels[i % 24] for i in ticks])
         bottom.set_xlabel("time of day (UTC)")
-        fig.suptitle(f"Scenario {result.scenario}: demand and capacity over a day\n{window.caption()}")
+        fig.suptitle(f"Scenario {result.scenario}: demand and capacity over a day\n{window.span_caption(lo, hi)}")
         return save_png(fig, path)
 
 
@@ -133,6 +133,15 @@ def _offered_in_flight(starts_per_minute: NDArray[np.float64], mean_duration_s: 
     idx = np.arange(1, len(cumulative))
     out: NDArray[np.float64] = cumulative[idx] - cumulative[np.maximum(idx - span, 0)]
     return out
+
+
+def shown_hours(result: RunResult, window: DayWindow) -> tuple[int, int]:
+    """The hours of ``window`` the demand figure draws (offsets 0–24, the last exclusive): those with
+    an interview started or in flight, and one quiet hour either side. The figure's title and the
+    page's caption name this span (:meth:`DayWindow.span_caption`)."""
+    starts = per_hour(minutes(result.timeseries.interview_starts, window))
+    in_flight = per_hour(minutes(result.timeseries.in_flight_interviews, window))
+    return _active_span(starts, in_flight)
 
 
 def _active_span(*hourly: NDArray[np.float64]) -> tuple[int, int]:
