@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import openai
-import pytest
 from servekit import config, emulator_of, service
 
 MESSAGES = [{"role": "user", "content": "tell me about your last project"}]

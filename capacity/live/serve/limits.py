@@ -10,8 +10,9 @@ destinations and their accounts, so
 * ``remaining`` the sum of what is left of each (floored at 0);
 * ``reset`` the time until every one of them is whole again (Go duration, wall time).
 
-A window is reported only when every account of every destination states it: if one
-destination has no daily request limit, the group has none either.
+A header sums the destinations that state that window (the model's own limit, per account); a
+destination stating none is bounded by other limits (Mistral's per-second requests, a credit,
+an account-wide allowance) and is left out of it; a window no destination states is not sent.
 
 Where the counts come from: the in-memory ledger's own windows (exact: it is what admits); with
 the Redis ledger, each account's figures as its provider last reported them in its own
@@ -79,16 +80,15 @@ class GroupLimits:
             field = _FIELD[(measure.value, period.value)]
             limit = remaining = 0.0
             full_at = now
-            complete = bool(self.destinations)
+            stated = False
             for dest in self.destinations:
                 if dest.quota is None:
-                    complete = False
-                    break
+                    continue
                 for k, account in enumerate(dest.quota.accounts):
                     window = next((w for w in account.windows[: dest.quota.own_windows] if w.name == field), None)
                     if window is None:
-                        complete = False
-                        break
+                        continue
+                    stated = True
                     limit += window.limit
                     if self.shared:
                         heard = self._heard.get((dest.index, k, field))
@@ -102,9 +102,7 @@ class GroupLimits:
                         remaining += max(0.0, window.limit - used)
                         if used > 0:
                             full_at = max(full_at, window.free_at(now, window.limit))
-                if not complete:
-                    break
-            if not complete:
+            if not stated:
                 continue
             name = measure.value
             out[ratelimit_header("limit", name, period.value)] = str(math.floor(limit + 1e-9))
