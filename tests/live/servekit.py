@@ -18,14 +18,24 @@ from capacity.live.serve import ServeSettings, ServeThread
 START = dt.datetime(2025, 6, 2, 12, 0, tzinfo=dt.UTC)
 
 
-def config(limits: dict[str, Any] | None = None, **routing: Any) -> Configuration:
-    """One provider ``acme`` (model ``m``, no latency, ``limits``), routed as ``routing`` adds."""
+def config(
+    limits: dict[str, Any] | None = None,
+    *,
+    names: tuple[str, ...] = ("acme",),
+    ttft_s: float = 0.0,
+    cache: bool = False,
+    **routing: Any,
+) -> Configuration:
+    """Providers ``names`` (model ``m`` each, ``limits``, a constant time to first token
+    ``ttft_s``, decoding at once), in that order, routed as ``routing`` adds; the response
+    cache and in-flight de-duplication on with ``cache``."""
     return build(
-        [provider("acme", limits=limits or {}, tps=const(1e6))],
+        [provider(n, limits=limits or {}, ttft=const(ttft_s), tps=const(1e6)) for n in names],
         demand(10),
         hours("00:00", "01:00"),
         one_turn(output=const(5.0), max_output=16),
-        destinations("acme", **routing),
+        {"cache": {"enabled": cache, "deduplicate_in_flight": cache}},
+        destinations(*names, **routing),
     )
 
 
