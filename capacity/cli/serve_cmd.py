@@ -56,6 +56,11 @@ def serve(
         float, typer.Option("--max-wait", metavar="SECONDS", min=0.0,
             help="Longest a request waits for quota before a 429 with Retry-After (wall s).")
     ] = 0.0,
+    time_scale: Annotated[
+        float, typer.Option("--time-scale", metavar="FACTOR",
+            help="Run time per wall second, for a rehearsal against `capacity emulate` at the same scale "
+            "(one instance, quotas in memory).")
+    ] = 1.0,
     tokens_env: Annotated[
         str, typer.Option("--tokens-env", metavar="NAME",
             help="Environment variable of the clients' bearer tokens, comma-separated (unset: no auth).")
@@ -85,6 +90,10 @@ def serve(
             raise UsageError(f"--log-level {log_level!r}: expected one of {', '.join(LOG_LEVELS)}")
         if not math.isfinite(max_wait):
             raise UsageError(f"--max-wait {max_wait}: must be a finite number of seconds")
+        if not (math.isfinite(time_scale) and time_scale > 0):
+            raise UsageError(f"--time-scale {time_scale}: must be a finite number > 0")
+        if redis is not None and time_scale != 1.0:
+            raise UsageError("--time-scale: instances sharing Redis run on the wall clock; leave it at 1")
         if not group.strip():
             raise UsageError("--group: the model group needs a name")
         config = load(scenario, providers, set_)
@@ -105,7 +114,7 @@ def serve(
         except OSError as exc:
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     settings = ServeSettings(config, routes, group=group.strip(), redis_url=redis, namespace=namespace,
-                             tokens=tokens, max_wait_s=max_wait)
+                             tokens=tokens, max_wait_s=max_wait, time_scale=time_scale)
     bound_host, bound_port = sock.getsockname()[:2]
     base = f"http://{bound_host}:{bound_port}"
     auth = f"bearer tokens from {tokens_env}" if tokens else "no client authentication"

@@ -23,6 +23,9 @@ than holding the client.
 Time: run seconds are wall seconds since the service's ``run_start`` (a fixed UTC instant,
 :data:`SERVE_EPOCH`, so every instance sharing a Redis lays its windows and daily resets on
 the same grid); the Redis ledger reads Redis's ``TIME`` instead, so instance clocks never skew.
+A rehearsal against the emulator may compress time (``time_scale`` run seconds per wall second,
+one instance, in-memory ledger): windows, cool-downs and holds count run time, ``Retry-After``
+and the headers' resets wall time.
 """
 
 from __future__ import annotations
@@ -173,9 +176,15 @@ class Gateway:
         namespace: str = "capacity:serve",
         max_wait_s: float = 0.0,
         seed: int = 0,
+        time_scale: float = 1.0,
     ) -> None:
         if config.scenario.gpu_pools:
             raise UsageError("capacity serve routes to API providers only; this scenario has GPU pools")
+        if not (math.isfinite(time_scale) and time_scale > 0):
+            raise UsageError(f"--time-scale {time_scale}: must be a finite number > 0")
+        if redis is not None and time_scale != 1.0:
+            raise UsageError("--time-scale: instances sharing Redis run on Redis's clock; leave it at 1")
+        self.time_scale = time_scale
         self.config = config
         self.routes = routes
         self.transport = transport
@@ -184,14 +193,15 @@ class Gateway:
         self.redis = redis
         self.namespace = namespace
         self.max_wait_s = max_wait_s
-        self.core: Core = build_core(config, SERVE_EPOCH, seed_streams(seed), NULL_OBSERVER, rolling_margin_s=ONE_WAY_S)
+        margin = ONE_WAY_S * time_scale
+        self.core: Core = build_core(config, SERVE_EPOCH, seed_streams(seed), NULL_OBSERVER, rolling_margin_s=margin)
         self.shared: SharedLedgers | None = None
         if redis is not None:
             self.shared = shared_ledgers(
                 config, self.core.router, SERVE_EPOCH, client=redis, namespace=namespace,
-                clock=None, rolling_margin_s=ONE_WAY_S,
+                clock=None, rolling_margin_s=margin,
             )
-        self.limits = GroupLimits(self.core.destinations, shared=redis is not None)
+        self.limits = GroupLimits(self.core.destinations, shared=redis is not None, time_scale=time_scale)
         self._affinity: OrderedDict[str, int] = OrderedDict()
         self._in_flight: InFlight[_Flight] = InFlight()
         self._flights: dict[str, _Flight] = {}
@@ -204,8 +214,9 @@ class Gateway:
         return self.core.destinations
 
     def now(self) -> float:
-        """Run time, s since :data:`SERVE_EPOCH` (on the monotonic clock from the start)."""
-        return self._run0 + (time.monotonic() - self._mono0)
+        """Run time, s since :data:`SERVE_EPOCH`: the wall time at the start, then ``time_scale``
+        run seconds per second of the monotonic clock."""
+        return self._run0 + (time.monotonic() - self._mono0) * self.time_scale
 
     async def complete(self, request: ClientRequest) -> Outcome:
         """Answer ``request``: from the cache, from an identical request in flight, or upstream."""
@@ -253,7 +264,7 @@ class Gateway:
             preferred = await self._preferred(request.session)
             answer = await self._admit(preferred, tokens_in, max_tokens)
             if not isinstance(answer, Routed):
-                wait_s = answer - self.now()
+                wait_s = (answer - self.now()) / self.time_scale  # wall s
                 if math.isfinite(answer) and time.monotonic() + wait_s <= deadline:
                     await asyncio.sleep(max(0.0, wait_s))
                     continue
@@ -273,7 +284,7 @@ class Gateway:
             outcome = await self.transport.send(endpoint, sent)
             now = self.now()
             used_in = outcome.prompt_tokens if outcome.usage_reported else tokens_in
-            latency = outcome.latency_s if outcome.ok else None
+            latency = outcome.latency_s * self.time_scale if outcome.ok else None
             await self._settle(now, answer, used_in, outcome.completion_tokens, latency)
             self.telemetry.upstream(dest.name, outcome)
             if self.shared is not None:
@@ -285,7 +296,8 @@ class Gateway:
             if outcome.failure is ErrorKind.RATE_LIMITED:
                 wait = outcome.throttle.wait_s if outcome.throttle is not None else None
                 wait = wait if wait is not None else outcome.retry_after_s
-                self.core.router.hold(dest, now + (wait if wait is not None else routing.cooldown_s))
+                held = wait * self.time_scale if wait is not None else routing.cooldown_s  # run s
+                self.core.router.hold(dest, now + held)
             else:
                 self.core.router.cool_down(now, answer, routing.cooldown_s)
             last = Failed(outcome.failure or ErrorKind.SERVER_ERROR, outcome.status, outcome.detail)
@@ -348,7 +360,7 @@ class Gateway:
     def retry_after_s(self) -> float:
         """Wall seconds until the first destination's hold or cool-down ends (0: none holds)."""
         now = self.now()
-        return max(0.0, min((d.cooldown_until for d in self.destinations), default=now) - now)
+        return max(0.0, min((d.cooldown_until for d in self.destinations), default=now) - now) / self.time_scale
 
     def export_quota_use(self) -> None:
         """Set the quota-use gauges from the in-memory ledger: use ÷ limit of each window, the

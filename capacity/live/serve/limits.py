@@ -56,12 +56,14 @@ class GroupLimits:
     """The rate-limit headers of a model group's ``destinations``.
 
     ``shared`` is whether the ledger is Redis's: the figures then come from the providers'
-    reports (:meth:`heard`), else from the in-memory windows.
+    reports (:meth:`heard`), else from the in-memory windows. Run time runs ``time_scale`` run
+    seconds per wall second; resets are written in wall time.
     """
 
-    def __init__(self, destinations: Sequence[Destination], shared: bool) -> None:
+    def __init__(self, destinations: Sequence[Destination], shared: bool, time_scale: float = 1.0) -> None:
         self.destinations = list(destinations)
         self.shared = shared
+        self.time_scale = time_scale
         self._heard: dict[tuple[int, int, str], _Heard] = {}
 
     def heard(self, destination: int, account: int, snapshot: RateLimitSnapshot, now: float) -> None:
@@ -70,7 +72,7 @@ class GroupLimits:
             field = _FIELD.get((reading.measure, reading.period))
             if field is None or reading.remaining is None:
                 continue
-            full_at = now + reading.reset_s if reading.reset_s is not None else math.inf
+            full_at = now + reading.reset_s * self.time_scale if reading.reset_s is not None else math.inf
             self._heard[(destination, account, field)] = _Heard(reading.remaining, full_at)
 
     def headers(self, now: float) -> dict[str, str]:
@@ -108,5 +110,5 @@ class GroupLimits:
             out[ratelimit_header("limit", name, period.value)] = str(math.floor(limit + 1e-9))
             out[ratelimit_header("remaining", name, period.value)] = str(math.floor(remaining + 1e-9))
             if math.isfinite(full_at):
-                out[ratelimit_header("reset", name, period.value)] = format_duration(full_at - now)
+                out[ratelimit_header("reset", name, period.value)] = format_duration((full_at - now) / self.time_scale)
         return out

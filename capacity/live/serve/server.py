@@ -46,7 +46,8 @@ class ServeSettings:
     ``config``'s routing is the model group ``group``, its destinations at ``routes``;
     ``redis_url`` shares quotas and session affinity with other instances under ``namespace``;
     ``tokens`` are the client bearer tokens (empty: no authentication); ``max_wait_s`` the
-    longest a request waits for quota before a 429 (wall s); ``max_body_bytes`` the largest body.
+    longest a request waits for quota before a 429 (wall s); ``max_body_bytes`` the largest body;
+    ``time_scale`` run seconds per wall second (a compressed rehearsal against the emulator).
     """
 
     config: Configuration
@@ -57,6 +58,7 @@ class ServeSettings:
     tokens: tuple[str, ...] = ()
     max_wait_s: float = 0.0
     max_body_bytes: int = MAX_BODY_BYTES
+    time_scale: float = 1.0
 
 
 def service_app(settings: ServeSettings) -> Starlette:
@@ -76,6 +78,7 @@ def service_app(settings: ServeSettings) -> Starlette:
                 held["gateway"] = Gateway(
                     settings.config, settings.routes, transport, group=settings.group, telemetry=Telemetry(),
                     redis=client, namespace=settings.namespace, max_wait_s=settings.max_wait_s,
+                    time_scale=settings.time_scale,
                 )
                 yield
         finally:
