@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from simkit import build, const, demand, destinations, hours, one_turn, provider
+import yaml
+from simkit import BASE, build, const, demand, destinations, hours, merge, one_turn, provider
 
 from capacity.config.loader import Configuration
 from capacity.live.emulator import Emulator, EmulatorThread, ScaledClock
@@ -40,9 +42,9 @@ def config(
 
 
 @contextmanager
-def emulator_of(cfg: Configuration) -> Iterator[EmulatorThread]:
-    """The emulator of ``cfg``'s providers on the wall clock."""
-    emulator = Emulator(list(cfg.providers.values()), ScaledClock(1.0), START)
+def emulator_of(cfg: Configuration, time_scale: float = 1.0) -> Iterator[EmulatorThread]:
+    """The emulator of ``cfg``'s providers, ``time_scale`` emulated seconds per wall second."""
+    emulator = Emulator(list(cfg.providers.values()), ScaledClock(time_scale), START)
     with EmulatorThread(emulator) as server:
         yield server
 
@@ -53,3 +55,15 @@ def service(cfg: Configuration, emulator_url: str, **settings: Any) -> Iterator[
     routes = resolve_routes(cfg, emulator=emulator_url)
     with ServeThread(ServeSettings(cfg, routes, **settings)) as server:
         yield server
+
+
+def write_files(folder: Path, limits: dict[str, Any], interviews: int) -> tuple[Path, Path]:
+    """A scenario file and a providers file in ``folder`` for the CLI: :func:`config`'s provider
+    ``acme`` with ``limits``, ``interviews`` one-request interviews spread over 00:00–01:00."""
+    prov = provider("acme", limits=limits, tps=const(1e6))
+    scenario = merge(BASE, {**demand(interviews), **hours("00:00", "01:00"),
+                            **one_turn(output=const(5.0), max_output=16), **destinations("acme")})
+    providers_path, scenario_path = folder / "providers.yaml", folder / "tiny.yaml"
+    providers_path.write_text(yaml.safe_dump({"providers": [prov]}))
+    scenario_path.write_text(yaml.safe_dump(scenario))
+    return scenario_path, providers_path
