@@ -9,6 +9,7 @@ Routes:
   stream is written once the upstream's answer is whole (the policy may still retry elsewhere
   until then, which a stream already begun could not undo).
 * ``GET /v1/models`` — the model groups;
+* ``GET /`` — the dashboard (:mod:`.dashboard`), refreshing from ``GET /api/dashboard``;
 * ``GET /api/optimization_stats`` — :meth:`Telemetry.optimization_stats`;
 * ``GET /metrics`` — Prometheus's text format;
 * ``GET /healthz`` — the process answers; ``GET /readyz`` — it can serve (Redis answers, when used).
@@ -32,10 +33,11 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from capacity.live.chat import OUTPUT_TOKENS_HEADER
+from capacity.live.serve.dashboard import dashboard_document, dashboard_page
 from capacity.live.serve.gateway import Answer, ClientRequest, Exhausted, Gateway
 from capacity.units import ErrorKind
 
@@ -192,6 +194,14 @@ def build_app(
         gw.export_quota_use()
         return Response(gw.telemetry.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    page = dashboard_page()
+
+    async def index(request: Request) -> Response:
+        return HTMLResponse(page)
+
+    async def board(request: Request) -> Response:
+        return JSONResponse(dashboard_document(gateway()))
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -203,7 +213,9 @@ def build_app(
     routes = [
         Route("/v1/chat/completions", chat, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),
+        Route("/", index, methods=["GET"]),
         Route("/api/optimization_stats", stats, methods=["GET"]),
+        Route("/api/dashboard", board, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

@@ -24,12 +24,15 @@ process) follow its naming conventions — base units (seconds), ``_total`` coun
 
 from __future__ import annotations
 
+import time
 from collections import Counter as Tally
+from collections import deque
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from capacity.live.chat import ChatOutcome
+from capacity.metrics.histogram import LogHistogram
 
 __all__ = ["OUTCOMES", "Telemetry"]
 
@@ -48,6 +51,9 @@ class Telemetry:
         self.api_calls = 0
         self.affinity_hits = 0
         self.by_provider: dict[str, Tally[str]] = {}
+        self.durations = LogHistogram()
+        """Every answered or refused request's time in the service, s (p50/p95 for the dashboard)."""
+        self._recent: dict[str, deque[float]] = {}  # per provider, when (monotonic s) each request was sent
         r = self.registry
         self._requests = Counter("capacity_serve_requests", "Client requests by outcome.", ["outcome"], registry=r)
         self._duration = Histogram(
@@ -100,6 +106,21 @@ class Telemetry:
         self.api_calls += 1
         self._upstream.labels(provider).inc()
         self.by_provider.setdefault(provider, Tally())["requests"] += 1
+        recent = self._recent.setdefault(provider, deque())
+        now = time.monotonic()
+        recent.append(now)
+        while recent[0] <= now - 60.0:
+            recent.popleft()
+
+    def last_minute(self, provider: str) -> int:
+        """Requests sent to ``provider`` in the last 60 wall seconds."""
+        recent = self._recent.get(provider)
+        if not recent:
+            return 0
+        now = time.monotonic()
+        while recent and recent[0] <= now - 60.0:
+            recent.popleft()
+        return len(recent)
 
     def upstream(self, provider: str, outcome: ChatOutcome) -> None:
         """What the upstream call to ``provider`` came to."""
@@ -118,6 +139,7 @@ class Telemetry:
     def took(self, seconds: float) -> None:
         """A client request was answered (or refused) ``seconds`` after it arrived."""
         self._duration.observe(seconds)
+        self.durations.add(seconds)
 
     def optimization_stats(self) -> dict[str, Any]:
         """The seed's dashboard figures: each as a count and a rate over all requests (0 before any)."""
