@@ -241,9 +241,10 @@ class Gateway:
         try:
             outcome = await self._upstream(request)
         except BaseException:
-            if dedup:
+            if dedup:  # the leader was abandoned: its followers get a failure, not a hang
                 self._in_flight.finish(key)
-                self._flights.pop(key).done.cancel()
+                abandoned = Failed(ErrorKind.CONNECTION, None, "the identical request it waited for was abandoned")
+                self._flights.pop(key).done.set_result(abandoned)
             raise
         if dedup:
             self._in_flight.finish(key)
