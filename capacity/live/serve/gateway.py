@@ -282,7 +282,11 @@ class Gateway:
                 request.messages, max_tokens=dest.quota.output_cap(max_tokens), output_tokens=request.output_tokens
             )
             self.telemetry.sent(dest.name)
-            outcome = await self.transport.send(endpoint, sent)
+            try:
+                outcome = await self.transport.send(endpoint, sent)
+            except BaseException:  # cancelled (the server stopping): give the reservation back
+                await self._settle(self.now(), answer, tokens_in, 0, None)
+                raise
             now = self.now()
             used_in = outcome.prompt_tokens if outcome.usage_reported else tokens_in
             latency = outcome.latency_s * self.time_scale if outcome.ok else None
