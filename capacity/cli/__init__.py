@@ -12,6 +12,7 @@ from capacity.cli import (  # noqa: F401  (each registers its command)
     providers_cmd,
     report_cmd,
     scenario_cmd,
+    serve_cmd,
     simulate_cmd,
     size_cmd,
     validate_cmd,

@@ -35,6 +35,7 @@ from capacity.live.load import LiveRun, plan_live
 from capacity.live.performer import HttpPerformer, parse_endpoint_options, resolve_routes
 from capacity.live.redis_ledger import LossPolicy
 from capacity.live.runtime import CallPerformer
+from capacity.live.serve.driving import ROUTER_PROVIDER, through_router
 from capacity.live.transport import ChatTransport
 from capacity.policy.build import Core
 from capacity.report.run_tables import render_run, summary_json
@@ -117,6 +118,18 @@ def live(
             "from 1/N of each quota).",
         ),
     ] = "fail_closed",
+    router: Annotated[
+        str | None,
+        typer.Option(
+            "--router",
+            metavar="URL",
+            help="Drive a running `capacity serve` at URL (http://host:port): every turn goes to its model "
+            "group, which routes, counts quotas and caches (bearer token from CAPACITY_ROUTER_TOKEN, if set).",
+        ),
+    ] = None,
+    group: Annotated[
+        str, typer.Option("--group", metavar="NAME", help="The model group to ask, with --router.")
+    ] = "interview",
     out: Annotated[Path | None, typer.Option("--out", metavar="FILE",
         help="Also write the full RunResult as JSON.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
@@ -133,6 +146,8 @@ def live(
         capacity live -s A -n 200 --time-scale 60 --emulator http://127.0.0.1:8400
 
         capacity live -s A-groq -n 20 --endpoint groq=http://127.0.0.1:8000/v1
+
+        capacity live -s A -n 50 --router http://127.0.0.1:4000
 
     Exit status: 0 the run finished (whether or not it carried the interviews: the verdict
     says), 1 with --fail-if-short when it fell short, or a router process failed, 2 bad input,
@@ -155,6 +170,12 @@ def live(
             raise UsageError(f"--on-redis-loss {on_redis_loss!r}: expected fail_closed or local")
         loss: LossPolicy = "local" if on_redis_loss == "local" else "fail_closed"
         overrides = parse_endpoint_options(endpoint or [])
+        if router is not None:
+            if emulator is not None or overrides or redis is not None or routers > 1:
+                raise UsageError("--router drives a running capacity serve, which routes: "
+                                 "leave out --emulator, --endpoint, --redis and --routers")
+            config = through_router(config, router, group)
+            overrides = {ROUTER_PROVIDER: [config.provider(ROUTER_PROVIDER).base_url]}
         routes = resolve_routes(config, emulator=emulator, overrides=overrides)
         plan = plan_live(config, interviews, seed)
     if routers > 1:
@@ -190,7 +211,7 @@ def live(
     transport = ChatTransport()
 
     def performer(core: Core) -> CallPerformer:
-        return HttpPerformer(core, routes, transport, time_scale)
+        return HttpPerformer(core, routes, transport, time_scale, sessions=router is not None)
 
     show = progress and not as_json and err_console.is_terminal
     err_console.print(f"journal: {journal}", highlight=False)

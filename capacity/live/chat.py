@@ -122,12 +122,14 @@ class ChatRequest:
     """One chat completion to ask for: ``messages`` (``{"role": …, "content": …}``),
     ``max_tokens`` (≥ 1), ``stream`` (server-sent events, so TTFT is seen) and
     ``output_tokens``, a hint sent as :data:`OUTPUT_TOKENS_HEADER` (the emulator generates
-    exactly that many tokens). Raises ``ValueError`` for ``max_tokens`` < 1."""
+    exactly that many tokens); ``user``, OpenAI's end-user id (sent when given: ``capacity
+    serve`` keeps one user's requests on one provider). Raises ``ValueError`` for ``max_tokens`` < 1."""
 
     messages: Sequence[Mapping[str, str]]
     max_tokens: int
     stream: bool = True
     output_tokens: int | None = None
+    user: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_tokens < 1:
@@ -144,6 +146,8 @@ class ChatRequest:
         }
         if self.stream:
             body["stream_options"] = {"include_usage": True}
+        if self.user is not None:
+            body["user"] = self.user
         return body
 
 

@@ -161,15 +161,20 @@ class MissingKeysError(UsageError):
 class HttpPerformer:
     """Performs the core's calls over HTTP: synthetic chat messages of the sampled length,
     ``max_tokens`` as the quota reserved it, and the sampled output length as the emulator's
-    hint; the outcome is written back into the call in run time (``time_scale``)."""
+    hint; the outcome is written back into the call in run time (``time_scale``). With
+    ``sessions`` each request names its candidate as OpenAI's ``user`` (``candidate-17``), so a
+    router in between (``capacity serve``) keeps an interview's turns on one provider."""
 
-    def __init__(self, core: Core, routes: Routes, transport: ChatTransport, time_scale: float = 1.0) -> None:
+    def __init__(
+        self, core: Core, routes: Routes, transport: ChatTransport, time_scale: float = 1.0, sessions: bool = False
+    ) -> None:
         if len(routes.endpoints) != len(core.destinations):
             raise ValueError("one endpoint list per destination")
         self.core = core
         self.routes = routes
         self.transport = transport
         self.time_scale = time_scale
+        self.sessions = sessions
 
     def endpoint(self, call: Call) -> Endpoint:
         """The endpoint ``call`` goes to: its account's (provider) or its server's (GPU pool)."""
@@ -184,6 +189,7 @@ class HttpPerformer:
             chat_messages(call.stage, call.candidate, call.tokens_in),
             max_tokens=max(1, call.max_tokens),
             output_tokens=call.tokens_out,
+            user=f"candidate-{call.candidate}" if self.sessions else None,
         )
         try:
             outcome = await self.transport.send(self.endpoint(call), request)

@@ -115,7 +115,7 @@ def shared_ledgers(
     *,
     client: aioredis.Redis,
     namespace: str,
-    clock: Callable[[], float],
+    clock: Callable[[], float] | None,
     routers: int = 1,
     on_loss: LossPolicy = "fail_closed",
     rolling_margin_s: float = 0.0,
@@ -125,9 +125,10 @@ def shared_ledgers(
     """A Redis ledger per provider destination of ``config``'s routing, on ``client``, under
     ``namespace`` (the run's: every router process of one run uses the same).
 
-    ``clock`` gives run seconds; ``routers`` is the fleet's size (``local`` loss policy keeps
-    1/N of each quota); ``rolling_margin_s`` lengthens rolling windows (run s); ``reconnect_s``
-    is the wall time between attempts to reach a lost Redis; ``time_scale`` the run's.
+    ``clock`` gives run seconds (None: Redis's ``TIME`` since ``run_start``); ``routers`` is the
+    fleet's size (``local`` loss policy keeps 1/N of each quota); ``rolling_margin_s`` lengthens
+    rolling windows (run s); ``reconnect_s`` is the wall time between attempts to reach a lost
+    Redis; ``time_scale`` the run's.
     """
     ledgers: list[RedisQuotaLedger | None] = []
     for d in config.scenario.routing.destinations:

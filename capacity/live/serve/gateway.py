@@ -1,0 +1,385 @@
+"""The router as a service: one client request through the policy core to an upstream and back.
+
+:class:`Gateway` is the part of ``capacity serve`` that knows no HTTP. A client's chat
+completion names a *model group* (:mod:`.groups`); the gateway answers it the way the turn
+pipeline answers a turn — response cache → in-flight de-duplication → admit on the quota
+ledger → send → settle → on a failure, hold or cool the destination down and retry elsewhere —
+with the same policy objects (:func:`~capacity.policy.build.build_core`): the scenario's
+ledger, strategy, cool-downs, retry count and cache. Admission is the router's in-memory
+ledger (one instance), or the Redis ledger shared by every instance
+(:class:`~capacity.live.shared.SharedLedgers`).
+
+Session affinity: a request carrying a session id (the ``x-session-id`` header or OpenAI's
+``user`` field) is first offered to the destination that answered that session last, so one
+interview's turns stay on one provider — and its prompt cache stays warm — while that
+provider has quota; otherwise it goes where the strategy says. The table is in memory, or in
+Redis (one key per session, expiring after :data:`AFFINITY_TTL_S`) when instances share one.
+
+When no destination can take a request, it waits for the earliest admission the ledger names
+if that comes within ``max_wait_s`` (wall s); otherwise the gateway answers
+:class:`Exhausted` at once with the wait — the service's 429 with ``Retry-After`` — rather
+than holding the client.
+
+Time: run seconds are wall seconds since the service's ``run_start`` (a fixed UTC instant,
+:data:`SERVE_EPOCH`, so every instance sharing a Redis lays its windows and daily resets on
+the same grid); the Redis ledger reads Redis's ``TIME`` instead, so instance clocks never skew.
+A rehearsal against the emulator may compress time (``time_scale`` run seconds per wall second,
+one instance, in-memory ledger): windows, cool-downs and holds count run time, ``Retry-After``
+and the headers' resets wall time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from capacity.config.loader import Configuration
+from capacity.errors import UsageError
+from capacity.live.chat import ChatOutcome, ChatRequest, count_words
+from capacity.live.performer import Routes
+from capacity.live.serve.limits import GroupLimits
+from capacity.live.serve.telemetry import Telemetry
+from capacity.live.shared import SharedLedgers, shared_ledgers
+from capacity.live.transport import ChatTransport
+from capacity.policy.build import Core, build_core, seed_streams
+from capacity.policy.dedup import InFlight
+from capacity.policy.ledger import Admission
+from capacity.policy.observer import NULL_OBSERVER
+from capacity.policy.router import Destination, Routed
+from capacity.units import ErrorKind
+
+__all__ = [
+    "AFFINITY_TTL_S",
+    "DEFAULT_MAX_TOKENS",
+    "SERVE_EPOCH",
+    "Answer",
+    "ClientRequest",
+    "Exhausted",
+    "Failed",
+    "Gateway",
+]
+
+SERVE_EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+"""Run time 0 of every ``capacity serve``: a fixed instant, so instances started at different
+times share one grid of windows (a Monday, 00:00 UTC)."""
+
+AFFINITY_TTL_S = 3600.0
+"""How long a session's provider is remembered after its last request, s (an interview's length)."""
+
+DEFAULT_MAX_TOKENS = 1024
+"""``max_tokens`` of a request that names none: what the ledger reserves until the answer's real
+length settles it."""
+
+MAX_AFFINITY_ENTRIES = 100_000
+"""Sessions remembered in memory (least recently used forgotten first)."""
+
+ONE_WAY_S = 0.05
+"""A request's one-way trip to an upstream, s: rolling windows hold each request that much longer
+(as ``capacity live`` does), so the router never frees a slot before the provider does."""
+
+
+@dataclass(frozen=True)
+class ClientRequest:
+    """One client's chat completion: ``messages`` as sent, ``max_tokens`` (None: not given),
+    ``session`` (None: no affinity), ``output_tokens`` (the emulator's hint, passed on)."""
+
+    group: str
+    messages: Sequence[Mapping[str, str]]
+    max_tokens: int | None = None
+    session: str | None = None
+    output_tokens: int | None = None
+
+    @property
+    def tokens_in(self) -> int:
+        """Prompt tokens by the project's approximation (one per whitespace-separated word)."""
+        return sum(count_words(m.get("content", "")) for m in self.messages)
+
+    def cache_key(self) -> str:
+        """The exact-match key of the response cache and of de-duplication: the group, the
+        messages and ``max_tokens``, hashed (SHA-256)."""
+        doc = json.dumps([self.group, list(map(dict, self.messages)), self.max_tokens], sort_keys=True)
+        return hashlib.sha256(doc.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answered request: the upstream's outcome and where it went (``destination`` None:
+    from the cache or a de-duplicated request's leader)."""
+
+    outcome: ChatOutcome
+    destination: str | None
+    source: str  # "api", "cache" or "deduplicated"
+
+
+@dataclass(frozen=True)
+class Exhausted:
+    """No destination can take the request within the wait allowed: try again in
+    ``retry_after_s`` wall seconds (≥ 1)."""
+
+    retry_after_s: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Every attempt failed upstream: the last failure, its HTTP status (None: no response)
+    and a one-line detail."""
+
+    failure: ErrorKind
+    status: int | None
+    detail: str
+
+
+Outcome = Answer | Exhausted | Failed
+
+
+@dataclass
+class _Flight:
+    """A request in flight that identical ones wait for."""
+
+    done: asyncio.Future[Outcome] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Gateway:
+    """The policy core of ``config`` serving client requests over ``transport`` to ``routes``.
+
+    Args:
+        config: the scenario (its routing is the model group) and the providers.
+        routes: each destination's endpoints (:func:`~capacity.live.performer.resolve_routes`).
+        transport: the shared HTTP client to the upstreams.
+        group: the model group's name clients send as ``model``.
+        redis: a connected client when instances share quotas, the affinity table and the
+            namespace ``namespace``; None for the in-memory ledger.
+        max_wait_s: the longest wall time a request waits for quota before a 429, s.
+        telemetry: the counters and metrics every answer updates.
+    Raises:
+        UsageError: the scenario routes to a GPU pool (served by ``capacity live``, not here).
+    """
+
+    def __init__(
+        self,
+        config: Configuration,
+        routes: Routes,
+        transport: ChatTransport,
+        *,
+        group: str,
+        telemetry: Telemetry,
+        redis: aioredis.Redis | None = None,
+        namespace: str = "capacity:serve",
+        max_wait_s: float = 0.0,
+        seed: int = 0,
+        time_scale: float = 1.0,
+    ) -> None:
+        if config.scenario.gpu_pools:
+            raise UsageError("capacity serve routes to API providers only; this scenario has GPU pools")
+        if not (math.isfinite(time_scale) and time_scale > 0):
+            raise UsageError(f"--time-scale {time_scale}: must be a finite number > 0")
+        if redis is not None and time_scale != 1.0:
+            raise UsageError("--time-scale: instances sharing Redis run on Redis's clock; leave it at 1")
+        self.time_scale = time_scale
+        self.config = config
+        self.routes = routes
+        self.transport = transport
+        self.group = group
+        self.telemetry = telemetry
+        self.redis = redis
+        self.namespace = namespace
+        self.max_wait_s = max_wait_s
+        margin = ONE_WAY_S * time_scale
+        self.core: Core = build_core(config, SERVE_EPOCH, seed_streams(seed), NULL_OBSERVER, rolling_margin_s=margin)
+        self.shared: SharedLedgers | None = None
+        if redis is not None:
+            self.shared = shared_ledgers(
+                config, self.core.router, SERVE_EPOCH, client=redis, namespace=namespace,
+                clock=None, rolling_margin_s=margin,
+            )
+        self.limits = GroupLimits(self.core.destinations, shared=redis is not None, time_scale=time_scale)
+        self._affinity: OrderedDict[str, int] = OrderedDict()
+        self._in_flight: InFlight[_Flight] = InFlight()
+        self._flights: dict[str, _Flight] = {}
+        self._mono0 = time.monotonic()
+        self._run0 = time.time() - SERVE_EPOCH.timestamp()
+
+    @property
+    def destinations(self) -> list[Destination]:
+        """The group's destinations, in priority order."""
+        return self.core.destinations
+
+    def now(self) -> float:
+        """Run time, s since :data:`SERVE_EPOCH`: the wall time at the start, then ``time_scale``
+        run seconds per second of the monotonic clock."""
+        return self._run0 + (time.monotonic() - self._mono0) * self.time_scale
+
+    async def complete(self, request: ClientRequest) -> Outcome:
+        """Answer ``request``: from the cache, from an identical request in flight, or upstream."""
+        cache = self.core.cache
+        dedup = self.config.scenario.cache.enabled and self.config.scenario.cache.deduplicate_in_flight
+        key = request.cache_key() if cache is not None or dedup else ""
+        if cache is not None:
+            hit = cache.get(key, self.now())
+            if isinstance(hit, ChatOutcome):
+                self.telemetry.answered_from("cache")
+                return Answer(hit, None, "cache")
+        if dedup:
+            if not self._in_flight.lead(key):
+                flight = self._flights[key]
+                self._in_flight.follow(key, flight)
+                outcome = await asyncio.shield(flight.done)
+                if isinstance(outcome, Answer):
+                    self.telemetry.answered_from("deduplicated")
+                    return Answer(outcome.outcome, None, "deduplicated")
+                return outcome
+            self._flights[key] = _Flight()
+        try:
+            outcome = await self._upstream(request)
+        except BaseException:
+            if dedup:  # the leader was abandoned: its followers get a failure, not a hang
+                self._in_flight.finish(key)
+                abandoned = Failed(ErrorKind.CONNECTION, None, "the identical request it waited for was abandoned")
+                self._flights.pop(key).done.set_result(abandoned)
+            raise
+        if dedup:
+            self._in_flight.finish(key)
+            self._flights.pop(key).done.set_result(outcome)
+        if isinstance(outcome, Answer) and cache is not None:
+            cache.put(key, self.now(), outcome.outcome)
+        return outcome
+
+    async def _upstream(self, request: ClientRequest) -> Outcome:
+        """Admit, send and settle, retrying elsewhere after a failure (``routing.max_retries``)."""
+        routing = self.config.scenario.routing
+        tokens_in = request.tokens_in
+        max_tokens = request.max_tokens or DEFAULT_MAX_TOKENS
+        deadline = time.monotonic() + self.max_wait_s
+        last: Failed | None = None
+        attempt = 0
+        while True:
+            preferred = await self._preferred(request.session)
+            answer = await self._admit(preferred, tokens_in, max_tokens)
+            if not isinstance(answer, Routed):
+                wait_s = (answer - self.now()) / self.time_scale  # wall s
+                if math.isfinite(answer) and time.monotonic() + wait_s <= deadline:
+                    await asyncio.sleep(max(0.0, wait_s))
+                    continue
+                if last is not None:
+                    self.telemetry.failed()
+                    return last
+                self.telemetry.refused()
+                return Exhausted(max(1.0, math.ceil(wait_s)) if math.isfinite(answer) else 1.0)
+            dest = answer.destination
+            assert dest.quota is not None
+            accounts = self.routes.endpoints[dest.index]
+            endpoint = accounts[answer.admission.account % len(accounts)]
+            sent = ChatRequest(
+                request.messages, max_tokens=dest.quota.output_cap(max_tokens), output_tokens=request.output_tokens
+            )
+            self.telemetry.sent(dest.name)
+            try:
+                outcome = await self.transport.send(endpoint, sent)
+            except BaseException:  # cancelled (the server stopping): give the reservation back
+                await self._settle(self.now(), answer, tokens_in, 0, None)
+                raise
+            now = self.now()
+            used_in = outcome.prompt_tokens if outcome.usage_reported else tokens_in
+            latency = outcome.latency_s * self.time_scale if outcome.ok else None
+            await self._settle(now, answer, used_in, outcome.completion_tokens, latency)
+            self.telemetry.upstream(dest.name, outcome)
+            if self.shared is not None:
+                self.limits.heard(dest.index, answer.admission.account, outcome.rate_limits, now)
+            if outcome.ok:
+                await self._remember(request.session, dest.index)
+                self.telemetry.answered_from("api")
+                return Answer(outcome, dest.name, "api")
+            if outcome.failure is ErrorKind.RATE_LIMITED:
+                wait = outcome.throttle.wait_s if outcome.throttle is not None else None
+                wait = wait if wait is not None else outcome.retry_after_s
+                held = wait * self.time_scale if wait is not None else routing.cooldown_s  # run s
+                self.core.router.hold(dest, now + held)
+            else:
+                self.core.router.cool_down(now, answer, routing.cooldown_s)
+            last = Failed(outcome.failure or ErrorKind.SERVER_ERROR, outcome.status, outcome.detail)
+            attempt += 1
+            if attempt > routing.max_retries:
+                self.telemetry.failed()
+                return last
+
+    async def _admit(self, preferred: int | None, tokens_in: int, max_tokens: int) -> Routed | float:
+        """Admit on the session's destination if it has room, else where the strategy says;
+        or the earliest run time one may admit (``inf``: only a freed slot can help)."""
+        now = self.now()
+        if preferred is not None and preferred < len(self.destinations):
+            dest = self.destinations[preferred]
+            if dest.cooldown_until <= now and dest.quota is not None and tokens_in <= dest.quota.max_input_cap:
+                ledger = self.shared.ledgers[dest.index] if self.shared is not None else None
+                if ledger is None:
+                    got = dest.quota.try_admit(now, tokens_in, max_tokens)
+                else:
+                    got = await ledger.try_admit(tokens_in, max_tokens)
+                if isinstance(got, Admission):
+                    self.telemetry.affinity_kept()
+                    return Routed(dest, got)
+        if self.shared is None:
+            return self.core.router.route(now, tokens_in, max_tokens)
+        return await self.shared.admit(now, tokens_in, max_tokens)
+
+    async def _settle(self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency: float | None) -> None:
+        if self.shared is None:
+            self.core.router.settle(now, routed, tokens_in, tokens_out, latency)
+        else:
+            await self.shared.settle(now, routed, tokens_in, tokens_out, latency)
+
+    def _affinity_key(self, session: str) -> str:
+        return f"{self.namespace}:affinity:{hashlib.sha256(session.encode()).hexdigest()[:32]}"
+
+    async def _preferred(self, session: str | None) -> int | None:
+        """The destination that last answered ``session`` (None: none remembered)."""
+        if session is None:
+            return None
+        if self.redis is None:
+            index = self._affinity.get(session)
+            if index is not None:
+                self._affinity.move_to_end(session)
+            return index
+        raw = await self.redis.get(self._affinity_key(session))
+        return int(raw) if raw is not None else None
+
+    async def _remember(self, session: str | None, index: int) -> None:
+        if session is None:
+            return
+        if self.redis is None:
+            self._affinity[session] = index
+            self._affinity.move_to_end(session)
+            while len(self._affinity) > MAX_AFFINITY_ENTRIES:
+                self._affinity.popitem(last=False)
+            return
+        await self.redis.set(self._affinity_key(session), str(index), ex=int(AFFINITY_TTL_S))
+
+    def retry_after_s(self) -> float:
+        """Wall seconds until the first destination's hold or cool-down ends (0: none holds)."""
+        now = self.now()
+        return max(0.0, min((d.cooldown_until for d in self.destinations), default=now) - now) / self.time_scale
+
+    def export_quota_use(self) -> None:
+        """Set the quota-use gauges from the in-memory ledger: use ÷ limit of each window, the
+        fullest account's (nothing with the Redis ledger, whose counts live in Redis)."""
+        if self.shared is not None:
+            return
+        now = self.now()
+        for dest in self.destinations:
+            if dest.quota is None:
+                continue
+            worst: dict[str, float] = {}
+            for account in dest.quota.accounts:
+                for window in account.windows:
+                    use = window.used(now) / window.limit if window.limit > 0 else 1.0
+                    worst[window.name] = max(worst.get(window.name, 0.0), use)
+            for name, use in worst.items():
+                self.telemetry.quota_used.labels(dest.name, name).set(use)

@@ -1,0 +1,69 @@
+"""Helpers of the ``capacity serve`` tests: a one-provider scenario, the emulator of its
+provider, and the service in front of it, each on a free loopback port in-process."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+from simkit import BASE, build, const, demand, destinations, hours, merge, one_turn, provider
+
+from capacity.config.loader import Configuration
+from capacity.live.emulator import Emulator, EmulatorThread, ScaledClock
+from capacity.live.performer import resolve_routes
+from capacity.live.serve import ServeSettings, ServeThread
+
+START = dt.datetime(2025, 6, 2, 12, 0, tzinfo=dt.UTC)
+
+
+def config(
+    limits: dict[str, Any] | None = None,
+    *,
+    names: tuple[str, ...] = ("acme",),
+    ttft_s: float = 0.0,
+    cache: bool = False,
+    **routing: Any,
+) -> Configuration:
+    """Providers ``names`` (model ``m`` each, ``limits``, a constant time to first token
+    ``ttft_s``, decoding at once), in that order, routed as ``routing`` adds; the response
+    cache and in-flight de-duplication on with ``cache``."""
+    return build(
+        [provider(n, limits=limits or {}, ttft=const(ttft_s), tps=const(1e6)) for n in names],
+        demand(10),
+        hours("00:00", "01:00"),
+        one_turn(output=const(5.0), max_output=16),
+        {"cache": {"enabled": cache, "deduplicate_in_flight": cache}},
+        destinations(*names, **routing),
+    )
+
+
+@contextmanager
+def emulator_of(cfg: Configuration, time_scale: float = 1.0) -> Iterator[EmulatorThread]:
+    """The emulator of ``cfg``'s providers, ``time_scale`` emulated seconds per wall second."""
+    emulator = Emulator(list(cfg.providers.values()), ScaledClock(time_scale), START)
+    with EmulatorThread(emulator) as server:
+        yield server
+
+
+@contextmanager
+def service(cfg: Configuration, emulator_url: str, **settings: Any) -> Iterator[ServeThread]:
+    """``capacity serve`` of ``cfg`` in front of the emulator at ``emulator_url``."""
+    routes = resolve_routes(cfg, emulator=emulator_url)
+    with ServeThread(ServeSettings(cfg, routes, **settings)) as server:
+        yield server
+
+
+def write_files(folder: Path, limits: dict[str, Any], interviews: int) -> tuple[Path, Path]:
+    """A scenario file and a providers file in ``folder`` for the CLI: :func:`config`'s provider
+    ``acme`` with ``limits``, ``interviews`` one-request interviews spread over 00:00–01:00."""
+    prov = provider("acme", limits=limits, tps=const(1e6))
+    scenario = merge(BASE, {**demand(interviews), **hours("00:00", "01:00"),
+                            **one_turn(output=const(5.0), max_output=16), **destinations("acme")})
+    providers_path, scenario_path = folder / "providers.yaml", folder / "tiny.yaml"
+    providers_path.write_text(yaml.safe_dump({"providers": [prov]}))
+    scenario_path.write_text(yaml.safe_dump(scenario))
+    return scenario_path, providers_path
