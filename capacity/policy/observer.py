@@ -75,6 +75,11 @@ class PolicyObserver(Protocol):
         """A call answered: its tokens, time to first token (s) and list price ($)."""
         return None
 
+    def prompt_cache_read(self, destination: Destination, cached_tokens: int, saved_usd: float) -> None:
+        """An answered call read ``cached_tokens`` of its prompt from ``destination``'s prompt cache,
+        saving ``saved_usd`` against the full input price, $ (0 on a free tier)."""
+        return None
+
     def call_failed(self, destination: Destination, kind: str) -> None:
         """A call failed with ``kind`` (``429``, ``5xx``, ``timeout``; see :class:`~capacity.units.ErrorKind`)."""
         return None
