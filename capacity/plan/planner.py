@@ -275,7 +275,7 @@ def _prompt_cache_note(config: Configuration, plans: list[DestinationPlan]) -> s
             continue
         why = _uncounted_cache(cache, config)
         if why is None and p.prompt_cached_share == 0.0:
-            why = "prefixes below its minimum"
+            why = "think time outlasts its lifetime, or prefixes below its minimum"
         parts.append(f"{p.label} {p.prompt_cached_share:.0%}" if why is None else f"{p.label} none ({why})")
     if not parts:
         return None
