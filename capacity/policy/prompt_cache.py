@@ -24,12 +24,25 @@ before its idle lifetime (OpenAI's in-memory cache may: "typically 5–10 minute
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from capacity.policy.router import Destination
+from capacity.config.providers import PromptCache
 
-__all__ = ["PrefixHint", "PrefixTracker"]
+__all__ = ["CacheHolder", "PrefixHint", "PrefixTracker"]
+
+
+class CacheHolder(Protocol):
+    """What prompt caching needs of a destination (:class:`capacity.policy.router.Destination` is one)."""
+
+    @property
+    def index(self) -> int:
+        """Position in the scenario's routing table."""
+        ...
+
+    @property
+    def prompt_cache(self) -> PromptCache | None:
+        """Its provider's prompt cache (None: none modelled)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +54,7 @@ class PrefixHint:
     seen_s: float
     prefix_tokens: int
 
-    def cached_tokens(self, destination: Destination, now: float, tokens_in: int) -> int:
+    def cached_tokens(self, destination: CacheHolder, now: float, tokens_in: int) -> int:
         """Tokens of a ``tokens_in`` prompt that ``destination`` serves from its prompt cache at
         run time ``now`` (s): 0 elsewhere, without a cache, or after its idle lifetime."""
         cache = destination.prompt_cache
@@ -64,7 +77,7 @@ class PrefixTracker:
         """Where ``conversation``'s prefix was last seen (None: nowhere yet)."""
         return self._hints.get(conversation)
 
-    def seen(self, conversation: int, destination: Destination, now: float, tokens_in: int) -> None:
+    def seen(self, conversation: int, destination: CacheHolder, now: float, tokens_in: int) -> None:
         """A request of ``conversation`` with a ``tokens_in``-token prompt was answered by
         ``destination`` at run time ``now`` (s): that destination now holds the prefix (a hit
         refreshes its idle lifetime). Destinations without a prompt cache hold nothing."""
