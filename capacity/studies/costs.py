@@ -52,12 +52,17 @@ def tokens_per_interview(config: Configuration) -> tuple[float, float]:
     return w.input_tokens_per_interview, w.output_tokens_per_interview
 
 
+def input_price_factor(config: Configuration, provider: Provider, spec: ModelSpec) -> float:
+    """Mean price of an input token of the scenario's interviews on ``spec`` alone ÷ its list
+    input price: its prompt cache's reads (cheaper) and writes (dearer); 1 without a cache."""
+    return expected_effect(compile_script(config.scenario.script), provider.prompt_cache_of(spec)).input_price_factor
+
+
 def priced_tokens_per_interview(config: Configuration, provider: Provider, spec: ModelSpec) -> tuple[float, float]:
     """Mean (input, output) tokens of one of the scenario's interviews on ``spec`` alone, the input
-    weighted by its prompt cache's mean price factor (cached reads cheaper, writes dearer)."""
+    weighted by :func:`input_price_factor`."""
     tokens_in, tokens_out = tokens_per_interview(config)
-    effect = expected_effect(compile_script(config.scenario.script), provider.prompt_cache_of(spec))
-    return tokens_in * effect.input_price_factor, tokens_out
+    return tokens_in * input_price_factor(config, provider, spec), tokens_out
 
 
 def usd_per_interview(config: Configuration, provider: str, model: str) -> float | None:
