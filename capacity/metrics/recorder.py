@@ -328,7 +328,8 @@ class Recorder:
         self.ttft.add(ttft_s)
 
     def prompt_cache_read(self, destination: DestinationRef, cached_tokens: int, saved_usd: float) -> None:
-        """A call answered by ``destination`` read ``cached_tokens`` from its prompt cache, saving ``saved_usd``."""
+        """A call answered by ``destination`` read ``cached_tokens`` from its prompt cache (0: a miss), and
+        cost ``saved_usd`` less than without prompt caching, $."""
         t = self.tally[destination.index]
         t.cached_tokens_in += cached_tokens
         t.saved_usd += saved_usd

@@ -76,8 +76,9 @@ class PolicyObserver(Protocol):
         return None
 
     def prompt_cache_read(self, destination: Destination, cached_tokens: int, saved_usd: float) -> None:
-        """An answered call read ``cached_tokens`` of its prompt from ``destination``'s prompt cache,
-        saving ``saved_usd`` against the full input price, $ (0 on a free tier)."""
+        """A call to ``destination``, which has a prompt cache, was answered: ``cached_tokens`` of its
+        prompt were read from the cache (0 on a miss), and its list price was ``saved_usd`` below the
+        price without prompt caching, $ (0 on a free tier; negative where a cache write costs more)."""
         return None
 
     def call_failed(self, destination: Destination, kind: str) -> None:
