@@ -104,6 +104,19 @@ class CacheStats(Result):
     avoided_rate: float = Field(description="Turns that needed no API call ÷ all turns.")
 
 
+class PromptCacheStats(Result):
+    """Provider prompt caching over the run: input tokens read from the providers' prompt caches
+    (the conversation's earlier prompt, re-sent each turn) and what they saved."""
+
+    cached_tokens_in: int = Field(default=0, description="Input tokens served from a prompt cache.")
+    cached_share: float = Field(default=0.0, description="cached_tokens_in ÷ all input tokens answered (0–1).")
+    saved_usd: float = Field(
+        default=0.0,
+        description="List price saved against no prompt caching, $ (cache writes priced above input count "
+        "against it; free tiers save no money, only quota).",
+    )
+
+
 class WindowUse(Result):
     """Use of one quota window of one destination over the run.
 
@@ -141,6 +154,10 @@ class DestinationResult(Result):
     errors: dict[str, int] = Field(description="Failed calls by kind (429, 5xx, timeout).")
     tokens_in: int
     tokens_out: int
+    cached_tokens_in: int = Field(default=0, description="Input tokens of tokens_in read from the prompt cache.")
+    prompt_cache_saved_usd: float = Field(
+        default=0.0, description="List price prompt caching saved here against none, $."
+    )
     cost_usd: float
     windows: list[WindowUse]
     hourly_requests: list[int] = Field(description="Requests sent in each hour of the run.")
@@ -185,6 +202,9 @@ class RunResult(Result):
     interviews: InterviewCounts
     requests: RequestCounts
     cache: CacheStats
+    prompt_cache: PromptCacheStats = Field(
+        default_factory=PromptCacheStats, description="Provider prompt caching (cached input tokens, money saved)."
+    )
     turn_latency_s: Quantiles = Field(
         description="Time from a turn's need to its answer, over turns the candidate waits for that "
         "were answered by a model (provider, cache or de-duplication; templates and stages with "

@@ -21,6 +21,7 @@ from capacity.config.loader import Configuration
 from capacity.config.providers import Provider
 from capacity.config.scenario import Scenario
 from capacity.policy.ledger import Charge
+from capacity.policy.prompt_cache import PrefixHint
 from capacity.policy.router import Routed
 from capacity.result import RunResult
 from capacity.sim.model import Simulation
@@ -219,8 +220,10 @@ class Probe:
         router = self.sim.router
         route, settle = router.route, router.settle
 
-        def probed_route(now: float, tokens_in: int, max_output_tokens: int) -> Routed | float:
-            answer = route(now, tokens_in, max_output_tokens)
+        def probed_route(
+            now: float, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None
+        ) -> Routed | float:
+            answer = route(now, tokens_in, max_output_tokens, prefix)
             if isinstance(answer, Routed):
                 record = Admitted(
                     now, answer.destination.index, answer.admission.account, answer.admission.charge
@@ -236,7 +239,8 @@ class Probe:
             record.settled_at = now
             quota = routed.destination.quota  # None for a GPU pool: no quota, nothing charged
             free = Charge(1.0, 0.0, 0.0, 0.0)
-            record.actual = quota.tariff.charge(tokens_in, tokens_out) if quota else free
+            cached = routed.admission.cached_tokens
+            record.actual = quota.tariff.charge(tokens_in, tokens_out, cached) if quota else free
             settle(now, routed, tokens_in, tokens_out, latency_s)
 
         router.route = probed_route  # type: ignore[method-assign,unused-ignore]

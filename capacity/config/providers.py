@@ -18,7 +18,15 @@ import datetime as dt
 from typing import Annotated, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, NonNegativeFloat, NonNegativeInt, PositiveInt, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
 
 from capacity.config.base import Model
 from capacity.config.distributions import DistributionSpec
@@ -235,6 +243,106 @@ class LatencyModel(Model):
     source: str = Field(default="assumption", description="Where these figures come from.")
 
 
+UNKNOWN_MIN_PREFIX_TOKENS = 4096
+"""The minimum cached prefix counted where a provider states none: the largest any source states
+(Anthropic's Opus 4.5 and Haiku 4.5, Gemini 2.5 Pro; shared/facts/prompt-caching.md), the safe reading."""
+UNKNOWN_GRANULARITY_TOKENS = 128
+"""The step of cache hits counted where a provider states none: the coarsest any source states (OpenAI, Cerebras)."""
+
+
+class PromptCache(Model):
+    """A provider's prompt (prefix) cache: the KV of a prompt prefix it has just processed, kept
+    for a while, so a request that starts with that prefix pays less for it, may not count it
+    against token limits, and reaches its first token sooner.
+
+    Each turn of an interview re-sends the whole conversation, so after the first turn nearly all
+    of a prompt is a prefix the provider saw a minute or two earlier. Figures and their sources:
+    ``shared/facts/prompt-caching.md`` (collected Nov 2026). A value the sources do not give is
+    left at its safe default (no saving, counted against limits), never guessed.
+    """
+
+    min_prefix_tokens: NonNegativeInt | Literal["unknown"] = Field(
+        default="unknown",
+        description="Shortest prefix the provider caches, tokens (OpenAI 1,024; Anthropic 1,024–4,096 by model); "
+        "a shorter cached part counts as none. unknown: counted as 4,096, the largest minimum any source states.",
+    )
+    granularity_tokens: PositiveInt | Literal["unknown"] = Field(
+        default="unknown",
+        description="Cache hits come in multiples of this many tokens (OpenAI and Cerebras: 128); the cached "
+        "part is rounded down to it. unknown: counted as 128, the coarsest any source states.",
+    )
+    retention_s: PositiveFloat | Literal["unknown"] = Field(
+        description="Idle lifetime of a cached prefix, s (time to live, refreshed by every hit): Anthropic's "
+        "default 300, Groq 7,200. A turn that comes later than this after the conversation's previous "
+        "request misses. unknown: no hit is counted (nothing says the prefix survives the think time)."
+    )
+    read_price_factor: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="Price of a cached input token ÷ the input price (OpenAI gpt-4o 0.5, Anthropic 0.1, "
+        "DeepSeek 0.1); 1 where the price is not found.",
+    )
+    write_price_factor: float = Field(
+        default=1.0,
+        ge=1,
+        description="Price of an input token written to the cache ÷ the input price (Anthropic 1.25 for a "
+        "5-minute cache); charged on the uncached part of a prompt long enough to cache.",
+    )
+    counts_toward_limits: bool | Literal["unknown"] = Field(
+        default="unknown",
+        description="Whether cached input tokens count against the model's token limits (TPM, TPD, input "
+        "TPM …): false for Groq and Anthropic's ITPM; unknown counts them, the safe reading.",
+    )
+    ttft_saving: float | Literal["unknown"] = Field(
+        default="unknown",
+        description="Share of the time to first token saved per cached share of the prompt (0–1): a request "
+        "with a cached share c of its prompt sees TTFT × (1 − ttft_saving × c); unknown saves nothing.",
+    )
+    source: str = Field(min_length=1, description="Where these figures come from (URL or document).")
+    as_of: dt.date = Field(description="Date the source was read.")
+
+    @model_validator(mode="after")
+    def _saving_is_a_share(self) -> PromptCache:
+        if isinstance(self.ttft_saving, float) and not 0 <= self.ttft_saving <= 1:
+            raise ValueError("ttft_saving must be between 0 and 1 (a share of the time to first token)")
+        return self
+
+    @property
+    def minimum(self) -> int:
+        """The shortest cached prefix counted, tokens (``unknown``: 4,096)."""
+        return UNKNOWN_MIN_PREFIX_TOKENS if self.min_prefix_tokens == "unknown" else self.min_prefix_tokens
+
+    @property
+    def granularity(self) -> int:
+        """The size of a cache hit's steps, tokens (``unknown``: 128)."""
+        return UNKNOWN_GRANULARITY_TOKENS if self.granularity_tokens == "unknown" else self.granularity_tokens
+
+    @property
+    def retention(self) -> float:
+        """The idle lifetime of a cached prefix, s (``unknown``: 0, so no hit is counted)."""
+        return 0.0 if self.retention_s == "unknown" else float(self.retention_s)
+
+    @property
+    def counts(self) -> bool:
+        """Whether cached tokens are charged to token windows (``unknown`` counts: the safe default)."""
+        return self.counts_toward_limits is not False
+
+    @property
+    def ttft_share(self) -> float:
+        """The TTFT saving as a number (``unknown``: 0)."""
+        return 0.0 if self.ttft_saving == "unknown" else float(self.ttft_saving)
+
+    def cached_tokens(self, prefix_tokens: float, prompt_tokens: float) -> int:
+        """Tokens of a ``prompt_tokens`` prompt served from a cached ``prefix_tokens`` prefix: the
+        common part rounded down to the granularity, 0 below the minimum prefix."""
+        if self.retention_s == "unknown":
+            return 0
+        common = int(min(prefix_tokens, prompt_tokens))
+        common -= common % self.granularity
+        return common if common >= max(self.minimum, 1) else 0
+
+
 class ModelSpec(Model):
     """One model offered by a provider, with its per-account limits."""
 
@@ -252,6 +360,10 @@ class ModelSpec(Model):
         "calendar starts on or after it cannot count on it.",
     )
 
+    prompt_cache: PromptCache | None = Field(
+        default=None,
+        description="This model's prompt cache, where it differs from the provider's (absent: the provider's).",
+    )
     limit_changes: list[LimitChange] = Field(
         default_factory=list,
         description="Dated new values of some limits, in date order; each with its source.",
@@ -322,6 +434,11 @@ class Provider(Model):
         "them at its own rates; a model's own limits apply as well.",
     )
     account_resets: Resets = Field(default_factory=Resets, description="How the account-wide allowances refill.")
+    prompt_cache: PromptCache | None = Field(
+        default=None,
+        description="The provider's prompt (prefix) cache, for every model of it that states none of its own "
+        "(absent: no prompt cache is modelled).",
+    )
 
     @model_validator(mode="after")
     def _unique_models(self) -> Provider:
@@ -346,6 +463,10 @@ class Provider(Model):
     def model(self, name: str) -> ModelSpec | None:
         """The model called ``name``, or None."""
         return next((m for m in self.models if m.name == name), None)
+
+    def prompt_cache_of(self, model: ModelSpec) -> PromptCache | None:
+        """The prompt cache ``model`` has: its own, else the provider's (None: none modelled)."""
+        return model.prompt_cache if model.prompt_cache is not None else self.prompt_cache
 
     def alone(self, model: ModelSpec) -> ModelSpec:
         """``model`` as if it were the account's only model: its own limits, and the account-wide

@@ -346,6 +346,13 @@ class Routing(Model):
         default=1,
         description="Router replicas behind a round-robin load balancer (each request goes to the next one).",
     )
+    session_affinity: bool = Field(
+        default=False,
+        description="Keep an interview's turns on the destination whose prompt cache holds its conversation "
+        "(tried first while it has quota and the cache's idle lifetime has not passed); otherwise the "
+        "strategy picks. Without it a turn still hits a prompt cache when the strategy happens to send it "
+        "where the previous turn went.",
+    )
     ledger: Literal["shared", "local", "local_split"] = Field(
         default="shared",
         description="The replicas' quota counters: shared (one ledger, as with Redis: the provider never "

@@ -164,6 +164,10 @@ class JournalingObserver:
         self.inner.call_done(destination, tokens_in, tokens_out, ttft_s, cost_usd)
         self._keep(["call_done", destination.index, tokens_in, tokens_out, ttft_s, cost_usd])
 
+    def prompt_cache_read(self, destination: Destination, cached_tokens: int, saved_usd: float) -> None:
+        self.inner.prompt_cache_read(destination, cached_tokens, saved_usd)
+        self._keep(["prompt_cache_read", destination.index, cached_tokens, saved_usd])
+
     def call_failed(self, destination: Destination, kind: str) -> None:
         self.inner.call_failed(destination, kind)
         self._keep(["call_failed", destination.index, kind])
@@ -207,7 +211,7 @@ def _typed(events: list[Event], destinations: list[Destination]) -> Iterator[lis
         name = e[0]
         if name == "call_sent":
             yield [name, e[1], destinations[e[2]]]
-        elif name in ("call_done", "call_failed"):
+        elif name in ("call_done", "call_failed", "prompt_cache_read"):
             yield [name, destinations[e[1]], *e[2:]]
         elif name == "turn":
             yield [name, e[1], Served(e[2]), *e[3:]]

@@ -135,7 +135,9 @@ class LiveDriver:
             while True:
                 if isinstance(action, Admit):
                     if shared is None:
-                        action.answer = router.route(clock.now(), action.tokens_in, action.max_output_tokens)
+                        action.answer = router.route(
+                            clock.now(), action.tokens_in, action.max_output_tokens, action.prefix
+                        )
                     else:
                         action.answer = await shared.admit(clock.now(), action.tokens_in, action.max_output_tokens)
                 elif isinstance(action, Settle):

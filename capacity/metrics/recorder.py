@@ -23,6 +23,7 @@ from capacity.result import (
     DestinationResult,
     HourOfDayLatency,
     InterviewCounts,
+    PromptCacheStats,
     RequestCounts,
     RunResult,
     TimeSeries,
@@ -130,6 +131,7 @@ class DestinationTally:
     """Counters of one destination."""
 
     __slots__ = (
+        "cached_tokens_in",
         "completed",
         "cost_usd",
         "errors",
@@ -137,6 +139,7 @@ class DestinationTally:
         "over_cap_from_s",
         "requests",
         "router_refusals",
+        "saved_usd",
         "tokens_in",
         "tokens_out",
     )
@@ -149,6 +152,8 @@ class DestinationTally:
         self.tokens_in = 0
         self.tokens_out = 0
         self.cost_usd = 0.0
+        self.cached_tokens_in = 0
+        self.saved_usd = 0.0
         self.errors: dict[str, int] = {}
         self.hourly = np.zeros(hours, dtype=np.int64)
 
@@ -322,6 +327,13 @@ class Recorder:
         t.cost_usd += cost_usd
         self.ttft.add(ttft_s)
 
+    def prompt_cache_read(self, destination: DestinationRef, cached_tokens: int, saved_usd: float) -> None:
+        """A call answered by ``destination`` read ``cached_tokens`` from its prompt cache (0: a miss), and
+        cost ``saved_usd`` less than without prompt caching, $."""
+        t = self.tally[destination.index]
+        t.cached_tokens_in += cached_tokens
+        t.saved_usd += saved_usd
+
     def call_failed(self, destination: DestinationRef, kind: str) -> None:
         """A call to ``destination`` failed with ``kind`` (429, 5xx, timeout)."""
         errors = self.tally[destination.index].errors
@@ -391,6 +403,8 @@ class Recorder:
                     errors=dict(t.errors),
                     tokens_in=t.tokens_in,
                     tokens_out=t.tokens_out,
+                    cached_tokens_in=t.cached_tokens_in,
+                    prompt_cache_saved_usd=round(t.saved_usd, 6),
                     cost_usd=round(t.cost_usd, 6),
                     windows=windows,
                     hourly_requests=[int(x) for x in t.hourly],
@@ -460,6 +474,7 @@ class Recorder:
                 failed=self.served[Served.FAILED],
                 api_calls=self.api_calls,
             ),
+            prompt_cache=_prompt_cache(destinations),
             cache=CacheStats(
                 lookups=self.cache_lookups,
                 hits=cache_hits,
@@ -498,3 +513,14 @@ class Recorder:
             wasted_api_calls=self.wasted_calls,
             wall_time_s=wall_time_s,
         )
+
+
+def _prompt_cache(destinations: list[DestinationResult]) -> PromptCacheStats:
+    """The run's prompt caching, summed over the destinations."""
+    cached = sum(d.cached_tokens_in for d in destinations)
+    tokens_in = sum(d.tokens_in for d in destinations)
+    return PromptCacheStats(
+        cached_tokens_in=cached,
+        cached_share=cached / tokens_in if tokens_in else 0.0,
+        saved_usd=round(sum(d.prompt_cache_saved_usd for d in destinations), 6),
+    )

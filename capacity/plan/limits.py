@@ -22,6 +22,9 @@ The conversions, for one account:
   counts only input tokens (Gemini's TPM, Anthropic's ITPM) by the input tokens alone, one that
   counts only output tokens (OTPM) by the output alone;
 - neurons and credit are divided by a request's neurons and dollars at mean tokens;
+- a destination's prompt cache (:mod:`capacity.plan.prompt_cache`) prices the cached share of
+  the input at its read factor, and token limits that do not count cached tokens are divided
+  by the tokens they count;
 - concurrency carries ``concurrent × H × 3600 / mean service time`` requests a day.
 """
 
@@ -51,6 +54,18 @@ class RequestProfile:
     """Business days in a month of the scenario's calendar (monthly caps are spread over them)."""
     business_days_in_horizon: float
     """Business days of the scenario's horizon (a one-time credit is spread over them)."""
+    cached_input_tokens: float = 0.0
+    """Mean input tokens per request served from the destination's prompt cache."""
+    uncounted_input_tokens: float = 0.0
+    """Mean input tokens per request that token limits do not count (cached, where the provider
+    does not count cached tokens: Groq, Anthropic's ITPM)."""
+    input_price_factor: float = 1.0
+    """Mean price of an input token ÷ the list input price (prompt-cache reads and writes)."""
+
+    @property
+    def counted_input_tokens(self) -> float:
+        """Mean input tokens per request that token limits count."""
+        return self.input_tokens - self.uncounted_input_tokens
 
     @property
     def tokens(self) -> float:
@@ -93,7 +108,7 @@ def usd_per_request(spec: ModelSpec, profile: RequestProfile) -> float | None:
     if spec.prices is None:
         return None
     return (
-        profile.input_tokens * spec.prices.usd_per_mtok_in
+        profile.input_tokens * profile.input_price_factor * spec.prices.usd_per_mtok_in
         + profile.output_tokens * spec.prices.usd_per_mtok_out
     ) / MTOK
 
@@ -115,8 +130,10 @@ def mean_service_time_s(spec: ModelSpec, profile: RequestProfile) -> float:
 
 
 def charged_tokens(limits: Limits, profile: RequestProfile) -> float:
-    """Tokens a token window is charged per request: reserved or actually used."""
-    return profile.reserved_tokens if limits.charge_max_output_up_front else profile.tokens
+    """Tokens a token window is charged per request: reserved or actually used, less the cached
+    input tokens the provider does not count."""
+    charged = profile.reserved_tokens if limits.charge_max_output_up_front else profile.tokens
+    return charged - profile.uncounted_input_tokens
 
 
 def _per_day(quota: float, period: Period, profile: RequestProfile) -> tuple[float, str]:
@@ -142,9 +159,12 @@ def _cost(measure: Measure, spec: ModelSpec, profile: RequestProfile) -> tuple[f
     if measure is Measure.TOKENS:
         charged = charged_tokens(spec.limits, profile)
         word = "reserved (input + max output)" if spec.limits.charge_max_output_up_front else "used"
+        if profile.uncounted_input_tokens:
+            word += f", {_fmt(profile.uncounted_input_tokens)} cached not counted"
         return charged, f" ÷ {_fmt(charged)} tokens {word}/request"
     if measure is Measure.INPUT_TOKENS:
-        return profile.input_tokens, f" ÷ {_fmt(profile.input_tokens)} input tokens/request"
+        counted = profile.counted_input_tokens
+        return counted, f" ÷ {_fmt(counted)} input tokens/request"
     if measure is Measure.OUTPUT_TOKENS:
         up_front = spec.limits.charge_max_output_up_front
         out = profile.reserved_tokens - profile.input_tokens if up_front else profile.output_tokens

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 from capacity.config.gpus import GpuPool
 from capacity.config.loader import Configuration
-from capacity.config.providers import Limits, ModelSpec, Provider
+from capacity.config.providers import Limits, ModelSpec, PromptCache, Provider
 from capacity.config.scenario import Destination, SeedClaims
 from capacity.errors import ConfigError, Problem
 from capacity.gpu.cost import pool_cost
 from capacity.gpu.pool import pool_deployment
 from capacity.gpu.sizing import InterviewLoad, size_server
 from capacity.plan.limits import LimitCapacity, RequestProfile, binding_limit, limit_capacities, usd_per_request
+from capacity.plan.prompt_cache import expected_effect
 from capacity.plan.result import DemandSummary, DestinationPlan, PlanResult, PlanTotals, WorkloadSummary
 from capacity.plan.savings import ProviderLoad, provider_load
 from capacity.plan.seed import check_claims, seed_corrections, seed_method
@@ -168,6 +170,7 @@ def _destination(
 ) -> DestinationPlan:
     """A destination's capacity, before allocation (allocation and cost are filled in later)."""
     accounts = dest.accounts or provider.accounts
+    profile, cache_notes = _with_prompt_cache(profile, provider.prompt_cache_of(spec), config, script)
     start = config.scenario.calendar.start_date
     dated_notes = _dated_notes(spec, start, start + dt.timedelta(days=config.scenario.demand.days))
     if spec.limit_changes:
@@ -176,7 +179,7 @@ def _destination(
     bind = binding_limit(caps)
     per_account = math.inf if bind is None else bind.requests_per_day
     binding = None if bind is None else bind.kind
-    notes = _cap_notes(spec, script) + dated_notes
+    notes = _cap_notes(spec, script) + dated_notes + cache_notes
     if spec.withdrawn_on is not None:
         if spec.withdrawn_on <= start:
             per_account, binding = 0.0, "withdrawn"
@@ -219,7 +222,64 @@ def _destination(
         allocated_interviews_per_day=0.0,
         monthly_cost_usd=None,
         notes=tuple(notes),
+        prompt_cached_share=profile.cached_input_tokens / profile.input_tokens if profile.input_tokens else 0.0,
     )
+
+
+def _with_prompt_cache(
+    profile: RequestProfile, cache: PromptCache | None, config: Configuration, script: CompiledScript
+) -> tuple[RequestProfile, list[str]]:
+    """The mean request at a destination with prompt cache ``cache``, and what the plan says of it.
+
+    Hits are counted only where an interview's turns stay on one destination: with session
+    affinity, or with a single destination (:mod:`capacity.plan.prompt_cache`)."""
+    if cache is None or _uncounted_cache(cache, config) is not None:
+        return profile, []
+    effect = expected_effect(script, cache)
+    if effect.cached_share == 0.0:
+        return profile, []
+    tokens_in = profile.input_tokens
+    cached = effect.cached_share * tokens_in
+    note = (
+        f"prompt cache: {effect.cached_share:.0%} of input tokens cached (retention {cache.retention:,.0f} s, "
+        f"read {cache.read_price_factor:g}× input price)"
+        + ("" if cache.counts else "; cached tokens not counted against token limits")
+    )
+    updated = replace(
+        profile,
+        cached_input_tokens=cached,
+        uncounted_input_tokens=effect.uncounted_share * tokens_in,
+        input_price_factor=effect.input_price_factor,
+    )
+    return updated, [note]
+
+
+def _uncounted_cache(cache: PromptCache, config: Configuration) -> str | None:
+    """Why the plan counts no hit of ``cache`` before looking at the script (None: it may count some)."""
+    routing = config.scenario.routing
+    if cache.retention <= 0:
+        return "idle lifetime unknown"
+    if not routing.session_affinity and len(routing.destinations) > 1:
+        return "turns may change destination without routing.session_affinity"
+    return None
+
+
+def _prompt_cache_note(config: Configuration, plans: list[DestinationPlan]) -> str | None:
+    """One line on the prompt caches of the plan's destinations: the share counted, or why none."""
+    parts = []
+    for dest, p in zip(config.scenario.routing.destinations, plans, strict=True):
+        if dest.provider is None:
+            continue
+        cache = config.provider(dest.provider).prompt_cache_of(_spec(config, dest))
+        if cache is None:
+            continue
+        why = _uncounted_cache(cache, config)
+        if why is None and p.prompt_cached_share == 0.0:
+            why = "think time outlasts its lifetime, or prefixes below its minimum"
+        parts.append(f"{p.label} {p.prompt_cached_share:.0%}" if why is None else f"{p.label} none ({why})")
+    if not parts:
+        return None
+    return "Prompt caching, share of input tokens counted as cached: " + "; ".join(parts) + "."
 
 
 def _pool_destination(
@@ -476,7 +536,7 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
         seed_method=method,
         corrections=tuple(corrections),
         seed_claim_checks=tuple(checks),
-        notes=tuple(_notes(demand, workload)),
+        notes=tuple(_notes(demand, workload)) + tuple(n for n in [_prompt_cache_note(config, plans)] if n),
     )
 
 

@@ -93,6 +93,8 @@ class DestinationPlan:
     monthly_cost_usd: float | None
     """Allocated requests × price × interviewing days a month (free tiers $0; None: paid, no price)."""
     notes: tuple[str, ...]
+    prompt_cached_share: float = 0.0
+    """Expected share of the input tokens served from the provider's prompt cache (0–1)."""
 
 
 @dataclass(frozen=True)

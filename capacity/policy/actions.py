@@ -43,6 +43,7 @@ import math
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
+    from capacity.policy.prompt_cache import PrefixHint
     from capacity.policy.router import Routed
 
 __all__ = ["Action", "Admit", "ArmTimer", "Call", "Park", "Resolve", "Settle", "Sleep", "Ticket"]
@@ -69,7 +70,8 @@ class Call:
     ``server`` (the server of a GPU pool, −1 for a provider), and what a live driver needs to
     write the chat messages: the ``stage`` of the interview script and the ``candidate`` it
     is for; and ``conversation``, the interview's number in the run (an engine's prefix cache
-    keeps a conversation's history resident between its turns).
+    keeps a conversation's history resident between its turns); ``cached_tokens`` of the prompt
+    are read from the provider's prompt cache (as admitted), which shortens its prefill.
 
     The driver fills the result: ``failure`` (``None`` if it answered, else an
     :class:`~capacity.units.ErrorKind` value); ``ttft_s`` and ``latency_s`` (time to first
@@ -79,6 +81,7 @@ class Call:
     """
 
     __slots__ = (
+        "cached_tokens",
         "candidate",
         "conversation",
         "failure",
@@ -113,6 +116,7 @@ class Call:
         self.stage = stage
         self.candidate = candidate
         self.conversation = conversation
+        self.cached_tokens = routed.admission.cached_tokens
         self.failure: str | None = None
         self.ttft_s = 0.0
         self.latency_s = 0.0
@@ -174,13 +178,16 @@ class Admit:
     """Admit a request of ``tokens_in`` prompt tokens and at most ``max_output_tokens`` output
     tokens; the driver writes ``answer``: the :class:`~capacity.policy.router.Routed` admission,
     or a lower bound of the run time (s) any destination may take it (``inf``: only a freed slot
-    can help)."""
+    can help). ``prefix`` says where the conversation's prompt was last sent (prompt caching and
+    session affinity: :meth:`Router.route <capacity.policy.router.Router.route>`); a ledger
+    shared across router processes ignores it and charges the whole prompt, the safe reading."""
 
-    __slots__ = ("answer", "max_output_tokens", "tokens_in")
+    __slots__ = ("answer", "max_output_tokens", "prefix", "tokens_in")
 
-    def __init__(self, tokens_in: int, max_output_tokens: int) -> None:
+    def __init__(self, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None) -> None:
         self.tokens_in = tokens_in
         self.max_output_tokens = max_output_tokens
+        self.prefix = prefix
         self.answer: Routed | float = math.inf
 
     def __repr__(self) -> str:

@@ -122,7 +122,13 @@ def build_core(
             if routing.ledger == "local_split":
                 spec = split_limits(spec, n)
             quota = DestinationQuota(
-                spec, d.accounts or provider.accounts, run_start, observer, rolling_margin_s, shared[d.provider]
+                spec,
+                d.accounts or provider.accounts,
+                run_start,
+                observer,
+                rolling_margin_s,
+                shared[d.provider],
+                provider.prompt_cache_of(spec),
             )
             for account in quota.accounts:
                 for window in account.windows:
@@ -136,7 +142,9 @@ def build_core(
             paid = provider.billing == "paid"
             destinations.append(Destination(i, d.label, "api", quota, d.weight, billing_paid=paid))
         tables.append(destinations)
-    routers = [Router(table, routing.strategy, streams.router, observer) for table in tables]
+    routers = [
+        Router(table, routing.strategy, streams.router, observer, routing.session_affinity) for table in tables
+    ]
     router = routers[0] if n == 1 else RouterFleet(routers)
     destinations = tables[0]
     queue = QuotaWaitQueue(router, observer)

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from capacity.config.providers import Limits, ModelSpec
+from capacity.policy.prompt_cache import PrefixHint
 from capacity.policy.router import Destination, Routed, Router
 from capacity.units import LIMIT_KINDS
 
@@ -100,12 +101,14 @@ class RouterFleet(Router):
             for dest in router.destinations:
                 self._owner[id(dest)] = router
 
-    def route(self, now: float, tokens_in: int, max_output_tokens: int) -> Routed | float:
+    def route(
+        self, now: float, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None
+    ) -> Routed | float:
         """The next replica (round robin) admits the request on its own ledgers, or says when
-        one of its destinations may take it (s)."""
+        one of its destinations may take it (s); ``prefix`` as for :meth:`Router.route`."""
         r = self._next
         self._next = (r + 1) % len(self.replicas)
-        return self.replicas[r].route(now, tokens_in, max_output_tokens)
+        return self.replicas[r].route(now, tokens_in, max_output_tokens, prefix)
 
     def cool_down(self, now: float, routed: Routed, seconds: float) -> None:
         """Cool the destination down in the replica that sent the request (unless it is that

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from capacity.config.providers import (
@@ -22,6 +22,7 @@ from capacity.config.providers import (
     FixedReset,
     Limits,
     ModelSpec,
+    PromptCache,
     Provider,
     Resets,
     RollingReset,
@@ -67,29 +68,52 @@ class Charge:
 
 
 class Tariff:
-    """Converts a request's tokens into the units a model's windows count."""
+    """Converts a request's tokens into the units a model's windows count.
 
-    def __init__(self, spec: ModelSpec) -> None:
+    With a prompt cache (:class:`~capacity.config.providers.PromptCache`), ``cached`` of a
+    request's input tokens are priced at the read factor, the rest of a prompt long enough to
+    cache at the write factor, and token windows are charged the cached tokens only where the
+    provider counts them (``counts_toward_limits``; unknown counts). Neurons and request windows
+    are charged in full (no provider states a cached neuron rate in our sources).
+    """
+
+    def __init__(self, spec: ModelSpec, prompt_cache: PromptCache | None = None) -> None:
         self.spec = spec
         self.neurons_in = spec.neurons.per_mtok_in / MTOK if spec.neurons else 0.0
         self.neurons_out = spec.neurons.per_mtok_out / MTOK if spec.neurons else 0.0
         self.usd_in = spec.prices.usd_per_mtok_in / MTOK if spec.prices else 0.0
         self.usd_out = spec.prices.usd_per_mtok_out / MTOK if spec.prices else 0.0
+        self.prompt_cache = prompt_cache
+        self.cached_counts = prompt_cache is None or prompt_cache.counts
+        """Whether token windows count cached input tokens."""
 
-    def charge(self, tokens_in: float, tokens_out: float) -> Charge:
-        """The charge of a request of ``tokens_in`` prompt and ``tokens_out`` output tokens."""
+    def counted_input(self, tokens_in: float, cached: float) -> float:
+        """Input tokens a token window counts of a prompt with ``cached`` cached tokens."""
+        return tokens_in if self.cached_counts else tokens_in - cached
+
+    def charge(self, tokens_in: float, tokens_out: float, cached: float = 0.0) -> Charge:
+        """The charge of a request of ``tokens_in`` prompt tokens (``cached`` of them read from the
+        provider's prompt cache) and ``tokens_out`` output tokens."""
+        counted = tokens_in if self.cached_counts else tokens_in - cached
         return Charge(
             1.0,
-            tokens_in + tokens_out,
+            counted + tokens_out,
             tokens_in * self.neurons_in + tokens_out * self.neurons_out,
-            tokens_in * self.usd_in + tokens_out * self.usd_out,
-            tokens_in,
+            self.list_price_usd(tokens_in, tokens_out, cached),
+            counted,
             tokens_out,
         )
 
-    def list_price_usd(self, tokens_in: float, tokens_out: float) -> float:
-        """The request's price at the model's list prices, $."""
-        return tokens_in * self.usd_in + tokens_out * self.usd_out
+    def list_price_usd(self, tokens_in: float, tokens_out: float, cached: float | None = 0.0) -> float:
+        """The request's price at the model's list prices, $: ``cached`` input tokens at the cache's
+        read factor, the uncached rest at the write factor where the prompt is long enough to cache
+        (``cached`` None: the price without prompt caching)."""
+        cache = self.prompt_cache
+        if cache is None or cached is None:
+            return tokens_in * self.usd_in + tokens_out * self.usd_out
+        write = cache.write_price_factor if tokens_in >= cache.minimum else 1.0
+        uncached = tokens_in - cached
+        return (uncached * write + cached * cache.read_price_factor) * self.usd_in + tokens_out * self.usd_out
 
 
 @dataclass(slots=True)
@@ -99,6 +123,8 @@ class Admission:
     account: int
     charge: Charge
     handles: list[tuple[QuotaWindow, Any]]
+    cached_tokens: int = field(default=0, kw_only=True)
+    """Input tokens of the request the provider's prompt cache serves (priced and counted as such)."""
 
 
 def _window(
@@ -290,9 +316,10 @@ class DestinationQuota:
         observer: PolicyObserver = NULL_OBSERVER,
         rolling_margin_s: float = 0.0,
         pools: Sequence[Sequence[QuotaWindow]] = (),
+        prompt_cache: PromptCache | None = None,
     ) -> None:
         self.spec = spec
-        self.tariff = Tariff(spec)
+        self.tariff = Tariff(spec, prompt_cache)
         own = [build_windows(spec, run_start, rolling_margin_s) for _ in range(accounts)]
         self.own_windows = len(own[0]) if own else 0
         """How many of each account's windows are the model's own (the rest: account-wide pools)."""
@@ -331,15 +358,20 @@ class DestinationQuota:
         cap = self.spec.limits.max_output_tokens_per_request
         return max_output_tokens if cap is None else min(cap, max_output_tokens)
 
-    def try_admit(self, now: float, tokens_in: int, max_output_tokens: int) -> Admission | float:
+    def try_admit(
+        self, now: float, tokens_in: int, max_output_tokens: int, cached_tokens: int = 0
+    ) -> Admission | float:
         """Admit on some account (round robin from the last one used); or refuse, answering a
-        lower bound of when one may admit it (``inf``: only a freed slot can help)."""
+        lower bound of when one may admit it (``inf``: only a freed slot can help).
+
+        ``cached_tokens`` of the prompt are served from the provider's prompt cache: token
+        windows are charged them only if the provider counts cached tokens."""
         if now >= self.withdrawn_at_s:
             return math.inf
         if now >= self._change_at:
             self._apply_changes(now)
         output = self.output_cap(max_output_tokens)
-        tokens = tokens_in + output
+        tokens = self.tariff.counted_input(tokens_in, cached_tokens) + output
         charge: Charge | None = None
         earliest = math.inf
         all_cached = True
@@ -352,10 +384,11 @@ class DestinationQuota:
                 earliest = min(earliest, blocked)
                 continue
             if charge is None:
-                charge = self.tariff.charge(tokens_in, output)
+                charge = self.tariff.charge(tokens_in, output, cached_tokens)
             answer = account.try_admit(now, charge, i)
             if isinstance(answer, Admission):
                 self._next = i
+                answer.cached_tokens = cached_tokens
                 return answer
             earliest = min(earliest, answer)
             all_cached = all_cached and account.blocked_until(now, tokens) is not None
@@ -375,7 +408,7 @@ class DestinationQuota:
     def settle(self, now: float, admission: Admission, tokens_in: int, tokens_out: int) -> None:
         """Reconcile the reservation with the tokens actually used, free the slot."""
         account = self.accounts[admission.account]
-        account.settle(now, admission, self.tariff.charge(tokens_in, tokens_out))
+        account.settle(now, admission, self.tariff.charge(tokens_in, tokens_out, admission.cached_tokens))
         if account.refundable and now < self.withdrawn_at_s and self.skip_tokens > 0:
             self.skip_until = -math.inf  # refunded tokens may make room (a request-count refusal stays)
 

@@ -75,6 +75,12 @@ class PolicyObserver(Protocol):
         """A call answered: its tokens, time to first token (s) and list price ($)."""
         return None
 
+    def prompt_cache_read(self, destination: Destination, cached_tokens: int, saved_usd: float) -> None:
+        """A call to ``destination``, which has a prompt cache, was answered: ``cached_tokens`` of its
+        prompt were read from the cache (0 on a miss), and its list price was ``saved_usd`` below the
+        price without prompt caching, $ (0 on a free tier; negative where a cache write costs more)."""
+        return None
+
     def call_failed(self, destination: Destination, kind: str) -> None:
         """A call failed with ``kind`` (``429``, ``5xx``, ``timeout``; see :class:`~capacity.units.ErrorKind`)."""
         return None

@@ -12,7 +12,10 @@ joins the conversation). A turn that needs a model goes through:
    (reserving input + ``max_tokens``); if none has, the turn *queues* for quota (FIFO, one
    timer: :mod:`capacity.policy.waitqueue`), *degrades* to a template answer or *fails*, as
    ``routing.on_exhausted`` says;
-5. **send** — one call to a provider model or to the least-loaded server of a GPU pool;
+5. **send** — one call to a provider model or to the least-loaded server of a GPU pool; a
+   provider that answered the conversation's previous request within its prompt cache's idle
+   lifetime serves the previous prompt from cache (:mod:`capacity.policy.prompt_cache`), and
+   with session affinity the router tries it first;
 6. **retry** — a failed call (5xx, timeout, 429) is retried with exponential backoff and
    jitter while attempts remain and the turn's deadline allows, the failed destination cooling
    down meanwhile (until the provider's ``Retry-After``, when it sent one); past the deadline
@@ -43,6 +46,7 @@ from capacity.policy.actions import Action, Admit, ArmTimer, Call, Park, Resolve
 from capacity.policy.cache import MISS, ResponseCache
 from capacity.policy.dedup import InFlight
 from capacity.policy.observer import PolicyObserver
+from capacity.policy.prompt_cache import PrefixTracker
 from capacity.policy.router import RetryPolicy, Routed, Router
 from capacity.policy.waitqueue import QuotaWaitQueue
 from capacity.units import ErrorKind, Outcome, Served
@@ -146,6 +150,7 @@ class TurnPipeline:
         self.observer = observer
         self.last_failed_turn_s = -math.inf
         self.interviews_started = 0  # numbers each interview (its conversation, for prefix caches)
+        self.prefixes = PrefixTracker()  # where each interview's prompt was last sent (prompt caching)
 
     # sessions and interviews ---------------------------------------------------------------
     def session(self, now: float, candidate: int, interviews: int) -> Pipeline:
@@ -194,6 +199,7 @@ class TurnPipeline:
                 served, now = yield from self._answer_turn(now, turn, candidate, tokens_in, tokens_out, conversation)
                 if served is Served.FAILED:
                     self.last_failed_turn_s = now
+                    self.prefixes.forget(conversation)
                     obs.interview_ended(now, Outcome.FAILED, now - start, tokens, calls)
                     return now
                 degraded = degraded or served is Served.DEGRADED
@@ -202,6 +208,7 @@ class TurnPipeline:
                     calls += 1
             if turn.adds_to_history:
                 history += tokens_out
+        self.prefixes.forget(conversation)
         obs.interview_ended(now, Outcome.DEGRADED if degraded else Outcome.COMPLETED, now - start, tokens, calls)
         return now
 
@@ -269,7 +276,7 @@ class TurnPipeline:
         while True:
             routed: Routed | float = math.inf
             if not self.queue.waiting:  # a turn arriving while others wait for quota queues behind them
-                admit = Admit(tokens_in, max_output_tokens)
+                admit = Admit(tokens_in, max_output_tokens, self.prefixes.hint(conversation))
                 now = yield admit
                 routed = admit.answer
             if not isinstance(routed, Routed):
@@ -279,7 +286,9 @@ class TurnPipeline:
                     return Served.FAILED, wait, now
                 joined = now
                 ticket = Ticket()
-                arm = self.queue.join(now, ticket, tokens_in, max_output_tokens, deadline, routed)
+                arm = self.queue.join(
+                    now, ticket, tokens_in, max_output_tokens, deadline, routed, self.prefixes.hint(conversation)
+                )
                 if arm is not None:
                     now = yield arm
                 now = yield Park(ticket)
@@ -334,10 +343,16 @@ class TurnPipeline:
         cap = dest.quota.output_cap(max_output_tokens)
         tokens_out = min(tokens_out, dest.quota.output_cap(tokens_out))
         call = Call(routed, tokens_in, tokens_out, cap, -1, stage, candidate, conversation)
+        sent = now
         now = yield call
         if call.failure is None:
             now = yield Settle(routed, tokens_in, call.tokens_out, call.latency_s)
-            obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, dest.price_usd(tokens_in, call.tokens_out))
+            cached = call.cached_tokens
+            price = dest.price_usd(tokens_in, call.tokens_out, cached)
+            obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, price)
+            if dest.prompt_cache is not None:  # saved against no prompt caching (a cache write may cost more)
+                obs.prompt_cache_read(dest, cached, dest.price_usd(tokens_in, call.tokens_out, None) - price)
+            self.prefixes.seen(conversation, dest, sent, tokens_in)  # the provider read the prompt on arrival
         else:
             now = yield Settle(routed, tokens_in, 0, None)
             if call.retry_after_s is not None:  # the provider said when: honour it

@@ -21,12 +21,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from capacity.policy.ledger import Admission, Charge, DestinationQuota
 from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
+from capacity.policy.prompt_cache import PrefixHint
 from capacity.policy.replicas import ReplicaSet
+
+if TYPE_CHECKING:
+    from capacity.config.providers import PromptCache
 
 __all__ = ["STRATEGIES", "Destination", "RetryPolicy", "Routed", "Router", "Strategy"]
 
@@ -44,6 +49,7 @@ class Destination:
         "kind",
         "latency_ewma_s",
         "name",
+        "prompt_cache",
         "quota",
         "replicas",
         "weight",
@@ -68,12 +74,16 @@ class Destination:
         self.replicas = replicas
         self.cooldown_until = -math.inf
         self.latency_ewma_s = math.nan
+        self.prompt_cache: PromptCache | None = quota.tariff.prompt_cache if quota is not None else None
+        """The provider's prompt cache on this model (None: none modelled; GPU pools model their own)."""
 
-    def price_usd(self, tokens_in: float, tokens_out: float) -> float:
-        """What this request costs here at list price (0 on a free tier or own GPUs)."""
+    def price_usd(self, tokens_in: float, tokens_out: float, cached_tokens: float | None = 0.0) -> float:
+        """What this request costs here at list price, $ (0 on a free tier or own GPUs):
+        ``cached_tokens`` of its input read from the prompt cache (``None``: as if the provider had
+        no prompt cache — no read discount, no write surcharge)."""
         if self.quota is None or not self.billing_paid:
             return 0.0
-        return self.quota.tariff.list_price_usd(tokens_in, tokens_out)
+        return self.quota.tariff.list_price_usd(tokens_in, tokens_out, cached_tokens)
 
 
 Strategy = Callable[[Sequence[Destination], float, int, int, np.random.Generator], Sequence[Destination]]
@@ -149,25 +159,40 @@ class Router:
         strategy: str,
         rng: np.random.Generator,
         observer: PolicyObserver = NULL_OBSERVER,
+        session_affinity: bool = False,
     ) -> None:
         self.destinations = list(destinations)
         self.strategy = STRATEGIES[strategy]
         self.rng = rng
         self.observer = observer
+        self.session_affinity = session_affinity
+        """Try first the destination that holds the conversation's prefix in its prompt cache."""
         self._refused = observer.destination_refused  # bound once: the router's hottest call
 
-    def route(self, now: float, tokens_in: int, max_output_tokens: int) -> Routed | float:
+    def route(
+        self, now: float, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None
+    ) -> Routed | float:
         """Admit the request somewhere; or return a lower bound of the earliest time any
-        destination may take it (the caller asks again then; ``inf``: only a freed slot can help)."""
+        destination may take it (the caller asks again then; ``inf``: only a freed slot can help).
+
+        ``prefix`` says where the conversation's prompt was last sent: there, within the prompt
+        cache's idle lifetime, part of this prompt is served from the cache (cheaper, and not
+        charged to token windows that do not count cached tokens). With session affinity that
+        destination is tried first while it holds the prefix; the strategy orders the rest."""
         earliest = math.inf
-        for dest in self.strategy(self.destinations, now, tokens_in, max_output_tokens, self.rng):
+        order = self.strategy(self.destinations, now, tokens_in, max_output_tokens, self.rng)
+        if prefix is not None and self.session_affinity:
+            order = _holder_first(order, prefix, now)
+        for dest in order:
             if dest.cooldown_until > now:
                 earliest = min(earliest, dest.cooldown_until)
                 continue
             quota = dest.quota
             if quota is None:  # a GPU pool: no quota, it queues at the server
                 return Routed(dest, Admission(0, _FREE, []))
-            if now < quota.skip_until and tokens_in + min(max_output_tokens, quota.max_output_cap) >= quota.skip_tokens:
+            cached = 0 if prefix is None else prefix.cached_tokens(dest, now, tokens_in)
+            counted = tokens_in if not cached else quota.tariff.counted_input(tokens_in, cached)
+            if now < quota.skip_until and counted + min(max_output_tokens, quota.max_output_cap) >= quota.skip_tokens:
                 # fast path: every account of it is known to be full until then
                 self._refused(dest)
                 earliest = min(earliest, quota.skip_until)
@@ -176,7 +201,7 @@ class Router:
                 self.observer.over_input_cap(now, dest)
                 self._refused(dest)
                 continue
-            answer = quota.try_admit(now, tokens_in, max_output_tokens)
+            answer = quota.try_admit(now, tokens_in, max_output_tokens, cached)
             if isinstance(answer, Admission):
                 return Routed(dest, answer)
             self._refused(dest)
@@ -217,6 +242,18 @@ class Router:
         if not any(d.cooldown_until <= now for d in self.destinations if d is not dest):
             return
         dest.cooldown_until = max(dest.cooldown_until, now + seconds)
+
+
+def _holder_first(order: Sequence[Destination], prefix: PrefixHint, now: float) -> Sequence[Destination]:
+    """``order`` with the destination holding the conversation's prefix (within its prompt
+    cache's idle lifetime) moved to the front; unchanged if none holds it."""
+    for i, dest in enumerate(order):
+        if dest.index == prefix.destination:
+            cache = dest.prompt_cache
+            if i == 0 or cache is None or now - prefix.seen_s > cache.retention:
+                return order
+            return [dest, *order[:i], *order[i + 1 :]]
+    return order
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from capacity.policy.actions import Admit, ArmTimer, Ticket
 from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
+from capacity.policy.prompt_cache import PrefixHint
 from capacity.policy.router import Routed, Router
 
 __all__ = ["QuotaWaitQueue", "Waiter"]
@@ -36,6 +37,8 @@ class Waiter:
     tokens_in: int
     max_output_tokens: int
     deadline: float
+    prefix: PrefixHint | None = None
+    """Where the conversation's prompt was last sent (prompt caching, session affinity)."""
 
 
 class QuotaWaitQueue:
@@ -52,14 +55,22 @@ class QuotaWaitQueue:
         return len(self.waiting)
 
     def join(
-        self, now: float, ticket: Ticket, tokens_in: int, max_output_tokens: int, deadline: float, first_free: float
+        self,
+        now: float,
+        ticket: Ticket,
+        tokens_in: int,
+        max_output_tokens: int,
+        deadline: float,
+        first_free: float,
+        prefix: PrefixHint | None = None,
     ) -> ArmTimer | None:
         """Queue a turn (its ticket resolves to a :class:`Routed`, or ``None`` past ``deadline``).
 
-        ``first_free`` is the router's lower bound of when any destination may take it, s.
+        ``first_free`` is the router's lower bound of when any destination may take it, s;
+        ``prefix`` where the conversation's prompt was last sent.
         Returns a timer to arm, if the queue's timer must move earlier.
         """
-        self.waiting.append(Waiter(ticket, tokens_in, max_output_tokens, deadline))
+        self.waiting.append(Waiter(ticket, tokens_in, max_output_tokens, deadline, prefix))
         arm = self._schedule(now, min(first_free, deadline)) if len(self.waiting) == 1 else None
         self.observer.queue_length(now, len(self.waiting))
         return arm
@@ -77,7 +88,7 @@ class QuotaWaitQueue:
         try:
             admit = next(serving)
             while True:
-                admit.answer = route(now, admit.tokens_in, admit.max_output_tokens)
+                admit.answer = route(now, admit.tokens_in, admit.max_output_tokens, admit.prefix)
                 admit = serving.send(now)
         except StopIteration as done:
             result: tuple[list[Ticket], ArmTimer | None] = done.value
@@ -103,7 +114,7 @@ class QuotaWaitQueue:
                 head.ticket.value = None
                 resolved.append(head.ticket)
                 continue
-            admit = Admit(head.tokens_in, head.max_output_tokens)
+            admit = Admit(head.tokens_in, head.max_output_tokens, head.prefix)
             now = yield admit
             routed = admit.answer
             if isinstance(routed, Routed):

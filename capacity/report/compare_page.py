@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from capacity.report.compare_tables import prompt_cache_cell
 from capacity.report.compare_verdict import comparison_verdict
 from capacity.report.figures.compare import comparison_figures
 from capacity.report.markdown import bullets, count, heading, image, money, pct, table, tidy
@@ -54,6 +55,7 @@ def comparison_markdown(result: ComparisonResult, figures: list[Path]) -> str:
                     "hardware / accounts",
                     "$/month",
                     "$/interview",
+                    "prompt cache",
                 ],
                 [
                     (
@@ -67,10 +69,11 @@ def comparison_markdown(result: ComparisonResult, figures: list[Path]) -> str:
                         r.hardware,
                         money(r.usd_per_month),
                         money(r.usd_per_interview) if math.isfinite(r.usd_per_interview) else "–",
+                        prompt_cache_cell(r),
                     )
                     for r in group.rows
                 ],
-                "lrrrrllllr",
+                "lrrrrllllrr",
             )
         )
         if group.break_even:

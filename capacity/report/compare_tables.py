@@ -22,7 +22,7 @@ from capacity.gpu.cost import PoolCost
 from capacity.plan.tco import REPORT_MONTHS
 from capacity.report.compare_verdict import comparison_verdict
 from capacity.studies.claims import ClaimCheck
-from capacity.studies.compare import ComparisonResult, GroupResult
+from capacity.studies.compare import ComparisonResult, GroupResult, StrategyRow
 from capacity.studies.sizing import FleetSize, Knee, Probe
 from capacity.studies.target import Target
 
@@ -62,6 +62,7 @@ def _strategies(group: GroupResult) -> Table:
         ("up front", "right"),
         ("$/month", "right"),
         ("$/interview", "right"),
+        ("prompt cache", "right"),
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in group.rows:
@@ -81,8 +82,18 @@ def _strategies(group: GroupResult) -> Table:
             _usd(r.upfront_usd) if r.upfront_usd else "—",
             _usd(r.usd_per_month),
             _usd(r.usd_per_interview),
+            prompt_cache_cell(r),
         )
     return table
+
+
+def prompt_cache_cell(r: StrategyRow) -> str:
+    """A strategy's provider prompt caching in a few words: the share of input cached and the
+    money it saved a month ("—" where nothing was cached)."""
+    if r.prompt_cached_share <= 0:
+        return "—"
+    saved = f", {_usd(r.prompt_cache_saved_usd_per_month)}/month saved" if r.prompt_cache_saved_usd_per_month else ""
+    return f"{r.prompt_cached_share:.0%} of input{saved}"
 
 
 def _break_even_text(group: GroupResult, label: str) -> str:

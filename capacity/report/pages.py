@@ -191,6 +191,12 @@ def _headline_table(r: RunResult) -> str:
         ),
         ("Tokens", f"{r.tokens_per_interview:,.0f} API tokens (in + out) per carried interview"),
         (
+            "Prompt cache",
+            f"{r.prompt_cache.cached_tokens_in:,} input tokens read from provider prompt caches "
+            f"({md.pct(r.prompt_cache.cached_share)} of input); "
+            f"{md.money(r.prompt_cache.saved_usd)} saved at list price",
+        ),
+        (
             "Cost",
             f"{md.money(r.cost_usd)} for the run, {md.money(r.cost_per_interview_usd)} per carried interview",
         ),

@@ -24,6 +24,7 @@ from capacity.config.providers import (
     FixedReset,
     Limits,
     ModelSpec,
+    PromptCache,
     Provider,
     ResetRule,
     StatedLimit,
@@ -115,6 +116,24 @@ def account_lines(provider: Provider) -> list[str]:
     return lines
 
 
+def prompt_cache_text(cache: PromptCache) -> str:
+    """A prompt cache in one line: minimum, steps, lifetime, prices, limits, TTFT (unknowns named)."""
+
+    def known(value: float | str, unit: str = "") -> str:
+        return value if isinstance(value, str) else f"{_number(float(value))}{unit}"
+
+    counts = (
+        "unknown (counted)"
+        if cache.counts_toward_limits == "unknown"
+        else ("counted" if cache.counts_toward_limits else "not counted")
+    )
+    return (
+        f"prompt cache: min {known(cache.min_prefix_tokens)} tokens, steps {known(cache.granularity_tokens)}, "
+        f"lifetime {known(cache.retention_s, ' s')}, read {cache.read_price_factor:g}× / write "
+        f"{cache.write_price_factor:g}× input price, against limits {counts}, TTFT saving {known(cache.ttft_saving)}"
+    )
+
+
 def _semantics_json(model: ModelSpec) -> dict[str, Any]:
     """The refill rule and evidence of each period the model's limits use."""
     return {p.value: model.resets.rule(p).model_dump(mode="json", exclude_none=True) for p in used_periods(model)}
@@ -166,6 +185,7 @@ def providers_json(providers: Sequence[Provider], today: dt.date, stale_days: in
                         "limit_changes": [c.model_dump(mode="json", exclude_none=True) for c in m.limit_changes],
                         "prices": None if m.prices is None else m.prices.model_dump(mode="json"),
                         "withdrawn_on": None if m.withdrawn_on is None else m.withdrawn_on.isoformat(),
+                        "prompt_cache": None if (pc := p.prompt_cache_of(m)) is None else pc.model_dump(mode="json"),
                     }
                     for m in p.models
                 ],
@@ -179,9 +199,7 @@ def providers_json(providers: Sequence[Provider], today: dt.date, stale_days: in
     }
 
 
-def render_providers(
-    providers: Sequence[Provider], today: dt.date, stale_days: int, console: Console
-) -> None:
+def render_providers(providers: Sequence[Provider], today: dt.date, stale_days: int, console: Console) -> None:
     """Print one row per provider model: limits, prices, source and age (stale ones marked)."""
     table = Table(
         title=f"Configured providers (stale: source read more than {stale_days} days before {today})",
@@ -212,14 +230,16 @@ def render_providers(
                 limits.append(f"\n{line}", style="dim")
             if m.withdrawn_on is not None:
                 limits.append(f"\nwithdrawn on {m.withdrawn_on}", style="red")
+            cache = p.prompt_cache_of(m)
+            if cache is not None:
+                limits.append(f"\n{prompt_cache_text(cache)}", style="dim")
             table.add_row(f"  {m.name}", "", limits, _prices_text(m), "")
         table.add_section()
     console.print(table)
     if stale_names:
         console.print(
             Text(
-                f"{len(stale_names)} stale: {', '.join(stale_names)} — "
-                "check their sources before trusting a plan.",
+                f"{len(stale_names)} stale: {', '.join(stale_names)} — check their sources before trusting a plan.",
                 style="yellow",
             )
         )

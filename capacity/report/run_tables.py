@@ -118,6 +118,7 @@ def render_run(
             f"{result.cache.avoided_rate:.1%} of turns needed no API call",
         ),
         ("tokens", f"{result.tokens_per_interview:,.0f} API tokens per carried interview"),
+        *_prompt_cache_row(result),
         ("cost", f"${result.cost_usd:,.2f} (${result.cost_per_interview_usd:.4f} per carried interview)"),
         (
             "wall time",
@@ -166,7 +167,7 @@ def render_run(
             f"{d.requests:,}",
             f"{sum(d.errors.values()):,}",
             f"{d.errors.get(ErrorKind.RATE_LIMITED, 0):,}",
-            f"{d.tokens_in:,} / {d.tokens_out:,}",
+            f"{d.tokens_in:,} / {d.tokens_out:,}" + (f" ({d.cached_tokens_in:,} cached)" if d.cached_tokens_in else ""),
             f"{d.cost_usd:,.2f}",
             f"{limit_unit(binding.name)} ({binding.full_share:.0%})" if binding else "—",
             clock(d.binding_from_s) if d.binding_from_s is not None else "—",
@@ -191,6 +192,20 @@ def render_run(
         ]
     )
     console.print(Panel(body, title="Verdict", border_style="green" if carries else "red"))
+
+
+def _prompt_cache_row(result: RunResult) -> list[tuple[str, str]]:
+    """The summary's line on provider prompt caching (none where no input token was cached)."""
+    pc = result.prompt_cache
+    if not pc.cached_tokens_in:
+        return []
+    return [
+        (
+            "prompt cache",
+            f"{pc.cached_tokens_in:,} input tokens read from provider prompt caches ({pc.cached_share:.1%} of input); "
+            f"${pc.saved_usd:,.2f} saved at list price",
+        )
+    ]
 
 
 def _instant(result: RunResult, run_s: float | None) -> dict[str, Any] | None:

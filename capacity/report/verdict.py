@@ -17,7 +17,7 @@ from capacity.config.loader import Configuration
 from capacity.plan.result import PlanResult
 from capacity.plan.tco import api_usd_per_interview
 from capacity.result import RunResult, WindowUse
-from capacity.studies.costs import tokens_per_interview
+from capacity.studies.costs import input_price_factor, tokens_per_interview
 from capacity.studies.demand import month_days, run_interviewing_days
 from capacity.studies.target import CARRIED_SHARE, carries
 from capacity.units import DAY_S, MINUTE_S, ErrorKind, limit_unit
@@ -212,14 +212,18 @@ def _options(result: RunResult, config: Configuration, plan: PlanResult | None) 
                 f"(binding: {d.binding_limit}){note}."
             )
     # the one monthly-cost basis (capacity.studies.costs): the scenario's interview after templates
-    # and cache, at list price, over the calendar's interviewing days in a month
+    # and cache, at list price (input priced with the API's prompt cache), over the calendar's
+    # interviewing days in a month
     tokens = (
         (plan.workload.input_tokens_per_interview, plan.workload.output_tokens_per_interview)
         if plan is not None
         else tokens_per_interview(config)
     )
     paid = [
-        (api_usd_per_interview(model.prices, *tokens), f"{provider.name}/{model.name}")
+        (
+            api_usd_per_interview(model.prices, tokens[0] * input_price_factor(config, provider, model), tokens[1]),
+            f"{provider.name}/{model.name}",
+        )
         for provider in config.providers.values()
         if provider.billing == "paid"
         for model in provider.models

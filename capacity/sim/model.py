@@ -90,6 +90,9 @@ class ApiStation:
         self.uniform = BlockStream(StandardUniform(), rng)  # failure decisions
         self.error_rate = spec.error_rate
         self.timeout_s = spec.timeout_s
+        cache = dest.prompt_cache
+        self.ttft_saving = 0.0 if cache is None else cache.ttft_share
+        """Share of the TTFT a fully cached prompt saves (prompt caching; 0 where unknown)."""
         self.outages = [
             (o.start_s, o.start_s + o.duration_s) for o in config.scenario.outages if o.provider == provider
         ]
@@ -104,7 +107,7 @@ class ApiStation:
         enforced = self.enforced
         assert enforced is not None
         account = call.routed.admission.account
-        charge = enforced.tariff.charge(call.tokens_in, call.max_tokens)
+        charge = enforced.tariff.charge(call.tokens_in, call.max_tokens, call.cached_tokens)
         granted = enforced.accounts[account].try_admit(now, charge, account)
         return granted if isinstance(granted, Admission) else None
 
@@ -173,7 +176,13 @@ class Simulation:
                     accounts = d.accounts or provider.accounts
                     if d.provider not in truth_pools:  # the account-wide allowances, one set per provider account
                         truth_pools[d.provider] = account_pools(provider, provider_accounts[d.provider], self.run_start)
-                    enforced = DestinationQuota(spec, accounts, self.run_start, pools=truth_pools[d.provider])
+                    enforced = DestinationQuota(
+                        spec,
+                        accounts,
+                        self.run_start,
+                        pools=truth_pools[d.provider],
+                        prompt_cache=provider.prompt_cache_of(spec),
+                    )
                 self.stations.append(ApiStation(dest, config, streams.service, d.provider, enforced))
         self.sessions_done = 0
         self.max_interviews = max_interviews
@@ -204,7 +213,7 @@ class Simulation:
                 kind = type(action)
                 if kind is Admit:  # the in-memory ledger answers at once, at the same instant
                     admit: Admit = action  # type: ignore[assignment]
-                    admit.answer = route(env.now, admit.tokens_in, admit.max_output_tokens)
+                    admit.answer = route(env.now, admit.tokens_in, admit.max_output_tokens, admit.prefix)
                 elif kind is Settle:
                     ended: Settle = action  # type: ignore[assignment]
                     settle(env.now, ended.routed, ended.tokens_in, ended.tokens_out, ended.latency_s)
@@ -215,6 +224,8 @@ class Simulation:
                     station = stations[call.routed.destination.index]
                     if type(station) is ApiStation:
                         ttft = station.ttft.next()
+                        if call.cached_tokens:  # a prompt-cache hit skips that share of the prefill
+                            ttft *= 1.0 - station.ttft_saving * call.cached_tokens / call.tokens_in
                         granted = station.admit(env.now, call) if station.enforced is not None else None
                         if station.enforced is not None and granted is None:
                             call.failure, call.ttft_s, call.latency_s = "429", ttft, ttft  # refused by the provider

@@ -146,6 +146,10 @@ class StrategyRow:
     """Days of demand simulated."""
     seed: int
     wall_time_s: float
+    prompt_cached_share: float = 0.0
+    """Share of the input tokens read from provider prompt caches in the run (0–1)."""
+    prompt_cache_saved_usd_per_month: float = 0.0
+    """List price the prompt caches saved, scaled to a month like usd_per_month, USD/month."""
 
 
 @dataclass(frozen=True)
@@ -418,6 +422,8 @@ def _row(config: Configuration, result: RunResult, group: str) -> StrategyRow:
         days=result.days,
         seed=result.seed,
         wall_time_s=result.wall_time_s,
+        prompt_cached_share=result.prompt_cache.cached_share,
+        prompt_cache_saved_usd_per_month=result.prompt_cache.saved_usd * per_month / run_days_,
     )
 
 

@@ -20,14 +20,23 @@ B's demand — 50,000 interviews every interviewing day — on a weekday calenda
 on 22 days of a 30-day month, and × 30 is the very mistake the audit corrects in the seed's
 own arithmetic ("× 30 counts every day of the month"). So the basis is 22 interviewing days of
 the interview of the scenario whose demand is being priced: $29,908/month on both pages.
+
+A paid API carrying the whole volume keeps every interview on itself, so its prompt cache
+(``prompt_cache`` in providers.yaml) serves the conversation's earlier prompt as ``plan``
+expects it with one destination (:mod:`capacity.plan.prompt_cache`): its input tokens are priced
+at the mean input price factor that gives (gpt-4o-mini: about 80% cached at half price in A and
+B; GPT-3.5 Turbo has no prompt cache in providers.yaml, so Option 1 is unchanged).
 """
 
 from __future__ import annotations
 
 from capacity.config.loader import Configuration
+from capacity.config.providers import ModelSpec, Provider
 from capacity.plan import plan as make_plan
+from capacity.plan.prompt_cache import expected_effect
 from capacity.plan.tco import TcoOption, api_option, api_usd_per_interview
 from capacity.studies.demand import month_days
+from capacity.workload.script import compile_script
 
 REFERENCE_APIS: tuple[tuple[str, str], ...] = (
     ("openai", "gpt-4o-mini"),
@@ -43,13 +52,27 @@ def tokens_per_interview(config: Configuration) -> tuple[float, float]:
     return w.input_tokens_per_interview, w.output_tokens_per_interview
 
 
+def input_price_factor(config: Configuration, provider: Provider, spec: ModelSpec) -> float:
+    """Mean price of an input token of the scenario's interviews on ``spec`` alone ÷ its list
+    input price: its prompt cache's reads (cheaper) and writes (dearer); 1 without a cache."""
+    return expected_effect(compile_script(config.scenario.script), provider.prompt_cache_of(spec)).input_price_factor
+
+
+def priced_tokens_per_interview(config: Configuration, provider: Provider, spec: ModelSpec) -> tuple[float, float]:
+    """Mean (input, output) tokens of one of the scenario's interviews on ``spec`` alone, the input
+    weighted by :func:`input_price_factor`."""
+    tokens_in, tokens_out = tokens_per_interview(config)
+    return tokens_in * input_price_factor(config, provider, spec), tokens_out
+
+
 def usd_per_interview(config: Configuration, provider: str, model: str) -> float | None:
-    """List price of one of the scenario's interviews on ``provider``/``model``, USD (None: unknown or unpriced)."""
+    """List price of one of the scenario's interviews on ``provider``/``model`` (its prompt cache
+    counted), USD (None: unknown or unpriced)."""
     p = config.providers.get(provider)
     spec = p.model(model) if p is not None else None
-    if spec is None or spec.prices is None:
+    if p is None or spec is None or spec.prices is None:
         return None
-    return api_usd_per_interview(spec.prices, *tokens_per_interview(config))
+    return api_usd_per_interview(spec.prices, *priced_tokens_per_interview(config, p, spec))
 
 
 def paid_option(
@@ -64,7 +87,7 @@ def paid_option(
     spec = p.model(model) if p is not None else None
     if p is None or spec is None or spec.prices is None:
         return None
-    tokens_in, tokens_out = tokens_per_interview(config)
+    tokens_in, tokens_out = priced_tokens_per_interview(config, p, spec)
     per = api_usd_per_interview(spec.prices, tokens_in, tokens_out)
     return api_option(
         f"{p.label}: {model}",

@@ -73,7 +73,9 @@ class FloatClock:
                         waiting = ticket.handle
                         self.at(self.now, lambda w=waiting: self._step(w, self.now))
                 elif isinstance(action, Admit):
-                    action.answer = self.core.router.route(self.now, action.tokens_in, action.max_output_tokens)
+                    action.answer = self.core.router.route(
+                        self.now, action.tokens_in, action.max_output_tokens, action.prefix
+                    )
                 elif isinstance(action, Settle):
                     self.core.router.settle(
                         self.now, action.routed, action.tokens_in, action.tokens_out, action.latency_s
