@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 
 from capacity.config import (
@@ -39,8 +40,10 @@ PIPED_WIDTH = 160
 """Columns of tables written to a pipe or file when COLUMNS is not set."""
 
 # piped output (CI logs, files) gets COLUMNS if set, else wide tables rather than Rich's 80 columns
-console = Console() if sys.stdout.isatty() or os.environ.get("COLUMNS") else Console(width=PIPED_WIDTH)
-err_console = Console(stderr=True)
+# emoji=False: ":100:" in "file.yaml:100: field" is a line number, not an emoji code
+_PIPED = not (sys.stdout.isatty() or os.environ.get("COLUMNS"))
+console = Console(width=PIPED_WIDTH if _PIPED else None, emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 ScenarioOption = Annotated[
     str,
@@ -134,7 +137,7 @@ def user_errors() -> Iterator[None]:
         yield
     except UserError as exc:
         for line in exc.lines:
-            err_console.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+            err_console.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 

@@ -105,6 +105,13 @@ class Calendar(Model):
             raise ValueError(f"the shares sum to {total:g}; they must sum to 1 (each is a fraction of the candidates)")
         return zones
 
+    @field_validator("business_hours_start", "business_hours_end")
+    @classmethod
+    def _local_time(cls, value: dt.time) -> dt.time:
+        if value.tzinfo is not None:
+            raise ValueError("give a local time without a UTC offset (each zone of `timezones` applies it)")
+        return value
+
     @model_validator(mode="after")
     def _profile_fits(self) -> Calendar:
         if self.business_hours_end <= self.business_hours_start:

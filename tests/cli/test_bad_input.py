@@ -178,3 +178,24 @@ def test_providers_today_on_the_newest_as_of_prints_zero_days() -> None:
 
     ages = [p["age_days"] for p in json.loads(result.stdout)["providers"]]
     assert min(ages) == 0 and all(age >= 0 for age in ages)
+
+
+@pytest.mark.usefixtures("no_simulation")
+def test_a_business_hour_with_a_utc_offset_is_refused(tmp_path: Path) -> None:
+    """Found by the fuzz test: ``09:00Z`` parsed as an offset-aware time and the calendar check
+    crashed comparing it with a naive one; the zones of ``timezones`` give the offsets."""
+    scenario = tmp_path / "offset.yaml"
+    scenario.write_text("extends: A\ncalendar:\n  business_hours_start: '09:00+01:00'\n")
+    (line,) = refused(["plan", "-s", str(scenario)])
+    assert line == (
+        f"error: {scenario}:3: calendar.business_hours_start: give a local time without a UTC offset "
+        "(each zone of `timezones` applies it)"
+    )
+
+
+def test_an_error_line_keeps_its_line_number_and_brackets(tmp_path: Path) -> None:
+    """Found by the fuzz test: rich read ``:100:`` as an emoji code; brackets were markup."""
+    scenario = tmp_path / "long.yaml"
+    padding = "".join(f"# line {n}\n" for n in range(2, 100))  # the key lands on line 100
+    scenario.write_text(f"extends: A\n{padding}'[red]x': 1\n")
+    assert refused(["plan", "-s", str(scenario)]) == [f"error: {scenario}:100: [red]x: unknown key"]

@@ -63,7 +63,9 @@ def mutated(draw: st.DrawFn, data: Any, paths: list[tuple[Any, ...]]) -> Any:
         path = draw(st.sampled_from(paths))
         parent = doc
         for part in path[:-1]:
-            if not isinstance(parent, dict | list) or (isinstance(parent, list) and part >= len(parent)):
+            if not isinstance(parent, dict | list) or (
+                isinstance(parent, list) and (not isinstance(part, int) or part >= len(parent))
+            ):
                 break
             if isinstance(parent, dict) and part not in parent:
                 break
