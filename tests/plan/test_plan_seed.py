@@ -10,7 +10,7 @@ from capacity.config import Configuration
 from capacity.config.scenario import SeedClaims
 from capacity.plan.limits import RequestProfile
 from capacity.plan.seed import seed_corrections, seed_method
-from capacity.plan.seed_sources import check_claims
+from capacity.plan.seed_sources import check_claims, reaches, within
 
 # a round profile to check by hand: 1,900 in + 100 out = 2,000 tokens a request (2,200 reserved)
 PROFILE = RequestProfile(1900.0, 100.0, 2200.0, 12.0, 22.0, 22.0)
@@ -219,3 +219,12 @@ def test_a_withdrawn_offer_contradicts_a_matching_claim(claims: SeedClaims, conf
     check = next(c for c in check_claims(claims, providers, PROFILE) if c.maps_to == "cerebras")
     assert check.verdict == "contradicted"
     assert "llama3.1-8b withdrawn on 2025-11-01" in check.finding
+
+
+def test_one_rule_for_holds() -> None:
+    # a capacity holds when it reaches 90 % of the claim: 981 of the seed's 1,090 does, 980 does not
+    assert reaches(1_090, 981.0)
+    assert not reaches(1_090, 980.0)
+    # a cost or a time holds when it is at most 110 % of the claim: $2,640 against ~$2,400 does, $2,641 not
+    assert within(2_400, 2_640.0)
+    assert not within(2_400, 2_641.0)
