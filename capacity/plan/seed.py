@@ -34,12 +34,12 @@ CLAIM_UNIT_WORDS: dict[str, str] = {
 }
 """How each unit of a seed row reads in a sentence."""
 
-def _n(x: float) -> str:
+def count_text(x: float) -> str:
     """A whole number with thousands separators (rounded)."""
     return f"{x:,.0f}"
 
 
-def _cap(x: float) -> str:
+def capacity_text(x: float) -> str:
     """A capacity in whole interviews or requests, rounded down (a part of one is not carried)."""
     return "unbounded" if math.isinf(x) else f"{math.floor(x + 1e-9):,}"
 
@@ -49,7 +49,7 @@ def _need(x: float) -> str:
     return f"{math.ceil(x - 1e-9):,}"
 
 
-def _q(x: float) -> str:
+def quota_text(x: float) -> str:
     """A quota as written: whole numbers without decimals, others with two."""
     return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
 
@@ -59,8 +59,8 @@ def claim_text(row: SeedRow) -> str:
     if row.quota is None:
         return "free tier (no quota stated)"
     if row.unit == "credit_usd":
-        return f"${_q(row.quota)} credit"
-    return f"{_q(row.quota)} {CLAIM_UNIT_WORDS[row.unit]}"
+        return f"${quota_text(row.quota)} credit"
+    return f"{quota_text(row.quota)} {CLAIM_UNIT_WORDS[row.unit]}"
 
 
 # --------------------------------------------------------------------------- the seed's method
@@ -150,7 +150,7 @@ def _seed_row(
     if row.unit in ("requests_per_day", "requests_per_hour") and row.quota is not None:
         per_account = math.floor(row.quota / per_interview)
         figure = float(per_account * row.accounts)
-        method = f"⌊{_q(row.quota)} ÷ {per_interview}⌋{acc} = {_n(figure)}"
+        method = f"⌊{quota_text(row.quota)} ÷ {per_interview}⌋{acc} = {count_text(figure)}"
         if row.unit == "requests_per_day":
             return SeedRowResult(
                 row.provider,
@@ -169,9 +169,9 @@ def _seed_row(
         per_day = row.quota * active_hours
         corrected = float(math.floor(per_day / per_interview) * row.accounts)
         correction = (
-            f"{row.provider}: {claim} ÷ {per_interview} = {_cap(figure)} reads an hourly quota as daily; "
-            f"× {active_hours:g} active hours = {_cap(per_day)} requests/day ÷ {per_interview} "
-            f"= {_cap(corrected)} interviews/day."
+            f"{row.provider}: {claim} ÷ {per_interview} = {capacity_text(figure)} reads an hourly quota as daily; "
+            f"× {active_hours:g} active hours = {capacity_text(per_day)} requests/day ÷ {per_interview} "
+            f"= {capacity_text(corrected)} interviews/day."
         )
         return SeedRowResult(
             row.provider,
@@ -191,9 +191,10 @@ def _seed_row(
         implied = row.quota / stated if stated > 0 else math.inf
         corrected = float(math.floor(row.quota / tokens_per_interview) * row.accounts)
         correction = (
-            f"{row.provider}: {claim} → {_n(stated)} interviews implies {_n(implied)} tokens/interview; "
-            f"at this scenario's consistent {_n(tokens_per_interview)} tokens/interview it carries "
-            f"{_cap(corrected)}."
+            f"{row.provider}: {claim} → {count_text(stated)} interviews implies {count_text(implied)} "
+            "tokens/interview; "
+            f"at this scenario's consistent {count_text(tokens_per_interview)} tokens/interview it carries "
+            f"{capacity_text(corrected)}."
         )
         return SeedRowResult(
             row.provider,
@@ -204,13 +205,13 @@ def _seed_row(
             row.accounts,
             stated,
             stated,
-            f"stated, not derived (implies {_n(implied)} tokens/interview)",
+            f"stated, not derived (implies {count_text(implied)} tokens/interview)",
             False,
             corrected,
             correction,
         )
     correction = (
-        f"{row.provider}: {claim} → {_n(stated)} interviews/day is stated, not derived from any quota "
+        f"{row.provider}: {claim} → {count_text(stated)} interviews/day is stated, not derived from any quota "
         "or price; kept as stated, unverifiable."
     )
     return SeedRowResult(
@@ -300,21 +301,21 @@ def seed_corrections(
     for table in method.tables:
         if round(table.rows_sum_interviews_per_day) != round(table.seed_total_interviews_per_day):
             lines.append(
-                f"{table.title}: its rows sum to {_n(table.rows_sum_interviews_per_day)}/day; "
-                f"the seed prints {_n(table.seed_total_interviews_per_day)}."
+                f"{table.title}: its rows sum to {count_text(table.rows_sum_interviews_per_day)}/day; "
+                f"the seed prints {count_text(table.seed_total_interviews_per_day)}."
             )
     shares = [f"{s:.0%}" for s in method.savings.values()]
     kept = " × ".join(f"{1 - s:.2f}" for s in method.savings.values())
     combined = (
-        f"{_n(method.base_interviews_per_day)} ÷ ({kept})"
+        f"{count_text(method.base_interviews_per_day)} ÷ ({kept})"
         if method.savings_combination == "multiplicative"
-        else f"{_n(method.base_interviews_per_day)} ÷ (1 − {sum(method.savings.values()):.2f})"
+        else f"{count_text(method.base_interviews_per_day)} ÷ (1 − {sum(method.savings.values()):.2f})"
     )
     lines.append(
-        f"Savings: the seed adds {' + '.join(shares)} of {_n(method.base_interviews_per_day)} "
-        f"(= {_cap(method.optimized_interviews_per_day)}/day); avoiding a share s of requests multiplies "
+        f"Savings: the seed adds {' + '.join(shares)} of {count_text(method.base_interviews_per_day)} "
+        f"(= {capacity_text(method.optimized_interviews_per_day)}/day); avoiding a share s of requests multiplies "
         f"capacity by 1/(1 − s), and the savings combine {method.savings_combination}ly: "
-        f"{combined} ≈ {_cap(method.compounded_interviews_per_day)}/day."
+        f"{combined} ≈ {capacity_text(method.compounded_interviews_per_day)}/day."
     )
     compared = [
         f"{name} {claimed:.0%} (derived: {derived_savings[name]:.1%})"
@@ -345,16 +346,16 @@ def seed_corrections(
     if len(implied) > 1:
         lines.append(
             "Token rows: the seed's own figures imply "
-            + " and ".join(_n(x) for x in implied)
+            + " and ".join(count_text(x) for x in implied)
             + " tokens per interview: inconsistent with each other."
         )
     if business_days < days:
         per_month = method.base_interviews_per_day * method.business_days_per_month
         lines.append(
             f"Calendar: × 30 counts every day of the month, but interviews run on {business_days} of the "
-            f"{days} days (weekdays): {_n(method.base_interviews_per_day)}/day × "
-            f"{method.business_days_per_month} = {_n(per_month)}/month, "
-            f"not {_n(method.base_interviews_per_day * 30)}; the need is "
+            f"{days} days (weekdays): {count_text(method.base_interviews_per_day)}/day × "
+            f"{method.business_days_per_month} = {count_text(per_month)}/month, "
+            f"not {count_text(method.base_interviews_per_day * 30)}; the need is "
             f"{_need(need_per_business_day)} per interviewing day, not {_need(need_per_calendar_day)}."
         )
     return lines

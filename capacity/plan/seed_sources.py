@@ -28,7 +28,7 @@ from typing import Literal
 from capacity.config.providers import Limits, ModelSpec, Provider
 from capacity.config.scenario import SeedClaims, SeedRow
 from capacity.plan.limits import LimitCapacity, RequestProfile, binding_limit, limit_capacities
-from capacity.plan.seed import CLAIM_UNIT_WORDS, _cap, _n, _q, claim_text
+from capacity.plan.seed import CLAIM_UNIT_WORDS, capacity_text, claim_text, count_text, quota_text
 from capacity.units import LIMIT_KINDS
 
 HOLDS_WITHIN = 0.10
@@ -187,7 +187,7 @@ def _judge(
     assert row.quota is not None
     per_model = _best(models, profile)
     best_name, best_bind, best = max(per_model, key=lambda x: x[2])
-    best_text = f"{_cap(best)} requests/day on {best_name} ({_binding_text(best_bind)})"
+    best_text = f"{capacity_text(best)} requests/day on {best_name} ({_binding_text(best_bind)})"
     same = _same_unit_facts(models, row.unit)
     matched = [m for m, _, v in same if v == row.quota]
     if matched:
@@ -201,11 +201,12 @@ def _judge(
         else:
             bound = max(r for n, _, r in per_model if n in matched)
             parts.append(
-                f"other limits bind first there ({_cap(bound)} requests/day); the best model allows {best_text}"
+                f"other limits bind first there ({capacity_text(bound)} requests/day); the best model allows "
+                f"{best_text}"
             )
         return "holds, but another limit binds first", best_name, best_bind, best
     if same:
-        stated = ", ".join(f"{_q(v)} ({m})" for m, _, v in same)
+        stated = ", ".join(f"{quota_text(v)} ({m})" for m, _, v in same)
         parts.append(f"the seed claims {claim}; the source gives {same[0][1]} {stated}")
     else:
         parts.append(f"the seed claims {claim}; the source states no {CLAIM_UNIT_WORDS[row.unit]} limit")
@@ -214,7 +215,7 @@ def _judge(
         misread.setdefault(field, []).append(model)
     for field, names in misread.items():
         parts.append(
-            f"{_q(row.quota)} is the {field} ({LIMIT_UNIT_WORDS[field]}) of {_model_list(names)}, "
+            f"{quota_text(row.quota)} is the {field} ({LIMIT_UNIT_WORDS[field]}) of {_model_list(names)}, "
             f"read as {CLAIM_UNIT_WORDS[row.unit]}"
         )
     parts.append(f"the source allows {best_text}")
@@ -230,8 +231,8 @@ def _history(provider: Provider, day: dt.date, parts: list[str]) -> None:
             parts.append(f"{m.name} withdrawn on {m.withdrawn_on}")
         for change in m.limit_changes:
             if change.effective_from <= day and (change.effective_until is None or day < change.effective_until):
-                was = ", ".join(f"{k} {_q(float(getattr(m.limits, k)))}" for k in change.limits)
-                now = ", ".join(f"{_q(float(v))}" for v in change.limits.values())
+                was = ", ".join(f"{k} {quota_text(float(getattr(m.limits, k)))}" for k in change.limits)
+                now = ", ".join(f"{quota_text(float(v))}" for v in change.limits.values())
                 parts.append(f"{m.name}: {was} until {change.effective_from}, {now} from then")
 
 
@@ -243,7 +244,7 @@ def check_claim(
     claimed = _claimed_requests_per_day(row, profile)
     if provider is None:
         where = f"maps to {row.maps_to!r}, which providers.yaml does not list" if row.maps_to else "no source"
-        finding = f"{claim} → {_n(row.seed_interviews_per_day)} interviews/day: {where}; not audited."
+        finding = f"{claim} → {count_text(row.seed_interviews_per_day)} interviews/day: {where}; not audited."
         return ClaimCheck(
             row.provider, row.maps_to, claim, row.accounts, claimed, None, None, None, "not audited", finding,
             None, None, None, None,
@@ -267,7 +268,7 @@ def check_claim(
         verdict = "not audited"
         best_name, best_bind, best = max(_best(models, profile), key=lambda x: x[2])
         parts.append(
-            f"{claim}: no quota to check; the source allows {_cap(best)} requests/day on {best_name} "
+            f"{claim}: no quota to check; the source allows {capacity_text(best)} requests/day on {best_name} "
             f"({_binding_text(best_bind)})"
         )
     else:
