@@ -263,7 +263,9 @@ def check_claim(
         # fair to the seed: what the offer allowed while it lasted
         if row.quota is not None and claimed is not None:
             gone = [provider.alone(m) for m in provider.models]
+            first = len(parts)
             _judge(row, claim, claimed, gone, profile, parts)
+            parts[first] = "while it was offered, " + parts[first]
     elif row.quota is None or claimed is None:
         verdict = "not audited"
         best_name, best_bind, best = max(_best(models, profile), key=lambda x: x[2])
