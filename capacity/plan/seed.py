@@ -85,7 +85,7 @@ class SeedRowResult:
     converted: bool
     """False where the seed states a figure without deriving it from the quota (flagged)."""
     corrected_interviews_per_day: float
-    """The same claimed quota with the arithmetic corrected (the seed's figure where unverifiable)."""
+    """The same claimed quota with the arithmetic corrected (the seed's figure where not audited)."""
     correction: str | None
     """What the seed got wrong on this row (None: nothing)."""
 
@@ -212,7 +212,7 @@ def _seed_row(
         )
     correction = (
         f"{row.provider}: {claim} → {count_text(stated)} interviews/day is stated, not derived from any quota "
-        "or price; kept as stated, unverifiable."
+        "or price; kept as stated, not audited."
     )
     return SeedRowResult(
         row.provider,

@@ -130,8 +130,9 @@ def audit_markdown(seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | 
                 f"{md.seconds(seed.result.turn_latency_s.p95)}: per-day arithmetic misses the peak hours and "
                 "the per-minute limits.",
                 f"**The claimed quotas, on the seed's date ({SEED_DATE}):** the 2025 sources contradict "
-                f"{len(seed.plan.seed_contradictions)} of the {len(checks)} audited; {binds} hold, but "
-                "another limit of the same offer binds first (table below).",
+                f"{len(seed.plan.seed_contradictions)} of the {len(checks)} audited; {binds} "
+                f"{'holds' if binds == 1 else 'hold'}, but another limit of the same offer binds first (table "
+                "below).",
                 f"**{holds} of {audited} audited headline claims hold**; most that fail, fail by a factor, not "
                 "a margin.",
             ]

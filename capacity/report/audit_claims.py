@@ -120,7 +120,8 @@ def strategy_two(seed: ScenarioRun, real: ScenarioRun) -> str:
             f"{row.provider}: terms — {terms.rstrip('.')}; on the seed's date each account allows "
             f"{check.source_requests_per_day:,.0f} requests/day"
             + (f" ({check.source_model}, {check.source_binding_limit} binds)" if check.source_model else "")
-            + f", so the {extra} extra carry {carry:,.1f} interviews/day, not {seed_extra:,.0f}"
+            + (f", so the {extra} extra accounts carry" if extra > 1 else ", so the extra account carries")
+            + f" {carry:,.1f} interviews/day, not {seed_extra:,.0f}"
         )
     return "; ".join(parts) + f" ({FACTS}/providers-2025.md)"
 
@@ -139,8 +140,8 @@ def _optimize(m: SeedMethod, real: ScenarioRun, real_day: float) -> AuditLine:
         f"It lists {listed}, yet adds ~{SEED_OPTIMIZE_ADDED:,.0f}: the cache line alone (30% of {base:,.0f} is "
         f"{0.30 * base:,.0f}). What the tool models of it — the response cache ({cache:.1%} of requests "
         f"for this script) and templates ({template:.1%}) — gives {base:,.0f} × {modelled / base:.3f} = "
-        f"{md.floor_count(modelled)}/day: {md.floor_count(modelled * 30)}/month × 30, "
-        f"{md.floor_count(modelled * days)} on {days} interviewing days. Smaller models and batch "
+        f"{md.floor_count(modelled)}/day, × 30 = {md.floor_count(modelled * 30)}/month "
+        f"({md.floor_count(modelled * days)} on {days} interviewing days). Smaller models and batch "
         "processing cannot be modelled yet: a smaller model is another destination with its own quota, not "
         "a share of requests saved, and the tool has no per-stage model choice",
         f"batch APIs answer minutes to hours later, so they cannot serve a live turn, and free tiers "
@@ -294,8 +295,8 @@ def audit_lines(seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | Non
             "Self-hosted: 10,000–12,000 interviews/day per RTX 4090; 3 GPUs + server ≈ $8,000; pays for itself "
             "in 3–4 months",
             "10,000–12,000/day per GPU; payback 3–4 months",
-            "audited with their own simulations on the free-vs-gpu page (`capacity compare free-vs-gpu`): one "
-            "verdict and one figure per claim, the payback among them",
+            "audited with their own simulations on the [free-vs-gpu page](../free-vs-gpu/README.md) (`capacity "
+            "compare free-vs-gpu`): one verdict and one figure per claim, the payback among them",
             "–",
             "–",
             "not audited",
