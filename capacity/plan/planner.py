@@ -33,7 +33,8 @@ from capacity.plan.limits import LimitCapacity, RequestProfile, binding_limit, l
 from capacity.plan.prompt_cache import expected_effect
 from capacity.plan.result import DemandSummary, DestinationPlan, PlanResult, PlanTotals, WorkloadSummary
 from capacity.plan.savings import ProviderLoad, provider_load
-from capacity.plan.seed import check_claims, seed_corrections, seed_method
+from capacity.plan.seed import seed_corrections, seed_method
+from capacity.plan.seed_sources import check_claims
 from capacity.units import HOUR_S
 from capacity.workload.calendar import (
     active_hours_per_day,

@@ -17,7 +17,8 @@ from typing import Any
 
 from capacity.plan.limits import LimitCapacity
 from capacity.plan.savings import Saving
-from capacity.plan.seed import ClaimCheck, SeedMethod
+from capacity.plan.seed import SeedMethod
+from capacity.plan.seed_sources import ClaimCheck
 
 DAY_BASIS = (
     "per interviewing (business) day: daily quotas renew every calendar day but only days with "
@@ -136,6 +137,11 @@ class PlanResult:
     def seed_contradictions(self) -> tuple[ClaimCheck, ...]:
         """The seed's claims the sources contradict."""
         return tuple(c for c in self.seed_claim_checks if c.verdict == "contradicted")
+
+    @property
+    def seed_audited_checks(self) -> tuple[ClaimCheck, ...]:
+        """The seed's claims that were audited (those with a quota and a source): the M of "N of M"."""
+        return tuple(c for c in self.seed_claim_checks if c.audited)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (``inf`` becomes null: no limit stated)."""

@@ -13,9 +13,15 @@ from rich.table import Table
 from rich.text import Text
 
 from capacity.plan.result import DestinationPlan, PlanResult
-from capacity.plan.seed import ClaimCheck, SeedMethod, SeedTableResult
+from capacity.plan.seed import SeedMethod, SeedTableResult
+from capacity.plan.seed_sources import ClaimCheck
 
-VERDICT_STYLE = {"confirmed": "green", "contradicted": "red", "unverifiable": "yellow"}
+VERDICT_STYLE = {
+    "holds": "green",
+    "holds, but another limit binds first": "yellow",
+    "contradicted": "red",
+    "not audited": "dim",
+}
 
 
 def cap(x: float) -> str:
@@ -138,7 +144,7 @@ def _verdict(result: PlanResult) -> Text:
     if result.seed_method is not None and result.seed_contradictions:
         text.append(
             f"\nThese destinations carry the seed's claimed quotas; the 2025 sources contradict "
-            f"{len(result.seed_contradictions)} of {len(result.seed_claim_checks)} claims (below).",
+            f"{len(result.seed_contradictions)} of {len(result.seed_audited_checks)} audited claims (below).",
             style="yellow",
         )
     return text
@@ -242,7 +248,8 @@ def plan_renderables(result: PlanResult) -> list[RenderableType]:
         parts.append(
             _checks(
                 result.seed_claim_checks,
-                f"The seed's claimed quotas against the 2025 sources ({n} contradicted)",
+                f"The seed's claimed quotas against the 2025 sources on the seed's date ({n} of "
+                f"{len(result.seed_audited_checks)} audited contradicted)",
             )
         )
     if result.notes:

@@ -10,8 +10,8 @@ import pytest
 
 from capacity.config import Configuration
 from capacity.plan import plan as make_plan
-from capacity.report.audit import audit_lines, write_seed_audit
-from capacity.report.markdown import esc, money, table, tidy
+from capacity.report.audit import audit_lines, monthly_bars, write_seed_audit
+from capacity.report.markdown import esc, floor_count, money, table, tidy
 from capacity.report.pages import write_scenario_page
 from capacity.sim.model import simulate
 from capacity.studies.costs import monthly_usd
@@ -80,21 +80,51 @@ def test_the_seed_audit_sets_each_claim_against_reality(
             RunRequest(load_scenario("B", *SMALL_B), curve=False),
         ]
     )
-    lines = {line.claim: line for line in audit_lines(seed, real, per_day)}
+    listed = audit_lines(seed, real, per_day)
+    lines = {line.claim: line for line in listed}
     assert lines["Cache hit rate"].holds == "does not hold"  # 30 % claimed; the resume cache never hits
     assert lines["Template savings"].holds == "does not hold"
     option1 = lines["Paid top-up: OpenAI GPT-3.5 Turbo for 48,000 interviews/day"]
-    assert option1.holds.startswith("does not hold")
     # priced on the one basis `capacity compare` uses: B's interview over B's 22 interviewing days
     month = monthly_usd(per_day.config, "openai", "gpt-3.5-turbo-0125", 48_000)
     assert month is not None
     assert option1.corrected.startswith(f"{money(month)}/month: 48,000 × 22 interviewing days × ")
-    assert f"({month / 2_400:,.0f}× the claim)" in option1.holds
+    assert option1.verdict == f"does not hold ({month / 2_400:,.0f}× the claim)"
+    # 50,000 ÷ 30 is right per calendar day: the one rule says it holds
+    assert lines["Daily need for 50,000 interviews in a month"].holds == "holds"
+    # the script takes the seed's 26 requests as its assumption: not audited, not counted
+    assert lines["Requests per interview"].holds == "not audited"
+    # 'Optimize & Cache': 1,560 + ~500 = 2,060/day; what the tool models of it (cache 0 %, templates 1 of 26)
+    optimize = lines["'Optimize & Cache': effective capacity, and 'EXCEEDS the 50,000 target'"]
+    assert optimize.seed_says == "~2,060/day = 1,560 + ~500; 61,800/month (× 30)"
+    assert "1,560 × 1.040 = 1,622/day, × 30 = 48,672/month" in optimize.corrected  # 1,560 ÷ (1 − 1/26)
+    assert "Smaller models and batch processing cannot be modelled yet" in optimize.corrected
+    assert optimize.verdict == "does not hold (79% of the claim on its own base)"
+    # Strategy 2 on its own terms: Gemini × 3 and Hugging Face × 2, what the extra accounts carry
+    strategy = lines["Free capacity with multiple accounts (Strategy 2: Gemini × 3, Hugging Face × 2)"]
+    assert "Limits are per Google Cloud project, not per key" in strategy.sources
+    assert "each account allows 20 requests/day (gemini-2.5-flash, rpd binds)" in strategy.sources
+    assert "the 2 extra accounts carry 1.6 interviews/day, not 114" in strategy.sources  # 2 × 20 ÷ 25 requests
+    assert "Hugging Face (2 accounts): terms — providers.yaml states none" in strategy.sources
+    assert "GitHub" not in strategy.sources and "OpenRouter" not in strategy.sources
+    tokens = lines["Tokens per interview (Cerebras: 1M tokens ≈ 25 interviews)"]
+    assert "Its own rows imply 25,000 and 40,000 tokens per interview" in tokens.corrected
+    assert "each resending the 250-token system prompt and the conversation so far" in tokens.corrected
+    assert tokens.holds == "does not hold"
     files = write_seed_audit(seed, real, per_day, tmp_path)
     page = files[0].read_text(encoding="utf-8")
     assert page.index("## The answer") < page.index("## Provider by provider") < page.index("## Sources")
-    assert "contradicted" in page
-    assert "Cloudflare Workers AI" in page
+    # "N of M hold" counts only audited claims
+    holding = sum(1 for line in listed if line.holds == "holds")
+    audited = sum(1 for line in listed if line.holds != "not audited")
+    assert audited == len(listed) - 2
+    assert f"**{holding} of {audited} audited headline claims hold**" in page
+    # Groq: 1,000/day is a documented limit, but another binds first
+    assert "the 2025 sources contradict 8 of the 10 audited; 1 holds, but another limit" in page
+    # the monthly figure's numbers are the page's, rounded down alike
+    for bar in monthly_bars(seed, real):
+        assert f"| {esc(bar.label)} | {floor_count(bar.value)} |" in page
+    assert "partly" not in page
     assert all(p.is_file() for p in files)
 
 

@@ -47,8 +47,11 @@ def test_capacity_claims_are_judged_on_the_best_usable_knee() -> None:
     assert refuted.summary == (
         "at best 1,830/day in business hours (fp16, streamed) and 4,400 at 24/7 (fp16, streamed)"
     )
-    assert capacity_claim("~5,000/day", 5_000, [_card(1_830, 4_400)], "").verdict == "CONFIRMED ONLY UNDER 24/7"
-    assert capacity_claim("~2,000/day", 2_000, [_card(1_830, 4_400)], "").verdict == "CONFIRMED"
+    # the audit's one rule: a capacity holds when it reaches 90 % of the claim
+    assert capacity_claim("~4,800/day", 4_800, [_card(1_830, 4_400)], "").verdict == "CONFIRMED ONLY UNDER 24/7"
+    assert capacity_claim("~5,000/day", 5_000, [_card(1_830, 4_400)], "").verdict == "REFUTED"  # 88 %
+    assert capacity_claim("~2,000/day", 2_000, [_card(1_830, 4_400)], "").verdict == "CONFIRMED"  # 92 %
+    assert capacity_claim("~2,050/day", 2_050, [_card(1_830, 4_400)], "").verdict == "CONFIRMED ONLY UNDER 24/7"
     # the best of several formats of the model counts: an int8 card meeting the turn target
     both = [_card(1_830, 4_400), _card(2_000, 5_000, strict_business=3_000, strict_24h=9_000)]
     assert capacity_claim("~10,000/day", 10_000, both, "").verdict == "CONFIRMED ONLY UNDER 24/7"

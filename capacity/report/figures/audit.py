@@ -4,11 +4,13 @@
 corrected on the same claimed quotas, the static plan on the 2025 sources, and the
 simulations (the seed's claimed quotas and the 2025 free tiers on a realistic calendar) —
 against the 50,000 needed. ``providers``: per provider of the seed's table, interviews a day
-as the seed says, corrected, and simulated.
+as the seed says, corrected, and simulated. Every label is a whole number of interviews,
+rounded down as the page prints it (a part of an interview is not carried).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,11 @@ READING_COLORS = {
     "simulated_claimed": "#A6D096",
 }
 """One colour per kind of reading."""
+
+
+def _whole(v: float) -> str:
+    """A count of interviews as the page prints it: rounded down, with thousands separators."""
+    return f"{math.floor(v + 1e-9):,}"
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ def monthly_figure(bars: Sequence[Bar], need: float, path: Path, title: str) -> 
             ax.text(
                 v + top * 0.01,
                 float(yi),
-                f"{v:,.0f}",
+                _whole(v),
                 va="center",
                 fontsize=9,
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0},
@@ -127,7 +134,7 @@ def providers_figure(rows: Sequence[ProviderBars], path: Path, title: str) -> Pa
             )
             for yi, v in zip(ys, values, strict=True):
                 ax.text(
-                    (v or 0.0) + top * 0.01, yi, "–" if v is None else f"{v:,.0f}", va="center", fontsize=7
+                    (v or 0.0) + top * 0.01, yi, "–" if v is None else _whole(v), va="center", fontsize=7
                 )
         ax.set_yticks(y, [r.label for r in rows])
         ax.invert_yaxis()
