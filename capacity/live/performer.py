@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
@@ -161,12 +161,23 @@ class MissingKeysError(UsageError):
 class HttpPerformer:
     """Performs the core's calls over HTTP: synthetic chat messages of the sampled length,
     ``max_tokens`` as the quota reserved it, and the sampled output length as the emulator's
-    hint; the outcome is written back into the call in run time (``time_scale``)."""
+    hint; the outcome is written back into the call in run time (``time_scale``).
+
+    Each endpoint's deadline (providers.yaml's ``timeout_s``) is run time, as the simulator
+    counts it: a compressed run gives a request ``timeout_s / time_scale`` wall seconds (60 s
+    at ``--time-scale 60`` is one wall second, as the emulator's latencies are compressed
+    alike). Raises ``ValueError`` unless ``routes`` has one endpoint list per destination."""
 
     def __init__(self, core: Core, routes: Routes, transport: ChatTransport, time_scale: float = 1.0) -> None:
         if len(routes.endpoints) != len(core.destinations):
             raise ValueError("one endpoint list per destination")
+        if not time_scale > 0:
+            raise ValueError(f"time_scale must be positive, got {time_scale}")
         self.core = core
+        if time_scale != 1.0:
+            routes = Routes(
+                tuple(tuple(replace(e, timeout_s=e.timeout_s / time_scale) for e in es) for es in routes.endpoints)
+            )
         self.routes = routes
         self.transport = transport
         self.time_scale = time_scale
