@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import yaml
 from simkit import BASE, const, demand, destinations, hours, merge, one_turn, provider
 
 from capacity.config import load_providers
 from capacity.live.emulator import Emulator, EmulatorThread, ScaledClock
 from capacity.live.journal import read_journal
+from capacity.live.redis_server import RedisServer
 
 INTERVIEWS = 40
 SCALE = 120.0
@@ -161,3 +163,8 @@ def test_the_emulator_binds_to_loopback_by_default(emulator: EmulatorThread) -> 
 
     assert emulator.host == "127.0.0.1"
     assert inspect.signature(emulate).parameters["host"].default == "127.0.0.1"
+
+
+def test_the_redis_server_the_tool_starts_binds_to_loopback(redis_server: RedisServer) -> None:
+    with redis.Redis.from_url(redis_server.url) as client:
+        assert client.config_get("bind") == {"bind": "127.0.0.1"}
