@@ -31,6 +31,7 @@ from capacity.cli.common import (
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
 from capacity.live.fleet import router_journal, run_fleet
+from capacity.live.journal import JournalWriteError
 from capacity.live.load import LiveRun, plan_live
 from capacity.live.performer import HttpPerformer, parse_endpoint_options, resolve_routes
 from capacity.live.redis_ledger import LossPolicy
@@ -150,7 +151,8 @@ def live(
         capacity live -s A -n 50 --router http://127.0.0.1:4000
 
     Exit status: 0 the run finished (whether or not it carried the interviews: the verdict
-    says), 1 with --fail-if-short when it fell short, or a router process failed, 2 bad input,
+    says), 1 with --fail-if-short when it fell short, a router process failed or the journal
+    could not be written (a full disk: it keeps what was done), 2 bad input,
     130 interrupted (the journal keeps what was done).
     """
     with user_errors():
@@ -235,6 +237,9 @@ def live(
         except KeyboardInterrupt:
             err_console.print(f"stopped; continue with: --journal {journal} --resume", highlight=False)
             raise typer.Exit(130) from None
+        except JournalWriteError as exc:  # a full disk: the journal keeps what was done
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
     _finish(result, config, out, as_json, fail_if_short)
 
 

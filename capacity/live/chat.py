@@ -23,16 +23,24 @@ from pydantic import SecretStr
 
 from capacity.config.providers import Provider
 from capacity.errors import UsageError
-from capacity.live.ratelimits import OPENAI, HeaderDialect, RateLimitSnapshot, Throttle, dialect_for
+from capacity.live.ratelimits import MAX_RETRY_AFTER_S, OPENAI, HeaderDialect, RateLimitSnapshot, Throttle, dialect_for
 from capacity.policy.actions import Call
 from capacity.units import ErrorKind
 
-__all__ = ["OUTPUT_TOKENS_HEADER", "ChatOutcome", "ChatRequest", "Endpoint", "count_words", "fill_call"]
+__all__ = ["MAX_WAIT_S", "OUTPUT_TOKENS_HEADER", "ChatOutcome", "ChatRequest", "Endpoint", "count_words", "fill_call"]
 
 OUTPUT_TOKENS_HEADER = "x-emulator-output-tokens"
 """Asks the project's emulator for exactly this many output tokens; real providers ignore it."""
 
 _NO_LIMITS = RateLimitSnapshot()
+
+MAX_WAIT_S = MAX_RETRY_AFTER_S
+"""The longest a destination is held after a 429, run s: a day (``ratelimits.MAX_RETRY_AFTER_S``).
+A burst window frees within minutes and a daily quota at its next reset, within a day, so no
+honest wait for them is longer. A longer one — ``Retry-After: 1000000000``, a "try again in
+9999h", a monthly quota's reset — holds the destination a day, after which one refused request
+(which spends nothing) asks again. Uncapped, one absurd header would take a provider out of a
+long run for good."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +205,8 @@ def fill_call(call: Call, outcome: ChatOutcome, time_scale: float = 1.0) -> None
     the wait before a retry — a classified 429's full wait (the spent window's reset included),
     else ``Retry-After`` — and the outcome itself as ``payload``. The outcome's times are wall
     seconds; the call's are run seconds, ``time_scale`` run seconds to the wall second (the
-    live driver's ``--time-scale``; a provider's waits are wall time too). Raises
+    live driver's ``--time-scale``; a provider's waits are wall time too), the wait capped at
+    :data:`MAX_WAIT_S` of run time. Raises
     ``ValueError`` for a ``time_scale`` that is not positive."""
     if not time_scale > 0:
         raise ValueError(f"time_scale must be positive, got {time_scale}")
@@ -208,5 +217,5 @@ def fill_call(call: Call, outcome: ChatOutcome, time_scale: float = 1.0) -> None
         call.tokens_out = outcome.completion_tokens
     wait = outcome.throttle.wait_s if outcome.throttle is not None else None
     wait = wait if wait is not None else outcome.retry_after_s
-    call.retry_after_s = None if wait is None else wait * time_scale
+    call.retry_after_s = None if wait is None else min(wait * time_scale, MAX_WAIT_S)
     call.payload = outcome

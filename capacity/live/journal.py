@@ -21,6 +21,7 @@ API keys never reach the journal: no event carries one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -28,11 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from capacity.errors import UsageError
+from capacity.errors import CapacityError, UsageError
 from capacity.policy.router import Destination
 from capacity.units import Outcome, Served
 
-__all__ = ["Journal", "JournalingObserver", "Replay", "read_journal", "replay_events"]
+__all__ = ["Journal", "JournalWriteError", "JournalingObserver", "Replay", "read_journal", "replay_events"]
 
 Event = list[Any]
 
@@ -84,30 +85,54 @@ def read_journal(path: Path) -> Replay:
     return replay
 
 
+class JournalWriteError(CapacityError):
+    """The journal could not be written (a full disk, a file-size limit, an I/O error): the run
+    stops, and the journal keeps every interview journaled before — a half-written last line is
+    a torn line, which ``--resume`` ignores and cuts off."""
+
+    def __init__(self, path: Path, error: OSError, interviews: int) -> None:
+        self.path, self.interviews = path, interviews
+        reason = error.strerror or type(error).__name__
+        super().__init__(
+            f"journal {path}: cannot write ({reason}); it keeps the {interviews:,} interviews finished before. "
+            f"Free space, then continue with --journal {path} --resume"
+        )
+
+
 class Journal:
-    """An append-only JSON-lines file, each line flushed and fsynced."""
+    """An append-only JSON-lines file, each line written whole (unbuffered) and fsynced.
+
+    Raises :class:`JournalWriteError` when a line cannot be written or made durable."""
 
     def __init__(self, path: Path, header: dict[str, Any], *, resume: Replay | None = None) -> None:
         self.path = path
+        self.interviews = sum(resume.finished.values()) if resume is not None else 0
+        """Interviews in the journal (those of the run resumed, and every one written since)."""
         self._file: IO[bytes]
         if resume is not None:
             with path.open("r+b") as f:  # cut a torn last line off before appending
                 f.truncate(resume.valid_bytes)
-            self._file = path.open("ab")
+            self._file = path.open("ab", buffering=0)
         else:
-            self._file = path.open("xb")  # never overwrite an earlier run's journal
+            self._file = path.open("xb", buffering=0)  # never overwrite an earlier run's journal
             self.write({"kind": "run", **header})
 
     def write(self, record: dict[str, Any]) -> None:
-        """Append ``record`` and make it durable (raises OSError, e.g. on a full disk)."""
-        line = json.dumps(record, separators=(",", ":"), allow_nan=False).encode() + b"\n"
-        self._file.write(line)
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        """Append ``record`` as one line and make it durable before returning."""
+        line = memoryview(json.dumps(record, separators=(",", ":"), allow_nan=False).encode() + b"\n")
+        try:
+            while line:  # an unbuffered write may take part of the line
+                line = line[self._file.write(line) :]
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise JournalWriteError(self.path, exc, self.interviews) from None
+        if record.get("kind") == "interview":
+            self.interviews += 1
 
     def close(self) -> None:
-        """Close the file."""
-        self._file.close()
+        """Close the file (nothing is buffered: every line was written, or failed, whole)."""
+        with contextlib.suppress(OSError):
+            self._file.close()
 
 
 class JournalingObserver:

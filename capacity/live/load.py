@@ -224,7 +224,9 @@ class LiveRun:
             if self.progress is not None:
                 waiting = set(tasks)
                 while waiting:
-                    _, waiting = await asyncio.wait(waiting, timeout=0.5)
+                    done, waiting = await asyncio.wait(waiting, timeout=0.5, return_when=asyncio.FIRST_EXCEPTION)
+                    for task in done:
+                        task.result()  # a session that failed (the journal's disk full) stops the run
                     self.progress(sum(recorder.outcomes.values()), total)
             else:
                 await asyncio.gather(*tasks)

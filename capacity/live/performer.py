@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
@@ -158,19 +158,43 @@ class MissingKeysError(UsageError):
         return [*self.problems, "export them, or rehearse against the emulator with --emulator URL"]
 
 
+MIN_DEADLINE_WALL_S = 1.0
+"""The shortest wall-clock deadline a compressed run gives a request, s. A loaded machine
+delays a request by tens of wall milliseconds on our side alone; at ``--time-scale 600`` a
+60 s deadline would be 0.1 wall s and time out healthy requests."""
+
+
+def _wall_deadline(timeout_s: float, time_scale: float) -> float:
+    """A request's wall-clock deadline, s, for a run-time deadline ``timeout_s``."""
+    return max(timeout_s / time_scale, min(timeout_s, MIN_DEADLINE_WALL_S))
+
+
 class HttpPerformer:
     """Performs the core's calls over HTTP: synthetic chat messages of the sampled length,
     ``max_tokens`` as the quota reserved it, and the sampled output length as the emulator's
     hint; the outcome is written back into the call in run time (``time_scale``). With
     ``sessions`` each request names its candidate as OpenAI's ``user`` (``candidate-17``), so a
-    router in between (``capacity serve``) keeps an interview's turns on one provider."""
+    router in between (``capacity serve``) keeps an interview's turns on one provider.
+
+    Each endpoint's deadline (providers.yaml's ``timeout_s``) is run time, as the simulator
+    counts it: a compressed run gives a request ``timeout_s / time_scale`` wall seconds (60 s
+    at ``--time-scale 60`` is one wall second, as the emulator's latencies are compressed
+    alike), but never under :data:`MIN_DEADLINE_WALL_S`. Raises ``ValueError`` unless
+    ``routes`` has one endpoint list per destination."""
 
     def __init__(
         self, core: Core, routes: Routes, transport: ChatTransport, time_scale: float = 1.0, sessions: bool = False
     ) -> None:
         if len(routes.endpoints) != len(core.destinations):
             raise ValueError("one endpoint list per destination")
+        if not time_scale > 0:
+            raise ValueError(f"time_scale must be positive, got {time_scale}")
         self.core = core
+        if time_scale != 1.0:
+            routes = Routes(
+                tuple(tuple(replace(e, timeout_s=_wall_deadline(e.timeout_s, time_scale)) for e in es)
+                      for es in routes.endpoints)
+            )
         self.routes = routes
         self.transport = transport
         self.time_scale = time_scale

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from typing import Any
 
 import httpx
 import pytest
-from emukit import chat, model, provider, serve, stats
+from emukit import START, chat, model, provider, serve, stats
 
 from capacity.config.scenario import Outage
-from capacity.live.emulator import FaultKind, FaultRates, ManualClock, ScaledClock
+from capacity.live.emulator import Emulator, FaultKind, FaultRates, ManualClock, ScaledClock, build_app
 from capacity.workload.text import count_tokens
 
 SLOWISH = {"ttft_s": {"kind": "constant", "value": 0.5}, "output_tokens_per_s": {"kind": "constant", "value": 100}}
@@ -159,3 +160,28 @@ def test_faults_at_a_rate_are_drawn_per_request() -> None:
         missing = sum("usage" not in chat(client).json() for _ in range(200))
         assert abs(missing - 100) <= 4 * math.sqrt(200 * 0.25)
         assert stats(client)["faults"] == {"missing_usage": missing}
+
+
+def test_a_client_leaving_before_its_body_arrives_is_no_server_error() -> None:
+    # under load a client may time out while its request body is still on the way: the
+    # emulator admits nothing and logs no exception (it used to log a 500 traceback)
+    emulator = Emulator([provider(model(limits={"rpm": 10}))], ManualClock(), START)
+    app = build_app(emulator)
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/p/acme/v1/chat/completions", "raw_path": b"/p/acme/v1/chat/completions", "query_string": b"",
+        "root_path": "", "headers": [(b"authorization", b"Bearer key-1"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 499
+    s = emulator.stats()["providers"]["acme"]["models"]["m"]
+    assert s["requests"] == 0

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -169,6 +169,8 @@ def build_app(emulator: Emulator) -> Starlette:
             parsed = _parse(await request.json())
         except (json.JSONDecodeError, UnicodeDecodeError):
             parsed = "the body is not valid JSON"
+        except ClientDisconnect:  # the client gave up before its body arrived: nothing was admitted
+            return Response(status_code=499)
         if isinstance(parsed, str):
             return _error(400, parsed, "invalid_request_error", None)
         model = provider.models.get(parsed.model)
