@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import sys
@@ -157,3 +158,16 @@ def progress_bar(show: bool, *, counted: bool = False) -> Progress:
 
 
 Command = Callable[..., None]
+
+
+def warn_unless_loopback(host: str) -> None:
+    """Warn on stderr when a server the tool starts listens beyond this machine (``host`` is
+    the address it bound; loopback is the default of every server command)."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        err_console.print(
+            f"[yellow]warning:[/yellow] listening on {host}, reachable beyond this machine", highlight=False
+        )

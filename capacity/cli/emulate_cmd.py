@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import math
 from collections import defaultdict
 from typing import Annotated
@@ -11,7 +10,7 @@ from typing import Annotated
 import typer
 
 from capacity.cli.app import app
-from capacity.cli.common import ProvidersOption, err_console, load, user_errors
+from capacity.cli.common import ProvidersOption, err_console, load, user_errors, warn_unless_loopback
 from capacity.config import default_providers_path, load_providers
 from capacity.config.providers import Provider
 from capacity.config.scenario import Outage
@@ -127,12 +126,5 @@ def emulate(
         highlight=False,
         soft_wrap=True,
     )
-    try:
-        loopback = ipaddress.ip_address(bound_host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        err_console.print(
-            f"[yellow]warning:[/yellow] listening on {bound_host}, reachable beyond this machine", highlight=False
-        )
+    warn_unless_loopback(bound_host)
     serve_forever(emulator, sock, log_level)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import math
 import os
 from typing import Annotated
@@ -11,7 +10,15 @@ from typing import Annotated
 import typer
 
 from capacity.cli.app import app
-from capacity.cli.common import ProvidersOption, ScenarioOption, SetOption, err_console, load, user_errors
+from capacity.cli.common import (
+    ProvidersOption,
+    ScenarioOption,
+    SetOption,
+    err_console,
+    load,
+    user_errors,
+    warn_unless_loopback,
+)
 from capacity.cli.emulate_cmd import LOG_LEVELS
 from capacity.cli.live_cmd import EndpointOption
 from capacity.errors import UsageError
@@ -125,12 +132,5 @@ def serve(
         highlight=False,
         soft_wrap=True,
     )
-    try:
-        loopback = ipaddress.ip_address(bound_host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        err_console.print(
-            f"[yellow]warning:[/yellow] listening on {bound_host}, reachable beyond this machine", highlight=False
-        )
+    warn_unless_loopback(bound_host)
     serve_forever(settings, sock, log_level)
