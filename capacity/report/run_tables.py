@@ -134,9 +134,11 @@ def render_run(
 
     table = Table(title="Destinations", title_justify="left")
     longest = max((len(d.name) for d in result.destinations), default=11)
-    roomy = console.width >= 120  # below that, nine columns cannot all keep their minimum widths
-    # a name is never cut short with "…": it wraps, whole on one line up to 28 characters
-    table.add_column("destination", overflow="fold", min_width=min(longest, 28) if roomy else None)
+    roomy = console.width >= 120  # below that, a 28-character name on one line leaves the others too little
+    # a name is never cut short with "…": whole on one line up to 28 characters where there is room, else it
+    # folds. No column takes a min_width: Rich honours it after fitting the table to the width, so the table
+    # grew past the console and lost its right edge (the last column cut mid-word) when piped at 160 columns.
+    table.add_column("destination", overflow="fold", no_wrap=roomy and longest <= 28)
     for col, justify in [
         ("accts", "right"),
         ("requests", "right"),
@@ -155,7 +157,6 @@ def render_run(
             justify=justify,  # type: ignore[arg-type]
             no_wrap=justify == "right" and col != "tokens in/out",
             overflow="fold",
-            min_width=9 if roomy and justify == "left" else None,
         )
     for d in result.destinations:
         firsts = [w for w in d.windows if w.first_blocked_s is not None]
