@@ -158,7 +158,8 @@ def test_a_comparison_page_states_the_numbers_its_figures_draw(drawn: Drawn, tmp
     for row in rows:  # the bar's label is the table's $/interview, on the same 22-day month
         label = cost_label(row)
         assert label in drawn["compare.png"]
-        assert table_rows[row.scenario].rstrip(" |").endswith(label)
+        cells = [cell.strip() for cell in table_rows[row.scenario].strip(" |").split(" | ")]
+        assert cells[-2] == label  # the $/interview column, before the prompt-cache one
     assert "(22-day month, as the table)" in _one(drawn["compare.png"], "Cost per carried interview")
 
     assert {b.month for b in even} == {None, 23, 3}  # never, late and early: each said the same way
