@@ -21,10 +21,10 @@ from capacity.cli.common import (
     SetOption,
     check_output_file,
     console,
-    err_console,
     load,
     print_json,
     progress_bar,
+    show_progress,
     user_errors,
 )
 from capacity.errors import UsageError
@@ -81,7 +81,7 @@ def simulate(
         if days is not None and config.scenario.demand.kind == "total" and days > config.scenario.demand.days:
             raise UsageError(f"--days {days}: scenario {config.scenario.name} has {config.scenario.demand.days} days")
         plan = make_plan(config)
-    show = progress and err_console.is_terminal  # on stderr: --json's stdout stays clean
+    show = show_progress(progress, as_json)
     with progress_bar(show) as bar:
 
         def callback(i: int) -> SimClock:
