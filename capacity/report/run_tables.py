@@ -161,11 +161,12 @@ def render_run(
 
     table = Table(title="Destinations", title_justify="left")
     longest = max((len(d.name) for d in result.destinations), default=11)
-    roomy = console.width >= 120  # below that, a 28-character name on one line leaves the others too little
-    # a name is never cut short with "…": whole on one line up to 28 characters where there is room, else it
-    # folds. No column takes a min_width: Rich honours it after fitting the table to the width, so the table
-    # grew past the console and lost its right edge (the last column cut mid-word) when piped at 160 columns.
-    table.add_column("destination", overflow="fold", no_wrap=roomy and longest <= 28)
+    roomy = console.width >= 150  # below that, a 28-character name on one line leaves the others too little
+    # a name is never cut short with "…": whole on one line up to 28 characters where there is room (a fixed
+    # width, which Rich fits the other columns around), else it folds. No column takes a min_width: Rich
+    # honours it after fitting the table to the width, so the table grew past the console and lost its right
+    # edge (the last column cut mid-word) when piped at 160 columns.
+    table.add_column("destination", overflow="fold", width=min(longest, 28) if roomy else None)
     for col, justify in [
         ("accts", "right"),
         ("requests", "right"),
