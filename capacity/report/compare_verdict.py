@@ -45,14 +45,14 @@ _VERDICT_ORDER: tuple[ClaimVerdict, ...] = ("REFUTED", "CONFIRMED", "CONFIRMED O
 def _break_even_meaning(payback: ClaimCheck | None) -> str:
     """What the break-even month answers, and where the seed's payback question is answered."""
     text = (
-        " (the month from which owning this pool has cost less in all, at this demand's volume — "
-        "not the seed's payback question"
+        "The break-even month answers from when owning a demand's GPU pool has cost less in all than the "
+        "cheapest alternative, at the volume it carried; it is not the seed's \"pays for itself in 3–4 months\""
     )
     if payback is None:
-        return text + ")"
+        return text + "."
     months = payback.numbers.get("payback_months")
     figure = "never" if months is None else f"{months:.1f} months"
-    return text + f", whose one answer is the payback claim below: {figure})"
+    return text + f", whose one answer is the payback claim below ({figure})."
 
 
 def comparison_verdict(result: ComparisonResult) -> str:
@@ -60,6 +60,7 @@ def comparison_verdict(result: ComparisonResult) -> str:
     groups, claims, cards = result.groups, result.claims, result.cards
     payback = next((c for c in claims if "payback_months" in c.numbers), None)
     sentences = []
+    break_even_said = False
     for g in groups:
         need = g.rows[0].need_per_day
         parts = []
@@ -95,9 +96,11 @@ def comparison_verdict(result: ComparisonResult) -> str:
                     f"At the volume the GPUs carried ({g.tco.interviews_per_month:,.0f}/month), {own.label} "
                     f"costs {_money(own.cumulative_usd(HORIZON_MONTHS))} over 36 months against "
                     f"{_money(cheapest.cumulative_usd(HORIZON_MONTHS))} for the cheapest alternative, "
-                    f"{cheapest.label}; owning {when}"
-                    f"{_break_even_meaning(payback)}."
+                    f"{cheapest.label}; owning {when}."
                 )
+                break_even_said = True
+    if break_even_said:
+        sentences.append(_break_even_meaning(payback))
     if cards:
         sla = groups[0].rows[0].sla_p95_turn_latency_s
         slow = [c for c in cards if c.strict_business is None and c.strict_24h is None]

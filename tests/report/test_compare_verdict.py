@@ -59,7 +59,10 @@ def test_the_verdict_cites_one_payback_figure_and_says_what_the_break_even_answe
     text = comparison_verdict(_result(claims))
     # rent ($330/month × 36 = $11,880) is the cheapest over 36 months against own ($7,500 + 36 × $150 = $12,900)
     assert "cheapest alternative, rent 3× RTX 4090; owning never breaks even in 36 months" in text
-    assert "not the seed's payback question, whose one answer is the payback claim below: 36.3 months" in text
+    assert "owning never breaks even in 36 months. The break-even month answers from when owning" in text
+    assert 'not the seed\'s "pays for itself in 3–4 months", whose one answer is the payback claim below' in text
+    assert "the payback claim below (36.3 months)." in text
+    assert text.count("The break-even month answers") == 1
     assert "Of the seed's 3 self-hosting and cost claims checked below: 2 refuted, 1 confirmed only under 24/7." in text
     assert "0 " not in text.split("checked below:")[1]  # no verdict counted as nothing
     assert "hold only in part" not in text
