@@ -147,6 +147,13 @@ def print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
 
 
+def show_progress(progress: bool, as_json: bool = False) -> bool:
+    """Whether a long command draws its progress bar: asked for (``--progress``, the default),
+    stderr a terminal, and not ``--json`` (a machine reading the output wants no bar, even on
+    a terminal)."""
+    return progress and not as_json and err_console.is_terminal
+
+
 def progress_bar(show: bool, *, counted: bool = False) -> Progress:
     """The progress bar of long commands, on stderr: description, bar, ``counted`` M/N, a
     ``detail`` field and the elapsed time; disabled (silent) unless ``show``."""

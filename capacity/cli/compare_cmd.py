@@ -18,6 +18,7 @@ from capacity.cli.common import (
     load,
     print_json,
     progress_bar,
+    show_progress,
     user_errors,
 )
 from capacity.config.loader import Configuration
@@ -102,7 +103,7 @@ def compare(
 
         for name in names if len(names) > 1 else []:
             loader(name)  # report a bad scenario before any simulation
-        show = progress and err_console.is_terminal  # on stderr: --json's stdout stays clean
+        show = show_progress(progress, as_json)
         with progress_bar(show, counted=True) as bar:
             task = bar.add_task("simulating", total=None, detail="")
 

@@ -26,6 +26,7 @@ from capacity.cli.common import (
     load,
     print_json,
     progress_bar,
+    show_progress,
     user_errors,
 )
 from capacity.config.loader import Configuration
@@ -183,7 +184,7 @@ def live(
     if routers > 1:
         journals = f"{router_journal(journal, 0)} … {router_journal(journal, routers - 1).name}"
         err_console.print(f"{routers} routers sharing Redis; journals: {journals}", highlight=False)
-        with progress_bar(progress and not as_json and err_console.is_terminal, counted=True) as bar:
+        with progress_bar(show_progress(progress, as_json), counted=True) as bar:
             task = bar.add_task(f"live {config.scenario.name}", total=plan.interviews, detail="interviews")
             try:
                 with user_errors():
@@ -215,7 +216,7 @@ def live(
     def performer(core: Core) -> CallPerformer:
         return HttpPerformer(core, routes, transport, time_scale, sessions=router is not None)
 
-    show = progress and not as_json and err_console.is_terminal
+    show = show_progress(progress, as_json)
     err_console.print(f"journal: {journal}", highlight=False)
     with progress_bar(show, counted=True) as bar:
         task = bar.add_task(f"live {config.scenario.name}", total=plan.interviews, detail="interviews")

@@ -22,6 +22,7 @@ from capacity.cli.common import (
     load,
     print_json,
     progress_bar,
+    show_progress,
     user_errors,
 )
 from capacity.errors import UsageError
@@ -125,7 +126,7 @@ def report(
     started = time.perf_counter()
     document: dict[str, Any] | None = None
 
-    with user_errors(), progress_bar(progress and err_console.is_terminal, counted=True) as bar:
+    with user_errors(), progress_bar(show_progress(progress, as_json), counted=True) as bar:
         task = bar.add_task("simulating", total=None, detail="")
 
         def tell(message: str) -> None:

@@ -21,15 +21,15 @@ from capacity.cli.common import (
     SetOption,
     check_output_file,
     console,
-    err_console,
     load,
     print_json,
     progress_bar,
+    show_progress,
     user_errors,
 )
 from capacity.errors import UsageError
 from capacity.plan import plan as make_plan
-from capacity.report.run_tables import render_run, summary_json
+from capacity.report.run_tables import carries, render_run, summary_json
 from capacity.report.verdict import judge
 from capacity.studies.replications import headline_intervals, replicate
 from capacity.studies.runner import SimClock
@@ -81,7 +81,7 @@ def simulate(
         if days is not None and config.scenario.demand.kind == "total" and days > config.scenario.demand.days:
             raise UsageError(f"--days {days}: scenario {config.scenario.name} has {config.scenario.demand.days} days")
         plan = make_plan(config)
-    show = progress and err_console.is_terminal  # on stderr: --json's stdout stays clean
+    show = show_progress(progress, as_json)
     with progress_bar(show) as bar:
 
         def callback(i: int) -> SimClock:
@@ -108,5 +108,5 @@ def simulate(
         print_json(document)
     else:
         render_run(result, verdict, console, intervals, providers_file=config.providers_file, wall_time_s=wall)
-    if fail_if_short and not verdict.carries:
+    if fail_if_short and not carries(result, verdict, intervals):  # on the means, with replications
         raise typer.Exit(1)

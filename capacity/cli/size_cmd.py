@@ -18,10 +18,10 @@ from capacity.cli.common import (
     SeedOption,
     SetOption,
     console,
-    err_console,
     load,
     print_json,
     progress_bar,
+    show_progress,
     user_errors,
 )
 from capacity.config.gpus import GpuPool
@@ -210,7 +210,7 @@ def size(
         if servers is not None and not knee_:
             raise UsageError("--servers goes with --knee (without it, size searches the servers)")
         catalog = sized_config.gpu_catalog
-        show = progress and err_console.is_terminal  # on stderr: --json's stdout stays clean
+        show = show_progress(progress, as_json)
         with progress_bar(show) as bar:
             task = bar.add_task("simulating", total=1.0, detail="")
 

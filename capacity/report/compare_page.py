@@ -78,6 +78,16 @@ def comparison_markdown(result: ComparisonResult, figures: list[Path]) -> str:
         )
         if group.break_even:
             parts.append(
+                "When owning has cost less in all than each alternative, at this demand's volume (the break-even "
+                "month"
+                + (
+                    '; the seed\'s "pays for itself in 3–4 months" is answered once, by the payback claim above'
+                    if result.claims
+                    else ""
+                )
+                + "):\n"
+            )
+            parts.append(
                 bullets(
                     f"{b.owned} against {b.other}: "
                     + (f"breaks even in month {b.month}" if b.month is not None else "does not break even in 36 months")

@@ -3,17 +3,26 @@
 Per demand: what each strategy carries per interviewing day, at what p95 turn latency against
 the target and for how much a month, and the cheapest that carries the demand within the
 target; then, where an owned GPU pool is in the group, its 36-month TCO against the cheapest
-alternative and the break-even; what one card carries against the turn target; and the seed's
-claims with their verdicts. Everything comes from the
+alternative and the break-even month; what one card carries against the turn target; and the seed's
+claims with their verdicts, counted by verdict.
+
+One figure per question: the seed's "pays for itself in 3–4 months" is answered once, by the
+payback claim (:mod:`capacity.studies.claims`: the seed's cards at the volume they carry, against
+the cheapest paid API carrying it). The break-even month answers another question — from which
+month owning this demand's GPU pool has cost less in all than the cheapest alternative over 36
+months, at the volume the pool carried in this run — and the paragraph says so, citing the payback
+figure beside it. Everything comes from the
 :class:`~capacity.studies.compare.ComparisonResult`; nothing is computed here but words.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 from capacity.plan.tco import HORIZON_MONTHS
 from capacity.report.markdown import money
+from capacity.studies.claims import ClaimCheck, ClaimVerdict
 from capacity.studies.compare import ComparisonResult
 
 
@@ -29,10 +38,29 @@ def _per_day(x: float | None) -> str:
     return "none" if not x else f"{x:,.0f}"
 
 
+_VERDICT_ORDER: tuple[ClaimVerdict, ...] = ("REFUTED", "CONFIRMED", "CONFIRMED ONLY UNDER 24/7")
+"""The order the claims' tally names the verdicts in (a verdict no claim got is left out)."""
+
+
+def _break_even_meaning(payback: ClaimCheck | None) -> str:
+    """What the break-even month answers, and where the seed's payback question is answered."""
+    text = (
+        "The break-even month answers from when owning a demand's GPU pool has cost less in all than the "
+        "cheapest alternative, at the volume it carried; it is not the seed's \"pays for itself in 3–4 months\""
+    )
+    if payback is None:
+        return text + "."
+    months = payback.numbers.get("payback_months")
+    figure = "never" if months is None else f"{months:.1f} months"
+    return text + f", whose one answer is the payback claim below ({figure})."
+
+
 def comparison_verdict(result: ComparisonResult) -> str:
     """One paragraph: per demand, who carries it, at what latency and cost; then TCO and the claims."""
     groups, claims, cards = result.groups, result.claims, result.cards
+    payback = next((c for c in claims if "payback_months" in c.numbers), None)
     sentences = []
+    break_even_said = False
     for g in groups:
         need = g.rows[0].need_per_day
         parts = []
@@ -70,6 +98,9 @@ def comparison_verdict(result: ComparisonResult) -> str:
                     f"{_money(cheapest.cumulative_usd(HORIZON_MONTHS))} for the cheapest alternative, "
                     f"{cheapest.label}; owning {when}."
                 )
+                break_even_said = True
+    if break_even_said:
+        sentences.append(_break_even_meaning(payback))
     if cards:
         sla = groups[0].rows[0].sla_p95_turn_latency_s
         slow = [c for c in cards if c.strict_business is None and c.strict_24h is None]
@@ -83,10 +114,7 @@ def comparison_verdict(result: ComparisonResult) -> str:
     if claims:
         listed = "; ".join(f"{c.claim.split(':')[0]} — {c.verdict} ({c.summary})" for c in claims if c.summary)
         sentences.append(f"The seed's claims: {listed}.")
-        refuted = sum(1 for c in claims if c.verdict == "REFUTED")
-        sentences.append(
-            f"Of the seed's {len(claims)} self-hosting and cost claims checked below, {refuted} are refuted, "
-            f"{sum(1 for c in claims if c.verdict == 'CONFIRMED')} confirmed and "
-            f"{len(claims) - refuted - sum(1 for c in claims if c.verdict == 'CONFIRMED')} hold only in part."
-        )
+        counts = Counter(c.verdict for c in claims)
+        tally = ", ".join(f"{counts[v]} {v.lower()}" for v in _VERDICT_ORDER if counts[v])
+        sentences.append(f"Of the seed's {len(claims)} self-hosting and cost claims checked below: {tally}.")
     return " ".join(sentences)

@@ -68,7 +68,7 @@ def _header(result: PlanResult) -> RenderableType:
 
 def _destinations(result: PlanResult) -> Table:
     table = Table(title="Capacity per interviewing day, by destination", title_justify="left")
-    table.add_column("Destination")
+    table.add_column("Destination", overflow="fold")  # a name is never cut short with "…": it folds
     table.add_column("Billing")
     table.add_column("Acc.", justify="right")
     table.add_column("Binding limit")

@@ -55,6 +55,18 @@ def replications_summary(result: RunResult, intervals: dict[str, Interval]) -> t
     return ok, text
 
 
+_OUTCOMES = ("completed", "degraded", "failed", "unfinished")
+"""What became of the interviews requested (they add up to it)."""
+
+
+def carries(result: RunResult, verdict: Verdict, intervals: dict[str, Interval] | None) -> bool:
+    """Whether the plan carries the demand: on the means over replications where there are
+    several (:func:`replications_summary`), else the single run's verdict."""
+    if _replicated(intervals) and intervals is not None:
+        return replications_summary(result, intervals)[0]
+    return verdict.carries
+
+
 def render_run(
     result: RunResult,
     verdict: Verdict,
@@ -68,11 +80,13 @@ def render_run(
     the run used) is named in the summary when given.
 
     With ``intervals`` over several replications, the headline numbers are their means with
-    95% intervals, the verdict opens with the answer on the means, and ``wall_time_s`` (the
-    whole command's, s) replaces the first run's; other rows are replication 1's.
+    95% intervals (carried, interview counts, p50/p95 turn latency, cache hit rate, cost), the
+    verdict opens with the answer on the means, and ``wall_time_s`` (the whole command's, s)
+    replaces the first run's; a row that is replication 1's says "(run 1)".
     """
     iv = result.interviews
     n = _replicated(intervals)
+    run1 = " (run 1)" if n else ""  # a row not averaged over the replications says whose it is
     which = f"{n} replications (means, 95% CI), seed {result.seed} first" if n else f"seed {result.seed}"
     summary = Table(
         title=f"Scenario {result.scenario}: {result.mode} run, {which}, {result.days} day(s)",
@@ -89,9 +103,15 @@ def render_run(
             + " interviews/day",
         ),
         (
-            "interviews" + (" (run 1)" if n else ""),
+            "interviews",
             f"{iv.requested:,} requested = {iv.completed:,} completed + {iv.degraded:,} degraded + "
             f"{iv.failed:,} failed + {iv.unfinished:,} unfinished",
+        )
+        if not n or intervals is None
+        else (
+            "interviews (means)",
+            f"{sum(intervals[k].mean for k in _OUTCOMES):,.1f} requested = "
+            + " + ".join(f"{intervals[k].mean:,.1f} {k}" for k in _OUTCOMES),
         ),
         (
             "turn latency",
@@ -101,12 +121,12 @@ def render_run(
             f"(target p95 ≤ {result.sla_p95_turn_latency_s:g} s)",
         ),
         (
-            "time to first token",
+            "time to first token" + run1,
             f"p50 {result.ttft_s.p50:.2f} s, p95 {result.ttft_s.p95:.2f} s (target {result.sla_ttft_s:g} s)",
         ),
-        ("quota wait", f"mean {result.queue_wait_s.mean:.2f} s, p95 {result.queue_wait_s.p95:.2f} s"),
+        ("quota wait" + run1, f"mean {result.queue_wait_s.mean:.2f} s, p95 {result.queue_wait_s.p95:.2f} s"),
         (
-            "turns",
+            "turns" + run1,
             f"{result.requests.logical:,}: {result.requests.template:,} template, {result.requests.cache:,} cache, "
             f"{result.requests.deduplicated:,} de-duplicated, {result.requests.provider:,} provider, "
             f"{result.requests.degraded:,} degraded, {result.requests.failed:,} failed; "
@@ -114,12 +134,19 @@ def render_run(
         ),
         (
             "cache",
-            f"hit rate {result.cache.hit_rate:.1%} of {result.cache.lookups:,} cacheable lookups; "
-            f"{result.cache.avoided_rate:.1%} of turns needed no API call",
+            f"hit rate {_value(intervals, 'cache_hit_rate', result.cache.hit_rate, '.1%')} of "
+            f"{result.cache.lookups:,} cacheable lookups{run1}; "
+            f"{result.cache.avoided_rate:.1%} of turns needed no API call{run1}",
         ),
-        ("tokens", f"{result.tokens_per_interview:,.0f} API tokens per carried interview"),
+        ("tokens" + run1, f"{result.tokens_per_interview:,.0f} API tokens per carried interview"),
         *_prompt_cache_row(result),
-        ("cost", f"${result.cost_usd:,.2f} (${result.cost_per_interview_usd:.4f} per carried interview)"),
+        (
+            "cost",
+            f"${result.cost_usd:,.2f} (${result.cost_per_interview_usd:.4f} per carried interview)"
+            if not n or intervals is None
+            else f"mean ${intervals['cost_usd'].mean:,.2f} (95% CI ${intervals['cost_usd'].low:,.2f} – "
+            f"${intervals['cost_usd'].high:,.2f}); ${result.cost_per_interview_usd:.4f} per carried interview (run 1)",
+        ),
         (
             "wall time",
             f"{wall_time_s:.1f} s for {n} replications" if n and wall_time_s is not None
@@ -134,9 +161,12 @@ def render_run(
 
     table = Table(title="Destinations", title_justify="left")
     longest = max((len(d.name) for d in result.destinations), default=11)
-    roomy = console.width >= 120  # below that, nine columns cannot all keep their minimum widths
-    # a name is never cut short with "…": it wraps, whole on one line up to 28 characters
-    table.add_column("destination", overflow="fold", min_width=min(longest, 28) if roomy else None)
+    roomy = console.width >= 150  # below that, a 28-character name on one line leaves the others too little
+    # a name is never cut short with "…": whole on one line up to 28 characters where there is room (a fixed
+    # width, which Rich fits the other columns around), else it folds. No column takes a min_width: Rich
+    # honours it after fitting the table to the width, so the table grew past the console and lost its right
+    # edge (the last column cut mid-word) when piped at 160 columns.
+    table.add_column("destination", overflow="fold", width=min(longest, 28) if roomy else None)
     for col, justify in [
         ("accts", "right"),
         ("requests", "right"),
@@ -155,7 +185,6 @@ def render_run(
             justify=justify,  # type: ignore[arg-type]
             no_wrap=justify == "right" and col != "tokens in/out",
             overflow="fold",
-            min_width=9 if roomy and justify == "left" else None,
         )
     for d in result.destinations:
         firsts = [w for w in d.windows if w.first_blocked_s is not None]
@@ -174,10 +203,10 @@ def render_run(
             f"{limit_unit(first.name)} {clock(first.first_blocked_s or 0.0)}" if first else "—",
         )
     console.print(table)
-    carries = verdict.carries
+    good = verdict.carries
     opening: list[str] = []
     if n and intervals is not None:
-        carries, text = replications_summary(result, intervals)
+        good, text = replications_summary(result, intervals)
         opening = [f"[bold]{text}[/bold]", ""]
     body = "\n".join(
         [
@@ -191,7 +220,7 @@ def render_run(
             ),
         ]
     )
-    console.print(Panel(body, title="Verdict", border_style="green" if carries else "red"))
+    console.print(Panel(body, title="Verdict", border_style="green" if good else "red"))
 
 
 def _prompt_cache_row(result: RunResult) -> list[tuple[str, str]]:
@@ -255,7 +284,8 @@ def summary_json(
     """The one JSON document of a run, for ``--json`` and ``--out`` alike: every field of the
     RunResult (per-minute and hourly series, CDFs included), the verdict (its own fields, plus its timeline as
     data: instants in seconds and ISO 8601 UTC, counts as numbers), the 95% intervals over
-    replications, the providers file and the whole command's wall time, s."""
+    replications with the answer on their means (``verdict_on_means``; ``verdict`` is replication
+    1's), the providers file and the whole command's wall time, s."""
     data: dict[str, Any] = {
         "replications": replications,
         "providers_file": providers_file,
@@ -269,4 +299,7 @@ def summary_json(
         data["confidence_intervals_95"] = {
             k: {"mean": v.mean, "low": v.low, "high": v.high, "n": v.n} for k, v in intervals.items()
         }
+        if verdict is not None and _replicated(intervals):
+            ok, text = replications_summary(result, intervals)
+            data["verdict_on_means"] = {"carries": ok, "summary": text}
     return data

@@ -2,8 +2,9 @@
 
 A paid API's **cost per interview** is its list price × the scenario's mean API tokens per
 interview as ``capacity plan`` counts them: the script's requests after templates, the
-response cache and in-flight de-duplication (:attr:`~capacity.plan.result.Workload.input_tokens_per_interview`
-and ``output_tokens_per_interview``) — what reaches the API for one of *that scenario's*
+response cache and in-flight de-duplication
+(:attr:`~capacity.plan.result.WorkloadSummary.input_tokens_per_interview` and
+``output_tokens_per_interview``) — what reaches the API for one of *that scenario's*
 interviews. A **month** is the calendar's interviewing days in 30 days
 (:func:`~capacity.studies.demand.month_days`: 22 on weekdays, 30 for 24/7); a run's bill and
 carried interviews scale to it by interviewing days (:func:`~capacity.studies.demand.runs_per_month`).

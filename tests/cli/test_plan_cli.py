@@ -156,3 +156,15 @@ def test_a_missing_scenario_file_is_named_as_a_file() -> None:
     result = runner.invoke(app, ["plan", "-s", "missing.yaml"])
     assert result.exit_code == 2
     assert "no file missing.yaml here, and no shipped scenario 'missing'" in result.stderr
+
+
+def test_plan_table_keeps_long_destination_names_whole() -> None:
+    # 160 columns, as piped without COLUMNS: Fireworks' 58-character model path folds, never "…"
+    out = runner.invoke(app, ["plan", "-s", "A"], env={"COLUMNS": "160"}).stdout
+    assert "…" not in out
+    lines = out.splitlines()
+    top = next(i for i, line in enumerate(lines) if line.startswith("Capacity per interviewing day"))
+    names = "".join(line.split("│")[1].strip() for line in lines[top:] if line.startswith("│"))  # folded, joined
+    assert "fireworks/accounts/fireworks/models/llama-v3p1-8b-instruct" in names
+    assert "cloudflare/@cf/meta/llama-3.1-8b-instruct-fp8-fast" in names
+    assert max(len(line) for line in lines) <= 160

@@ -51,6 +51,13 @@ def test_piped_tables_take_columns_and_keep_names_whole(week: Path) -> None:
         assert "gemini/gemini-2.5-flash-lite" in table.replace("│", "").replace(" ", "")
     wide = run(["simulate", "-s", "week.yaml", "--no-progress"], week).stdout
     assert max(len(line) for line in wide.splitlines()) == 160  # piped without COLUMNS
+    assert "│ gemini/gemini-2.5-flash-lite │" in wide  # 160 columns: the name whole on one line
+    for out in (wide, run(["simulate", "-s", "week.yaml", "--no-progress"], week, COLUMNS="120").stdout):
+        lines = out.splitlines()
+        top = next(i for i, line in enumerate(lines) if line.startswith("Destinations"))
+        bottom = next(i for i in range(top, len(lines)) if lines[i].startswith("└"))
+        # the table fits the width: every line keeps its right edge (none cut mid-column)
+        assert all(line.rstrip()[-1] in "┓┃┩│┘" for line in lines[top + 1 : bottom + 1])
 
 
 def test_simulate_names_the_providers_file_it_used(week: Path) -> None:

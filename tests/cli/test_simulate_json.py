@@ -65,7 +65,16 @@ def test_replications_show_means_intervals_and_the_whole_wall_time(week: Path) -
     out = result.stdout
     assert "3 replications (means, 95% CI)" in out
     ci = f"(95% CI {carried.low:,.1f} – {carried.high:,.1f}, n=3)"
-    assert f"carried             │ mean {carried.mean:,.1f} {ci}" in out
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in out.splitlines() if line.count("│") == 3}
+    assert rows["carried"] == f"mean {carried.mean:,.1f} {ci} interviews/day"
+    # the interview counts are means too, and add up; what is replication 1's says so
+    outcomes = ("completed", "degraded", "failed", "unfinished")
+    means = {k: sum(getattr(r.interviews, k) for r in runs) / 3 for k in outcomes}
+    assert rows["interviews (means)"] == f"{sum(means.values()):,.1f} requested = " + " + ".join(
+        f"{v:,.1f} {k}" for k, v in means.items()
+    )
+    assert rows["cost"].startswith(f"mean ${sum(r.cost_usd for r in runs) / 3:,.2f} (95% CI $")
+    assert {"time to first token (run 1)", "turns (run 1)", "tokens (run 1)"} <= rows.keys()
     assert f"Over 3 replications: NO on the means: carried {carried.mean:,.0f} interviews/day" in out
     wall = next(line for line in out.splitlines() if "│ wall time" in line)
     assert "for 3 replications" in wall
@@ -73,3 +82,18 @@ def test_replications_show_means_intervals_and_the_whole_wall_time(week: Path) -
     document = json.loads(runner.invoke(app, ["simulate", "-s", str(week), "-r", "3", "--json"]).stdout)
     assert document["replications"] == 3
     assert document["confidence_intervals_95"]["carried_interviews_per_day"]["mean"] == pytest.approx(carried.mean)
+    assert document["verdict_on_means"]["carries"] is False
+    assert document["verdict_on_means"]["summary"].startswith("Over 3 replications: NO on the means")
+
+
+def test_fail_if_short_judges_the_means_of_replications(week: Path) -> None:
+    # 50 interviews a day on Groq and Gemini's free tiers: every replication carries them
+    small = ["--set", "demand.interviews=50", "--set", "candidates.count=5", "--days", "1", "--no-progress"]
+    done = runner.invoke(app, ["simulate", "-s", str(week), "-r", "2", "--fail-if-short", *small])
+    assert done.exit_code == 0, done.output
+    assert "Over 2 replications: YES on the means" in done.stdout
+    # 500 interviews in one day: both replications fall short, and so do their means
+    short = ["--set", "demand.days=1", "--no-progress"]
+    failed = runner.invoke(app, ["simulate", "-s", str(week), "-r", "2", "--fail-if-short", *short])
+    assert failed.exit_code == 1, failed.output
+    assert "Over 2 replications: NO on the means" in failed.stdout
