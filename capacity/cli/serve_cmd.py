@@ -126,8 +126,9 @@ def serve(
     base = f"http://{bound_host}:{bound_port}"
     auth = f"bearer tokens from {tokens_env}" if tokens else "no client authentication"
     ledger = f"quotas shared in Redis ({namespace})" if redis else "quotas in memory"
+    count = len(routes.endpoints)
     err_console.print(
-        f"capacity serve: model group {group!r} ({len(routes.endpoints)} destinations) at {base}/v1; "
+        f"capacity serve: model group {group!r} ({count} destination{'' if count == 1 else 's'}) at {base}/v1; "
         f"{ledger}; {auth}; GET {base}/api/optimization_stats, {base}/metrics; Ctrl-C stops.",
         highlight=False,
         soft_wrap=True,

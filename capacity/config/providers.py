@@ -245,7 +245,7 @@ class LatencyModel(Model):
 
 UNKNOWN_MIN_PREFIX_TOKENS = 4096
 """The minimum cached prefix counted where a provider states none: the largest any source states
-(Anthropic's Opus 4.5 and Haiku 4.5, Gemini 2.5 Pro; shared/facts/prompt-caching.md), the safe reading."""
+(Anthropic's Opus 4.5 and Haiku 4.5, Gemini 2.5 Pro; docs/facts/prompt-caching.md), the safe reading."""
 UNKNOWN_GRANULARITY_TOKENS = 128
 """The step of cache hits counted where a provider states none: the coarsest any source states (OpenAI, Cerebras)."""
 
@@ -257,7 +257,7 @@ class PromptCache(Model):
 
     Each turn of an interview re-sends the whole conversation, so after the first turn nearly all
     of a prompt is a prefix the provider saw a minute or two earlier. Figures and their sources:
-    ``shared/facts/prompt-caching.md`` (collected Nov 2026). A value the sources do not give is
+    ``docs/facts/prompt-caching.md`` (collected Nov 2026). A value the sources do not give is
     left at its safe default (no saving, counted against limits), never guessed.
     """
 

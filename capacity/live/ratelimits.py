@@ -6,7 +6,7 @@ three per limit — ``x-ratelimit-limit-<measure>``, ``x-ratelimit-remaining-<me
 is the time until the window is back to its full allowance, written as a Go
 ``time.Duration`` (``2m59.56s``, ``7.66s``, ``6m0s``, ``12ms``; console.groq.com/docs/rate-limits,
 platform.openai.com/docs/guides/rate-limits). Which window an *unsuffixed* header describes
-depends on the provider (shared/facts/rate-limit-semantics.md):
+depends on the provider (docs/facts/rate-limit-semantics.md):
 
 * OpenAI: requests and tokens per **minute**;
 * Groq: requests per **day** (RPD), tokens per **minute** (TPM) — "always refers to" in

@@ -1,6 +1,6 @@
 """The seed document's arithmetic, reproduced by its own method, then corrected and checked.
 
-The seed (shared/seed/000_821f7b3252fe384f.txt) plans 50,000 interviews on free tiers with
+The seed (docs/seed/000_821f7b3252fe384f.txt) plans 50,000 interviews on free tiers with
 a spreadsheet method: per provider, ``⌊daily requests ÷ 26⌋ × accounts`` interviews a day,
 summed; × 30 for a month; then "ultra-optimization" *adds* 30 % + 10 % + 5 % of the total.
 :func:`seed_method` reproduces its figures from the rows kept in ``seed_claims`` (1,090 and

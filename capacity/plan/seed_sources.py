@@ -1,6 +1,6 @@
 """The seed document's claimed quotas against the 2025 sources, on the seed's date.
 
-:func:`check_claims` compares each claimed quota of the seed (shared/seed/000_821f7b3252fe384f.txt)
+:func:`check_claims` compares each claimed quota of the seed (docs/seed/000_821f7b3252fe384f.txt)
 with the provider it names in providers.yaml (via each row's ``maps_to``), computing what the
 source's limits really allow with the same per-limit arithmetic as the plan
 (:func:`capacity.plan.limits.limit_capacities`), on the quotas in force on the seed's date

@@ -1,6 +1,6 @@
 """The seed audit: which claims of the user's planning document hold, line by line.
 
-The planning document (shared/seed/000_821f7b3252fe384f.txt, "Extreme Scale: 50,000
+The planning document (docs/seed/000_821f7b3252fe384f.txt, "Extreme Scale: 50,000
 Interviews") plans 50,000 interviews — 5,000 candidates × 10 — on free LLM tiers. This page
 sets each of its figures against three readings:
 
@@ -106,7 +106,7 @@ def audit_markdown(seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | 
     parts = [
         md.heading(1, "Seed audit: which claims of the planning document hold"),
         "",
-        "The planning document *Extreme Scale: 50,000 Interviews* (shared/seed/000_821f7b3252fe384f.txt, "
+        "The planning document *Extreme Scale: 50,000 Interviews* (docs/seed/000_821f7b3252fe384f.txt, "
         "December 2025) plans 50,000 AI-led interviews — 5,000 candidates × 10 — on free LLM API tiers and "
         'concludes **"completely free & feasible … success rate 100 %"**. This page sets each of its figures '
         "against its own arithmetic done right (same claimed quotas), the 2025 sources (providers.yaml, with "

@@ -1,6 +1,6 @@
 """The seed audit's headline claims: each against its own arithmetic, the sources and the simulations.
 
-Every headline figure of the planning document (shared/seed/000_821f7b3252fe384f.txt) becomes
+Every headline figure of the planning document (docs/seed/000_821f7b3252fe384f.txt) becomes
 one :class:`AuditLine`, judged by the audit's one rule
 (:data:`capacity.plan.seed_sources.HOLDS_WITHIN`: a figure *holds* when reality is within
 10 % of it — a capacity reaching 90 % of the claim, a cost at most 110 % of it). Reality is the
@@ -42,7 +42,7 @@ SEED_GPT35_PER_DAY = 48_000.0
 SEED_GPT35_USD_PER_MONTH = 2_400.0
 SEED_PAID_RANGE_USD = (1_000.0, 2_000.0)
 """'Groq/OpenAI cost for 50,000: ~$1,000–$2,000/month'."""
-FACTS = "shared/facts"
+FACTS = "docs/facts"
 """Where the sources cited in words live (providers-2025.md, batch-and-tiers.md)."""
 
 

@@ -231,8 +231,9 @@ def render_providers(providers: Sequence[Provider], today: dt.date, stale_days: 
             if m.withdrawn_on is not None:
                 limits.append(f"\nwithdrawn on {m.withdrawn_on}", style="red")
             cache = p.prompt_cache_of(m)
-            if cache is not None:
-                limits.append(f"\n{prompt_cache_text(cache)}", style="dim")
+            limits.append(
+                f"\n{prompt_cache_text(cache) if cache is not None else 'prompt cache: none modelled'}", style="dim"
+            )
             table.add_row(f"  {m.name}", "", limits, _prices_text(m), "")
         table.add_section()
     console.print(table)

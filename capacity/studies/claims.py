@@ -1,6 +1,6 @@
 """The seed's GPU and cost claims, checked with the simulator, the roofline and list prices.
 
-**The seed's GPU claims** (shared/seed/000_821f7b3252fe384f.txt, scenario B, "Option 2") are
+**The seed's GPU claims** (docs/seed/000_821f7b3252fe384f.txt, scenario B, "Option 2") are
 checked with the simulator and the roofline, under B's business-hours calendar and under 24/7
 load (scenario B-gpu-24h): interviews a day per RTX 4090 (Llama 3.1 8B in fp16 and int8,
 Mistral 7B) and per RTX 3090 (Phi-3 medium), whether 3× RTX 4090 carry 50,000 a day, the
