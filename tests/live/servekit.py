@@ -1,8 +1,10 @@
 """Helpers of the ``capacity serve`` tests: a one-provider scenario, the emulator of its
-provider, and the service in front of it, each on a free loopback port in-process."""
+provider, and the service in front of it, each on a free loopback port in-process; and a clock
+that holds the emulator's streams where a test wants them."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +15,7 @@ import yaml
 from simkit import BASE, build, const, demand, destinations, hours, merge, one_turn, provider
 
 from capacity.config.loader import Configuration
-from capacity.live.emulator import Emulator, EmulatorThread, ScaledClock
+from capacity.live.emulator import Clock, Emulator, EmulatorThread, FaultRates, ScaledClock
 from capacity.live.performer import resolve_routes
 from capacity.live.serve import ServeSettings, ServeThread
 
@@ -25,14 +27,16 @@ def config(
     *,
     names: tuple[str, ...] = ("acme",),
     ttft_s: float = 0.0,
+    tokens_per_s: float = 1e6,
     cache: bool = False,
     **routing: Any,
 ) -> Configuration:
     """Providers ``names`` (model ``m`` each, ``limits``, a constant time to first token
-    ``ttft_s``, decoding at once), in that order, routed as ``routing`` adds; the response
-    cache and in-flight de-duplication on with ``cache``."""
+    ``ttft_s``, decoding ``tokens_per_s`` output tokens a second: at once by default), in that
+    order, routed as ``routing`` adds; the response cache and in-flight de-duplication on with
+    ``cache``."""
     return build(
-        [provider(n, limits=limits or {}, ttft=const(ttft_s), tps=const(1e6)) for n in names],
+        [provider(n, limits=limits or {}, ttft=const(ttft_s), tps=const(tokens_per_s)) for n in names],
         demand(10),
         hours("00:00", "01:00"),
         one_turn(output=const(5.0), max_output=16),
@@ -41,10 +45,35 @@ def config(
     )
 
 
+class GateClock:
+    """An emulator clock that stands still until the test moves it, and whose waits wait for
+    it (a stream's next chunk is sent only once the clock reaches its time): what a client has
+    received while the clock stands still is exactly what the emulator sent before it."""
+
+    time_scale = 1.0
+
+    def __init__(self) -> None:
+        self._now = 0.0
+
+    def now(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move run time on (a float store: safe from the test's thread)."""
+        self._now += seconds
+
+    async def sleep_until(self, run_s: float) -> None:
+        while self._now < run_s:
+            await asyncio.sleep(0.005)
+
+
 @contextmanager
-def emulator_of(cfg: Configuration, time_scale: float = 1.0) -> Iterator[EmulatorThread]:
-    """The emulator of ``cfg``'s providers, ``time_scale`` emulated seconds per wall second."""
-    emulator = Emulator(list(cfg.providers.values()), ScaledClock(time_scale), START)
+def emulator_of(
+    cfg: Configuration, time_scale: float = 1.0, *, clock: Clock | None = None, faults: FaultRates | None = None
+) -> Iterator[EmulatorThread]:
+    """The emulator of ``cfg``'s providers, ``time_scale`` emulated seconds per wall second
+    (or on ``clock``), misbehaving as ``faults`` draws."""
+    emulator = Emulator(list(cfg.providers.values()), clock or ScaledClock(time_scale), START, faults=faults)
     with EmulatorThread(emulator) as server:
         yield server
 

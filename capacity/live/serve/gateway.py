@@ -15,6 +15,14 @@ interview's turns stay on one provider — and its prompt cache stays warm — w
 provider has quota; otherwise it goes where the strategy says. The table is in memory, or in
 Redis (one key per session, expiring after :data:`AFFINITY_TTL_S`) when instances share one.
 
+A streamed request is passed on as it arrives (:mod:`.relay`): each upstream call runs as its
+own task that settles the ledger and counts the call once, however it ends; the request is
+handed over as :class:`Streaming` when the call's first text comes, so until then a failure is
+retried elsewhere as for any request, and after it the failure is final (the client has text
+from that provider). A streamed request is counted, cached and released to the identical
+requests waiting for it when its call ends; if the client leaves first, the call is cancelled
+and settled with the prompt and the words passed on.
+
 When no destination can take a request, it waits for the earliest admission the ledger names
 if that comes within ``max_wait_s`` (wall s); otherwise the gateway answers
 :class:`Exhausted` at once with the wait — the service's 429 with ``Retry-After`` — rather
