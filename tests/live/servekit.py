@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from simkit import BASE, build, const, demand, destinations, hours, merge, one_turn, provider
 
@@ -20,6 +23,22 @@ from capacity.live.performer import resolve_routes
 from capacity.live.serve import ServeSettings, ServeThread
 
 START = dt.datetime(2025, 6, 2, 12, 0, tzinfo=dt.UTC)
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+"""Debian's Chromium, which the dashboard tests drive through Playwright."""
+
+
+def require_browser() -> None:
+    """Skip (or, under CI, fail) without Chromium or Playwright."""
+    missing = [] if CHROMIUM else ["chromium (Debian: apt-get install chromium)"]
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("playwright (pip install playwright)")
+    if missing:
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"not installed: {', '.join(missing)}; CI must install them (see .ci/run)")
+        pytest.skip(f"not installed: {', '.join(missing)}")
 
 
 def config(
@@ -86,12 +105,13 @@ def service(cfg: Configuration, emulator_url: str, **settings: Any) -> Iterator[
         yield server
 
 
-def write_files(folder: Path, limits: dict[str, Any], interviews: int) -> tuple[Path, Path]:
+def write_files(folder: Path, limits: dict[str, Any], interviews: int, **routing: Any) -> tuple[Path, Path]:
     """A scenario file and a providers file in ``folder`` for the CLI: :func:`config`'s provider
-    ``acme`` with ``limits``, ``interviews`` one-request interviews spread over 00:00–01:00."""
+    ``acme`` with ``limits``, ``interviews`` one-request interviews spread over 00:00–01:00,
+    routed as ``routing`` adds."""
     prov = provider("acme", limits=limits, tps=const(1e6))
     scenario = merge(BASE, {**demand(interviews), **hours("00:00", "01:00"),
-                            **one_turn(output=const(5.0), max_output=16), **destinations("acme")})
+                            **one_turn(output=const(5.0), max_output=16), **destinations("acme", **routing)})
     providers_path, scenario_path = folder / "providers.yaml", folder / "tiny.yaml"
     providers_path.write_text(yaml.safe_dump({"providers": [prov]}))
     scenario_path.write_text(yaml.safe_dump(scenario))
