@@ -301,14 +301,17 @@ async def _relayed(group: str, streaming: Streaming, include_usage: bool) -> Asy
     yield chunks.delta({"role": "assistant", "content": ""})
     async for delta in streaming.deltas():
         yield chunks.delta(delta)
-    outcome = await streaming.outcome()
-    if outcome.ok:
-        for event in chunks.ending(Answer(outcome, streaming.destination, "api")):
-            yield event
-        return
-    error = {"message": f"upstream: {outcome.detail}", "type": "api_error", "code": str(outcome.failure),
-             "param": None}
-    yield _event({"error": error})
+    try:
+        outcome = await streaming.outcome()
+    except Exception as exc:  # the call's settlement failed: the stream cannot say the answer was whole
+        message, code = f"the router failed settling the call: {type(exc).__name__}", "router_error"
+    else:
+        if outcome.ok:
+            for event in chunks.ending(Answer(outcome, streaming.destination, "api")):
+                yield event
+            return
+        message, code = f"upstream: {outcome.detail}", str(outcome.failure)
+    yield _event({"error": {"message": message, "type": "api_error", "code": code, "param": None}})
 
 
 class _PassThrough(StreamingResponse):

@@ -311,6 +311,9 @@ class Gateway:
         if call.cancelled():
             self.telemetry.abandoned()
             return None
+        if (error := call.exception()) is not None:  # its settlement failed (the answer had come)
+            self.telemetry.failed()
+            return Failed(ErrorKind.SERVER_ERROR, None, f"the router failed settling the call: {type(error).__name__}")
         outcome = call.result()
         if outcome.ok:
             self.telemetry.answered_from("api")
