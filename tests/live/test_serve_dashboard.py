@@ -5,29 +5,11 @@ temporary files (``dashboard.png``)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from pathlib import Path
 
 import httpx
-import pytest
-from servekit import config, emulator_of, service
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def require_browser() -> None:
-    """Skip (or, under CI, fail) without Chromium or Playwright."""
-    missing = [] if CHROMIUM else ["chromium (Debian: apt-get install chromium)"]
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("playwright (pip install playwright)")
-    if missing:
-        if os.environ.get("CI", "").lower() in ("true", "1"):
-            pytest.fail(f"not installed: {', '.join(missing)}; CI must install them (see .ci/run)")
-        pytest.skip(f"not installed: {', '.join(missing)}")
+from servekit import CHROMIUM, config, emulator_of, require_browser, service
 
 
 def test_the_dashboard_shows_the_services_figures_in_chromium(tmp_path: Path) -> None:

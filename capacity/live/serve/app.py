@@ -5,9 +5,13 @@ Routes:
 * ``POST /v1/chat/completions`` — a chat completion whose ``model`` is the model group; plain
   JSON, or server-sent events (``"stream": true``: OpenAI's ``chat.completion.chunk`` objects,
   a usage chunk when ``stream_options.include_usage`` is set, then ``data: [DONE]``). The
-  upstream is always read as a stream (so its time to first token is measured); the client's
-  stream is written once the upstream's answer is whole (the policy may still retry elsewhere
-  until then, which a stream already begun could not undo).
+  upstream is always read as a stream (so its time to first token is measured). A streamed
+  request is a pass-through (:mod:`.relay`): the response starts when the upstream's first
+  text arrives and each delta follows as it comes, so the client's time to first token is the
+  upstream's plus the service's overhead. Until that first text the policy may still retry
+  elsewhere and a failure is a plain 429 or 502; after it, an upstream failure ends the stream
+  with an OpenAI-style error event (``data: {"error": …}``, no ``[DONE]``). A client that goes
+  away mid-stream cancels the upstream call, which is settled with what was passed on.
 * ``GET /v1/models`` — the model groups;
 * ``GET /`` — the dashboard (:mod:`.dashboard`), refreshing from ``GET /api/dashboard``;
 * ``GET /api/optimization_stats`` — :meth:`Telemetry.optimization_stats`;
@@ -28,17 +32,18 @@ import json
 import math
 import time
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Send
 
 from capacity.live.chat import OUTPUT_TOKENS_HEADER
 from capacity.live.serve.dashboard import dashboard_document, dashboard_page
-from capacity.live.serve.gateway import Answer, ClientRequest, Exhausted, Gateway
+from capacity.live.serve.gateway import Answer, ClientRequest, Exhausted, Gateway, Streaming
 from capacity.units import ErrorKind
 
 __all__ = ["MAX_BODY_BYTES", "SESSION_HEADER", "build_app", "parse_request"]
@@ -152,8 +157,15 @@ def build_app(
         hint = request.headers.get(OUTPUT_TOKENS_HEADER)
         if hint is not None and hint.isdigit():
             parsed = ClientRequest(parsed.group, parsed.messages, parsed.max_tokens, parsed.session, int(hint))
-        outcome = await gw.complete(parsed)
+        streamed = body.get("stream") is True
+        options = body.get("stream_options")
+        usage = isinstance(options, dict) and options.get("include_usage") is True
+        outcome = await gw.complete(parsed, stream=streamed)
         headers = gw.limits.headers(gw.now())
+        if isinstance(outcome, Streaming):
+            headers["x-capacity-source"] = "api"
+            headers["x-capacity-destination"] = outcome.destination
+            return _PassThrough(gw, outcome, usage, began, headers)
         try:
             if isinstance(outcome, Exhausted):
                 headers["retry-after"] = str(math.ceil(outcome.retry_after_s))
@@ -170,9 +182,7 @@ def build_app(
             headers["x-capacity-source"] = outcome.source
             if outcome.destination is not None:
                 headers["x-capacity-destination"] = outcome.destination
-            if body.get("stream") is True:
-                options = body.get("stream_options")
-                usage = isinstance(options, dict) and options.get("include_usage") is True
+            if streamed:
                 return StreamingResponse(_events(gw.group, outcome, usage), headers=headers,
                                          media_type="text/event-stream")
             return JSONResponse(_completion(gw.group, outcome), headers=headers)
@@ -250,23 +260,75 @@ def _event(payload: dict[str, Any] | str) -> bytes:
     return f"data: {text}\n\n".encode()
 
 
+class _Chunks:
+    """OpenAI's ``chat.completion.chunk`` events of one answer (one id, the model group's name)."""
+
+    def __init__(self, group: str, include_usage: bool) -> None:
+        self.head = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion.chunk",
+                     "created": int(time.time()), "model": group, "system_fingerprint": None}
+        self.include_usage = include_usage
+        self.extra: dict[str, Any] = {"usage": None} if include_usage else {}
+
+    def delta(self, delta: dict[str, str], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return _event({**self.head, "choices": [choice], **self.extra})
+
+    def ending(self, answer: Answer) -> Iterator[bytes]:
+        """The finish reason, the usage (when asked for) and ``[DONE]``."""
+        yield self.delta({}, answer.outcome.finish_reason or "stop")
+        if self.include_usage:
+            yield _event({**self.head, "choices": [], "usage": _usage(answer)})
+        yield _event("[DONE]")
+
+
 async def _events(group: str, answer: Answer, include_usage: bool) -> AsyncGenerator[bytes, None]:
-    """The whole answer as OpenAI's chunks, a few words each."""
-    head = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion.chunk",
-            "created": int(time.time()), "model": group, "system_fingerprint": None}
-    extra: dict[str, Any] = {"usage": None} if include_usage else {}
-
-    def chunk(delta: dict[str, str], finish: str | None) -> bytes:
-        return _event({**head, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
-                       **extra})
-
-    yield chunk({"role": "assistant", "content": ""}, None)
+    """A whole answer (from the cache, an identical request, or an upstream that sent no text
+    before its end) as OpenAI's chunks, a few words each."""
+    chunks = _Chunks(group, include_usage)
+    yield chunks.delta({"role": "assistant", "content": ""})
     words = answer.outcome.content.split(" ")
     for i in range(0, len(words), _WORDS_PER_CHUNK):
         part = " ".join(words[i : i + _WORDS_PER_CHUNK])
-        yield chunk({"content": part if i == 0 else " " + part}, None)
-    yield chunk({}, answer.outcome.finish_reason or "stop")
-    if include_usage:
-        yield _event({**head, "choices": [], "usage": _usage(answer)})
-    yield _event("[DONE]")
+        yield chunks.delta({"content": part if i == 0 else " " + part})
+    for event in chunks.ending(answer):
+        yield event
+
+
+async def _relayed(group: str, streaming: Streaming, include_usage: bool) -> AsyncGenerator[bytes, None]:
+    """An upstream answer as it arrives: each delta as it comes, then its ending — or, when the
+    upstream fails after the first text, OpenAI's error event (and no ``[DONE]``)."""
+    chunks = _Chunks(group, include_usage)
+    yield chunks.delta({"role": "assistant", "content": ""})
+    async for delta in streaming.deltas():
+        yield chunks.delta(delta)
+    try:
+        outcome = await streaming.outcome()
+    except Exception as exc:  # the call's settlement failed: the stream cannot say the answer was whole
+        message, code = f"the router failed settling the call: {type(exc).__name__}", "router_error"
+    else:
+        if outcome.ok:
+            for event in chunks.ending(Answer(outcome, streaming.destination, "api")):
+                yield event
+            return
+        message, code = f"upstream: {outcome.detail}", str(outcome.failure)
+    yield _event({"error": {"message": message, "type": "api_error", "code": code, "param": None}})
+
+
+class _PassThrough(StreamingResponse):
+    """A streamed answer passed on as it arrives. However the response ends — whole, or the
+    client gone (Starlette cancels the body, or the send fails) — the upstream call is
+    abandoned if still sending and the request's time in the service recorded, once."""
+
+    def __init__(self, gw: Gateway, streaming: Streaming, include_usage: bool, began: float,
+                 headers: dict[str, str]) -> None:
+        super().__init__(_relayed(gw.group, streaming, include_usage), headers=headers,
+                         media_type="text/event-stream")
+        self._gw, self._streaming, self._began = gw, streaming, began
+
+    async def stream_response(self, send: Send) -> None:
+        try:
+            await super().stream_response(send)
+        finally:
+            self._streaming.abandon()  # no await: a cancelled response may not wait for anything
+            self._gw.telemetry.took(time.perf_counter() - self._began)
 

@@ -15,6 +15,14 @@ interview's turns stay on one provider — and its prompt cache stays warm — w
 provider has quota; otherwise it goes where the strategy says. The table is in memory, or in
 Redis (one key per session, expiring after :data:`AFFINITY_TTL_S`) when instances share one.
 
+A streamed request is passed on as it arrives (:mod:`.relay`): each upstream call runs as its
+own task that settles the ledger and counts the call once, however it ends; the request is
+handed over as :class:`Streaming` when the call's first text comes, so until then a failure is
+retried elsewhere as for any request, and after it the failure is final (the client has text
+from that provider). A streamed request is counted, cached and released to the identical
+requests waiting for it when its call ends; if the client leaves first, the call is cancelled
+and settled with the prompt and the words passed on.
+
 When no destination can take a request, it waits for the earliest admission the ledger names
 if that comes within ``max_wait_s`` (wall s); otherwise the gateway answers
 :class:`Exhausted` at once with the wait — the service's 429 with ``Retry-After`` — rather
@@ -37,16 +45,17 @@ import json
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
-from capacity.live.chat import ChatOutcome, ChatRequest, count_words
+from capacity.live.chat import ChatOutcome, ChatRequest, Endpoint, count_words
 from capacity.live.performer import Routes
 from capacity.live.serve.limits import GroupLimits
+from capacity.live.serve.relay import Delta, Relay, relaying
 from capacity.live.serve.telemetry import Telemetry
 from capacity.live.shared import SharedLedgers, shared_ledgers
 from capacity.live.transport import ChatTransport
@@ -66,6 +75,7 @@ __all__ = [
     "Exhausted",
     "Failed",
     "Gateway",
+    "Streaming",
 ]
 
 SERVE_EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -139,6 +149,36 @@ class Failed:
 
 
 Outcome = Answer | Exhausted | Failed
+
+
+@dataclass(frozen=True)
+class Streaming:
+    """An upstream answer being passed on as it arrives, from ``destination``: its ``first``
+    delta, the rest in ``relay`` (``None`` closes it), and the upstream ``call``, whose
+    :class:`~capacity.live.chat.ChatOutcome` says at the end how it went (a failure now is
+    final: text was already passed on). :meth:`abandon` when the client goes away."""
+
+    destination: str
+    relay: Relay
+    call: asyncio.Task[ChatOutcome]
+    first: Delta
+
+    async def deltas(self) -> AsyncIterator[Delta]:
+        """The answer's text deltas, the first included, as they arrive."""
+        yield self.first
+        while (delta := await self.relay.queue.get()) is not None:
+            yield delta
+
+    async def outcome(self) -> ChatOutcome:
+        """How the upstream call ended (once its deltas are all read); waiting for it never
+        cancels it."""
+        return await asyncio.shield(self.call)
+
+    def abandon(self) -> None:
+        """The client has gone: cancel the upstream call if it is still sending (it then
+        settles itself, once); a call already done is left to finish its accounting."""
+        if self.relay.sending:
+            self.call.cancel()
 
 
 @dataclass
@@ -218,8 +258,12 @@ class Gateway:
         run seconds per second of the monotonic clock."""
         return self._run0 + (time.monotonic() - self._mono0) * self.time_scale
 
-    async def complete(self, request: ClientRequest) -> Outcome:
-        """Answer ``request``: from the cache, from an identical request in flight, or upstream."""
+    async def complete(self, request: ClientRequest, *, stream: bool = False) -> Outcome | Streaming:
+        """Answer ``request``: from the cache, from an identical request in flight, or upstream.
+
+        With ``stream`` an upstream answer is passed on as it arrives: :class:`Streaming` once
+        its first text has come (before that, a failure is still retried elsewhere); an answer
+        that ended before any text came is an :class:`Answer` as without ``stream``."""
         cache = self.core.cache
         dedup = self.config.scenario.cache.enabled and self.config.scenario.cache.deduplicate_in_flight
         key = request.cache_key() if cache is not None or dedup else ""
@@ -238,24 +282,48 @@ class Gateway:
                     return Answer(outcome.outcome, None, "deduplicated")
                 return outcome
             self._flights[key] = _Flight()
-        try:
-            outcome = await self._upstream(request)
-        except BaseException:
-            if dedup:  # the leader was abandoned: its followers get a failure, not a hang
+
+        def finish(outcome: Outcome | None) -> None:
+            """The request's answer is known (None: its leader was abandoned): release the
+            identical requests waiting for it and keep an answer in the cache."""
+            if dedup:
                 self._in_flight.finish(key)
                 abandoned = Failed(ErrorKind.CONNECTION, None, "the identical request it waited for was abandoned")
-                self._flights.pop(key).done.set_result(abandoned)
-            raise
-        if dedup:
-            self._in_flight.finish(key)
-            self._flights.pop(key).done.set_result(outcome)
-        if isinstance(outcome, Answer) and cache is not None:
-            cache.put(key, self.now(), outcome.outcome)
-        return outcome
+                self._flights.pop(key).done.set_result(outcome if outcome is not None else abandoned)
+            if isinstance(outcome, Answer) and cache is not None:
+                cache.put(key, self.now(), outcome.outcome)
 
-    async def _upstream(self, request: ClientRequest) -> Outcome:
-        """Admit, send and settle, retrying elsewhere after a failure (``routing.max_retries``)."""
-        routing = self.config.scenario.routing
+        try:
+            got = await self._upstream(request, stream)
+        except BaseException:
+            finish(None)  # the leader was abandoned: its followers get a failure, not a hang
+            raise
+        if isinstance(got, Streaming):
+            destination = got.destination
+            got.call.add_done_callback(lambda call: finish(self._streamed(destination, call)))
+        else:
+            finish(got)
+        return got
+
+    def _streamed(self, destination: str, call: asyncio.Task[ChatOutcome]) -> Answer | Failed | None:
+        """Count a streamed request once, when its upstream call has ended: answered, failed
+        after its first text (too late to retry), or abandoned (None: the client left)."""
+        if call.cancelled():
+            self.telemetry.abandoned()
+            return None
+        if (error := call.exception()) is not None:  # its settlement failed (the answer had come)
+            self.telemetry.failed()
+            return Failed(ErrorKind.SERVER_ERROR, None, f"the router failed settling the call: {type(error).__name__}")
+        outcome = call.result()
+        if outcome.ok:
+            self.telemetry.answered_from("api")
+            return Answer(outcome, destination, "api")
+        self.telemetry.failed()
+        return Failed(outcome.failure or ErrorKind.SERVER_ERROR, outcome.status, outcome.detail)
+
+    async def _upstream(self, request: ClientRequest, stream: bool) -> Outcome | Streaming:
+        """Admit, send and settle, retrying elsewhere after a failure (``routing.max_retries``);
+        with ``stream``, hand the call over as :class:`Streaming` at its first text."""
         tokens_in = request.tokens_in
         max_tokens = request.max_tokens or DEFAULT_MAX_TOKENS
         deadline = time.monotonic() + self.max_wait_s
@@ -282,34 +350,60 @@ class Gateway:
                 request.messages, max_tokens=dest.quota.output_cap(max_tokens), output_tokens=request.output_tokens
             )
             self.telemetry.sent(dest.name)
+            relay = Relay()
+            call = asyncio.create_task(self._call(endpoint, sent, answer, tokens_in, request.session, relay, stream))
             try:
-                outcome = await self.transport.send(endpoint, sent)
-            except BaseException:  # cancelled (the server stopping): give the reservation back
-                await self._settle(self.now(), answer, tokens_in, 0, None)
+                if stream and (first := await relay.queue.get()) is not None:  # its first text has come
+                    return Streaming(dest.name, relay, call, first)
+                outcome = await asyncio.shield(call)
+            except BaseException:  # cancelled (the server stopping): the call gives its reservation back
+                if relay.sending:
+                    call.cancel()
                 raise
-            now = self.now()
-            used_in = outcome.prompt_tokens if outcome.usage_reported else tokens_in
-            latency = outcome.latency_s * self.time_scale if outcome.ok else None
-            await self._settle(now, answer, used_in, outcome.completion_tokens, latency)
-            self.telemetry.upstream(dest.name, outcome)
-            if self.shared is not None:
-                self.limits.heard(dest.index, answer.admission.account, outcome.rate_limits, now)
             if outcome.ok:
-                await self._remember(request.session, dest.index)
                 self.telemetry.answered_from("api")
                 return Answer(outcome, dest.name, "api")
-            if outcome.failure is ErrorKind.RATE_LIMITED:
-                wait = outcome.throttle.wait_s if outcome.throttle is not None else None
-                wait = wait if wait is not None else outcome.retry_after_s
-                held = wait * self.time_scale if wait is not None else routing.cooldown_s  # run s
-                self.core.router.hold(dest, now + held)
-            else:
-                self.core.router.cool_down(now, answer, routing.cooldown_s)
             last = Failed(outcome.failure or ErrorKind.SERVER_ERROR, outcome.status, outcome.detail)
             attempt += 1
-            if attempt > routing.max_retries:
+            if attempt > self.config.scenario.routing.max_retries:
                 self.telemetry.failed()
                 return last
+
+    async def _call(
+        self, endpoint: Endpoint, sent: ChatRequest, routed: Routed, tokens_in: int, session: str | None,
+        relay: Relay, stream: bool,
+    ) -> ChatOutcome:
+        """One upstream call, its own task: send (with ``stream``, passing its text on to
+        ``relay`` as it comes), then settle the ledger and count the call once — with its answer,
+        or on cancellation (the client left, the server stops) with the prompt and the words
+        passed on so far."""
+        dest = routed.destination
+        if stream:
+            relaying(relay)
+        try:
+            outcome = await self.transport.send(endpoint, sent)
+        except BaseException:
+            await self._settle(self.now(), routed, tokens_in, relay.words_out, None)
+            raise
+        finally:
+            relay.close()
+        now = self.now()
+        used_in = outcome.prompt_tokens if outcome.usage_reported else tokens_in
+        latency = outcome.latency_s * self.time_scale if outcome.ok else None
+        await self._settle(now, routed, used_in, outcome.completion_tokens, latency)
+        self.telemetry.upstream(dest.name, outcome)
+        if self.shared is not None:
+            self.limits.heard(dest.index, routed.admission.account, outcome.rate_limits, now)
+        if outcome.ok:
+            await self._remember(session, dest.index)
+        elif outcome.failure is ErrorKind.RATE_LIMITED:
+            wait = outcome.throttle.wait_s if outcome.throttle is not None else None
+            wait = wait if wait is not None else outcome.retry_after_s
+            held = wait * self.time_scale if wait is not None else self.config.scenario.routing.cooldown_s  # run s
+            self.core.router.hold(dest, now + held)
+        else:
+            self.core.router.cool_down(now, routed, self.config.scenario.routing.cooldown_s)
+        return outcome
 
     async def _admit(self, preferred: int | None, tokens_in: int, max_tokens: int) -> Routed | float:
         """Admit on the session's destination if it has room, else where the strategy says;

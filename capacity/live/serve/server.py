@@ -1,8 +1,8 @@
 """Running ``capacity serve``: the service's settings, its app with its resources, and uvicorn.
 
-The upstream HTTP client (one pooled :class:`~capacity.live.transport.ChatTransport`), the Redis
-client (when quotas are shared) and the :class:`~.gateway.Gateway` live as long as the
-server: they are made in the application's lifespan, on the server's event loop, and closed
+The upstream HTTP client (one pooled :class:`~.relay.RelayTransport`, which passes streamed
+text on), the Redis client (when quotas are shared) and the :class:`~.gateway.Gateway` live as
+long as the server: they are made in the application's lifespan, on the server's event loop, and closed
 when it stops. The server is uvicorn on a socket bound by
 :func:`capacity.live.emulator.server.bind` (a busy port is reported before anything starts;
 port 0 picks a free one), 127.0.0.1 unless told otherwise — as the emulator's.
@@ -29,9 +29,9 @@ from capacity.live.performer import Routes
 from capacity.live.redis_ledger import REDIS_DOWN
 from capacity.live.serve.app import MAX_BODY_BYTES, build_app
 from capacity.live.serve.gateway import Gateway
+from capacity.live.serve.relay import RelayTransport
 from capacity.live.serve.telemetry import Telemetry
 from capacity.live.shared import connect_checked
-from capacity.live.transport import ChatTransport
 
 __all__ = ["DEFAULT_GROUP", "ServeSettings", "ServeThread", "bind", "serve_forever", "service_app"]
 
@@ -74,7 +74,7 @@ def service_app(settings: ServeSettings) -> Starlette:
         if client is not None:
             redis.append(client)
         try:
-            async with ChatTransport() as transport:
+            async with RelayTransport() as transport:
                 held["gateway"] = Gateway(
                     settings.config, settings.routes, transport, group=settings.group, telemetry=Telemetry(),
                     redis=client, namespace=settings.namespace, max_wait_s=settings.max_wait_s,

@@ -2,7 +2,9 @@
 
 Every client request is counted once by where its answer came from — the response cache, an
 identical request already in flight (de-duplicated), or an upstream call — or as refused (no
-quota: the client got a 429) or failed (every attempt failed upstream). API calls are the
+quota: the client got a 429), failed (every attempt failed upstream, or a streamed answer broke
+off after its first text) or abandoned (the client left while its answer was streaming). A
+streamed request is counted when its stream ends. API calls are the
 upstream requests actually sent, retries included. *Savings* are the requests answered without
 an upstream call (cache + de-duplicated), as a count and a share of all requests. Template
 hits are counted for the seed's dashboard but are always zero here: a template turn is answered
@@ -36,7 +38,7 @@ from capacity.metrics.histogram import LogHistogram
 
 __all__ = ["OUTCOMES", "Telemetry"]
 
-OUTCOMES = ("api", "cache", "deduplicated", "refused", "failed")
+OUTCOMES = ("api", "cache", "deduplicated", "refused", "failed", "abandoned")
 """Where a client request's answer came from, or why there was none."""
 
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -93,6 +95,10 @@ class Telemetry:
         """A client request failed: every upstream attempt did."""
         self._count("failed")
 
+    def abandoned(self) -> None:
+        """A client left while its answer was streaming (the upstream call was cancelled)."""
+        self._count("abandoned")
+
     def affinity_kept(self) -> None:
         """A request went to its session's provider."""
         self.affinity_hits += 1
@@ -137,7 +143,8 @@ class Telemetry:
             self._errors.labels(provider, kind).inc()
 
     def took(self, seconds: float) -> None:
-        """A client request was answered (or refused) ``seconds`` after it arrived."""
+        """A client request was answered (or refused) ``seconds`` after it arrived (a streamed
+        answer: when its stream ended)."""
         self._duration.observe(seconds)
         self.durations.add(seconds)
 
@@ -157,6 +164,7 @@ class Telemetry:
             "api_calls": figure(self.api_calls),
             "refused": figure(self.outcomes["refused"]),
             "failed": figure(self.outcomes["failed"]),
+            "abandoned": figure(self.outcomes["abandoned"]),
             "savings": {"api_calls_saved": saved, "rate": saved / total if total else 0.0},
             "session_affinity_kept": self.affinity_hits,
             "providers": {name: dict(tally) for name, tally in sorted(self.by_provider.items())},
