@@ -44,7 +44,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 import httpx
 from httpx_sse import EventSource
@@ -325,6 +325,12 @@ class ChatTransport:
                 progress.last_token_at = at
             if choice.get("finish_reason"):
                 progress.finish_reason = str(choice["finish_reason"])
+        self.accepted(chunk)
+
+    def accepted(self, chunk: dict[str, Any]) -> None:
+        """Hear of each completion chunk this transport accepted, as it arrives (after its own
+        checks: an error event or a malformed chunk never gets here). Does nothing; the seam a
+        pass-through (``capacity serve``'s relay) overrides to stream text on as it comes."""
 
     async def _read_events(self, response: httpx.Response, progress: _Progress) -> None:
         """Read a server-sent event stream to its end (events after ``[DONE]`` are drained and

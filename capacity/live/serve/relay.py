@@ -76,8 +76,7 @@ class RelayTransport(ChatTransport):
     """A :class:`~capacity.live.transport.ChatTransport` that also offers each completion chunk
     it accepted to the sending task's :class:`Relay` (none: it behaves as its parent)."""
 
-    def _chunk(self, chunk: object, progress: Any, at: float) -> None:
-        super()._chunk(chunk, progress, at)  # raises on an error event or a malformed chunk
+    def accepted(self, chunk: dict[str, Any]) -> None:
         relay = _RELAY.get()
         if relay is not None:
             relay.offer(chunk)
