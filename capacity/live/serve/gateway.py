@@ -7,7 +7,11 @@ ledger → send → settle → on a failure, hold or cool the destination down a
 with the same policy objects (:func:`~capacity.policy.build.build_core`): the scenario's
 ledger, strategy, cool-downs, retry count and cache. Admission is the router's in-memory
 ledger (one instance), or the Redis ledger shared by every instance
-(:class:`~capacity.live.shared.SharedLedgers`).
+(:class:`~capacity.live.shared.SharedLedgers`); with Redis the response cache is Redis's too
+(:class:`~capacity.live.redis_cache.RedisResponseCache`, the scenario's TTL and size, keyed by
+:meth:`ClientRequest.cache_key` under the namespace), so an answer cached by one instance is a
+hit on every other; a Redis out of reach is a miss, and an answer it cannot store is not kept.
+In-flight de-duplication stays per instance.
 
 Session affinity: a request carrying a session id (the ``x-session-id`` header or OpenAI's
 ``user`` field) is first offered to the destination that answered that session last, so one
@@ -231,7 +235,7 @@ class Gateway:
         transport: the shared HTTP client to the upstreams.
         group: the model group's name clients send as ``model``.
         redis: a connected client when instances share quotas, the affinity table and the
-            namespace ``namespace``; None for the in-memory ledger.
+            response cache under the namespace ``namespace``; None for the in-memory ledger.
         max_wait_s: the longest wall time a request waits for quota before a 429, s.
         telemetry: the counters and metrics every answer updates.
     Raises:
