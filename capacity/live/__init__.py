@@ -15,9 +15,10 @@ else.
   with :mod:`~capacity.live.headers`, the rate-limit headers it writes;
 * :mod:`~capacity.live.redis_ledger` — a destination's quota ledger in Redis, shared by every
   router process (one atomic Lua script per admission, Redis's clock for window edges, a loss
-  policy for when Redis goes away); :mod:`~capacity.live.redis_cache` the response cache
-  there; :mod:`~capacity.live.redis_server` a private ``redis-server`` for tests, benchmarks
-  and multi-router runs. The Lua scripts are package data under ``lua/``;
+  policy for when Redis goes away); :mod:`~capacity.live.redis_usage` what it has counted
+  (read-only); :mod:`~capacity.live.redis_cache` the response cache there;
+  :mod:`~capacity.live.redis_server` a private ``redis-server`` for tests, benchmarks and
+  multi-router runs. The Lua scripts are package data under ``lua/``;
 * :mod:`~capacity.live.shared` — the router's admissions and settlements on those Redis
   ledgers; :mod:`~capacity.live.fleet` — N router processes carrying one run on them
   (``capacity live --routers N``), their journals merged into one result.
@@ -35,6 +36,7 @@ __all__ = [
     "redis_cache",
     "redis_ledger",
     "redis_server",
+    "redis_usage",
     "runtime",
     "shared",
     "transport",

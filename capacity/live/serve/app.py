@@ -161,7 +161,7 @@ def build_app(
         options = body.get("stream_options")
         usage = isinstance(options, dict) and options.get("include_usage") is True
         outcome = await gw.complete(parsed, stream=streamed)
-        headers = gw.limits.headers(gw.now())
+        headers = await gw.rate_limit_headers()
         if isinstance(outcome, Streaming):
             headers["x-capacity-source"] = "api"
             headers["x-capacity-destination"] = outcome.destination
@@ -201,7 +201,7 @@ def build_app(
 
     async def metrics(request: Request) -> Response:
         gw = gateway()
-        gw.export_quota_use()
+        await gw.export_quota_use()
         return Response(gw.telemetry.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     page = dashboard_page()
@@ -210,7 +210,8 @@ def build_app(
         return HTMLResponse(page)
 
     async def board(request: Request) -> Response:
-        return JSONResponse(dashboard_document(gateway()))
+        gw = gateway()
+        return JSONResponse(dashboard_document(gw, await gw.shared_use()))
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -7,7 +7,11 @@ ledger → send → settle → on a failure, hold or cool the destination down a
 with the same policy objects (:func:`~capacity.policy.build.build_core`): the scenario's
 ledger, strategy, cool-downs, retry count and cache. Admission is the router's in-memory
 ledger (one instance), or the Redis ledger shared by every instance
-(:class:`~capacity.live.shared.SharedLedgers`).
+(:class:`~capacity.live.shared.SharedLedgers`); with Redis the response cache is Redis's too
+(:class:`~capacity.live.redis_cache.RedisResponseCache`, the scenario's TTL and size, keyed by
+:meth:`ClientRequest.cache_key` under the namespace), so an answer cached by one instance is a
+hit on every other; a Redis out of reach is a miss, and an answer it cannot store is not kept.
+In-flight de-duplication stays per instance.
 
 Session affinity: a request carrying a session id (the ``x-session-id`` header or OpenAI's
 ``user`` field) is first offered to the destination that answered that session last, so one
@@ -39,6 +43,7 @@ and the headers' resets wall time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -54,7 +59,10 @@ from capacity.config.loader import Configuration
 from capacity.errors import UsageError
 from capacity.live.chat import ChatOutcome, ChatRequest, Endpoint, count_words
 from capacity.live.performer import Routes
-from capacity.live.serve.limits import GroupLimits
+from capacity.live.redis_cache import RedisResponseCache
+from capacity.live.redis_ledger import REDIS_DOWN
+from capacity.live.redis_usage import read_use
+from capacity.live.serve.limits import GroupLimits, SharedUse
 from capacity.live.serve.relay import Delta, Relay, relaying
 from capacity.live.serve.telemetry import Telemetry
 from capacity.live.shared import SharedLedgers, shared_ledgers
@@ -181,6 +189,36 @@ class Streaming:
             self.call.cancel()
 
 
+def _encoded(outcome: ChatOutcome) -> bytes:
+    """What the shared response cache keeps of an answer: its text, finish reason and usage (JSON)."""
+    doc = {
+        "content": outcome.content,
+        "finish_reason": outcome.finish_reason,
+        "prompt_tokens": outcome.prompt_tokens,
+        "completion_tokens": outcome.completion_tokens,
+    }
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def _decoded(payload: bytes) -> ChatOutcome | None:
+    """An answer kept by :func:`_encoded` (its times zero: it took no upstream call), or None for
+    a payload not of that form (a miss)."""
+    try:
+        doc = json.loads(payload)
+        return ChatOutcome(
+            None, 200, 0.0, 0.0, int(doc["prompt_tokens"]), int(doc["completion_tokens"]), str(doc["content"]),
+            usage_reported=True, finish_reason=doc["finish_reason"],
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+async def _put(cache: RedisResponseCache, key: str, outcome: ChatOutcome) -> None:
+    """Store an answer in the shared cache; a Redis out of reach keeps nothing."""
+    with contextlib.suppress(*REDIS_DOWN):
+        await cache.put(key, _encoded(outcome))
+
+
 @dataclass
 class _Flight:
     """A request in flight that identical ones wait for."""
@@ -197,7 +235,7 @@ class Gateway:
         transport: the shared HTTP client to the upstreams.
         group: the model group's name clients send as ``model``.
         redis: a connected client when instances share quotas, the affinity table and the
-            namespace ``namespace``; None for the in-memory ledger.
+            response cache under the namespace ``namespace``; None for the in-memory ledger.
         max_wait_s: the longest wall time a request waits for quota before a 429, s.
         telemetry: the counters and metrics every answer updates.
     Raises:
@@ -241,6 +279,13 @@ class Gateway:
                 config, self.core.router, SERVE_EPOCH, client=redis, namespace=namespace,
                 clock=None, rolling_margin_s=margin,
             )
+        self.redis_cache: RedisResponseCache | None = None
+        if redis is not None and self.core.cache is not None:
+            settings = config.scenario.cache
+            self.redis_cache = RedisResponseCache(
+                redis, group, settings.ttl_s, settings.max_entries, namespace=namespace
+            )
+        self._storing: set[asyncio.Task[None]] = set()
         self.limits = GroupLimits(self.core.destinations, shared=redis is not None, time_scale=time_scale)
         self._affinity: OrderedDict[str, int] = OrderedDict()
         self._in_flight: InFlight[_Flight] = InFlight()
@@ -268,8 +313,8 @@ class Gateway:
         dedup = self.config.scenario.cache.enabled and self.config.scenario.cache.deduplicate_in_flight
         key = request.cache_key() if cache is not None or dedup else ""
         if cache is not None:
-            hit = cache.get(key, self.now())
-            if isinstance(hit, ChatOutcome):
+            hit = await self._cached(key)
+            if hit is not None:
                 self.telemetry.answered_from("cache")
                 return Answer(hit, None, "cache")
         if dedup:
@@ -283,15 +328,15 @@ class Gateway:
                 return outcome
             self._flights[key] = _Flight()
 
-        def finish(outcome: Outcome | None) -> None:
+        def finish(outcome: Outcome | None) -> asyncio.Task[None] | None:
             """The request's answer is known (None: its leader was abandoned): release the
-            identical requests waiting for it and keep an answer in the cache."""
+            identical requests waiting for it and keep an answer in the cache (the task storing
+            it in Redis, when shared)."""
             if dedup:
                 self._in_flight.finish(key)
                 abandoned = Failed(ErrorKind.CONNECTION, None, "the identical request it waited for was abandoned")
                 self._flights.pop(key).done.set_result(outcome if outcome is not None else abandoned)
-            if isinstance(outcome, Answer) and cache is not None:
-                cache.put(key, self.now(), outcome.outcome)
+            return self._store(key, outcome.outcome) if isinstance(outcome, Answer) and cache is not None else None
 
         try:
             got = await self._upstream(request, stream)
@@ -301,9 +346,34 @@ class Gateway:
         if isinstance(got, Streaming):
             destination = got.destination
             got.call.add_done_callback(lambda call: finish(self._streamed(destination, call)))
-        else:
-            finish(got)
+        elif (storing := finish(got)) is not None:
+            await storing  # answered once the shared cache holds it: the next instance asked finds it
         return got
+
+    async def _cached(self, key: str) -> ChatOutcome | None:
+        """The cached answer of ``key`` (None: a miss): from Redis when instances share it (a
+        Redis out of reach is a miss), else from this instance's cache."""
+        if self.redis_cache is None:
+            hit = self.core.cache.get(key, self.now()) if self.core.cache is not None else None
+            return hit if isinstance(hit, ChatOutcome) else None
+        try:
+            payload = await self.redis_cache.get(key)
+        except REDIS_DOWN:
+            return None
+        return _decoded(payload) if payload is not None else None
+
+    def _store(self, key: str, outcome: ChatOutcome) -> asyncio.Task[None] | None:
+        """Keep an answer in the cache: in this instance's at once, or in Redis by a task of its
+        own, returned (a streamed answer's ends in a callback, which cannot wait for it; a Redis
+        out of reach keeps nothing)."""
+        if self.redis_cache is None:
+            if self.core.cache is not None:
+                self.core.cache.put(key, self.now(), outcome)
+            return None
+        task = asyncio.get_running_loop().create_task(_put(self.redis_cache, key, outcome))
+        self._storing.add(task)
+        task.add_done_callback(self._storing.discard)
+        return task
 
     def _streamed(self, destination: str, call: asyncio.Task[ChatOutcome]) -> Answer | Failed | None:
         """Count a streamed request once, when its upstream call has ended: answered, failed
@@ -392,8 +462,6 @@ class Gateway:
         latency = outcome.latency_s * self.time_scale if outcome.ok else None
         await self._settle(now, routed, used_in, outcome.completion_tokens, latency)
         self.telemetry.upstream(dest.name, outcome)
-        if self.shared is not None:
-            self.limits.heard(dest.index, routed.admission.account, outcome.rate_limits, now)
         if outcome.ok:
             await self._remember(session, dest.index)
         elif outcome.failure is ErrorKind.RATE_LIMITED:
@@ -461,19 +529,48 @@ class Gateway:
         now = self.now()
         return max(0.0, min((d.cooldown_until for d in self.destinations), default=now) - now) / self.time_scale
 
-    def export_quota_use(self) -> None:
-        """Set the quota-use gauges from the in-memory ledger: use ÷ limit of each window, the
-        fullest account's (nothing with the Redis ledger, whose counts live in Redis)."""
-        if self.shared is not None:
-            return
-        now = self.now()
-        for dest in self.destinations:
-            if dest.quota is None:
-                continue
-            worst: dict[str, float] = {}
-            for account in dest.quota.accounts:
-                for window in account.windows:
-                    use = window.used(now) / window.limit if window.limit > 0 else 1.0
-                    worst[window.name] = max(worst.get(window.name, 0.0), use)
-            for name, use in worst.items():
-                self.telemetry.quota_used.labels(dest.name, name).set(use)
+    async def shared_use(self) -> tuple[float, SharedUse] | None:
+        """With the Redis ledger, Redis's run time now (s) and what it counts in every window of
+        every destination (all instances' requests; one round trip per destination, together);
+        None with the in-memory ledger, or when Redis is out of reach."""
+        if self.shared is None:
+            return None
+        indexed = [(i, ledger) for i, ledger in enumerate(self.shared.ledgers) if ledger is not None]
+        try:
+            read = await asyncio.gather(*(read_use(ledger) for _, ledger in indexed))
+        except REDIS_DOWN:
+            return None
+        now = max((r[0] for r in read), default=self.now())
+        return now, {i: accounts for (i, _), (_, accounts) in zip(indexed, read, strict=True)}
+
+    async def rate_limit_headers(self) -> dict[str, str]:
+        """The model group's ``x-ratelimit-*`` headers now (:class:`~.limits.GroupLimits`): from
+        the in-memory ledger, or from what Redis counts for every instance."""
+        if self.shared is None:
+            return self.limits.headers(self.now())
+        read = await self.shared_use()
+        return self.limits.headers(self.now(), None) if read is None else self.limits.headers(*read)
+
+    async def export_quota_use(self) -> None:
+        """Set the quota-use gauges: use ÷ limit of each window, the fullest account's — from the
+        in-memory ledger, or from what Redis counts (left as they were when Redis is out of reach)."""
+        worst: dict[tuple[str, str], float] = {}
+        if self.shared is None:
+            now = self.now()
+            for dest in self.destinations:
+                for account in dest.quota.accounts if dest.quota is not None else []:
+                    for window in account.windows:
+                        use = window.used(now) / window.limit if window.limit > 0 else 1.0
+                        worst[dest.name, window.name] = max(worst.get((dest.name, window.name), 0.0), use)
+        else:
+            read = await self.shared_use()
+            if read is None:
+                return
+            for index, accounts in read[1].items():
+                name = self.destinations[index].name
+                for windows in accounts:
+                    for w in windows:
+                        use = w.used / w.limit if w.limit > 0 else 1.0
+                        worst[name, w.name] = max(worst.get((name, w.name), 0.0), use)
+        for (name, window_name), use in worst.items():
+            self.telemetry.quota_used.labels(name, window_name).set(use)

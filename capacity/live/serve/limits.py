@@ -14,20 +14,20 @@ A header sums the destinations that state that window (the model's own limit, pe
 destination stating none is bounded by other limits (Mistral's per-second requests, a credit,
 an account-wide allowance) and is left out of it; a window no destination states is not sent.
 
-Where the counts come from: the in-memory ledger's own windows (exact: it is what admits); with
-the Redis ledger, each account's figures as its provider last reported them in its own
-rate-limit headers (the provider counts every instance's requests), a figure whose reset has
-passed read as whole again, an account not yet heard from as whole.
+Where the counts come from: the ledger that admits. The in-memory ledger's own windows (one
+instance); with the Redis ledger, the windows Redis counts for every instance sharing it
+(:func:`~capacity.live.redis_usage.read_use`, read for each answer), so two instances answering
+at one instant send the same figures. When that read fails (Redis out of reach) the headers
+give the limits alone: what is left is then unknown, and is not guessed.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 from capacity.live.headers import format_duration, ratelimit_header
-from capacity.live.ratelimits import RateLimitSnapshot
+from capacity.live.redis_usage import WindowUse
 from capacity.policy.router import Destination
 from capacity.units import LIMIT_KINDS, Measure, Period
 
@@ -43,46 +43,32 @@ REPORTED: tuple[tuple[Measure, Period], ...] = (
 
 _FIELD = {(k.measure.value, k.period.value): k.field for k in LIMIT_KINDS if k.period is not None}
 
-
-@dataclass
-class _Heard:
-    """An account's window as its provider last reported it, at run time ``at`` (s)."""
-
-    remaining: float
-    full_at: float
+SharedUse = Mapping[int, Sequence[Sequence[WindowUse]]]
+"""Per destination (by index), per account, each window's use as Redis counts it."""
 
 
 class GroupLimits:
     """The rate-limit headers of a model group's ``destinations``.
 
-    ``shared`` is whether the ledger is Redis's: the figures then come from the providers'
-    reports (:meth:`heard`), else from the in-memory windows. Run time runs ``time_scale`` run
-    seconds per wall second; resets are written in wall time.
+    ``shared`` is whether the ledger is Redis's: the figures then come from its counts (the
+    ``use`` given to :meth:`headers`), else from the in-memory windows. Run time runs
+    ``time_scale`` run seconds per wall second; resets are written in wall time.
     """
 
     def __init__(self, destinations: Sequence[Destination], shared: bool, time_scale: float = 1.0) -> None:
         self.destinations = list(destinations)
         self.shared = shared
         self.time_scale = time_scale
-        self._heard: dict[tuple[int, int, str], _Heard] = {}
 
-    def heard(self, destination: int, account: int, snapshot: RateLimitSnapshot, now: float) -> None:
-        """Keep what a provider said of an account's windows in an answer at run time ``now`` (s)."""
-        for reading in snapshot.readings:
-            field = _FIELD.get((reading.measure, reading.period))
-            if field is None or reading.remaining is None:
-                continue
-            full_at = now + reading.reset_s * self.time_scale if reading.reset_s is not None else math.inf
-            self._heard[(destination, account, field)] = _Heard(reading.remaining, full_at)
-
-    def headers(self, now: float) -> dict[str, str]:
-        """The ``x-ratelimit-*`` headers of the group at run time ``now`` (s)."""
+    def headers(self, now: float, use: SharedUse | None = None) -> dict[str, str]:
+        """The ``x-ratelimit-*`` headers of the group at run time ``now`` (s); with the Redis
+        ledger, ``use`` is what Redis counts (None: unknown, and only the limits are sent)."""
         out: dict[str, str] = {}
         for measure, period in REPORTED:
             field = _FIELD[(measure.value, period.value)]
             limit = remaining = 0.0
             full_at = now
-            stated = False
+            stated, known = False, True
             for dest in self.destinations:
                 if dest.quota is None:
                     continue
@@ -93,12 +79,13 @@ class GroupLimits:
                     stated = True
                     limit += window.limit
                     if self.shared:
-                        heard = self._heard.get((dest.index, k, field))
-                        if heard is None or heard.full_at <= now:
-                            remaining += window.limit
-                        else:
-                            remaining += min(window.limit, heard.remaining)
-                            full_at = max(full_at, heard.full_at)
+                        if use is None:
+                            known = False
+                            continue
+                        counted = next(u for u in use[dest.index][k] if u.name == field and not u.pooled)
+                        remaining += counted.remaining
+                        if counted.used > 0:
+                            full_at = max(full_at, counted.whole_at)
                     else:
                         used = window.used(now)
                         remaining += max(0.0, window.limit - used)
@@ -108,6 +95,8 @@ class GroupLimits:
                 continue
             name = measure.value
             out[ratelimit_header("limit", name, period.value)] = str(math.floor(limit + 1e-9))
+            if not known:
+                continue
             out[ratelimit_header("remaining", name, period.value)] = str(math.floor(remaining + 1e-9))
             if math.isfinite(full_at):
                 out[ratelimit_header("reset", name, period.value)] = format_duration((full_at - now) / self.time_scale)

@@ -20,8 +20,8 @@ process) follow its naming conventions — base units (seconds), ``_total`` coun
   (upstream 429s), ``..._upstream_errors_total{provider,kind}``;
 * ``capacity_serve_cache_hits_total``;
 * ``capacity_serve_quota_used_ratio{destination,window}`` — use ÷ limit of each quota window,
-  set at each scrape from the in-memory ledger (absent with the Redis ledger, whose counts are
-  in Redis).
+  set at each scrape from the ledger that admits: the in-memory one, or what the Redis ledger
+  counts for every instance sharing it (the fullest account's, each window).
 """
 
 from __future__ import annotations
