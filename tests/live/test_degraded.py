@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from capacity.config.providers import ModelSpec
+from capacity.config.providers import Limits, ModelSpec, Resets
 from capacity.live.redis_ledger import RedisQuotaLedger, SharedAdmission, connect
 from capacity.live.redis_server import RedisServer
 from capacity.policy.ledger import Admission
@@ -201,3 +201,10 @@ def test_blind_until_takes_the_latest_window() -> None:
         connect("redis://127.0.0.1:1/0"), "p", spec_of("rolling", 6), 1, START, routers=2, rolling_margin_s=0.5
     )
     assert rolling.blind_until(100.0) == 160.5  # the margin lengthens the rolling window
+    # the account's allowances count too: neurons a day shared with the provider's other models
+    pooled = RedisQuotaLedger(
+        connect("redis://127.0.0.1:1/0"), "cf", spec_of("rolling", 6), 1, START, routers=2,
+        account_limits=Limits(neurons_per_day=10_000),
+        account_resets=Resets.model_validate({"day": {"kind": "fixed", "at": "00:00", "timezone": "UTC"}}),
+    )  # fmt: skip
+    assert pooled.blind_until(100.0) == 86_400.0
