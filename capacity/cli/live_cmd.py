@@ -116,8 +116,8 @@ def live(
         typer.Option(
             "--on-redis-loss",
             metavar="POLICY",
-            help="While Redis is unreachable: fail_closed (admit nothing) or local (each router admits "
-            "from 1/N of each quota).",
+            help="While Redis is unreachable: fail_closed (admit nothing) or local (each router waits until "
+            "what Redis counted has left every window, then admits from 1/N of each quota).",
         ),
     ] = "fail_closed",
     router: Annotated[

@@ -40,12 +40,18 @@ How it is shared:
 When Redis goes away the ledger says so once (a ``WARNING`` on the ``capacity.live.redis``
 logger), then follows its loss policy: ``fail_closed`` refuses every request, ``local`` admits
 from an in-memory ledger holding 1/N of each quota (N = ``routers``, the router processes
-sharing the quotas, so together they stay within the quota). It tries Redis again every
-``reconnect_s`` of wall time, says once when it is back, and settles the shared admissions whose
-responses ended meanwhile. Limits of ``local``: its ledger starts empty, so over an outage the
-fleet may spend up to one more full quota of a window Redis had already partly used; and a Redis
-restarted without persistence forgets what it had counted. Where that matters, use
-``fail_closed``.
+sharing the quotas; whole-number limits rounded down). A degraded router cannot see what Redis
+counted, so ``local`` first waits until every admission made through Redis has left every window
+(:meth:`RedisQuotaLedger.blind_until`): a rolling window one window length after the router
+found Redis gone, a fixed (calendar) window at its next reset, a token bucket once it would have
+refilled completely. Every admission through Redis happened before Redis went away, hence before
+each router found it gone; from then on the N routers hold 1/N each of empty windows, so the fleet
+never exceeds a limit in any window. It tries Redis again every ``reconnect_s`` of wall time, says
+once when it is back, and settles the shared admissions whose responses ended meanwhile. Limits
+of ``local``: the guarantee holds for an outage every router sees (Redis down, not one router cut
+off while the others still reach it); a Redis restarted without persistence forgets what it had
+counted, and once Redis is back it does not know what the routers admitted locally; concurrency
+slots held by shared admissions still in flight are not counted by the local ledgers.
 
 Times returned are run seconds on Redis's clock; :meth:`RedisQuotaLedger.now` estimates it.
 """
@@ -310,6 +316,7 @@ class RedisQuotaLedger:
         self.outages = 0
         self._probe_at = -math.inf
         self._down_since = 0.0
+        self._blind_until = -math.inf  # run s: the local ledger admits nothing before (``local``)
         self._local: DestinationQuota | None = None
         self._unsettled: list[tuple[SharedAdmission, int, int]] = []
 
@@ -397,7 +404,8 @@ class RedisQuotaLedger:
         bound of when it may fit, run s (``inf``: only a freed slot can help).
 
         While Redis is unreachable the answer follows the loss policy: ``fail_closed`` refuses
-        until the next attempt to reach Redis; ``local`` answers from the 1/N in-memory ledger.
+        until the next attempt to reach Redis; ``local`` refuses until :meth:`blind_until` (answering
+        that time), then answers from the 1/N in-memory ledger.
         """
         if self.degraded and time.monotonic() < self._probe_at:
             return self._admit_locally(tokens_in, max_output_tokens)
@@ -438,11 +446,14 @@ class RedisQuotaLedger:
         self.degraded = True
         self.outages += 1
         self._down_since = time.monotonic()
-        policy = (
-            "refusing every request (fail_closed)"
-            if self.on_loss == "fail_closed"
-            else f"admitting from a local ledger at 1/{self.routers} of each quota"
-        )
+        if self.on_loss == "fail_closed":
+            policy = "refusing every request (fail_closed)"
+        else:
+            self._blind_until = self.blind_until(self.now())
+            policy = (
+                f"refusing every request until what Redis counted has left every window (run s "
+                f"{self._blind_until:.1f}), then admitting from a local ledger at 1/{self.routers} of each quota"
+            )
         LOG.warning(
             "Redis unreachable for the %s/%s quota ledger (%s: %s); %s until it returns",
             self.provider,
@@ -478,7 +489,28 @@ class RedisQuotaLedger:
         local = self.local_ledger()
         if local is None:
             return math.inf
+        if now < self._blind_until:
+            return self._blind_until
         return local.try_admit(now, tokens_in, max_output_tokens)
+
+    def blind_until(self, lost_at: float) -> float:
+        """The run time (s) from which a router that found Redis gone at run time ``lost_at`` may
+        admit from its local ledger: when every admission Redis counted (all made before
+        ``lost_at``) has left every window of this destination and of its account's allowances.
+
+        Rolling window: ``lost_at`` + its length (margin included). Fixed window: the end of the
+        period containing ``lost_at`` (its next reset; ``inf`` for one-time credit). Token bucket:
+        ``lost_at`` + its length, the time an empty bucket takes to refill. The latest of these:
+        a request must fit every window. ``lost_at`` itself when the destination has no window.
+        """
+        until = lost_at
+        for form in self.forms:
+            window = form.window
+            if isinstance(window, FixedWindow):
+                until = max(until, window.schedule.bounds(lost_at)[1])
+            elif isinstance(window, RollingWindow | TokenBucket):
+                until = max(until, lost_at + window.length_s)
+        return until
 
     def local_ledger(self) -> DestinationQuota | None:
         """The in-memory ledger used while Redis is away under ``local``: 1/N of each quota
