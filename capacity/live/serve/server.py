@@ -4,27 +4,24 @@ The upstream HTTP client (one pooled :class:`~.relay.RelayTransport`, which pass
 text on), the Redis client (when quotas are shared) and the :class:`~.gateway.Gateway` live as
 long as the server: they are made in the application's lifespan, on the server's event loop, and closed
 when it stops. The server is uvicorn on a socket bound by
-:func:`capacity.live.emulator.server.bind` (a busy port is reported before anything starts;
-port 0 picks a free one), 127.0.0.1 unless told otherwise — as the emulator's.
+:func:`capacity.live.asgi.bind` (a busy port is reported before anything starts; port 0
+picks a free one), 127.0.0.1 unless told otherwise — as the emulator's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
-import threading
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from types import TracebackType
 
 import redis.asyncio as aioredis
 import uvicorn
 from starlette.applications import Starlette
 
 from capacity.config.loader import Configuration
-from capacity.live.emulator.server import MAX_CONNECTIONS, bind
+from capacity.live.asgi import ServerThread, bind, uvicorn_config
+from capacity.live.asgi import serve_forever as _serve_forever
 from capacity.live.performer import Routes
 from capacity.live.redis_ledger import REDIS_DOWN
 from capacity.live.serve.app import MAX_BODY_BYTES, build_app
@@ -101,66 +98,24 @@ def service_app(settings: ServeSettings) -> Starlette:
 
 
 def _config(settings: ServeSettings, log_level: str, *, quiet_logging: bool) -> uvicorn.Config:
-    return uvicorn.Config(
-        service_app(settings),
-        lifespan="on",
-        log_level=log_level,
-        access_log=False,
-        log_config=None if quiet_logging else uvicorn.config.LOGGING_CONFIG,
-        limit_concurrency=MAX_CONNECTIONS,
-        timeout_graceful_shutdown=1,
-    )
+    return uvicorn_config(service_app(settings), log_level, quiet_logging=quiet_logging, lifespan="on")
 
 
 def serve_forever(settings: ServeSettings, sock: socket.socket, log_level: str = "warning") -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM), in the foreground."""
-    with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(_config(settings, log_level, quiet_logging=False)).run(sockets=[sock])
+    _serve_forever(_config(settings, log_level, quiet_logging=False), sock)
 
 
-class ServeThread:
+class ServeThread(ServerThread):
     """The service on a background thread (tests, the overhead bench), as a context manager.
 
     Binds ``host`` (127.0.0.1) on ``port`` (0: a free one); stops on exit. Raises
     ``RuntimeError`` if it has not started within ``start_timeout_s`` (or its startup failed).
     """
 
+    what = "the service"
+
     def __init__(
         self, settings: ServeSettings, host: str = "127.0.0.1", port: int = 0, start_timeout_s: float = 10.0
     ) -> None:
-        self._sock = bind(host, port)
-        self.host, self.port = self._sock.getsockname()[:2]
-        self._server = uvicorn.Server(_config(settings, "warning", quiet_logging=True))
-        self._thread = threading.Thread(target=self._run, name="capacity-serve", daemon=True)
-        self._start_timeout_s = start_timeout_s
-
-    @property
-    def base_url(self) -> str:
-        """``http://host:port`` of the running service."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def _run(self) -> None:
-        asyncio.run(self._server.serve(sockets=[self._sock]))
-
-    def __enter__(self) -> ServeThread:
-        self._thread.start()
-        deadline = time.monotonic() + self._start_timeout_s
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the service did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread to end."""
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(timeout=10.0)
-        self._sock.close()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        super().__init__(_config(settings, "warning", quiet_logging=True), bind(host, port), start_timeout_s)
