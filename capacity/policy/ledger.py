@@ -368,7 +368,7 @@ class DestinationQuota:
         windows are charged them only if the provider counts cached tokens."""
         if now >= self.withdrawn_at_s:
             return math.inf
-        if now >= self._change_at:
+        if now >= self._change_at:  # limits_in_force, inline: the simulator's hot path
             self._apply_changes(now)
         output = self.output_cap(max_output_tokens)
         tokens = self.tariff.counted_input(tokens_in, cached_tokens) + output
@@ -396,6 +396,13 @@ class DestinationQuota:
             self.skip_until = min(a._blocked_until for a in self.accounts)
             self.skip_tokens = max(a._blocked_amount for a in self.accounts)
         return earliest
+
+    def limits_in_force(self, now: float) -> None:
+        """Bring each window's limit to the value in force at run time ``now`` (s): the dated
+        changes reached so far are laid on. Admission does it; so must a reader of the windows'
+        limits (rate-limit headers, dashboards) that may come before any admission."""
+        if now >= self._change_at:
+            self._apply_changes(now)
 
     def _apply_changes(self, now: float) -> None:
         """Lay the limit values of every dated change reached by ``now`` on each account's windows."""

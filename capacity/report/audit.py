@@ -102,6 +102,7 @@ def audit_markdown(seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | 
     holds, audited = counted(lines)
     checks = [c for c in seed.plan.seed_claim_checks if c.audited]
     binds = sum(1 for c in checks if c.verdict == "holds, but another limit binds first")
+    plain = sum(1 for c in checks if c.verdict == "holds")
     bars = monthly_bars(seed, real)
     parts = [
         md.heading(1, "Seed audit: which claims of the planning document hold"),
@@ -130,9 +131,9 @@ def audit_markdown(seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | 
                 f"{md.seconds(seed.result.turn_latency_s.p95)}: per-day arithmetic misses the peak hours and "
                 "the per-minute limits.",
                 f"**The claimed quotas, on the seed's date ({SEED_DATE}):** the 2025 sources contradict "
-                f"{len(seed.plan.seed_contradictions)} of the {len(checks)} audited; {binds} "
-                f"{'holds' if binds == 1 else 'hold'}, but another limit of the same offer binds first (table "
-                "below).",
+                f"{len(seed.plan.seed_contradictions)} of the {len(checks)} audited; {plain} "
+                f"{'holds' if plain == 1 else 'hold'}; {binds} {'holds' if binds == 1 else 'hold'}, but another "
+                "limit of the same offer binds first (table below).",
                 f"**{holds} of {audited} audited headline claims hold**; most that fail, fail by a factor, not "
                 "a margin.",
             ]
@@ -168,7 +169,11 @@ def audit_markdown(seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | 
         md.heading(2, "Provider by provider"),
         "",
         f"The document's multi-account table ({m.tables[-1].title}), each row against the source and both "
-        "simulations (interviews per interviewing day; the document's figures are per day).",
+        "simulations (interviews per interviewing day; the document's figures are per day). The source column "
+        f"judges the claim on the seed's date ({SEED_DATE}); the last column is scenario A's run from "
+        f"{real.result.run_start_utc[:10]}, on the limits in force on the days it simulates (Gemini 2.5 "
+        "Flash-Lite allowed 1,000 requests a day until 2025-12-06 and 20 from then; 2.0 Flash left the free tier "
+        "that day).",
         "",
         md.image("the seed's providers: claimed, corrected and simulated", FIGURES["providers"]),
         "",

@@ -128,7 +128,8 @@ def prompt_cache_text(cache: PromptCache) -> str:
         else ("counted" if cache.counts_toward_limits else "not counted")
     )
     return (
-        f"prompt cache: min {known(cache.min_prefix_tokens)} tokens, steps {known(cache.granularity_tokens)}, "
+        f"prompt cache: min prefix {known(cache.min_prefix_tokens, ' tokens')}, "
+        f"steps {known(cache.granularity_tokens, ' tokens')}, "
         f"lifetime {known(cache.retention_s, ' s')}, read {cache.read_price_factor:g}× / write "
         f"{cache.write_price_factor:g}× input price, against limits {counts}, TTFT saving {known(cache.ttft_saving)}"
     )

@@ -159,7 +159,7 @@ def render_run(
         summary.add_row(k, v)
     console.print(summary)
 
-    table = Table(title="Destinations", title_justify="left")
+    table = Table(title=f"Destinations{run1}", title_justify="left")
     longest = max((len(d.name) for d in result.destinations), default=11)
     roomy = console.width >= 150  # below that, a 28-character name on one line leaves the others too little
     # a name is never cut short with "…": whole on one line up to 28 characters where there is room (a fixed

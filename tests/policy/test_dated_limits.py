@@ -95,3 +95,19 @@ def test_a_change_with_an_end_reverts_on_that_day() -> None:
     )
     assert [spec.limits_on(dt.date(2025, 12, d)).rpd for d in (1, 2, 3)] == [5, 5, 100]
     assert spec.change_days() == [dt.date(2025, 12, 1), dt.date(2025, 12, 3)]
+
+
+def test_a_reader_of_the_limits_sees_the_cut_before_any_admission() -> None:
+    """Found trying `capacity serve` as a new user: its daily header summed Gemini's 1,000 until
+    Gemini was first asked, though 20 were in force. A reader brings the limits to their date."""
+    spec = gemini_flash_lite().model_copy(update={"resets": Resets()})
+    quota = DestinationQuota(spec, 1, dt.datetime(2025, 12, 4, tzinfo=dt.UTC))
+    (account,) = quota.accounts
+
+    def rpd() -> float:
+        return next(w.limit for w in account.windows if w.name == "rpd")
+
+    quota.limits_in_force(86_400.0)  # 2025-12-05: not yet
+    assert rpd() == 1000
+    quota.limits_in_force(2 * 86_400.0)  # 2025-12-06 00:00 UTC, nothing admitted in between
+    assert rpd() == 20

@@ -38,6 +38,7 @@ def _window_sum(
     dest = gateway.destinations[index]
     if dest.quota is None:
         return None
+    dest.quota.limits_in_force(now)
     limit = used = 0.0
     full_at = now
     for k, account in enumerate(dest.quota.accounts):

@@ -558,6 +558,8 @@ class Gateway:
         if self.shared is None:
             now = self.now()
             for dest in self.destinations:
+                if dest.quota is not None:
+                    dest.quota.limits_in_force(now)
                 for account in dest.quota.accounts if dest.quota is not None else []:
                     for window in account.windows:
                         use = window.used(now) / window.limit if window.limit > 0 else 1.0

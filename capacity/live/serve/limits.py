@@ -72,6 +72,7 @@ class GroupLimits:
             for dest in self.destinations:
                 if dest.quota is None:
                     continue
+                dest.quota.limits_in_force(now)
                 for k, account in enumerate(dest.quota.accounts):
                     window = next((w for w in account.windows[: dest.quota.own_windows] if w.name == field), None)
                     if window is None:
