@@ -191,6 +191,47 @@ def check_conservation(result: RunResult) -> None:
     assert sum(result.timeseries.failed_turns) == r.failed
 
 
+
+def prompt_cache_block(retention_s: float = 300, **fields: Any) -> Spec:
+    """A provider's ``prompt_cache`` block: 1,024-token minimum, 128-token steps, ``retention_s``
+    idle lifetime, unless ``fields`` say otherwise."""
+    return {
+        "min_prefix_tokens": 1024,
+        "granularity_tokens": 128,
+        "retention_s": retention_s,
+        "source": "test",
+        "as_of": "2026-11-01",
+        **fields,
+    }
+
+
+def with_prompt_cache(name: str, block: Spec | None, **kwargs: Any) -> Spec:
+    """:func:`provider` with a ``prompt_cache`` block (None: without one)."""
+    spec = provider(name, **kwargs)
+    if block is not None:
+        spec["prompt_cache"] = block
+    return spec
+
+
+def three_turn_script(think: Spec) -> Spec:
+    """The prompt-caching tests' script: a 2,000-token system prompt, then two rounds in which
+    the candidate speaks (100 tokens, after ``think`` s) and the model answers with no output.
+    Prompts of 2,000, 2,100 and 2,200 tokens (6,300); with a 1,024-token minimum and 128-token
+    steps a hit caches 2,000 → 1,920 tokens on turn 2 and 2,100 → 2,048 on turn 3 (3,968)."""
+    stage = {"input": {"history": True}, "output_tokens": const(0.0), "max_output_tokens": 1}
+    return {
+        "script": {
+            "system_prompt_tokens": 2000,
+            "resume_tokens": 0,
+            "answer_tokens": const(100.0),
+            "think_time_s": think,
+            "opening": ["ask"],
+            "rounds": 2,
+            "round": ["reply"],
+            "stages": {"ask": stage, "reply": {**stage, "candidate_speaks_before": True}},
+        }
+    }
+
 @dataclass
 class Admitted:
     """One request admitted by the router: when, where, what it was charged and what it used."""

@@ -1,7 +1,7 @@
 """Provider prompt caching: hits at the idle-lifetime edge, limits that do not count cached tokens,
 the price of an interview with and without a cache, session affinity — each against a hand count.
 
-The script (:func:`three_turns`): a 2,000-token system prompt, then two rounds in which the
+The script (:func:`simkit.three_turn_script`): a 2,000-token system prompt, then two rounds in which the
 candidate speaks (100 tokens, after ``think`` s) and the model answers; no output tokens. The
 prompts are 2,000, 2,100 and 2,200 tokens (6,300 in all). With a 1,024-token minimum and
 128-token steps, turn 2 finds 2,000 → 1,920 tokens cached and turn 3 2,100 → 2,048 (3,968).
@@ -16,7 +16,15 @@ import pytest
 from floatclock import FloatClock, Spy
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from simkit import build, const, demand, destinations, provider
+from simkit import (
+    build,
+    const,
+    demand,
+    destinations,
+    prompt_cache_block,
+    three_turn_script,
+    with_prompt_cache,
+)
 
 from capacity.config.loader import Configuration
 from capacity.config.providers import PromptCache
@@ -28,41 +36,6 @@ from capacity.units import Outcome
 START = dt.datetime(2025, 10, 6, tzinfo=dt.UTC)
 CACHED = [0, 1920, 2048]
 """Cached tokens of the three turns on a hit (see the module docstring)."""
-
-
-def cache(**fields: Any) -> dict[str, Any]:
-    """A prompt_cache block: 1,024-token minimum, 128-token steps, 300 s, unless ``fields`` say."""
-    return {
-        "min_prefix_tokens": 1024,
-        "granularity_tokens": 128,
-        "retention_s": 300,
-        "source": "test",
-        "as_of": "2026-11-01",
-        **fields,
-    }
-
-
-def cached_provider(name: str, block: dict[str, Any] | None, **kwargs: Any) -> dict[str, Any]:
-    spec = provider(name, **kwargs)
-    if block is not None:
-        spec["prompt_cache"] = block
-    return spec
-
-
-def three_turns(think_s: float) -> dict[str, Any]:
-    stage = {"input": {"history": True}, "output_tokens": const(0.0), "max_output_tokens": 1}
-    return {
-        "script": {
-            "system_prompt_tokens": 2000,
-            "resume_tokens": 0,
-            "answer_tokens": const(100.0),
-            "think_time_s": const(think_s),
-            "opening": ["ask"],
-            "rounds": 2,
-            "round": ["reply"],
-            "stages": {"ask": stage, "reply": {**stage, "candidate_speaks_before": True}},
-        }
-    }
 
 
 def run(config: Configuration, starts: list[float], until: float = 1e9) -> tuple[FloatClock, Spy]:
@@ -82,7 +55,7 @@ def cached_of(clock: FloatClock) -> list[int]:
 def test_a_turn_within_the_idle_lifetime_hits_and_one_a_moment_later_misses(think_s: float, cached: list[int]) -> None:
     """Calls answer at once, so the gap between turns is the think time: 300 s is within a
     300 s lifetime (hit), 300.5 s is past it (miss)."""
-    config = build([cached_provider("p0", cache())], three_turns(think_s))
+    config = build([with_prompt_cache("p0", prompt_cache_block())], three_turn_script(const(think_s)))
     clock, spy = run(config, [0.0])
     assert [c.tokens_in for _, c in clock.calls] == [2000, 2100, 2200]
     assert cached_of(clock) == cached
@@ -90,7 +63,7 @@ def test_a_turn_within_the_idle_lifetime_hits_and_one_a_moment_later_misses(thin
 
 
 def test_an_unknown_lifetime_counts_no_hit() -> None:
-    config = build([cached_provider("p0", cache(retention_s="unknown"))], three_turns(1.0))
+    config = build([with_prompt_cache("p0", prompt_cache_block(retention_s="unknown"))], three_turn_script(const(1.0)))
     clock, _ = run(config, [0.0])
     assert cached_of(clock) == [0, 0, 0]
 
@@ -104,8 +77,12 @@ def test_a_daily_token_limit_that_does_not_count_cached_tokens_carries_three_tim
     used); the next 2,100 + 1 reserved would make 10,401: 4 calls. Not counting cached tokens an
     interview costs 2,000 + 180 + 152 = 2,332: four fit (9,328), the fifth's 2,001 does not: 12."""
     config = build(
-        [cached_provider("p0", cache(retention_s=7200, counts_toward_limits=counts), limits={"tpd": 10_000})],
-        three_turns(60.0),
+        [
+            with_prompt_cache(
+                "p0", prompt_cache_block(retention_s=7200, counts_toward_limits=counts), limits={"tpd": 10_000}
+            )
+        ],
+        three_turn_script(const(60.0)),
         destinations("p0", on_exhausted="fail"),
     )
     _, spy = run(config, [1000.0 * k for k in range(5)], until=20_000)
@@ -118,10 +95,10 @@ def test_one_interview_costs_the_hand_computed_price_with_and_without_a_prompt_c
     (960 + 225), turn 3 reads 2,048 and writes 152 (1,024 + 190): 4,899, so $0.004899, saving
     $0.001401; 3,968 of 6,300 input tokens cached."""
     paid = {"billing": "paid", "prices": (1.0, 2.0)}
-    block = cache(read_price_factor=0.5, write_price_factor=1.25)
+    block = prompt_cache_block(read_price_factor=0.5, write_price_factor=1.25)
     results = {}
     for name, b in (("plain", None), ("cached", block)):
-        config = build([cached_provider("p0", b, **paid)], three_turns(60.0), demand(1))
+        config = build([with_prompt_cache("p0", b, **paid)], three_turn_script(const(60.0)), demand(1))
         results[name] = Simulation(config).run()
     plain, cached = results["plain"], results["cached"]
     assert plain.cost_usd == pytest.approx(0.0063)
@@ -136,8 +113,8 @@ def test_one_interview_costs_the_hand_computed_price_with_and_without_a_prompt_c
 def test_a_prompt_cache_hit_shortens_the_time_to_first_token() -> None:
     """TTFT 1 s, ttft_saving 0.5: turn 2 (1,920 of 2,100 cached) starts in 1 − 0.5 × 1920/2100 s."""
     config = build(
-        [cached_provider("p0", cache(ttft_saving=0.5), ttft=const(1.0))],
-        three_turns(60.0),
+        [with_prompt_cache("p0", prompt_cache_block(ttft_saving=0.5), ttft=const(1.0))],
+        three_turn_script(const(60.0)),
         demand(1),
     )
     sim = Simulation(config)
@@ -161,10 +138,10 @@ def test_session_affinity_keeps_an_interview_where_its_prefix_is_while_that_dest
     prefix, until p0's 2 requests a day are spent: turn 3 then goes where the strategy says."""
     config = build(
         [
-            cached_provider("p0", cache(), limits={"rpd": 2}),
-            cached_provider("p1", cache(), limits={"rpd": 100}),
+            with_prompt_cache("p0", prompt_cache_block(), limits={"rpd": 2}),
+            with_prompt_cache("p1", prompt_cache_block(), limits={"rpd": 100}),
         ],
-        three_turns(60.0),
+        three_turn_script(const(60.0)),
         destinations("p0", "p1", strategy="most_headroom", session_affinity=affinity),
     )
     clock, _ = run(config, [0.0])
@@ -183,7 +160,7 @@ def test_session_affinity_keeps_an_interview_where_its_prefix_is_while_that_dest
 def test_cached_tokens_never_exceed_the_prompt_and_respect_minimum_and_steps(
     minimum: int, step: int, prefix: int, prompt: int
 ) -> None:
-    rule = PromptCache.model_validate(cache(min_prefix_tokens=minimum, granularity_tokens=step))
+    rule = PromptCache.model_validate(prompt_cache_block(min_prefix_tokens=minimum, granularity_tokens=step))
     cached = rule.cached_tokens(prefix, prompt)
     assert 0 <= cached <= min(prefix, prompt)
     assert cached % step == 0
@@ -203,8 +180,12 @@ def test_a_daily_token_limit_is_never_exceeded_with_prompt_caching(
     """Whatever the think times and lifetime, the tokens a TPD window counts over the run never
     exceed it, and no call is served more cached tokens than its prompt."""
     config = build(
-        [cached_provider("p0", cache(retention_s=retention, counts_toward_limits=counts), limits={"tpd": 9_000})],
-        three_turns(think),
+        [
+            with_prompt_cache(
+                "p0", prompt_cache_block(retention_s=retention, counts_toward_limits=counts), limits={"tpd": 9_000}
+            )
+        ],
+        three_turn_script(const(think)),
         destinations("p0", on_exhausted="fail"),
     )
     clock, _ = run(config, [400.0 * k for k in range(interviews)], until=40_000)
@@ -215,12 +196,12 @@ def test_a_daily_token_limit_is_never_exceeded_with_prompt_caching(
 
 def test_a_cache_block_rejects_a_ttft_saving_over_one() -> None:
     with pytest.raises(ValueError, match="ttft_saving"):
-        PromptCache.model_validate(cache(ttft_saving=1.5))
+        PromptCache.model_validate(prompt_cache_block(ttft_saving=1.5))
 
 
 def test_calls_carry_their_admission_cached_tokens() -> None:
     """The Call a driver sends reads its cached tokens from the admission (what the ledger charged)."""
-    config = build([cached_provider("p0", cache())], three_turns(10.0))
+    config = build([with_prompt_cache("p0", prompt_cache_block())], three_turn_script(const(10.0)))
     clock, _ = run(config, [0.0])
     for _, call in clock.calls:
         assert isinstance(call, Call)
