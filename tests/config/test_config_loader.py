@@ -173,7 +173,8 @@ SCENARIO_CASES = {
         "unknown provider 'nope'",
     ),
     "model group named default": (
-        "routing:\n  groups:\n    default:\n      destinations:\n        - {provider: groq, model: llama-3.1-8b-instant}\n",
+        "routing:\n  groups:\n    default:\n      destinations:\n"
+        "        - {provider: groq, model: llama-3.1-8b-instant}\n",
         "groups:",
         "routing.groups",
         "'default' is the group of routing.destinations",

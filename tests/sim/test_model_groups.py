@@ -125,7 +125,9 @@ def test_a_destination_in_two_groups_is_one_destination_with_one_ledger() -> Non
         {
             "routing": {
                 "destinations": [{"provider": "p0", "model": "m"}, {"provider": "p1", "model": "m"}],
-                "groups": {"smart": {"destinations": [{"provider": "p0", "model": "m"}, {"provider": "p2", "model": "m"}]}},
+                "groups": {
+                    "smart": {"destinations": [{"provider": "p0", "model": "m"}, {"provider": "p2", "model": "m"}]}
+                },
                 "on_exhausted": "fail",
             }
         },
