@@ -63,7 +63,7 @@ def plan_groups(config: Configuration, whole: PlanResult, planner: Planner) -> P
     shared: set[str] = set()
     for name in names:
         own = planner(replace(config, scenario=group_scenario(scenario, name)))
-        stages = tuple(s for s, stage in scenario.script.stages.items() if stage.group == name)
+        stages = tuple(s for s, stage in scenario.script.stages.items() if stage.group == name and not stage.template)
         requests = own.workload.api_requests_per_interview
         capacity = own.totals.interviews_per_day if requests > 0 else math.inf
         binding = "; ".join(

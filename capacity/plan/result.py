@@ -106,7 +106,7 @@ class GroupPlan:
     name: str
     strategy: str
     stages: tuple[str, ...]
-    """The script's stages that name this group."""
+    """The script's stages that name this group and call a model (templates are left out)."""
     destinations: tuple[str, ...]
     """Its destinations' labels, in priority order."""
     api_requests_per_interview: float
