@@ -184,8 +184,8 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
             )
         )
     if config.scenario.routing.groups:
-        binding = f" (the plan's binding one: {plan.binding_group})" if plan is not None and plan.binding_group else ""
-        findings.append(f"Each stage ran on its own model group{binding}. {QUALITY_NOTE}")
+        bound = f" (the plan's binding one: {plan.binding_group})" if plan is not None and plan.binding_group else ""
+        findings.append(f"Each stage ran on its own model group{bound}. {QUALITY_NOTE}")
     return Verdict(carried_all, headline, findings, [] if carried_all else _options(result, config, plan))
 
 
