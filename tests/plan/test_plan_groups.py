@@ -13,11 +13,16 @@ to fast and 1 to smart; interviews run on every day of a 10-day horizon, 1,000 i
 
 from __future__ import annotations
 
+import math
+import re
+from pathlib import Path
+
 import pytest
 from simkit import build, const, demand, hours, provider
 
 from capacity.config.groups import QUALITY_NOTE
-from capacity.config.loader import Configuration
+from capacity.config.loader import Configuration, load_configuration
+from capacity.config.paths import default_providers_path
 from capacity.plan import plan
 
 
@@ -84,3 +89,21 @@ def test_a_starved_small_model_group_binds_instead() -> None:
     assert result.binding_group == "fast"
     assert result.totals.interviews_per_day == pytest.approx(50)
     assert not result.totals.carries_need
+
+
+def test_the_readme_example_of_model_groups_plans_as_the_readme_says(tmp_path: Path) -> None:
+    """README, "Model groups": A with questions and evaluations on Groq 8B and Gemma 3 27B, the
+    rest on Groq 70B and Gemini 2.5 Flash plans 141 interviews a day, the default group binding
+    (fast alone: 257)."""
+    text = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Model groups") :]
+    match = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert match is not None
+    path = tmp_path / "groups.yaml"
+    path.write_text(match.group(1), encoding="utf-8")
+    result = plan(load_configuration(path, default_providers_path()))
+    groups = {g.name: g for g in result.groups}
+    assert result.binding_group == "default"
+    assert math.floor(result.totals.interviews_per_day) == 141
+    assert math.floor(groups["fast"].interviews_per_day) == 257
+    assert "This example plans 141 interviews a day" in section
