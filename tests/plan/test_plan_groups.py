@@ -92,9 +92,9 @@ def test_a_starved_small_model_group_binds_instead() -> None:
 
 
 def test_the_readme_example_of_model_groups_plans_as_the_readme_says(tmp_path: Path) -> None:
-    """README, "Model groups": A with questions and evaluations on Groq 8B and Gemma 3 27B, the
-    rest on Groq 70B and Gemini 2.5 Flash plans 141 interviews a day, the default group binding
-    (fast alone: 257)."""
+    """README, "Model groups": A with questions and evaluations on Groq 8B and Gemini 2.5
+    Flash-Lite, the rest on Groq 70B and Gemini 2.5 Flash, plans 54 interviews a day, the group
+    fast binding (the default group alone: 141)."""
     text = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     section = text[text.index("### Model groups") :]
     match = re.search(r"```yaml\n(.*?)```", section, re.S)
@@ -103,7 +103,8 @@ def test_the_readme_example_of_model_groups_plans_as_the_readme_says(tmp_path: P
     path.write_text(match.group(1), encoding="utf-8")
     result = plan(load_configuration(path, default_providers_path()))
     groups = {g.name: g for g in result.groups}
-    assert result.binding_group == "default"
-    assert math.floor(result.totals.interviews_per_day) == 141
-    assert math.floor(groups["fast"].interviews_per_day) == 257
-    assert "This example plans 141 interviews a day" in section
+    assert result.binding_group == "fast"
+    assert math.floor(result.totals.interviews_per_day) == 54
+    assert math.floor(groups["default"].interviews_per_day) == 141
+    assert groups["fast"].api_requests_per_interview == 23
+    assert "This example plans 54 interviews a day" in section
