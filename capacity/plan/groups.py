@@ -26,6 +26,9 @@ from capacity.plan.result import DestinationPlan, GroupPlan, PlanResult, PlanTot
 
 __all__ = ["group_scenario", "plan_groups"]
 
+PROMPT_CACHE_NOTE = "Prompt caching, share of input tokens"
+"""How the planner's note on its destinations' prompt caches begins (one per group here)."""
+
 Planner = Callable[[Configuration], PlanResult]
 """Plans a scenario without model groups (:func:`capacity.plan.planner.plan`)."""
 
@@ -61,6 +64,7 @@ def plan_groups(config: Configuration, whole: PlanResult, planner: Planner) -> P
     rows: list[DestinationPlan] = []
     seen: dict[str, str] = {}
     shared: set[str] = set()
+    caching: list[str] = []  # each group's prompt-caching note
     for name in names:
         own = planner(replace(config, scenario=group_scenario(scenario, name)))
         stages = tuple(s for s, stage in scenario.script.stages.items() if stage.group == name and not stage.template)
@@ -83,6 +87,7 @@ def plan_groups(config: Configuration, whole: PlanResult, planner: Planner) -> P
                 monthly_cost_usd=own.totals.monthly_cost_usd if requests > 0 else 0.0,
             )
         )
+        caching += [f"{name}: {n}" for n in own.notes if n.startswith(PROMPT_CACHE_NOTE)]
         for p in own.destinations:
             if p.label in seen:
                 shared.add(p.label)
@@ -107,7 +112,11 @@ def plan_groups(config: Configuration, whole: PlanResult, planner: Planner) -> P
         totals=totals,
         groups=tuple(groups),
         binding_group=binding_group.name,
-        notes=(*whole.notes, *group_notes(groups, shared)),
+        notes=(
+            *(n for n in whole.notes if not n.startswith(PROMPT_CACHE_NOTE)),
+            *caching,
+            *group_notes(groups, shared),
+        ),
     )
 
 

@@ -30,7 +30,7 @@ from capacity.errors import ConfigError, Problem
 from capacity.gpu.cost import pool_cost
 from capacity.gpu.pool import pool_deployment
 from capacity.gpu.sizing import InterviewLoad, size_server
-from capacity.plan.groups import plan_groups
+from capacity.plan.groups import PROMPT_CACHE_NOTE, plan_groups
 from capacity.plan.limits import LimitCapacity, RequestProfile, binding_limit, limit_capacities, usd_per_request
 from capacity.plan.prompt_cache import expected_effect
 from capacity.plan.result import DemandSummary, DestinationPlan, PlanResult, PlanTotals, WorkloadSummary
@@ -282,7 +282,7 @@ def _prompt_cache_note(config: Configuration, plans: list[DestinationPlan]) -> s
         parts.append(f"{p.label} {p.prompt_cached_share:.0%}" if why is None else f"{p.label} none ({why})")
     if not parts:
         return None
-    return "Prompt caching, share of input tokens counted as cached: " + "; ".join(parts) + "."
+    return f"{PROMPT_CACHE_NOTE} counted as cached: " + "; ".join(parts) + "."
 
 
 def _pool_destination(
