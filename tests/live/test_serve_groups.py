@@ -3,11 +3,14 @@ its own providers, with its own rate-limit headers; any other name is OpenAI's 4
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
 from servekit import emulator_of, service
 from simkit import build, const, demand, hours, one_turn, provider
 
 from capacity.config.loader import Configuration
+from capacity.live.serve.driving import through_router
 
 
 def _config() -> Configuration:
@@ -58,3 +61,18 @@ def test_each_model_group_is_answered_by_its_own_providers() -> None:
         stats = httpx.get(f"{emu.base_url}/stats").json()["providers"]
         assert stats["beta"]["models"]["m"]["requests"] == 4
         assert stats["acme"]["models"]["m"]["requests"] == 3
+
+
+def test_live_through_the_router_asks_each_stage_of_its_group_by_name() -> None:
+    """``capacity live --router``: each model group becomes the router's model of that name (the
+    default group under ``--group``'s), so a stage's requests name its group to the service."""
+    cfg = _config()
+    stages = {"ask": cfg.scenario.script.stages["ask"].model_copy(update={"group": "fast"})}
+    script = cfg.scenario.script.model_copy(update={"stages": stages})
+    driven = through_router(
+        replace(cfg, scenario=cfg.scenario.model_copy(update={"script": script})), "http://127.0.0.1:4000", "interview"
+    )
+    routing = driven.scenario.routing
+    assert [d.label for d in routing.all_destinations] == ["router/interview", "router/fast"]
+    assert routing.group_members == {"default": (0,), "fast": (1,)}
+    assert [m.name for m in driven.provider("router").models] == ["interview", "fast"]
