@@ -112,12 +112,13 @@ def run_on_dask(
     scheduler: str | None = None,
     workers: int = 1,
     done: TasksDone | None = None,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
 ) -> list[T]:
     """Run ``tasks`` on a Dask cluster: the scheduler at ``scheduler``, or a LocalCluster of
     ``workers`` single-threaded processes on 127.0.0.1; results in task order.
 
     Raises UsageError when Dask is not installed or the scheduler does not answer within
-    :data:`CONNECT_TIMEOUT_S`. A task's exception propagates; on KeyboardInterrupt the runs not
+    ``connect_timeout_s``. A task's exception propagates; on KeyboardInterrupt the runs not
     yet finished are cancelled.
     """
     distributed = _dask()
@@ -132,7 +133,7 @@ def run_on_dask(
         )
     try:
         try:
-            client = distributed.Client(cluster if cluster is not None else scheduler, timeout=CONNECT_TIMEOUT_S)
+            client = distributed.Client(cluster if cluster is not None else scheduler, timeout=connect_timeout_s)
         except (OSError, TimeoutError, ValueError) as exc:
             raise UsageError(f"--scheduler {scheduler}: no Dask scheduler answered ({exc})") from None
         try:
