@@ -80,7 +80,7 @@ def test_malformed_grids_are_refused_in_one_line(grids: list[str], says: str) ->
         ("providers.nobody.accounts=2", "--grid 'providers.nobody.accounts=2': no provider 'nobody'"),
         ("providers.groq=2", "--grid 'providers.groq=2': expected providers.NAME.field=value"),
         ("cache.ttl_s=3600,soon", "--grid: cache.ttl_s: Input should be a valid number"),
-        ("routing.destinations[9].accounts=2", "--grid 'routing.destinations[9].accounts=2': routing.desti"),
+        ("routing.destinations[20].accounts=2", "--grid 'routing.destinations[20].accounts=2': routing.desti"),
     ],
 )
 def test_a_bad_path_or_value_is_named_before_any_run(grid: str, line: str) -> None:
