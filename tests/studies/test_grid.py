@@ -4,7 +4,10 @@ Dask cluster on loopback."""
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +18,7 @@ from capacity.config import default_providers_path, load_configuration, scenario
 from capacity.config.loader import Configuration
 from capacity.errors import ConfigError, UsageError, UserError
 from capacity.sim.model import simulate
-from capacity.studies.executors import run_on_dask
+from capacity.studies.executors import run_on_dask, run_on_processes
 from capacity.studies.grid import (
     METRICS,
     Axis,
@@ -27,6 +30,7 @@ from capacity.studies.grid import (
     run_grid,
     run_seed,
 )
+from capacity.studies.runner import SimClock
 
 TINY_B = ("demand.interviews=40", "candidates.count=4")
 Grid = tuple[tuple[Axis, ...], list[Cell]]
@@ -180,3 +184,37 @@ def test_an_unreachable_scheduler_is_bad_input() -> None:
     task = GridRun(loader(*TINY_B)([]), 1, None, "one run")
     with pytest.raises(UsageError, match="no Dask scheduler answered"):
         run_on_dask([task], scheduler="tcp://127.0.0.1:9", connect_timeout_s=1.0)
+
+
+@dataclass(frozen=True)
+class Marked:
+    """A run that leaves a file behind when it finishes (to count the runs a pool completed)."""
+
+    run: GridRun
+    mark: Path
+
+    @property
+    def label(self) -> str:
+        return self.run.label
+
+    @property
+    def weight(self) -> float:
+        return self.run.weight
+
+    def __call__(self, clock: SimClock | None = None) -> dict[str, float]:
+        numbers = self.run(clock)
+        self.mark.write_text("done", encoding="utf-8")
+        return numbers
+
+
+def test_ctrl_c_stops_the_pool_without_finishing_the_runs(tmp_path: Path) -> None:
+    config = loader(*TINY_B)([])
+    tasks = [Marked(GridRun(config, seed, None, f"run {seed}"), tmp_path / f"{seed}.done") for seed in range(8)]
+
+    def interrupt(finished: int, total: int, label: str) -> None:
+        raise KeyboardInterrupt  # as Ctrl-C reaching the parent when the first run ends
+
+    with pytest.raises(KeyboardInterrupt):
+        run_on_processes(tasks, workers=2, done=interrupt)
+    assert multiprocessing.active_children() == []  # every worker gone
+    assert 1 <= len(list(tmp_path.glob("*.done"))) < len(tasks)  # the rest never ran
