@@ -33,7 +33,7 @@ import numpy as np
 
 from capacity.config.loader import Configuration, set_path
 from capacity.config.yamldoc import canonical_value
-from capacity.errors import UsageError
+from capacity.errors import UsageError, UserError
 from capacity.sim.model import simulate
 from capacity.studies.executors import Executor, run_on
 from capacity.studies.replications import Interval, confidence_interval
@@ -145,18 +145,20 @@ class Cell:
 def grid_cells(axes: Sequence[Axis], load: GridLoader, base_seed: int, replications: int) -> list[Cell]:
     """Every cell of the grid (row-major: the last axis varies fastest), loaded and seeded.
 
-    Each axis value is loaded alone first, so a bad path or value is named on its own, then each
-    cell with all its assignments (two values may clash). Raises what ``load`` raises, before any
-    simulation starts.
+    Raises what ``load`` raises, before any simulation starts. Where a cell does not load, its
+    values are loaded one at a time, so a bad path or value is named on its own; values that
+    load alone but clash together are reported as the cell's problem.
     """
-    for axis in axes:
-        for value in axis.values:
-            load([axis.assignment(value)])
     cells = []
     for values in itertools.product(*(a.values for a in axes)):
-        assignments = {a.path: v for a, v in zip(axes, values, strict=True)}
-        key = cell_key(assignments)
-        config = load([a.assignment(v) for a, v in zip(axes, values, strict=True)])
+        assignments = [a.assignment(v) for a, v in zip(axes, values, strict=True)]
+        try:
+            config = load(assignments)
+        except UserError:
+            for assignment in assignments:
+                load([assignment])  # raises, naming this value, if it is wrong on its own
+            raise
+        key = cell_key({a.path: v for a, v in zip(axes, values, strict=True)})
         cells.append(Cell(values, config, tuple(run_seed(base_seed, key, r) for r in range(replications))))
     return cells
 
