@@ -101,7 +101,8 @@ def sweep(
 
         capacity sweep -s B --grid providers.groq.accounts=1,2 --executor dask --scheduler tcp://10.0.0.5:8786
 
-    Exit status: 0 done, 2 bad input (a bad path or value is named before any run starts).
+    Exit status: 0 done, 2 bad input (a bad path or value is named before any run starts), 130
+    interrupted (Ctrl-C: the workers are stopped and nothing is written).
     """
     with user_errors():
         if executor not in EXECUTORS:

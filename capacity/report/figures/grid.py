@@ -29,7 +29,8 @@ def grid_figure(result: GridResult, path: Path) -> tuple[Path | None, str]:
     axes = result.axes
     what = METRICS[result.metric]
     intervals = [c.interval(result.metric) for c in result.cells]
-    title = f"Scenario {result.scenario}: {what}, mean of {result.replications} replication(s)"
+    title = f"Scenario {result.scenario}: {what}"
+    over = f"mean ± 95 % half-width over {result.replications} replication(s)"
     if len(axes) > 2:
         return None, (
             f"No figure: the grid has {len(axes)} axes and a heatmap shows two; the table holds every cell."
@@ -42,7 +43,7 @@ def grid_figure(result: GridResult, path: Path) -> tuple[Path | None, str]:
             means = [ci.mean for ci in intervals]
             errors = [0.0 if math.isnan(ci.half_width) else ci.half_width for ci in intervals]
             ax.errorbar(
-                xs, means, yerr=errors, marker="o", capsize=5, color=COLORS["carried"], label="mean ± 95 % CI"
+                xs, means, yerr=errors, marker="o", capsize=5, color=COLORS["carried"], label=over
             )
             ax.set_xticks(xs, list(axes[0].values))
             ax.set_xlabel(axes[0].path)
@@ -52,7 +53,7 @@ def grid_figure(result: GridResult, path: Path) -> tuple[Path | None, str]:
         else:
             rows, cols = len(axes[0].values), len(axes[1].values)
             table = [[intervals[r * cols + c].mean for c in range(cols)] for r in range(rows)]
-            fig = new_figure(max(6.0, 1.6 * cols + 3.0), max(4.0, 1.0 * rows + 2.2))
+            fig = new_figure(max(8.0, 1.6 * cols + 3.0), max(4.0, 1.0 * rows + 2.2))
             ax = fig.subplots()
             image = ax.imshow(table, cmap="viridis", aspect="auto")
             ax.grid(False)
@@ -70,6 +71,7 @@ def grid_figure(result: GridResult, path: Path) -> tuple[Path | None, str]:
             ax.set_xlabel(axes[1].path)
             ax.set_ylabel(axes[0].path)
             fig.colorbar(image, ax=ax, label=what)
+            ax.set_title(f"each cell: {over}", fontsize=9, fontweight="normal")
             note = f"Heatmap of {what}: {axes[0].path} down, {axes[1].path} across; each cell mean ± 95 % half-width."
-        ax.set_title(title)
+        fig.suptitle(title)
         return save_png(fig, path), note
