@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from capacity.cli import app
+from capacity.cli import app, common
 
 runner = CliRunner()
 TINY_B = ["-s", "B", "--set", "demand.interviews=40", "--set", "candidates.count=4"]
@@ -71,3 +71,13 @@ def test_a_one_axis_sweep_writes_its_table_figure_and_json(tmp_path: Path) -> No
     assert "![response-cache hit rate (0–1) over the grid](grid.png)" in page
     assert (out / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert document["files"]["png"] == str(out / "grid.png")
+
+
+def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(common.err_console, "_force_terminal", True)
+    args = ["sweep", *TINY_B, "--grid", "cache.ttl_s=600", "-r", "1", "--workers", "1", "--out", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "\x1b[?25l" in result.stderr  # what a live Rich bar writes first (the bar is transient)
+    assert "written: " in result.stdout
+    assert "No figure" not in result.stdout
