@@ -67,7 +67,8 @@ def grid_frame(result: GridResult) -> pd.DataFrame:
 
 
 def _headers(result: GridResult) -> list[str]:
-    return [*(a.path for a in result.axes), *(f"{METRICS[m]}, mean (95 % CI)" for m in shown_metrics(result))]
+    figure = "mean (95 % CI)" if result.replications > 1 else "one run (no interval)"
+    return [*(a.path for a in result.axes), *(f"{METRICS[m]}, {figure}" for m in shown_metrics(result))]
 
 
 def _rows(result: GridResult) -> list[list[str]]:

@@ -17,6 +17,7 @@ many workers it had:
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import signal
 from collections.abc import Callable, Sequence
@@ -123,7 +124,10 @@ def run_on_dask(
     """
     distributed = _dask()
     cluster = None
+    log = logging.getLogger("distributed")
+    level = log.level
     if scheduler is None:
+        log.setLevel(logging.ERROR)  # our own cluster's start and stop chatter ("killing worker …") is noise here
         cluster = distributed.LocalCluster(
             n_workers=max(1, min(workers, len(tasks))),
             threads_per_worker=1,
@@ -153,4 +157,5 @@ def run_on_dask(
     finally:
         if cluster is not None:
             cluster.close()
+        log.setLevel(level)
     return [results[i] for i in range(len(tasks))]
