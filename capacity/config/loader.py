@@ -208,7 +208,7 @@ def _sort_assignments(
 
     def listed(doc: YamlDocument, key: str) -> list[str]:
         items = doc.data.get(key) if isinstance(doc.data, dict) else None
-        return [str(p.get("name")) if isinstance(p, dict) else "" for p in items or []]
+        return [str(p.get("name")) if isinstance(p, dict) else "" for p in items] if isinstance(items, list) else []
 
     in_file, extra = listed(providers_doc, PROVIDER_PREFIX), listed(scenario_doc, "extra_providers")
     for assignment in assignments:
