@@ -100,6 +100,12 @@ def test_provider_fields_reach_the_provider_and_set_blames_set() -> None:
     assert load([]).provider("groq").accounts == 1
     with pytest.raises(ConfigError, match=r"^--set: providers\.groq\.accounts: Input should be greater than 0$"):
         load_configuration(scenario_path("B"), default_providers_path(), ["providers.groq.accounts=-1"])
+    # a provider the scenario defines (extra_providers) is reached by name as well
+    seed = load_configuration(
+        scenario_path("seed-claims"), default_providers_path(), ["providers.seed-gemini.accounts=5"]
+    )
+    assert seed.provider("seed-gemini").accounts == 5
+    assert seed.provider("seed-huggingface").accounts == 2
 
 
 def test_seeds_follow_the_cell_not_its_place_in_the_grid() -> None:
