@@ -11,7 +11,8 @@ ledger (one instance), or the Redis ledger shared by every instance
 (:class:`~capacity.live.redis_cache.RedisResponseCache`, the scenario's TTL and size, keyed by
 :meth:`ClientRequest.cache_key` under the namespace), so an answer cached by one instance is a
 hit on every other; a Redis out of reach is a miss, and an answer it cannot store is not kept.
-In-flight de-duplication stays per instance.
+In-flight de-duplication stays per instance. A hold (a provider's ``Retry-After``) or a
+cool-down one instance starts holds every instance (:mod:`capacity.live.redis_holds`).
 
 Session affinity: a request carrying a session id (the ``x-session-id`` header or OpenAI's
 ``user`` field) is first offered to the destination that answered that session last, so one
@@ -277,7 +278,7 @@ class Gateway:
         if redis is not None:
             self.shared = shared_ledgers(
                 config, self.core.router, SERVE_EPOCH, client=redis, namespace=namespace,
-                clock=None, rolling_margin_s=margin,
+                clock=None, rolling_margin_s=margin, local_now=self.now,
             )
         self.redis_cache: RedisResponseCache | None = None
         if redis is not None and self.core.cache is not None:
@@ -476,6 +477,8 @@ class Gateway:
     async def _admit(self, preferred: int | None, tokens_in: int, max_tokens: int) -> Routed | float:
         """Admit on the session's destination if it has room, else where the strategy says;
         or the earliest run time one may admit (``inf``: only a freed slot can help)."""
+        if self.shared is not None and self.shared.holds is not None:
+            await self.shared.holds.sync()  # what another instance was told to wait holds here too
         now = self.now()
         if preferred is not None and preferred < len(self.destinations):
             dest = self.destinations[preferred]
@@ -490,7 +493,7 @@ class Gateway:
                     return Routed(dest, got)
         if self.shared is None:
             return self.core.router.route(now, tokens_in, max_tokens)
-        return await self.shared.admit(now, tokens_in, max_tokens)
+        return await self.shared.admit(now, tokens_in, max_tokens, read_holds=False)
 
     async def _settle(self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency: float | None) -> None:
         if self.shared is None:
