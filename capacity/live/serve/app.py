@@ -43,7 +43,8 @@ from starlette.types import Send
 
 from capacity.live.chat import OUTPUT_TOKENS_HEADER
 from capacity.live.serve.dashboard import dashboard_document, dashboard_page
-from capacity.live.serve.gateway import Answer, ClientRequest, Exhausted, Gateway, Streaming
+from capacity.live.serve.gateway import Gateway
+from capacity.live.serve.outcomes import Answer, ClientRequest, Exhausted, Streaming
 from capacity.units import ErrorKind
 
 __all__ = ["MAX_BODY_BYTES", "SESSION_HEADER", "build_app", "parse_request"]

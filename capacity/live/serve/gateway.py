@@ -47,24 +47,32 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-import json
 import math
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
-from capacity.live.chat import ChatOutcome, ChatRequest, Endpoint, count_words
+from capacity.live.chat import ChatOutcome, ChatRequest, Endpoint
 from capacity.live.performer import Routes
 from capacity.live.redis_cache import RedisResponseCache
 from capacity.live.redis_ledger import REDIS_DOWN
 from capacity.live.redis_usage import read_use
 from capacity.live.serve.limits import GroupLimits, SharedUse
-from capacity.live.serve.relay import Delta, Relay, relaying
+from capacity.live.serve.outcomes import (
+    Answer,
+    ClientRequest,
+    Exhausted,
+    Failed,
+    Outcome,
+    Streaming,
+    decoded,
+    encoded,
+)
+from capacity.live.serve.relay import Relay, relaying
 from capacity.live.serve.telemetry import Telemetry
 from capacity.live.shared import SharedLedgers, shared_ledgers
 from capacity.live.transport import ChatTransport
@@ -79,12 +87,7 @@ __all__ = [
     "AFFINITY_TTL_S",
     "DEFAULT_MAX_TOKENS",
     "SERVE_EPOCH",
-    "Answer",
-    "ClientRequest",
-    "Exhausted",
-    "Failed",
     "Gateway",
-    "Streaming",
 ]
 
 SERVE_EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -106,118 +109,10 @@ ONE_WAY_S = 0.05
 (as ``capacity live`` does), so the router never frees a slot before the provider does."""
 
 
-@dataclass(frozen=True)
-class ClientRequest:
-    """One client's chat completion: ``messages`` as sent, ``max_tokens`` (None: not given),
-    ``session`` (None: no affinity), ``output_tokens`` (the emulator's hint, passed on)."""
-
-    group: str
-    messages: Sequence[Mapping[str, str]]
-    max_tokens: int | None = None
-    session: str | None = None
-    output_tokens: int | None = None
-
-    @property
-    def tokens_in(self) -> int:
-        """Prompt tokens by the project's approximation (one per whitespace-separated word)."""
-        return sum(count_words(m.get("content", "")) for m in self.messages)
-
-    def cache_key(self) -> str:
-        """The exact-match key of the response cache and of de-duplication: the group, the
-        messages and ``max_tokens``, hashed (SHA-256)."""
-        doc = json.dumps([self.group, list(map(dict, self.messages)), self.max_tokens], sort_keys=True)
-        return hashlib.sha256(doc.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An answered request: the upstream's outcome and where it went (``destination`` None:
-    from the cache or a de-duplicated request's leader)."""
-
-    outcome: ChatOutcome
-    destination: str | None
-    source: str  # "api", "cache" or "deduplicated"
-
-
-@dataclass(frozen=True)
-class Exhausted:
-    """No destination can take the request within the wait allowed: try again in
-    ``retry_after_s`` wall seconds (≥ 1)."""
-
-    retry_after_s: float
-
-
-@dataclass(frozen=True)
-class Failed:
-    """Every attempt failed upstream: the last failure, its HTTP status (None: no response)
-    and a one-line detail."""
-
-    failure: ErrorKind
-    status: int | None
-    detail: str
-
-
-Outcome = Answer | Exhausted | Failed
-
-
-@dataclass(frozen=True)
-class Streaming:
-    """An upstream answer being passed on as it arrives, from ``destination``: its ``first``
-    delta, the rest in ``relay`` (``None`` closes it), and the upstream ``call``, whose
-    :class:`~capacity.live.chat.ChatOutcome` says at the end how it went (a failure now is
-    final: text was already passed on). :meth:`abandon` when the client goes away."""
-
-    destination: str
-    relay: Relay
-    call: asyncio.Task[ChatOutcome]
-    first: Delta
-
-    async def deltas(self) -> AsyncIterator[Delta]:
-        """The answer's text deltas, the first included, as they arrive."""
-        yield self.first
-        while (delta := await self.relay.queue.get()) is not None:
-            yield delta
-
-    async def outcome(self) -> ChatOutcome:
-        """How the upstream call ended (once its deltas are all read); waiting for it never
-        cancels it."""
-        return await asyncio.shield(self.call)
-
-    def abandon(self) -> None:
-        """The client has gone: cancel the upstream call if it is still sending (it then
-        settles itself, once); a call already done is left to finish its accounting."""
-        if self.relay.sending:
-            self.call.cancel()
-
-
-def _encoded(outcome: ChatOutcome) -> bytes:
-    """What the shared response cache keeps of an answer: its text, finish reason and usage (JSON)."""
-    doc = {
-        "content": outcome.content,
-        "finish_reason": outcome.finish_reason,
-        "prompt_tokens": outcome.prompt_tokens,
-        "completion_tokens": outcome.completion_tokens,
-    }
-    return json.dumps(doc, separators=(",", ":")).encode()
-
-
-def _decoded(payload: bytes) -> ChatOutcome | None:
-    """An answer kept by :func:`_encoded` (its times zero: it took no upstream call), or None for
-    a payload not of that form (a miss)."""
-    try:
-        doc = json.loads(payload)
-        return ChatOutcome(
-            None, 200, 0.0, 0.0, int(doc["prompt_tokens"]), int(doc["completion_tokens"]), str(doc["content"]),
-            usage_reported=True, finish_reason=doc["finish_reason"],
-        )
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
 async def _put(cache: RedisResponseCache, key: str, outcome: ChatOutcome) -> None:
     """Store an answer in the shared cache; a Redis out of reach keeps nothing."""
     with contextlib.suppress(*REDIS_DOWN):
-        await cache.put(key, _encoded(outcome))
+        await cache.put(key, encoded(outcome))
 
 
 @dataclass
@@ -361,7 +256,7 @@ class Gateway:
             payload = await self.redis_cache.get(key)
         except REDIS_DOWN:
             return None
-        return _decoded(payload) if payload is not None else None
+        return decoded(payload) if payload is not None else None
 
     def _store(self, key: str, outcome: ChatOutcome) -> asyncio.Task[None] | None:
         """Keep an answer in the cache: in this instance's at once, or in Redis by a task of its
