@@ -11,7 +11,9 @@ ledger (one instance), or the Redis ledger shared by every instance
 (:class:`~capacity.live.redis_cache.RedisResponseCache`, the scenario's TTL and size, keyed by
 :meth:`ClientRequest.cache_key` under the namespace), so an answer cached by one instance is a
 hit on every other; a Redis out of reach is a miss, and an answer it cannot store is not kept.
-In-flight de-duplication stays per instance. A hold (a provider's ``Retry-After``) or a
+In-flight de-duplication spans the instances too (:mod:`.flights`): an identical request on
+another instance waits for the first one's answer through Redis, or calls itself if that one
+fails. A hold (a provider's ``Retry-After``) or a
 cool-down one instance starts holds every instance (:mod:`capacity.live.redis_holds`).
 
 Session affinity: a request carrying a session id (the ``x-session-id`` header or OpenAI's
@@ -50,7 +52,9 @@ import hashlib
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -61,6 +65,7 @@ from capacity.live.performer import Routes
 from capacity.live.redis_cache import RedisResponseCache
 from capacity.live.redis_ledger import REDIS_DOWN
 from capacity.live.redis_usage import read_use
+from capacity.live.serve.flights import SharedFlights
 from capacity.live.serve.limits import GroupLimits, SharedUse
 from capacity.live.serve.outcomes import (
     Answer,
@@ -182,6 +187,7 @@ class Gateway:
                 redis, group, settings.ttl_s, settings.max_entries, namespace=namespace
             )
         self._storing: set[asyncio.Task[None]] = set()
+        self.flights = SharedFlights(redis, namespace) if redis is not None and self.core.cache is not None else None
         self.limits = GroupLimits(self.core.destinations, shared=redis is not None, time_scale=time_scale)
         self._affinity: OrderedDict[str, int] = OrderedDict()
         self._in_flight: InFlight[_Flight] = InFlight()
@@ -223,18 +229,30 @@ class Gateway:
                     return Answer(outcome.outcome, None, "deduplicated")
                 return outcome
             self._flights[key] = _Flight()
+        leading = False  # this instance asks for every instance sharing Redis (and tells them)
 
-        def finish(outcome: Outcome | None) -> asyncio.Task[None] | None:
+        def finish(outcome: Outcome | None, store: bool = True) -> asyncio.Task[None] | None:
             """The request's answer is known (None: its leader was abandoned): release the
-            identical requests waiting for it and keep an answer in the cache (the task storing
-            it in Redis, when shared)."""
+            identical requests waiting for it, here and on other instances, and keep an answer
+            in the cache (the task storing it in Redis, when shared)."""
             if dedup:
                 self._in_flight.finish(key)
                 abandoned = Failed(ErrorKind.CONNECTION, None, "the identical request it waited for was abandoned")
                 self._flights.pop(key).done.set_result(outcome if outcome is not None else abandoned)
-            return self._store(key, outcome.outcome) if isinstance(outcome, Answer) and cache is not None else None
+            if leading and self.flights is not None:
+                self._background(self.flights.land(key, outcome.outcome if isinstance(outcome, Answer) else None))
+            if store and isinstance(outcome, Answer) and cache is not None:
+                return self._store(key, outcome.outcome)
+            return None
 
         try:
+            if dedup and self.flights is not None:
+                leading = await self.flights.lead(key)
+                if not leading and (remote := await self.flights.follow(key)) is not None:
+                    self.telemetry.answered_from("deduplicated")  # another instance's answer
+                    answered = Answer(remote, None, "deduplicated")
+                    finish(answered, store=False)  # the leader keeps it in the shared cache
+                    return answered
             got = await self._upstream(request, stream)
         except BaseException:
             finish(None)  # the leader was abandoned: its followers get a failure, not a hang
@@ -266,7 +284,11 @@ class Gateway:
             if self.core.cache is not None:
                 self.core.cache.put(key, self.now(), outcome)
             return None
-        task = asyncio.get_running_loop().create_task(_put(self.redis_cache, key, outcome))
+        return self._background(_put(self.redis_cache, key, outcome))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``work`` (a write to Redis) in a task of its own, kept until it ends."""
+        task = asyncio.get_running_loop().create_task(work)
         self._storing.add(task)
         task.add_done_callback(self._storing.discard)
         return task
