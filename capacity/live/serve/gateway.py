@@ -211,8 +211,8 @@ class Gateway:
         With ``stream`` an upstream answer is passed on as it arrives: :class:`Streaming` once
         its first text has come (before that, a failure is still retried elsewhere); an answer
         that ended before any text came is an :class:`Answer` as without ``stream``."""
-        cache = self.core.cache
-        dedup = self.config.scenario.cache.enabled and self.config.scenario.cache.deduplicate_in_flight
+        cache = self.core.cache if not request.options else None  # a tool call is not replayed
+        dedup = cache is not None and self.config.scenario.cache.deduplicate_in_flight
         key = request.cache_key() if cache is not None or dedup else ""
         if cache is not None:
             hit = await self._cached(key)
@@ -335,7 +335,8 @@ class Gateway:
             accounts = self.routes.endpoints[dest.index]
             endpoint = accounts[answer.admission.account % len(accounts)]
             sent = ChatRequest(
-                request.messages, max_tokens=dest.quota.output_cap(max_tokens), output_tokens=request.output_tokens
+                request.messages, max_tokens=dest.quota.output_cap(max_tokens), output_tokens=request.output_tokens,
+                options=request.options,
             )
             self.telemetry.sent(dest.name)
             relay = Relay()

@@ -14,7 +14,8 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from capacity.live.chat import ChatOutcome, count_words
 from capacity.live.serve.relay import Delta, Relay
@@ -26,13 +27,16 @@ __all__ = ["Answer", "ClientRequest", "Exhausted", "Failed", "Outcome", "Streami
 @dataclass(frozen=True)
 class ClientRequest:
     """One client's chat completion: ``messages`` as sent, ``max_tokens`` (None: not given),
-    ``session`` (None: no affinity), ``output_tokens`` (the emulator's hint, passed on)."""
+    ``session`` (None: no affinity), ``output_tokens`` (the emulator's hint, passed on),
+    ``options``: OpenAI's ``tools`` and ``tool_choice`` as the client sent them, passed on
+    upstream unchanged (a request with tools is neither cached nor de-duplicated)."""
 
     group: str
     messages: Sequence[Mapping[str, str]]
     max_tokens: int | None = None
     session: str | None = None
     output_tokens: int | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def tokens_in(self) -> int:
