@@ -13,8 +13,8 @@ ledger (one instance), or the Redis ledger shared by every instance
 hit on every other; a Redis out of reach is a miss, and an answer it cannot store is not kept.
 In-flight de-duplication spans the instances too (:mod:`.flights`): an identical request on
 another instance waits for the first one's answer through Redis, or calls itself if that one
-fails. A hold (a provider's ``Retry-After``) or a
-cool-down one instance starts holds every instance (:mod:`capacity.live.redis_holds`).
+fails. A hold (a provider's ``Retry-After``) or a cool-down one instance starts holds every
+instance (:mod:`capacity.live.redis_holds`).
 
 Session affinity: a request carrying a session id (the ``x-session-id`` header or OpenAI's
 ``user`` field) is first offered to the destination that answered that session last, so one
