@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from capacity.policy.actions import Action, Admit, ArmTimer, Call, Park, Resolve, Settle, Sleep, Ticket
+from capacity.policy.actions import Action, Admit, ArmTimer, Call, Lookup, Park, Resolve, Settle, Sleep, Store, Ticket
 from capacity.policy.cache import MISS, ResponseCache
 from capacity.policy.dedup import InFlight
 from capacity.policy.observer import PolicyObserver
@@ -154,6 +154,10 @@ class TurnPipeline:
         self.interviews_started = 0  # numbers each interview (its conversation, for prefix caches)
         self.prefixes = PrefixTracker()  # where each interview's prompt was last sent (prompt caching)
         self.turn_groups = settings.turn_groups or (0,) * len(script.turns)
+        self.shared_cache = False
+        """The response cache is shared by router processes (Redis): look up and store by
+        yielding :class:`Lookup` and :class:`Store` to the driver; ``cache`` then only says
+        the cache is on (its TTL and size are the shared one's)."""
 
     # sessions and interviews ---------------------------------------------------------------
     def session(self, now: float, candidate: int, interviews: int) -> Pipeline:
@@ -236,10 +240,15 @@ class TurnPipeline:
         leading = False
         if key is not None:
             assert self.cache is not None
-            hit = self.cache.get(key, now) is not MISS
+            if self.shared_cache:
+                lookup = Lookup(key)
+                now = yield lookup
+                hit = lookup.hit
+            else:
+                hit = self.cache.get(key, now) is not MISS
             obs.cache_lookup(hit)
             if hit:
-                obs.turn(needed, Served.CACHE, 0.0, candidate_waits=turn.candidate_waits)
+                obs.turn(needed, Served.CACHE, now - needed, candidate_waits=turn.candidate_waits)
                 return Served.CACHE, now
             if self.settings.deduplicate and key in self.in_flight:
                 ticket = Ticket()
@@ -253,7 +262,10 @@ class TurnPipeline:
         if key is not None:
             assert self.cache is not None
             if served is Served.PROVIDER:
-                self.cache.put(key, now)
+                if self.shared_cache:
+                    now = yield Store(key)
+                else:
+                    self.cache.put(key, now)
             if leading:
                 followers = self.in_flight.finish(key)
                 if followers:
