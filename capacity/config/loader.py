@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from capacity.config.gpus import GpuCatalog, load_catalog
+from capacity.config.levers import batch_target
 from capacity.config.paths import shipped_scenario_path, shipped_scenarios, suggest
 from capacity.config.providers import Provider, ProvidersFile
 from capacity.config.scenario import DEFAULT_CALENDAR, DEFAULT_SCRIPT, Scenario
@@ -238,12 +239,27 @@ def load_configuration(
                     f"provider {dest.provider!r} has no model {dest.model!r} (known: {known})",
                 )
             )
+    problems.extend(_lever_problems(doc, scenario, providers))
     for i, outage in enumerate(scenario.outages):
         if outage.provider not in providers:
             problems.append(doc.problem(("outages", i, "provider"), f"unknown provider {outage.provider!r}"))
     if problems:
         raise ConfigError(problems)
     return Configuration(scenario, providers, str(scenario_path), str(providers_path), catalog)
+
+
+def _lever_problems(doc: YamlDocument, scenario: Scenario, providers: Mapping[str, Provider]) -> list[Problem]:
+    """Deferred and banked stages that go through a batch API must find one (a named or routed model's)."""
+    batch_of = {(p.name, m.name): p.batch_of(m) for p in providers.values() for m in p.models}
+    routed = [(d.provider, d.model) for d in scenario.routing.destinations if d.provider and d.model]
+    problems = []
+    for name, stage in scenario.script.stages.items():
+        for field, lever in (("deferral", stage.deferral), ("bank", stage.bank)):
+            if lever is not None and lever.via == "batch":
+                found = batch_target(lever, routed, batch_of)
+                if isinstance(found, str):
+                    problems.append(doc.problem(("script", "stages", name, field, "via"), found))
+    return problems
 
 
 def scenario_description(path: Path) -> str:

@@ -29,6 +29,7 @@ from pydantic import (
 from capacity.config.base import Model
 from capacity.config.distributions import DistributionSpec
 from capacity.config.gpus import GpuPool
+from capacity.config.levers import Bank, Deferral
 from capacity.config.providers import Provider, TimeZoneName
 
 
@@ -54,6 +55,11 @@ class Candidates(Model):
     )
     gap_between_interviews_s: NonNegativeFloat = Field(
         default=600.0, description="same_day: pause between one interview's end and the next's start, s."
+    )
+    roles: PositiveInt = Field(
+        default=1,
+        description="Distinct roles (jobs) candidates apply for; candidate i applies for role i mod roles. "
+        "Only question banks (a stage's bank:) use it: one bank per role.",
     )
 
 
@@ -180,6 +186,28 @@ class Stage(Model):
         "service level (false for work done before the candidate joins or after they leave).",
     )
     cache: StageCache = Field(default_factory=StageCache, description="Reuse of responses.")
+    deferral: Deferral | None = Field(
+        default=None, description="Made ahead, between the candidate's booking and the interview (none: live)."
+    )
+    bank: Bank | None = Field(
+        default=None, description="Answered from a bank of variants per role written once (none: no bank)."
+    )
+
+    @model_validator(mode="after")
+    def _ahead_of_time(self) -> Stage:
+        lever = "deferral" if self.deferral is not None else "bank" if self.bank is not None else None
+        if lever is None:
+            return self
+        if self.deferral is not None and self.bank is not None:
+            raise ValueError("a stage is either deferred or banked, not both")
+        if self.template:
+            raise ValueError(f"a template stage sends no request: {lever} has nothing to do")
+        if self.input.history or self.candidate_speaks_before:
+            raise ValueError(
+                f"{lever}: the request is made before the interview, so it cannot read the conversation "
+                "(set input.history: false and candidate_speaks_before: false)"
+            )
+        return self
 
 
 class Script(Model):

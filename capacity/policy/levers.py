@@ -1,0 +1,84 @@
+"""Wiring deferred stages and question banks into a run's pipeline: :func:`attach_levers`.
+
+Resolves each lever's batch API (the named provider/model, else the first routing destination
+that offers one: :func:`capacity.config.levers.batch_target`), builds one
+:class:`~capacity.policy.deferral.BatchQueue` per batch API used, the
+:class:`~capacity.policy.deferral.DeferredStages` and one
+:class:`~capacity.policy.banks.QuestionBank` per banked stage, and prices the banks' one-off
+writing. A scenario with neither lever is left exactly as it was (no stream is drawn from).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from capacity.config.levers import Bank, BatchApi, Deferral, batch_target
+from capacity.config.loader import Configuration
+from capacity.policy.banks import QuestionBank, bank_cost_usd
+from capacity.policy.deferral import BatchQueue, DeferredStages, LeverCounts
+from capacity.policy.pipeline import TurnPipeline
+
+__all__ = ["attach_levers", "lever_target"]
+
+
+def lever_target(config: Configuration, lever: Deferral | Bank) -> tuple[str, str, BatchApi | None] | None:
+    """The (provider, model) that serves ``lever`` and its batch API (``None`` off-peak, where the
+    target is the named model or the first API routing destination; checked on load, so a batch
+    target exists). ``None`` off-peak with neither (GPU pools only)."""
+    routed = [(d.provider, d.model) for d in config.scenario.routing.destinations if d.provider and d.model]
+    if lever.via == "off_peak":
+        if lever.provider is not None and lever.model is not None:
+            return lever.provider, lever.model, None
+        return (*routed[0], None) if routed else None
+    batch_of = {(p.name, m.name): p.batch_of(m) for p in config.providers.values() for m in p.models}
+    found = batch_target(lever, routed, batch_of)
+    assert not isinstance(found, str)  # checked on load
+    return found[0], found[1], batch_of[found]
+
+
+def attach_levers(config: Configuration, pipeline: TurnPipeline, catalogue: np.random.Generator) -> LeverCounts:
+    """Give ``pipeline`` its deferred stages and banks; the counts they keep during the run.
+
+    ``catalogue`` (the run's catalogue stream) only spawns the random banks' own streams, so the
+    catalogue draws themselves do not change.
+    """
+    counts = LeverCounts()
+    turns = pipeline.script.turns
+    queues: dict[tuple[str, str], BatchQueue] = {}
+    by_turn: dict[int, BatchQueue] = {}
+    for turn in turns:
+        if turn.deferral is not None and turn.deferral.via == "batch":
+            target = lever_target(config, turn.deferral)
+            assert target is not None
+            provider, model, batch = target
+            assert batch is not None
+            if (provider, model) not in queues:
+                spec = config.provider(provider).model(model)
+                assert spec is not None
+                queues[provider, model] = BatchQueue(batch, spec.prices)
+            by_turn[turn.index] = queues[provider, model]
+    if any(t.deferral is not None for t in turns):
+        pipeline.deferred = DeferredStages(turns, by_turn, counts)
+    banked = [t for t in turns if t.bank is not None]
+    rngs = catalogue.spawn(len(banked)) if any(t.bank and t.bank.policy == "random" for t in banked) else []
+    roles = config.scenario.candidates.roles
+    for i, turn in enumerate(banked):
+        assert turn.bank is not None
+        bank = QuestionBank(turn.bank, roles, rngs[i] if rngs else None)
+        pipeline.banks[turn.index] = bank
+        counts.bank_requests += bank.requests
+        target = lever_target(config, turn.bank)
+        if target is None:  # written on the scenario's own GPUs: no price per token
+            continue
+        provider, model, batch = target
+        spec = config.provider(provider).model(model)
+        assert spec is not None
+        paid = batch is not None or config.provider(provider).billing == "paid"
+        counts.bank_cost_usd += bank_cost_usd(
+            bank.requests,
+            turn.fixed_input_tokens,
+            min(turn.output_tokens.mean, float(turn.max_output_tokens)),
+            spec.prices if paid else None,
+            batch.price_factor if batch is not None else 1.0,
+        )
+    return counts
