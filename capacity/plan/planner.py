@@ -29,6 +29,7 @@ from capacity.errors import ConfigError, Problem
 from capacity.gpu.cost import pool_cost
 from capacity.gpu.pool import pool_deployment
 from capacity.gpu.sizing import InterviewLoad, size_server
+from capacity.plan.levers import plan_levers
 from capacity.plan.limits import LimitCapacity, RequestProfile, binding_limit, limit_capacities, usd_per_request
 from capacity.plan.prompt_cache import expected_effect
 from capacity.plan.result import DemandSummary, DestinationPlan, PlanResult, PlanTotals, WorkloadSummary
@@ -538,6 +539,9 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
         corrections=tuple(corrections),
         seed_claim_checks=tuple(checks),
         notes=tuple(_notes(demand, workload)) + tuple(n for n in [_prompt_cache_note(config, plans)] if n),
+        levers=plan_levers(
+            config, script, demand.need_interviews_per_day, demand.business_days, demand.business_days_per_month
+        ),
     )
 
 

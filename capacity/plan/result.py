@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from capacity.plan.levers import LeverPlan
 from capacity.plan.limits import LimitCapacity
 from capacity.plan.savings import Saving
 from capacity.plan.seed import SeedMethod
@@ -132,6 +133,8 @@ class PlanResult:
     """Each claimed quota of the seed against the 2025 sources."""
     notes: tuple[str, ...]
     """How to read the figures."""
+    levers: LeverPlan | None = None
+    """Deferred stages and question banks (``None``: the script has neither)."""
 
     @property
     def seed_contradictions(self) -> tuple[ClaimCheck, ...]:
@@ -168,6 +171,8 @@ class PlanResult:
         out["seed_contradictions"] = [_plain(c) for c in self.seed_contradictions]
         out["seed_claim_checks"] = [_plain(c) for c in self.seed_claim_checks]
         out["notes"] = list(self.notes)
+        if self.levers is not None:
+            out["levers"] = _plain(self.levers)
         return out
 
 

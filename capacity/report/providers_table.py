@@ -151,9 +151,12 @@ def batch_text(batch: BatchApi | None) -> str:
         )
         if v is not None
     ]
-    pool = {True: "draws on the normal limits", False: "own rate-limit pool"}.get(
-        batch.draws_on_quotas if isinstance(batch.draws_on_quotas, bool) else None,
-        "rate-limit pool unknown (counted against the normal limits)",
+    pool = (
+        "rate-limit pool unknown (counted against the normal limits)"
+        if batch.draws_on_quotas == "unknown"
+        else "draws on the normal limits"
+        if batch.draws_on_quotas
+        else "own rate-limit pool"
     )
     return (
         f"batch API: {batch.price_factor:g}× list price, results within {_number(batch.completion_window_s / 3600)} h, "
