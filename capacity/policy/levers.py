@@ -17,6 +17,7 @@ from capacity.config.loader import Configuration
 from capacity.policy.banks import QuestionBank, bank_cost_usd
 from capacity.policy.deferral import BatchQueue, DeferredStages, LeverCounts
 from capacity.policy.pipeline import TurnPipeline
+from capacity.workload.script import Turn
 
 __all__ = ["attach_levers", "lever_target"]
 
@@ -59,13 +60,19 @@ def attach_levers(config: Configuration, pipeline: TurnPipeline, catalogue: np.r
             by_turn[turn.index] = queues[provider, model]
     if any(t.deferral is not None for t in turns):
         pipeline.deferred = DeferredStages(turns, by_turn, counts)
-    banked = [t for t in turns if t.bank is not None]
-    rngs = catalogue.spawn(len(banked)) if any(t.bank and t.bank.policy == "random" for t in banked) else []
+    banked: dict[str, Turn] = {}  # one bank per stage, shared by every turn of it (12 questions: 12 draws)
+    for turn in turns:
+        if turn.bank is not None:
+            banked.setdefault(turn.stage, turn)
+    random_banks = sum(1 for t in banked.values() if t.bank is not None and t.bank.policy == "random")
+    rngs = iter(catalogue.spawn(random_banks) if random_banks else [])
     roles = config.scenario.candidates.roles
-    for i, turn in enumerate(banked):
+    for stage, turn in banked.items():
         assert turn.bank is not None
-        bank = QuestionBank(turn.bank, roles, rngs[i] if rngs else None)
-        pipeline.banks[turn.index] = bank
+        bank = QuestionBank(turn.bank, roles, next(rngs) if turn.bank.policy == "random" else None)
+        for t in turns:
+            if t.stage == stage:
+                pipeline.banks[t.index] = bank
         counts.bank_requests += bank.requests
         target = lever_target(config, turn.bank)
         if target is None:  # written on the scenario's own GPUs: no price per token

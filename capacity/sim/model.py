@@ -324,7 +324,7 @@ class Simulation:
             sla_ttft_s=sc.sla.ttft_s,
             fixed_costs_usd={i: c.usd_per_month * self.days / DAYS_PER_MONTH for i, c in self.pool_costs.items()},
             wall_time_s=time.perf_counter() - began,
-            levers=lever_stats(self.core.levers, self.core.pipeline.banks.values()),
+            levers=lever_stats(self.core.levers, set(self.core.pipeline.banks.values())),
         )
 
 
