@@ -108,6 +108,9 @@ class LeverStats(Result):
     """
 
     deferred_requests: int = Field(default=0, description="Deferred requests made (batch or off-peak).")
+    deferred_off_peak: int = Field(
+        default=0, description="Of deferred_requests, off-peak calls answered (also in their destinations' counts)."
+    )
     deferred_not_made: int = Field(default=0, description="Off-peak deferred requests refused at booking.")
     deferred_ready: int = Field(default=0, description="Deferred stages answered by a result ready in time.")
     deferred_late: int = Field(

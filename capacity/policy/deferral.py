@@ -120,6 +120,8 @@ class LeverCounts:
 
     deferred_requests: int = 0
     """Deferred requests made ahead (batch requests submitted, off-peak calls answered)."""
+    deferred_off_peak: int = 0
+    """Of those, off-peak calls answered (counted in their destinations' requests as well)."""
     deferred_not_made: int = 0
     """Off-peak requests refused at booking (no quota free, or the call failed)."""
     deferred_ready: int = 0
@@ -186,6 +188,7 @@ class DeferredStages:
                 if served is Served.PROVIDER:
                     slot[turn.index] = now
                     self.counts.deferred_requests += 1
+                    self.counts.deferred_off_peak += 1
                 else:
                     self.counts.deferred_not_made += 1
         for rows in by_batch.values():
@@ -229,6 +232,7 @@ def lever_stats(counts: LeverCounts, banks: Iterable[QuestionBank]) -> LeverStat
     early = sorted(counts.early_s)
     return LeverStats(
         deferred_requests=counts.deferred_requests,
+        deferred_off_peak=counts.deferred_off_peak,
         deferred_not_made=counts.deferred_not_made,
         deferred_ready=counts.deferred_ready,
         deferred_late=counts.deferred_late,
