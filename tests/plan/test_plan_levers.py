@@ -41,8 +41,9 @@ def test_a_batch_deferral_leaves_the_quotas_and_costs_the_batch_price() -> None:
     # the queue holds 5,000 ÷ 100 = 50 requests for an hour each: 50 × 24 = 1,200 a day
     assert d.batch_requests_per_day_max == pytest.approx(1200.0)
     assert d.requests_per_day == pytest.approx(100.0)
-    # 100 a day × 30 days × $0.00012 × 0.5
+    # 100 a day × 30 days × $0.00012 × 0.5, and in the plan's monthly total
     assert d.monthly_cost_usd == pytest.approx(100 * 30 * PER_REQUEST_USD * 0.5)
+    assert result.totals.monthly_cost_usd == pytest.approx(d.monthly_cost_usd)  # nothing else is sent
     assert d.peak_requests_per_minute_freed == pytest.approx(100 / 60)  # all 100 start in the one hour
 
 
