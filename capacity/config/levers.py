@@ -88,7 +88,8 @@ class Deferral(Model):
     """
 
     lead_time_s: PositiveFloat = Field(
-        description="Booking → interview start, s (a booking that would fall before the run starts is made at 0)."
+        description="Booking → interview start, s (a booking that would fall before the run starts is made at 0; "
+        "with several deferred stages a session is booked once, at the longest of their lead times)."
     )
     via: Literal["batch", "off_peak"] = Field(
         description="batch: the provider's batch API; off_peak: a normal call at booking time, on the normal quotas."
