@@ -195,7 +195,8 @@ class Simulation:
         """Deferred stages: each session is booked ``lead_time_s`` before it starts (at 0 at the
         earliest), and its deferred requests are made then (:mod:`capacity.policy.deferral`)."""
         env = self.env
-        deferred = self.core.pipeline.deferred
+        pipeline = self.core.pipeline
+        deferred = pipeline.deferred
         assert deferred is not None
         lead = deferred.lead_time_s
         for start, candidate, count in zip(
@@ -204,7 +205,6 @@ class Simulation:
             at = max(0.0, start - lead)
             if at > env.now:
                 yield env.timeout(at - env.now)
-            pipeline = self.core.pipeline
             booking = deferred.book(pipeline.behaviour.outputs, pipeline.call_ahead, env.now, candidate, count, start)
             env.process(self._drive(booking, session=False))
 
