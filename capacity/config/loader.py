@@ -17,6 +17,7 @@ import yaml
 
 from capacity.config.gpus import GpuCatalog, load_catalog
 from capacity.config.groups import DEFAULT_GROUP, Destination
+from capacity.config.levers import batch_target
 from capacity.config.paths import shipped_scenario_path, shipped_scenarios, suggest
 from capacity.config.providers import Provider, ProvidersFile
 from capacity.config.scenario import DEFAULT_CALENDAR, DEFAULT_SCRIPT, Scenario
@@ -338,6 +339,7 @@ def load_configuration(
                     f"provider {dest.provider!r} has no model {dest.model!r} (known: {known})",
                 )
             )
+    problems.extend(_lever_problems(doc, scenario, providers))
     for i, outage in enumerate(scenario.outages):
         if outage.provider not in providers:
             problems.append(doc.problem(("outages", i, "provider"), f"unknown provider {outage.provider!r}"))
@@ -381,6 +383,26 @@ def group_problems(scenario: Scenario, doc: YamlDocument) -> list[Problem]:
                     "with one quota ledger: write it the same in both",
                 )
             )
+    return problems
+
+
+def _lever_problems(doc: YamlDocument, scenario: Scenario, providers: Mapping[str, Provider]) -> list[Problem]:
+    """Deferred and banked stages that go through a batch API must find one (a named or routed model's)."""
+    batch_of = {(p.name, m.name): p.batch_of(m) for p in providers.values() for m in p.models}
+    problems = []
+    for name, stage in scenario.script.stages.items():
+        if stage.group not in scenario.routing.group_members:
+            continue  # an unknown group: group_problems says so
+        routed = [
+            (d.provider, d.model)
+            for d in scenario.routing.group_destinations(stage.group)
+            if d.provider and d.model
+        ]
+        for field, lever in (("deferral", stage.deferral), ("bank", stage.bank)):
+            if lever is not None and lever.via == "batch":
+                found = batch_target(lever, routed, batch_of)
+                if isinstance(found, str):
+                    problems.append(doc.problem(("script", "stages", name, field, "via"), found))
     return problems
 
 
