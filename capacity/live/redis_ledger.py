@@ -135,6 +135,8 @@ class RedisQuotaLedger:
             settled — and the account's keys never expire).
         on_loss: ``fail_closed`` or ``local`` while Redis is unreachable.
         routers: router processes sharing these quotas (``local`` keeps 1/N of each).
+        router: this router's index in the fleet, 0 to ``routers`` − 1 (the recovery's barrier
+            counts each router once).
         reconnect_s: wall seconds between attempts to reach Redis again while it is away.
         account_limits: the provider's account-wide allowances (``Provider.account_limits``), kept
             once per account under the provider's keys and charged by every ledger of a model of
@@ -164,14 +166,15 @@ class RedisQuotaLedger:
         slot_lease_s: float = 600.0,
         on_loss: LossPolicy = "fail_closed",
         routers: int = 1,
+        router: int = 0,
         reconnect_s: float = 1.0,
         account_limits: Limits | None = None,
         account_resets: Resets | None = None,
         rolling_margin_s: float = 0.0,
         time_scale: float = 1.0,
     ) -> None:
-        if accounts < 1 or routers < 1:
-            raise ValueError("accounts and routers must be ≥ 1")
+        if accounts < 1 or routers < 1 or not 0 <= router < routers:
+            raise ValueError("accounts and routers must be ≥ 1, and the router's index below routers")
         self.client = client
         self.provider = provider
         self.spec = spec
@@ -182,6 +185,7 @@ class RedisQuotaLedger:
         self.on_loss: LossPolicy = on_loss
         self.routers = routers
         self.reconnect_s = reconnect_s
+        self.router = router
         self.tariff = Tariff(spec)
         self.refundable = not spec.limits.charge_max_output_up_front
         self.slots = spec.limits.concurrent_requests or 0
@@ -213,8 +217,10 @@ class RedisQuotaLedger:
                 if form.kind == "R":
                     self.keys.append(f"{account if form.pool else prefix}:a{i}:{form.name}:log")
         self._stride = (len(self.keys) - 1) // accounts
+        self.keys.append(f"{prefix}:recovery")  # last: the admit and recover scripts' KEYS[#KEYS]
         self._admit = client.register_script(lua("admit"))
         self._settle = client.register_script(lua("settle"))
+        self._recover = client.register_script(lua("recover"))
         # loss handling
         self.degraded = False
         self.outages = 0
@@ -223,6 +229,14 @@ class RedisQuotaLedger:
         self._blind_until = -math.inf  # run s: the local ledger admits nothing before (``local``)
         self._local: DestinationQuota | None = None
         self._unsettled: list[tuple[SharedAdmission, int, int]] = []
+        # recovery (``local``): local admissions not yet written back (run s, admission); share
+        # admissions charged to Redis during a recovery, by (account, ticket), to settle locally too
+        self.recovering = False
+        self._release = math.inf
+        self._written: list[tuple[float, Admission]] = []
+        self._shadow: dict[tuple[int, int], Admission] = {}
+        timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or 0.0
+        self.grace_s = (reconnect_s + 2.0 * float(timeout)) * time_scale
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -243,7 +257,12 @@ class RedisQuotaLedger:
 
     # -- the shared path ----------------------------------------------------------------------
 
-    async def _admit_shared(self, tokens_in: int, max_output_tokens: int) -> Admission | float:
+    async def _admit_shared(
+        self, tokens_in: int, max_output_tokens: int, mode: str = "G", account: int = 0
+    ) -> Admission | float | str:
+        """One ``admit.lua`` call in ``mode`` (see the script): an admission, a refusal's time, or
+        the script's word on a recovery — ``C`` (join it), ``W`` (still recovering), ``L`` (Redis
+        forgot it). A shared answer to ``S`` or ``P`` means the barrier is passed."""
         output = self.output_cap(max_output_tokens)
         charge = self.tariff.charge(tokens_in, output)
         head = [
@@ -264,8 +283,14 @@ class RedisQuotaLedger:
             args = [injected, *head]
             for form in self.forms:
                 args += form.args(estimate)
+            args += [str(self.router), str(self.routers), mode, str(account)]
             reply = await self._admit(keys=self.keys, args=args)
             kind = _text(reply[0])
+            if kind in ("C", "W", "L"):
+                self._heard(float(reply[1]))
+                return kind
+            if mode != "G" and kind in ("A", "R") and _text(reply[-1]) != "S":
+                self._recovered()  # the barrier is passed: the shared windows alone answered
             if kind == "A":
                 account, ticket, admitted_at = int(reply[1]), int(reply[2]), float(reply[3])
                 self._heard(admitted_at)
@@ -309,37 +334,67 @@ class RedisQuotaLedger:
 
         While Redis is unreachable the answer follows the loss policy: ``fail_closed`` refuses
         until the next attempt to reach Redis; ``local`` refuses until :meth:`blind_until` (answering
-        that time), then answers from the 1/N in-memory ledger.
+        that time), then answers from the 1/N in-memory ledger — and goes on doing so, each
+        admission also charged in Redis, until the recovery's barrier is passed (module docstring).
         """
         if self.degraded and time.monotonic() < self._probe_at:
-            return self._admit_locally(tokens_in, max_output_tokens)
+            return self._admit_degraded(tokens_in, max_output_tokens)
         try:
-            answer = await self._admit_shared(tokens_in, max_output_tokens)
+            await self._regained()
+            return await self._admit_fleet(tokens_in, max_output_tokens)
         except REDIS_DOWN as exc:
             self._lost(exc)
-            return self._admit_locally(tokens_in, max_output_tokens)
-        await self._regained()
-        return answer
+            return self._admit_degraded(tokens_in, max_output_tokens)
+
+    async def _admit_fleet(self, tokens_in: int, max_output_tokens: int) -> Admission | float:
+        """Admit with Redis reachable: on the shared windows, or on the local share while recovering."""
+        for _ in range(_MAX_RESYNC):
+            if not self.recovering:
+                answer = await self._admit_shared(tokens_in, max_output_tokens)
+                if not isinstance(answer, str):
+                    return answer
+                await self._check_in()  # 'C': a recovery this router did not see the outage of
+                continue
+            local = self._admit_locally(tokens_in, max_output_tokens)
+            if isinstance(local, Admission):
+                answer = await self._admit_shared(tokens_in, max_output_tokens, "S", local.account)
+            else:
+                answer = await self._admit_shared(tokens_in, max_output_tokens, "P")
+            if answer == "L":  # Redis forgot its state during the recovery: start it again
+                if isinstance(local, Admission):
+                    self._written.append((self.now(), local))
+                await self._check_in()
+                return local
+            if answer == "W":
+                return local
+            if isinstance(answer, SharedAdmission) and self.recovering and isinstance(local, Admission):
+                self._shadow[answer.account, answer.ticket] = local  # the share's, charged in Redis too
+            assert not isinstance(answer, str)
+            return answer
+        return self.now() + 1.0  # recoveries kept starting under this router: ask again shortly
 
     async def settle(self, admission: Admission, tokens_in: int, tokens_out: int) -> None:
         """Reconcile an admission with the tokens the response actually used, and free its slot.
 
-        An admission of the local ledger settles there. A shared one made before Redis went
-        away settles once Redis is back (meanwhile its reservation stays counted)."""
+        An admission of the local ledger settles there (one written back to Redis keeps its
+        reservation there). A shared one made before Redis went away settles once Redis is back
+        (meanwhile its reservation stays counted)."""
         if not isinstance(admission, SharedAdmission):
             if self._local is not None:
                 self._local.settle(self.now(), admission, tokens_in, tokens_out)
             return
+        shadow = self._shadow.pop((admission.account, admission.ticket), None)
+        if shadow is not None and self._local is not None:
+            self._local.settle(self.now(), shadow, tokens_in, tokens_out)
         if self.degraded and time.monotonic() < self._probe_at:
             self._unsettled.append((admission, tokens_in, tokens_out))
             return
         try:
+            await self._regained()  # writes back first: a settlement must not recreate lost state
             await self._settle_shared(admission, tokens_in, tokens_out)
         except REDIS_DOWN as exc:
             self._unsettled.append((admission, tokens_in, tokens_out))
             self._lost(exc)
-            return
-        await self._regained()
 
     # -- losing and regaining Redis -----------------------------------------------------------
 
@@ -368,23 +423,80 @@ class RedisQuotaLedger:
         )
 
     async def _regained(self) -> None:
+        """Back on Redis after an outage: write back and join the recovery (``local``), say so
+        once, settle what ended meanwhile. Raises the Redis client's errors (``REDIS_DOWN``)."""
         if not self.degraded:
             return
+        written = len(self._written)
+        if self.on_loss == "local":
+            await self._check_in()
         self.degraded = False
+        resume = (
+            f"wrote back {written} local admissions; admitting from 1/{self.routers} of each quota until every "
+            f"router has written back (at the latest from run s {self._release:.1f})"
+            if self.recovering
+            else "shared quotas resume"
+        )
         LOG.warning(
-            "Redis reachable again for the %s/%s quota ledger after %.1f s; shared quotas resume",
+            "Redis reachable again for the %s/%s quota ledger after %.1f s; %s",
             self.provider,
             self.spec.name,
             time.monotonic() - self._down_since,
+            resume,
         )
         pending, self._unsettled = self._unsettled, []
         for k, (admission, tokens_in, tokens_out) in enumerate(pending):
             try:
                 await self._settle_shared(admission, tokens_in, tokens_out)
-            except REDIS_DOWN as exc:
+            except REDIS_DOWN:
                 self._unsettled.extend(pending[k:])
-                self._lost(exc)
-                return
+                raise
+
+    async def _check_in(self) -> None:
+        """Write this router's local admissions that may still count back to Redis and join the
+        destination's recovery (``lua/recover.lua``); ``recovering`` until its barrier is passed."""
+        now = self.now()
+        entries = [(t, a) for t, a in self._written if self.blind_until(t) > now]
+        lost_from = self._blind_until if self._blind_until > -math.inf else self.blind_until(now)
+        self._release = self.blind_until(now + self.grace_s)
+        args = [
+            "" if self.clock is None else _arg(now),
+            _arg(self._epoch),
+            str(self.router),
+            str(self.routers),
+            _arg(lost_from),
+            _arg(self._release),
+            str(self.accounts),
+            str(len(self.forms)),
+        ]
+        for form in self.forms:
+            args += form.args(now)
+        args.append(str(len(entries)))
+        for t, admission in entries:
+            args += [str(admission.account), _arg(t), *(_arg(admission.charge.amount(m)) for m in MEASURES)]
+        reply = await self._recover(keys=self.keys, args=args)
+        self._heard(float(reply[1]))
+        self._written = []
+        if _text(reply[0]) == "O":
+            self._recovered()
+        else:
+            self.recovering = True
+
+    def _recovered(self) -> None:
+        """The barrier is passed: every admission that may count is in Redis; the local share ends."""
+        if self.recovering:
+            LOG.info("every router has written back to the %s/%s quota ledger; shared quotas resume",
+                     self.provider, self.spec.name)  # fmt: skip
+        self.recovering = False
+        self._local = None
+        self._shadow.clear()
+        self._blind_until = -math.inf
+
+    def _admit_degraded(self, tokens_in: int, max_output_tokens: int) -> Admission | float:
+        answer = self._admit_locally(tokens_in, max_output_tokens)
+        if isinstance(answer, Admission):
+            self._written.append((self.now(), answer))
+        return answer
 
     def _admit_locally(self, tokens_in: int, max_output_tokens: int) -> Admission | float:
         now = self.now()
