@@ -430,6 +430,8 @@ class RedisQuotaLedger:
         written = len(self._written)
         if self.on_loss == "local":
             await self._check_in()
+        else:
+            await self.client.ping()  # nothing to write back: only make sure Redis answers
         self.degraded = False
         resume = (
             f"wrote back {written} local admissions; admitting from 1/{self.routers} of each quota until every "

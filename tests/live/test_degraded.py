@@ -21,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import math
 import os
 import socket
-import math
 from dataclasses import dataclass
 
 import pytest
@@ -43,6 +43,7 @@ LATENCY = {
 }
 KINDS = ("rolling", "fixed", "token_bucket")
 _namespaces = itertools.count()
+EXAMPLES = int(os.environ.get("CAPACITY_RECOVERY_EXAMPLES", "8"))  # more for a longer search
 
 
 def spec_of(kind: str, rpm: int) -> ModelSpec:
@@ -282,7 +283,6 @@ async def run_recovery(server: RedisServer, kind: str, outage: Outage) -> None:
             await ask(router)
         now[0] += outage.down_s
         server.start()
-        back_at = now[0]
         gone = routers - 1 if outage.dead else None  # the last router never asks again
         for router, gap in outage.after:
             now[0] += gap
@@ -308,7 +308,7 @@ async def run_recovery(server: RedisServer, kind: str, outage: Outage) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@settings(max_examples=int(os.environ.get("H32_N", "10")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(outage=outages())
 def test_recovery_after_redis_returns_never_exceeds_a_limit(own_redis: RedisServer, kind: str, outage: Outage) -> None:
     asyncio.run(run_recovery(own_redis, kind, outage))
