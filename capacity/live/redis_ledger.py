@@ -46,12 +46,33 @@ counted, so ``local`` first waits until every admission made through Redis has l
 found Redis gone, a fixed (calendar) window at its next reset, a token bucket once it would have
 refilled completely. Every admission through Redis happened before Redis went away, hence before
 each router found it gone; from then on the N routers hold 1/N each of empty windows, so the fleet
-never exceeds a limit in any window. It tries Redis again every ``reconnect_s`` of wall time, says
-once when it is back, and settles the shared admissions whose responses ended meanwhile. Limits
-of ``local``: the guarantee holds for an outage every router sees (Redis down, not one router cut
-off while the others still reach it); a Redis restarted without persistence forgets what it had
-counted, and once Redis is back it does not know what the routers admitted locally; concurrency
-slots held by shared admissions still in flight are not counted by the local ledgers.
+never exceeds a limit in any window. It tries Redis again every ``reconnect_s`` of wall time and
+says once when it is back.
+
+**Recovery** (``local``; ``lua/recover.lua``). Back on Redis, a router must not admit on the
+shared windows alone while another router may still be admitting locally: Redis does not hold
+those admissions. So on its first contact router *i* of N (``router``) atomically writes back its
+local admissions that may still count (a rolling window's entries at their own times; a fixed
+window's count in the current period; a token bucket's draws within its length, an upper bound
+of what they still owe) and marks itself returned in the destination's recovery hash. Until all N
+have (the *barrier*), each keeps admitting from its 1/N share, every such admission charged in
+Redis too and granted only if the shared windows also have room; from the barrier on, Redis holds
+every admission that counts and the shared windows alone decide. A router that never returns is
+released at ``blind_until(t0 + grace_s)`` (t0: the first write-back; ``grace_s``: the longest a
+live router, trying Redis every ``reconnect_s``, can go on admitting locally after Redis is back,
+run s): its local admissions have left every window then. A Redis restarted empty (no
+destination hash at the first write-back) also forgot what it counted before the outage: the
+barrier then also waits until ``blind_until`` of the earliest time a router found it gone. A
+router that did not see the outage joins the recovery at its next contact. The shared admissions
+whose responses ended meanwhile settle after the write-back.
+
+Limits of ``local``: the guarantee holds for an outage every router sees (each sends a request
+while Redis is away), not for one router cut off while the others still reach it, nor for a
+router that sends nothing during the outage and admits on the shared windows after Redis returns
+before a router that was away has written back; a Redis restart no router notices (between two
+requests, on a pooled connection retried once) goes unseen; concurrency slots held by shared
+admissions still in flight are not counted by the local ledgers; account-wide allowances shared
+by several models are split 1/N per model while Redis is away.
 
 Times returned are run seconds on Redis's clock; :meth:`RedisQuotaLedger.now` estimates it.
 """
