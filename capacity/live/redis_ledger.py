@@ -169,9 +169,19 @@ class RedisQuotaLedger:
             router's one-way trip: :func:`~capacity.policy.ledger.build_windows`).
         time_scale: run seconds per wall second of ``clock`` (a compressed run): a refusal
             while Redis is away under ``fail_closed`` answers the next attempt in run seconds.
+    Attributes:
+        degraded: Redis is unreachable (the loss policy answers).
+        recovering: back on Redis and written back, but the recovery's barrier not yet passed
+            (``local``: this router admits on its 1/N share, charged in Redis too).
+        grace_s: how long after Redis is back this router may still admit locally, run s — its
+            ``reconnect_s`` and two client timeouts (a failing call retried once), scaled by
+            ``time_scale``; a router absent from the recovery is released that long after it began,
+            plus its windows.
+        outages: times this ledger lost Redis.
     Raises:
         ModelError: a window kind without a Redis form, or Redis's clock outside every period
             the router computed (neither is a user's mistake).
+        ValueError: ``accounts`` or ``routers`` below 1, or ``router`` not below ``routers``.
     """
 
     def __init__(
@@ -388,9 +398,12 @@ class RedisQuotaLedger:
                 return local
             if answer == "W":
                 return local
-            if isinstance(answer, SharedAdmission) and self.recovering and isinstance(local, Admission):
-                self._shadow[answer.account, answer.ticket] = local  # the share's, charged in Redis too
             assert not isinstance(answer, str)
+            if isinstance(local, Admission) and self._local is not None:
+                if isinstance(answer, SharedAdmission) and self.recovering:
+                    self._shadow[answer.account, answer.ticket] = local  # the share's, charged in Redis too
+                else:  # the shared windows had no room: the share keeps the request counted, frees its slot
+                    self._local.settle(self.now(), local, tokens_in, 0)
             return answer
         return self.now() + 1.0  # recoveries kept starting under this router: ask again shortly
 

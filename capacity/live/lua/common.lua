@@ -1,4 +1,4 @@
--- Shared by admit.lua and settle.lua (prepended to each by capacity/live/redis_scripts.py).
+-- Shared by admit.lua, recover.lua and settle.lua (prepended to each by capacity/live/redis_scripts.py).
 --
 -- Every quota window is described by six arguments: kind, measure, limit, p1, p2, p3 (a lower-case
 -- kind: the same, for a window of the account-wide allowances shared by the provider's models).
