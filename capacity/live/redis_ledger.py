@@ -263,7 +263,7 @@ class RedisQuotaLedger:
         # recovery (``local``): local admissions not yet written back (run s, admission); share
         # admissions charged to Redis during a recovery, by (account, ticket), to settle locally too
         self.recovering = False
-        self._release = math.inf
+        self._release = self._lost_from = math.inf  # the barrier is passed by max of these (check-in)
         self._written: list[tuple[float, Admission]] = []
         self._shadow: dict[tuple[int, int], Admission] = {}
         timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or 0.0
@@ -396,8 +396,8 @@ class RedisQuotaLedger:
                     self._written.append((self.now(), local))
                 await self._check_in()
                 return local
-            if answer == "W":
-                return local
+            if answer == "W":  # a refusal only a freed slot could end: the barrier is passed by then
+                return local if isinstance(local, Admission) else min(local, max(self._release, self._lost_from))
             assert not isinstance(answer, str)
             if isinstance(local, Admission) and self._local is not None:
                 if isinstance(answer, SharedAdmission) and self.recovering:
@@ -494,7 +494,7 @@ class RedisQuotaLedger:
         now = self.now()
         entries = [(t, a) for t, a in self._written if self.blind_until(t) > now]
         lost_from = self._blind_until if self._blind_until > -math.inf else self.blind_until(now)
-        self._release = self.blind_until(now + self.grace_s)
+        self._release, self._lost_from = self.blind_until(now + self.grace_s), lost_from
         args = [
             "" if self.clock is None else _arg(now),
             _arg(self._epoch),
