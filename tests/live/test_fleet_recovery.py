@@ -67,7 +67,7 @@ def kill_and_restart(redis: RedisServer, journal: Path, seen: dict[str, int]) ->
 def test_three_routers_ride_out_redis_killed_and_restarted_empty(own_redis: RedisServer, tmp_path: Path) -> None:
     config = limited()
     plan = plan_live(config, INTERVIEWS)
-    origin = time.monotonic() + 12.0  # the emulator and the routers count run time from here
+    origin = time.monotonic() + 8.0  # the emulator and the routers count run time from here
     emulator = EmulatorProcess(
         list(config.providers.values()),
         run_start(config.scenario.calendar),
