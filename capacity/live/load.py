@@ -201,6 +201,7 @@ class LiveRun:
                 namespace=f"capacity:{run_id}",
                 clock=clock.now,
                 routers=self.routers,
+                router_index=self.router,
                 on_loss=self.on_redis_loss,
                 rolling_margin_s=margin_s,
                 time_scale=self.time_scale,

@@ -131,6 +131,7 @@ def shared_ledgers(
     namespace: str,
     clock: Callable[[], float] | None,
     routers: int = 1,
+    router_index: int = 0,
     on_loss: LossPolicy = "fail_closed",
     rolling_margin_s: float = 0.0,
     reconnect_s: float = 1.0,
@@ -142,7 +143,8 @@ def shared_ledgers(
     destinations' holds shared there (``router``'s hook writes them).
 
     ``clock`` gives run seconds (None: Redis's ``TIME`` since ``run_start``); ``routers`` is the
-    fleet's size (``local`` loss policy keeps 1/N of each quota); ``rolling_margin_s`` lengthens
+    fleet's size (``local`` loss policy keeps 1/N of each quota) and ``router_index`` this router's index
+    in it (0-based: the recovery after an outage counts each router once); ``rolling_margin_s`` lengthens
     rolling windows (run s); ``reconnect_s`` is the wall time between attempts to reach a lost
     Redis; ``time_scale`` the run's; ``local_now`` the router's run time (s) when ``clock`` is
     None (its destinations' holds count it).
@@ -169,6 +171,7 @@ def shared_ledgers(
                 clock=clock,
                 on_loss=on_loss,
                 routers=routers,
+                router=router_index,
                 reconnect_s=reconnect_s,
                 rolling_margin_s=rolling_margin_s,
                 time_scale=time_scale,
