@@ -386,7 +386,8 @@ class DestinationQuota:
             self._apply_changes(now)
         cap = self.max_output_cap
         output = max_output_tokens if max_output_tokens < cap else cap  # output_cap, inline
-        tokens = (tokens_in if self.tariff.cached_counts else tokens_in - cached_tokens) + output
+        counted = tokens_in if self.tariff.cached_counts else tokens_in - cached_tokens
+        tokens = counted + output
         charge: Charge | None = None
         earliest = math.inf
         all_cached = True
@@ -396,10 +397,20 @@ class DestinationQuota:
             i = (self._next + k) % n if n > 1 else 0
             account = accounts[i]
             blocked = account._blocked_until
-            if now < blocked and account._blocked_by_count and tokens >= account._blocked_amount:
-                # account.blocked_until, inline — fast path: no need to price the request
-                earliest = blocked if blocked < earliest else earliest
-                continue
+            if now < blocked:
+                if account._blocked_by_count:
+                    if tokens >= account._blocked_amount:
+                        # account.blocked_until, inline — fast path: no need to price the request
+                        earliest = blocked if blocked < earliest else earliest
+                        continue
+                elif self._amount(account._blocked_field, tokens_in, counted, output) >= account._blocked_amount:
+                    # what account.try_admit answers from its cached refusal, without pricing the request
+                    window = account._blocked_window
+                    if window is not None:
+                        account.observer.window_refused(now, window.id, blocked)
+                    earliest = blocked if blocked < earliest else earliest
+                    all_cached = False  # not a count of requests or tokens: the router's skip needs those
+                    continue
             if charge is None:
                 charge = self.tariff.charge(tokens_in, output, cached_tokens)
             answer = account.try_admit(now, charge, i)
@@ -413,6 +424,18 @@ class DestinationQuota:
             self.skip_until = min(a._blocked_until for a in self.accounts)
             self.skip_tokens = max(a._blocked_amount for a in self.accounts)
         return earliest
+
+    def _amount(self, field: str, tokens_in: int, counted: float, output: int) -> float:
+        """The ``field`` part of the request's :class:`Charge` (``counted`` input tokens, ``output``
+        reserved), as :meth:`Tariff.charge` computes it, without pricing it; dollars: ``-inf``
+        (unknown here: the caller prices the request)."""
+        if field == "input_tokens":
+            return counted
+        if field == "output_tokens":
+            return output
+        if field == "neurons":
+            return tokens_in * self.tariff.neurons_in + output * self.tariff.neurons_out
+        return -math.inf
 
     def limits_in_force(self, now: float) -> None:
         """Bring each window's limit to the value in force at run time ``now`` (s): the dated
