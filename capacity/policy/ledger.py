@@ -310,7 +310,8 @@ class AccountQuota:
         if self.refundable:
             reserved = admission.charge
             for window, handle in admission.handles:
-                unused = reserved.amount(window.measure) - actual.amount(window.measure)
+                name = _FIELD[window.measure]
+                unused = getattr(reserved, name) - getattr(actual, name)
                 if unused > 0:
                     window.refund(now, handle, unused)
             if self._blocked_measure is not Measure.REQUESTS:  # refunded tokens may make room
