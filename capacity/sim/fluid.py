@@ -1,0 +1,572 @@
+"""The fluid fast mode (``--fidelity fluid``): per-minute aggregated flows through the same quota
+ledger and routing rules as the exact engine, for what-ifs in seconds.
+
+The exact engine (:mod:`capacity.sim.model`) runs every turn of every interview through the
+policy core, one request at a time. The fluid engine keeps the same population — the sessions
+of :func:`~capacity.workload.calendar.plan_arrivals`, from the same calendar, seed and stream —
+but moves time in steps of one minute and admits each minute's requests *together*:
+
+* each interview walks the compiled script; a turn's prompt and output are the script's
+  expected tokens (:meth:`~capacity.workload.script.CompiledScript.expected_tokens`); think
+  time between turns is drawn from the script's distribution, in blocks;
+* in each minute the turns that need a model are lined up in the order they were needed (the
+  quota-wait queue's FIFO) and offered to the destinations in the routing strategy's order;
+  each account of a destination admits the longest prefix of that line that every one of its
+  windows has room for — the very :class:`~capacity.policy.windows.QuotaWindow` objects of
+  the exact engine (rolling windows, fixed windows with their resets and time zones, token
+  buckets, account-wide allowances, dated limit changes, withdrawn free tiers), charged once a
+  minute with the sum and refunded the reserved but unused output tokens at once;
+* a turn refused everywhere waits for the next minute's step while its deadline allows
+  (``on_exhausted: queue``), or degrades or fails as ``routing.on_exhausted`` and
+  ``routing.on_deadline`` say; a call fails with the provider's error rate (every call during a
+  scheduled outage) and is retried with backoff while attempts and the deadline allow;
+* a call takes the destination's mean service time (mean TTFT + output tokens ÷ mean decode
+  speed); the response cache keeps a candidate's resume analysis for ``cache.ttl_s``.
+
+What it cannot model, and so leaves empty rather than invent: turn latency, TTFT, queue wait and
+interview-duration distributions (their :class:`~capacity.result.Quantiles` have ``count`` 0),
+latency-driven routing, GPU pools, router replicas on local ledgers, gated admission,
+catalogue caches, provider prompt caching (the whole prompt is charged and priced), cool-downs
+after errors and per-request random token counts. Such a scenario is refused with a
+:class:`~capacity.errors.UsageError` naming the setting. Agreement with the exact engine is a
+test (``tests/sim/test_fluid.py``) and a benchmark (``bench/fluid_vs_exact.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from capacity.config.loader import Configuration
+from capacity.errors import UsageError
+from capacity.metrics.recorder import Recorder
+from capacity.policy.build import build_core, seed_streams
+from capacity.policy.ledger import AccountQuota, DestinationQuota
+from capacity.policy.resets import EveryAligned
+from capacity.policy.router import Destination
+from capacity.policy.windows import FixedWindow, QuotaWindow, RollingWindow, TokenBucket
+from capacity.result import RunResult
+from capacity.units import DAY_S, HOUR_S, MINUTE_S, Measure, Outcome, Served
+from capacity.workload.calendar import days_spanned, need_interviews_per_day, plan_arrivals, run_start
+from capacity.workload.distributions import sampler
+
+ProgressCallback = Callable[[float, float], None]
+"""Called with (simulated time, end time), s, as the run advances."""
+
+DRAIN_S = DAY_S
+"""How long after the last day of demand the run continues so that started interviews end (as the exact engine)."""
+
+_EPS = 1e-9  # the windows' own tolerance on a limit
+_MEASURES = (Measure.REQUESTS, Measure.TOKENS, Measure.NEURONS, Measure.USD, Measure.INPUT_TOKENS, Measure.OUTPUT_TOKENS)
+_SUPPORTED_STRATEGIES = ("fill_first", "weighted", "cost_aware")
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+def unsupported(config: Configuration) -> str | None:
+    """Why the fluid engine cannot run ``config`` (a setting it does not model), or ``None``."""
+    sc = config.scenario
+    routing = sc.routing
+    if sc.gpu_pools or any(d.pool is not None for d in routing.destinations):
+        return "GPU pools (routing.destinations[].pool) are not modelled in fluid mode; use --fidelity exact"
+    if routing.strategy not in _SUPPORTED_STRATEGIES:
+        return f"routing.strategy {routing.strategy} is not modelled in fluid mode; use --fidelity exact"
+    if routing.replicas > 1 and routing.ledger != "shared":
+        return "router replicas on local ledgers are not modelled in fluid mode; use --fidelity exact"
+    if routing.admission == "gated":
+        return "routing.admission gated is not modelled in fluid mode; use --fidelity exact"
+    if any(stage.cache.key == "catalogue" for stage in sc.script.stages.values()):
+        return "catalogue caches (script.stages.*.cache.key catalogue) are not modelled in fluid mode"
+    return None
+
+
+class _Costs:
+    """One destination's per-turn charges in each window measure, price and service time."""
+
+    def __init__(self, dest: Destination, config: Configuration, tokens_in: FloatArray, tokens_out: FloatArray,
+                 max_out: IntArray) -> None:
+        quota = dest.quota
+        assert quota is not None
+        self.dest = dest
+        self.quota: DestinationQuota = quota
+        turns = len(tokens_in)
+        self.amount = np.zeros((len(_MEASURES), turns))  # reserved at admission, per turn
+        self.used = np.zeros((len(_MEASURES), turns))  # charged after the response, per turn
+        self.price_usd = np.zeros(turns)
+        self.eligible = np.ones(turns, dtype=bool)
+        for k in range(turns):
+            cap = quota.output_cap(int(max_out[k]))
+            reserved = quota.tariff.charge(float(tokens_in[k]), float(cap))
+            actual = quota.tariff.charge(float(tokens_in[k]), min(float(tokens_out[k]), float(cap)))
+            for i, measure in enumerate(_MEASURES):
+                self.amount[i, k] = reserved.amount(measure)
+                self.used[i, k] = actual.amount(measure)
+            self.price_usd[k] = dest.price_usd(float(tokens_in[k]), min(float(tokens_out[k]), float(cap)))
+            self.eligible[k] = tokens_in[k] <= quota.max_input_cap
+        self.tokens_out = np.minimum(tokens_out, [quota.output_cap(int(m)) for m in max_out])
+        spec = quota.spec
+        ttft = sampler(spec.latency.ttft_s).mean
+        speed = sampler(spec.latency.output_tokens_per_s).mean
+        self.ttft_s = ttft
+        self.service_s = ttft + self.tokens_out / speed  # mean service time of each turn's call, s
+        self.error_rate = spec.error_rate
+        self.outages = [(o.start_s, o.start_s + o.duration_s) for o in config.scenario.outages
+                        if o.provider == _provider_of(config, dest.index)]
+
+    def failure_rate(self, now: float) -> float:
+        """Share of calls that fail at ``now`` (all of them during a scheduled outage)."""
+        return 1.0 if any(a <= now < b for a, b in self.outages) else self.error_rate
+
+
+def _provider_of(config: Configuration, index: int) -> str | None:
+    return config.scenario.routing.destinations[index].provider
+
+
+def short_length_s(window: QuotaWindow) -> float | None:
+    """The length of ``window``'s period if it is no longer than the fluid step (per-second and per-minute
+    limits), s; else None."""
+    if isinstance(window, RollingWindow | TokenBucket):
+        length = window.length_s
+    elif isinstance(window, FixedWindow) and isinstance(window.schedule, EveryAligned):
+        length = window.schedule.length_s
+    else:
+        return None
+    return length if length <= MINUTE_S else None
+
+
+def erlang_b(servers: float, offered: float) -> float:
+    """Erlang's loss formula: the share of arrivals that find all of ``servers`` busy under ``offered``
+    erlangs (Poisson arrivals; insensitive to the holding-time distribution). ``servers`` is rounded
+    down, at least 1. Source: A. K. Erlang (1917); the recursion B(k) = a·B(k−1) / (k + a·B(k−1))."""
+    b = 1.0
+    for k in range(1, max(1, int(servers)) + 1):
+        b = offered * b / (k + offered * b)
+    return b
+
+
+def _admit_prefix(
+    account: AccountQuota, now: float, amounts: FloatArray, service_s: float, recorder: Recorder
+) -> tuple[int, list[tuple[int, float]]]:
+    """How many of a FIFO line of requests (their charges per measure: ``amounts[measure, i]``,
+    needed over one minute) one account admits at ``now``: the longest prefix every window has
+    room for. Returns the count and, per window, the amount charged.
+
+    A window of a minute or less (per-second and per-minute limits, concurrency slots) refills
+    within the step: the exact engine loses the requests that arrive while it is full to the next
+    destination, so it admits the line's share Erlang's loss formula gives — the window as
+    limit ÷ mean charge servers, each held for the window's length (a concurrency slot: for the
+    mean service time ``service_s``) — capped by what fits in the step. Longer windows admit
+    what their remaining room holds."""
+    n = amounts.shape[1]
+    fit = n
+    limiting = None
+    sums: list[FloatArray] = []
+    for window in account.windows:
+        cum = np.cumsum(amounts[_MEASURES.index(window.measure)])
+        sums.append(cum)
+        short = short_length_s(window)
+        if short is None:
+            k = int(np.searchsorted(cum, window.limit * (1 + _EPS) - window.used(now), side="right"))
+        else:
+            mean = float(cum[-1]) / n if n else 1.0
+            servers = window.limit / mean if mean > 0 else math.inf
+            if math.isinf(servers):
+                continue
+            carried = n * (1.0 - erlang_b(servers, n * short / MINUTE_S))
+            k = min(int(round(carried)), int(np.searchsorted(cum, window.limit * MINUTE_S / short, side="right")))
+        if k < fit:
+            fit, limiting = k, (window, cum)
+    concurrency = account.concurrency
+    if concurrency is not None and n:
+        k = int(round(n * (1.0 - erlang_b(concurrency.limit, n * service_s / MINUTE_S))))
+        if k < fit:
+            fit, limiting = k, None
+            recorder.window_refused(now, concurrency.id, now + service_s)
+    if limiting is not None:
+        window, cum = limiting
+        nxt = cum[fit] - (cum[fit - 1] if fit else 0.0)
+        recorder.window_refused(now, window.id, window.free_at(now, float(nxt)))
+    charged = []
+    if fit:
+        for w, cum in enumerate(sums):
+            charged.append((w, float(cum[fit - 1])))
+    return fit, charged
+
+
+class FluidSimulation:
+    """One fluid run of one scenario: build with a configuration, then :meth:`run`.
+
+    Raises :class:`~capacity.errors.UsageError` for a scenario it does not model (:func:`unsupported`).
+    """
+
+    def __init__(
+        self,
+        config: Configuration,
+        *,
+        seed: int | None = None,
+        days: int | None = None,
+        max_interviews: int | None = None,
+    ) -> None:
+        why = unsupported(config)
+        if why is not None:
+            raise UsageError(f"{config.scenario.name}: {why}")
+        sc = config.scenario
+        self.config = config
+        self.seed = sc.seed if seed is None else seed
+        self.days = (
+            min(days or sc.demand.days, sc.demand.days) if sc.demand.kind == "total" else (days or sc.demand.days)
+        )
+        streams = seed_streams(self.seed)
+        self.rng = streams.people
+        self.failures = streams.service
+        self.run_start = run_start(sc.calendar)
+        self.end_s = self.days * DAY_S + DRAIN_S
+        self.recorder = Recorder(self.end_s)
+        core = build_core(config, self.run_start, streams, self.recorder)
+        self.recorder.bind(core.destinations, core.replica_destinations)
+        self.destinations = core.destinations
+        self.router = core.router
+        self.script = core.script
+        span = self.script.expected_interview_duration_s() + sc.candidates.gap_between_interviews_s
+        sessions = plan_arrivals(sc, streams.sessions, span, self.days, max_interviews)
+        self.sessions = sessions
+        self.requested = sessions.total_interviews
+        self.max_interviews = max_interviews
+        self.result_days = self.days if max_interviews is None else days_spanned(sessions.start_s)
+
+        turns = self.script.turns
+        expected = self.script.expected_tokens()
+        self.tokens_in = np.array([t.input_tokens for t in expected])
+        self.tokens_out = np.array([t.output_tokens for t in expected])
+        self.max_out = np.array([t.max_output_tokens for t in turns], dtype=np.int64)
+        self.template = np.array([t.template for t in turns])
+        self.speaks = np.array([t.candidate_speaks_before for t in turns])
+        self.waits = np.array([t.candidate_waits for t in turns])
+        cache_on = sc.cache.enabled
+        self.cached_turn = np.array([cache_on and t.cache.key == "candidate" for t in turns])
+        self.costs = [_Costs(d, config, self.tokens_in, self.tokens_out, self.max_out) for d in self.destinations]
+        self.weights = np.array([d.weight for d in self.destinations], dtype=float)
+        routing = sc.routing
+        self.deadline_s = routing.turn_deadline_s
+        self.on_exhausted = routing.on_exhausted
+        self.past_deadline = Served.DEGRADED if routing.on_deadline == "degrade" else Served.FAILED
+        self.max_retries = routing.max_retries
+        self.backoff = (routing.backoff_base_s, routing.backoff_max_s)
+        self.gap_s = sc.candidates.gap_between_interviews_s
+        self.ttl_s = sc.cache.ttl_s
+
+        # one row per session: where it is in its script, and since when
+        n = len(sessions)
+        self.left = sessions.interviews.astype(np.int64)  # interviews still to start or finish
+        self.turn = np.zeros(n, dtype=np.int64)  # the turn due next (0: a new interview)
+        self.started = np.zeros(n, dtype=bool)  # the current interview has begun
+        self.need_s = sessions.start_s.astype(float).copy()  # when the due turn was needed, s
+        self.attempt = np.zeros(n, dtype=np.int64)
+        self.degraded = np.zeros(n, dtype=bool)
+        self.interview_start_s = np.zeros(n)
+        self.interview_tokens = np.zeros(n)
+        self.interview_calls = np.zeros(n, dtype=np.int64)
+        candidates = int(sessions.candidate.max()) + 1 if n else 0
+        self.cache_until = np.full(candidates, -math.inf)  # the resume analysis cached until, s
+        self.buckets: dict[int, list[IntArray]] = {}
+        self.queued = 0
+        self._schedule(np.arange(n, dtype=np.int64), self.need_s)
+
+    # ------------------------------------------------------------------------------------
+    def _schedule(self, rows: IntArray, at_s: FloatArray) -> None:
+        """File sessions ``rows`` under the minute of their next event ``at_s`` (s)."""
+        if not len(rows):
+            return
+        minutes = (np.asarray(at_s) // MINUTE_S).astype(np.int64)
+        order = np.argsort(minutes, kind="stable")
+        rows, minutes = rows[order], minutes[order]
+        edges = np.flatnonzero(np.diff(minutes)) + 1
+        for chunk, m in zip(np.split(rows, edges), minutes[np.r_[0, edges]], strict=True):
+            self.buckets.setdefault(int(m), []).append(chunk)
+
+    def _order(self, now: float, n: int) -> list[tuple[list[Destination], slice]]:
+        """The routing strategy's order for a line of ``n`` requests, as (order, part of the line)."""
+        dests = self.destinations
+        strategy = self.config.scenario.routing.strategy
+        if strategy == "weighted" and n:
+            # the first choice is drawn by weight: each destination leads its share of the line
+            shares = np.floor(np.cumsum(self.weights / self.weights.sum()) * n + 0.5).astype(int)
+            parts, lo = [], 0
+            for i, hi in enumerate(shares):
+                if hi > lo:
+                    parts.append(([dests[i], *dests[:i], *dests[i + 1:]], slice(lo, int(hi))))
+                lo = max(lo, int(hi))
+            return parts
+        if strategy == "cost_aware":
+            mean_in, mean_out = float(self.tokens_in.mean()), float(self.tokens_out.mean())
+            return [(sorted(dests, key=lambda d: d.price_usd(mean_in, mean_out)), slice(0, n))]
+        return [(dests, slice(0, n))]
+
+    def _route(self, now: float, rows: IntArray) -> tuple[list[tuple[int, IntArray]], IntArray]:
+        """Admit the FIFO line ``rows`` (sessions whose due turn needs a model) on the destinations;
+        returns the admitted rows per destination index and the rows refused everywhere."""
+        admitted: list[tuple[int, IntArray]] = []
+        refused: list[IntArray] = []
+        for order, part in self._order(now, len(rows)):
+            line = rows[part]
+            for dest in order:
+                if not len(line):
+                    break
+                costs = self.costs[dest.index]
+                quota = costs.quota
+                if now >= quota.withdrawn_at_s:
+                    continue
+                quota.limits_in_force(now)
+                turns = self.turn[line]
+                fits = costs.eligible[turns]
+                if not fits.any():
+                    continue
+                if not fits.all():
+                    self.recorder.over_input_cap(now, dest)
+                candidates, others = line[fits], line[~fits]
+                taken = self._admit(now, costs, candidates)
+                if len(taken):
+                    admitted.append((dest.index, taken))
+                line = candidates[len(taken):]
+                if len(others):  # what is left goes on to the next destination, in FIFO order
+                    line = np.concatenate([line, others])
+                    line = line[np.argsort(self.need_s[line], kind="stable")]
+            refused.append(line)
+        out = np.concatenate(refused) if refused else np.zeros(0, dtype=np.int64)
+        return admitted, out[np.argsort(self.need_s[out], kind="stable")]
+
+    def _admit(self, now: float, costs: _Costs, line: IntArray) -> IntArray:
+        """Admit the longest prefix of ``line`` each account has room for, account after account."""
+        quota = costs.quota
+        turns = self.turn[line]
+        amounts = costs.amount[:, turns]
+        taken = 0
+        n = len(quota.accounts)
+        for a in range(n):
+            if taken == len(line):
+                break
+            account = quota.accounts[a]
+            count, charged = _admit_prefix(account, now, amounts[:, taken:], float(costs.service_s.mean()), self.recorder)
+            if not count:
+                continue
+            batch = turns[taken: taken + count]
+            for w, amount in charged:
+                window = account.windows[w]
+                short = short_length_s(window)
+                if short is not None:  # refilled within the step: charged nothing beyond it
+                    self.recorder.window_used(now, window.id, amount * short / MINUTE_S / window.limit)
+                    continue
+                handle = window.take(now, amount)
+                if account.refundable:  # the reserved output tokens not generated come back at once
+                    used = float(costs.used[_MEASURES.index(window.measure), batch].sum())
+                    if amount - used > 0:
+                        window.refund(now, handle, amount - used)
+                self.recorder.window_used(now, window.id, window.used(now) / window.limit if window.limit else 1.0)
+            taken += count
+        return line[:taken]
+
+    # ------------------------------------------------------------------------------------
+    def _step(self, minute: int, rows: IntArray) -> None:
+        """Everything due in ``minute``: new interviews, templates, cache hits, admissions."""
+        rec = self.recorder
+        now = minute * MINUTE_S
+        rows = rows[np.argsort(self.need_s[rows], kind="stable")]
+        fresh = rows[~self.started[rows]]
+        for r in fresh.tolist():  # a new interview begins
+            rec.interview_started(float(self.need_s[r]))
+        self.started[fresh] = True
+        self.interview_start_s[fresh] = self.need_s[fresh]
+        self.degraded[fresh] = False
+        self.interview_tokens[fresh] = 0.0
+        self.interview_calls[fresh] = 0
+        turns = self.turn[rows]
+        template = self.template[turns]
+        rec.served[Served.TEMPLATE] += int(template.sum())
+        self._advance(rows[template], self.need_s[rows[template]])
+        rows = rows[~template]
+        turns = self.turn[rows]
+        first = self.attempt[rows] == 0
+        lookup = self.cached_turn[turns] & first & (self.need_s[rows] >= now)  # not a queued turn's re-check
+        looked = rows[lookup]
+        hit = self.cache_until[self.sessions.candidate[looked]] > self.need_s[looked]
+        rec.cache_lookups += len(looked)
+        rec.cache_hits += int(hit.sum())
+        rec.served[Served.CACHE] += int(hit.sum())
+        self._advance(looked[hit], self.need_s[looked[hit]])
+        rows = np.setdiff1d(rows, looked[hit], assume_unique=True)
+        rows = rows[np.argsort(self.need_s[rows], kind="stable")]
+        admitted, refused = self._route(now, rows)
+        for index, taken in admitted:
+            self._send(now, self.costs[index], taken)
+        self._refused(now, refused)
+
+    def _send(self, now: float, costs: _Costs, rows: IntArray) -> None:
+        """Calls admitted on one destination: tally them, fail some, answer the rest."""
+        rec = self.recorder
+        dest = costs.dest
+        n = len(rows)
+        sent = np.maximum(self.need_s[rows], now)
+        rec.api_calls += n
+        tally = rec.tally[dest.index]
+        tally.requests += n
+        hours = np.minimum((sent // HOUR_S).astype(np.int64), rec.hours - 1)
+        np.add.at(tally.hourly, hours, 1)
+        rec.calls.values[min(int(now // MINUTE_S), len(rec.calls.values) - 1)] += n
+        rate = costs.failure_rate(now)
+        failed = self.failures.random(n) < rate if rate > 0 else np.zeros(n, dtype=bool)
+        turns = self.turn[rows]
+        ok, ok_turns = rows[~failed], turns[~failed]
+        end = sent[~failed] + costs.service_s[ok_turns]
+        tally.completed += len(ok)
+        tokens_in = self.tokens_in[ok_turns]
+        tokens_out = costs.tokens_out[ok_turns]
+        tally.tokens_in += int(round(float(tokens_in.sum())))
+        tally.tokens_out += int(round(float(tokens_out.sum())))
+        tally.cost_usd += float(costs.price_usd[ok_turns].sum())
+        rec.served[Served.PROVIDER] += len(ok)
+        self.interview_tokens[ok] += tokens_in + tokens_out
+        self.interview_calls[ok] += 1
+        cached = self.cached_turn[ok_turns]
+        self.cache_until[self.sessions.candidate[ok[cached]]] = end[cached] + self.ttl_s
+        self._advance(ok, end)
+        bad = rows[failed]
+        if len(bad):
+            tally.errors["5xx"] = tally.errors.get("5xx", 0) + len(bad)
+            failed_at = sent[failed] + costs.ttft_s
+            base, cap = self.backoff
+            delay = np.minimum(cap, base * 2.0 ** self.attempt[bad]) * (0.5 + 0.5 * self.rng.random(len(bad)))
+            retry = (self.attempt[bad] < self.max_retries) & (failed_at + delay < self.need_s[bad] + self.deadline_s)
+            again = bad[retry]
+            self.attempt[again] += 1
+            # a retry is checked for quota at its own instant, not queued behind the turn's first need
+            self._schedule(again, (failed_at + delay)[retry])
+            self._give_up(bad[~retry], failed_at[~retry], self.past_deadline)
+
+    def _refused(self, now: float, rows: IntArray) -> None:
+        """Turns no destination admitted this minute: wait for the next step, degrade or fail."""
+        if not len(rows):
+            self.recorder.queued.set(now, 0)
+            return
+        nxt = now + MINUTE_S
+        if self.on_exhausted == "queue":
+            wait = self.need_s[rows] + self.deadline_s >= nxt
+            self._schedule(rows[wait], np.full(int(wait.sum()), nxt))
+            self.recorder.queued.set(now, int(wait.sum()))
+            late = rows[~wait]
+            self._give_up(late, self.need_s[late] + self.deadline_s, self.past_deadline)
+            return
+        outcome = Served.DEGRADED if self.on_exhausted == "degrade" else Served.FAILED
+        self._give_up(rows, np.maximum(self.need_s[rows], now), outcome)
+
+    def _give_up(self, rows: IntArray, at_s: FloatArray, served: Served) -> None:
+        """Turns that end unanswered at ``at_s``: degraded (the interview goes on) or failed (it ends)."""
+        if not len(rows):
+            return
+        rec = self.recorder
+        rec.served[served] += len(rows)
+        if served is Served.DEGRADED:
+            self.degraded[rows] = True
+            self._advance(rows, at_s)
+            return
+        for t in at_s.tolist():
+            rec.failed_turns.add(t)
+        self._end_interviews(rows, at_s, Outcome.FAILED)
+
+    def _advance(self, rows: IntArray, at_s: FloatArray) -> None:
+        """Turns answered at ``at_s``: on to the next turn (after the candidate speaks), or the end."""
+        if not len(rows):
+            return
+        at_s = np.asarray(at_s, dtype=float)
+        nxt = self.turn[rows] + 1
+        last = nxt >= len(self.template)
+        done = rows[last]
+        if len(done):
+            outcomes = np.where(self.degraded[done], 1, 0)
+            self._end_interviews(done, at_s[last], None, outcomes)
+        go, at_go, nxt = rows[~last], at_s[~last], nxt[~last]
+        self.turn[go] = nxt
+        self.attempt[go] = 0
+        speaks = self.speaks[nxt]
+        think = self.script.think_time_s.sample_block(self.rng, int(speaks.sum())) if speaks.any() else None
+        need = at_go.copy()
+        if think is not None:
+            need[speaks] += think
+        self.need_s[go] = need
+        self._schedule(go, need)
+
+    def _end_interviews(
+        self, rows: IntArray, at_s: FloatArray, outcome: Outcome | None, degraded: IntArray | None = None
+    ) -> None:
+        """Interviews ending at ``at_s`` (``outcome``, or completed/degraded by ``degraded``); the
+        session's next interview starts after the gap."""
+        rec = self.recorder
+        for i, (r, t) in enumerate(zip(rows.tolist(), at_s.tolist(), strict=True)):
+            kind = outcome if outcome is not None else (Outcome.DEGRADED if degraded is not None and degraded[i]
+                                                        else Outcome.COMPLETED)
+            tokens = int(round(float(self.interview_tokens[r])))
+            rec.interview_ended(t, kind, t - float(self.interview_start_s[r]), tokens, int(self.interview_calls[r]))
+        self.left[rows] -= 1
+        more = rows[self.left[rows] > 0]
+        at_more = np.asarray(at_s)[self.left[rows] > 0] + self.gap_s
+        self.turn[more] = 0
+        self.attempt[more] = 0
+        self.started[more] = False
+        self.need_s[more] = at_more
+        self._schedule(more, at_more)
+
+    # ------------------------------------------------------------------------------------
+    def run(self, progress: ProgressCallback | None = None) -> RunResult:
+        """Step minute by minute until every interview has ended or the horizon (demand days + a drain day)."""
+        began = time.perf_counter()
+        last_minute = int(self.end_s // MINUTE_S)
+        reported = 0.0
+        minute = min(self.buckets, default=last_minute)
+        horizon = self.end_s
+        while self.buckets:
+            minute = min(self.buckets)
+            if minute >= last_minute:
+                break
+            while minute in self.buckets:  # a step may file more work under its own minute
+                chunks = self.buckets.pop(minute)
+                self._step(minute, np.concatenate(chunks) if len(chunks) > 1 else chunks[0])
+            if progress is not None and minute * MINUTE_S - reported >= HOUR_S:
+                reported = minute * MINUTE_S
+                progress(reported, self.end_s)
+        if not self.buckets:
+            horizon = min(self.end_s, (minute + 1) * MINUTE_S)
+        if progress is not None:
+            progress(self.end_s, self.end_s)
+        rec = self.recorder
+        rec.unfinished(self.requested - sum(rec.outcomes.values()))
+        rec.horizon_s = horizon
+        sc = self.config.scenario
+        return rec.result(
+            scenario=sc.name,
+            mode="simulated",
+            seed=self.seed,
+            days=self.result_days,
+            run_start=self.run_start,
+            need_interviews_per_day=self.requested / self.result_days
+            if self.days < sc.demand.days or self.max_interviews is not None
+            else need_interviews_per_day(sc),
+            sla_p95_turn_latency_s=sc.sla.p95_turn_latency_s,
+            sla_ttft_s=sc.sla.ttft_s,
+            wall_time_s=time.perf_counter() - began,
+        ).model_copy(update={"fidelity": "fluid"})
+
+
+def simulate_fluid(
+    config: Configuration,
+    *,
+    seed: int | None = None,
+    days: int | None = None,
+    max_interviews: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """One fluid run of ``config`` (:class:`FluidSimulation`); raises UsageError for a scenario it does not model."""
+    return FluidSimulation(config, seed=seed, days=days, max_interviews=max_interviews).run(progress)
