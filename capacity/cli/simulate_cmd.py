@@ -29,11 +29,11 @@ from capacity.cli.common import (
 )
 from capacity.errors import UsageError
 from capacity.plan import plan as make_plan
-from capacity.sim.fluid import unsupported
 from capacity.report.run_tables import carries, render_run, summary_json
 from capacity.report.verdict import judge
+from capacity.sim.fluid import unsupported
 from capacity.studies.replications import headline_intervals, replicate
-from capacity.studies.runner import SimClock
+from capacity.studies.runner import Fidelity, SimClock
 from capacity.units import DAY_S
 
 
@@ -109,9 +109,8 @@ def simulate(
             return update
 
         started = time.perf_counter()
-        results = replicate(
-            config, replications, seed=seed, days=days, progress=callback, fidelity="fluid" if fidelity == "fluid" else "exact"
-        )
+        engine: Fidelity = "fluid" if fidelity == "fluid" else "exact"
+        results = replicate(config, replications, seed=seed, days=days, progress=callback, fidelity=engine)
         wall = time.perf_counter() - started
     result = results[0]
     intervals = headline_intervals(results) if replications > 1 else None

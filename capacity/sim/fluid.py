@@ -61,7 +61,9 @@ DRAIN_S = DAY_S
 """How long after the last day of demand the run continues so that started interviews end (as the exact engine)."""
 
 _EPS = 1e-9  # the windows' own tolerance on a limit
-_MEASURES = (Measure.REQUESTS, Measure.TOKENS, Measure.NEURONS, Measure.USD, Measure.INPUT_TOKENS, Measure.OUTPUT_TOKENS)
+_MEASURES = (
+    Measure.REQUESTS, Measure.TOKENS, Measure.NEURONS, Measure.USD, Measure.INPUT_TOKENS, Measure.OUTPUT_TOKENS
+)
 _SUPPORTED_STRATEGIES = ("fill_first", "weighted", "cost_aware")
 
 IntArray = NDArray[np.int64]
@@ -178,12 +180,12 @@ def _admit_prefix(
             if math.isinf(servers):
                 continue
             carried = n * (1.0 - erlang_b(servers, n * short / MINUTE_S))
-            k = min(int(round(carried)), int(np.searchsorted(cum, window.limit * MINUTE_S / short, side="right")))
+            k = min(round(carried), int(np.searchsorted(cum, window.limit * MINUTE_S / short, side="right")))
         if k < fit:
             fit, limiting = k, (window, cum)
     concurrency = account.concurrency
     if concurrency is not None and n:
-        k = int(round(n * (1.0 - erlang_b(concurrency.limit, n * service_s / MINUTE_S))))
+        k = round(n * (1.0 - erlang_b(concurrency.limit, n * service_s / MINUTE_S)))
         if k < fit:
             fit, limiting = k, None
             recorder.window_refused(now, concurrency.id, now + service_s)
@@ -351,7 +353,8 @@ class FluidSimulation:
             if taken == len(line):
                 break
             account = quota.accounts[a]
-            count, charged = _admit_prefix(account, now, amounts[:, taken:], float(costs.service_s.mean()), self.recorder)
+            service = float(costs.service_s.mean())
+            count, charged = _admit_prefix(account, now, amounts[:, taken:], service, self.recorder)
             if not count:
                 continue
             batch = turns[taken: taken + count]
@@ -359,7 +362,8 @@ class FluidSimulation:
                 window = account.windows[w]
                 short = short_length_s(window)
                 if short is not None:  # refilled within the step: charged nothing beyond it
-                    self.recorder.window_used(now, window.id, amount * short / MINUTE_S / window.limit)
+                    fraction = amount * short / MINUTE_S / window.limit
+                    self.recorder.window_used(now, window.id, fraction)
                     continue
                 handle = window.take(now, amount)
                 if account.refundable:  # the reserved output tokens not generated come back at once
@@ -425,8 +429,8 @@ class FluidSimulation:
         tally.completed += len(ok)
         tokens_in = self.tokens_in[ok_turns]
         tokens_out = costs.tokens_out[ok_turns]
-        tally.tokens_in += int(round(float(tokens_in.sum())))
-        tally.tokens_out += int(round(float(tokens_out.sum())))
+        tally.tokens_in += round(float(tokens_in.sum()))
+        tally.tokens_out += round(float(tokens_out.sum()))
         tally.cost_usd += float(costs.price_usd[ok_turns].sum())
         rec.served[Served.PROVIDER] += len(ok)
         self.interview_tokens[ok] += tokens_in + tokens_out
@@ -508,7 +512,7 @@ class FluidSimulation:
         for i, (r, t) in enumerate(zip(rows.tolist(), at_s.tolist(), strict=True)):
             kind = outcome if outcome is not None else (Outcome.DEGRADED if degraded is not None and degraded[i]
                                                         else Outcome.COMPLETED)
-            tokens = int(round(float(self.interview_tokens[r])))
+            tokens = round(float(self.interview_tokens[r]))
             rec.interview_ended(t, kind, t - float(self.interview_start_s[r]), tokens, int(self.interview_calls[r]))
         self.left[rows] -= 1
         more = rows[self.left[rows] > 0]
