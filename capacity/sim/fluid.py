@@ -116,6 +116,12 @@ class _Costs:
         speed = sampler(spec.latency.output_tokens_per_s).mean
         self.ttft_s = ttft
         self.service_s = ttft + self.tokens_out / speed  # mean service time of each turn's call, s
+        self.mean_service_s = float(self.service_s.mean())
+        self.min_amount = self.amount.min(axis=1)  # the smallest charge of any turn, per measure
+        self.full_until = -math.inf
+        """Before this run time no account has room for even the smallest request (long windows only)."""
+        self.cacheable_full = not spec.change_days() and spec.withdrawn_on is None
+        """Whether ``full_until`` may be kept: no dated limit change can make room earlier."""
         self.error_rate = spec.error_rate
         self.outages = [(o.start_s, o.start_s + o.duration_s) for o in config.scenario.outages
                         if o.provider == _provider_of(config, dest.index)]
@@ -151,53 +157,104 @@ def erlang_b(servers: float, offered: float) -> float:
     return b
 
 
-def _admit_prefix(
-    account: AccountQuota, now: float, amounts: FloatArray, service_s: float, recorder: Recorder
-) -> tuple[int, list[tuple[int, float]]]:
-    """How many of a FIFO line of requests (their charges per measure: ``amounts[measure, i]``,
-    needed over one minute) one account admits at ``now``: the longest prefix every window has
-    room for. Returns the count and, per window, the amount charged.
+def _admit_account(
+    account: AccountQuota,
+    now: float,
+    amounts: FloatArray,
+    service_s: float,
+    recorder: Recorder,
+    offered: dict[int, tuple[float, float, float]] | None,
+) -> tuple[IntArray, FloatArray]:
+    """Which of a line of requests (their charges per measure: ``amounts[measure, i]``, needed over
+    one minute, in the order they were needed) one account admits at ``now``: in line order, every
+    request that each of its windows still has room for — the exact router tries each request on
+    its own, so a small one fits where a large one before it did not. Returns the positions admitted
+    and, per window, the amount charged.
 
     A window of a minute or less (per-second and per-minute limits, concurrency slots) refills
     within the step: the exact engine loses the requests that arrive while it is full to the next
     destination, so it admits the line's share Erlang's loss formula gives — the window as
     limit ÷ mean charge servers, each held for the window's length (a concurrency slot: for the
-    mean service time ``service_s``) — capped by what fits in the step. Longer windows admit
-    what their remaining room holds."""
+    mean service time ``service_s``) — within what fits in the step. A step may come back to the
+    same minute; ``offered`` keeps, per window or slot id, the minute's start and the requests
+    offered to and admitted by it so far, so the loss is that of the whole minute. Turns that wait
+    for quota (``offered`` None: the quota-wait queue) lose nothing: they take the rest of the
+    minute's room as the windows free. Longer windows admit what their remaining room holds."""
+    windows = account.windows
     n = amounts.shape[1]
-    fit = n
-    limiting = None
-    sums: list[FloatArray] = []
-    for window in account.windows:
-        cum = np.cumsum(amounts[_MEASURES.index(window.measure)])
-        sums.append(cum)
+    charge = amounts[[_MEASURES.index(w.measure) for w in windows], :] if windows else np.zeros((0, n))
+    room = np.zeros(len(windows))
+    cap, capper = n, None
+    for w, window in enumerate(windows):
         short = short_length_s(window)
         if short is None:
-            k = int(np.searchsorted(cum, window.limit * (1 + _EPS) - window.used(now), side="right"))
-        else:
-            mean = float(cum[-1]) / n if n else 1.0
-            servers = window.limit / mean if mean > 0 else math.inf
-            if math.isinf(servers):
-                continue
-            carried = n * (1.0 - erlang_b(servers, n * short / MINUTE_S))
-            k = min(round(carried), int(np.searchsorted(cum, window.limit * MINUTE_S / short, side="right")))
-        if k < fit:
-            fit, limiting = k, (window, cum)
+            room[w] = window.limit * (1 + _EPS) - window.used(now)
+            continue
+        room[w] = window.limit * (1 + _EPS) * MINUTE_S / short - window.used(now)
+        mean = float(charge[w].mean()) if n else 0.0
+        if offered is not None and mean > 0:
+            k = _erlang_allowance(offered, window.id, now, n, window.limit / mean, short)
+            if k < cap:
+                cap, capper = k, (window.id, now + short)
     concurrency = account.concurrency
     if concurrency is not None and n:
-        k = round(n * (1.0 - erlang_b(concurrency.limit, n * service_s / MINUTE_S)))
-        if k < fit:
-            fit, limiting = k, None
-            recorder.window_refused(now, concurrency.id, now + service_s)
-    if limiting is not None:
-        window, cum = limiting
-        nxt = cum[fit] - (cum[fit - 1] if fit else 0.0)
-        recorder.window_refused(now, window.id, window.free_at(now, float(nxt)))
-    charged = []
-    if fit:
-        for w, cum in enumerate(sums):
-            charged.append((w, float(cum[fit - 1])))
-    return fit, charged
+        if offered is not None:
+            k = _erlang_allowance(offered, concurrency.id, now, n, concurrency.limit, service_s)
+        else:
+            k = int(concurrency.limit * MINUTE_S / max(service_s, 1e-3))
+        if k < cap:
+            cap, capper = k, (concurrency.id, now + service_s)
+    chosen = np.zeros(n, dtype=bool)
+    count = 0
+    # on arrival, a few sweeps, each taking in order the requests that still fit alone; the quota-wait
+    # queue admits its heads in order until one does not fit
+    for _ in range(4 if offered is not None else 1):
+        if count >= cap:
+            break
+        alone = np.all(charge <= room[:, None], axis=0) if offered is not None else np.ones(n, dtype=bool)
+        candidates = np.flatnonzero(~chosen & alone)
+        if not len(candidates):
+            break
+        cum = np.cumsum(charge[:, candidates], axis=1)
+        fits = np.all(cum <= room[:, None], axis=0)
+        k = min(len(candidates) if fits.all() else int(np.argmin(fits)), cap - count)
+        if k <= 0:
+            break
+        chosen[candidates[:k]] = True
+        room -= cum[:, k - 1]
+        count += k
+    selected = np.flatnonzero(chosen)
+    if count < n:  # say which window refused the first request left out, and until when
+        j = int(np.argmin(chosen))
+        over = np.flatnonzero(charge[:, j] > room) if len(windows) else np.zeros(0, dtype=np.int64)
+        if len(over):
+            window = windows[int(over[0])]
+            recorder.window_refused(now, window.id, window.free_at(now, float(charge[over[0], j])))
+        elif capper is not None:
+            recorder.window_refused(now, capper[0], capper[1])
+    keys = [w.id for w in windows if short_length_s(w) is not None]
+    if concurrency is not None:
+        keys.append(concurrency.id)
+    for key in keys:
+        if offered is not None and key in offered:
+            minute, asked, taken = offered[key]
+            offered[key] = (minute, asked, taken + count)
+    return selected, charge[:, selected].sum(axis=1)
+
+
+def _erlang_allowance(
+    offered: dict[int, tuple[float, float, float]], key: int, now: float, n: int, servers: float, hold_s: float
+) -> int:
+    """How many more of ``n`` requests offered at ``now`` a loss system of ``servers`` servers, each
+    held ``hold_s`` s, admits in the minute starting at ``now``, counting what was offered to and
+    admitted by it earlier in that minute."""
+    minute, asked, taken = offered.get(key, (now, 0.0, 0.0))
+    if minute != now:
+        asked, taken = 0.0, 0.0
+    asked += n
+    offered[key] = (now, asked, taken)
+    carried = asked * (1.0 - erlang_b(servers, asked * hold_s / MINUTE_S))
+    return max(0, round(carried - taken))
 
 
 class FluidSimulation:
@@ -269,6 +326,8 @@ class FluidSimulation:
         self.started = np.zeros(n, dtype=bool)  # the current interview has begun
         self.need_s = sessions.start_s.astype(float).copy()  # when the due turn was needed, s
         self.attempt = np.zeros(n, dtype=np.int64)
+        self.waited = np.zeros(n, dtype=bool)  # the due turn waited for quota or a retry: sent when admitted
+        self._floor = 0  # the earliest minute new work may be filed under
         self.degraded = np.zeros(n, dtype=bool)
         self.interview_start_s = np.zeros(n)
         self.interview_tokens = np.zeros(n)
@@ -277,14 +336,17 @@ class FluidSimulation:
         self.cache_until = np.full(candidates, -math.inf)  # the resume analysis cached until, s
         self.buckets: dict[int, list[IntArray]] = {}
         self.queued = 0
+        self.offered: dict[int, tuple[float, float, float]] = {}  # short windows' minute: offered, admitted
         self._schedule(np.arange(n, dtype=np.int64), self.need_s)
 
     # ------------------------------------------------------------------------------------
     def _schedule(self, rows: IntArray, at_s: FloatArray) -> None:
-        """File sessions ``rows`` under the minute of their next event ``at_s`` (s)."""
+        """File sessions ``rows`` under the minute of their next event ``at_s`` (s), or the next step's."""
         if not len(rows):
             return
-        minutes = (np.asarray(at_s) // MINUTE_S).astype(np.int64)
+        # work that falls in the minute being stepped waits for the next step, keeping its need
+        # time: the next step lines it up with that minute's turns in the order they were needed
+        minutes = np.maximum((np.asarray(at_s) // MINUTE_S).astype(np.int64), self._floor)
         order = np.argsort(minutes, kind="stable")
         rows, minutes = rows[order], minutes[order]
         edges = np.flatnonzero(np.diff(minutes)) + 1
@@ -309,8 +371,9 @@ class FluidSimulation:
             return [(sorted(dests, key=lambda d: d.price_usd(mean_in, mean_out)), slice(0, n))]
         return [(dests, slice(0, n))]
 
-    def _route(self, now: float, rows: IntArray) -> tuple[list[tuple[int, IntArray]], IntArray]:
-        """Admit the FIFO line ``rows`` (sessions whose due turn needs a model) on the destinations;
+    def _route(self, now: float, rows: IntArray, queued: bool = False) -> tuple[list[tuple[int, IntArray]], IntArray]:
+        """Admit the FIFO line ``rows`` (sessions whose due turn needs a model) on the destinations
+        (``queued``: turns waiting in the quota-wait queue, which lose nothing to short windows);
         returns the admitted rows per destination index and the rows refused everywhere."""
         admitted: list[tuple[int, IntArray]] = []
         refused: list[IntArray] = []
@@ -321,7 +384,7 @@ class FluidSimulation:
                     break
                 costs = self.costs[dest.index]
                 quota = costs.quota
-                if now >= quota.withdrawn_at_s:
+                if now >= quota.withdrawn_at_s or now < costs.full_until:
                     continue
                 quota.limits_in_force(now)
                 turns = self.turn[line]
@@ -331,10 +394,9 @@ class FluidSimulation:
                 if not fits.all():
                     self.recorder.over_input_cap(now, dest)
                 candidates, others = line[fits], line[~fits]
-                taken = self._admit(now, costs, candidates)
+                taken, line = self._admit(now, costs, candidates, queued)
                 if len(taken):
                     admitted.append((dest.index, taken))
-                line = candidates[len(taken):]
                 if len(others):  # what is left goes on to the next destination, in FIFO order
                     line = np.concatenate([line, others])
                     line = line[np.argsort(self.need_s[line], kind="stable")]
@@ -342,37 +404,49 @@ class FluidSimulation:
         out = np.concatenate(refused) if refused else np.zeros(0, dtype=np.int64)
         return admitted, out[np.argsort(self.need_s[out], kind="stable")]
 
-    def _admit(self, now: float, costs: _Costs, line: IntArray) -> IntArray:
-        """Admit the longest prefix of ``line`` each account has room for, account after account."""
+    def _admit(self, now: float, costs: _Costs, line: IntArray, queued: bool) -> tuple[IntArray, IntArray]:
+        """Admit what each account has room for, account after account; returns the rows admitted
+        and the rows left, each in line order."""
         quota = costs.quota
         turns = self.turn[line]
         amounts = costs.amount[:, turns]
-        taken = 0
-        n = len(quota.accounts)
-        for a in range(n):
-            if taken == len(line):
+        left = np.arange(len(line))
+        picked: list[IntArray] = []
+        service = costs.mean_service_s
+        offered = None if queued else self.offered
+        for account in quota.accounts:
+            if not len(left):
                 break
-            account = quota.accounts[a]
-            service = float(costs.service_s.mean())
-            count, charged = _admit_prefix(account, now, amounts[:, taken:], service, self.recorder)
-            if not count:
+            selected, charged = _admit_account(account, now, amounts[:, left], service, self.recorder, offered)
+            if not len(selected):
                 continue
-            batch = turns[taken: taken + count]
-            for w, amount in charged:
-                window = account.windows[w]
-                short = short_length_s(window)
-                if short is not None:  # refilled within the step: charged nothing beyond it
-                    fraction = amount * short / MINUTE_S / window.limit
-                    self.recorder.window_used(now, window.id, fraction)
-                    continue
+            batch = turns[left[selected]]
+            for window, amount in zip(account.windows, charged.tolist(), strict=True):
                 handle = window.take(now, amount)
                 if account.refundable:  # the reserved output tokens not generated come back at once
                     used = float(costs.used[_MEASURES.index(window.measure), batch].sum())
                     if amount - used > 0:
                         window.refund(now, handle, amount - used)
                 self.recorder.window_used(now, window.id, window.used(now) / window.limit if window.limit else 1.0)
-            taken += count
-        return line[:taken]
+            picked.append(left[selected])
+            left = np.delete(left, selected)
+        if not picked and costs.cacheable_full:
+            costs.full_until = self._full_until(now, costs)
+        taken = np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+        return line[taken], line[left]
+
+    @staticmethod
+    def _full_until(now: float, costs: _Costs) -> float:
+        """The earliest run time any account of a destination that admitted nothing may take its
+        smallest request, by its windows longer than the step (``now`` if a shorter one refused)."""
+        earliest = math.inf
+        for account in costs.quota.accounts:
+            at = now
+            for window in account.windows:
+                if short_length_s(window) is None:
+                    at = max(at, window.free_at(now, float(costs.min_amount[_MEASURES.index(window.measure)])))
+            earliest = min(earliest, at)
+        return earliest
 
     # ------------------------------------------------------------------------------------
     def _step(self, minute: int, rows: IntArray) -> None:
@@ -395,7 +469,7 @@ class FluidSimulation:
         rows = rows[~template]
         turns = self.turn[rows]
         first = self.attempt[rows] == 0
-        lookup = self.cached_turn[turns] & first & (self.need_s[rows] >= now)  # not a queued turn's re-check
+        lookup = self.cached_turn[turns] & first & ~self.waited[rows]  # not a queued turn's re-check
         looked = rows[lookup]
         hit = self.cache_until[self.sessions.candidate[looked]] > self.need_s[looked]
         rec.cache_lookups += len(looked)
@@ -405,6 +479,10 @@ class FluidSimulation:
         rows = np.setdiff1d(rows, looked[hit], assume_unique=True)
         rows = rows[np.argsort(self.need_s[rows], kind="stable")]
         admitted, refused = self._route(now, rows)
+        if self.on_exhausted == "queue" and len(refused):
+            # refused everywhere: they wait, and take what the short windows free in the rest of the minute
+            more, refused = self._route(now, refused, queued=True)
+            admitted += more
         for index, taken in admitted:
             self._send(now, self.costs[index], taken)
         self._refused(now, refused)
@@ -414,7 +492,8 @@ class FluidSimulation:
         rec = self.recorder
         dest = costs.dest
         n = len(rows)
-        sent = np.maximum(self.need_s[rows], now)
+        # admitted on arrival: sent when needed; after waiting for quota or a backoff: now
+        sent = np.where(self.waited[rows], np.maximum(self.need_s[rows], now), self.need_s[rows])
         rec.api_calls += n
         tally = rec.tally[dest.index]
         tally.requests += n
@@ -447,6 +526,7 @@ class FluidSimulation:
             retry = (self.attempt[bad] < self.max_retries) & (failed_at + delay < self.need_s[bad] + self.deadline_s)
             again = bad[retry]
             self.attempt[again] += 1
+            self.waited[again] = True
             # a retry is checked for quota at its own instant, not queued behind the turn's first need
             self._schedule(again, (failed_at + delay)[retry])
             self._give_up(bad[~retry], failed_at[~retry], self.past_deadline)
@@ -459,6 +539,7 @@ class FluidSimulation:
         nxt = now + MINUTE_S
         if self.on_exhausted == "queue":
             wait = self.need_s[rows] + self.deadline_s >= nxt
+            self.waited[rows[wait]] = True
             self._schedule(rows[wait], np.full(int(wait.sum()), nxt))
             self.recorder.queued.set(now, int(wait.sum()))
             late = rows[~wait]
@@ -495,6 +576,7 @@ class FluidSimulation:
         go, at_go, nxt = rows[~last], at_s[~last], nxt[~last]
         self.turn[go] = nxt
         self.attempt[go] = 0
+        self.waited[go] = False
         speaks = self.speaks[nxt]
         think = self.script.think_time_s.sample_block(self.rng, int(speaks.sum())) if speaks.any() else None
         need = at_go.copy()
@@ -519,6 +601,7 @@ class FluidSimulation:
         at_more = np.asarray(at_s)[self.left[rows] > 0] + self.gap_s
         self.turn[more] = 0
         self.attempt[more] = 0
+        self.waited[more] = False
         self.started[more] = False
         self.need_s[more] = at_more
         self._schedule(more, at_more)
@@ -535,9 +618,9 @@ class FluidSimulation:
             minute = min(self.buckets)
             if minute >= last_minute:
                 break
-            while minute in self.buckets:  # a step may file more work under its own minute
-                chunks = self.buckets.pop(minute)
-                self._step(minute, np.concatenate(chunks) if len(chunks) > 1 else chunks[0])
+            chunks = self.buckets.pop(minute)
+            self._floor = minute + 1
+            self._step(minute, np.concatenate(chunks) if len(chunks) > 1 else chunks[0])
             if progress is not None and minute * MINUTE_S - reported >= HOUR_S:
                 reported = minute * MINUTE_S
                 progress(reported, self.end_s)
