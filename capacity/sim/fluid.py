@@ -110,6 +110,8 @@ class _Costs:
                 self.used[i, k] = actual.amount(measure)
             self.price_usd[k] = dest.price_usd(float(tokens_in[k]), min(float(tokens_out[k]), float(cap)))
             self.eligible[k] = tokens_in[k] <= quota.max_input_cap
+        if spec_charges_up_front(quota):  # nothing reserved comes back (Cerebras)
+            self.used = self.amount.copy()
         self.tokens_out = np.minimum(tokens_out, [quota.output_cap(int(m)) for m in max_out])
         spec = quota.spec
         ttft = sampler(spec.latency.ttft_s).mean
@@ -129,6 +131,11 @@ class _Costs:
     def failure_rate(self, now: float) -> float:
         """Share of calls that fail at ``now`` (all of them during a scheduled outage)."""
         return 1.0 if any(a <= now < b for a, b in self.outages) else self.error_rate
+
+
+def spec_charges_up_front(quota: DestinationQuota) -> bool:
+    """Whether the provider charges ``max_tokens`` at admission and refunds nothing."""
+    return bool(quota.spec.limits.charge_max_output_up_front)
 
 
 def _provider_of(config: Configuration, index: int) -> str | None:
@@ -161,28 +168,36 @@ def _admit_account(
     account: AccountQuota,
     now: float,
     amounts: FloatArray,
+    used: FloatArray,
     service_s: float,
     recorder: Recorder,
     offered: dict[int, tuple[float, float, float]] | None,
 ) -> tuple[IntArray, FloatArray]:
-    """Which of a line of requests (their charges per measure: ``amounts[measure, i]``, needed over
-    one minute, in the order they were needed) one account admits at ``now``: in line order, every
+    """Which of a line of requests (their charges per measure: ``amounts[measure, i]`` reserved at
+    admission, ``used[measure, i]`` after the response; needed over one minute, in the order they
+    were needed) one account admits at ``now``: in line order, every
     request that each of its windows still has room for — the exact router tries each request on
     its own, so a small one fits where a large one before it did not. Returns the positions admitted
     and, per window, the amount charged.
 
     A window of a minute or less (per-second and per-minute limits, concurrency slots) refills
-    within the step: the exact engine loses the requests that arrive while it is full to the next
-    destination, so it admits the line's share Erlang's loss formula gives — the window as
-    limit ÷ mean charge servers, each held for the window's length (a concurrency slot: for the
-    mean service time ``service_s``) — within what fits in the step. A step may come back to the
-    same minute; ``offered`` keeps, per window or slot id, the minute's start and the requests
-    offered to and admitted by it so far, so the loss is that of the whole minute. Turns that wait
-    for quota (``offered`` None: the quota-wait queue) lose nothing: they take the rest of the
-    minute's room as the windows free. Longer windows admit what their remaining room holds."""
+    within the step and holds a request's reservation only for the seconds of its call, so it counts
+    what requests use; the exact engine loses the requests that arrive while it is full to the next
+    destination, so a request window (and a concurrency slot) admits the line's share Erlang's loss
+    formula gives — the window as limit servers, each held for the window's length (a slot: for
+    the mean service time ``service_s``) — within what fits in the step; a token window admits
+    what fits (requests of all sizes share it, and the small ones fit where large ones do not).
+    ``offered`` keeps, per window or slot id, the requests offered to and admitted by it in the
+    step, so the loss is that of the whole minute. Turns that wait for quota (``offered`` None:
+    the quota-wait queue) lose nothing: they take the rest of the minute's room as the windows
+    free. Longer windows admit what their remaining room holds."""
     windows = account.windows
     n = amounts.shape[1]
-    charge = amounts[[_MEASURES.index(w.measure) for w in windows], :] if windows else np.zeros((0, n))
+    rows = [_MEASURES.index(w.measure) for w in windows]
+    charge = amounts[rows, :] if windows else np.zeros((0, n))
+    for w, window in enumerate(windows):
+        if short_length_s(window) is not None:
+            charge[w] = used[rows[w]]
     room = np.zeros(len(windows))
     cap, capper = n, None
     for w, window in enumerate(windows):
@@ -192,7 +207,7 @@ def _admit_account(
             continue
         room[w] = window.limit * (1 + _EPS) * MINUTE_S / short - window.used(now)
         mean = float(charge[w].mean()) if n else 0.0
-        if offered is not None and mean > 0:
+        if offered is not None and mean > 0 and window.measure is Measure.REQUESTS:
             k = _erlang_allowance(offered, window.id, now, n, window.limit / mean, short)
             if k < cap:
                 cap, capper = k, (window.id, now + short)
@@ -410,6 +425,7 @@ class FluidSimulation:
         quota = costs.quota
         turns = self.turn[line]
         amounts = costs.amount[:, turns]
+        used = costs.used[:, turns]
         left = np.arange(len(line))
         picked: list[IntArray] = []
         service = costs.mean_service_s
@@ -417,16 +433,18 @@ class FluidSimulation:
         for account in quota.accounts:
             if not len(left):
                 break
-            selected, charged = _admit_account(account, now, amounts[:, left], service, self.recorder, offered)
+            selected, charged = _admit_account(
+                account, now, amounts[:, left], used[:, left], service, self.recorder, offered
+            )
             if not len(selected):
                 continue
             batch = turns[left[selected]]
             for window, amount in zip(account.windows, charged.tolist(), strict=True):
                 handle = window.take(now, amount)
                 if account.refundable:  # the reserved output tokens not generated come back at once
-                    used = float(costs.used[_MEASURES.index(window.measure), batch].sum())
-                    if amount - used > 0:
-                        window.refund(now, handle, amount - used)
+                    spent = float(costs.used[_MEASURES.index(window.measure), batch].sum())
+                    if amount - spent > 0:
+                        window.refund(now, handle, amount - spent)
                 self.recorder.window_used(now, window.id, window.used(now) / window.limit if window.limit else 1.0)
             picked.append(left[selected])
             left = np.delete(left, selected)
