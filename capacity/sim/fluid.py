@@ -9,13 +9,17 @@ but moves time in steps of one minute and admits each minute's requests *togethe
 * each interview walks the compiled script; a turn's prompt and output are the script's
   expected tokens (:meth:`~capacity.workload.script.CompiledScript.expected_tokens`); think
   time between turns is drawn from the script's distribution, in blocks;
-* in each minute the turns that need a model are lined up in the order they were needed (the
-  quota-wait queue's FIFO) and offered to the destinations in the routing strategy's order;
-  each account of a destination admits the longest prefix of that line that every one of its
-  windows has room for — the very :class:`~capacity.policy.windows.QuotaWindow` objects of
-  the exact engine (rolling windows, fixed windows with their resets and time zones, token
-  buckets, account-wide allowances, dated limit changes, withdrawn free tiers), charged once a
-  minute with the sum and refunded the reserved but unused output tokens at once;
+* in each minute the turns that need a model are lined up in the order they were needed and
+  offered to the destinations in the routing strategy's order; each account of a destination
+  admits, in line order, every request its windows still have room for — the very
+  :class:`~capacity.policy.windows.QuotaWindow` objects of the exact engine (rolling windows,
+  fixed windows with their resets and time zones, token buckets, account-wide allowances,
+  dated limit changes, withdrawn free tiers), charged once a minute with the sum and refunded
+  the reserved but unused output tokens at once. A request window of a minute or less (per
+  second, per minute) and a concurrency slot refill within the step: they admit the share of
+  the minute's arrivals that Erlang's loss formula gives, as the exact router loses to the next
+  destination what arrives while they are full; the turns left over wait in the quota-wait
+  queue and take what those windows free in the rest of the minute;
 * a turn refused everywhere waits for the next minute's step while its deadline allows
   (``on_exhausted: queue``), or degrades or fails as ``routing.on_exhausted`` and
   ``routing.on_deadline`` say; a call fails with the provider's error rate (every call during a
@@ -23,9 +27,10 @@ but moves time in steps of one minute and admits each minute's requests *togethe
 * a call takes the destination's mean service time (mean TTFT + output tokens ÷ mean decode
   speed); the response cache keeps a candidate's resume analysis for ``cache.ttl_s``.
 
-What it cannot model, and so leaves empty rather than invent: turn latency, TTFT, queue wait and
-interview-duration distributions (their :class:`~capacity.result.Quantiles` have ``count`` 0),
-latency-driven routing, GPU pools, router replicas on local ledgers, gated admission,
+What it cannot model, and so leaves empty rather than invent: turn latency, TTFT and queue-wait
+distributions (their :class:`~capacity.result.Quantiles` have ``count`` 0; interview durations
+are kept, from the drawn think times, mean service times and whole-minute waits), latency-driven
+or headroom routing, GPU pools, router replicas on local ledgers, gated admission,
 catalogue caches, provider prompt caching (the whole prompt is charged and priced), cool-downs
 after errors and per-request random token counts. Such a scenario is refused with a
 :class:`~capacity.errors.UsageError` naming the setting. Agreement with the exact engine is a

@@ -1,9 +1,9 @@
 """The fluid fast mode against the exact engine on short horizons (capacity.sim.fluid).
 
-Agreement target (issue 13): carried interviews and per-provider requests within 2%. It holds
-where quotas do not bind (the paid scenarios); where the free tiers' per-second and per-minute
-windows bind (A, B) the measured gap is larger and stated in the README and the bench, not
-tested against a looser bound.
+Agreement target (issue 13): carried interviews and per-provider requests within 2%. Both hold
+where quotas do not bind (the paid scenarios); where the free tiers bind (A's first day) carried
+interviews hold, per-provider requests do not: their measured gaps are in the README and the
+bench, not tested against a looser bound.
 """
 
 from __future__ import annotations
@@ -36,6 +36,31 @@ def test_fluid_carries_and_sends_what_the_exact_engine_does(scenario: str, inter
         assert e.name == f.name
         assert _close(f.requests, e.requests), (e.name, e.requests, f.requests)
     assert fluid.turn_latency_s.count == 0  # not modelled: left empty, not invented
+
+
+def test_fluid_carries_what_the_exact_engine_carries_when_free_tiers_bind() -> None:
+    """Scenario A's first day: daily, per-minute and per-second windows of the free tiers bind from
+    the early afternoon (UTC) and a quarter of the interviews fail; fluid carries within 2%."""
+    config = load("A", None, None)
+    exact = simulate(config, days=1)
+    fluid = simulate_fluid(config, days=1)
+    assert exact.interviews.failed > 0.2 * exact.interviews.requested  # the quotas really bind
+    assert fluid.interviews.requested == exact.interviews.requested
+    assert _close(fluid.carried, exact.carried), (exact.carried, fluid.carried)
+
+
+@settings(max_examples=5, deadline=None)
+@given(interviews=st.integers(20, 400), seed=st.integers(0, 2**31))
+def test_fluid_conserves_interviews_and_never_exceeds_a_daily_limit(interviews: int, seed: int) -> None:
+    config = load("A", None, None)
+    result = simulate_fluid(config, days=1, max_interviews=interviews, seed=seed)
+    iv = result.interviews
+    assert iv.requested == iv.completed + iv.degraded + iv.failed + iv.unfinished == interviews
+    assert result.requests.api_calls == sum(d.requests for d in result.destinations)
+    for dest in result.destinations:
+        for window in dest.windows:
+            if window.name == "rpd":
+                assert dest.requests <= window.limit * dest.accounts
 
 
 def test_fluid_spends_a_daily_quota_exactly_once() -> None:
