@@ -31,7 +31,7 @@ from capacity.errors import UsageError
 from capacity.plan import plan as make_plan
 from capacity.report.run_tables import carries, render_run, summary_json
 from capacity.report.verdict import judge
-from capacity.sim.fluid import unsupported
+from capacity.sim.fluid_quota import unsupported
 from capacity.studies.replications import headline_intervals, replicate
 from capacity.studies.runner import Fidelity, SimClock
 from capacity.units import DAY_S

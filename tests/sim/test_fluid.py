@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from capacity.cli.common import load
 from capacity.errors import UsageError
-from capacity.sim.fluid import erlang_b, simulate_fluid, unsupported
+from capacity.sim.fluid import simulate_fluid
+from capacity.sim.fluid_quota import erlang_b, unsupported
 from capacity.sim.model import simulate
 
 
