@@ -140,7 +140,8 @@ class FluidSimulation:
         self.started = np.zeros(n, dtype=bool)  # the current interview has begun
         self.need_s = sessions.start_s.astype(float).copy()  # when the due turn was needed, s
         self.attempt = np.zeros(n, dtype=np.int64)
-        self.waited = np.zeros(n, dtype=bool)  # the due turn waited for quota or a retry: sent when admitted
+        self.waited = np.zeros(n, dtype=bool)  # the due turn waited for quota: sent when admitted
+        self.ready_s = self.need_s.copy()  # when the due turn may be sent: its need, or its retry after a backoff, s
         self._floor = 0  # the earliest minute new work may be filed under
         self.degraded = np.zeros(n, dtype=bool)
         self.interview_start_s = np.zeros(n)
@@ -309,8 +310,9 @@ class FluidSimulation:
         rec = self.recorder
         dest = costs.dest
         n = len(rows)
-        # admitted on arrival: sent when needed; after waiting for quota or a backoff: now
-        sent = np.where(self.waited[rows], np.maximum(self.need_s[rows], now), self.need_s[rows])
+        # admitted on arrival: sent when ready (needed, or its backoff over); after waiting for quota: now
+        ready = self.ready_s[rows]
+        sent = np.where(self.waited[rows], np.maximum(ready, now), ready)
         rec.api_calls += n
         tally = rec.tally[dest.index]
         tally.requests += n
@@ -343,7 +345,7 @@ class FluidSimulation:
             retry = (self.attempt[bad] < self.max_retries) & (failed_at + delay < self.need_s[bad] + self.deadline_s)
             again = bad[retry]
             self.attempt[again] += 1
-            self.waited[again] = True
+            self.ready_s[again] = (failed_at + delay)[retry]
             # a retry is checked for quota at its own instant, not queued behind the turn's first need
             self._schedule(again, (failed_at + delay)[retry])
             self._give_up(bad[~retry], failed_at[~retry], self.past_deadline)
@@ -400,6 +402,7 @@ class FluidSimulation:
         if think is not None:
             need[speaks] += think
         self.need_s[go] = need
+        self.ready_s[go] = need
         self._schedule(go, need)
 
     def _end_interviews(
@@ -421,6 +424,7 @@ class FluidSimulation:
         self.waited[more] = False
         self.started[more] = False
         self.need_s[more] = at_more
+        self.ready_s[more] = at_more
         self._schedule(more, at_more)
 
     # ------------------------------------------------------------------------------------
