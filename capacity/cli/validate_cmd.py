@@ -21,6 +21,7 @@ from capacity.cli.common import (
     user_errors,
 )
 from capacity.report.validate_tables import render_validation, validation_json
+from capacity.studies.validate import DEFAULT_TIME_SCALE
 from capacity.studies.validate import validate as run_validation
 
 
@@ -33,9 +34,14 @@ def validate(
     interviews: InterviewsOption = 100,
     time_scale: Annotated[
         float, typer.Option("--time-scale", metavar="FACTOR", min=1.0, max=600.0,
-            help="Run time per wall second of the live run.")
-    ] = 60.0,
+            help="Run time per wall second of the live run (each wall ms the live side adds counts FACTOR ms).")
+    ] = DEFAULT_TIME_SCALE,
     seed: SeedOption = None,
+    shared_draws: Annotated[
+        bool, typer.Option("--shared-draws/--independent-draws",
+            help="Draw each call's failure and service time on both sides from one seeded decision per "
+                 "(candidate, interview, turn, attempt), or independently on each side.")
+    ] = True,
 ) -> None:
     """Check the simulator against reality: simulate the scenario's first interviews, run the
     same interviews live through the same policy core against the provider emulator (started
@@ -57,7 +63,9 @@ def validate(
             err_console.print(
                 f"simulating, then running {interviews:,} interviews live at {time_scale:g}× against the emulator…"
             )
-        result = run_validation(config, interviews=interviews, time_scale=time_scale, seed=seed)
+        result = run_validation(
+            config, interviews=interviews, time_scale=time_scale, seed=seed, shared_draws=shared_draws
+        )
     if as_json:
         print_json(validation_json(result))
     else:

@@ -58,6 +58,7 @@ from capacity.live.ratelimits import (
     retry_after_from_headers,
 )
 from capacity.units import ErrorKind
+from capacity.workload.keyed import CALL_KEY_HEADER, format_call_key
 
 __all__ = ["ChatTransport", "TransportSettings"]
 
@@ -245,6 +246,8 @@ class ChatTransport:
             headers["authorization"] = f"Bearer {endpoint.api_key.get_secret_value()}"
         if request.output_tokens is not None:
             headers[OUTPUT_TOKENS_HEADER] = str(request.output_tokens)
+        if request.call_key is not None:
+            headers[CALL_KEY_HEADER] = format_call_key(request.call_key)
         async with self._client.stream(
             "POST", endpoint.url, json=request.body(endpoint.model), headers=headers, timeout=self._timeouts(endpoint)
         ) as response:

@@ -51,6 +51,7 @@ from capacity.policy.router import RetryPolicy, Routed, Router
 from capacity.policy.waitqueue import QuotaWaitQueue
 from capacity.units import ErrorKind, Outcome, Served
 from capacity.workload.distributions import BlockStream
+from capacity.workload.keyed import CallKey
 from capacity.workload.script import CompiledScript, Turn
 
 __all__ = ["RETRYABLE", "CandidateBehaviour", "Pipeline", "PipelineSettings", "TurnPipeline"]
@@ -150,6 +151,7 @@ class TurnPipeline:
         self.observer = observer
         self.last_failed_turn_s = -math.inf
         self.interviews_started = 0  # numbers each interview (its conversation, for prefix caches)
+        self.interviews_of: dict[int, int] = {}  # interviews begun per candidate (numbers each call's key)
         self.prefixes = PrefixTracker()  # where each interview's prompt was last sent (prompt caching)
 
     # sessions and interviews ---------------------------------------------------------------
@@ -177,6 +179,8 @@ class TurnPipeline:
         """One interview of ``candidate`` from ``now``; returns the run time it ended."""
         obs, behaviour = self.observer, self.behaviour
         start = now
+        number = self.interviews_of.get(candidate, 0)  # the candidate's interview number, turned away or not
+        self.interviews_of[candidate] = number + 1
         if self.settings.gated and self.saturated(now):
             obs.turned_away(now)
             return now
@@ -196,7 +200,9 @@ class TurnPipeline:
                 obs.turn(now, Served.TEMPLATE, 0.0)
             else:
                 tokens_in = turn.fixed_input_tokens + (round(history) if turn.reads_history else 0)
-                served, now = yield from self._answer_turn(now, turn, candidate, tokens_in, tokens_out, conversation)
+                served, now = yield from self._answer_turn(
+                    now, turn, candidate, tokens_in, tokens_out, conversation, number
+                )
                 if served is Served.FAILED:
                     self.last_failed_turn_s = now
                     self.prefixes.forget(conversation)
@@ -224,9 +230,17 @@ class TurnPipeline:
         return (turn.stage, draw())
 
     def _answer_turn(
-        self, needed: float, turn: Turn, candidate: int, tokens_in: int, tokens_out: int, conversation: int
+        self,
+        needed: float,
+        turn: Turn,
+        candidate: int,
+        tokens_in: int,
+        tokens_out: int,
+        conversation: int,
+        interview: int,
     ) -> Generator[Action, float, tuple[Served, float]]:
-        """Cache → de-duplication → call; returns how the turn was served and the time it ended."""
+        """Cache → de-duplication → call; returns how the turn was served and the time it ended
+        (``interview``: the candidate's interview number, for the calls' keys)."""
         obs = self.observer
         now = needed
         key = self.cache_key(turn, candidate)
@@ -246,7 +260,9 @@ class TurnPipeline:
                     obs.turn(needed, Served.DEDUPLICATED, now - needed, candidate_waits=turn.candidate_waits)
                     return Served.DEDUPLICATED, now
             leading = self.settings.deduplicate and self.in_flight.lead(key)
-        served, wait, now = yield from self._call(needed, turn, candidate, tokens_in, tokens_out, conversation)
+        served, wait, now = yield from self._call(
+            needed, turn, candidate, tokens_in, tokens_out, conversation, interview
+        )
         if key is not None:
             assert self.cache is not None
             if served is Served.PROVIDER:
@@ -261,7 +277,14 @@ class TurnPipeline:
         return served, now
 
     def _call(
-        self, needed: float, turn: Turn, candidate: int, tokens_in: int, tokens_out: int, conversation: int
+        self,
+        needed: float,
+        turn: Turn,
+        candidate: int,
+        tokens_in: int,
+        tokens_out: int,
+        conversation: int,
+        interview: int,
     ) -> Generator[Action, float, tuple[Served, float, float]]:
         """Route (reserving input + the turn's ``max_tokens``), wait for quota, send, retry.
 
@@ -297,8 +320,9 @@ class TurnPipeline:
                 if granted is None:
                     return settings.past_deadline, wait, now
                 routed = granted
+            key = (candidate, interview, turn.index, attempt)
             failure, now = yield from self._send(
-                now, routed, tokens_in, tokens_out, max_output_tokens, turn.stage, candidate, conversation
+                now, routed, tokens_in, tokens_out, max_output_tokens, turn.stage, candidate, conversation, key
             )
             if failure is None:
                 return Served.PROVIDER, wait, now
@@ -320,16 +344,18 @@ class TurnPipeline:
         stage: str,
         candidate: int,
         conversation: int,
+        key: CallKey,
     ) -> Generator[Action, float, tuple[str | None, float]]:
-        """One call to a provider model or a GPU pool's server (the conversation's, or the least
-        loaded): how it failed (``None``: it answered) and the time it ended."""
+        """One call (identity ``key``) to a provider model or a GPU pool's server (the
+        conversation's, or the least loaded): how it failed (``None``: it answered) and the time
+        it ended."""
         obs, router = self.observer, self.router
         dest = routed.destination
         obs.call_sent(now, dest)
         if dest.replicas is not None:  # a GPU pool: no quota, it queues at the server
             server = dest.replicas.choose(conversation)
             dest.replicas.dispatched(server, conversation)
-            call = Call(routed, tokens_in, tokens_out, max_output_tokens, server, stage, candidate, conversation)
+            call = Call(routed, tokens_in, tokens_out, max_output_tokens, server, stage, candidate, conversation, key)
             now = yield call
             if call.failure is None:
                 now = yield Settle(routed, tokens_in, call.tokens_out, call.latency_s)
@@ -342,7 +368,7 @@ class TurnPipeline:
         assert dest.quota is not None
         cap = dest.quota.output_cap(max_output_tokens)
         tokens_out = min(tokens_out, dest.quota.output_cap(tokens_out))
-        call = Call(routed, tokens_in, tokens_out, cap, -1, stage, candidate, conversation)
+        call = Call(routed, tokens_in, tokens_out, cap, -1, stage, candidate, conversation, key)
         sent = now
         now = yield call
         if call.failure is None:
