@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from capacity.report.run_tables import summary_json
-from capacity.studies.validate import Overhead, Validation
+from capacity.studies.validate import LATENCY_TOLERANCE, Overhead, Validation
 
 __all__ = ["render_validation", "validation_json"]
 
@@ -54,6 +54,13 @@ def render_validation(v: Validation, console: Console) -> None:
         console.print("draws: independent — each side drew its own failures and service times", highlight=False)
     if v.overhead is not None:
         console.print(_overhead_line(v.overhead, v.time_scale), highlight=False)
+    if v.overhead_share > LATENCY_TOLERANCE:
+        console.print(
+            f"[yellow]note[/yellow]: at {v.time_scale:g}× the live overhead's p95 is {v.overhead_share:.0%} of the "
+            f"simulated p95 turn latency (more than the ±{LATENCY_TOLERANCE:.0%} target): the latency "
+            "comparison measures this machine's load as much as the model; a lower --time-scale shrinks it",
+            highlight=False,
+        )
     console.print(
         f"emulator: {v.emulator_429s:,} rate-limit refusals sent, {v.emulator_violations:,} limit violations "
         "seen by its independent audit"
@@ -109,6 +116,7 @@ def validation_json(v: Validation) -> dict[str, Any]:
         "relative_error": {f.name: (None if math.isinf(f.relative_error) else f.relative_error) for f in v.figures},
         "emulator": {"rate_limited": v.emulator_429s, "violations": v.emulator_violations},
         "shared_draws": v.shared_draws,
+        "overhead_share": _finite(v.overhead_share),
         "overhead_wall_s": None
         if v.overhead is None
         else {
