@@ -49,7 +49,7 @@ def validate(
     both with the relative error. Both sides draw each call's failure and service time from one
     seeded decision per (candidate, interview, turn, attempt) unless --independent-draws. The
     live side's own overhead per call (wall ms) is shown; at --time-scale X it counts X times in
-    run time, so the default (2) keeps it small against the p95 turn latency (A: ~20 minutes of
+    run time, so the default (2) keeps it small against the p95 turn latency (A: ~25 minutes of
     wall time for 20 interviews). Targets: interviews carried and requests per provider within
     2%, p95 turn latency within 10%.
 
