@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import secrets
 import statistics
 import sys
@@ -83,6 +84,12 @@ def configuration() -> Configuration:
         "routing": {"destinations": [{"provider": "fast", "model": "m"}], "max_retries": 0},
     })  # fmt: skip
     return Configuration(scenario, {"fast": provider}, "<bench>", "<bench>", load_catalog())
+
+
+def load() -> str:
+    """The machine's load average over 1, 5 and 15 minutes (a shared machine's figures need it)."""
+    one, five, fifteen = os.getloadavg()
+    return f"[load average {one:.1f} {five:.1f} {fifteen:.1f}]"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -215,13 +222,13 @@ def main() -> None:
                     f"{name:9} {rate:6.0f} req/s offered ({m['achieved']:6.0f} achieved): our code "
                     f"p50 {m['p50_ms']:.3f} ms, p99 {m['p99_ms']:.3f} ms (HTTP exchange p50 "
                     f"{m['exchange_p50_ms']:.2f} ms; {m['without_call']} turns without a call)  "
-                    f"[target: p99 ≤ {target:g} ms]",
+                    f"[target: p99 ≤ {target:g} ms] {load()}",
                     flush=True,
                 )
         bare, routed, shared = asyncio.run(throughput(config, server.base_url, args.requests, 16, redis.url))
         print(f"closed loop, 16 in flight: bare httpx {bare:,.0f} req/s; one router process {routed:,.0f} req/s "
               f"in memory (ratio {routed / bare:.2f}), {shared:,.0f} req/s with Redis (ratio {shared / bare:.2f}) "
-              "[target ≥ 0.8]")  # fmt: skip
+              f"[target ≥ 0.8] {load()}")  # fmt: skip
 
 
 if __name__ == "__main__":

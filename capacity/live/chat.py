@@ -26,6 +26,7 @@ from capacity.errors import UsageError
 from capacity.live.ratelimits import MAX_RETRY_AFTER_S, OPENAI, HeaderDialect, RateLimitSnapshot, Throttle, dialect_for
 from capacity.policy.actions import Call
 from capacity.units import ErrorKind
+from capacity.workload.keyed import CallKey
 
 __all__ = ["MAX_WAIT_S", "OUTPUT_TOKENS_HEADER", "ChatOutcome", "ChatRequest", "Endpoint", "count_words", "fill_call"]
 
@@ -132,7 +133,9 @@ class ChatRequest:
     ``output_tokens``, a hint sent as :data:`OUTPUT_TOKENS_HEADER` (the emulator generates
     exactly that many tokens); ``user``, OpenAI's end-user id (sent when given: ``capacity
     serve`` keeps one user's requests on one provider); ``options``, more fields of the body
-    passed on as given (``capacity serve``'s clients' ``tools`` and ``tool_choice``). Raises
+    passed on as given (``capacity serve``'s clients' ``tools`` and ``tool_choice``); ``call_key``,
+    the call's identity, sent as :data:`~capacity.workload.keyed.CALL_KEY_HEADER` so the emulator
+    draws the call's fate as the simulator does (``capacity validate`` only). Raises
     ``ValueError`` for ``max_tokens`` < 1."""
 
     messages: Sequence[Mapping[str, str]]
@@ -141,6 +144,7 @@ class ChatRequest:
     output_tokens: int | None = None
     user: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    call_key: CallKey | None = None
 
     def __post_init__(self) -> None:
         if self.max_tokens < 1:

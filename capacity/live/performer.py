@@ -174,7 +174,10 @@ class HttpPerformer:
     ``max_tokens`` as the quota reserved it, and the sampled output length as the emulator's
     hint; the outcome is written back into the call in run time (``time_scale``). With
     ``sessions`` each request names its candidate as OpenAI's ``user`` (``candidate-17``), so a
-    router in between (``capacity serve``) keeps an interview's turns on one provider.
+    router in between (``capacity serve``) keeps an interview's turns on one provider. With
+    ``keyed_draws`` (``capacity validate``) each request carries its call's key, so the emulator
+    draws the call's failure and service time as the simulator of the same seed does
+    (:mod:`capacity.workload.keyed`).
 
     Each endpoint's deadline (providers.yaml's ``timeout_s``) is run time, as the simulator
     counts it: a compressed run gives a request ``timeout_s / time_scale`` wall seconds (60 s
@@ -183,7 +186,13 @@ class HttpPerformer:
     ``routes`` has one endpoint list per destination."""
 
     def __init__(
-        self, core: Core, routes: Routes, transport: ChatTransport, time_scale: float = 1.0, sessions: bool = False
+        self,
+        core: Core,
+        routes: Routes,
+        transport: ChatTransport,
+        time_scale: float = 1.0,
+        sessions: bool = False,
+        keyed_draws: bool = False,
     ) -> None:
         if len(routes.endpoints) != len(core.destinations):
             raise ValueError("one endpoint list per destination")
@@ -199,6 +208,7 @@ class HttpPerformer:
         self.transport = transport
         self.time_scale = time_scale
         self.sessions = sessions
+        self.keyed_draws = keyed_draws
 
     def endpoint(self, call: Call) -> Endpoint:
         """The endpoint ``call`` goes to: its account's (provider) or its server's (GPU pool)."""
@@ -214,6 +224,7 @@ class HttpPerformer:
             max_tokens=max(1, call.max_tokens),
             output_tokens=call.tokens_out,
             user=f"candidate-{call.candidate}" if self.sessions else None,
+            call_key=call.key if self.keyed_draws else None,
         )
         try:
             outcome = await self.transport.send(self.endpoint(call), request)

@@ -42,7 +42,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
@@ -58,6 +58,7 @@ from capacity.live.ratelimits import (
     retry_after_from_headers,
 )
 from capacity.units import ErrorKind
+from capacity.workload.keyed import CALL_KEY_HEADER, format_call_key
 
 __all__ = ["ChatTransport", "TransportSettings"]
 
@@ -173,6 +174,7 @@ class ChatTransport:
         self.settings = s = settings or TransportSettings()
         self._clock = clock
         self._wall_clock = wall_clock
+        self._timeout_of: dict[float, httpx.Timeout] = {}
         self._client = httpx.AsyncClient(
             limits=httpx.Limits(
                 max_connections=s.max_connections,
@@ -230,8 +232,16 @@ class ChatTransport:
         return self._answered(endpoint, request, progress)
 
     def _timeouts(self, endpoint: Endpoint) -> httpx.Timeout:
-        """The client's per-phase timeouts, none longer than the endpoint's whole deadline (s)."""
-        s, total = self.settings, endpoint.timeout_s
+        """The client's per-phase timeouts, none longer than the endpoint's whole deadline (s);
+        made once per deadline (a request's hot path builds nothing it can reuse)."""
+        total = endpoint.timeout_s
+        timeout = self._timeout_of.get(total)
+        if timeout is None:
+            timeout = self._timeout_of[total] = self._make_timeouts(total)
+        return timeout
+
+    def _make_timeouts(self, total: float) -> httpx.Timeout:
+        s = self.settings
         return httpx.Timeout(
             connect=min(s.connect_timeout_s, total),
             read=min(s.read_timeout_s, total),
@@ -245,15 +255,19 @@ class ChatTransport:
             headers["authorization"] = f"Bearer {endpoint.api_key.get_secret_value()}"
         if request.output_tokens is not None:
             headers[OUTPUT_TOKENS_HEADER] = str(request.output_tokens)
+        if request.call_key is not None:
+            headers[CALL_KEY_HEADER] = format_call_key(request.call_key)
         async with self._client.stream(
             "POST", endpoint.url, json=request.body(endpoint.model), headers=headers, timeout=self._timeouts(endpoint)
         ) as response:
             progress.status = response.status_code
-            said = _without_key(response.headers, endpoint)  # notes quote header values
+            # the headers decoded once, names in lower case (httpx's items()); a note quotes values
+            said = _without_key(dict(response.headers.items()), endpoint)
             progress.rate_limits = parse_rate_limits(said, endpoint.dialect)
             progress.notes.extend(progress.rate_limits.notes)
-            now = dt.datetime.fromtimestamp(self._wall_clock(), dt.UTC)
-            retry = retry_after_from_headers(said, now)
+            retry = None
+            if "retry-after" in said or "retry-after-ms" in said:  # an HTTP date is read against now
+                retry = retry_after_from_headers(said, dt.datetime.fromtimestamp(self._wall_clock(), dt.UTC))
             if retry is not None:
                 progress.retry_after_s = retry.seconds
                 if retry.note:
@@ -451,7 +465,7 @@ def _timeout_detail(exc: httpx.TimeoutException, timeout: httpx.Timeout) -> str:
 _MAX_DETAIL = 300
 
 
-def _without_key(headers: httpx.Headers, endpoint: Endpoint) -> Mapping[str, str]:
+def _without_key(headers: dict[str, str], endpoint: Endpoint) -> dict[str, str]:
     """The response headers, with the endpoint's key blanked should a server echo it (a note
     quoting a header value is cut short, so redacting afterwards could leave part of it)."""
     secret = endpoint.api_key.get_secret_value() if endpoint.api_key is not None else ""

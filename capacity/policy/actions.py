@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 if TYPE_CHECKING:
     from capacity.policy.prompt_cache import PrefixHint
     from capacity.policy.router import Routed
+    from capacity.workload.keyed import CallKey
 
 __all__ = ["Action", "Admit", "ArmTimer", "Call", "Lookup", "Park", "Resolve", "Settle", "Sleep", "Store", "Ticket"]
 
@@ -78,7 +79,11 @@ class Call:
     write the chat messages: the ``stage`` of the interview script and the ``candidate`` it
     is for; and ``conversation``, the interview's number in the run (an engine's prefix cache
     keeps a conversation's history resident between its turns); ``cached_tokens`` of the prompt
-    are read from the provider's prompt cache (as admitted), which shortens its prefill.
+    are read from the provider's prompt cache (as admitted), which shortens its prefill; ``key``
+    is the call's identity in the run — (candidate, the candidate's interview number, the
+    turn's index in the script, the attempt), all from 0 — the same in every run of the seed
+    whatever the order of events (:mod:`capacity.workload.keyed` draws a call's fate from it
+    when a simulation is validated against a live run).
 
     The driver fills the result: ``failure`` (``None`` if it answered, else an
     :class:`~capacity.units.ErrorKind` value); ``ttft_s`` and ``latency_s`` (time to first
@@ -92,6 +97,7 @@ class Call:
         "candidate",
         "conversation",
         "failure",
+        "key",
         "latency_s",
         "max_tokens",
         "payload",
@@ -114,6 +120,7 @@ class Call:
         stage: str = "",
         candidate: int = -1,
         conversation: int = -1,
+        key: CallKey = (0, 0, 0, 0),
     ) -> None:
         self.routed = routed
         self.tokens_in = tokens_in
@@ -123,6 +130,7 @@ class Call:
         self.stage = stage
         self.candidate = candidate
         self.conversation = conversation
+        self.key = key
         self.cached_tokens = routed.admission.cached_tokens
         self.failure: str | None = None
         self.ttft_s = 0.0

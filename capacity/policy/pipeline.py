@@ -53,6 +53,7 @@ from capacity.policy.router import RetryPolicy, Routed, Router
 from capacity.policy.waitqueue import QuotaWaitQueue
 from capacity.units import ErrorKind, Outcome, Served
 from capacity.workload.distributions import BlockStream
+from capacity.workload.keyed import CallKey
 from capacity.workload.script import CompiledScript, Turn
 
 __all__ = ["RETRYABLE", "CandidateBehaviour", "Pipeline", "PipelineSettings", "TurnPipeline"]
@@ -154,6 +155,7 @@ class TurnPipeline:
         self.observer = observer
         self.last_failed_turn_s = -math.inf
         self.interviews_started = 0  # numbers each interview (its conversation, for prefix caches)
+        self.interviews_of: dict[int, int] = {}  # interviews begun per candidate (numbers each call's key)
         self.prefixes = PrefixTracker()  # where each interview's prompt was last sent (prompt caching)
         self.turn_groups = settings.turn_groups or (0,) * len(script.turns)
         self.shared_cache = False
@@ -188,6 +190,8 @@ class TurnPipeline:
         """One interview of ``candidate`` from ``now``; returns the run time it ended."""
         obs, behaviour = self.observer, self.behaviour
         start = now
+        number = self.interviews_of.get(candidate, 0)  # the candidate's interview number, turned away or not
+        self.interviews_of[candidate] = number + 1
         if self.settings.gated and self.saturated(now):
             obs.turned_away(now)
             return now
@@ -210,7 +214,9 @@ class TurnPipeline:
                 pass
             else:
                 tokens_in = turn.fixed_input_tokens + (round(history) if turn.reads_history else 0)
-                served, now = yield from self._answer_turn(now, turn, candidate, tokens_in, tokens_out, conversation)
+                served, now = yield from self._answer_turn(
+                    now, turn, candidate, tokens_in, tokens_out, conversation, number
+                )
                 if served is Served.FAILED:
                     self.last_failed_turn_s = now
                     self.prefixes.forget(conversation)
@@ -250,9 +256,10 @@ class TurnPipeline:
         deadline: float,
     ) -> Generator[Action, float, tuple[Served, float, float]]:
         """A request made ahead of its interview (a deferred stage off-peak): routed like a turn,
-        retried until ``deadline`` (s), but never queued for quota; same returns as :meth:`_call`."""
+        retried until ``deadline`` (s), but never queued for quota; same returns as :meth:`_call`.
+        Its calls' keys carry interview number -1: made ahead of any interview."""
         result = yield from self._call(
-            now, turn, candidate, tokens_in, tokens_out, conversation, deadline=deadline, may_queue=False
+            now, turn, candidate, tokens_in, tokens_out, conversation, -1, deadline=deadline, may_queue=False
         )
         self.prefixes.forget(conversation)
         return result
@@ -268,9 +275,17 @@ class TurnPipeline:
         return (turn.stage, draw())
 
     def _answer_turn(
-        self, needed: float, turn: Turn, candidate: int, tokens_in: int, tokens_out: int, conversation: int
+        self,
+        needed: float,
+        turn: Turn,
+        candidate: int,
+        tokens_in: int,
+        tokens_out: int,
+        conversation: int,
+        interview: int,
     ) -> Generator[Action, float, tuple[Served, float]]:
-        """Cache → de-duplication → call; returns how the turn was served and the time it ended."""
+        """Cache → de-duplication → call; returns how the turn was served and the time it ended
+        (``interview``: the candidate's interview number, for the calls' keys)."""
         obs = self.observer
         now = needed
         key = self.cache_key(turn, candidate)
@@ -295,7 +310,9 @@ class TurnPipeline:
                     obs.turn(needed, Served.DEDUPLICATED, now - needed, candidate_waits=turn.candidate_waits)
                     return Served.DEDUPLICATED, now
             leading = self.settings.deduplicate and self.in_flight.lead(key)
-        served, wait, now = yield from self._call(needed, turn, candidate, tokens_in, tokens_out, conversation)
+        served, wait, now = yield from self._call(
+            needed, turn, candidate, tokens_in, tokens_out, conversation, interview
+        )
         if key is not None:
             assert self.cache is not None
             if served is Served.PROVIDER:
@@ -320,6 +337,7 @@ class TurnPipeline:
         tokens_in: int,
         tokens_out: int,
         conversation: int,
+        interview: int,
         deadline: float | None = None,
         may_queue: bool = True,
     ) -> Generator[Action, float, tuple[Served, float, float]]:
@@ -363,8 +381,9 @@ class TurnPipeline:
                 if granted is None:
                     return settings.past_deadline, wait, now
                 routed = granted
+            key = (candidate, interview, turn.index, attempt)
             failure, now = yield from self._send(
-                now, routed, tokens_in, tokens_out, max_output_tokens, turn.stage, candidate, conversation, group
+                now, routed, tokens_in, tokens_out, max_output_tokens, turn.stage, candidate, conversation, key, group
             )
             if failure is None:
                 return Served.PROVIDER, wait, now
@@ -386,17 +405,19 @@ class TurnPipeline:
         stage: str,
         candidate: int,
         conversation: int,
+        key: CallKey,
         group: int = 0,
     ) -> Generator[Action, float, tuple[str | None, float]]:
-        """One call to a provider model or a GPU pool's server (the conversation's, or the least
-        loaded): how it failed (``None``: it answered) and the time it ended."""
+        """One call (identity ``key``) to a provider model or a GPU pool's server (the
+        conversation's, or the least loaded): how it failed (``None``: it answered) and the time
+        it ended."""
         obs, router = self.observer, self.router
         dest = routed.destination
         obs.call_sent(now, dest)
         if dest.replicas is not None:  # a GPU pool: no quota, it queues at the server
             server = dest.replicas.choose(conversation)
             dest.replicas.dispatched(server, conversation)
-            call = Call(routed, tokens_in, tokens_out, max_output_tokens, server, stage, candidate, conversation)
+            call = Call(routed, tokens_in, tokens_out, max_output_tokens, server, stage, candidate, conversation, key)
             now = yield call
             if call.failure is None:
                 now = yield Settle(routed, tokens_in, call.tokens_out, call.latency_s)
@@ -409,7 +430,7 @@ class TurnPipeline:
         assert dest.quota is not None
         cap = dest.quota.output_cap(max_output_tokens)
         tokens_out = min(tokens_out, dest.quota.output_cap(tokens_out))
-        call = Call(routed, tokens_in, tokens_out, cap, -1, stage, candidate, conversation)
+        call = Call(routed, tokens_in, tokens_out, cap, -1, stage, candidate, conversation, key)
         sent = now
         now = yield call
         if call.failure is None:

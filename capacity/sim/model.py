@@ -13,7 +13,9 @@ action it yields into SimPy events:
   provider's error rate (a 5xx after the first-token time), during a scheduled outage, or past
   the client timeout (:class:`ApiStation`). With router replicas on local ledgers the
   simulated provider also enforces its own quota ledger (:mod:`capacity.policy.fleet` explains
-  why): a call it has no room for fails with a 429 after the first-token time;
+  why): a call it has no room for fails with a 429 after the first-token time. With
+  ``keyed_draws`` (``capacity validate``) a call's fate — failure, TTFT, decode speed — is
+  drawn from the call's identity (:mod:`capacity.workload.keyed`), as the emulator draws it;
 * ``Call`` to a GPU pool → the event of the chosen server's completion
   (:class:`~capacity.sim.gpu_station.GpuStation`);
 * ``Park`` → an event that ``Resolve`` or the quota-wait queue's timer succeeds;
@@ -57,6 +59,7 @@ from capacity.workload.calendar import (
     run_start,
 )
 from capacity.workload.distributions import BlockStream, StandardUniform, sampler
+from capacity.workload.keyed import CallKey, ServiceDraw, draw_service
 
 ProgressCallback = Callable[[float, float], None]
 """Called with (simulated time, end time), s, as the run advances."""
@@ -82,12 +85,17 @@ class ApiStation:
         rng: np.random.Generator,
         provider: str,
         enforced: DestinationQuota | None = None,
+        keyed_seed: int | None = None,
     ) -> None:
         assert dest.quota is not None
         self.enforced = enforced
         spec = dest.quota.spec
-        self.ttft = BlockStream(sampler(spec.latency.ttft_s), rng)
-        self.speed = BlockStream(sampler(spec.latency.output_tokens_per_s), rng)
+        self.ttft_dist = sampler(spec.latency.ttft_s)
+        self.speed_dist = sampler(spec.latency.output_tokens_per_s)
+        self.keyed_seed = keyed_seed
+        """Draw each call's fate from its key and this seed (:mod:`capacity.workload.keyed`), not from the streams."""
+        self.ttft = BlockStream(self.ttft_dist, rng)
+        self.speed = BlockStream(self.speed_dist, rng)
         self.uniform = BlockStream(StandardUniform(), rng)  # failure decisions
         self.error_rate = spec.error_rate
         self.timeout_s = spec.timeout_s
@@ -97,6 +105,11 @@ class ApiStation:
         self.outages = [
             (o.start_s, o.start_s + o.duration_s) for o in config.scenario.outages if o.provider == provider
         ]
+
+    def draw(self, key: CallKey) -> ServiceDraw:
+        """The fate of call ``key`` drawn from its identity (only with ``keyed_seed``)."""
+        assert self.keyed_seed is not None
+        return draw_service(self.keyed_seed, key, self.ttft_dist, self.speed_dist)
 
     def in_outage(self, now: float) -> bool:
         """Whether the provider is down at ``now``."""
@@ -123,6 +136,8 @@ class Simulation:
         seed: int | None = None,
         days: int | None = None,
         max_interviews: int | None = None,
+        keyed_draws: bool = False,
+        rolling_margin_s: float = 0.0,
     ) -> None:
         sc = config.scenario
         self.config = config
@@ -137,7 +152,7 @@ class Simulation:
         self.end_s = self.demand_end_s + DRAIN_S
 
         self.recorder = Recorder(self.end_s)
-        self.core = build_core(config, self.run_start, streams, self.recorder)
+        self.core = build_core(config, self.run_start, streams, self.recorder, rolling_margin_s=rolling_margin_s)
         self.recorder.bind(self.core.destinations, self.core.replica_destinations)
         self.router = self.core.router
         self.destinations: list[Destination] = self.core.destinations
@@ -184,7 +199,8 @@ class Simulation:
                         pools=truth_pools[d.provider],
                         prompt_cache=provider.prompt_cache_of(spec),
                     )
-                self.stations.append(ApiStation(dest, config, streams.service, d.provider, enforced))
+                keyed_seed = self.seed if keyed_draws else None
+                self.stations.append(ApiStation(dest, config, streams.service, d.provider, enforced, keyed_seed))
         self.sessions_done = 0
         self.max_interviews = max_interviews
         # a run of the first N interviews is judged over the days its interviews start on
@@ -242,7 +258,8 @@ class Simulation:
                     call: Call = action  # type: ignore[assignment]
                     station = stations[call.routed.destination.index]
                     if type(station) is ApiStation:
-                        ttft = station.ttft.next()
+                        keyed = None if station.keyed_seed is None else station.draw(call.key)
+                        ttft = station.ttft.next() if keyed is None else keyed.ttft_s
                         if call.cached_tokens:  # a prompt-cache hit skips that share of the prefill
                             ttft *= 1.0 - station.ttft_saving * call.cached_tokens / call.tokens_in
                         granted = station.admit(env.now, call) if station.enforced is not None else None
@@ -250,8 +267,12 @@ class Simulation:
                             call.failure, call.ttft_s, call.latency_s = "429", ttft, ttft  # refused by the provider
                             yield env.timeout(ttft)
                         else:
-                            latency = ttft + call.tokens_out / station.speed.next()
-                            if station.in_outage(env.now) or station.uniform.next() < station.error_rate:
+                            speed = station.speed.next() if keyed is None else keyed.output_tokens_per_s
+                            latency = ttft + call.tokens_out / speed
+                            failed = station.in_outage(env.now) or (
+                                station.uniform.next() if keyed is None else keyed.failure_u
+                            ) < station.error_rate
+                            if failed:
                                 call.failure, latency = "5xx", ttft
                             elif latency > station.timeout_s:
                                 call.failure, latency = "timeout", station.timeout_s
@@ -335,7 +356,19 @@ def simulate(
     days: int | None = None,
     max_interviews: int | None = None,
     progress: ProgressCallback | None = None,
+    keyed_draws: bool = False,
+    rolling_margin_s: float = 0.0,
 ) -> RunResult:
     """Run one simulation of ``config`` (``days`` shortens the demand horizon; ``max_interviews``
-    keeps only the first sessions, up to that many interviews)."""
-    return Simulation(config, seed=seed, days=days, max_interviews=max_interviews).run(progress)
+    keeps only the first sessions, up to that many interviews; ``keyed_draws`` draws each
+    provider call's fate from its identity, as a validated live run's emulator does;
+    ``rolling_margin_s`` simulates a router whose rolling windows hold each request that much
+    longer, s, as a live router's do — :func:`~capacity.policy.build.build_core`)."""
+    return Simulation(
+        config,
+        seed=seed,
+        days=days,
+        max_interviews=max_interviews,
+        keyed_draws=keyed_draws,
+        rolling_margin_s=rolling_margin_s,
+    ).run(progress)

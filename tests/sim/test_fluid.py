@@ -81,10 +81,18 @@ def test_fluid_refuses_what_it_does_not_model() -> None:
     with pytest.raises(UsageError, match="latency_aware"):
         simulate_fluid(config, days=1, max_interviews=10)
     # what came after the fluid engine: model groups, work done ahead, sticky sessions
-    for scenario, setting in [("A-levers", "model groups"), ("A", "session affinity")]:
-        overrides = ["routing.session_affinity=true"] if scenario == "A" else []
+    groups = [
+        "routing.groups={smart: {destinations: [{provider: groq, model: llama-3.3-70b-versatile}]}}",
+        "script.stages.final_scoring.group=smart",
+    ]
+    ahead = ["script.stages.resume_analysis.deferral={lead_time_s: 3600, via: off_peak}"]
+    for overrides, setting in [
+        (groups, "model groups"),
+        (ahead, "deferred stages"),
+        (["routing.session_affinity=true"], "session affinity"),
+    ]:
         with pytest.raises(UsageError, match=setting):
-            simulate_fluid(load(scenario, None, overrides), days=1, max_interviews=10)
+            simulate_fluid(load("A", None, overrides), days=1, max_interviews=10)
 
 
 @settings(max_examples=30, deadline=None)

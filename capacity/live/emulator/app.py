@@ -43,6 +43,7 @@ from capacity.live.emulator.quota import Refusal
 from capacity.live.emulator.service import Accepted, Emulator, ModelState, ProviderState
 from capacity.live.headers import format_duration
 from capacity.units import limit_unit
+from capacity.workload.keyed import CALL_KEY_HEADER, CallKey, parse_call_key
 from capacity.workload.text import count_tokens, synthetic_text
 
 __all__ = ["MAX_BODY_BYTES", "build_app"]
@@ -158,6 +159,7 @@ def build_app(emulator: Emulator) -> Starlette:
     clock = emulator.clock
 
     async def chat(request: Request) -> Response:
+        arrived = clock.now()  # the service time runs from here: reading the body is the provider's time
         provider = emulator.providers.get(request.path_params["provider"])
         if provider is None:
             known = ", ".join(emulator.providers)
@@ -195,10 +197,10 @@ def build_app(emulator: Emulator) -> Starlette:
             return _error(
                 404, f"model {parsed.model!r} not found (known: {known})", "invalid_request_error", "model_not_found"
             )
-        return await _chat(request, provider, model, account, parsed)
+        return await _chat(request, provider, model, account, parsed, arrived)
 
     async def _chat(
-        request: Request, provider: ProviderState, model: ModelState, account: int, req: _Request
+        request: Request, provider: ProviderState, model: ModelState, account: int, req: _Request, arrived: float
     ) -> Response:
         model.stats.requests += 1
         if clock.now() >= model.withdrawn_at_s:
@@ -232,7 +234,17 @@ def build_app(emulator: Emulator) -> Starlette:
                 model.stats.rejected += 1
                 known = ", ".join(k.value for k in FaultKind)
                 return _error(400, f"unknown x-emulator-fault {text!r} (known: {known})", "invalid_request_error", None)
-        answer = emulator.decide(provider, model, account, req.tokens_in, req.max_tokens, wanted, forced)
+        key: CallKey | None = None
+        if (text := request.headers.get(CALL_KEY_HEADER)) is not None:
+            key = parse_call_key(text)
+            if key is None:
+                model.stats.rejected += 1
+                return _error(
+                    400, f"{CALL_KEY_HEADER} must be four whole numbers joined by dots", "invalid_request_error", None
+                )
+        answer = emulator.decide(
+            provider, model, account, req.tokens_in, req.max_tokens, wanted, forced, key, arrived_s=arrived
+        )
         if isinstance(answer, Refusal):
             quota_headers = provider.headers(model, account, clock.now(), clock.time_scale)
             return _refused(answer, req.model, quota_headers, clock.time_scale)

@@ -10,7 +10,10 @@ fits the per-request cap; a forced or drawn 429 fault; admission on the account'
 (429 or 413 if refused, charging nothing); then, for an admitted request, whether it fails
 (a scheduled outage of the provider, the model's ``error_rate`` or a fault) and its service
 time — time to first token + output tokens ÷ decode speed, drawn from the model's latency
-model in emulated seconds. Prompt tokens are counted with
+model in emulated seconds. A request that carries its call's key (the
+``x-emulator-call-key`` header, sent by ``capacity validate``) has its error draw, TTFT and
+speed drawn from the key and the emulator's seed (:mod:`capacity.workload.keyed`), as the
+simulator of the same seed draws them, instead of from the model's streams. Prompt tokens are counted with
 :func:`capacity.workload.text.count_tokens`; output tokens are the request's ``max_tokens``
 (``max_completion_tokens``), or the ``x-emulator-output-tokens`` header if smaller, clipped
 to the model's per-request output cap. Without ``max_tokens`` a request reserves
@@ -35,6 +38,7 @@ from capacity.live.emulator.clock import Clock
 from capacity.live.emulator.faults import FaultKind, FaultRates
 from capacity.live.emulator.quota import AccountModel, Grant, Pricing, Refusal
 from capacity.workload.distributions import BlockStream, StandardUniform, sampler
+from capacity.workload.keyed import CallKey, draw_service
 
 __all__ = ["DEFAULT_MAX_TOKENS", "Accepted", "Emulator", "ModelState", "ProviderState"]
 
@@ -73,8 +77,10 @@ class ModelState:
         self.pricing = Pricing(spec)
         self.accounts: dict[int, AccountModel] = {}
         self.stats = ModelStats()
-        self.ttft = BlockStream(sampler(spec.latency.ttft_s), rng, block=256)
-        self.speed = BlockStream(sampler(spec.latency.output_tokens_per_s), rng, block=256)
+        self.ttft_dist = sampler(spec.latency.ttft_s)
+        self.speed_dist = sampler(spec.latency.output_tokens_per_s)
+        self.ttft = BlockStream(self.ttft_dist, rng, block=256)
+        self.speed = BlockStream(self.speed_dist, rng, block=256)
         self.uniform = BlockStream(StandardUniform(), rng, block=256)
         self.withdrawn_at_s = math.inf
         if spec.withdrawn_on is not None:
@@ -243,9 +249,15 @@ class Emulator:
         max_tokens: int | None,
         wanted_tokens: int | None,
         forced: FaultKind | None,
+        key: CallKey | None = None,
+        arrived_s: float | None = None,
     ) -> Accepted | Refusal | FaultKind:
         """Admit a request or say why not: a :class:`Refusal` (charged nothing), a 429 fault
-        kind (charged nothing), or :class:`Accepted` with its answer's plan."""
+        kind (charged nothing), or :class:`Accepted` with its answer's plan (its fate drawn
+        from ``key`` when given, else from the model's streams). Quotas are charged now; the
+        service time runs from ``arrived_s`` (run s; default now), when the request's headers
+        came in: the time to first token a client sees includes the provider's reading of the
+        request, so the emulator's own reading of the body is not added to it."""
         now = self.clock.now()
         if (throttled := self._throttled(provider.provider.name)) is not None:
             model.stats.burst_429 += 1
@@ -277,28 +289,30 @@ class Emulator:
             shared = pool.take(now, amounts)
             shared.audit_handles = pool.audit.admit(now, shared.reserved)
             charged = (pool, shared)
+        keyed = None if key is None else draw_service(self.seed, key, model.ttft_dist, model.speed_dist)
         failure: str | None = None
         if provider.in_outage(now):
             failure = "outage"
             model.stats.outage_errors += 1
         elif fault is FaultKind.SERVER_ERROR:
             failure = "error"
-        elif model.uniform.next() < model.spec.error_rate:
+        elif (model.uniform.next() if keyed is None else keyed.failure_u) < model.spec.error_rate:
             failure = "error"
             model.stats.errors_injected += 1
         if fault is not None:
             model.stats.faults[fault] += 1
-        speed = max(model.speed.next(), 1e-9)
+        speed = max(model.speed.next() if keyed is None else keyed.output_tokens_per_s, 1e-9)
+        ttft = model.ttft.next() if keyed is None else keyed.ttft_s
         return Accepted(
             model,
             quota,
             answer,
             charged,
-            now,
+            now if arrived_s is None else min(arrived_s, now),
             tokens_in,
             reserved,
             generated,
-            max(0.0, model.ttft.next()),
+            max(0.0, ttft),
             1.0 / speed,
             failure,
             fault,
