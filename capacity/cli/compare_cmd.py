@@ -190,25 +190,35 @@ def _compare_levers(
 def levers_pair(name: str) -> tuple[str, str]:
     """(base, levers scenario) for ``compare levers -s name``.
 
-    A scenario that ``extends`` another is the levers scenario over that base; one that extends
-    none is the base of ``NAME-levers`` when such a scenario exists. Raises UsageError otherwise.
+    ``name`` is the base of ``NAME-levers`` when such a scenario exists (``-s A`` → A-levers
+    over A); otherwise a scenario that ``extends`` another is the levers scenario over that
+    base. Raises UsageError when it is neither.
     """
     path = scenario_path(name)
-    parent = scenario_parent(path)
-    if parent is not None:
-        beside = path.parent / f"{parent}.yaml"  # resolved as ``extends`` resolves it
-        if beside.is_file() and not _same_file(beside, parent):
-            return str(beside), name
-        return parent, name
     twin = f"{path.stem}-levers"
-    try:
-        scenario_path(twin)
-    except UsageError:
+    beside = path.parent / f"{twin}.yaml"
+    if beside.is_file():
+        return name, str(beside) if not _same_file(beside, twin) else twin
+    if _exists(twin):
+        return name, twin
+    parent = scenario_parent(path)
+    if parent is None:
         raise UsageError(
             f"scenario {name} extends no other scenario and there is no {twin}: give a levers scenario "
             "(one that extends its base and switches levers on, as the shipped A-levers does)"
-        ) from None
-    return name, twin
+        )
+    beside = path.parent / f"{parent}.yaml"  # resolved as ``extends`` resolves it
+    if beside.is_file() and not _same_file(beside, parent):
+        return str(beside), name
+    return parent, name
+
+
+def _exists(name: str) -> bool:
+    try:
+        scenario_path(name)
+    except UsageError:
+        return False
+    return True
 
 
 def _same_file(path: Path, name: str) -> bool:
