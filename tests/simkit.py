@@ -166,7 +166,7 @@ def build(providers: Sequence[Spec], *parts: Mapping[str, Any]) -> Configuration
         data = merge(data, dict(part))
     scenario = Scenario.model_validate(data)
     catalogue = {p.name: p for p in (Provider.model_validate(spec) for spec in providers)}
-    for d in scenario.routing.destinations:
+    for d in scenario.routing.all_destinations:
         if d.pool is not None:
             continue
         assert d.provider in catalogue, d.label
@@ -242,6 +242,10 @@ class Admitted:
     charge: Charge
     settled_at: float = math.inf
     actual: Charge | None = None
+    group: int = 0
+    """The model group the request was routed in."""
+    max_output_tokens: int = 0
+    """The request's ``max_tokens`` (a test may give each stage its own, to tell them apart)."""
 
 
 @dataclass
@@ -262,12 +266,13 @@ class Probe:
         route, settle = router.route, router.settle
 
         def probed_route(
-            now: float, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None
+            now: float, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None, group: int = 0
         ) -> Routed | float:
-            answer = route(now, tokens_in, max_output_tokens, prefix)
+            answer = route(now, tokens_in, max_output_tokens, prefix, group)
             if isinstance(answer, Routed):
                 record = Admitted(
-                    now, answer.destination.index, answer.admission.account, answer.admission.charge
+                    now, answer.destination.index, answer.admission.account, answer.admission.charge,
+                    group=group, max_output_tokens=max_output_tokens,
                 )
                 self.admitted.append(record)
                 self._open[id(answer.admission)] = record

@@ -126,9 +126,13 @@ def serve(
     base = f"http://{bound_host}:{bound_port}"
     auth = f"bearer tokens from {tokens_env}" if tokens else "no client authentication"
     ledger = f"quotas shared in Redis ({namespace})" if redis else "quotas in memory"
-    count = len(routes.endpoints)
+    members = config.scenario.routing.group_members
+    served = ", ".join(  # the first is routing.destinations, served under --group's name
+        f"{(group.strip() if i == 0 else name)!r} ({len(m)} destination{'' if len(m) == 1 else 's'})"
+        for i, (name, m) in enumerate(members.items())
+    )
     err_console.print(
-        f"capacity serve: model group {group!r} ({count} destination{'' if count == 1 else 's'}) at {base}/v1; "
+        f"capacity serve: model group{'s' if len(members) > 1 else ''} {served} at {base}/v1; "
         f"{ledger}; {auth}; GET {base}/api/optimization_stats, {base}/metrics; Ctrl-C stops.",
         highlight=False,
         soft_wrap=True,

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from capacity.config.gpus import GpuCatalog, load_catalog
+from capacity.config.groups import DEFAULT_GROUP, Destination
 from capacity.config.paths import shipped_scenario_path, shipped_scenarios, suggest
 from capacity.config.providers import Provider, ProvidersFile
 from capacity.config.scenario import DEFAULT_CALENDAR, DEFAULT_SCRIPT, Scenario
@@ -215,8 +216,8 @@ def load_configuration(
             problems.extend(
                 doc.problem(("gpu_pools", i, part), message) for part, message in catalog.pool_problems(pool)
             )
-    for i, dest in enumerate(scenario.routing.destinations):
-        base: FieldPath = ("routing", "destinations", i)
+    problems.extend(group_problems(scenario, doc))
+    for base, dest in written_destinations(scenario):
         if dest.pool is not None:
             if dest.pool not in pools:
                 known = ", ".join(sorted(pools)) or "none defined"
@@ -244,6 +245,44 @@ def load_configuration(
     if problems:
         raise ConfigError(problems)
     return Configuration(scenario, providers, str(scenario_path), str(providers_path), catalog)
+
+
+def written_destinations(scenario: Scenario) -> list[tuple[FieldPath, Destination]]:
+    """Every destination as written, with its field path: ``routing.destinations``, then each group's."""
+    routing = scenario.routing
+    found: list[tuple[FieldPath, Destination]] = [
+        (("routing", "destinations", i), d) for i, d in enumerate(routing.destinations)
+    ]
+    for name, group in routing.groups.items():
+        found += [(("routing", "groups", name, "destinations", i), d) for i, d in enumerate(group.destinations)]
+    return found
+
+
+def group_problems(scenario: Scenario, doc: YamlDocument) -> list[Problem]:
+    """Stages naming no known model group; a destination written differently in two groups
+    (one destination has one ledger, so its accounts and weight cannot differ)."""
+    problems: list[Problem] = []
+    known = [DEFAULT_GROUP, *scenario.routing.groups]
+    for name, stage in scenario.script.stages.items():
+        if stage.group not in known:
+            problems.append(
+                doc.problem(
+                    ("script", "stages", name, "group"),
+                    f"unknown model group {stage.group!r} (routing.groups: {', '.join(known)})",
+                )
+            )
+    first: dict[str, Destination] = {}
+    for path, dest in written_destinations(scenario):
+        seen = first.setdefault(dest.label, dest)
+        if seen is not dest and (seen.accounts, seen.weight) != (dest.accounts, dest.weight):
+            problems.append(
+                doc.problem(
+                    path,
+                    f"{dest.label} is in two groups with different accounts or weight; it is one destination "
+                    "with one quota ledger: write it the same in both",
+                )
+            )
+    return problems
 
 
 def scenario_description(path: Path) -> str:

@@ -29,6 +29,7 @@ from pydantic import (
 from capacity.config.base import Model
 from capacity.config.distributions import DistributionSpec
 from capacity.config.gpus import GpuPool
+from capacity.config.groups import DEFAULT_GROUP, Destination, ModelGroup, StrategyName, flatten
 from capacity.config.providers import Provider, TimeZoneName
 
 
@@ -180,6 +181,10 @@ class Stage(Model):
         "service level (false for work done before the candidate joins or after they leave).",
     )
     cache: StageCache = Field(default_factory=StageCache, description="Reuse of responses.")
+    group: str = Field(
+        default=DEFAULT_GROUP,
+        description="The model group that answers it (`routing.groups`; default: `routing.destinations`).",
+    )
 
 
 class Script(Model):
@@ -290,41 +295,20 @@ class CacheConfig(Model):
     )
 
 
-class Destination(Model):
-    """Where the router may send requests: a provider model, or a self-hosted GPU pool."""
-
-    provider: str | None = Field(
-        default=None, description="A provider in providers.yaml (or extra_providers)."
-    )
-    model: str | None = Field(default=None, description="One of that provider's models.")
-    pool: str | None = Field(default=None, description="Or: the name of one of the scenario's gpu_pools.")
-    accounts: PositiveInt | None = Field(default=None, description="Override the provider's accounts.")
-    weight: PositiveFloat = Field(default=1.0, description="Relative share for the weighted strategy.")
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> Destination:
-        api = self.provider is not None or self.model is not None
-        if api and self.pool is not None:
-            raise ValueError("a destination is either provider + model or pool, not both")
-        if not api and self.pool is None:
-            raise ValueError("a destination needs provider + model, or pool")
-        if api and (self.provider is None or self.model is None):
-            raise ValueError("an API destination needs both provider and model")
-        return self
-
-    @property
-    def label(self) -> str:
-        """``provider/model``, or ``gpu:pool``."""
-        return f"gpu:{self.pool}" if self.pool is not None else f"{self.provider}/{self.model}"
-
-
 class Routing(Model):
     """How the router picks a destination and what it does when none can take a request."""
 
-    strategy: Literal["fill_first", "weighted", "most_headroom", "latency_aware", "cost_aware"] = Field(
-        default="fill_first", description="Order in which destinations are tried."
+    strategy: StrategyName = Field(
+        default="fill_first", description="Order in which destinations are tried (the group `default`)."
     )
-    destinations: list[Destination] = Field(min_length=1, description="In priority order.")
+    destinations: list[Destination] = Field(
+        min_length=1, description="In priority order: the model group `default`, for stages that name no group."
+    )
+    groups: dict[str, ModelGroup] = Field(
+        default_factory=dict,
+        description="More model groups by name (e.g. fast, smart), each with its own destinations and strategy; "
+        "a stage names its group with `group:`. The other routing rules apply to every group.",
+    )
     on_exhausted: Literal["queue", "degrade", "fail"] = Field(
         default="queue",
         description="No quota anywhere: queue until one frees (up to the deadline), degrade to a "
@@ -367,6 +351,29 @@ class Routing(Model):
         "full limits, as LiteLLM's replicas do, so the provider refuses the excess with 429s); local_split "
         "(each replica holds 1/replicas of every quota: no 429s, but quota idles on quiet replicas).",
     )
+
+
+    @field_validator("groups")
+    @classmethod
+    def _default_reserved(cls, groups: dict[str, ModelGroup]) -> dict[str, ModelGroup]:
+        if DEFAULT_GROUP in groups:
+            raise ValueError(f"{DEFAULT_GROUP!r} is the group of routing.destinations; give this group another name")
+        return groups
+
+    @property
+    def all_destinations(self) -> list[Destination]:
+        """Every destination of every group, each once (:func:`~capacity.config.groups.flatten`):
+        ``destinations`` first, so a scenario without groups has exactly those."""
+        return flatten(self.destinations, self.groups)[0]
+
+    @property
+    def group_members(self) -> dict[str, tuple[int, ...]]:
+        """Each group's destinations (``default`` first) as positions in :attr:`all_destinations`."""
+        return flatten(self.destinations, self.groups)[1]
+
+    def group_strategy(self, name: str) -> StrategyName:
+        """The routing strategy of group ``name``."""
+        return self.strategy if name == DEFAULT_GROUP else self.groups[name].strategy
 
 
 class Outage(Model):

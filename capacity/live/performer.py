@@ -78,7 +78,7 @@ def resolve_routes(
         raise UsageError(f"--emulator {emulator!r}: expected the emulator's http://host:port")
     sc = config.scenario
     pools = {p.name: p for p in sc.gpu_pools}
-    known = {d.provider for d in sc.routing.destinations if d.provider} | set(pools)
+    known = {d.provider for d in sc.routing.all_destinations if d.provider} | set(pools)
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise UsageError(
@@ -87,7 +87,7 @@ def resolve_routes(
         )
     table: list[tuple[Endpoint, ...]] = []
     missing: list[str] = []
-    for d in sc.routing.destinations:
+    for d in sc.routing.all_destinations:
         if d.pool is not None:
             urls = overrides.get(d.pool)
             pool = pools[d.pool]

@@ -47,9 +47,10 @@ class SharedQuota(Protocol):
     """Admission and settlement on a quota ledger shared by router processes (Redis): what the
     router's in-memory ledger answers at once, answered after a round trip."""
 
-    async def admit(self, now: float, tokens_in: int, max_output_tokens: int) -> Routed | float:
-        """Admit the request on the first destination in the strategy's order with room, or
-        return a lower bound of when one may take it (run s; ``inf``: only a freed slot can help)."""
+    async def admit(self, now: float, tokens_in: int, max_output_tokens: int, group: int = 0) -> Routed | float:
+        """Admit the request on the first destination of model group ``group`` in its strategy's
+        order with room, or return a lower bound of when one may take it (run s; ``inf``: only a
+        freed slot can help)."""
         ...
 
     async def settle(
@@ -136,10 +137,12 @@ class LiveDriver:
                 if isinstance(action, Admit):
                     if shared is None:
                         action.answer = router.route(
-                            clock.now(), action.tokens_in, action.max_output_tokens, action.prefix
+                            clock.now(), action.tokens_in, action.max_output_tokens, action.prefix, action.group
                         )
                     else:
-                        action.answer = await shared.admit(clock.now(), action.tokens_in, action.max_output_tokens)
+                        action.answer = await shared.admit(
+                            clock.now(), action.tokens_in, action.max_output_tokens, action.group
+                        )
                 elif isinstance(action, Settle):
                     if shared is None:
                         router.settle(clock.now(), action.routed, action.tokens_in, action.tokens_out, action.latency_s)
@@ -190,7 +193,9 @@ class LiveDriver:
             try:
                 admit = next(serving)
                 while True:
-                    admit.answer = await shared.admit(clock.now(), admit.tokens_in, admit.max_output_tokens)
+                    admit.answer = await shared.admit(
+                        clock.now(), admit.tokens_in, admit.max_output_tokens, admit.group
+                    )
                     admit = serving.send(clock.now())
             except StopIteration as done:
                 resolved, arm = done.value

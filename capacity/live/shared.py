@@ -49,13 +49,13 @@ class SharedLedgers:
         self.router = router
         self.ledgers = list(ledgers)
 
-    async def admit(self, now: float, tokens_in: int, max_output_tokens: int) -> Routed | float:
-        """Admit the request on the first destination (strategy order) whose shared quota has
-        room; or return a lower bound of the run time one may take it, s (``inf``: only a
-        freed slot can help)."""
+    async def admit(self, now: float, tokens_in: int, max_output_tokens: int, group: int = 0) -> Routed | float:
+        """Admit the request on the first destination of model group ``group`` (its strategy's
+        order) whose shared quota has room; or return a lower bound of the run time one may take
+        it, s (``inf``: only a freed slot can help)."""
         router = self.router
         earliest = math.inf
-        for dest in router.order(now, tokens_in, max_output_tokens):
+        for dest in router.order(now, tokens_in, max_output_tokens, group):
             if dest.cooldown_until > now:
                 earliest = min(earliest, dest.cooldown_until)
                 continue
@@ -131,7 +131,7 @@ def shared_ledgers(
     Redis; ``time_scale`` the run's.
     """
     ledgers: list[RedisQuotaLedger | None] = []
-    for d in config.scenario.routing.destinations:
+    for d in config.scenario.routing.all_destinations:
         if d.provider is None or d.model is None:
             ledgers.append(None)
             continue

@@ -22,13 +22,15 @@ import math
 from dataclasses import replace
 
 from capacity.config.gpus import GpuPool
+from capacity.config.groups import DEFAULT_GROUP, Destination
 from capacity.config.loader import Configuration
 from capacity.config.providers import Limits, ModelSpec, PromptCache, Provider
-from capacity.config.scenario import Destination, SeedClaims
+from capacity.config.scenario import SeedClaims
 from capacity.errors import ConfigError, Problem
 from capacity.gpu.cost import pool_cost
 from capacity.gpu.pool import pool_deployment
 from capacity.gpu.sizing import InterviewLoad, size_server
+from capacity.plan.groups import PROMPT_CACHE_NOTE, plan_groups
 from capacity.plan.limits import LimitCapacity, RequestProfile, binding_limit, limit_capacities, usd_per_request
 from capacity.plan.prompt_cache import expected_effect
 from capacity.plan.result import DemandSummary, DestinationPlan, PlanResult, PlanTotals, WorkloadSummary
@@ -280,7 +282,7 @@ def _prompt_cache_note(config: Configuration, plans: list[DestinationPlan]) -> s
         parts.append(f"{p.label} {p.prompt_cached_share:.0%}" if why is None else f"{p.label} none ({why})")
     if not parts:
         return None
-    return "Prompt caching, share of input tokens counted as cached: " + "; ".join(parts) + "."
+    return f"{PROMPT_CACHE_NOTE} counted as cached: " + "; ".join(parts) + "."
 
 
 def _pool_destination(
@@ -447,6 +449,13 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
     the scenario's providers.
     """
     scenario = config.scenario
+    if scenario.routing.groups:  # each group planned for its own stages, then joined (capacity.plan.groups)
+        flat = scenario.routing.model_copy(update={"groups": {}})
+        stages = {k: v.model_copy(update={"group": DEFAULT_GROUP}) for k, v in scenario.script.stages.items()}
+        whole = scenario.model_copy(
+            update={"routing": flat, "script": scenario.script.model_copy(update={"stages": stages})}
+        )
+        return plan_groups(config, plan(replace(config, scenario=whole), reference_claims), plan)
     script = compile_script(scenario.script)
     demand = _demand(config)
     hours = active_hours_per_day(scenario.calendar)

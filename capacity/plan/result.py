@@ -99,6 +99,30 @@ class DestinationPlan:
 
 
 @dataclass(frozen=True)
+class GroupPlan:
+    """One model group of the routing (:mod:`capacity.plan.groups`): its stages' demand, its
+    destinations' capacity for them, and what binds it."""
+
+    name: str
+    strategy: str
+    stages: tuple[str, ...]
+    """The script's stages that name this group and call a model (templates are left out)."""
+    destinations: tuple[str, ...]
+    """Its destinations' labels, in priority order."""
+    api_requests_per_interview: float
+    """Requests an interview sends to this group (after templates and cache hits)."""
+    tokens_per_request: float
+    """Input + output tokens of its mean request."""
+    requests_per_day: float
+    """What its destinations' limits carry per interviewing day (``inf``: no limit stated)."""
+    interviews_per_day: float
+    """requests_per_day ÷ api_requests_per_interview (``inf``: it sends no request)."""
+    binding: str | None
+    """The destination and limit that run out first (None: no limit stated)."""
+    monthly_cost_usd: float | None
+
+
+@dataclass(frozen=True)
 class PlanTotals:
     """The plan against the need."""
 
@@ -132,6 +156,10 @@ class PlanResult:
     """Each claimed quota of the seed against the 2025 sources."""
     notes: tuple[str, ...]
     """How to read the figures."""
+    groups: tuple[GroupPlan, ...] = ()
+    """Each model group's plan, the binding one first (empty: the scenario has no ``routing.groups``)."""
+    binding_group: str | None = None
+    """The model group that carries the fewest interviews a day (None: no groups)."""
 
     @property
     def seed_contradictions(self) -> tuple[ClaimCheck, ...]:
@@ -168,6 +196,9 @@ class PlanResult:
         out["seed_contradictions"] = [_plain(c) for c in self.seed_contradictions]
         out["seed_claim_checks"] = [_plain(c) for c in self.seed_claim_checks]
         out["notes"] = list(self.notes)
+        if self.groups:
+            out["groups"] = [_plain(g) for g in self.groups]
+            out["binding_group"] = self.binding_group
         return out
 
 

@@ -180,14 +180,18 @@ class Admit:
     or a lower bound of the run time (s) any destination may take it (``inf``: only a freed slot
     can help). ``prefix`` says where the conversation's prompt was last sent (prompt caching and
     session affinity: :meth:`Router.route <capacity.policy.router.Router.route>`); a ledger
-    shared across router processes ignores it and charges the whole prompt, the safe reading."""
+    shared across router processes ignores it and charges the whole prompt, the safe reading.
+    ``group`` is the model group (its index in the router's groups) whose destinations may take it."""
 
-    __slots__ = ("answer", "max_output_tokens", "prefix", "tokens_in")
+    __slots__ = ("answer", "group", "max_output_tokens", "prefix", "tokens_in")
 
-    def __init__(self, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None) -> None:
+    def __init__(
+        self, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None, group: int = 0
+    ) -> None:
         self.tokens_in = tokens_in
         self.max_output_tokens = max_output_tokens
         self.prefix = prefix
+        self.group = group
         self.answer: Routed | float = math.inf
 
     def __repr__(self) -> str:

@@ -66,6 +66,8 @@ class Core:
     pipeline: TurnPipeline
     replica_destinations: list[list[Destination]]
     """Each router replica's routing table (one with a shared ledger); the first is ``destinations``."""
+    groups: tuple[str, ...] = ("default",)
+    """The model groups' names, by index (the ``group`` of an :class:`~capacity.policy.actions.Admit`)."""
 
 
 def build_core(
@@ -86,12 +88,20 @@ def build_core(
     its own ledgers (the full limits, or 1/replicas of each) and the router is a
     :class:`~capacity.policy.fleet.RouterFleet` (:mod:`capacity.policy.fleet`); a shared ledger
     builds the one router of a single replica.
+    Model groups (``routing.groups``): every group's destinations are one flat list
+    (:attr:`~capacity.config.scenario.Routing.all_destinations`, one ledger per model, shared by
+    the groups naming it); the router routes each turn within its stage's group, and the
+    quota-wait queue keeps one line per group.
     ``rolling_margin_s`` (live runs: a request's one-way trip, in run seconds) lengthens the
     rolling windows (:func:`~capacity.policy.ledger.build_windows`); the simulator uses none.
     """
     sc = config.scenario
     routing = sc.routing
     pools = {p.name: p for p in sc.gpu_pools}
+    targets = routing.all_destinations  # every model group's destinations, each once: one ledger each
+    members = routing.group_members
+    group_index = {name: g for g, name in enumerate(members)}
+    groups = [(m, routing.group_strategy(name)) for name, m in members.items()] if routing.groups else []
     n = routing.replicas if routing.ledger != "shared" else 1
     tables: list[list[Destination]] = []
     gpu: dict[int, Destination] = {}  # a GPU pool has no ledger: one destination in every replica
@@ -100,14 +110,14 @@ def build_core(
     for _ in range(n):
         destinations: list[Destination] = []
         shared: dict[str, list[list[QuotaWindow]]] = {}  # account-wide allowances, one set per account
-        for d in routing.destinations:
+        for d in targets:
             if d.provider is not None:
                 provider = config.provider(d.provider)
                 if routing.ledger == "local_split" and provider.account_limits is not None:
                     provider = provider.model_copy(update={"account_limits": split_quotas(provider.account_limits, n)})
                 accounts = max(d.accounts or provider.accounts, len(shared.get(d.provider, [])))
                 shared[d.provider] = account_pools(provider, accounts, run_start, rolling_margin_s)
-        for i, d in enumerate(routing.destinations):
+        for i, d in enumerate(targets):
             if d.pool is not None:
                 if i not in gpu:
                     pool = pools[d.pool]
@@ -143,11 +153,12 @@ def build_core(
             destinations.append(Destination(i, d.label, "api", quota, d.weight, billing_paid=paid))
         tables.append(destinations)
     routers = [
-        Router(table, routing.strategy, streams.router, observer, routing.session_affinity) for table in tables
+        Router(table, routing.strategy, streams.router, observer, routing.session_affinity, groups)
+        for table in tables
     ]
     router = routers[0] if n == 1 else RouterFleet(routers)
     destinations = tables[0]
-    queue = QuotaWaitQueue(router, observer)
+    queue = QuotaWaitQueue(router, observer, len(members))
     cache = ResponseCache(sc.cache.ttl_s, sc.cache.max_entries) if sc.cache.enabled else None
     script = compile_script(sc.script)
     settings = PipelineSettings(
@@ -159,6 +170,7 @@ def build_core(
         admission_cooldown_s=routing.admission_cooldown_s,
         deduplicate=sc.cache.enabled and sc.cache.deduplicate_in_flight,
         gap_between_interviews_s=sc.candidates.gap_between_interviews_s,
+        turn_groups=tuple(group_index[sc.script.stages[t.stage].group] for t in script.turns),
     )
     pipeline = TurnPipeline(
         script,
@@ -171,4 +183,4 @@ def build_core(
         settings,
         observer,
     )
-    return Core(script, destinations, router, queue, cache, pipeline, tables)
+    return Core(script, destinations, router, queue, cache, pipeline, tables, tuple(members))

@@ -94,6 +94,7 @@ class RouterFleet(Router):
         # never routes on it itself: route() delegates to a replica, with that replica's strategy
         super().__init__(first.destinations, "fill_first", first.rng, first.observer)
         self.strategy = first.strategy
+        self.groups = first.groups
         self.replicas = list(replicas)
         self._next = 0
         self._owner: dict[int, Router] = {}
@@ -102,18 +103,18 @@ class RouterFleet(Router):
                 self._owner[id(dest)] = router
 
     def route(
-        self, now: float, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None
+        self, now: float, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None, group: int = 0
     ) -> Routed | float:
         """The next replica (round robin) admits the request on its own ledgers, or says when
-        one of its destinations may take it (s); ``prefix`` as for :meth:`Router.route`."""
+        one of its destinations may take it (s); ``prefix`` and ``group`` as for :meth:`Router.route`."""
         r = self._next
         self._next = (r + 1) % len(self.replicas)
-        return self.replicas[r].route(now, tokens_in, max_output_tokens, prefix)
+        return self.replicas[r].route(now, tokens_in, max_output_tokens, prefix, group)
 
-    def cool_down(self, now: float, routed: Routed, seconds: float) -> None:
+    def cool_down(self, now: float, routed: Routed, seconds: float, group: int = 0) -> None:
         """Cool the destination down in the replica that sent the request (unless it is that
-        replica's last destination not cooling down)."""
-        self.owner(routed.destination).cool_down(now, routed, seconds)
+        replica's last destination of ``group`` not cooling down)."""
+        self.owner(routed.destination).cool_down(now, routed, seconds, group)
 
     def owner(self, destination: Destination) -> Router:
         """The replica whose routing table holds ``destination``."""

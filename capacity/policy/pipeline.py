@@ -83,6 +83,8 @@ class PipelineSettings:
     admission_cooldown_s: float
     deduplicate: bool
     gap_between_interviews_s: float
+    turn_groups: tuple[int, ...] = ()
+    """Each turn's model group (its index in the router's groups); empty: every turn in group 0."""
 
 
 class CandidateBehaviour:
@@ -151,6 +153,7 @@ class TurnPipeline:
         self.last_failed_turn_s = -math.inf
         self.interviews_started = 0  # numbers each interview (its conversation, for prefix caches)
         self.prefixes = PrefixTracker()  # where each interview's prompt was last sent (prompt caching)
+        self.turn_groups = settings.turn_groups or (0,) * len(script.turns)
 
     # sessions and interviews ---------------------------------------------------------------
     def session(self, now: float, candidate: int, interviews: int) -> Pipeline:
@@ -171,7 +174,7 @@ class TurnPipeline:
 
     def saturated(self, now: float) -> bool:
         """Gated admission: turns are waiting for quota, or one failed a moment ago."""
-        return bool(self.queue.waiting) or now - self.last_failed_turn_s < self.settings.admission_cooldown_s
+        return len(self.queue) > 0 or now - self.last_failed_turn_s < self.settings.admission_cooldown_s
 
     def interview(self, now: float, candidate: int) -> Generator[Action, float, float]:
         """One interview of ``candidate`` from ``now``; returns the run time it ended."""
@@ -269,14 +272,16 @@ class TurnPipeline:
         """
         settings = self.settings
         max_output_tokens = turn.max_output_tokens
+        group = self.turn_groups[turn.index]
+        line = self.queue.lines[group]
         now = needed
         deadline = needed + settings.turn_deadline_s
         attempt = 0
         wait = 0.0
         while True:
             routed: Routed | float = math.inf
-            if not self.queue.waiting:  # a turn arriving while others wait for quota queues behind them
-                admit = Admit(tokens_in, max_output_tokens, self.prefixes.hint(conversation))
+            if not line:  # a turn arriving while others of its group wait for quota queues behind them
+                admit = Admit(tokens_in, max_output_tokens, self.prefixes.hint(conversation), group)
                 now = yield admit
                 routed = admit.answer
             if not isinstance(routed, Routed):
@@ -287,7 +292,7 @@ class TurnPipeline:
                 joined = now
                 ticket = Ticket()
                 arm = self.queue.join(
-                    now, ticket, tokens_in, max_output_tokens, deadline, routed, self.prefixes.hint(conversation)
+                    now, ticket, tokens_in, max_output_tokens, deadline, routed, self.prefixes.hint(conversation), group
                 )
                 if arm is not None:
                     now = yield arm
@@ -298,7 +303,7 @@ class TurnPipeline:
                     return settings.past_deadline, wait, now
                 routed = granted
             failure, now = yield from self._send(
-                now, routed, tokens_in, tokens_out, max_output_tokens, turn.stage, candidate, conversation
+                now, routed, tokens_in, tokens_out, max_output_tokens, turn.stage, candidate, conversation, group
             )
             if failure is None:
                 return Served.PROVIDER, wait, now
@@ -320,6 +325,7 @@ class TurnPipeline:
         stage: str,
         candidate: int,
         conversation: int,
+        group: int = 0,
     ) -> Generator[Action, float, tuple[str | None, float]]:
         """One call to a provider model or a GPU pool's server (the conversation's, or the least
         loaded): how it failed (``None``: it answered) and the time it ended."""
@@ -336,7 +342,7 @@ class TurnPipeline:
                 obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, 0.0)
                 return None, now
             now = yield Settle(routed, tokens_in, 0, None)  # a live server failed (the simulated ones never do)
-            router.cool_down(now, routed, self.settings.cooldown_s)
+            router.cool_down(now, routed, self.settings.cooldown_s, group)
             obs.call_failed(dest, call.failure)
             return call.failure, now
         assert dest.quota is not None
@@ -358,7 +364,7 @@ class TurnPipeline:
             if call.retry_after_s is not None:  # the provider said when: honour it
                 router.hold(dest, now + call.retry_after_s)
             else:
-                router.cool_down(now, routed, self.settings.cooldown_s)
+                router.cool_down(now, routed, self.settings.cooldown_s, group)
             obs.call_failed(dest, call.failure)
         arm: ArmTimer | None = self.queue.kick(now)
         if arm is not None:

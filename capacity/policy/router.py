@@ -160,9 +160,16 @@ class Router:
         rng: np.random.Generator,
         observer: PolicyObserver = NULL_OBSERVER,
         session_affinity: bool = False,
+        groups: Sequence[tuple[Sequence[int], str]] = (),
     ) -> None:
         self.destinations = list(destinations)
         self.strategy = STRATEGIES[strategy]
+        self.groups: list[tuple[list[Destination], Strategy]] = [(self.destinations, self.strategy)]
+        """Each model group's destinations (in its priority order) and strategy; group 0 is
+        ``destinations`` with ``strategy`` unless ``groups`` (positions in ``destinations``, a
+        strategy name) says otherwise."""
+        if groups:
+            self.groups = [([self.destinations[i] for i in members], STRATEGIES[name]) for members, name in groups]
         self.rng = rng
         self.observer = observer
         self.session_affinity = session_affinity
@@ -170,17 +177,19 @@ class Router:
         self._refused = observer.destination_refused  # bound once: the router's hottest call
 
     def route(
-        self, now: float, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None
+        self, now: float, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None, group: int = 0
     ) -> Routed | float:
-        """Admit the request somewhere; or return a lower bound of the earliest time any
-        destination may take it (the caller asks again then; ``inf``: only a freed slot can help).
+        """Admit the request on a destination of model group ``group``; or return a lower bound of
+        the earliest time one of them may take it (the caller asks again then; ``inf``: only a freed
+        slot can help). Destinations of other groups are never tried.
 
         ``prefix`` says where the conversation's prompt was last sent: there, within the prompt
         cache's idle lifetime, part of this prompt is served from the cache (cheaper, and not
         charged to token windows that do not count cached tokens). With session affinity that
         destination is tried first while it holds the prefix; the strategy orders the rest."""
         earliest = math.inf
-        order = self.strategy(self.destinations, now, tokens_in, max_output_tokens, self.rng)
+        members, strategy = self.groups[group]
+        order = strategy(members, now, tokens_in, max_output_tokens, self.rng)
         if prefix is not None and self.session_affinity:
             order = _holder_first(order, prefix, now)
         for dest in order:
@@ -223,10 +232,11 @@ class Router:
         else:
             destination.latency_ewma_s += self.LATENCY_SMOOTHING * (latency_s - destination.latency_ewma_s)
 
-    def order(self, now: float, tokens_in: int, max_output_tokens: int) -> Sequence[Destination]:
-        """The destinations in the order the strategy tries them for this request (one draw
-        of the ``weighted`` strategy): what a shared ledger walks, as :meth:`route` does."""
-        return self.strategy(self.destinations, now, tokens_in, max_output_tokens, self.rng)
+    def order(self, now: float, tokens_in: int, max_output_tokens: int, group: int = 0) -> Sequence[Destination]:
+        """Model group ``group``'s destinations in the order its strategy tries them for this
+        request (one draw of the ``weighted`` strategy): what a shared ledger walks, as :meth:`route` does."""
+        members, strategy = self.groups[group]
+        return strategy(members, now, tokens_in, max_output_tokens, self.rng)
 
     def hold(self, destination: Destination, until: float) -> None:
         """Send nothing to ``destination`` before run time ``until``: the provider said so
@@ -234,12 +244,12 @@ class Router:
         the last usable destination."""
         destination.cooldown_until = max(destination.cooldown_until, until)
 
-    def cool_down(self, now: float, routed: Routed, seconds: float) -> None:
+    def cool_down(self, now: float, routed: Routed, seconds: float, group: int = 0) -> None:
         """Keep traffic away from a destination that just failed, for ``seconds`` — unless it is
-        the last one not cooling down: then there is nowhere better to send traffic, and a pause
-        would only stall every turn."""
+        the last one of model group ``group`` not cooling down: then there is nowhere better to
+        send that group's traffic, and a pause would only stall every turn."""
         dest = routed.destination
-        if not any(d.cooldown_until <= now for d in self.destinations if d is not dest):
+        if not any(d.cooldown_until <= now for d in self.groups[group][0] if d is not dest):
             return
         dest.cooldown_until = max(dest.cooldown_until, now + seconds)
 

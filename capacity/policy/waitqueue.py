@@ -1,11 +1,14 @@
-"""Turns waiting for quota: one FIFO queue, one timer.
+"""Turns waiting for quota: one FIFO line per model group, one timer.
 
-When the router finds no destination with room, the turn joins this queue (a turn arriving
-while others wait queues behind them: first come, first served). The queue keeps a single
-timer for the earliest moment its head may be admitted — the earliest time any quota window
-frees, or the head's deadline — rather than waking every waiting turn: at each wake it admits
-heads in order until one does not fit, expires heads past their deadline, and sets the timer
-again. A freed concurrency slot or refunded tokens kick it at once.
+When the router finds no destination of the turn's model group with room, the turn joins that
+group's line (a turn arriving while others of its group wait queues behind them: first come,
+first served; a turn of another group, routed elsewhere, does not wait behind them). The queue
+keeps a single timer for the earliest moment a line's head may be admitted — the earliest time
+any of its group's quota windows frees, or the head's deadline — rather than waking every
+waiting turn: at each wake it admits the due lines' heads in order until one does not fit,
+expires heads past their deadline, and sets the timer again. A freed concurrency slot or
+refunded tokens kick every line at once (groups may share an account's windows). A scenario
+without model groups has one line.
 
 Sans-I/O: the queue never sleeps. Whatever moves its timer earlier answers an
 :class:`~capacity.policy.actions.ArmTimer` for the driver to arm; a later timer supersedes
@@ -39,20 +42,25 @@ class Waiter:
     deadline: float
     prefix: PrefixHint | None = None
     """Where the conversation's prompt was last sent (prompt caching, session affinity)."""
+    group: int = 0
+    """The model group whose destinations may take it."""
 
 
 class QuotaWaitQueue:
-    """FIFO of turns waiting for quota, served by one timer."""
+    """FIFO lines of turns waiting for quota (one per model group), served by one timer."""
 
-    def __init__(self, router: Router, observer: PolicyObserver = NULL_OBSERVER) -> None:
+    def __init__(self, router: Router, observer: PolicyObserver = NULL_OBSERVER, groups: int = 1) -> None:
         self.router = router
         self.observer = observer
-        self.waiting: deque[Waiter] = deque()
+        self.lines: list[deque[Waiter]] = [deque() for _ in range(groups)]
+        """Each model group's waiting turns, in arrival order."""
+        self._due = [math.inf] * groups  # when each line's head may next be tried, s
+        self._count = 0
         self._timer_at = math.inf
         self._version = 0
 
     def __len__(self) -> int:
-        return len(self.waiting)
+        return self._count
 
     def join(
         self,
@@ -63,21 +71,33 @@ class QuotaWaitQueue:
         deadline: float,
         first_free: float,
         prefix: PrefixHint | None = None,
+        group: int = 0,
     ) -> ArmTimer | None:
-        """Queue a turn (its ticket resolves to a :class:`Routed`, or ``None`` past ``deadline``).
+        """Queue a turn of model group ``group`` (its ticket resolves to a :class:`Routed`, or
+        ``None`` past ``deadline``).
 
-        ``first_free`` is the router's lower bound of when any destination may take it, s;
-        ``prefix`` where the conversation's prompt was last sent.
+        ``first_free`` is the router's lower bound of when any of the group's destinations may
+        take it, s; ``prefix`` where the conversation's prompt was last sent.
         Returns a timer to arm, if the queue's timer must move earlier.
         """
-        self.waiting.append(Waiter(ticket, tokens_in, max_output_tokens, deadline, prefix))
-        arm = self._schedule(now, min(first_free, deadline)) if len(self.waiting) == 1 else None
-        self.observer.queue_length(now, len(self.waiting))
+        line = self.lines[group]
+        line.append(Waiter(ticket, tokens_in, max_output_tokens, deadline, prefix, group))
+        self._count += 1
+        arm = None
+        if len(line) == 1:
+            self._due[group] = max(now, min(first_free, deadline))
+            arm = self._schedule(now, self._due[group])
+        self.observer.queue_length(now, self._count)
         return arm
 
     def kick(self, now: float) -> ArmTimer | None:
-        """Something freed (a slot, refunded tokens): look at the head now."""
-        return self._schedule(now, now) if self.waiting else None
+        """Something freed (a slot, refunded tokens): look at every line's head now."""
+        if not self._count:
+            return None
+        for g, line in enumerate(self.lines):
+            if line:
+                self._due[g] = now
+        return self._schedule(now, now)
 
     def on_timer(self, now: float, version: int) -> tuple[list[Ticket], ArmTimer | None]:
         """An armed timer fired: admit heads in order, expire those past their deadline, each
@@ -88,14 +108,15 @@ class QuotaWaitQueue:
         try:
             admit = next(serving)
             while True:
-                admit.answer = route(now, admit.tokens_in, admit.max_output_tokens, admit.prefix)
+                admit.answer = route(now, admit.tokens_in, admit.max_output_tokens, admit.prefix, admit.group)
                 admit = serving.send(now)
         except StopIteration as done:
             result: tuple[list[Ticket], ArmTimer | None] = done.value
             return result
 
     def serve(self, now: float, version: int) -> Generator[Admit, float, tuple[list[Ticket], ArmTimer | None]]:
-        """An armed timer fired: admit heads in order, expire those past their deadline.
+        """An armed timer fired: in each line whose head is due (group order), admit heads in
+        order, expire those past their deadline.
 
         Yields an :class:`~capacity.policy.actions.Admit` per head tried (a shared ledger answers
         after a round trip; the generator is resumed with the run time then) and returns the
@@ -106,25 +127,30 @@ class QuotaWaitQueue:
             return [], None
         self._timer_at = math.inf
         resolved: list[Ticket] = []
-        arm: ArmTimer | None = None
-        while self.waiting:
-            head = self.waiting[0]
-            if head.deadline <= now:
-                self.waiting.popleft()
-                head.ticket.value = None
-                resolved.append(head.ticket)
+        for g, line in enumerate(self.lines):
+            if not line or self._due[g] > now:
                 continue
-            admit = Admit(head.tokens_in, head.max_output_tokens, head.prefix)
-            now = yield admit
-            routed = admit.answer
-            if isinstance(routed, Routed):
-                self.waiting.popleft()
-                head.ticket.value = routed
-                resolved.append(head.ticket)
-                continue
-            arm = self._schedule(now, min(routed, head.deadline))
-            break
-        self.observer.queue_length(now, len(self.waiting))
+            self._due[g] = math.inf
+            while line:
+                head = line[0]
+                if head.deadline <= now:
+                    line.popleft()
+                    head.ticket.value = None
+                    resolved.append(head.ticket)
+                    continue
+                admit = Admit(head.tokens_in, head.max_output_tokens, head.prefix, g)
+                now = yield admit
+                routed = admit.answer
+                if isinstance(routed, Routed):
+                    line.popleft()
+                    head.ticket.value = routed
+                    resolved.append(head.ticket)
+                    continue
+                self._due[g] = max(now, min(routed, head.deadline))
+                break
+        self._count = sum(len(line) for line in self.lines)
+        arm = self._schedule(now, min(self._due)) if self._count else None
+        self.observer.queue_length(now, self._count)
         return resolved, arm
 
     def _schedule(self, now: float, at: float) -> ArmTimer | None:

@@ -271,7 +271,7 @@ def _provider_table(seed: ScenarioRun, real: ScenarioRun) -> str:
 def _sources_table(seed: ScenarioRun, real: ScenarioRun) -> str:
     names = sorted(
         {c.maps_to for c in seed.plan.seed_claim_checks if c.maps_to}
-        | {d.provider for d in real.config.scenario.routing.destinations if d.provider}
+        | {d.provider for d in real.config.scenario.routing.all_destinations if d.provider}
     )
     rows = []
     for name in names:

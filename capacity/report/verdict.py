@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from capacity.config.groups import QUALITY_NOTE
 from capacity.config.loader import Configuration
 from capacity.plan.result import PlanResult
 from capacity.plan.tco import api_usd_per_interview
@@ -182,6 +183,9 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
                 "would carry more with the same quotas."
             )
         )
+    if config.scenario.routing.groups:
+        bound = f" (the plan's binding one: {plan.binding_group})" if plan is not None and plan.binding_group else ""
+        findings.append(f"Each stage ran on its own model group{bound}. {QUALITY_NOTE}")
     return Verdict(carried_all, headline, findings, [] if carried_all else _options(result, config, plan))
 
 
@@ -197,6 +201,7 @@ def _options(result: RunResult, config: Configuration, plan: PlanResult | None) 
                 (d.interviews_per_day / d.accounts, d)
                 for d in plan.destinations
                 if d.billing == "free"
+                and (plan.binding_group is None or f"model group {plan.binding_group}" in d.notes)
                 and d.accounts
                 and math.isfinite(d.interviews_per_day)
                 and d.interviews_per_day > 0

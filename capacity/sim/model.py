@@ -151,13 +151,13 @@ class Simulation:
         self.stations: list[ApiStation | GpuStation] = []
         truth_pools: dict[str, list[list[QuotaWindow]]] = {}
         provider_accounts: dict[str, int] = {}  # accounts of each provider in use, as build_core counts them
-        for d in sc.routing.destinations:
+        for d in sc.routing.all_destinations:
             if d.provider is not None:
                 n = d.accounts or config.provider(d.provider).accounts
                 provider_accounts[d.provider] = max(n, provider_accounts.get(d.provider, 0))
         self.pool_costs: dict[int, PoolCost] = {}
         pools = {p.name: p for p in sc.gpu_pools}
-        for i, (d, dest) in enumerate(zip(sc.routing.destinations, self.destinations, strict=True)):
+        for i, (d, dest) in enumerate(zip(sc.routing.all_destinations, self.destinations, strict=True)):
             if d.pool is not None:
                 assert dest.replicas is not None
                 pool = pools[d.pool]
@@ -213,7 +213,7 @@ class Simulation:
                 kind = type(action)
                 if kind is Admit:  # the in-memory ledger answers at once, at the same instant
                     admit: Admit = action  # type: ignore[assignment]
-                    admit.answer = route(env.now, admit.tokens_in, admit.max_output_tokens, admit.prefix)
+                    admit.answer = route(env.now, admit.tokens_in, admit.max_output_tokens, admit.prefix, admit.group)
                 elif kind is Settle:
                     ended: Settle = action  # type: ignore[assignment]
                     settle(env.now, ended.routed, ended.tokens_in, ended.tokens_out, ended.latency_s)

@@ -322,7 +322,7 @@ def compare(
 
 
 def _used_pools(config: Configuration) -> list[GpuPool]:
-    used = {d.pool for d in config.scenario.routing.destinations if d.pool is not None}
+    used = {d.pool for d in config.scenario.routing.all_destinations if d.pool is not None}
     return [p for p in config.scenario.gpu_pools if p.name in used]
 
 
@@ -335,7 +335,7 @@ def _hardware(config: Configuration) -> str:
         parts.append(f"{cards}× {catalog.gpu(pool.gpu).name} ({how}; {pool.model} {pool.precision})")
     free_accounts = 0
     free_providers: set[str] = set()
-    for d in config.scenario.routing.destinations:
+    for d in config.scenario.routing.all_destinations:
         if d.provider is None:
             continue
         provider = config.provider(d.provider)

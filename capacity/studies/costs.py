@@ -118,7 +118,7 @@ def reference_options(config: Configuration, interviews_per_month: float, *, not
 def list_prices(config: Configuration) -> dict[str, tuple[float, float]]:
     """Destination label → paid list price ($ per 1M tokens in, out), where known (GPU pools: none)."""
     out = {}
-    for d in config.scenario.routing.destinations:
+    for d in config.scenario.routing.all_destinations:
         if d.provider is None or d.model is None:
             continue  # a GPU pool: its cost is its hardware, not tokens
         spec = config.provider(d.provider).model(d.model)

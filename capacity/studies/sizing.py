@@ -389,7 +389,7 @@ def knee(
             f"{floor.p95_turn_latency_s:.1f} s, p95 time to first token {floor.p95_ttft_s:.2f} s)",
         )
     guess = 1.0
-    if sc.gpu_pools and all(d.pool is not None for d in sc.routing.destinations):
+    if sc.gpu_pools and all(d.pool is not None for d in sc.routing.all_destinations):
         capacity = sum(p.servers * roofline_interviews_per_day(config, p) for p in sc.gpu_pools)
         guess = 0.8 * capacity / need_per_interviewing_day(config)
     guess = min(max_scale, max(floor.scale, guess))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 
 from capacity.config.gpus import GpuPool
+from capacity.config.groups import Destination
 from capacity.config.loader import Configuration
-from capacity.config.scenario import Destination
 from capacity.errors import UsageError
 
 

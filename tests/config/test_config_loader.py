@@ -160,6 +160,32 @@ SCENARIO_CASES = {
         "routing.replicas",
         "greater than 0",
     ),
+    "unknown model group": (
+        "script:\n  stages:\n    question:\n      group: fastest\n",
+        "group: fastest",
+        "script.stages.question.group",
+        "unknown model group 'fastest' (routing.groups: default)",
+    ),
+    "unknown provider in a model group": (
+        "routing:\n  groups:\n    fast:\n      destinations:\n        - {provider: nope, model: m}\n",
+        "provider: nope",
+        "routing.groups.fast.destinations[0].provider",
+        "unknown provider 'nope'",
+    ),
+    "model group named default": (
+        "routing:\n  groups:\n    default:\n      destinations:\n"
+        "        - {provider: groq, model: llama-3.1-8b-instant}\n",
+        "groups:",
+        "routing.groups",
+        "'default' is the group of routing.destinations",
+    ),
+    "one destination written two ways": (
+        "routing:\n  groups:\n    fast:\n      destinations:\n"
+        "        - {provider: groq, model: llama-3.1-8b-instant, accounts: 3}\n",
+        "accounts: 3",
+        "routing.groups.fast.destinations[0]",
+        "groq/llama-3.1-8b-instant is in two groups with different accounts or weight",
+    ),
     "unknown outage provider": (
         "outages:\n  - {provider: ghost, start_s: 0, duration_s: 60}\n",
         "provider: ghost",

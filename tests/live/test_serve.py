@@ -79,7 +79,8 @@ def test_tokens_size_limit_and_a_wrong_model_are_refused_plainly(monkeypatch: py
         assert big.status_code == 413
         wrong = httpx.post(f"{srv.base_url}/v1/chat/completions", headers={"authorization": "Bearer s3cret"},
                            json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
-        assert wrong.status_code == 400 and "interview" in wrong.json()["error"]["message"]
+        assert wrong.status_code == 404 and "interview" in wrong.json()["error"]["message"]
+        assert wrong.json()["error"]["code"] == "model_not_found"
         assert httpx.get(f"{emu.base_url}/stats").json()["providers"]["acme"]["models"]["m"]["requests"] == 1
 
 

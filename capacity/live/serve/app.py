@@ -2,7 +2,9 @@
 
 Routes:
 
-* ``POST /v1/chat/completions`` — a chat completion whose ``model`` is the model group; plain
+* ``POST /v1/chat/completions`` — a chat completion whose ``model`` names a model group (the
+  scenario's ``routing.destinations`` under ``--group``'s name, each of ``routing.groups`` under
+  its own; routed only to that group's providers; any other name: 404 ``model_not_found``); plain
   JSON, or server-sent events (``"stream": true``: OpenAI's ``chat.completion.chunk`` objects,
   a usage chunk when ``stream_options.include_usage`` is set, then ``data: [DONE]``). The
   upstream is always read as a stream (so its time to first token is measured). A streamed
@@ -12,7 +14,7 @@ Routes:
   elsewhere and a failure is a plain 429 or 502; after it, an upstream failure ends the stream
   with an OpenAI-style error event (``data: {"error": …}``, no ``[DONE]``). A client that goes
   away mid-stream cancels the upstream call, which is settled with what was passed on.
-* ``GET /v1/models`` — the model groups;
+* ``GET /v1/models`` — the model groups (the tool cannot judge their answers' quality);
 * ``GET /`` — the dashboard (:mod:`.dashboard`), refreshing from ``GET /api/dashboard``;
 * ``GET /api/optimization_stats`` — :meth:`Telemetry.optimization_stats`;
 * ``GET /metrics`` — Prometheus's text format;
@@ -151,7 +153,13 @@ def build_app(
             body = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
             return _error(400, "the body is not valid JSON", "invalid_request_error", None)
-        parsed = parse_request(body, request.headers.get(SESSION_HEADER), [gw.group])
+        model = body.get("model") if isinstance(body, dict) else None
+        if isinstance(model, str) and model not in gw.groups:  # as OpenAI answers a model it does not serve
+            return _error(
+                404, f"the model {model!r} does not exist; the model groups are: {', '.join(gw.groups)}",
+                "invalid_request_error", "model_not_found",
+            )
+        parsed = parse_request(body, request.headers.get(SESSION_HEADER), list(gw.groups))
         if isinstance(parsed, str):
             return _error(400, parsed, "invalid_request_error", None)
         hint = request.headers.get(OUTPUT_TOKENS_HEADER)
@@ -161,11 +169,11 @@ def build_app(
         options = body.get("stream_options")
         usage = isinstance(options, dict) and options.get("include_usage") is True
         outcome = await gw.complete(parsed, stream=streamed)
-        headers = await gw.rate_limit_headers()
+        headers = await gw.rate_limit_headers(parsed.group)
         if isinstance(outcome, Streaming):
             headers["x-capacity-source"] = "api"
             headers["x-capacity-destination"] = outcome.destination
-            return _PassThrough(gw, outcome, usage, began, headers)
+            return _PassThrough(gw, parsed.group, outcome, usage, began, headers)
         try:
             if isinstance(outcome, Exhausted):
                 headers["retry-after"] = str(math.ceil(outcome.retry_after_s))
@@ -183,9 +191,9 @@ def build_app(
             if outcome.destination is not None:
                 headers["x-capacity-destination"] = outcome.destination
             if streamed:
-                return StreamingResponse(_events(gw.group, outcome, usage), headers=headers,
+                return StreamingResponse(_events(parsed.group, outcome, usage), headers=headers,
                                          media_type="text/event-stream")
-            return JSONResponse(_completion(gw.group, outcome), headers=headers)
+            return JSONResponse(_completion(parsed.group, outcome), headers=headers)
         finally:
             gw.telemetry.took(time.perf_counter() - began)
 
@@ -193,7 +201,7 @@ def build_app(
         if not authorised(request):
             return unauthorised()
         gw = gateway()
-        data = [{"id": gw.group, "object": "model", "created": 0, "owned_by": "capacity"}]
+        data = [{"id": name, "object": "model", "created": 0, "owned_by": "capacity"} for name in gw.groups]
         return JSONResponse({"object": "list", "data": data})
 
     async def stats(request: Request) -> Response:
@@ -320,9 +328,9 @@ class _PassThrough(StreamingResponse):
     client gone (Starlette cancels the body, or the send fails) — the upstream call is
     abandoned if still sending and the request's time in the service recorded, once."""
 
-    def __init__(self, gw: Gateway, streaming: Streaming, include_usage: bool, began: float,
+    def __init__(self, gw: Gateway, group: str, streaming: Streaming, include_usage: bool, began: float,
                  headers: dict[str, str]) -> None:
-        super().__init__(_relayed(gw.group, streaming, include_usage), headers=headers,
+        super().__init__(_relayed(group, streaming, include_usage), headers=headers,
                          media_type="text/event-stream")
         self._gw, self._streaming, self._began = gw, streaming, began
 

@@ -3,11 +3,12 @@
 The interview application talks to one endpoint — the router — and lets it choose providers,
 count quotas, cache and de-duplicate. So the load generator's own policy core is reduced to the
 application's side: the scenario's candidates, script, think times, retries and deadlines are
-kept, while its routing becomes one destination without limits, the router's model group at
-``URL/v1`` (a 429 from the router is then retried with back-off like any provider's, its
-``Retry-After`` honoured), and its response cache is switched off (the router's does that
-work, and its statistics count it). Each request names its candidate as OpenAI's ``user`` so
-the router keeps an interview on one provider.
+kept, while each of its model groups becomes one destination without limits, the router's model
+group of that name at ``URL/v1`` (``routing.destinations`` under ``--group``'s name; a 429 from
+the router is then retried with back-off like any provider's, its ``Retry-After`` honoured), and
+its response cache is switched off (the router's does that work, and its statistics count it).
+Each request names its candidate as OpenAI's ``user`` so the router keeps an interview on one
+provider.
 """
 
 from __future__ import annotations
@@ -35,17 +36,19 @@ def through_router(config: Configuration, url: str, group: str) -> Configuration
         raise UsageError(f"--router {url!r}: expected the router's http://host:port")
     sc = config.scenario
     first = sc.routing.destinations[0]
+    everywhere = sc.routing.all_destinations
     template = next(
-        (config.provider(d.provider).model(d.model) for d in sc.routing.destinations if d.provider and d.model), None
+        (config.provider(d.provider).model(d.model) for d in everywhere if d.provider and d.model), None
     )
     if template is None:
         raise UsageError(f"scenario {sc.name}: --router needs a scenario routed to API providers")
     timeout = max(
         spec.timeout_s
-        for d in sc.routing.destinations
+        for d in everywhere
         if d.provider and d.model and (spec := config.provider(d.provider).model(d.model)) is not None
     )
-    model = ModelSpec(name=group, latency=template.latency, timeout_s=timeout)  # no limits: the router's
+    names = [group, *sc.routing.groups]  # the model groups as the router serves them
+    models = [ModelSpec(name=n, latency=template.latency, timeout_s=timeout) for n in names]  # no limits: the router's
     provider = Provider(
         name=ROUTER_PROVIDER,
         label="capacity serve",
@@ -54,14 +57,20 @@ def through_router(config: Configuration, url: str, group: str) -> Configuration
         billing="free",
         accounts=1,
         scope="account",
-        models=[model],
+        models=models,
         source=url,
         as_of=dt.datetime.now(dt.UTC).date(),
     )
     destination = first.model_copy(
         update={"provider": ROUTER_PROVIDER, "model": group, "pool": None, "accounts": None, "weight": 1.0}
     )
-    routing = sc.routing.model_copy(update={"destinations": [destination], "replicas": 1, "ledger": "shared"})
+    groups = {
+        name: g.model_copy(update={"destinations": [destination.model_copy(update={"model": name})]})
+        for name, g in sc.routing.groups.items()
+    }
+    routing = sc.routing.model_copy(
+        update={"destinations": [destination], "groups": groups, "replicas": 1, "ledger": "shared"}
+    )
     cache = sc.cache.model_copy(update={"enabled": False})
     scenario = sc.model_copy(update={"routing": routing, "cache": cache, "gpu_pools": []})
     return replace(config, scenario=scenario, providers={ROUTER_PROVIDER: provider})

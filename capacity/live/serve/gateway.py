@@ -230,16 +230,18 @@ class Gateway:
     """The policy core of ``config`` serving client requests over ``transport`` to ``routes``.
 
     Args:
-        config: the scenario (its routing is the model group) and the providers.
+        config: the scenario (its routing is the model groups) and the providers.
         routes: each destination's endpoints (:func:`~capacity.live.performer.resolve_routes`).
         transport: the shared HTTP client to the upstreams.
-        group: the model group's name clients send as ``model``.
+        group: the name clients send as ``model`` for the scenario's group ``default``
+            (``routing.destinations``); its other model groups (``routing.groups``) keep their names.
         redis: a connected client when instances share quotas, the affinity table and the
             response cache under the namespace ``namespace``; None for the in-memory ledger.
         max_wait_s: the longest wall time a request waits for quota before a 429, s.
         telemetry: the counters and metrics every answer updates.
     Raises:
-        UsageError: the scenario routes to a GPU pool (served by ``capacity live``, not here).
+        UsageError: the scenario routes to a GPU pool (served by ``capacity live``, not here), or
+            ``group`` is also the name of one of its other model groups.
     """
 
     def __init__(
@@ -258,6 +260,8 @@ class Gateway:
     ) -> None:
         if config.scenario.gpu_pools:
             raise UsageError("capacity serve routes to API providers only; this scenario has GPU pools")
+        if group in config.scenario.routing.groups:
+            raise UsageError(f"--group {group}: the scenario has a model group of that name; give routing's another")
         if not (math.isfinite(time_scale) and time_scale > 0):
             raise UsageError(f"--time-scale {time_scale}: must be a finite number > 0")
         if redis is not None and time_scale != 1.0:
@@ -286,7 +290,13 @@ class Gateway:
                 redis, group, settings.ttl_s, settings.max_entries, namespace=namespace
             )
         self._storing: set[asyncio.Task[None]] = set()
-        self.limits = GroupLimits(self.core.destinations, shared=redis is not None, time_scale=time_scale)
+        members = config.scenario.routing.group_members.values()
+        self.groups: dict[str, int] = {name: g for g, name in enumerate((group, *self.core.groups[1:]))}
+        """Each model group clients may name as ``model``, and its index in the router's groups."""
+        self.group_limits = [
+            GroupLimits([self.core.destinations[i] for i in m], shared=redis is not None, time_scale=time_scale)
+            for m in members
+        ]
         self._affinity: OrderedDict[str, int] = OrderedDict()
         self._in_flight: InFlight[_Flight] = InFlight()
         self._flights: dict[str, _Flight] = {}
@@ -396,12 +406,13 @@ class Gateway:
         with ``stream``, hand the call over as :class:`Streaming` at its first text."""
         tokens_in = request.tokens_in
         max_tokens = request.max_tokens or DEFAULT_MAX_TOKENS
+        group = self.groups.get(request.group, 0)
         deadline = time.monotonic() + self.max_wait_s
         last: Failed | None = None
         attempt = 0
         while True:
             preferred = await self._preferred(request.session)
-            answer = await self._admit(preferred, tokens_in, max_tokens)
+            answer = await self._admit(preferred, tokens_in, max_tokens, group)
             if not isinstance(answer, Routed):
                 wait_s = (answer - self.now()) / self.time_scale  # wall s
                 if math.isfinite(answer) and time.monotonic() + wait_s <= deadline:
@@ -421,7 +432,9 @@ class Gateway:
             )
             self.telemetry.sent(dest.name)
             relay = Relay()
-            call = asyncio.create_task(self._call(endpoint, sent, answer, tokens_in, request.session, relay, stream))
+            call = asyncio.create_task(
+                self._call(endpoint, sent, answer, tokens_in, request.session, relay, stream, group)
+            )
             try:
                 if stream and (first := await relay.queue.get()) is not None:  # its first text has come
                     return Streaming(dest.name, relay, call, first)
@@ -441,7 +454,7 @@ class Gateway:
 
     async def _call(
         self, endpoint: Endpoint, sent: ChatRequest, routed: Routed, tokens_in: int, session: str | None,
-        relay: Relay, stream: bool,
+        relay: Relay, stream: bool, group: int = 0,
     ) -> ChatOutcome:
         """One upstream call, its own task: send (with ``stream``, passing its text on to
         ``relay`` as it comes), then settle the ledger and count the call once — with its answer,
@@ -470,14 +483,16 @@ class Gateway:
             held = wait * self.time_scale if wait is not None else self.config.scenario.routing.cooldown_s  # run s
             self.core.router.hold(dest, now + held)
         else:
-            self.core.router.cool_down(now, routed, self.config.scenario.routing.cooldown_s)
+            self.core.router.cool_down(now, routed, self.config.scenario.routing.cooldown_s, group)
         return outcome
 
-    async def _admit(self, preferred: int | None, tokens_in: int, max_tokens: int) -> Routed | float:
-        """Admit on the session's destination if it has room, else where the strategy says;
-        or the earliest run time one may admit (``inf``: only a freed slot can help)."""
+    async def _admit(self, preferred: int | None, tokens_in: int, max_tokens: int, group: int = 0) -> Routed | float:
+        """Admit on the session's destination if it is in model group ``group`` and has room,
+        else where the group's strategy says; or the earliest run time one may admit (``inf``:
+        only a freed slot can help)."""
         now = self.now()
-        if preferred is not None and preferred < len(self.destinations):
+        members = self.core.router.groups[group][0]
+        if preferred is not None and preferred < len(self.destinations) and self.destinations[preferred] in members:
             dest = self.destinations[preferred]
             if dest.cooldown_until <= now and dest.quota is not None and tokens_in <= dest.quota.max_input_cap:
                 ledger = self.shared.ledgers[dest.index] if self.shared is not None else None
@@ -489,8 +504,8 @@ class Gateway:
                     self.telemetry.affinity_kept()
                     return Routed(dest, got)
         if self.shared is None:
-            return self.core.router.route(now, tokens_in, max_tokens)
-        return await self.shared.admit(now, tokens_in, max_tokens)
+            return self.core.router.route(now, tokens_in, max_tokens, group=group)
+        return await self.shared.admit(now, tokens_in, max_tokens, group)
 
     async def _settle(self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency: float | None) -> None:
         if self.shared is None:
@@ -543,13 +558,14 @@ class Gateway:
         now = max((r[0] for r in read), default=self.now())
         return now, {i: accounts for (i, _), (_, accounts) in zip(indexed, read, strict=True)}
 
-    async def rate_limit_headers(self) -> dict[str, str]:
-        """The model group's ``x-ratelimit-*`` headers now (:class:`~.limits.GroupLimits`): from
-        the in-memory ledger, or from what Redis counts for every instance."""
+    async def rate_limit_headers(self, group: str | None = None) -> dict[str, str]:
+        """Model group ``group``'s ``x-ratelimit-*`` headers now (:class:`~.limits.GroupLimits`;
+        None: the default group's): from the in-memory ledger, or from what Redis counts for every instance."""
+        limits = self.group_limits[self.groups.get(group, 0) if group is not None else 0]
         if self.shared is None:
-            return self.limits.headers(self.now())
+            return limits.headers(self.now())
         read = await self.shared_use()
-        return self.limits.headers(self.now(), None) if read is None else self.limits.headers(*read)
+        return limits.headers(self.now(), None) if read is None else limits.headers(*read)
 
     async def export_quota_use(self) -> None:
         """Set the quota-use gauges: use ÷ limit of each window, the fullest account's — from the
