@@ -15,7 +15,8 @@ study runs, with one seed and one horizon:
 
 A lever is a family of fields (:data:`LEVERS`): templates (stages' ``template``), the response
 cache (``cache`` and stages' ``cache``), prompt caching (``routing.session_affinity``: keeping
-an interview on the provider that holds its prefix). A levers scenario may differ from its base
+an interview on the provider that holds its prefix), model groups (``routing.groups`` and
+stages' ``group``: simple stages on small models). A levers scenario may differ from its base
 only in those fields; any other difference (another destination, another demand) would be
 counted in every lever's row, so it is refused with the fields named.
 
@@ -89,6 +90,11 @@ LEVERS: tuple[Lever, ...] = (
         "prompt_caching",
         "prompt caching kept warm by session affinity",
         _top("routing", "session_affinity"),
+    ),
+    Lever(
+        "model_groups",
+        "model groups: stages routed to their own models",
+        _both(_top("routing", "groups"), _stage_fields("group")),
     ),
 )
 """The levers the study knows, in the order their rows are printed."""
