@@ -91,6 +91,41 @@ class RequestCounts(Result):
     degraded: int = Field(description="Answered by a fallback template after the router gave up.")
     failed: int
     api_calls: int = Field(description="Calls sent to providers, retries included.")
+    deferred: int = Field(
+        default=0, description="Answered by a deferred stage's result made ahead and ready in time (no call then)."
+    )
+    bank: int = Field(default=0, description="Answered by a variant from a question bank (no call).")
+
+
+class LeverStats(Result):
+    """Deferred stages and question banks in a run (all zero when the scenario uses neither).
+
+    Where the requests are counted: a deferred request sent off-peak is an ordinary call (in
+    ``requests.api_calls``, its destination's requests, windows and cost); one sent to a batch API
+    is only here (``deferred_requests``, ``batches``), and its price is in ``cost_usd``. A bank's
+    requests are written once before the run: here only, with their one-off price
+    (``bank_cost_usd``, not in ``cost_usd``).
+    """
+
+    deferred_requests: int = Field(default=0, description="Deferred requests made (batch or off-peak).")
+    deferred_off_peak: int = Field(
+        default=0, description="Of deferred_requests, off-peak calls answered (also in their destinations' counts)."
+    )
+    deferred_not_made: int = Field(default=0, description="Off-peak deferred requests refused at booking.")
+    deferred_ready: int = Field(default=0, description="Deferred stages answered by a result ready in time.")
+    deferred_late: int = Field(
+        default=0, description="Deferred stages whose result was not ready: fell back to a live call."
+    )
+    deferred_early_p50_s: float = Field(
+        default=0.0, description="Median time a ready result waited for its interview, s."
+    )
+    batches: int = Field(default=0, description="Batches submitted to batch APIs.")
+    batch_cost_usd: float = Field(default=0.0, description="Price of the batch requests, $ (included in cost_usd).")
+    max_enqueued_requests: int = Field(default=0, description="Most batch requests enqueued at once.")
+    max_enqueued_tokens: int = Field(default=0, description="Most batch input tokens enqueued at once.")
+    bank_requests: int = Field(default=0, description="Requests that wrote the banks, once, before the run.")
+    bank_cost_usd: float = Field(default=0.0, description="One-off price of writing the banks, $ (not in cost_usd).")
+    bank_max_uses: int = Field(default=0, description="Most interviews one bank variant served.")
 
 
 class CacheStats(Result):
@@ -204,6 +239,9 @@ class RunResult(Result):
     cache: CacheStats
     prompt_cache: PromptCacheStats = Field(
         default_factory=PromptCacheStats, description="Provider prompt caching (cached input tokens, money saved)."
+    )
+    levers: LeverStats = Field(
+        default_factory=LeverStats, description="Deferred stages and question banks (zero when none)."
     )
     turn_latency_s: Quantiles = Field(
         description="Time from a turn's need to its answer, over turns the candidate waits for that "

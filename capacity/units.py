@@ -45,6 +45,8 @@ class Served(StrEnum):
     PROVIDER = "provider"
     DEGRADED = "degraded"
     FAILED = "failed"
+    DEFERRED = "deferred"  # a result made ahead, between booking and interview, ready in time
+    BANK = "bank"  # a variant from a bank written once per role
 
 
 class ErrorKind(StrEnum):

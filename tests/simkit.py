@@ -178,11 +178,13 @@ def check_conservation(result: RunResult) -> None:
     """Every interview and every turn is accounted for exactly once."""
     i, r = result.interviews, result.requests
     assert i.requested == i.completed + i.degraded + i.failed + i.unfinished
-    assert r.logical == r.template + r.cache + r.deduplicated + r.provider + r.degraded + r.failed
+    served_ahead = r.deferred + r.bank  # made before the interview (deferred stages, question banks)
+    assert r.logical == r.template + r.cache + r.deduplicated + r.provider + r.degraded + r.failed + served_ahead
     assert r.api_calls == sum(d.requests for d in result.destinations)
     # every call sent either answered or failed (none is still in flight at the end)
     assert sum(d.completed + sum(d.errors.values()) for d in result.destinations) == r.api_calls
-    assert r.provider == sum(d.completed for d in result.destinations)
+    # answered calls: the turns' own, and deferred requests made off-peak through the same router
+    assert r.provider + result.levers.deferred_off_peak == sum(d.completed for d in result.destinations)
     assert result.queue_wait_s.count == r.provider
     assert result.cache.hits == r.cache <= result.cache.lookups
     assert 0 <= i.turned_away <= i.failed  # turned away at the start (gated admission): failed, never begun

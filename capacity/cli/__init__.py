@@ -15,6 +15,7 @@ from capacity.cli import (  # noqa: F401  (each registers its command)
     serve_cmd,
     simulate_cmd,
     size_cmd,
+    sweep_cmd,
     validate_cmd,
 )
 from capacity.cli.app import app, main, words_in_help

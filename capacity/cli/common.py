@@ -65,7 +65,8 @@ SetOption = Annotated[
     list[str] | None,
     typer.Option(
         "--set", metavar="FIELD=VALUE",
-        help="Override a scenario field: --set routing.turn_deadline_s=60 (value parsed as YAML); repeatable.",
+        help="Override a scenario field: --set routing.turn_deadline_s=60, or a provider's: --set "
+        "providers.groq.accounts=2 (value parsed as YAML); repeatable.",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]

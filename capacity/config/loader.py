@@ -17,10 +17,12 @@ import yaml
 
 from capacity.config.gpus import GpuCatalog, load_catalog
 from capacity.config.groups import DEFAULT_GROUP, Destination
+from capacity.config.levers import batch_target
 from capacity.config.paths import shipped_scenario_path, shipped_scenarios, suggest
 from capacity.config.providers import Provider, ProvidersFile
 from capacity.config.scenario import DEFAULT_CALENDAR, DEFAULT_SCRIPT, Scenario
 from capacity.config.yamldoc import (
+    SET_ORIGIN,
     FieldPath,
     YamlDocument,
     deep_merge,
@@ -94,32 +96,38 @@ def set_path(dotted: str) -> list[str | int] | None:
 
 
 def apply_overrides(
-    doc: YamlDocument, assignments: Sequence[str]
+    doc: YamlDocument,
+    assignments: Sequence[str],
+    *,
+    origin: str = SET_ORIGIN,
+    shown: Sequence[str] | None = None,
 ) -> tuple[YamlDocument, frozenset[FieldPath]]:
     """Apply ``--set path.to.field=value`` assignments (values parsed as YAML) to a document.
 
     A path names mapping keys with ``.`` and list items with ``[i]`` (``.i`` also works), as the
     error messages write them. Returns the document and the paths the assignments wrote or
-    created, so that a problem in them is blamed on ``--set`` rather than on a line of the file.
+    created, so that a problem in them is blamed on ``origin`` (the option that gave them:
+    ``--set``, ``--grid``) rather than on a line of the file; ``shown`` is each assignment as
+    the user wrote it, where it was rewritten (a provider's name turned into its index).
     Raises UsageError for a malformed assignment or a list index that does not exist.
     """
     import copy
 
     data = copy.deepcopy(doc.data)
     touched: set[FieldPath] = set()
-    for assignment in assignments:
+    for assignment, said in zip(assignments, shown or assignments, strict=True):
         if "=" not in assignment:
-            raise UsageError(f"--set {assignment!r}: expected path.to.field=value")
+            raise UsageError(f"{origin} {said!r}: expected path.to.field=value")
         dotted, raw = assignment.split("=", 1)
         parts = set_path(dotted)
         if parts is None:
             raise UsageError(
-                f"--set {assignment!r}: expected a field path such as routing.destinations[0].accounts"
+                f"{origin} {said!r}: expected a field path such as routing.destinations[0].accounts"
             )
         try:
             value = safe_load(raw)
         except yaml.YAMLError:
-            raise UsageError(f"--set {assignment!r}: value is not valid YAML") from None
+            raise UsageError(f"{origin} {said!r}: value is not valid YAML") from None
         node = data
         for i, part in enumerate(parts[:-1]):
             if isinstance(node, dict) and isinstance(part, str):
@@ -129,12 +137,12 @@ def apply_overrides(
             elif isinstance(node, list) and isinstance(part, int) and part < len(node):
                 node = node[part]
             else:
-                raise UsageError(f"--set {assignment!r}: {path_text(parts[: i + 1])} does not exist")
+                raise UsageError(f"{origin} {said!r}: {path_text(parts[: i + 1])} does not exist")
         last = parts[-1]
         if (isinstance(node, dict) and isinstance(last, str)) or has(node, last):
             node[last] = value
         else:
-            raise UsageError(f"--set {assignment!r}: {path_text(parts)} does not exist")
+            raise UsageError(f"{origin} {said!r}: {path_text(parts)} does not exist")
         touched.add(tuple(parts))
     return YamlDocument(doc.file, data, doc.lines), frozenset(touched)
 
@@ -172,6 +180,83 @@ def load_providers(path: Path) -> ProvidersFile:
     return validate(read_yaml(path), ProvidersFile)
 
 
+PROVIDER_PREFIX = "providers"
+"""The first part of an assignment to a provider's field: ``providers.groq.accounts=4``."""
+
+
+@dataclass(frozen=True)
+class _Assignments:
+    """Assignments sorted by the document they change, rewritten to its paths (a provider's name
+    turned into its place in the ``providers`` or ``extra_providers`` list), with each one's
+    text as the user wrote it, and the provider named at each rewritten place."""
+
+    scenario: tuple[list[str], list[str]]
+    providers: tuple[list[str], list[str]]
+    names: dict[str, str]
+    """``providers[3]`` → ``providers.groq``, to say problems in the user's words."""
+
+
+def _sort_assignments(
+    assignments: Sequence[str], providers_doc: YamlDocument, scenario_doc: YamlDocument, origin: str
+) -> _Assignments:
+    """Send ``providers.NAME.field=value`` to the provider called NAME (in the providers file, or
+    in the scenario's ``extra_providers``) and everything else to the scenario.
+
+    Raises UsageError for a provider path without a field or a provider that does not exist.
+    """
+    scenario: tuple[list[str], list[str]] = ([], [])
+    providers: tuple[list[str], list[str]] = ([], [])
+    names: dict[str, str] = {}
+
+    def listed(doc: YamlDocument, key: str) -> list[str]:
+        items = doc.data.get(key) if isinstance(doc.data, dict) else None
+        return [str(p.get("name")) if isinstance(p, dict) else "" for p in items] if isinstance(items, list) else []
+
+    in_file, extra = listed(providers_doc, PROVIDER_PREFIX), listed(scenario_doc, "extra_providers")
+    for assignment in assignments:
+        dotted, sep, raw = assignment.partition("=")
+        parts = set_path(dotted) if sep else None
+        if not parts or parts[0] != PROVIDER_PREFIX:
+            scenario[0].append(assignment)
+            scenario[1].append(assignment)
+            continue
+        if len(parts) < 3 or not isinstance(parts[1], str):
+            raise UsageError(
+                f"{origin} {assignment!r}: expected providers.NAME.field=value, such as providers.groq.accounts=2"
+            )
+        name, rest = parts[1], parts[2:]
+        if name in in_file:
+            place: list[str | int] = [PROVIDER_PREFIX, in_file.index(name)]
+            target = providers
+        elif name in extra:
+            place = ["extra_providers", extra.index(name)]
+            target = scenario
+        else:
+            known = sorted({*in_file, *extra})
+            raise UsageError(
+                f"{origin} {assignment!r}: no provider {name!r}{suggest(name, known)} (known: {', '.join(known)})"
+            )
+        names[path_text(place)] = f"{PROVIDER_PREFIX}.{name}"
+        target[0].append(f"{path_text([*place, *rest])}={raw}")
+        target[1].append(assignment)
+    return _Assignments(scenario, providers, names)
+
+
+def _in_user_words(error: ConfigError, names: Mapping[str, str], origin: str) -> ConfigError:
+    """``error`` with the fields an override wrote named as the user did (``providers.groq``,
+    not ``providers[3]``)."""
+    problems = []
+    for p in error.problems:
+        field = p.field
+        if p.file == origin:
+            for place, name in names.items():
+                if field == place or field.startswith((f"{place}.", f"{place}[")):
+                    field = name + field[len(place) :]
+                    break
+        problems.append(Problem(p.file, p.line, field, p.message))
+    return ConfigError(problems)
+
+
 @dataclass(frozen=True)
 class Configuration:
     """A scenario with the providers it may route to, cross-checked."""
@@ -189,14 +274,29 @@ class Configuration:
 
 
 def load_configuration(
-    scenario_path: Path, providers_path: Path, overrides: Sequence[str] = ()
+    scenario_path: Path, providers_path: Path, overrides: Sequence[str] = (), *, origin: str = SET_ORIGIN
 ) -> Configuration:
-    """Load a scenario and a providers file, apply ``--set`` overrides, check references."""
-    providers_file = load_providers(providers_path)
-    doc, touched = apply_overrides(with_section_defaults(read_scenario_yaml(scenario_path)), overrides)
-    if isinstance(doc.data, dict) and "name" not in doc.data:
-        doc.data["name"] = scenario_path.stem
-    scenario = validate(doc, Scenario, touched)
+    """Load a scenario and a providers file, apply ``--set`` overrides, check references.
+
+    An override names a scenario field (``cache.ttl_s=86400``) or, under ``providers.NAME``, a
+    field of one provider (``providers.groq.accounts=4``; a provider of the file or of the
+    scenario's ``extra_providers``). A problem in an overridden value is blamed on ``origin``
+    (the option that gave it). Raises ConfigError (file, line, field) or UsageError (option).
+    """
+    providers_doc = read_yaml(providers_path)
+    scenario_doc = with_section_defaults(read_scenario_yaml(scenario_path))
+    sorted_ = _sort_assignments(overrides, providers_doc, scenario_doc, origin)
+    try:
+        providers_doc, providers_touched = apply_overrides(
+            providers_doc, sorted_.providers[0], origin=origin, shown=sorted_.providers[1]
+        )
+        providers_file = validate(providers_doc, ProvidersFile, providers_touched, origin)
+        doc, touched = apply_overrides(scenario_doc, sorted_.scenario[0], origin=origin, shown=sorted_.scenario[1])
+        if isinstance(doc.data, dict) and "name" not in doc.data:
+            doc.data["name"] = scenario_path.stem
+        scenario = validate(doc, Scenario, touched, origin)
+    except ConfigError as exc:
+        raise _in_user_words(exc, sorted_.names, origin) from None
     providers: dict[str, Provider] = {p.name: p for p in providers_file.providers}
     problems: list[Problem] = []
     for i, extra in enumerate(scenario.extra_providers):
@@ -239,6 +339,7 @@ def load_configuration(
                     f"provider {dest.provider!r} has no model {dest.model!r} (known: {known})",
                 )
             )
+    problems.extend(_lever_problems(doc, scenario, providers))
     for i, outage in enumerate(scenario.outages):
         if outage.provider not in providers:
             problems.append(doc.problem(("outages", i, "provider"), f"unknown provider {outage.provider!r}"))
@@ -282,6 +383,26 @@ def group_problems(scenario: Scenario, doc: YamlDocument) -> list[Problem]:
                     "with one quota ledger: write it the same in both",
                 )
             )
+    return problems
+
+
+def _lever_problems(doc: YamlDocument, scenario: Scenario, providers: Mapping[str, Provider]) -> list[Problem]:
+    """Deferred and banked stages that go through a batch API must find one (a named or routed model's)."""
+    batch_of = {(p.name, m.name): p.batch_of(m) for p in providers.values() for m in p.models}
+    problems = []
+    for name, stage in scenario.script.stages.items():
+        if stage.group not in scenario.routing.group_members:
+            continue  # an unknown group: group_problems says so
+        routed = [
+            (d.provider, d.model)
+            for d in scenario.routing.group_destinations(stage.group)
+            if d.provider and d.model
+        ]
+        for field, lever in (("deferral", stage.deferral), ("bank", stage.bank)):
+            if lever is not None and lever.via == "batch":
+                found = batch_target(lever, routed, batch_of)
+                if isinstance(found, str):
+                    problems.append(doc.problem(("script", "stages", name, field, "via"), found))
     return problems
 
 

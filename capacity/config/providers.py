@@ -30,6 +30,7 @@ from pydantic import (
 
 from capacity.config.base import Model
 from capacity.config.distributions import DistributionSpec
+from capacity.config.levers import BatchApi
 from capacity.units import LIMIT_KINDS, LimitKind, Measure, Period
 
 
@@ -368,6 +369,10 @@ class ModelSpec(Model):
         default_factory=list,
         description="Dated new values of some limits, in date order; each with its source.",
     )
+    batch: BatchApi | None = Field(
+        default=None,
+        description="This model's batch API, where it differs from the provider's (absent: the provider's).",
+    )
 
     def limits_on(self, day: dt.date) -> Limits:
         """The limits in effect on ``day`` (UTC): ``limits`` with every change in effect then applied."""
@@ -439,6 +444,11 @@ class Provider(Model):
         description="The provider's prompt (prefix) cache, for every model of it that states none of its own "
         "(absent: no prompt cache is modelled).",
     )
+    batch: BatchApi | None = Field(
+        default=None,
+        description="The provider's asynchronous batch API, for every model that states none of its own (absent: "
+        "none found; docs/facts/batch-and-tiers.md).",
+    )
 
     @model_validator(mode="after")
     def _unique_models(self) -> Provider:
@@ -467,6 +477,10 @@ class Provider(Model):
     def prompt_cache_of(self, model: ModelSpec) -> PromptCache | None:
         """The prompt cache ``model`` has: its own, else the provider's (None: none modelled)."""
         return model.prompt_cache if model.prompt_cache is not None else self.prompt_cache
+
+    def batch_of(self, model: ModelSpec) -> BatchApi | None:
+        """The batch API ``model`` has: its own block, else the provider's (None: none stated)."""
+        return model.batch if model.batch is not None else self.batch
 
     def alone(self, model: ModelSpec) -> ModelSpec:
         """``model`` as if it were the account's only model: its own limits, and the account-wide

@@ -30,6 +30,7 @@ from capacity.config.base import Model
 from capacity.config.distributions import DistributionSpec
 from capacity.config.gpus import GpuPool
 from capacity.config.groups import DEFAULT_GROUP, Destination, ModelGroup, StrategyName, flatten
+from capacity.config.levers import Bank, Deferral
 from capacity.config.providers import Provider, TimeZoneName
 
 
@@ -55,6 +56,11 @@ class Candidates(Model):
     )
     gap_between_interviews_s: NonNegativeFloat = Field(
         default=600.0, description="same_day: pause between one interview's end and the next's start, s."
+    )
+    roles: PositiveInt = Field(
+        default=1,
+        description="Distinct roles (jobs) candidates apply for; candidate i applies for role i mod roles. "
+        "Only question banks (a stage's bank:) use it: one bank per role.",
     )
 
 
@@ -185,6 +191,28 @@ class Stage(Model):
         default=DEFAULT_GROUP,
         description="The model group that answers it (`routing.groups`; default: `routing.destinations`).",
     )
+    deferral: Deferral | None = Field(
+        default=None, description="Made ahead, between the candidate's booking and the interview (none: live)."
+    )
+    bank: Bank | None = Field(
+        default=None, description="Answered from a bank of variants per role written once (none: no bank)."
+    )
+
+    @model_validator(mode="after")
+    def _ahead_of_time(self) -> Stage:
+        lever = "deferral" if self.deferral is not None else "bank" if self.bank is not None else None
+        if lever is None:
+            return self
+        if self.deferral is not None and self.bank is not None:
+            raise ValueError("a stage is either deferred or banked, not both")
+        if self.template:
+            raise ValueError(f"a template stage sends no request: {lever} has nothing to do")
+        if self.input.history or self.candidate_speaks_before:
+            raise ValueError(
+                f"{lever}: the request is made before the interview, so it cannot read the conversation "
+                "(set input.history: false and candidate_speaks_before: false)"
+            )
+        return self
 
 
 class Script(Model):
@@ -370,6 +398,11 @@ class Routing(Model):
     def group_members(self) -> dict[str, tuple[int, ...]]:
         """Each group's destinations (``default`` first) as positions in :attr:`all_destinations`."""
         return flatten(self.destinations, self.groups)[1]
+
+    def group_destinations(self, name: str) -> list[Destination]:
+        """The destinations of model group ``name`` (``default``: ``destinations``), in priority order."""
+        every = self.all_destinations
+        return [every[i] for i in self.group_members[name]]
 
     def group_strategy(self, name: str) -> StrategyName:
         """The routing strategy of group ``name``."""

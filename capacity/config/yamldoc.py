@@ -8,6 +8,7 @@ files through here; this module imports no other module of ``config``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,6 +130,17 @@ def safe_load(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
+def canonical_value(text: str) -> str:
+    """One value as the configuration reads it (YAML), written as JSON with sorted keys, so that
+    texts meaning the same value agree (``true`` and ``True``, ``{a: 1, b: 2}`` and
+    ``{b: 2, a: 1}``); malformed YAML stays its own text (the loader reports it)."""
+    try:
+        value = safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def _check_shape(text: str, file: str) -> None:
     """Refuse a document nested deeper than :data:`MAX_DEPTH` before it is composed (the
     composer recurses once per level), reading it as a stream of events."""
@@ -224,8 +236,11 @@ def _message(error: Mapping[str, Any]) -> str:
     return msg
 
 
-def validate(doc: YamlDocument, model: type[M], overridden: frozenset[FieldPath] = frozenset()) -> M:
-    """Validate ``doc`` as ``model``; every pydantic error becomes a located Problem."""
+def validate(
+    doc: YamlDocument, model: type[M], overridden: frozenset[FieldPath] = frozenset(), origin: str = SET_ORIGIN
+) -> M:
+    """Validate ``doc`` as ``model``; every pydantic error becomes a located Problem (one in a
+    field of ``overridden`` is blamed on ``origin``, the option that set it)."""
     if not isinstance(doc.data, dict):
         raise ConfigError(
             [Problem(doc.file, 1, "", f"expected a mapping at the top level of a {model.__name__} file")]
@@ -241,11 +256,11 @@ def validate(doc: YamlDocument, model: type[M], overridden: frozenset[FieldPath]
             # drop discriminator tags ("lognormal") and other parts the file does not have
             path = _real_path(doc.data, loc)
             if any(path[: len(o)] == o for o in overridden):
-                problems.append(Problem(SET_ORIGIN, None, path_text(path), _message(err)))
+                problems.append(Problem(origin, None, path_text(path), _message(err)))
             else:
                 # a whole-model check (e.g. end after start) may fail because of an override below it
                 below = [path_text(o) for o in sorted(overridden, key=str) if o[: len(path)] == path]
-                after = f" (after --set {', '.join(below)})" if below else ""
+                after = f" (after {origin} {', '.join(below)})" if below else ""
                 problems.append(doc.problem(path, _message(err) + after))
         raise ConfigError(problems) from None
 

@@ -131,13 +131,16 @@ class ChatRequest:
     ``max_tokens`` (≥ 1), ``stream`` (server-sent events, so TTFT is seen) and
     ``output_tokens``, a hint sent as :data:`OUTPUT_TOKENS_HEADER` (the emulator generates
     exactly that many tokens); ``user``, OpenAI's end-user id (sent when given: ``capacity
-    serve`` keeps one user's requests on one provider). Raises ``ValueError`` for ``max_tokens`` < 1."""
+    serve`` keeps one user's requests on one provider); ``options``, more fields of the body
+    passed on as given (``capacity serve``'s clients' ``tools`` and ``tool_choice``). Raises
+    ``ValueError`` for ``max_tokens`` < 1."""
 
     messages: Sequence[Mapping[str, str]]
     max_tokens: int
     stream: bool = True
     output_tokens: int | None = None
     user: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.max_tokens < 1:
@@ -156,6 +159,7 @@ class ChatRequest:
             body["stream_options"] = {"include_usage": True}
         if self.user is not None:
             body["user"] = self.user
+        body.update(self.options)
         return body
 
 

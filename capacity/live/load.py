@@ -10,7 +10,8 @@ compressed by ``time_scale``: every session is an asyncio task of
 each finished interview (:mod:`capacity.live.journal`) so that ``--resume`` continues a run
 stopped by Ctrl-C or a crash without repeating a finished interview.
 
-With ``redis_url`` the quota ledger is Redis's (:mod:`capacity.live.shared`): the run is then
+With ``redis_url`` the quota ledger, the destinations' holds and the response cache are Redis's
+(:mod:`capacity.live.shared`, :mod:`capacity.live.redis_cache`): the run is then
 one of ``routers`` router processes sharing the plan's quotas, and carries the sessions whose
 index is ``router`` modulo ``routers`` (:mod:`capacity.live.fleet` starts the processes and
 merges their journals into one result).
@@ -32,6 +33,7 @@ from redis.asyncio import Redis
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
 from capacity.live.journal import Journal, JournalingObserver, Replay, read_journal, replay_events
+from capacity.live.redis_cache import RedisResponseCache, TurnCache
 from capacity.live.redis_ledger import LossPolicy
 from capacity.live.runtime import CallPerformer, LiveDriver, RunClock
 from capacity.live.shared import SharedLedgers, connect_checked, shared_ledgers
@@ -199,11 +201,18 @@ class LiveRun:
                 namespace=f"capacity:{run_id}",
                 clock=clock.now,
                 routers=self.routers,
+                router_index=self.router,
                 on_loss=self.on_redis_loss,
                 rolling_margin_s=margin_s,
                 time_scale=self.time_scale,
             )
-        driver = LiveDriver(core, self.make_performer(core), clock, shared)
+        cache: TurnCache | None = None
+        if client is not None and core.cache is not None:  # one response cache for the run's routers
+            settings = config.scenario.cache
+            cache = TurnCache(RedisResponseCache(
+                client, "turns", settings.ttl_s, settings.max_entries, namespace=f"capacity:{run_id}", clock=clock.now
+            ))
+        driver = LiveDriver(core, self.make_performer(core), clock, shared, cache)
         origin = self.ready() if self.ready is not None else None
         origin = self.clock_origin if self.clock_origin is not None else origin
         clock.start(asyncio.get_running_loop(), origin)
@@ -234,6 +243,8 @@ class LiveRun:
             for task in tasks:
                 task.cancel()
             driver.close()
+            if shared is not None and shared.holds is not None:
+                await shared.holds.drain()  # a hold learnt at the end still reaches the other routers
         self.ended_s = clock.now()
         return live_result(config, plan, recorder, total, self.ended_s, time.perf_counter() - began)
 

@@ -10,16 +10,22 @@ script (``lua/cache_get.lua``, ``lua/cache_put.lua``), atomic across routers.
 Memory stays bounded: at most ``max_entries`` payloads, and every key of an idle cache expires
 ``ttl_s`` after its last store (wall seconds). Hits, misses and evictions are counted per
 process, as each process's recorder observes its own lookups.
+
+:class:`TurnCache` is the live runtime's :class:`~capacity.live.runtime.SharedCache` on it: the
+router processes of one ``capacity live`` run share one cache, so a turn answered by one router
+is a hit on the others (a catalogue question asked by candidates of different routers).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 import redis.asyncio as aioredis
 
-from capacity.live.redis_ledger import lua
+from capacity.live.redis_ledger import REDIS_DOWN, lua
+
+__all__ = ["RedisResponseCache", "TurnCache"]
 
 
 class RedisResponseCache:
@@ -91,3 +97,32 @@ class RedisResponseCache:
         """hits ÷ lookups by this process (0 before any lookup)."""
         total = self.hits + self.misses
         return self.hits / total if total else 0.0
+
+
+class TurnCache:
+    """The turn pipeline's response cache for router processes sharing Redis: a turn's key
+    (its stage and candidate, or its catalogue prompt) stored with an empty payload — a live
+    run's answer is not replayed, only known to exist, as in the simulator. A Redis out of
+    reach is a miss, and an answer it cannot store is not kept (the router carries on)."""
+
+    def __init__(self, cache: RedisResponseCache) -> None:
+        self.cache = cache
+
+    @staticmethod
+    def text(key: Hashable) -> str:
+        """``key`` as Redis keeps it: a tuple's parts joined by ``|`` (``ask|3``)."""
+        return "|".join(str(part) for part in key) if isinstance(key, tuple) else str(key)
+
+    async def get(self, key: Hashable) -> bool:
+        """Whether a live entry answers ``key``."""
+        try:
+            return await self.cache.get(self.text(key)) is not None
+        except REDIS_DOWN:
+            return False
+
+    async def put(self, key: Hashable) -> None:
+        """Keep ``key`` for the cache's TTL."""
+        try:
+            await self.cache.put(self.text(key), b"")
+        except REDIS_DOWN:
+            return

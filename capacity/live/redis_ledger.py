@@ -46,12 +46,33 @@ counted, so ``local`` first waits until every admission made through Redis has l
 found Redis gone, a fixed (calendar) window at its next reset, a token bucket once it would have
 refilled completely. Every admission through Redis happened before Redis went away, hence before
 each router found it gone; from then on the N routers hold 1/N each of empty windows, so the fleet
-never exceeds a limit in any window. It tries Redis again every ``reconnect_s`` of wall time, says
-once when it is back, and settles the shared admissions whose responses ended meanwhile. Limits
-of ``local``: the guarantee holds for an outage every router sees (Redis down, not one router cut
-off while the others still reach it); a Redis restarted without persistence forgets what it had
-counted, and once Redis is back it does not know what the routers admitted locally; concurrency
-slots held by shared admissions still in flight are not counted by the local ledgers.
+never exceeds a limit in any window. It tries Redis again every ``reconnect_s`` of wall time and
+says once when it is back.
+
+**Recovery** (``local``; ``lua/recover.lua``). Back on Redis, a router must not admit on the
+shared windows alone while another router may still be admitting locally: Redis does not hold
+those admissions. So on its first contact router *i* of N (``router``) atomically writes back its
+local admissions that may still count (a rolling window's entries at their own times; a fixed
+window's count in the current period; a token bucket's draws within its length, an upper bound
+of what they still owe) and marks itself returned in the destination's recovery hash. Until all N
+have (the *barrier*), each keeps admitting from its 1/N share, every such admission charged in
+Redis too and granted only if the shared windows also have room; from the barrier on, Redis holds
+every admission that counts and the shared windows alone decide. A router that never returns is
+released at ``blind_until(t0 + grace_s)`` (t0: the first write-back; ``grace_s``: the longest a
+live router, trying Redis every ``reconnect_s``, can go on admitting locally after Redis is back,
+run s): its local admissions have left every window then. A Redis restarted empty (no
+destination hash at the first write-back) also forgot what it counted before the outage: the
+barrier then also waits until ``blind_until`` of the earliest time a router found it gone. A
+router that did not see the outage joins the recovery at its next contact. The shared admissions
+whose responses ended meanwhile settle after the write-back.
+
+Limits of ``local``: the guarantee holds for an outage every router sees (each sends a request
+while Redis is away), not for one router cut off while the others still reach it, nor for a
+router that sends nothing during the outage and admits on the shared windows after Redis returns
+before a router that was away has written back; a Redis restart no router notices (between two
+requests, on a pooled connection retried once) goes unseen; concurrency slots held by shared
+admissions still in flight are not counted by the local ledgers; account-wide allowances shared
+by several models are split 1/N per model while Redis is away.
 
 Times returned are run seconds on Redis's clock; :meth:`RedisQuotaLedger.now` estimates it.
 """
@@ -59,7 +80,6 @@ Times returned are run seconds on Redis's clock; :meth:`RedisQuotaLedger.now` es
 from __future__ import annotations
 
 import datetime as dt
-import importlib.resources
 import logging
 import math
 import time
@@ -68,13 +88,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from capacity.config.providers import Limits, ModelSpec, Resets
 from capacity.errors import ModelError
+from capacity.live.redis_scripts import MEASURES, REDIS_DOWN, WindowForm, connect, lua
+from capacity.live.redis_scripts import arg as _arg
+from capacity.live.redis_scripts import text as _text
 from capacity.policy.fleet import split_limits, split_quotas
 from capacity.policy.ledger import (
     Admission,
@@ -85,69 +104,25 @@ from capacity.policy.ledger import (
     limit_schedule,
     limit_windows,
 )
-from capacity.policy.resets import ResetSchedule
 from capacity.policy.windows import FixedWindow, QuotaWindow, RollingWindow, TokenBucket
-from capacity.units import Measure
+
+__all__ = [
+    "MEASURES",
+    "REDIS_DOWN",
+    "LossPolicy",
+    "RedisQuotaLedger",
+    "SharedAdmission",
+    "WindowForm",
+    "connect",
+    "lua",
+]
 
 LOG = logging.getLogger("capacity.live.redis")
 
 LossPolicy = Literal["fail_closed", "local"]
 """What the ledger does while Redis is unreachable."""
 
-REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
-"""The errors that mean Redis is unreachable (not a bug in a script)."""
-
-MEASURES = (
-    Measure.REQUESTS,
-    Measure.TOKENS,
-    Measure.NEURONS,
-    Measure.USD,
-    Measure.INPUT_TOKENS,
-    Measure.OUTPUT_TOKENS,
-)
-"""The scripts' measure codes 1-6, in this order (``MEASURES`` in ``lua/common.lua``)."""
-
 _MAX_RESYNC = 3
-
-
-def lua(name: str) -> str:
-    """The text of ``lua/<name>.lua``, with ``lua/common.lua`` in front for the ledger scripts."""
-    folder = importlib.resources.files("capacity.live").joinpath("lua")
-    text = folder.joinpath(f"{name}.lua").read_text(encoding="utf-8")
-    if name in ("admit", "settle"):
-        text = folder.joinpath("common.lua").read_text(encoding="utf-8") + "\n" + text
-    return text
-
-
-def connect(
-    url: str, *, timeout_s: float = 0.5, max_connections: int = 64, pool_wait_s: float = 10.0
-) -> aioredis.Redis:
-    """An asyncio Redis client for the ledger and cache: ``timeout_s`` to connect and per reply,
-    one immediate retry (a pooled connection left over from before a restart fails once), no
-    backoff — so an outage is noticed in about ``timeout_s``, not after seconds of retries.
-
-    At most ``max_connections`` connections; a request finding them all busy waits for one (up
-    to ``pool_wait_s``) rather than failing — under load a router has more admissions in flight
-    than connections, and a full pool is not a lost Redis. Raises ``ValueError`` for a URL that
-    is not ``redis://``, ``rediss://`` or ``unix://``."""
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=pool_wait_s,
-        socket_timeout=timeout_s,
-        socket_connect_timeout=timeout_s,
-        retry=Retry(NoBackoff(), 1),
-    )
-    client: aioredis.Redis = aioredis.Redis.from_pool(pool)
-    return client
-
-
-def _arg(x: float) -> str:
-    return repr(float(x))  # shortest exact decimal: the script reads back the very same double
-
-
-def _text(x: Any) -> str:
-    return x.decode() if isinstance(x, bytes) else str(x)
 
 
 @dataclass(slots=True)
@@ -158,56 +133,6 @@ class SharedAdmission(Admission):
 
     ticket: int
     admitted_at: float
-
-
-class WindowForm:
-    """One quota window as the scripts see it: kind, measure code, limit and three parameters.
-
-    Rolling: (length s, 0, 0). Token bucket: (refill rate per s, length s, 0). Fixed: the
-    period containing a time and the next one (start, end, next end), from the window's
-    reset schedule, remembered until the time leaves the period.
-    """
-
-    __slots__ = ("_period", "kind", "measure", "name", "params", "pool", "schedule", "window")
-
-    def __init__(self, window: QuotaWindow, pool: bool = False) -> None:
-        self.window = window  # its limit is read at each call: dated changes set it
-        self.pool = pool  # an account-wide allowance, shared with the provider's other models
-        self.name = window.name
-        self.measure = MEASURES.index(window.measure) + 1
-        self._period = (math.inf, -math.inf, -math.inf)
-        self.schedule: ResetSchedule | None = None
-        if isinstance(window, RollingWindow):
-            self.kind, self.params = "R", (window.length_s, 0.0, 0.0)
-        elif isinstance(window, TokenBucket):
-            self.kind, self.params = "B", (window.rate, window.length_s, 0.0)
-        elif isinstance(window, FixedWindow):
-            self.kind, self.params, self.schedule = "F", (0.0, 0.0, 0.0), window.schedule
-        else:
-            raise ModelError(f"window {window.name!r} ({type(window).__name__}) has no Redis form")
-
-    def periods(self, now: float) -> tuple[float, float, float]:
-        """(start, end, next end) of the fixed period containing ``now`` and of the next, run s."""
-        start, end, after = self._period
-        if not start <= now < end and self.schedule is not None:
-            start, end = self.schedule.bounds(now)
-            after = self.schedule.bounds(end)[1] if math.isfinite(end) else math.inf
-            self._period = (start, end, after)
-        return self._period
-
-    def args(self, now: float, charged_in: float | None = None) -> list[str]:
-        """The six script arguments at ``now``; for a settlement, a fixed window's period start
-        of the admission (``charged_in``) instead of its periods."""
-        if self.kind == "F":
-            params = (charged_in, 0.0, 0.0) if charged_in is not None else self.periods(now)
-        elif self.kind == "B":
-            bucket = self.window
-            assert isinstance(bucket, TokenBucket)
-            params = (bucket.rate, bucket.length_s, 0.0)  # a dated limit change moves the rate
-        else:
-            params = self.params
-        kind = self.kind.lower() if self.pool else self.kind
-        return [kind, str(self.measure), _arg(self.window.limit), *(_arg(p) for p in params)]
 
 
 class RedisQuotaLedger:
@@ -231,6 +156,8 @@ class RedisQuotaLedger:
             settled — and the account's keys never expire).
         on_loss: ``fail_closed`` or ``local`` while Redis is unreachable.
         routers: router processes sharing these quotas (``local`` keeps 1/N of each).
+        router: this router's index in the fleet, 0 to ``routers`` − 1 (the recovery's barrier
+            counts each router once).
         reconnect_s: wall seconds between attempts to reach Redis again while it is away.
         account_limits: the provider's account-wide allowances (``Provider.account_limits``), kept
             once per account under the provider's keys and charged by every ledger of a model of
@@ -242,9 +169,19 @@ class RedisQuotaLedger:
             router's one-way trip: :func:`~capacity.policy.ledger.build_windows`).
         time_scale: run seconds per wall second of ``clock`` (a compressed run): a refusal
             while Redis is away under ``fail_closed`` answers the next attempt in run seconds.
+    Attributes:
+        degraded: Redis is unreachable (the loss policy answers).
+        recovering: back on Redis and written back, but the recovery's barrier not yet passed
+            (``local``: this router admits on its 1/N share, charged in Redis too).
+        grace_s: how long after Redis is back this router may still admit locally, run s — its
+            ``reconnect_s`` and two client timeouts (a failing call retried once), scaled by
+            ``time_scale``; a router absent from the recovery is released that long after it began,
+            plus its windows.
+        outages: times this ledger lost Redis.
     Raises:
         ModelError: a window kind without a Redis form, or Redis's clock outside every period
             the router computed (neither is a user's mistake).
+        ValueError: ``accounts`` or ``routers`` below 1, or ``router`` not below ``routers``.
     """
 
     def __init__(
@@ -260,14 +197,15 @@ class RedisQuotaLedger:
         slot_lease_s: float = 600.0,
         on_loss: LossPolicy = "fail_closed",
         routers: int = 1,
+        router: int = 0,
         reconnect_s: float = 1.0,
         account_limits: Limits | None = None,
         account_resets: Resets | None = None,
         rolling_margin_s: float = 0.0,
         time_scale: float = 1.0,
     ) -> None:
-        if accounts < 1 or routers < 1:
-            raise ValueError("accounts and routers must be ≥ 1")
+        if accounts < 1 or routers < 1 or not 0 <= router < routers:
+            raise ValueError("accounts and routers must be ≥ 1, and the router's index below routers")
         self.client = client
         self.provider = provider
         self.spec = spec
@@ -278,6 +216,7 @@ class RedisQuotaLedger:
         self.on_loss: LossPolicy = on_loss
         self.routers = routers
         self.reconnect_s = reconnect_s
+        self.router = router
         self.tariff = Tariff(spec)
         self.refundable = not spec.limits.charge_max_output_up_front
         self.slots = spec.limits.concurrent_requests or 0
@@ -309,8 +248,10 @@ class RedisQuotaLedger:
                 if form.kind == "R":
                     self.keys.append(f"{account if form.pool else prefix}:a{i}:{form.name}:log")
         self._stride = (len(self.keys) - 1) // accounts
+        self.keys.append(f"{prefix}:recovery")  # last: the admit and recover scripts' KEYS[#KEYS]
         self._admit = client.register_script(lua("admit"))
         self._settle = client.register_script(lua("settle"))
+        self._recover = client.register_script(lua("recover"))
         # loss handling
         self.degraded = False
         self.outages = 0
@@ -319,6 +260,14 @@ class RedisQuotaLedger:
         self._blind_until = -math.inf  # run s: the local ledger admits nothing before (``local``)
         self._local: DestinationQuota | None = None
         self._unsettled: list[tuple[SharedAdmission, int, int]] = []
+        # recovery (``local``): local admissions not yet written back (run s, admission); share
+        # admissions charged to Redis during a recovery, by (account, ticket), to settle locally too
+        self.recovering = False
+        self._release = self._lost_from = math.inf  # the barrier is passed by max of these (check-in)
+        self._written: list[tuple[float, Admission]] = []
+        self._shadow: dict[tuple[int, int], Admission] = {}
+        timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or 0.0
+        self.grace_s = (reconnect_s + 2.0 * float(timeout)) * time_scale
 
     # -- time ---------------------------------------------------------------------------------
 
@@ -339,7 +288,12 @@ class RedisQuotaLedger:
 
     # -- the shared path ----------------------------------------------------------------------
 
-    async def _admit_shared(self, tokens_in: int, max_output_tokens: int) -> Admission | float:
+    async def _admit_shared(
+        self, tokens_in: int, max_output_tokens: int, mode: str = "G", account: int = 0
+    ) -> Admission | float | str:
+        """One ``admit.lua`` call in ``mode`` (see the script): an admission, a refusal's time, or
+        the script's word on a recovery — ``C`` (join it), ``W`` (still recovering), ``L`` (Redis
+        forgot it). A shared answer to ``S`` or ``P`` means the barrier is passed."""
         output = self.output_cap(max_output_tokens)
         charge = self.tariff.charge(tokens_in, output)
         head = [
@@ -360,8 +314,14 @@ class RedisQuotaLedger:
             args = [injected, *head]
             for form in self.forms:
                 args += form.args(estimate)
+            args += [str(self.router), str(self.routers), mode, str(account)]
             reply = await self._admit(keys=self.keys, args=args)
             kind = _text(reply[0])
+            if kind in ("C", "W", "L"):
+                self._heard(float(reply[1]))
+                return kind
+            if mode != "G" and kind in ("A", "R") and _text(reply[-1]) != "S":
+                self._recovered()  # the barrier is passed: the shared windows alone answered
             if kind == "A":
                 account, ticket, admitted_at = int(reply[1]), int(reply[2]), float(reply[3])
                 self._heard(admitted_at)
@@ -405,37 +365,70 @@ class RedisQuotaLedger:
 
         While Redis is unreachable the answer follows the loss policy: ``fail_closed`` refuses
         until the next attempt to reach Redis; ``local`` refuses until :meth:`blind_until` (answering
-        that time), then answers from the 1/N in-memory ledger.
+        that time), then answers from the 1/N in-memory ledger — and goes on doing so, each
+        admission also charged in Redis, until the recovery's barrier is passed (module docstring).
         """
         if self.degraded and time.monotonic() < self._probe_at:
-            return self._admit_locally(tokens_in, max_output_tokens)
+            return self._admit_degraded(tokens_in, max_output_tokens)
         try:
-            answer = await self._admit_shared(tokens_in, max_output_tokens)
+            await self._regained()
+            return await self._admit_fleet(tokens_in, max_output_tokens)
         except REDIS_DOWN as exc:
             self._lost(exc)
-            return self._admit_locally(tokens_in, max_output_tokens)
-        await self._regained()
-        return answer
+            return self._admit_degraded(tokens_in, max_output_tokens)
+
+    async def _admit_fleet(self, tokens_in: int, max_output_tokens: int) -> Admission | float:
+        """Admit with Redis reachable: on the shared windows, or on the local share while recovering."""
+        for _ in range(_MAX_RESYNC):
+            if not self.recovering:
+                answer = await self._admit_shared(tokens_in, max_output_tokens)
+                if not isinstance(answer, str):
+                    return answer
+                await self._check_in()  # 'C': a recovery this router did not see the outage of
+                continue
+            local = self._admit_locally(tokens_in, max_output_tokens)
+            if isinstance(local, Admission):
+                answer = await self._admit_shared(tokens_in, max_output_tokens, "S", local.account)
+            else:
+                answer = await self._admit_shared(tokens_in, max_output_tokens, "P")
+            if answer == "L":  # Redis forgot its state during the recovery: start it again
+                if isinstance(local, Admission):
+                    self._written.append((self.now(), local))
+                await self._check_in()
+                return local
+            if answer == "W":  # a refusal only a freed slot could end: the barrier is passed by then
+                return local if isinstance(local, Admission) else min(local, max(self._release, self._lost_from))
+            assert not isinstance(answer, str)
+            if isinstance(local, Admission) and self._local is not None:
+                if isinstance(answer, SharedAdmission) and self.recovering:
+                    self._shadow[answer.account, answer.ticket] = local  # the share's, charged in Redis too
+                else:  # the shared windows had no room: the share keeps the request counted, frees its slot
+                    self._local.settle(self.now(), local, tokens_in, 0)
+            return answer
+        return self.now() + 1.0  # recoveries kept starting under this router: ask again shortly
 
     async def settle(self, admission: Admission, tokens_in: int, tokens_out: int) -> None:
         """Reconcile an admission with the tokens the response actually used, and free its slot.
 
-        An admission of the local ledger settles there. A shared one made before Redis went
-        away settles once Redis is back (meanwhile its reservation stays counted)."""
+        An admission of the local ledger settles there (one written back to Redis keeps its
+        reservation there). A shared one made before Redis went away settles once Redis is back
+        (meanwhile its reservation stays counted)."""
         if not isinstance(admission, SharedAdmission):
             if self._local is not None:
                 self._local.settle(self.now(), admission, tokens_in, tokens_out)
             return
+        shadow = self._shadow.pop((admission.account, admission.ticket), None)
+        if shadow is not None and self._local is not None:
+            self._local.settle(self.now(), shadow, tokens_in, tokens_out)
         if self.degraded and time.monotonic() < self._probe_at:
             self._unsettled.append((admission, tokens_in, tokens_out))
             return
         try:
+            await self._regained()  # writes back first: a settlement must not recreate lost state
             await self._settle_shared(admission, tokens_in, tokens_out)
         except REDIS_DOWN as exc:
             self._unsettled.append((admission, tokens_in, tokens_out))
             self._lost(exc)
-            return
-        await self._regained()
 
     # -- losing and regaining Redis -----------------------------------------------------------
 
@@ -464,23 +457,82 @@ class RedisQuotaLedger:
         )
 
     async def _regained(self) -> None:
+        """Back on Redis after an outage: write back and join the recovery (``local``), say so
+        once, settle what ended meanwhile. Raises the Redis client's errors (``REDIS_DOWN``)."""
         if not self.degraded:
             return
+        written = len(self._written)
+        if self.on_loss == "local":
+            await self._check_in()
+        else:
+            await self.client.ping()  # nothing to write back: only make sure Redis answers
         self.degraded = False
+        resume = (
+            f"wrote back {written} local admissions; admitting from 1/{self.routers} of each quota until every "
+            f"router has written back (at the latest from run s {self._release:.1f})"
+            if self.recovering
+            else "shared quotas resume"
+        )
         LOG.warning(
-            "Redis reachable again for the %s/%s quota ledger after %.1f s; shared quotas resume",
+            "Redis reachable again for the %s/%s quota ledger after %.1f s; %s",
             self.provider,
             self.spec.name,
             time.monotonic() - self._down_since,
+            resume,
         )
         pending, self._unsettled = self._unsettled, []
         for k, (admission, tokens_in, tokens_out) in enumerate(pending):
             try:
                 await self._settle_shared(admission, tokens_in, tokens_out)
-            except REDIS_DOWN as exc:
+            except REDIS_DOWN:
                 self._unsettled.extend(pending[k:])
-                self._lost(exc)
-                return
+                raise
+
+    async def _check_in(self) -> None:
+        """Write this router's local admissions that may still count back to Redis and join the
+        destination's recovery (``lua/recover.lua``); ``recovering`` until its barrier is passed."""
+        now = self.now()
+        entries = [(t, a) for t, a in self._written if self.blind_until(t) > now]
+        lost_from = self._blind_until if self._blind_until > -math.inf else self.blind_until(now)
+        self._release, self._lost_from = self.blind_until(now + self.grace_s), lost_from
+        args = [
+            "" if self.clock is None else _arg(now),
+            _arg(self._epoch),
+            str(self.router),
+            str(self.routers),
+            _arg(lost_from),
+            _arg(self._release),
+            str(self.accounts),
+            str(len(self.forms)),
+        ]
+        for form in self.forms:
+            args += form.args(now)
+        args.append(str(len(entries)))
+        for t, admission in entries:
+            args += [str(admission.account), _arg(t), *(_arg(admission.charge.amount(m)) for m in MEASURES)]
+        reply = await self._recover(keys=self.keys, args=args)
+        self._heard(float(reply[1]))
+        self._written = []
+        if _text(reply[0]) == "O":
+            self._recovered()
+        else:
+            self.recovering = True
+
+    def _recovered(self) -> None:
+        """The barrier is passed: every admission that may count is in Redis; the local share ends."""
+        if self.recovering:
+            LOG.info("every router has written back to the %s/%s quota ledger; shared quotas resume",
+                     self.provider, self.spec.name)  # fmt: skip
+        self.recovering = False
+        self._local = None
+        self._shadow.clear()
+        self._blind_until = -math.inf
+
+    def _admit_degraded(self, tokens_in: int, max_output_tokens: int) -> Admission | float:
+        answer = self._admit_locally(tokens_in, max_output_tokens)
+        if isinstance(answer, Admission):
+            self._written.append((self.now(), answer))
+        return answer
 
     def _admit_locally(self, tokens_in: int, max_output_tokens: int) -> Admission | float:
         now = self.now()

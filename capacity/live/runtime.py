@@ -13,6 +13,8 @@ turns each action it yields into asyncio:
   with a :class:`SharedQuota` (router processes sharing a Redis ledger), one awaited atomic
   round trip each. The quota-wait queue's timer then serves its heads in a task of its own,
   one serving at a time, its admissions awaited likewise.
+* ``Lookup`` and ``Store`` (only with a response cache shared by router processes) → one
+  awaited round trip each to a :class:`SharedCache`.
 
 Run time is the wall clock since the run's start, multiplied by ``time_scale``: with
 ``time_scale=60`` a 30-minute interview takes 30 wall seconds, think times and backoffs
@@ -23,15 +25,15 @@ emulator running at the same scale enforces. Against a real provider use ``time_
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Protocol
 
-from capacity.policy.actions import Admit, ArmTimer, Call, Park, Resolve, Settle, Sleep, Ticket
+from capacity.policy.actions import Admit, ArmTimer, Call, Lookup, Park, Resolve, Settle, Sleep, Store, Ticket
 from capacity.policy.build import Core
 from capacity.policy.pipeline import Pipeline
 from capacity.policy.router import Routed
 
-__all__ = ["CallPerformer", "LiveDriver", "RunClock", "SharedQuota"]
+__all__ = ["CallPerformer", "LiveDriver", "RunClock", "SharedCache", "SharedQuota"]
 
 
 class CallPerformer(Protocol):
@@ -57,6 +59,19 @@ class SharedQuota(Protocol):
         self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None
     ) -> None:
         """Reconcile the admission with the tokens really used, free its slot, learn the latency."""
+        ...
+
+
+class SharedCache(Protocol):
+    """The response cache shared by router processes (Redis): what the pipeline's in-memory
+    cache answers at once, answered after a round trip."""
+
+    async def get(self, key: Hashable) -> bool:
+        """Whether a live entry for ``key`` is cached (a hit)."""
+        ...
+
+    async def put(self, key: Hashable) -> None:
+        """Keep an answer to ``key`` for the cache's TTL."""
         ...
 
 
@@ -105,13 +120,23 @@ class RunClock:
 
 class LiveDriver:
     """Runs sessions of one :class:`Core` as asyncio tasks; ``perform`` does the calls and
-    ``shared`` (when given) the quota admissions and settlements."""
+    ``shared`` (when given) the quota admissions and settlements, ``cache`` (when given) the
+    response cache's lookups and stores."""
 
-    def __init__(self, core: Core, perform: CallPerformer, clock: RunClock, shared: SharedQuota | None = None) -> None:
+    def __init__(
+        self,
+        core: Core,
+        perform: CallPerformer,
+        clock: RunClock,
+        shared: SharedQuota | None = None,
+        cache: SharedCache | None = None,
+    ) -> None:
         self.core = core
         self.perform = perform
         self.clock = clock
         self.shared = shared
+        self.cache = cache
+        core.pipeline.shared_cache = cache is not None
         self.sessions_done = 0
         self._timers: set[asyncio.TimerHandle] = set()
         self._fired: list[int] = []  # timer versions waiting for the serving task (shared ledger)
@@ -160,6 +185,12 @@ class LiveDriver:
                     await future
                 elif isinstance(action, Resolve):
                     _resume(action.tickets)
+                elif isinstance(action, Lookup):
+                    assert self.cache is not None
+                    action.hit = await self.cache.get(action.key)
+                elif isinstance(action, Store):
+                    assert self.cache is not None
+                    await self.cache.put(action.key)
                 else:
                     self._arm(action)
                 if on_step is not None:

@@ -14,6 +14,10 @@ Time: every ledger is handed the run clock (run seconds, compressed by the time 
 same in every router process on the machine (each counts from one ``time.monotonic`` instant),
 so a compressed run's windows are counted in run time, as the provider emulator counts them.
 Rolling windows are lengthened by the request's one-way trip, as the in-memory ledger's are.
+
+Holds: a destination one router holds (a provider's ``Retry-After``) or cools down is held by
+every router (:mod:`capacity.live.redis_holds`): the router's hook writes it to Redis, and each
+admission first reads every destination's hold.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import redis.asyncio as aioredis
 
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
+from capacity.live.redis_holds import SharedHolds
 from capacity.live.redis_ledger import REDIS_DOWN, LossPolicy, RedisQuotaLedger, connect
 from capacity.policy.ledger import Admission, Charge
 from capacity.policy.router import Routed, Router
@@ -41,19 +46,28 @@ class SharedLedgers:
     Args:
         router: the core's router (its strategy, destinations, cool-downs and observer).
         ledgers: per destination (by index), its Redis ledger; ``None`` for a GPU pool.
+        holds: the destinations' holds shared with the other routers (None: this router's own only).
     """
 
-    def __init__(self, router: Router, ledgers: Sequence[RedisQuotaLedger | None]) -> None:
+    def __init__(
+        self, router: Router, ledgers: Sequence[RedisQuotaLedger | None], holds: SharedHolds | None = None
+    ) -> None:
         if len(ledgers) != len(router.destinations):
             raise ValueError("one ledger (or None) per destination")
         self.router = router
         self.ledgers = list(ledgers)
+        self.holds = holds
 
-    async def admit(self, now: float, tokens_in: int, max_output_tokens: int, group: int = 0) -> Routed | float:
+    async def admit(
+        self, now: float, tokens_in: int, max_output_tokens: int, group: int = 0, *, read_holds: bool = True
+    ) -> Routed | float:
         """Admit the request on the first destination of model group ``group`` (its strategy's
-        order) whose shared quota has room; or return a lower bound of the run time one may take
-        it, s (``inf``: only a freed slot can help)."""
+        order) whose shared quota has room and that no router holds; or return a lower bound of
+        the run time one may take it, s (``inf``: only a freed slot can help).
+        ``read_holds=False``: the caller has just read the shared holds."""
         router = self.router
+        if read_holds and self.holds is not None:
+            await self.holds.sync()
         earliest = math.inf
         for dest in router.order(now, tokens_in, max_output_tokens, group):
             if dest.cooldown_until > now:
@@ -117,18 +131,26 @@ def shared_ledgers(
     namespace: str,
     clock: Callable[[], float] | None,
     routers: int = 1,
+    router_index: int = 0,
     on_loss: LossPolicy = "fail_closed",
     rolling_margin_s: float = 0.0,
     reconnect_s: float = 1.0,
     time_scale: float = 1.0,
+    local_now: Callable[[], float] | None = None,
 ) -> SharedLedgers:
     """A Redis ledger per provider destination of ``config``'s routing, on ``client``, under
-    ``namespace`` (the run's: every router process of one run uses the same).
+    ``namespace`` (the run's: every router process of one run uses the same), and the
+    destinations' holds shared there (``router``'s hook writes them).
 
     ``clock`` gives run seconds (None: Redis's ``TIME`` since ``run_start``); ``routers`` is the
-    fleet's size (``local`` loss policy keeps 1/N of each quota); ``rolling_margin_s`` lengthens
+    fleet's size (``local`` loss policy keeps 1/N of each quota) and ``router_index`` this router's index
+    in it (0-based: the recovery after an outage counts each router once); ``rolling_margin_s`` lengthens
     rolling windows (run s); ``reconnect_s`` is the wall time between attempts to reach a lost
-    Redis; ``time_scale`` the run's.
+    Redis; ``time_scale`` the run's; ``local_now`` the router's run time (s) when ``clock`` is
+    None (its destinations' holds count it).
+
+    Raises:
+        ValueError: neither ``clock`` nor ``local_now`` is given.
     """
     ledgers: list[RedisQuotaLedger | None] = []
     for d in config.scenario.routing.all_destinations:
@@ -149,6 +171,7 @@ def shared_ledgers(
                 clock=clock,
                 on_loss=on_loss,
                 routers=routers,
+                router=router_index,
                 reconnect_s=reconnect_s,
                 rolling_margin_s=rolling_margin_s,
                 time_scale=time_scale,
@@ -156,4 +179,9 @@ def shared_ledgers(
                 account_resets=provider.account_resets,
             )
         )
-    return SharedLedgers(router, ledgers)
+    own_now = clock or local_now
+    if own_now is None:
+        raise ValueError("shared_ledgers needs the router's run time: clock or local_now")
+    holds = SharedHolds(client, router.destinations, run_start, own_now, namespace=namespace, clock=clock)
+    router.on_hold = holds.on_hold
+    return SharedLedgers(router, ledgers, holds)

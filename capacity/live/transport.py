@@ -319,7 +319,8 @@ class ChatTransport:
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if isinstance(text, str) and text:
                 progress.parts.append(text)
-            if (isinstance(text, str) and text) or (isinstance(reasoning, str) and reasoning):
+            calls = delta.get("tool_calls")  # a tool call's pieces are tokens too
+            if (isinstance(text, str) and text) or (isinstance(reasoning, str) and reasoning) or calls:
                 if progress.first_token_at is None:
                     progress.first_token_at = at
                 progress.last_token_at = at

@@ -23,6 +23,7 @@ from capacity.result import (
     DestinationResult,
     HourOfDayLatency,
     InterviewCounts,
+    LeverStats,
     PromptCacheStats,
     RequestCounts,
     RunResult,
@@ -428,8 +429,11 @@ class Recorder:
         sla_ttft_s: float,
         fixed_costs_usd: dict[int, float] | None = None,
         wall_time_s: float = 0.0,
+        levers: LeverStats | None = None,
     ) -> RunResult:
-        """Assemble the RunResult."""
+        """Assemble the RunResult (``levers``: what deferred stages and banks did; their batch
+        requests' price joins the cost)."""
+        levers = LeverStats() if levers is None else levers
         o = self.outcomes
         cache_hits = self.cache_hits
         carried = o[Outcome.COMPLETED] + o[Outcome.DEGRADED]
@@ -440,9 +444,9 @@ class Recorder:
         for d in destinations:
             for k, v in d.errors.items():
                 errors[k] = errors.get(k, 0) + v
-        cost = sum(d.cost_usd for d in destinations)
+        cost = sum(d.cost_usd for d in destinations) + levers.batch_cost_usd
         logical = sum(self.served.values())
-        avoided = self.served[Served.TEMPLATE] + self.served[Served.CACHE] + self.served[Served.DEDUPLICATED]
+        avoided = sum(self.served[s] for s in (Served.TEMPLATE, Served.CACHE, Served.DEDUPLICATED, Served.BANK))
         edges, frac = self.turn_latency.cdf()
         step = max(1, len(edges) // 150)
         requested = sum(o.values())
@@ -473,7 +477,10 @@ class Recorder:
                 degraded=self.served[Served.DEGRADED],
                 failed=self.served[Served.FAILED],
                 api_calls=self.api_calls,
+                deferred=self.served[Served.DEFERRED],
+                bank=self.served[Served.BANK],
             ),
+            levers=levers,
             prompt_cache=_prompt_cache(destinations),
             cache=CacheStats(
                 lookups=self.cache_lookups,

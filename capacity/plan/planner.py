@@ -31,6 +31,7 @@ from capacity.gpu.cost import pool_cost
 from capacity.gpu.pool import pool_deployment
 from capacity.gpu.sizing import InterviewLoad, size_server
 from capacity.plan.groups import PROMPT_CACHE_NOTE, plan_groups
+from capacity.plan.levers import plan_levers
 from capacity.plan.limits import LimitCapacity, RequestProfile, binding_limit, limit_capacities, usd_per_request
 from capacity.plan.prompt_cache import expected_effect
 from capacity.plan.result import DemandSummary, DestinationPlan, PlanResult, PlanTotals, WorkloadSummary
@@ -505,7 +506,10 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
         plans, min(demand.need_interviews_per_day, capacity), load.api_requests, demand.business_days_per_month
     )
 
-    costs = [p.monthly_cost_usd for p in plans]
+    levers = plan_levers(
+        config, script, demand.need_interviews_per_day, demand.business_days, demand.business_days_per_month
+    )
+    costs = [p.monthly_cost_usd for p in plans] + [d.monthly_cost_usd for d in (levers.deferrals if levers else ())]
     totals = PlanTotals(
         requests_per_day=sum(p.requests_per_day for p in plans),
         interviews_per_day=capacity,
@@ -547,6 +551,7 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
         corrections=tuple(corrections),
         seed_claim_checks=tuple(checks),
         notes=tuple(_notes(demand, workload)) + tuple(n for n in [_prompt_cache_note(config, plans)] if n),
+        levers=levers,
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from capacity.plan.levers import LeverPlan
 from capacity.plan.limits import LimitCapacity
 from capacity.plan.savings import Saving
 from capacity.plan.seed import SeedMethod
@@ -160,6 +161,8 @@ class PlanResult:
     """Each model group's plan, the binding one first (empty: the scenario has no ``routing.groups``)."""
     binding_group: str | None = None
     """The model group that carries the fewest interviews a day (None: no groups)."""
+    levers: LeverPlan | None = None
+    """Deferred stages and question banks (``None``: the script has neither)."""
 
     @property
     def seed_contradictions(self) -> tuple[ClaimCheck, ...]:
@@ -199,6 +202,8 @@ class PlanResult:
         if self.groups:
             out["groups"] = [_plain(g) for g in self.groups]
             out["binding_group"] = self.binding_group
+        if self.levers is not None:
+            out["levers"] = _plain(self.levers)
         return out
 
 

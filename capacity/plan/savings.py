@@ -165,6 +165,18 @@ def provider_load(scenario: Scenario, script: CompiledScript) -> ProviderLoad:
 
     dedup_kept = 1.0 - savings[-1].fraction
     shares = [(1.0 - hit) * dedup_kept for hit in hit_of]
+    # banked stages, and stages deferred to a batch API with its own rate-limit pool (the only
+    # kind the loader accepts), send nothing on the normal quotas (plan.levers shows them)
+    banked = [t.bank is not None for t in script.api_turns]
+    batched = [t.deferral is not None and t.deferral.via == "batch" for t in script.api_turns]
+    off_quota = [b or d for b, d in zip(banked, batched, strict=True)]
+    if any(off_quota):
+        for kind, label, moved in (("bank", "question bank", banked), ("batch", "deferred to a batch API", batched)):
+            if any(moved):
+                fraction = sum(share for share, m in zip(shares, moved, strict=True) if m) / len(api_turns)
+                stages = ", ".join(sorted({t.stage for t, m in zip(script.api_turns, moved, strict=True) if m}))
+                savings.append(Saving(kind, fraction, f"{sum(moved)} request(s) per interview ({stages}): {label}"))
+        shares = [0.0 if off else share for share, off in zip(shares, off_quota, strict=True)]
     return ProviderLoad(
         logical_requests=logical,
         api_requests=sum(shares),

@@ -32,6 +32,12 @@ Quota actions (the router's admission and settlement are I/O where the ledger is
 * :class:`Settle` — reconcile an admission with the tokens the response really used and free
   its slot (:meth:`Router.settle <capacity.policy.router.Router.settle>`, or the Redis ledger's).
 
+Response-cache actions (only where the cache is shared by router processes, in Redis — the
+simulator and a single router look their in-memory cache up at once, without yielding):
+
+* :class:`Lookup` — is an answer to ``key`` cached? The driver writes ``hit``.
+* :class:`Store` — keep the answer to ``key`` (a provider just gave it).
+
 Immediate actions are yielded, not performed by a callback, so that the driver performs them
 exactly where the pipeline is: the order of events at one instant — and with it every number
 of a seeded run — is the pipeline's, whichever driver runs it.
@@ -40,13 +46,14 @@ of a seeded run — is the pipeline's, whichever driver runs it.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from capacity.policy.prompt_cache import PrefixHint
     from capacity.policy.router import Routed
 
-__all__ = ["Action", "Admit", "ArmTimer", "Call", "Park", "Resolve", "Settle", "Sleep", "Ticket"]
+__all__ = ["Action", "Admit", "ArmTimer", "Call", "Lookup", "Park", "Resolve", "Settle", "Sleep", "Store", "Ticket"]
 
 
 class Sleep:
@@ -211,5 +218,25 @@ class Settle:
         self.latency_s = latency_s
 
 
-Action: TypeAlias = Sleep | Call | Park | Resolve | ArmTimer | Admit | Settle
+class Lookup:
+    """Look ``key`` (a turn's response-cache key) up in the shared response cache; the driver
+    writes ``hit`` (True: a live entry answers the turn)."""
+
+    __slots__ = ("hit", "key")
+
+    def __init__(self, key: Hashable) -> None:
+        self.key = key
+        self.hit = False
+
+
+class Store:
+    """Keep the answer to ``key`` in the shared response cache (it lives the cache's TTL)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Hashable) -> None:
+        self.key = key
+
+
+Action: TypeAlias = Sleep | Call | Park | Resolve | ArmTimer | Admit | Settle | Lookup | Store
 """Anything the pipeline yields."""

@@ -23,8 +23,10 @@ import numpy as np
 
 from capacity.config.loader import Configuration
 from capacity.policy.cache import ResponseCache
+from capacity.policy.deferral import LeverCounts
 from capacity.policy.fleet import RouterFleet, split_limits, split_quotas
 from capacity.policy.ledger import DestinationQuota, account_pools
+from capacity.policy.levers import attach_levers
 from capacity.policy.observer import PolicyObserver
 from capacity.policy.pipeline import CandidateBehaviour, PipelineSettings, TurnPipeline
 from capacity.policy.replicas import ReplicaSet
@@ -66,6 +68,8 @@ class Core:
     pipeline: TurnPipeline
     replica_destinations: list[list[Destination]]
     """Each router replica's routing table (one with a shared ledger); the first is ``destinations``."""
+    levers: LeverCounts
+    """What deferred stages and question banks did (counts, $), filled in during the run."""
     groups: tuple[str, ...] = ("default",)
     """The model groups' names, by index (the ``group`` of an :class:`~capacity.policy.actions.Admit`)."""
 
@@ -183,4 +187,5 @@ def build_core(
         settings,
         observer,
     )
-    return Core(script, destinations, router, queue, cache, pipeline, tables, tuple(members))
+    levers = attach_levers(config, pipeline, streams.catalogue)
+    return Core(script, destinations, router, queue, cache, pipeline, tables, levers, tuple(members))

@@ -42,9 +42,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from capacity.policy.actions import Action, Admit, ArmTimer, Call, Park, Resolve, Settle, Sleep, Ticket
+from capacity.policy.actions import Action, Admit, ArmTimer, Call, Lookup, Park, Resolve, Settle, Sleep, Store, Ticket
+from capacity.policy.banks import QuestionBank
 from capacity.policy.cache import MISS, ResponseCache
 from capacity.policy.dedup import InFlight
+from capacity.policy.deferral import DeferredStages
 from capacity.policy.observer import PolicyObserver
 from capacity.policy.prompt_cache import PrefixTracker
 from capacity.policy.router import RetryPolicy, Routed, Router
@@ -154,6 +156,12 @@ class TurnPipeline:
         self.interviews_started = 0  # numbers each interview (its conversation, for prefix caches)
         self.prefixes = PrefixTracker()  # where each interview's prompt was last sent (prompt caching)
         self.turn_groups = settings.turn_groups or (0,) * len(script.turns)
+        self.shared_cache = False
+        """The response cache is shared by router processes (Redis): look up and store by
+        yielding :class:`Lookup` and :class:`Store` to the driver; ``cache`` then only says
+        the cache is on (its TTL and size are the shared one's)."""
+        self.deferred: DeferredStages | None = None  # deferred stages' bookings (policy.deferral)
+        self.banks: dict[int, QuestionBank] = {}  # banked turns' banks, by turn index (policy.banks)
 
     # sessions and interviews ---------------------------------------------------------------
     def session(self, now: float, candidate: int, interviews: int) -> Pipeline:
@@ -190,6 +198,7 @@ class TurnPipeline:
         degraded = False
         tokens = 0
         calls = 0
+        slot = self.deferred.take(candidate) if self.deferred is not None else {}
         for turn in self.script.turns:
             if turn.candidate_speaks_before:
                 now = yield Sleep(behaviour.think.next())
@@ -197,6 +206,8 @@ class TurnPipeline:
             tokens_out = min(round(behaviour.outputs[turn.index].next()), turn.max_output_tokens)
             if turn.template:
                 obs.turn(now, Served.TEMPLATE, 0.0)
+            elif turn.ahead and self._answered_ahead(now, turn, candidate, slot):
+                pass
             else:
                 tokens_in = turn.fixed_input_tokens + (round(history) if turn.reads_history else 0)
                 served, now = yield from self._answer_turn(now, turn, candidate, tokens_in, tokens_out, conversation)
@@ -216,6 +227,36 @@ class TurnPipeline:
         return now
 
     # one turn -------------------------------------------------------------------------------
+    def _answered_ahead(self, now: float, turn: Turn, candidate: int, slot: dict[int, float]) -> bool:
+        """A banked turn takes a variant; a deferred one its result if ready (else: a live call)."""
+        bank = self.banks.get(turn.index)
+        if bank is not None:
+            bank.draw(candidate)
+            self.observer.turn(now, Served.BANK, 0.0, candidate_waits=turn.candidate_waits)
+            return True
+        if self.deferred is not None and self.deferred.ready(slot, turn, now):
+            self.observer.turn(now, Served.DEFERRED, 0.0, candidate_waits=turn.candidate_waits)
+            return True
+        return False
+
+    def call_ahead(
+        self,
+        now: float,
+        turn: Turn,
+        candidate: int,
+        tokens_in: int,
+        tokens_out: int,
+        conversation: int,
+        deadline: float,
+    ) -> Generator[Action, float, tuple[Served, float, float]]:
+        """A request made ahead of its interview (a deferred stage off-peak): routed like a turn,
+        retried until ``deadline`` (s), but never queued for quota; same returns as :meth:`_call`."""
+        result = yield from self._call(
+            now, turn, candidate, tokens_in, tokens_out, conversation, deadline=deadline, may_queue=False
+        )
+        self.prefixes.forget(conversation)
+        return result
+
     def cache_key(self, turn: Turn, candidate: int) -> Hashable | None:
         """The response-cache key of ``turn`` for ``candidate`` (``None``: not cacheable)."""
         if self.cache is None or turn.cache.key == "none":
@@ -236,10 +277,15 @@ class TurnPipeline:
         leading = False
         if key is not None:
             assert self.cache is not None
-            hit = self.cache.get(key, now) is not MISS
+            if self.shared_cache:
+                lookup = Lookup(key)
+                now = yield lookup
+                hit = lookup.hit
+            else:
+                hit = self.cache.get(key, now) is not MISS
             obs.cache_lookup(hit)
             if hit:
-                obs.turn(needed, Served.CACHE, 0.0, candidate_waits=turn.candidate_waits)
+                obs.turn(needed, Served.CACHE, now - needed, candidate_waits=turn.candidate_waits)
                 return Served.CACHE, now
             if self.settings.deduplicate and key in self.in_flight:
                 ticket = Ticket()
@@ -253,7 +299,10 @@ class TurnPipeline:
         if key is not None:
             assert self.cache is not None
             if served is Served.PROVIDER:
-                self.cache.put(key, now)
+                if self.shared_cache:
+                    now = yield Store(key)
+                else:
+                    self.cache.put(key, now)
             if leading:
                 followers = self.in_flight.finish(key)
                 if followers:
@@ -264,18 +313,28 @@ class TurnPipeline:
         return served, now
 
     def _call(
-        self, needed: float, turn: Turn, candidate: int, tokens_in: int, tokens_out: int, conversation: int
+        self,
+        needed: float,
+        turn: Turn,
+        candidate: int,
+        tokens_in: int,
+        tokens_out: int,
+        conversation: int,
+        deadline: float | None = None,
+        may_queue: bool = True,
     ) -> Generator[Action, float, tuple[Served, float, float]]:
         """Route (reserving input + the turn's ``max_tokens``), wait for quota, send, retry.
 
         Returns how the turn was served, the time it waited for quota (s) and the time it ended.
+        ``deadline`` (s; default: the turn's deadline) bounds retries; ``may_queue`` false: no
+        quota is a failure, never a wait in the quota-wait queue.
         """
         settings = self.settings
         max_output_tokens = turn.max_output_tokens
         group = self.turn_groups[turn.index]
         line = self.queue.lines[group]
         now = needed
-        deadline = needed + settings.turn_deadline_s
+        deadline = needed + settings.turn_deadline_s if deadline is None else deadline
         attempt = 0
         wait = 0.0
         while True:
@@ -285,6 +344,8 @@ class TurnPipeline:
                 now = yield admit
                 routed = admit.answer
             if not isinstance(routed, Routed):
+                if not may_queue:
+                    return Served.FAILED, wait, now
                 if settings.on_exhausted == "degrade":
                     return Served.DEGRADED, wait, now
                 if settings.on_exhausted == "fail":

@@ -175,6 +175,9 @@ class Router:
         self.session_affinity = session_affinity
         """Try first the destination that holds the conversation's prefix in its prompt cache."""
         self._refused = observer.destination_refused  # bound once: the router's hottest call
+        self.on_hold: Callable[[Destination, float], None] | None = None
+        """Told (the destination, the run time its hold ends) whenever a hold or a cool-down
+        starts or is lengthened: routers sharing their quotas pass it on to the others."""
 
     def route(
         self, now: float, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None, group: int = 0
@@ -242,7 +245,10 @@ class Router:
         """Send nothing to ``destination`` before run time ``until``: the provider said so
         (``Retry-After``, or its rate-limit headers); unlike a cool-down this holds even for
         the last usable destination."""
-        destination.cooldown_until = max(destination.cooldown_until, until)
+        if until > destination.cooldown_until:
+            destination.cooldown_until = until
+            if self.on_hold is not None:
+                self.on_hold(destination, until)
 
     def cool_down(self, now: float, routed: Routed, seconds: float, group: int = 0) -> None:
         """Keep traffic away from a destination that just failed, for ``seconds`` — unless it is
@@ -251,7 +257,10 @@ class Router:
         dest = routed.destination
         if not any(d.cooldown_until <= now for d in self.groups[group][0] if d is not dest):
             return
-        dest.cooldown_until = max(dest.cooldown_until, now + seconds)
+        if now + seconds > dest.cooldown_until:
+            dest.cooldown_until = now + seconds
+            if self.on_hold is not None:
+                self.on_hold(dest, now + seconds)
 
 
 def _holder_first(order: Sequence[Destination], prefix: PrefixHint, now: float) -> Sequence[Destination]:

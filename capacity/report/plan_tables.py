@@ -15,6 +15,7 @@ from rich.text import Text
 from capacity.plan.result import DestinationPlan, PlanResult
 from capacity.plan.seed import SeedMethod, SeedTableResult
 from capacity.plan.seed_sources import ClaimCheck
+from capacity.report.lever_tables import plan_levers_text
 
 VERDICT_STYLE = {
     "holds": "green",
@@ -234,6 +235,8 @@ def _checks(checks: tuple[ClaimCheck, ...], title: str) -> Table:
 def plan_renderables(result: PlanResult) -> list[RenderableType]:
     """The plan's sections, in reading order."""
     parts: list[RenderableType] = [_header(result), _destinations(result), _verdict(result)]
+    if result.levers is not None:
+        parts.append(plan_levers_text(result.levers))
     if result.seed_method is not None:
         m = result.seed_method
         parts += [_seed_table(t, m.requests_per_interview) for t in m.tables]

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from capacity.config.levers import BatchApi
 from capacity.config.providers import (
     CalendarMonthReset,
     FixedReset,
@@ -135,6 +136,34 @@ def prompt_cache_text(cache: PromptCache) -> str:
     )
 
 
+def batch_text(batch: BatchApi | None) -> str:
+    """A batch API in one line: price, completion window, limits, rate-limit pool, source."""
+    if batch is None:
+        return "batch API: none found"
+    if not batch.available:
+        return f"batch API: not on this plan (as of {batch.as_of}; source in --json)"
+    limits = [
+        f"{_number(v)} {what}"
+        for v, what in (
+            (batch.max_requests_per_batch, "requests a batch"),
+            (batch.max_enqueued_requests, "requests enqueued"),
+            (batch.max_enqueued_tokens, "input tokens enqueued"),
+        )
+        if v is not None
+    ]
+    pool = (
+        "rate-limit pool unknown (counted against the normal limits)"
+        if batch.draws_on_quotas == "unknown"
+        else "draws on the normal limits"
+        if batch.draws_on_quotas
+        else "own rate-limit pool"
+    )
+    return (
+        f"batch API: {batch.price_factor:g}× list price, results within {_number(batch.completion_window_s / 3600)} h, "
+        f"{', '.join(limits) or 'no batch limits stated'}, {pool} (as of {batch.as_of}; source in --json)"
+    )
+
+
 def _semantics_json(model: ModelSpec) -> dict[str, Any]:
     """The refill rule and evidence of each period the model's limits use."""
     return {p.value: model.resets.rule(p).model_dump(mode="json", exclude_none=True) for p in used_periods(model)}
@@ -187,6 +216,7 @@ def providers_json(providers: Sequence[Provider], today: dt.date, stale_days: in
                         "prices": None if m.prices is None else m.prices.model_dump(mode="json"),
                         "withdrawn_on": None if m.withdrawn_on is None else m.withdrawn_on.isoformat(),
                         "prompt_cache": None if (pc := p.prompt_cache_of(m)) is None else pc.model_dump(mode="json"),
+                        "batch": None if (b := p.batch_of(m)) is None else b.model_dump(mode="json"),
                     }
                     for m in p.models
                 ],
@@ -235,6 +265,7 @@ def render_providers(providers: Sequence[Provider], today: dt.date, stale_days: 
             limits.append(
                 f"\n{prompt_cache_text(cache) if cache is not None else 'prompt cache: none modelled'}", style="dim"
             )
+            limits.append(f"\n{batch_text(p.batch_of(m))}", style="dim")
             table.add_row(f"  {m.name}", "", limits, _prices_text(m), "")
         table.add_section()
     console.print(table)

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from capacity.report.lever_tables import run_levers_text
 from capacity.report.verdict import Verdict, clock
 from capacity.result import RunResult
 from capacity.studies.replications import Interval
@@ -158,6 +159,9 @@ def render_run(
     for k, v in rows:
         summary.add_row(k, v)
     console.print(summary)
+    levers = run_levers_text(result)
+    if levers is not None:
+        console.print(levers)
 
     table = Table(title=f"Destinations{run1}", title_justify="left")
     longest = max((len(d.name) for d in result.destinations), default=11)

@@ -41,6 +41,7 @@ from capacity.gpu.pool import make_servers
 from capacity.metrics.recorder import Recorder
 from capacity.policy.actions import Admit, ArmTimer, Call, Park, Resolve, Settle, Sleep
 from capacity.policy.build import build_core, seed_streams
+from capacity.policy.deferral import lever_stats
 from capacity.policy.ledger import Admission, DestinationQuota, account_pools
 from capacity.policy.pipeline import Pipeline
 from capacity.policy.router import Destination
@@ -190,6 +191,23 @@ class Simulation:
         self.result_days = self.days if max_interviews is None else days_spanned(self.session_start)
 
     # ------------------------------------------------------------------------------------
+    def _bookings(self) -> Generator[simpy.Event, Any, None]:
+        """Deferred stages: each session is booked ``lead_time_s`` before it starts (at 0 at the
+        earliest), and its deferred requests are made then (:mod:`capacity.policy.deferral`)."""
+        env = self.env
+        pipeline = self.core.pipeline
+        deferred = pipeline.deferred
+        assert deferred is not None
+        lead = deferred.lead_time_s
+        for start, candidate, count in zip(
+            self.session_start, self.session_candidate, self.session_interviews, strict=True
+        ):
+            at = max(0.0, start - lead)
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            booking = deferred.book(pipeline.behaviour.outputs, pipeline.call_ahead, env.now, candidate, count, start)
+            env.process(self._drive(booking, session=False))
+
     def _arrivals(self) -> Generator[simpy.Event, Any, None]:
         env = self.env
         session = self.core.pipeline.session
@@ -200,9 +218,10 @@ class Simulation:
                 yield env.timeout(start - env.now)
             env.process(self._drive(session(env.now, candidate, count)))
 
-    def _drive(self, pipeline: Pipeline) -> Generator[simpy.Event, Any, None]:
-        """Run one session's pipeline: each action it yields becomes SimPy events (the hot
-        path of the simulator: a call to a provider is inlined)."""
+    def _drive(self, pipeline: Pipeline, session: bool = True) -> Generator[simpy.Event, Any, None]:
+        """Run one session's pipeline (or, ``session`` false, a booking's deferred requests): each
+        action it yields becomes SimPy events (the hot path of the simulator: a call to a provider
+        is inlined)."""
         env = self.env
         send = pipeline.send
         stations = self.stations
@@ -258,7 +277,7 @@ class Simulation:
                     self._arm(action)  # type: ignore[arg-type]
                 action = send(env.now)
         except StopIteration:
-            self.sessions_done += 1
+            self.sessions_done += session
 
     def _arm(self, arm: ArmTimer) -> None:
         """Arm the quota-wait queue's timer; when it fires, resume the tickets it resolves."""
@@ -278,6 +297,8 @@ class Simulation:
         began = time.perf_counter()
         env = self.env
         env.process(self._arrivals())
+        if self.core.pipeline.deferred is not None:
+            env.process(self._bookings())
         sessions = len(self.session_start)
         t = 0.0
         while t < self.end_s:
@@ -303,6 +324,7 @@ class Simulation:
             sla_ttft_s=sc.sla.ttft_s,
             fixed_costs_usd={i: c.usd_per_month * self.days / DAYS_PER_MONTH for i, c in self.pool_costs.items()},
             wall_time_s=time.perf_counter() - began,
+            levers=lever_stats(self.core.levers, set(self.core.pipeline.banks.values())),
         )
 
 

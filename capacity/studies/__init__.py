@@ -6,7 +6,8 @@ intervals (:mod:`.replications`), the capacity curve over scaled demand (:mod:`.
 fewest GPU servers that meet a target and the most demand a plan carries (:mod:`.sizing`),
 strategies side by side with their TCO (:mod:`.compare`), the seed's GPU and cost claims
 (:mod:`.claims`), the runs of a report page (:mod:`.runs`) and of ``capacity check``
-(:mod:`.check`, :mod:`.regression`).
+(:mod:`.check`, :mod:`.regression`), and what-if grids of scenario and provider fields
+(:mod:`.grid`, ``capacity sweep``) on a process pool or a Dask cluster (:mod:`.executors`).
 
 Each idea has one definition here: the process pool (:func:`run_tasks`), demand scaling
 (:func:`scale_demand`), the service-level target and its 99 % threshold (:class:`Target`,
@@ -39,6 +40,8 @@ from capacity.studies.demand import (
     runs_per_month,
     scale_demand,
 )
+from capacity.studies.executors import EXECUTORS, Executor, run_on
+from capacity.studies.grid import METRICS, Axis, Cell, CellResult, GridResult, grid_cells, parse_grid, run_grid
 from capacity.studies.regression import Baseline, CheckReport, load_baseline, save_baseline
 from capacity.studies.replications import (
     Interval,
@@ -57,17 +60,24 @@ from capacity.studies.variants import one_card, sized_pool, with_pool_only, with
 __all__ = [
     "CARRIED_SHARE",
     "COMPARISONS",
+    "EXECUTORS",
+    "METRICS",
     "REFERENCE_APIS",
+    "Axis",
     "Baseline",
     "CapacityCurve",
     "CardCapacity",
+    "Cell",
+    "CellResult",
     "CheckReport",
     "ClaimCheck",
     "ClaimStudy",
     "Comparison",
     "ComparisonResult",
     "CurvePoint",
+    "Executor",
     "FleetSize",
+    "GridResult",
     "GroupResult",
     "Interval",
     "Knee",
@@ -83,6 +93,7 @@ __all__ = [
     "compare",
     "confidence_interval",
     "current",
+    "grid_cells",
     "headline_intervals",
     "horizon_days",
     "knee",
@@ -97,11 +108,14 @@ __all__ = [
     "need_per_interviewing_day",
     "one_card",
     "paid_option",
+    "parse_grid",
     "probe",
     "reference_options",
     "replicate",
     "replication_seeds",
+    "run_grid",
     "run_interviewing_days",
+    "run_on",
     "run_scenarios",
     "run_tasks",
     "runs_per_month",

@@ -15,8 +15,12 @@ study runs, with one seed and one horizon:
 
 A lever is a family of fields (:data:`LEVERS`): templates (stages' ``template``), the response
 cache (``cache`` and stages' ``cache``), prompt caching (``routing.session_affinity``: keeping
-an interview on the provider that holds its prefix), model groups (``routing.groups`` and
-stages' ``group``: simple stages on small models). A levers scenario may differ from its base
+an interview on the provider that holds its prefix), model groups (``routing.groups``, stages'
+``group``, and ``routing.destinations`` — the default group, which a team partitions when it
+keeps the larger models for the stages that need them), deferral (stages' ``deferral``: made ahead
+through a batch API or off-peak), question banks (stages' ``bank`` and ``candidates.roles``;
+a banked stage's ``input`` and ``candidate_speaks_before`` go with it, since a bank written
+ahead cannot read the conversation). A levers scenario may differ from its base
 only in those fields; any other difference (another destination, another demand) would be
 counted in every lever's row, so it is refused with the fields named.
 
@@ -58,6 +62,19 @@ def _stage_fields(*names: str) -> FieldPaths:
     return paths
 
 
+def _banked_stages(*names: str) -> FieldPaths:
+    """Fields of the stages that draw on a bank: a bank written ahead cannot read the conversation,
+    so switching one on also changes what the stage reads."""
+
+    def paths(plain: dict[str, Any]) -> Iterator[Path_]:
+        for stage, fields in plain["script"]["stages"].items():
+            if fields.get("bank") is not None:
+                for name in names:
+                    yield ("script", "stages", stage, name)
+
+    return paths
+
+
 def _top(*path: str) -> FieldPaths:
     def paths(plain: dict[str, Any]) -> Iterator[Path_]:
         del plain
@@ -94,7 +111,13 @@ LEVERS: tuple[Lever, ...] = (
     Lever(
         "model_groups",
         "model groups: stages routed to their own models",
-        _both(_top("routing", "groups"), _stage_fields("group")),
+        _both(_top("routing", "groups"), _top("routing", "destinations"), _stage_fields("group")),
+    ),
+    Lever("deferral", "deferred stages (batch API or off-peak)", _stage_fields("deferral")),
+    Lever(
+        "question_banks",
+        "question banks written ahead, per role",
+        _both(_top("candidates", "roles"), _stage_fields("bank"), _banked_stages("input", "candidate_speaks_before")),
     ),
 )
 """The levers the study knows, in the order their rows are printed."""
@@ -208,8 +231,10 @@ def _set(plain: dict[str, Any], path: Path_, present: bool, value: Any) -> None:
 
 
 def _take(target: dict[str, Any], source: dict[str, Any], lever: Lever) -> None:
-    """Copy ``lever``'s fields from ``source`` into ``target`` (both plain scenarios, same stages)."""
-    for path in lever.fields(source):
+    """Copy ``lever``'s fields from ``source`` into ``target`` (both plain scenarios, same stages):
+    the fields either of them has, so a lever present in only one is switched as a whole."""
+    paths = dict.fromkeys([*lever.fields(source), *lever.fields(target)])
+    for path in paths:
         present, value = _get(source, path)
         _set(target, path, present, value)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from capacity.config.levers import Bank, Deferral
 from capacity.config.scenario import Script, StageCache
 from capacity.workload.distributions import Sampler, sampler
 
@@ -31,6 +32,13 @@ class Turn:
     output_tokens: Sampler
     cache: StageCache
     candidate_waits: bool  # its latency counts against the service level
+    deferral: Deferral | None = None  # made between booking and interview (config.levers)
+    bank: Bank | None = None  # answered from a bank of variants per role (config.levers)
+
+    @property
+    def ahead(self) -> bool:
+        """Its request is made before the interview (deferred or banked)."""
+        return self.deferral is not None or self.bank is not None
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,8 @@ def compile_script(script: Script) -> CompiledScript:
                 output_tokens=sampler(stage.output_tokens),
                 cache=stage.cache,
                 candidate_waits=stage.candidate_waits,
+                deferral=stage.deferral,
+                bank=stage.bank,
             )
         )
     return CompiledScript(tuple(turns), sampler(script.answer_tokens), sampler(script.think_time_s))

@@ -95,6 +95,22 @@ class _Request:
     max_tokens: int | None
     stream: bool
     include_usage: bool
+    tool: str | None = None
+    """The function the answer calls (OpenAI's ``tool_choice`` naming one of ``tools``, or
+    ``required``: the first), None for a text answer."""
+
+
+def _tool_called(body: dict[str, Any]) -> str | None:
+    """The function a request makes the model call: ``tool_choice`` ``{"type": "function",
+    "function": {"name": N}}`` → N, ``required`` → the first of ``tools``; else None (a text
+    answer, as a model free to choose is assumed to answer in words)."""
+    tools = [t.get("function", {}).get("name") for t in body.get("tools") or () if isinstance(t, dict)]
+    names = [n for n in tools if isinstance(n, str)]
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict):
+        named = (choice.get("function") or {}).get("name")
+        return named if named in names else None
+    return names[0] if choice == "required" and names else None
 
 
 def _parse(body: Any) -> _Request | str:
@@ -127,7 +143,7 @@ def _parse(body: Any) -> _Request | str:
         return "'stream' must be true or false"
     options = body.get("stream_options") or {}
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
-    return _Request(model, tokens, max_tokens, stream, include_usage)
+    return _Request(model, tokens, max_tokens, stream, include_usage, _tool_called(body))
 
 
 def _bearer(header: str | None) -> str | None:
@@ -246,7 +262,7 @@ def build_app(emulator: Emulator) -> Starlette:
                 )
             return _error(500, "The server had an error while processing your request.", "server_error", None, headers)
         if req.stream:
-            body = _sse(emulator, answer, req.include_usage)
+            body = _sse(emulator, answer, req.include_usage, req.tool)
             if answer.fault is FaultKind.SLOW:
                 body = _dribble(body)
             return _SettlingStream(body, {**headers, "cache-control": "no-cache"}, "text/event-stream")
@@ -418,9 +434,15 @@ def _event(payload: dict[str, Any] | str) -> bytes:
     return f"data: {text}\n\n".encode()
 
 
-async def _sse(emulator: Emulator, accepted: Accepted, include_usage: bool) -> AsyncGenerator[bytes, None]:
+async def _sse(
+    emulator: Emulator, accepted: Accepted, include_usage: bool, tool: str | None = None
+) -> AsyncGenerator[bytes, None]:
     """The answer as OpenAI's server-sent events: the first chunk at the time to first token,
-    then the tokens as they are decoded (several per chunk when the clock is compressed)."""
+    then the tokens as they are decoded (several per chunk when the clock is compressed).
+
+    With ``tool`` the answer is a call of that function instead: OpenAI's ``delta.tool_calls``
+    chunks — the first naming the call's id and function, the next ones the pieces of its
+    arguments (``{"text": "<the tokens>"}``) — ending with ``finish_reason: tool_calls``."""
     clock = emulator.clock
     fault = accepted.fault
     n = accepted.tokens_out
@@ -433,9 +455,18 @@ async def _sse(emulator: Emulator, accepted: Accepted, include_usage: bool) -> A
     }
     extra = {"usage": None} if include_usage else {}
 
-    def chunk(delta: dict[str, str], finish: str | None) -> bytes:
+    def chunk(delta: dict[str, Any], finish: str | None) -> bytes:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         return _event({**head, "choices": [choice], **extra})
+
+    def piece(words: str) -> dict[str, Any]:
+        return {"content": words} if tool is None else {"tool_calls": [{"index": 0, "function": {"arguments": words}}]}
+
+    opening: dict[str, Any] = {"role": "assistant", "content": ""}
+    if tool is not None:
+        call = {"index": 0, "id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
+                "function": {"name": tool, "arguments": '{"text": "'}}
+        opening = {"role": "assistant", "content": None, "tool_calls": [call]}
 
     per_chunk = max(1, math.floor(MIN_CHUNK_WALL_S * clock.time_scale / accepted.decode_s_per_token))
     start = accepted.started_s + accepted.ttft_s
@@ -446,7 +477,7 @@ async def _sse(emulator: Emulator, accepted: Accepted, include_usage: bool) -> A
             await asyncio.sleep(HANG_WALL_S)
             return
         await clock.sleep_until(start)
-        yield chunk({"role": "assistant", "content": ""}, None)
+        yield chunk(opening, None)
         cut = fault in (FaultKind.TRUNCATED, FaultKind.RESET)
         half = math.ceil(n / 2)
         while True:
@@ -461,13 +492,15 @@ async def _sse(emulator: Emulator, accepted: Accepted, include_usage: bool) -> A
             if delivered:  # the first tokens come with the first chunk, at the time to first token
                 await clock.sleep_until(start + end * accepted.decode_s_per_token)
             words = synthetic_text(end - delivered, start=delivered)
-            yield chunk({"content": words if delivered == 0 else " " + words}, None)
+            yield chunk(piece(words if delivered == 0 else " " + words), None)
             delivered = end
             if fault is FaultKind.INVALID_JSON:
                 yield b'data: {"choices": [{"delta": {"content": \n\n'
                 fault = None
         await clock.sleep_until(accepted.done_s)
-        yield chunk({}, _finish_reason(accepted))
+        if tool is not None:
+            yield chunk(piece('"}'), None)
+        yield chunk({}, _finish_reason(accepted) if tool is None else "tool_calls")
         if include_usage and accepted.fault is not FaultKind.MISSING_USAGE:
             yield _event({**head, "choices": [], "usage": _usage(accepted)})
         yield _event("[DONE]")

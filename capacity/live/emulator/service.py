@@ -205,6 +205,13 @@ class Emulator:
         self.faults = faults or FaultRates()
         self.providers: dict[str, ProviderState] = {}
         self.reset()
+        self._throttles: dict[str, list[tuple[int, float]]] = {}
+
+    def throttle(self, provider: str, after: int, retry_after_s: float) -> None:
+        """Refuse once a request to ``provider``: the one after its next ``after`` requests gets a
+        burst 429 with ``retry-after`` of ``retry_after_s`` emulated seconds (charged nothing,
+        counted a burst 429) — a provider telling a router to wait, at a moment a test chooses."""
+        self._throttles.setdefault(provider, []).append((after, retry_after_s))
 
     def reset(self) -> None:
         """Forget every key, quota and counter (the clock runs on)."""
@@ -214,6 +221,18 @@ class Emulator:
             p.name: ProviderState(p, self.run_start, r, self.outages)
             for p, r in zip(self.provider_list, streams, strict=True)
         }
+
+    def _throttled(self, provider: str) -> float | None:
+        """The ``retry-after`` (emulated s) of a throttle due on this request, or None."""
+        pending = self._throttles.get(provider)
+        if not pending:
+            return None
+        after, wait = pending[0]
+        if after > 0:
+            pending[0] = (after - 1, wait)
+            return None
+        pending.pop(0)
+        return wait
 
     def decide(
         self,
@@ -228,6 +247,9 @@ class Emulator:
         """Admit a request or say why not: a :class:`Refusal` (charged nothing), a 429 fault
         kind (charged nothing), or :class:`Accepted` with its answer's plan."""
         now = self.clock.now()
+        if (throttled := self._throttled(provider.provider.name)) is not None:
+            model.stats.burst_429 += 1
+            return Refusal(429, "retry_after", "requests", False, throttled, 0.0, 0.0, 1.0)
         reserved, generated = model.output_tokens(max_tokens, wanted_tokens)
         fault = forced
         if fault is None and self.faults.of(provider.provider.name):

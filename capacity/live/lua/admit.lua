@@ -12,8 +12,17 @@
 -- ARGV     1 now ('' = Redis TIME), 2 run start (epoch s), 3 strict (1: answer 'T' when a fixed
 --          window's given periods miss now), 4 withdrawn at (run s), 5-10 the charge (requests,
 --          tokens, neurons, dollars, input tokens, output tokens), 11 concurrent-request limit
---          (0: none), 12 lease s, 13 accounts, 14 windows, 15.. six arguments per window (see common.lua)
--- Reply    {'A', account, ticket, now, {fixed period starts}} | {'R', free at, now} | {'T', now}
+--          (0: none), 12 lease s, 13 accounts, 14 windows, 15.. six arguments per window (see common.lua),
+--          then the router's index, the fleet's size, the mode and an account (below)
+-- KEYS[#KEYS] the destination's recovery hash (common.lua's recovery_state)
+-- Mode     'G' global: admit on the shared windows, unless a recovery is under way ({'C', now}: the
+--          router is to write back and join it).  While one is (its barrier not passed), a router
+--          that has joined it asks with 'S' (its local ledger admitted the request on the given
+--          account: charge that account if its shared windows have room too) or
+--          'P' (its local ledger refused: {'W', now}).  Once the barrier is passed, 'S' and 'P'
+--          admit as 'G' does; {'L', now} if Redis has forgotten the recovery and the destination.
+-- Reply    {'A', account, ticket, now, {fixed period starts}, 'G' | 'S'} | {'R', free at, now[, 'S']} | {'T', now}
+--          ('S': answered on the local share's terms, the barrier not passed)
 
 local dest = KEYS[1]
 local now = clock(ARGV[1], tonumber(ARGV[2]), dest)
@@ -85,25 +94,101 @@ local function slots_full(open)
   return redis.call('ZCARD', open) >= slots
 end
 
+-- charge every window of account a (its state already brought to now) and open the admission
+local function charge_account(a, base, state, pstate)
+  local ticket = (state.seq or 0) + 1
+  local starts = {}
+  state.seq = ticket
+  for j, w in ipairs(windows) do
+    local amount = charge[w.measure]
+    local st, i = state, j
+    if w.pool then
+      st, i = pstate, w.pj
+    end
+    if w.kind == 'R' then
+      local log = KEYS[base + 2 + w.log]
+      redis.call('ZADD', log, fmt(now), log_member(w, dest, ticket, amount))
+      expire_ms(log, w.p1)
+      st['u' .. i] = st['u' .. i] + amount
+    elseif w.kind == 'F' then
+      st['u' .. i] = st['u' .. i] + amount
+      starts[#starts + 1] = fmt(st['s' .. i])
+    else
+      st['u' .. i] = st['u' .. i] - amount
+    end
+  end
+  local open = KEYS[base + 1]
+  if slots == 0 then
+    redis.call('ZREMRANGEBYSCORE', open, '-inf', fmt(now))
+  end
+  redis.call('ZADD', open, fmt(now + lease), string.format('%015d', ticket))
+  expire_ms(open, lease)
+  return ticket, starts
+end
+
+local function account_state(a)
+  local base = 2 + a * (3 + rolling)
+  local state, loaded = load_state(KEYS[base])
+  local pstate, ploaded = {}, {}
+  if pooled > 0 then
+    pstate, ploaded = load_state(KEYS[base + 2])
+  end
+  local function save_all()
+    save_state(KEYS[base], state, loaded)
+    expire_ms(KEYS[base], life)
+    if pooled > 0 then
+      save_state(KEYS[base + 2], pstate, ploaded)
+      expire_ms(KEYS[base + 2], life)
+    end
+  end
+  return base, state, pstate, save_all
+end
+
+local at = 9 + MEASURES + 6 * #windows
+local routers, mode = tonumber(ARGV[at + 1]), ARGV[at + 2]
+local recovery = recovery_state(KEYS[#KEYS], dest, routers, now)
+if recovery == 'closed' then
+  if mode == 'G' then
+    return {'C', fmt(now)}
+  elseif mode == 'P' then
+    return {'W', fmt(now)}
+  end
+  -- 'S': the local share admitted it on account a; the shared windows must have room too (after
+  -- a release they hold everything that counts)
+  local a = tonumber(ARGV[at + 3])
+  local base, state, pstate, save_all = account_state(a)
+  for j, w in ipairs(windows) do
+    local log = w.log and KEYS[base + 2 + w.log]
+    local st, i = state, j
+    if w.pool then
+      st, i = pstate, w.pj
+    end
+    normalize(st, i, w, log, now)
+    local used = st['u' .. i]
+    if w.kind == 'B' then
+      used = w.limit - used
+    end
+    if not (used + charge[w.measure] <= w.limit * (1 + EPS)) then
+      local refused = free_at(st, i, w, log, charge[w.measure])
+      save_all()
+      return {'R', fmt(refused), fmt(now), 'S'}
+    end
+  end
+  local ticket, starts = charge_account(a, base, state, pstate)
+  save_all()
+  redis.call('HSET', dest, 'now', fmt(now))
+  expire_ms(dest, life)
+  return {'A', a, ticket, fmt(now), starts, 'S'}
+elseif recovery == 'lost' and mode ~= 'G' then
+  return {'L', fmt(now)}
+end
+
 local first = tonumber(redis.call('HGET', dest, 'next') or '0')
 local earliest = INF
 for step = 0, n - 1 do
   local a = (first + step) % n
-  local base = 2 + a * (3 + rolling)
-  local state_key, open, pool_key = KEYS[base], KEYS[base + 1], KEYS[base + 2]
-  local state, loaded = load_state(state_key)
-  local pstate, ploaded = {}, {}
-  if pooled > 0 then
-    pstate, ploaded = load_state(pool_key)
-  end
-  local function save_all()
-    save_state(state_key, state, loaded)
-    expire_ms(state_key, life)
-    if pooled > 0 then
-      save_state(pool_key, pstate, ploaded)
-      expire_ms(pool_key, life)
-    end
-  end
+  local base, state, pstate, save_all = account_state(a)
+  local open = KEYS[base + 1]
   local bu, bm, ba = state.bu or -INF, state.bm or 1, state.ba or INF
   if now < bu and charge[bm] >= ba then
     -- the cached refusal stands: usage only grows until a refund clears it
@@ -132,36 +217,11 @@ for step = 0, n - 1 do
       end
     end
     if refused == nil then
-      local ticket = (state.seq or 0) + 1
-      local starts = {}
-      state.seq = ticket
-      for j, w in ipairs(windows) do
-        local amount = charge[w.measure]
-        local st, i = state, j
-        if w.pool then
-          st, i = pstate, w.pj
-        end
-        if w.kind == 'R' then
-          local log = KEYS[base + 2 + w.log]
-          redis.call('ZADD', log, fmt(now), log_member(w, dest, ticket, amount))
-          expire_ms(log, w.p1)
-          st['u' .. i] = st['u' .. i] + amount
-        elseif w.kind == 'F' then
-          st['u' .. i] = st['u' .. i] + amount
-          starts[#starts + 1] = fmt(st['s' .. i])
-        else
-          st['u' .. i] = st['u' .. i] - amount
-        end
-      end
-      if slots == 0 then
-        redis.call('ZREMRANGEBYSCORE', open, '-inf', fmt(now))
-      end
-      redis.call('ZADD', open, fmt(now + lease), string.format('%015d', ticket))
-      expire_ms(open, lease)
+      local ticket, starts = charge_account(a, base, state, pstate)
       save_all()
       redis.call('HSET', dest, 'next', a, 'now', fmt(now))
       expire_ms(dest, life)
-      return {'A', a, ticket, fmt(now), starts}
+      return {'A', a, ticket, fmt(now), starts, 'G'}
     end
     save_all()
     earliest = math.min(earliest, refused)

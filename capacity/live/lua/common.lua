@@ -1,4 +1,4 @@
--- Shared by admit.lua and settle.lua (prepended to each by capacity/live/redis_scripts.py).
+-- Shared by admit.lua, recover.lua and settle.lua (prepended to each by capacity/live/redis_scripts.py).
 --
 -- Every quota window is described by six arguments: kind, measure, limit, p1, p2, p3 (a lower-case
 -- kind: the same, for a window of the account-wide allowances shared by the provider's models).
@@ -155,4 +155,34 @@ local function normalize(state, j, w, log, now)
     end
     state['u' .. j], state['t' .. j] = level, last
   end
+end
+
+-- The recovery after an outage (capacity/live/redis_ledger.py's "Recovery"): the destination's
+-- recovery hash holds k<i> for each router i that has written back its local admissions, 'release'
+-- (run s: routers that have not are presumed gone, their local admissions out of every window),
+-- 'lost' (run s, 0 when Redis kept its state: what a restarted Redis forgot has left every window
+-- then) and 'open' (1 once the barrier is passed).  Answers 'open', 'closed' (some router may still
+-- admit locally: nobody admits on the shared windows alone), 'none' (no recovery; the destination
+-- hash exists or this is a first contact) or 'lost' (no recovery record and no destination hash:
+-- for a router that was in a recovery, Redis forgot its state).
+local function recovery_state(rec, dest, routers, now)
+  local flat = redis.call('HGETALL', rec)
+  if #flat == 0 then
+    return (redis.call('EXISTS', dest) == 1) and 'none' or 'lost'
+  end
+  local f, returned = {}, 0
+  for k = 1, #flat, 2 do
+    f[flat[k]] = flat[k + 1]
+    if string.sub(flat[k], 1, 1) == 'k' then
+      returned = returned + 1
+    end
+  end
+  if f.open == '1' then
+    return 'open'
+  end
+  if (returned >= routers or now >= tonumber(f.release)) and now >= tonumber(f.lost) then
+    redis.call('HSET', rec, 'open', '1')
+    return 'open'
+  end
+  return 'closed'
 end

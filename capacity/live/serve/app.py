@@ -29,6 +29,7 @@ wants ``Authorization: Bearer TOKEN`` (compared in constant time); a body over
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 import math
@@ -45,7 +46,8 @@ from starlette.types import Send
 
 from capacity.live.chat import OUTPUT_TOKENS_HEADER
 from capacity.live.serve.dashboard import dashboard_document, dashboard_page
-from capacity.live.serve.gateway import Answer, ClientRequest, Exhausted, Gateway, Streaming
+from capacity.live.serve.gateway import Gateway
+from capacity.live.serve.outcomes import Answer, ClientRequest, Exhausted, Streaming
 from capacity.units import ErrorKind
 
 __all__ = ["MAX_BODY_BYTES", "SESSION_HEADER", "build_app", "parse_request"]
@@ -95,9 +97,22 @@ def parse_request(body: Any, session_header: str | None, groups: Sequence[str]) 
     for flag in ("stream",):
         if not isinstance(body.get(flag, False), bool):
             return f"'{flag}' must be true or false"
+    options: dict[str, Any] = {}
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
+            return "'tools' must be a list of objects"
+        if body.get("stream") is not True:
+            return "'tools' are passed on in streamed requests only (\"stream\": true)"
+        options["tools"] = tools
+        choice = body.get("tool_choice")
+        if choice is not None:
+            if not isinstance(choice, str | dict):
+                return "'tool_choice' must be a string or an object"
+            options["tool_choice"] = choice
     user = body.get("user")
     session = session_header or (user if isinstance(user, str) and user else None)
-    return ClientRequest(model, tuple(clean), max_tokens, session)
+    return ClientRequest(model, tuple(clean), max_tokens, session, options=options)
 
 
 def build_app(
@@ -164,7 +179,7 @@ def build_app(
             return _error(400, parsed, "invalid_request_error", None)
         hint = request.headers.get(OUTPUT_TOKENS_HEADER)
         if hint is not None and hint.isdigit():
-            parsed = ClientRequest(parsed.group, parsed.messages, parsed.max_tokens, parsed.session, int(hint))
+            parsed = dataclasses.replace(parsed, output_tokens=int(hint))
         streamed = body.get("stream") is True
         options = body.get("stream_options")
         usage = isinstance(options, dict) and options.get("include_usage") is True
@@ -278,7 +293,7 @@ class _Chunks:
         self.include_usage = include_usage
         self.extra: dict[str, Any] = {"usage": None} if include_usage else {}
 
-    def delta(self, delta: dict[str, str], finish: str | None = None) -> bytes:
+    def delta(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         return _event({**self.head, "choices": [choice], **self.extra})
 

@@ -11,7 +11,10 @@ ledger (one instance), or the Redis ledger shared by every instance
 (:class:`~capacity.live.redis_cache.RedisResponseCache`, the scenario's TTL and size, keyed by
 :meth:`ClientRequest.cache_key` under the namespace), so an answer cached by one instance is a
 hit on every other; a Redis out of reach is a miss, and an answer it cannot store is not kept.
-In-flight de-duplication stays per instance.
+In-flight de-duplication spans the instances too (:mod:`.flights`): an identical request on
+another instance waits for the first one's answer through Redis, or calls itself if that one
+fails. A hold (a provider's ``Retry-After``) or a cool-down one instance starts holds every
+instance (:mod:`capacity.live.redis_holds`).
 
 Session affinity: a request carrying a session id (the ``x-session-id`` header or OpenAI's
 ``user`` field) is first offered to the destination that answered that session last, so one
@@ -46,24 +49,35 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-import json
 import math
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
-from capacity.live.chat import ChatOutcome, ChatRequest, Endpoint, count_words
+from capacity.live.chat import ChatOutcome, ChatRequest, Endpoint
 from capacity.live.performer import Routes
 from capacity.live.redis_cache import RedisResponseCache
 from capacity.live.redis_ledger import REDIS_DOWN
 from capacity.live.redis_usage import read_use
+from capacity.live.serve.flights import SharedFlights
 from capacity.live.serve.limits import GroupLimits, SharedUse
-from capacity.live.serve.relay import Delta, Relay, relaying
+from capacity.live.serve.outcomes import (
+    Answer,
+    ClientRequest,
+    Exhausted,
+    Failed,
+    Outcome,
+    Streaming,
+    decoded,
+    encoded,
+)
+from capacity.live.serve.relay import Relay, relaying
 from capacity.live.serve.telemetry import Telemetry
 from capacity.live.shared import SharedLedgers, shared_ledgers
 from capacity.live.transport import ChatTransport
@@ -78,12 +92,7 @@ __all__ = [
     "AFFINITY_TTL_S",
     "DEFAULT_MAX_TOKENS",
     "SERVE_EPOCH",
-    "Answer",
-    "ClientRequest",
-    "Exhausted",
-    "Failed",
     "Gateway",
-    "Streaming",
 ]
 
 SERVE_EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -105,118 +114,10 @@ ONE_WAY_S = 0.05
 (as ``capacity live`` does), so the router never frees a slot before the provider does."""
 
 
-@dataclass(frozen=True)
-class ClientRequest:
-    """One client's chat completion: ``messages`` as sent, ``max_tokens`` (None: not given),
-    ``session`` (None: no affinity), ``output_tokens`` (the emulator's hint, passed on)."""
-
-    group: str
-    messages: Sequence[Mapping[str, str]]
-    max_tokens: int | None = None
-    session: str | None = None
-    output_tokens: int | None = None
-
-    @property
-    def tokens_in(self) -> int:
-        """Prompt tokens by the project's approximation (one per whitespace-separated word)."""
-        return sum(count_words(m.get("content", "")) for m in self.messages)
-
-    def cache_key(self) -> str:
-        """The exact-match key of the response cache and of de-duplication: the group, the
-        messages and ``max_tokens``, hashed (SHA-256)."""
-        doc = json.dumps([self.group, list(map(dict, self.messages)), self.max_tokens], sort_keys=True)
-        return hashlib.sha256(doc.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An answered request: the upstream's outcome and where it went (``destination`` None:
-    from the cache or a de-duplicated request's leader)."""
-
-    outcome: ChatOutcome
-    destination: str | None
-    source: str  # "api", "cache" or "deduplicated"
-
-
-@dataclass(frozen=True)
-class Exhausted:
-    """No destination can take the request within the wait allowed: try again in
-    ``retry_after_s`` wall seconds (≥ 1)."""
-
-    retry_after_s: float
-
-
-@dataclass(frozen=True)
-class Failed:
-    """Every attempt failed upstream: the last failure, its HTTP status (None: no response)
-    and a one-line detail."""
-
-    failure: ErrorKind
-    status: int | None
-    detail: str
-
-
-Outcome = Answer | Exhausted | Failed
-
-
-@dataclass(frozen=True)
-class Streaming:
-    """An upstream answer being passed on as it arrives, from ``destination``: its ``first``
-    delta, the rest in ``relay`` (``None`` closes it), and the upstream ``call``, whose
-    :class:`~capacity.live.chat.ChatOutcome` says at the end how it went (a failure now is
-    final: text was already passed on). :meth:`abandon` when the client goes away."""
-
-    destination: str
-    relay: Relay
-    call: asyncio.Task[ChatOutcome]
-    first: Delta
-
-    async def deltas(self) -> AsyncIterator[Delta]:
-        """The answer's text deltas, the first included, as they arrive."""
-        yield self.first
-        while (delta := await self.relay.queue.get()) is not None:
-            yield delta
-
-    async def outcome(self) -> ChatOutcome:
-        """How the upstream call ended (once its deltas are all read); waiting for it never
-        cancels it."""
-        return await asyncio.shield(self.call)
-
-    def abandon(self) -> None:
-        """The client has gone: cancel the upstream call if it is still sending (it then
-        settles itself, once); a call already done is left to finish its accounting."""
-        if self.relay.sending:
-            self.call.cancel()
-
-
-def _encoded(outcome: ChatOutcome) -> bytes:
-    """What the shared response cache keeps of an answer: its text, finish reason and usage (JSON)."""
-    doc = {
-        "content": outcome.content,
-        "finish_reason": outcome.finish_reason,
-        "prompt_tokens": outcome.prompt_tokens,
-        "completion_tokens": outcome.completion_tokens,
-    }
-    return json.dumps(doc, separators=(",", ":")).encode()
-
-
-def _decoded(payload: bytes) -> ChatOutcome | None:
-    """An answer kept by :func:`_encoded` (its times zero: it took no upstream call), or None for
-    a payload not of that form (a miss)."""
-    try:
-        doc = json.loads(payload)
-        return ChatOutcome(
-            None, 200, 0.0, 0.0, int(doc["prompt_tokens"]), int(doc["completion_tokens"]), str(doc["content"]),
-            usage_reported=True, finish_reason=doc["finish_reason"],
-        )
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
 async def _put(cache: RedisResponseCache, key: str, outcome: ChatOutcome) -> None:
     """Store an answer in the shared cache; a Redis out of reach keeps nothing."""
     with contextlib.suppress(*REDIS_DOWN):
-        await cache.put(key, _encoded(outcome))
+        await cache.put(key, encoded(outcome))
 
 
 @dataclass
@@ -281,7 +182,7 @@ class Gateway:
         if redis is not None:
             self.shared = shared_ledgers(
                 config, self.core.router, SERVE_EPOCH, client=redis, namespace=namespace,
-                clock=None, rolling_margin_s=margin,
+                clock=None, rolling_margin_s=margin, local_now=self.now,
             )
         self.redis_cache: RedisResponseCache | None = None
         if redis is not None and self.core.cache is not None:
@@ -297,6 +198,7 @@ class Gateway:
             GroupLimits([self.core.destinations[i] for i in m], shared=redis is not None, time_scale=time_scale)
             for m in members
         ]
+        self.flights = SharedFlights(redis, namespace) if redis is not None and self.core.cache is not None else None
         self._affinity: OrderedDict[str, int] = OrderedDict()
         self._in_flight: InFlight[_Flight] = InFlight()
         self._flights: dict[str, _Flight] = {}
@@ -319,8 +221,8 @@ class Gateway:
         With ``stream`` an upstream answer is passed on as it arrives: :class:`Streaming` once
         its first text has come (before that, a failure is still retried elsewhere); an answer
         that ended before any text came is an :class:`Answer` as without ``stream``."""
-        cache = self.core.cache
-        dedup = self.config.scenario.cache.enabled and self.config.scenario.cache.deduplicate_in_flight
+        cache = self.core.cache if not request.options else None  # a tool call is not replayed
+        dedup = cache is not None and self.config.scenario.cache.deduplicate_in_flight
         key = request.cache_key() if cache is not None or dedup else ""
         if cache is not None:
             hit = await self._cached(key)
@@ -337,18 +239,30 @@ class Gateway:
                     return Answer(outcome.outcome, None, "deduplicated")
                 return outcome
             self._flights[key] = _Flight()
+        leading = False  # this instance asks for every instance sharing Redis (and tells them)
 
-        def finish(outcome: Outcome | None) -> asyncio.Task[None] | None:
+        def finish(outcome: Outcome | None, store: bool = True) -> asyncio.Task[None] | None:
             """The request's answer is known (None: its leader was abandoned): release the
-            identical requests waiting for it and keep an answer in the cache (the task storing
-            it in Redis, when shared)."""
+            identical requests waiting for it, here and on other instances, and keep an answer
+            in the cache (the task storing it in Redis, when shared)."""
             if dedup:
                 self._in_flight.finish(key)
                 abandoned = Failed(ErrorKind.CONNECTION, None, "the identical request it waited for was abandoned")
                 self._flights.pop(key).done.set_result(outcome if outcome is not None else abandoned)
-            return self._store(key, outcome.outcome) if isinstance(outcome, Answer) and cache is not None else None
+            if leading and self.flights is not None:
+                self._background(self.flights.land(key, outcome.outcome if isinstance(outcome, Answer) else None))
+            if store and isinstance(outcome, Answer) and cache is not None:
+                return self._store(key, outcome.outcome)
+            return None
 
         try:
+            if dedup and self.flights is not None:
+                leading = await self.flights.lead(key)
+                if not leading and (remote := await self.flights.follow(key)) is not None:
+                    self.telemetry.answered_from("deduplicated")  # another instance's answer
+                    answered = Answer(remote, None, "deduplicated")
+                    finish(answered, store=False)  # the leader keeps it in the shared cache
+                    return answered
             got = await self._upstream(request, stream)
         except BaseException:
             finish(None)  # the leader was abandoned: its followers get a failure, not a hang
@@ -370,7 +284,7 @@ class Gateway:
             payload = await self.redis_cache.get(key)
         except REDIS_DOWN:
             return None
-        return _decoded(payload) if payload is not None else None
+        return decoded(payload) if payload is not None else None
 
     def _store(self, key: str, outcome: ChatOutcome) -> asyncio.Task[None] | None:
         """Keep an answer in the cache: in this instance's at once, or in Redis by a task of its
@@ -380,7 +294,11 @@ class Gateway:
             if self.core.cache is not None:
                 self.core.cache.put(key, self.now(), outcome)
             return None
-        task = asyncio.get_running_loop().create_task(_put(self.redis_cache, key, outcome))
+        return self._background(_put(self.redis_cache, key, outcome))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``work`` (a write to Redis) in a task of its own, kept until it ends."""
+        task = asyncio.get_running_loop().create_task(work)
         self._storing.add(task)
         task.add_done_callback(self._storing.discard)
         return task
@@ -428,7 +346,8 @@ class Gateway:
             accounts = self.routes.endpoints[dest.index]
             endpoint = accounts[answer.admission.account % len(accounts)]
             sent = ChatRequest(
-                request.messages, max_tokens=dest.quota.output_cap(max_tokens), output_tokens=request.output_tokens
+                request.messages, max_tokens=dest.quota.output_cap(max_tokens), output_tokens=request.output_tokens,
+                options=request.options,
             )
             self.telemetry.sent(dest.name)
             relay = Relay()
@@ -490,6 +409,8 @@ class Gateway:
         """Admit on the session's destination if it is in model group ``group`` and has room,
         else where the group's strategy says; or the earliest run time one may admit (``inf``:
         only a freed slot can help)."""
+        if self.shared is not None and self.shared.holds is not None:
+            await self.shared.holds.sync()  # what another instance was told to wait holds here too
         now = self.now()
         members = self.core.router.groups[group][0]
         if preferred is not None and preferred < len(self.destinations) and self.destinations[preferred] in members:
@@ -505,7 +426,7 @@ class Gateway:
                     return Routed(dest, got)
         if self.shared is None:
             return self.core.router.route(now, tokens_in, max_tokens, group=group)
-        return await self.shared.admit(now, tokens_in, max_tokens, group)
+        return await self.shared.admit(now, tokens_in, max_tokens, group, read_holds=False)
 
     async def _settle(self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency: float | None) -> None:
         if self.shared is None:

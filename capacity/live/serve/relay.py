@@ -1,7 +1,8 @@
 """Passing an upstream's stream on to the client as it arrives.
 
 A streamed client request through ``capacity serve`` is a pass-through: each text delta the
-upstream sends (its ``content``, or a reasoning model's ``reasoning_content``) is handed to the
+upstream sends (its ``content``, a reasoning model's ``reasoning_content``, or a tool call's
+``tool_calls`` — OpenAI's function name and argument pieces, passed on unchanged) is handed to the
 client's response as soon as the transport has read and accepted it, so the client's time to
 first token is the upstream's TTFT plus the service's own small overhead.
 
@@ -26,8 +27,9 @@ from capacity.live.transport import ChatTransport
 
 __all__ = ["Delta", "Relay", "RelayTransport", "relaying"]
 
-Delta = dict[str, str]
-"""One text delta as OpenAI streams it: ``{"content": …}`` and/or ``{"reasoning_content": …}``."""
+Delta = dict[str, Any]
+"""One delta as OpenAI streams it: ``{"content": …}``, ``{"reasoning_content": …}`` and/or
+``{"tool_calls": [{"index": …, "id": …, "function": {"name": …, "arguments": …}}]}``."""
 
 _RELAY: contextvars.ContextVar[Relay | None] = contextvars.ContextVar("capacity_serve_relay", default=None)
 
@@ -45,8 +47,9 @@ class Relay:
         """Whether the upstream exchange is still going (False once it ended, however)."""
 
     def offer(self, chunk: object) -> None:
-        """Queue the text of an accepted completion chunk (a streamed ``delta`` or a whole
-        ``message``); a chunk without text (the role, the finish, the usage) queues nothing."""
+        """Queue the text and tool-call pieces of an accepted completion chunk (a streamed
+        ``delta`` or a whole ``message``); a chunk with neither (the role, the finish, the
+        usage) queues nothing."""
         if not isinstance(chunk, dict):
             return
         for choice in chunk.get("choices") or ():
@@ -55,7 +58,10 @@ class Relay:
             delta = choice.get("delta") or choice.get("message") or {}
             if not isinstance(delta, dict):
                 continue
-            text = {k: v for k in _TEXT_KEYS if isinstance(v := delta.get(k), str) and v}
+            text: Delta = {k: v for k in _TEXT_KEYS if isinstance(v := delta.get(k), str) and v}
+            calls = delta.get("tool_calls")
+            if isinstance(calls, list) and calls:
+                text["tool_calls"] = calls
             if text:
                 self.words_out += count_words(text.get("content", ""))
                 self.queue.put_nowait(text)

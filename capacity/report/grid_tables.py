@@ -1,0 +1,174 @@
+"""A what-if grid's outputs: its table (a pandas frame, CSV, Markdown, the terminal) and JSON.
+
+One row per cell, in grid order (the last axis varies fastest): the cell's value on each axis,
+then, for the chosen metric and the standard ones (:data:`~capacity.studies.grid.STANDARD_METRICS`),
+the mean over the replications with its 95 % Student-t interval. The figure is
+:func:`capacity.report.figures.grid.grid_figure`. Nothing here runs a simulation.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+from capacity.report.markdown import bullets, heading, table
+from capacity.studies.grid import METRICS, STANDARD_METRICS, GridResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def shown_metrics(result: GridResult) -> list[str]:
+    """The chosen metric first, then the standard ones."""
+    return [result.metric, *(m for m in STANDARD_METRICS if m != result.metric)]
+
+
+def number(x: float) -> str:
+    """A figure for a table cell: thousands separators from 100 up, three significant digits
+    below; ``–`` for NaN."""
+    if math.isnan(x):
+        return "–"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.3g}"
+
+
+def with_interval(mean: float, half_width: float) -> str:
+    """``mean (low–high)``, or the mean alone with one replication (no interval)."""
+    if math.isnan(half_width):
+        return number(mean)
+    return f"{number(mean)} ({number(mean - half_width)}–{number(mean + half_width)})"
+
+
+def grid_frame(result: GridResult) -> pd.DataFrame:
+    """The grid as a frame: one row per cell; a column per axis (its path, values as written),
+    then ``<metric>_mean``, ``<metric>_ci95_low`` and ``<metric>_ci95_high`` for each shown
+    metric (units in :data:`~capacity.studies.grid.METRICS`; low = high = mean with one
+    replication), and ``replications``."""
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    for cell in result.cells:
+        row: dict[str, Any] = {a.path: v for a, v in zip(result.axes, cell.values, strict=True)}
+        for metric in shown_metrics(result):
+            ci = cell.interval(metric)
+            half = 0.0 if math.isnan(ci.half_width) else ci.half_width
+            row |= {
+                f"{metric}_mean": ci.mean,
+                f"{metric}_ci95_low": ci.mean - half,
+                f"{metric}_ci95_high": ci.mean + half,
+            }
+        row["replications"] = len(cell.runs)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _headers(result: GridResult) -> list[str]:
+    figure = "mean (95 % CI)" if result.replications > 1 else "one run (no interval)"
+    return [*(a.path for a in result.axes), *(f"{METRICS[m]}, {figure}" for m in shown_metrics(result))]
+
+
+def _rows(result: GridResult) -> list[list[str]]:
+    out = []
+    for cell in result.cells:
+        figures = [cell.interval(m) for m in shown_metrics(result)]
+        out.append([*cell.values, *(with_interval(ci.mean, ci.half_width) for ci in figures)])
+    return out
+
+
+def seeding_note(result: GridResult) -> str:
+    """How the runs were seeded, in one sentence."""
+    return (
+        f"Replication r of a cell runs with seed SeedSequence({result.base_seed}, spawn_key=(cell key, r)), "
+        "the cell key being a hash of the cell's assignments: the same cell gets the same seeds whatever "
+        "the executor, the workers or the rest of the grid."
+    )
+
+
+def grid_markdown(result: GridResult, figure: str | None, figure_note: str) -> str:
+    """The grid's Markdown page: what was run, the table, and the figure (``figure``: its file
+    name beside the page, or None with ``figure_note`` saying why there is none)."""
+    horizon = f"{result.days} day(s) of demand" if result.days else "the scenario's horizon"
+    axes = [f"`{a.path}`: {', '.join(a.values)}" for a in result.axes]
+    parts = [
+        heading(1, f"What-if grid on scenario {result.scenario}"),
+        "\n",
+        f"{len(result.cells)} cells × {result.replications} replications, {horizon} each. "
+        f"Each figure is the mean over the replications with its 95 % Student-t interval. "
+        f"{seeding_note(result)}\n\n",
+        bullets(axes),
+        "\n",
+        table(_headers(result), _rows(result), "l" * len(result.axes) + "r" * len(shown_metrics(result))),
+        "\n",
+        f"![{METRICS[result.metric]} over the grid]({figure})\n" if figure else f"{figure_note}\n",
+    ]
+    return "".join(parts)
+
+
+def grid_table(result: GridResult) -> Table:
+    """The grid as a terminal table."""
+    out = Table(title=f"{result.scenario}: {len(result.cells)} cells × {result.replications} replications")
+    for i, header in enumerate(_headers(result)):
+        out.add_column(header, justify="left" if i < len(result.axes) else "right")
+    for row in _rows(result):
+        out.add_row(*row)
+    return out
+
+
+def grid_json(result: GridResult, files: dict[str, str]) -> dict[str, Any]:
+    """The grid as a JSON document: axes, and per cell its values, seeds, each replication's
+    headline numbers and each metric's mean and 95 % interval (null where undefined)."""
+
+    def finite(x: float) -> float | None:
+        return None if math.isnan(x) else x
+
+    cells = []
+    for cell in result.cells:
+        intervals = {}
+        for metric in METRICS:
+            ci = cell.interval(metric)
+            intervals[metric] = {
+                "mean": finite(ci.mean),
+                "ci95_low": finite(ci.low),
+                "ci95_high": finite(ci.high),
+            }
+        cells.append(
+            {
+                "values": dict(zip((a.path for a in result.axes), cell.values, strict=True)),
+                "seeds": list(cell.seeds),
+                "metrics": intervals,
+                "runs": [dict(r) for r in cell.runs],
+            }
+        )
+    return {
+        "scenario": result.scenario,
+        "metric": result.metric,
+        "replications": result.replications,
+        "days": result.days,
+        "base_seed": result.base_seed,
+        "seeding": seeding_note(result),
+        "axes": [{"path": a.path, "values": list(a.values)} for a in result.axes],
+        "cells": cells,
+        "files": files,
+    }
+
+
+def write_grid_files(result: GridResult, folder: Path) -> tuple[dict[str, Path], str]:
+    """Write ``grid.csv``, ``grid.md`` and (one or two axes) ``grid.png`` into ``folder``.
+
+    Returns the files written by kind and a note on the figure (how it is drawn, or why there
+    is none: a grid of three or more axes is not drawn; its table holds every cell)."""
+    from capacity.report.figures.grid import grid_figure
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"csv": folder / "grid.csv"}
+    grid_frame(result).to_csv(files["csv"], index=False)
+    png, note = grid_figure(result, folder / "grid.png")
+    if png is not None:
+        files["png"] = png
+    files["markdown"] = folder / "grid.md"
+    files["markdown"].write_text(grid_markdown(result, png.name if png else None, note), encoding="utf-8")
+    return files, note

@@ -1,0 +1,83 @@
+"""``capacity sweep``: bad input refused in one line before any run; a small grid's files (CSV,
+Markdown, figure) and JSON agree."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from capacity.cli import app, common
+
+runner = CliRunner()
+TINY_B = ["-s", "B", "--set", "demand.interviews=40", "--set", "candidates.count=4"]
+
+
+@pytest.fixture
+def no_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the sweep's runs fail the test if they start."""
+
+    def forbidden(*_: Any, **__: Any) -> Any:
+        raise AssertionError("a run started before the input was validated")
+
+    monkeypatch.setattr("capacity.cli.sweep_cmd.run_grid", forbidden)
+
+
+@pytest.mark.usefixtures("no_run")
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--grid", "providers.groq.accounts=1,0"], "error: --grid: providers.groq.accounts: Input should be greater"),
+        (["--grid", "cache.ttl=60"], "error: --grid: cache.ttl: unknown key"),
+        ([], "error: --grid: give at least one"),
+        (["--grid", "cache.ttl_s=60", "--metric", "carried"], "error: --metric 'carried': not a headline number"),
+        (["--grid", "cache.ttl_s=60", "--executor", "ray"], "error: --executor 'ray': choose process or dask"),
+        (["--grid", "cache.ttl_s=60", "--scheduler", "tcp://127.0.0.1:8786"], "error: --scheduler is the address"),
+        (["--grid", "cache.ttl_s=60", "--executor", "dask", "--scheduler", "h:1"], "error: --scheduler 'h:1'"),
+        (["--grid", "cache.ttl_s=60", "--set", "cache.ttl_s=-1"], "error: --set: cache.ttl_s: Input should be greater"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2_before_any_run(args: list[str], line: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sweep", *TINY_B, "--out", str(tmp_path / "out"), *args])
+    assert result.exit_code == 2, result.output
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1
+    assert lines[0].startswith(line)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_one_axis_sweep_writes_its_table_figure_and_json(tmp_path: Path) -> None:
+    out = tmp_path / "grid"
+    args = ["sweep", *TINY_B, "--grid", "cache.ttl_s=600,86400", "-r", "2", "--workers", "1", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--metric", "cache_hit_rate", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert [c["values"] for c in document["cells"]] == [{"cache.ttl_s": "600"}, {"cache.ttl_s": "86400"}]
+    assert all(len(c["seeds"]) == len(c["runs"]) == 2 for c in document["cells"])
+    with (out / "grid.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for row, cell in zip(rows, document["cells"], strict=True):
+        hit = cell["metrics"]["cache_hit_rate"]
+        runs = [r["cache_hit_rate"] for r in cell["runs"]]
+        assert float(row["cache_hit_rate_mean"]) == pytest.approx(hit["mean"]) == pytest.approx(sum(runs) / 2)
+        assert float(row["cache_hit_rate_ci95_low"]) <= hit["mean"] <= float(row["cache_hit_rate_ci95_high"])
+    assert float(rows[1]["cache_hit_rate_mean"]) > float(rows[0]["cache_hit_rate_mean"])  # a longer TTL hits more
+    page = (out / "grid.md").read_text(encoding="utf-8")
+    assert "| cache.ttl_s |" in page
+    assert "![response-cache hit rate (0–1) over the grid](grid.png)" in page
+    assert (out / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert document["files"]["png"] == str(out / "grid.png")
+
+
+def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(common.err_console, "_force_terminal", True)
+    args = ["sweep", *TINY_B, "--grid", "cache.ttl_s=600", "-r", "1", "--workers", "1", "--out", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "\x1b[?25l" in result.stderr  # what a live Rich bar writes first (the bar is transient)
+    assert "written: " in result.stdout
+    assert "No figure" not in result.stdout

@@ -1,0 +1,48 @@
+"""The what-if grid's figure: a heatmap for two axes (the same PNG for the same numbers), a line
+for one, none for three (the table holds every cell)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from capacity.report.figures.grid import grid_figure
+from capacity.report.grid_tables import grid_frame, grid_markdown
+from capacity.studies.grid import METRICS, Axis, CellResult, GridResult
+
+
+def result_of(axes: tuple[Axis, ...]) -> GridResult:
+    """A grid whose cell i measured 100·i + 10·r of every headline number in replication r (r = 0, 1, 2)."""
+    cells = tuple(
+        CellResult(values, (1, 2, 3), tuple(dict.fromkeys(METRICS, 100.0 * i + 10 * r) for r in range(3)))
+        for i, values in enumerate(itertools.product(*(a.values for a in axes)))
+    )
+    return GridResult("B", axes, cells, "carried_interviews_per_day", 3, 1, 7)
+
+
+ACCOUNTS = Axis("providers.groq.accounts", ("1", "2", "4"))
+TTL = Axis("cache.ttl_s", ("3600", "86400"))
+
+
+def test_two_axes_draw_the_same_heatmap_for_the_same_numbers(tmp_path: Path) -> None:
+    first, note = grid_figure(result_of((ACCOUNTS, TTL)), tmp_path / "a.png")
+    second, _ = grid_figure(result_of((ACCOUNTS, TTL)), tmp_path / "b.png")
+    assert first is not None and second is not None
+    assert first.read_bytes() == second.read_bytes()
+    assert note.startswith("Heatmap of interviews carried per day: providers.groq.accounts down, cache.ttl_s across")
+
+
+def test_one_axis_draws_a_line_and_three_draw_nothing(tmp_path: Path) -> None:
+    line, note = grid_figure(result_of((ACCOUNTS,)), tmp_path / "line.png")
+    assert line is not None and line.stat().st_size > 0
+    assert "95 % error bars" in note
+    three = result_of((ACCOUNTS, TTL, Axis("script.rounds", ("8", "12"))))
+    none, why = grid_figure(three, tmp_path / "none.png")
+    assert none is None and not (tmp_path / "none.png").exists()
+    assert why.startswith("No figure: the grid has 3 axes")
+    assert why in grid_markdown(three, None, why)
+    frame = grid_frame(three)
+    assert len(frame) == 12  # every cell in the table
+    # cell 5 carried 500, 510 and 520: mean 510, 95 % half-width t(0.975, 2) · 10 / √3 = 24.84
+    assert frame.loc[5, "carried_interviews_per_day_mean"] == 510.0
+    assert round(frame.loc[5, "carried_interviews_per_day_ci95_high"] - 510.0, 2) == 24.84
