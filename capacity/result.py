@@ -270,6 +270,11 @@ class RunResult(Result):
         description="Answered API calls spent on interviews that later failed (quota that carried nothing)."
     )
     wall_time_s: float = Field(default=0.0, description="Wall time the run took (not part of the model).")
+    fidelity: Literal["exact", "fluid"] = Field(
+        default="exact",
+        description="exact: every request simulated; fluid: per-minute aggregated flows (capacity.sim.fluid), "
+        "whose latency, TTFT and queue-wait quantiles are empty (count 0): not modelled.",
+    )
 
     @property
     def carried(self) -> int:

@@ -15,7 +15,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from capacity.config import (
     Configuration,
@@ -157,11 +165,12 @@ def show_progress(progress: bool, as_json: bool = False) -> bool:
 
 def progress_bar(show: bool, *, counted: bool = False) -> Progress:
     """The progress bar of long commands, on stderr: description, bar, ``counted`` M/N, a
-    ``detail`` field and the elapsed time; disabled (silent) unless ``show``."""
+    ``detail`` field, the elapsed time and the estimated time left (ETA, from the rate so far);
+    disabled (silent) unless ``show``."""
     columns: list[ProgressColumn] = [TextColumn("[bold]{task.description}"), BarColumn()]
     if counted:
         columns.append(MofNCompleteColumn())
-    columns += [TextColumn("{task.fields[detail]}"), TimeElapsedColumn()]
+    columns += [TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     return Progress(*columns, console=err_console, disable=not show, transient=True)
 
 

@@ -31,8 +31,9 @@ from capacity.errors import UsageError
 from capacity.plan import plan as make_plan
 from capacity.report.run_tables import carries, render_run, summary_json
 from capacity.report.verdict import judge
+from capacity.sim.fluid_quota import unsupported
 from capacity.studies.replications import headline_intervals, replicate
-from capacity.studies.runner import SimClock
+from capacity.studies.runner import Fidelity, SimClock
 from capacity.units import DAY_S
 
 
@@ -58,6 +59,15 @@ def simulate(
     ] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     fail_if_short: FailIfShortOption = False,
+    fidelity: Annotated[
+        str,
+        typer.Option(
+            "--fidelity",
+            metavar="exact|fluid",
+            help="exact: every request simulated; fluid: per-minute aggregated flows through the same quotas "
+            "and routing, in seconds (no latency figures).",
+        ),
+    ] = "exact",
 ) -> None:
     """Simulate every interview, turn and API request of a scenario through templates, the
     cache, the router and each provider's quotas; end with a verdict.
@@ -72,12 +82,18 @@ def simulate(
 
         capacity simulate -s my.yaml --fail-if-short --no-progress
 
+        capacity simulate -s B --fidelity fluid
+
     Exit status: 0 simulated (whether or not the plan carries the demand), 1 it falls short
     and --fail-if-short was given, 2 bad input.
     """
     with user_errors():
         check_output_file(out)
+        if fidelity not in ("exact", "fluid"):
+            raise UsageError(f"--fidelity {fidelity}: expected exact or fluid")
         config = load(scenario, providers, set_)
+        if fidelity == "fluid" and (why := unsupported(config)) is not None:
+            raise UsageError(f"--fidelity fluid: {config.scenario.name}: {why}")
         if days is not None and config.scenario.demand.kind == "total" and days > config.scenario.demand.days:
             raise UsageError(f"--days {days}: scenario {config.scenario.name} has {config.scenario.demand.days} days")
         plan = make_plan(config)
@@ -93,7 +109,8 @@ def simulate(
             return update
 
         started = time.perf_counter()
-        results = replicate(config, replications, seed=seed, days=days, progress=callback)
+        engine: Fidelity = "fluid" if fidelity == "fluid" else "exact"
+        results = replicate(config, replications, seed=seed, days=days, progress=callback, fidelity=engine)
         wall = time.perf_counter() - started
     result = results[0]
     intervals = headline_intervals(results) if replications > 1 else None

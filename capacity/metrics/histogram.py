@@ -14,11 +14,13 @@ import numpy as np
 
 from capacity.result import Quantiles
 
+_log10 = math.log10
+
 
 class LogHistogram:
     """Streaming histogram of non-negative durations, s."""
 
-    __slots__ = ("_counts", "_inv_step", "_log_low", "count", "high_s", "low_s", "max", "total")
+    __slots__ = ("_counts", "_inv_step", "_last", "_log_low", "count", "high_s", "low_s", "max", "total")
 
     def __init__(self, low_s: float = 1e-3, high_s: float = 1e6, per_decade: int = 200) -> None:
         self.low_s = low_s
@@ -27,6 +29,7 @@ class LogHistogram:
         self._inv_step = per_decade
         n = math.ceil((math.log10(high_s) - self._log_low) * per_decade) + 2
         self._counts = [0] * n
+        self._last = n - 1  # the overflow bucket's index
         self.count = 0
         self.total = 0.0
         self.max = 0.0
@@ -35,12 +38,12 @@ class LogHistogram:
         """Record one duration."""
         self.count += 1
         self.total += value_s
-        self.max = max(self.max, value_s)
+        self.max = value_s if value_s > self.max else self.max  # max() without a call: a hot path
         if value_s <= self.low_s:
             self._counts[0] += 1
             return
-        i = int((math.log10(value_s) - self._log_low) * self._inv_step) + 1
-        self._counts[min(i, len(self._counts) - 1)] += 1
+        i = int((_log10(value_s) - self._log_low) * self._inv_step) + 1
+        self._counts[i if i < self._last else self._last] += 1
 
     def quantile(self, q: float) -> float:
         """The ``q`` quantile (0–1), s: the geometric middle of the bucket holding it."""

@@ -237,6 +237,9 @@ class Recorder:
     def window_refused(self, now: float, window_id: int, until: float) -> None:
         """A window had no room at ``now`` and cannot admit that request before ``until``, s."""
         stats = self.window_stats[window_id] if window_id < len(self.window_stats) else self._stats(window_id)
+        if stats.full_from is not None and now <= stats.full_until:  # the same stretch: record_block, inline
+            stats.full_until = until if until > stats.full_until else stats.full_until
+            return
         stats.record_block(now, until)
 
     def over_input_cap(self, now: float, destination: DestinationRef) -> None:

@@ -67,6 +67,11 @@ class Charge:
         return self.usd
 
 
+_FIELD = {measure: str(measure.value) for measure in Measure}
+"""The :class:`Charge` attribute each measure reads (the hot path's ``Charge.amount``: one getattr)."""
+assert all(name in Charge.__slots__ for name in _FIELD.values())
+
+
 class Tariff:
     """Converts a request's tokens into the units a model's windows count.
 
@@ -99,7 +104,9 @@ class Tariff:
             1.0,
             counted + tokens_out,
             tokens_in * self.neurons_in + tokens_out * self.neurons_out,
-            self.list_price_usd(tokens_in, tokens_out, cached),
+            tokens_in * self.usd_in + tokens_out * self.usd_out  # list_price_usd without a prompt cache, inline
+            if self.prompt_cache is None
+            else self.list_price_usd(tokens_in, tokens_out, cached),
             counted,
             tokens_out,
         )
@@ -222,9 +229,12 @@ class AccountQuota:
 
     __slots__ = (
         "_blocked_amount",
+        "_blocked_by_count",
+        "_blocked_field",
         "_blocked_measure",
         "_blocked_until",
         "_blocked_window",
+        "_measured",
         "concurrency",
         "observer",
         "refundable",
@@ -239,6 +249,7 @@ class AccountQuota:
         observer: PolicyObserver = NULL_OBSERVER,
     ) -> None:
         self.windows = windows
+        self._measured = [(window, _FIELD[window.measure]) for window in windows]  # (window, Charge field)
         self.concurrency = ConcurrencyLimit(concurrency) if concurrency else None
         self.refundable = refundable
         self.observer = observer
@@ -246,32 +257,39 @@ class AccountQuota:
         # _blocked_measure fits before _blocked_until (usage only grows until a refund)
         self._blocked_until = -math.inf
         self._blocked_measure = Measure.REQUESTS
+        self._blocked_field = _FIELD[Measure.REQUESTS]
+        self._blocked_by_count = True  # the cached refusal counts requests or tokens
         self._blocked_amount = math.inf
         self._blocked_window: QuotaWindow | None = None
 
     def try_admit(self, now: float, charge: Charge, account: int) -> Admission | float:
         """Charge every window and take a slot; or refuse, answering a lower bound of when
         this charge may fit (``inf``: only a freed slot can help)."""
-        if now < self._blocked_until and charge.amount(self._blocked_measure) >= self._blocked_amount:
+        observer = self.observer
+        if now < self._blocked_until and getattr(charge, self._blocked_field) >= self._blocked_amount:
             if self._blocked_window is not None:
                 # the same window refuses again
-                self.observer.window_refused(now, self._blocked_window.id, self._blocked_until)
+                observer.window_refused(now, self._blocked_window.id, self._blocked_until)
             return self._blocked_until
-        if self.concurrency is not None and not self.concurrency.fits():
-            self.observer.window_refused(now, self.concurrency.id, math.inf)
+        concurrency = self.concurrency
+        if concurrency is not None and concurrency.in_flight >= concurrency.limit:  # ConcurrencyLimit.fits, inline
+            observer.window_refused(now, concurrency.id, math.inf)
             return math.inf
-        for window in self.windows:
-            amount = charge.amount(window.measure)
+        measured = self._measured
+        for window, name in measured:
+            amount = getattr(charge, name)
             if not window.fits(now, amount):
                 until = window.free_at(now, amount)
-                self.observer.window_refused(now, window.id, until)
-                self._blocked_until, self._blocked_measure, self._blocked_window = until, window.measure, window
-                self._blocked_amount = 0.0 if window.measure is Measure.REQUESTS else amount
+                observer.window_refused(now, window.id, until)
+                measure = window.measure
+                self._blocked_until, self._blocked_measure, self._blocked_window = until, measure, window
+                self._blocked_field = name
+                self._blocked_by_count = measure is Measure.REQUESTS or measure is Measure.TOKENS
+                self._blocked_amount = 0.0 if measure is Measure.REQUESTS else amount
                 return until
         handles = []
-        observer = self.observer
-        for window in self.windows:
-            amount = charge.amount(window.measure)
+        for window, name in measured:
+            amount = getattr(charge, name)
             handles.append((window, window.take(now, amount)))
             observer.window_used(now, window.id, window.used(now) / window.limit if window.limit else 1.0)
         if self.concurrency is not None:
@@ -283,11 +301,7 @@ class AccountQuota:
     def blocked_until(self, now: float, tokens: float) -> float | None:
         """The cached time before which a request of ``tokens`` surely does not fit, if the
         cached refusal counts requests or tokens (others need the priced charge)."""
-        if (
-            now < self._blocked_until
-            and self._blocked_measure in (Measure.REQUESTS, Measure.TOKENS)
-            and tokens >= self._blocked_amount
-        ):
+        if now < self._blocked_until and self._blocked_by_count and tokens >= self._blocked_amount:
             return self._blocked_until
         return None
 
@@ -296,7 +310,8 @@ class AccountQuota:
         if self.refundable:
             reserved = admission.charge
             for window, handle in admission.handles:
-                unused = reserved.amount(window.measure) - actual.amount(window.measure)
+                name = _FIELD[window.measure]
+                unused = getattr(reserved, name) - getattr(actual, name)
                 if unused > 0:
                     window.refund(now, handle, unused)
             if self._blocked_measure is not Measure.REQUESTS:  # refunded tokens may make room
@@ -355,8 +370,8 @@ class DestinationQuota:
 
     def output_cap(self, max_output_tokens: int) -> int:
         """``max_tokens`` actually sent: the request's, clipped to the model's per-request cap."""
-        cap = self.spec.limits.max_output_tokens_per_request
-        return max_output_tokens if cap is None else min(cap, max_output_tokens)
+        cap = self.max_output_cap  # the spec's cap (a huge number where it states none)
+        return max_output_tokens if max_output_tokens < cap else cap
 
     def try_admit(
         self, now: float, tokens_in: int, max_output_tokens: int, cached_tokens: int = 0
@@ -370,19 +385,33 @@ class DestinationQuota:
             return math.inf
         if now >= self._change_at:  # limits_in_force, inline: the simulator's hot path
             self._apply_changes(now)
-        output = self.output_cap(max_output_tokens)
-        tokens = self.tariff.counted_input(tokens_in, cached_tokens) + output
+        cap = self.max_output_cap
+        output = max_output_tokens if max_output_tokens < cap else cap  # output_cap, inline
+        counted = tokens_in if self.tariff.cached_counts else tokens_in - cached_tokens
+        tokens = counted + output
         charge: Charge | None = None
         earliest = math.inf
         all_cached = True
-        n = len(self.accounts)
+        accounts = self.accounts
+        n = len(accounts)
         for k in range(n):
-            i = (self._next + k) % n
-            account = self.accounts[i]
-            blocked = account.blocked_until(now, tokens)
-            if blocked is not None:  # fast path: no need to price the request
-                earliest = min(earliest, blocked)
-                continue
+            i = (self._next + k) % n if n > 1 else 0
+            account = accounts[i]
+            blocked = account._blocked_until
+            if now < blocked:
+                if account._blocked_by_count:
+                    if tokens >= account._blocked_amount:
+                        # account.blocked_until, inline — fast path: no need to price the request
+                        earliest = blocked if blocked < earliest else earliest
+                        continue
+                elif self._amount(account._blocked_field, tokens_in, counted, output) >= account._blocked_amount:
+                    # what account.try_admit answers from its cached refusal, without pricing the request
+                    window = account._blocked_window
+                    if window is not None:
+                        account.observer.window_refused(now, window.id, blocked)
+                    earliest = blocked if blocked < earliest else earliest
+                    all_cached = False  # not a count of requests or tokens: the router's skip needs those
+                    continue
             if charge is None:
                 charge = self.tariff.charge(tokens_in, output, cached_tokens)
             answer = account.try_admit(now, charge, i)
@@ -390,12 +419,24 @@ class DestinationQuota:
                 self._next = i
                 answer.cached_tokens = cached_tokens
                 return answer
-            earliest = min(earliest, answer)
+            earliest = answer if answer < earliest else earliest
             all_cached = all_cached and account.blocked_until(now, tokens) is not None
         if all_cached:
             self.skip_until = min(a._blocked_until for a in self.accounts)
             self.skip_tokens = max(a._blocked_amount for a in self.accounts)
         return earliest
+
+    def _amount(self, field: str, tokens_in: int, counted: float, output: int) -> float:
+        """The ``field`` part of the request's :class:`Charge` (``counted`` input tokens, ``output``
+        reserved), as :meth:`Tariff.charge` computes it, without pricing it; dollars: ``-inf``
+        (unknown here: the caller prices the request)."""
+        if field == "input_tokens":
+            return counted
+        if field == "output_tokens":
+            return output
+        if field == "neurons":
+            return tokens_in * self.tariff.neurons_in + output * self.tariff.neurons_out
+        return -math.inf
 
     def limits_in_force(self, now: float) -> None:
         """Bring each window's limit to the value in force at run time ``now`` (s): the dated

@@ -190,34 +190,44 @@ class Router:
         cache's idle lifetime, part of this prompt is served from the cache (cheaper, and not
         charged to token windows that do not count cached tokens). With session affinity that
         destination is tried first while it holds the prefix; the strategy orders the rest."""
+        # the hottest loop of a quota-bound run (every waiting turn is tried again whenever
+        # something frees): comparisons instead of min(), the prompt-cache lookup only where
+        # the prefix was sent
         earliest = math.inf
+        refused = self._refused
         members, strategy = self.groups[group]
         order = strategy(members, now, tokens_in, max_output_tokens, self.rng)
-        if prefix is not None and self.session_affinity:
-            order = _holder_first(order, prefix, now)
+        held = -1  # the destination holding the conversation's prefix (-1: none)
+        if prefix is not None:
+            held = prefix.destination
+            if self.session_affinity:
+                order = _holder_first(order, prefix, now)
         for dest in order:
             if dest.cooldown_until > now:
-                earliest = min(earliest, dest.cooldown_until)
+                earliest = dest.cooldown_until if dest.cooldown_until < earliest else earliest
                 continue
             quota = dest.quota
             if quota is None:  # a GPU pool: no quota, it queues at the server
                 return Routed(dest, Admission(0, _FREE, []))
-            cached = 0 if prefix is None else prefix.cached_tokens(dest, now, tokens_in)
-            counted = tokens_in if not cached else quota.tariff.counted_input(tokens_in, cached)
-            if now < quota.skip_until and counted + min(max_output_tokens, quota.max_output_cap) >= quota.skip_tokens:
-                # fast path: every account of it is known to be full until then
-                self._refused(dest)
-                earliest = min(earliest, quota.skip_until)
-                continue
+            cached = prefix.cached_tokens(dest, now, tokens_in) if dest.index == held and prefix is not None else 0
+            skip_until = quota.skip_until
+            if now < skip_until:
+                counted = tokens_in if not cached else quota.tariff.counted_input(tokens_in, cached)
+                cap = quota.max_output_cap
+                if counted + (max_output_tokens if max_output_tokens < cap else cap) >= quota.skip_tokens:
+                    # fast path: every account of it is known to be full until then
+                    refused(dest)
+                    earliest = skip_until if skip_until < earliest else earliest
+                    continue
             if tokens_in > quota.max_input_cap:  # never fits here, whatever the time
                 self.observer.over_input_cap(now, dest)
-                self._refused(dest)
+                refused(dest)
                 continue
             answer = quota.try_admit(now, tokens_in, max_output_tokens, cached)
             if isinstance(answer, Admission):
                 return Routed(dest, answer)
-            self._refused(dest)
-            earliest = min(earliest, answer)
+            refused(dest)
+            earliest = answer if answer < earliest else earliest
         return earliest
 
     def settle(self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None) -> None:

@@ -89,6 +89,10 @@ class RollingWindow(QuotaWindow):
         self._expire(now)
         return self._sum
 
+    def fits(self, now: float, amount: float) -> bool:
+        self._expire(now)
+        return self._sum + amount <= self.limit * (1 + _EPS)
+
     def take(self, now: float, amount: float) -> list[float]:
         self._expire(now)
         entry = [now, float(amount)]
@@ -141,6 +145,11 @@ class FixedWindow(QuotaWindow):
     def used(self, now: float) -> float:
         self._roll(now)
         return self._used
+
+    def fits(self, now: float, amount: float) -> bool:
+        if not self._start <= now < self._end:
+            self._roll(now)
+        return self._used + amount <= self.limit * (1 + _EPS)
 
     def take(self, now: float, amount: float) -> float:
         self._roll(now)

@@ -114,18 +114,24 @@ def render_run(
             f"{sum(intervals[k].mean for k in _OUTCOMES):,.1f} requested = "
             + " + ".join(f"{intervals[k].mean:,.1f} {k}" for k in _OUTCOMES),
         ),
-        (
-            "turn latency",
-            f"p50 {_value(intervals, 'turn_latency_p50_s', result.turn_latency_s.p50, '.2f')} s, "
-            f"p95 {_value(intervals, 'turn_latency_p95_s', result.turn_latency_s.p95, '.2f')} s, "
-            f"p99 {result.turn_latency_s.p99:.2f} s{' (run 1)' if n else ''} "
-            f"(target p95 ≤ {result.sla_p95_turn_latency_s:g} s)",
+        *(
+            [("latency", "not modelled in fluid mode (turn latency, time to first token, quota wait)")]
+            if result.fidelity == "fluid"
+            else [
+                (
+                    "turn latency",
+                    f"p50 {_value(intervals, 'turn_latency_p50_s', result.turn_latency_s.p50, '.2f')} s, "
+                    f"p95 {_value(intervals, 'turn_latency_p95_s', result.turn_latency_s.p95, '.2f')} s, "
+                    f"p99 {result.turn_latency_s.p99:.2f} s{' (run 1)' if n else ''} "
+                    f"(target p95 ≤ {result.sla_p95_turn_latency_s:g} s)",
+                ),
+                (
+                    "time to first token" + run1,
+                    f"p50 {result.ttft_s.p50:.2f} s, p95 {result.ttft_s.p95:.2f} s (target {result.sla_ttft_s:g} s)",
+                ),
+                ("quota wait" + run1, f"mean {result.queue_wait_s.mean:.2f} s, p95 {result.queue_wait_s.p95:.2f} s"),
+            ]
         ),
-        (
-            "time to first token" + run1,
-            f"p50 {result.ttft_s.p50:.2f} s, p95 {result.ttft_s.p95:.2f} s (target {result.sla_ttft_s:g} s)",
-        ),
-        ("quota wait" + run1, f"mean {result.queue_wait_s.mean:.2f} s, p95 {result.queue_wait_s.p95:.2f} s"),
         (
             "turns" + run1,
             f"{result.requests.logical:,}: {result.requests.template:,} template, {result.requests.cache:,} cache, "

@@ -78,8 +78,12 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
     if carried_all:
         headline = (
             f"YES: the plan carries the demand: {carried:,} of {iv.requested:,} interviews "
-            f"({per_day:,.0f}/day against {need:,.0f}/day needed), p95 turn latency {p95:.2f} s "
-            f"(target {result.sla_p95_turn_latency_s:g} s)."
+            f"({per_day:,.0f}/day against {need:,.0f}/day needed), "
+            + (
+                "turn latency not modelled (fluid mode)."
+                if result.fidelity == "fluid"
+                else f"p95 turn latency {p95:.2f} s (target {result.sla_p95_turn_latency_s:g} s)."
+            )
         )
     else:
         why = []

@@ -16,7 +16,7 @@ from scipy import stats
 
 from capacity.config.loader import Configuration
 from capacity.result import RunResult
-from capacity.studies.runner import SimClock, SimTask
+from capacity.studies.runner import Fidelity, SimClock, SimTask
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,17 @@ def replication_seeds(seed: int, n: int) -> list[int]:
 
 
 def replication_tasks(
-    config: Configuration, n: int, *, seed: int | None = None, days: int | None = None
+    config: Configuration,
+    n: int,
+    *,
+    seed: int | None = None,
+    days: int | None = None,
+    fidelity: Fidelity = "exact",
 ) -> list[SimTask]:
     """The ``n`` runs of :func:`replicate`, as tasks for :func:`~capacity.studies.runner.run_tasks`."""
     base = config.scenario.seed if seed is None else seed
     return [
-        SimTask(config, s, days, f"{config.scenario.name} replication {i + 1}/{n}")
+        SimTask(config, s, days, f"{config.scenario.name} replication {i + 1}/{n}", fidelity)
         for i, s in enumerate(replication_seeds(base, n))
     ]
 
@@ -73,11 +78,13 @@ def replicate(
     seed: int | None = None,
     days: int | None = None,
     progress: Callable[[int], SimClock] | None = None,
+    fidelity: Fidelity = "exact",
 ) -> list[RunResult]:
-    """``n`` runs with independent seeds, one after the other; ``progress(i)`` gives replication i's clock."""
+    """``n`` runs with independent seeds, one after the other; ``progress(i)`` gives replication i's clock;
+    ``fidelity`` chooses the engine (exact, or fluid: :mod:`capacity.sim.fluid`)."""
     return [
         task(progress(i) if progress else None)
-        for i, task in enumerate(replication_tasks(config, n, seed=seed, days=days))
+        for i, task in enumerate(replication_tasks(config, n, seed=seed, days=days, fidelity=fidelity))
     ]
 
 

@@ -16,16 +16,20 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from capacity.config.loader import Configuration
 from capacity.result import RunResult
+from capacity.sim.fluid import simulate_fluid
 from capacity.sim.model import simulate
 
 T_co = TypeVar("T_co", covariant=True)
 T = TypeVar("T")
 
 SimClock = Callable[[float, float], None]
+
+Fidelity = Literal["exact", "fluid"]
+"""Which engine runs a simulation: every request (exact) or per-minute flows (fluid)."""
 """Told (simulated time now, end of the run), s, as one simulation advances."""
 
 TasksDone = Callable[[int, int, str], None]
@@ -69,6 +73,8 @@ class SimTask:
     seed: int | None
     days: int | None
     label: str
+    fidelity: Fidelity = "exact"
+    """exact: the discrete-event engine; fluid: per-minute aggregated flows (:mod:`capacity.sim.fluid`)."""
 
     @property
     def weight(self) -> float:
@@ -77,7 +83,8 @@ class SimTask:
 
     def __call__(self, clock: SimClock | None = None) -> RunResult:
         """Simulate."""
-        return simulate(self.config, seed=self.seed, days=self.days, progress=clock)
+        run = simulate_fluid if self.fidelity == "fluid" else simulate
+        return run(self.config, seed=self.seed, days=self.days, progress=clock)
 
 
 def run_tasks(

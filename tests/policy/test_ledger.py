@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from capacity.config.providers import ModelSpec
 from capacity.policy.ledger import Admission, DestinationQuota, build_windows
+from capacity.policy.observer import NullObserver
 from capacity.policy.resets import DailyAt, NeverResets
 from capacity.policy.windows import FixedWindow, RollingWindow, TokenBucket
 from capacity.units import LIMIT_KIND, LIMIT_KINDS, Period
@@ -181,3 +182,33 @@ def test_withdrawn_free_tier_admits_nothing_from_that_day() -> None:
     assert q.try_admit(2 * 86_400.0, 10, 10) == math.inf  # 8 October 00:00 UTC
     gone = DestinationQuota(ModelSpec.model_validate(data), 1, START + dt.timedelta(days=30))
     assert gone.try_admit(0.0, 10, 10) == math.inf
+
+
+class _Refusals(NullObserver):
+    """Records each refusal a window announces: (run time, window id, until)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, int, float]] = []
+
+    def window_refused(self, now: float, window_id: int, until: float) -> None:
+        self.seen.append((now, window_id, until))
+
+
+def test_a_cached_neuron_refusal_is_announced_and_only_binds_requests_as_large() -> None:
+    # 2 accounts of 100 neurons a day (rolling: nothing stated), 0.1 neuron per token in and out
+    observer = _Refusals()
+    q = DestinationQuota(
+        spec(neurons_per_day=100, neurons={"per_mtok_in": 100_000, "per_mtok_out": 100_000}), 2, START, observer
+    )
+    for account, window in enumerate(w for a in q.accounts for w in a.windows):
+        window.id = account + 1
+    assert all(isinstance(q.try_admit(0.0, 300, 300), Admission) for _ in range(2))  # 60 neurons on each account
+    observer.seen.clear()  # the second found no room on the first account
+    assert q.try_admit(10.0, 300, 300) == 86_400.0  # 60 more fit on neither before the first charge leaves
+    assert sorted(observer.seen) == [(10.0, 1, 86_400.0), (10.0, 2, 86_400.0)]
+    observer.seen.clear()
+    # the same request later: the accounts' cached refusals answer, and are still announced
+    assert q.try_admit(20.0, 300, 300) == 86_400.0
+    assert sorted(observer.seen) == [(20.0, 1, 86_400.0), (20.0, 2, 86_400.0)]
+    # a smaller request (40 neurons) is not held back by the refusal of a larger one
+    assert isinstance(q.try_admit(30.0, 200, 200), Admission)

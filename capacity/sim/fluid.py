@@ -1,0 +1,480 @@
+"""The fluid fast mode (``--fidelity fluid``): per-minute aggregated flows through the same quota
+ledger and routing rules as the exact engine, for what-ifs in seconds.
+
+The exact engine (:mod:`capacity.sim.model`) runs every turn of every interview through the
+policy core, one request at a time. The fluid engine keeps the same population — the sessions
+of :func:`~capacity.workload.calendar.plan_arrivals`, from the same calendar, seed and stream —
+but moves time in steps of one minute and admits each minute's requests *together*:
+
+* each interview walks the compiled script; a turn's prompt and output are the script's
+  expected tokens (:meth:`~capacity.workload.script.CompiledScript.expected_tokens`); think
+  time between turns is drawn from the script's distribution, in blocks;
+* in each minute the turns that need a model are lined up in the order they were needed and
+  offered to the destinations in the routing strategy's order; each account of a destination
+  admits, in line order, every request its windows still have room for — the very
+  :class:`~capacity.policy.windows.QuotaWindow` objects of the exact engine (rolling windows,
+  fixed windows with their resets and time zones, token buckets, account-wide allowances,
+  dated limit changes, withdrawn free tiers), charged once a minute with the sum and refunded
+  the reserved but unused output tokens at once. A request window of a minute or less (per
+  second, per minute) and a concurrency slot refill within the step: they admit the share of
+  the minute's arrivals that Erlang's loss formula gives, as the exact router loses to the next
+  destination what arrives while they are full; the turns left over wait in the quota-wait
+  queue and take what those windows free in the rest of the minute;
+* a turn refused everywhere waits for the next minute's step while its deadline allows
+  (``on_exhausted: queue``), or degrades or fails as ``routing.on_exhausted`` and
+  ``routing.on_deadline`` say; a call fails with the provider's error rate (every call during a
+  scheduled outage) and is retried with backoff while attempts and the deadline allow;
+* a call takes the destination's mean service time (mean TTFT + output tokens ÷ mean decode
+  speed); the response cache keeps a candidate's resume analysis for ``cache.ttl_s``.
+
+What it cannot model, and so leaves empty rather than invent: turn latency, TTFT and queue-wait
+distributions (their :class:`~capacity.result.Quantiles` have ``count`` 0; interview durations
+are kept, from the drawn think times, mean service times and whole-minute waits), latency-driven
+or headroom routing, GPU pools, router replicas on local ledgers, gated admission,
+catalogue caches, provider prompt caching (the whole prompt is charged and priced), cool-downs
+after errors and per-request random token counts. Such a scenario is refused with a
+:class:`~capacity.errors.UsageError` naming the setting. Agreement with the exact engine is a
+test (``tests/sim/test_fluid.py``) and a benchmark (``bench/fluid_vs_exact.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from capacity.config.loader import Configuration
+from capacity.errors import UsageError
+from capacity.metrics.recorder import Recorder
+from capacity.policy.build import build_core, seed_streams
+from capacity.policy.router import Destination
+from capacity.result import RunResult
+from capacity.sim.fluid_quota import (
+    MEASURES,
+    DestinationCosts,
+    FloatArray,
+    IntArray,
+    admit_account,
+    short_length_s,
+    unsupported,
+)
+from capacity.units import DAY_S, HOUR_S, MINUTE_S, Outcome, Served
+from capacity.workload.calendar import days_spanned, need_interviews_per_day, plan_arrivals, run_start
+
+ProgressCallback = Callable[[float, float], None]
+"""Called with (simulated time, end time), s, as the run advances."""
+
+DRAIN_S = DAY_S
+"""How long after the last day of demand the run continues so that started interviews end (as the exact engine)."""
+
+class FluidSimulation:
+    """One fluid run of one scenario: build with a configuration, then :meth:`run`.
+
+    Raises :class:`~capacity.errors.UsageError` for a scenario it does not model (:func:`unsupported`).
+    """
+
+    def __init__(
+        self,
+        config: Configuration,
+        *,
+        seed: int | None = None,
+        days: int | None = None,
+        max_interviews: int | None = None,
+    ) -> None:
+        why = unsupported(config)
+        if why is not None:
+            raise UsageError(f"{config.scenario.name}: {why}")
+        sc = config.scenario
+        self.config = config
+        self.seed = sc.seed if seed is None else seed
+        self.days = (
+            min(days or sc.demand.days, sc.demand.days) if sc.demand.kind == "total" else (days or sc.demand.days)
+        )
+        streams = seed_streams(self.seed)
+        self.rng = streams.people
+        self.failures = streams.service
+        self.run_start = run_start(sc.calendar)
+        self.end_s = self.days * DAY_S + DRAIN_S
+        self.recorder = Recorder(self.end_s)
+        core = build_core(config, self.run_start, streams, self.recorder)
+        self.recorder.bind(core.destinations, core.replica_destinations)
+        self.destinations = core.destinations
+        self.router = core.router
+        self.script = core.script
+        span = self.script.expected_interview_duration_s() + sc.candidates.gap_between_interviews_s
+        sessions = plan_arrivals(sc, streams.sessions, span, self.days, max_interviews)
+        self.sessions = sessions
+        self.requested = sessions.total_interviews
+        self.max_interviews = max_interviews
+        self.result_days = self.days if max_interviews is None else days_spanned(sessions.start_s)
+
+        turns = self.script.turns
+        expected = self.script.expected_tokens()
+        self.tokens_in = np.array([t.input_tokens for t in expected])
+        self.tokens_out = np.array([t.output_tokens for t in expected])
+        self.max_out = np.array([t.max_output_tokens for t in turns], dtype=np.int64)
+        self.template = np.array([t.template for t in turns])
+        self.speaks = np.array([t.candidate_speaks_before for t in turns])
+        self.waits = np.array([t.candidate_waits for t in turns])
+        cache_on = sc.cache.enabled
+        self.cached_turn = np.array([cache_on and t.cache.key == "candidate" for t in turns])
+        self.costs = [
+            DestinationCosts(d, config, self.tokens_in, self.tokens_out, self.max_out) for d in self.destinations
+        ]
+        self.weights = np.array([d.weight for d in self.destinations], dtype=float)
+        routing = sc.routing
+        self.deadline_s = routing.turn_deadline_s
+        self.on_exhausted = routing.on_exhausted
+        self.past_deadline = Served.DEGRADED if routing.on_deadline == "degrade" else Served.FAILED
+        self.max_retries = routing.max_retries
+        self.backoff = (routing.backoff_base_s, routing.backoff_max_s)
+        self.gap_s = sc.candidates.gap_between_interviews_s
+        self.ttl_s = sc.cache.ttl_s
+
+        # one row per session: where it is in its script, and since when
+        n = len(sessions)
+        self.left = sessions.interviews.astype(np.int64)  # interviews still to start or finish
+        self.turn = np.zeros(n, dtype=np.int64)  # the turn due next (0: a new interview)
+        self.started = np.zeros(n, dtype=bool)  # the current interview has begun
+        self.need_s = sessions.start_s.astype(float).copy()  # when the due turn was needed, s
+        self.attempt = np.zeros(n, dtype=np.int64)
+        self.waited = np.zeros(n, dtype=bool)  # the due turn waited for quota: sent when admitted
+        self.ready_s = self.need_s.copy()  # when the due turn may be sent: its need, or its retry after a backoff, s
+        self._floor = 0  # the earliest minute new work may be filed under
+        self.degraded = np.zeros(n, dtype=bool)
+        self.interview_start_s = np.zeros(n)
+        self.interview_tokens = np.zeros(n)
+        self.interview_calls = np.zeros(n, dtype=np.int64)
+        candidates = int(sessions.candidate.max()) + 1 if n else 0
+        self.cache_until = np.full(candidates, -math.inf)  # the resume analysis cached until, s
+        self.buckets: dict[int, list[IntArray]] = {}
+        self.queued = 0
+        self.offered: dict[int, tuple[float, float, float]] = {}  # short windows' minute: offered, admitted
+        self._schedule(np.arange(n, dtype=np.int64), self.need_s)
+
+    # ------------------------------------------------------------------------------------
+    def _schedule(self, rows: IntArray, at_s: FloatArray) -> None:
+        """File sessions ``rows`` under the minute of their next event ``at_s`` (s), or the next step's."""
+        if not len(rows):
+            return
+        # work that falls in the minute being stepped waits for the next step, keeping its need
+        # time: the next step lines it up with that minute's turns in the order they were needed
+        minutes = np.maximum((np.asarray(at_s) // MINUTE_S).astype(np.int64), self._floor)
+        order = np.argsort(minutes, kind="stable")
+        rows, minutes = rows[order], minutes[order]
+        edges = np.flatnonzero(np.diff(minutes)) + 1
+        for chunk, m in zip(np.split(rows, edges), minutes[np.r_[0, edges]], strict=True):
+            self.buckets.setdefault(int(m), []).append(chunk)
+
+    def _order(self, now: float, n: int) -> list[tuple[list[Destination], slice]]:
+        """The routing strategy's order for a line of ``n`` requests, as (order, part of the line)."""
+        dests = self.destinations
+        strategy = self.config.scenario.routing.strategy
+        if strategy == "weighted" and n:
+            # the first choice is drawn by weight: each destination leads its share of the line
+            shares = np.floor(np.cumsum(self.weights / self.weights.sum()) * n + 0.5).astype(int)
+            parts, lo = [], 0
+            for i, hi in enumerate(shares):
+                if hi > lo:
+                    parts.append(([dests[i], *dests[:i], *dests[i + 1:]], slice(lo, int(hi))))
+                lo = max(lo, int(hi))
+            return parts
+        if strategy == "cost_aware":
+            mean_in, mean_out = float(self.tokens_in.mean()), float(self.tokens_out.mean())
+            return [(sorted(dests, key=lambda d: d.price_usd(mean_in, mean_out)), slice(0, n))]
+        return [(dests, slice(0, n))]
+
+    def _route(self, now: float, rows: IntArray, queued: bool = False) -> tuple[list[tuple[int, IntArray]], IntArray]:
+        """Admit the FIFO line ``rows`` (sessions whose due turn needs a model) on the destinations
+        (``queued``: turns waiting in the quota-wait queue, which lose nothing to short windows);
+        returns the admitted rows per destination index and the rows refused everywhere."""
+        admitted: list[tuple[int, IntArray]] = []
+        refused: list[IntArray] = []
+        for order, part in self._order(now, len(rows)):
+            line = rows[part]
+            for dest in order:
+                if not len(line):
+                    break
+                costs = self.costs[dest.index]
+                quota = costs.quota
+                if now >= quota.withdrawn_at_s or now < costs.full_until:
+                    continue
+                quota.limits_in_force(now)
+                turns = self.turn[line]
+                fits = costs.eligible[turns]
+                if not fits.any():
+                    continue
+                if not fits.all():
+                    self.recorder.over_input_cap(now, dest)
+                candidates, others = line[fits], line[~fits]
+                taken, line = self._admit(now, costs, candidates, queued)
+                if len(taken):
+                    admitted.append((dest.index, taken))
+                if len(others):  # what is left goes on to the next destination, in FIFO order
+                    line = np.concatenate([line, others])
+                    line = line[np.argsort(self.need_s[line], kind="stable")]
+            refused.append(line)
+        out = np.concatenate(refused) if refused else np.zeros(0, dtype=np.int64)
+        return admitted, out[np.argsort(self.need_s[out], kind="stable")]
+
+    def _admit(self, now: float, costs: DestinationCosts, line: IntArray, queued: bool) -> tuple[IntArray, IntArray]:
+        """Admit what each account has room for, account after account; returns the rows admitted
+        and the rows left, each in line order."""
+        quota = costs.quota
+        turns = self.turn[line]
+        amounts = costs.amount[:, turns]
+        used = costs.used[:, turns]
+        left = np.arange(len(line))
+        picked: list[IntArray] = []
+        service = costs.mean_service_s
+        offered = None if queued else self.offered
+        for account in quota.accounts:
+            if not len(left):
+                break
+            selected, charged = admit_account(
+                account, now, amounts[:, left], used[:, left], service, self.recorder, offered
+            )
+            if not len(selected):
+                continue
+            batch = turns[left[selected]]
+            for window, amount in zip(account.windows, charged.tolist(), strict=True):
+                handle = window.take(now, amount)
+                if account.refundable:  # the reserved output tokens not generated come back at once
+                    spent = float(costs.used[MEASURES.index(window.measure), batch].sum())
+                    if amount - spent > 0:
+                        window.refund(now, handle, amount - spent)
+                self.recorder.window_used(now, window.id, window.used(now) / window.limit if window.limit else 1.0)
+            picked.append(left[selected])
+            left = np.delete(left, selected)
+        if not picked and costs.cacheable_full:
+            costs.full_until = self._full_until(now, costs)
+        taken = np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+        return line[taken], line[left]
+
+    @staticmethod
+    def _full_until(now: float, costs: DestinationCosts) -> float:
+        """The earliest run time any account of a destination that admitted nothing may take its
+        smallest request, by its windows longer than the step (``now`` if a shorter one refused)."""
+        earliest = math.inf
+        for account in costs.quota.accounts:
+            at = now
+            for window in account.windows:
+                if short_length_s(window) is None:
+                    at = max(at, window.free_at(now, float(costs.min_amount[MEASURES.index(window.measure)])))
+            earliest = min(earliest, at)
+        return earliest
+
+    # ------------------------------------------------------------------------------------
+    def _step(self, minute: int, rows: IntArray) -> None:
+        """Everything due in ``minute``: new interviews, templates, cache hits, admissions."""
+        rec = self.recorder
+        now = minute * MINUTE_S
+        rows = rows[np.argsort(self.need_s[rows], kind="stable")]
+        fresh = rows[~self.started[rows]]
+        for r in fresh.tolist():  # a new interview begins
+            rec.interview_started(float(self.need_s[r]))
+        self.started[fresh] = True
+        self.interview_start_s[fresh] = self.need_s[fresh]
+        self.degraded[fresh] = False
+        self.interview_tokens[fresh] = 0.0
+        self.interview_calls[fresh] = 0
+        turns = self.turn[rows]
+        template = self.template[turns]
+        rec.served[Served.TEMPLATE] += int(template.sum())
+        self._advance(rows[template], self.need_s[rows[template]])
+        rows = rows[~template]
+        turns = self.turn[rows]
+        first = self.attempt[rows] == 0
+        lookup = self.cached_turn[turns] & first & ~self.waited[rows]  # not a queued turn's re-check
+        looked = rows[lookup]
+        hit = self.cache_until[self.sessions.candidate[looked]] > self.need_s[looked]
+        rec.cache_lookups += len(looked)
+        rec.cache_hits += int(hit.sum())
+        rec.served[Served.CACHE] += int(hit.sum())
+        self._advance(looked[hit], self.need_s[looked[hit]])
+        rows = np.setdiff1d(rows, looked[hit], assume_unique=True)
+        rows = rows[np.argsort(self.need_s[rows], kind="stable")]
+        admitted, refused = self._route(now, rows)
+        if self.on_exhausted == "queue" and len(refused):
+            # refused everywhere: they wait, and take what the short windows free in the rest of the minute
+            more, refused = self._route(now, refused, queued=True)
+            admitted += more
+        for index, taken in admitted:
+            self._send(now, self.costs[index], taken)
+        self._refused(now, refused)
+
+    def _send(self, now: float, costs: DestinationCosts, rows: IntArray) -> None:
+        """Calls admitted on one destination: tally them, fail some, answer the rest."""
+        rec = self.recorder
+        dest = costs.dest
+        n = len(rows)
+        # admitted on arrival: sent when ready (needed, or its backoff over); after waiting for quota: now
+        ready = self.ready_s[rows]
+        sent = np.where(self.waited[rows], np.maximum(ready, now), ready)
+        rec.api_calls += n
+        tally = rec.tally[dest.index]
+        tally.requests += n
+        hours = np.minimum((sent // HOUR_S).astype(np.int64), rec.hours - 1)
+        np.add.at(tally.hourly, hours, 1)
+        rec.calls.values[min(int(now // MINUTE_S), len(rec.calls.values) - 1)] += n
+        rate = costs.failure_rate(now)
+        failed = self.failures.random(n) < rate if rate > 0 else np.zeros(n, dtype=bool)
+        turns = self.turn[rows]
+        ok, ok_turns = rows[~failed], turns[~failed]
+        end = sent[~failed] + costs.service_s[ok_turns]
+        tally.completed += len(ok)
+        tokens_in = self.tokens_in[ok_turns]
+        tokens_out = costs.tokens_out[ok_turns]
+        tally.tokens_in += round(float(tokens_in.sum()))
+        tally.tokens_out += round(float(tokens_out.sum()))
+        tally.cost_usd += float(costs.price_usd[ok_turns].sum())
+        rec.served[Served.PROVIDER] += len(ok)
+        self.interview_tokens[ok] += tokens_in + tokens_out
+        self.interview_calls[ok] += 1
+        cached = self.cached_turn[ok_turns]
+        self.cache_until[self.sessions.candidate[ok[cached]]] = end[cached] + self.ttl_s
+        self._advance(ok, end)
+        bad = rows[failed]
+        if len(bad):
+            tally.errors["5xx"] = tally.errors.get("5xx", 0) + len(bad)
+            failed_at = sent[failed] + costs.ttft_s
+            base, cap = self.backoff
+            delay = np.minimum(cap, base * 2.0 ** self.attempt[bad]) * (0.5 + 0.5 * self.rng.random(len(bad)))
+            retry = (self.attempt[bad] < self.max_retries) & (failed_at + delay < self.need_s[bad] + self.deadline_s)
+            again = bad[retry]
+            self.attempt[again] += 1
+            self.ready_s[again] = (failed_at + delay)[retry]
+            # a retry is checked for quota at its own instant, not queued behind the turn's first need
+            self._schedule(again, (failed_at + delay)[retry])
+            self._give_up(bad[~retry], failed_at[~retry], self.past_deadline)
+
+    def _refused(self, now: float, rows: IntArray) -> None:
+        """Turns no destination admitted this minute: wait for the next step, degrade or fail."""
+        if not len(rows):
+            self.recorder.queued.set(now, 0)
+            return
+        nxt = now + MINUTE_S
+        if self.on_exhausted == "queue":
+            wait = self.need_s[rows] + self.deadline_s >= nxt
+            self.waited[rows[wait]] = True
+            self._schedule(rows[wait], np.full(int(wait.sum()), nxt))
+            self.recorder.queued.set(now, int(wait.sum()))
+            late = rows[~wait]
+            self._give_up(late, self.need_s[late] + self.deadline_s, self.past_deadline)
+            return
+        outcome = Served.DEGRADED if self.on_exhausted == "degrade" else Served.FAILED
+        self._give_up(rows, np.maximum(self.need_s[rows], now), outcome)
+
+    def _give_up(self, rows: IntArray, at_s: FloatArray, served: Served) -> None:
+        """Turns that end unanswered at ``at_s``: degraded (the interview goes on) or failed (it ends)."""
+        if not len(rows):
+            return
+        rec = self.recorder
+        rec.served[served] += len(rows)
+        if served is Served.DEGRADED:
+            self.degraded[rows] = True
+            self._advance(rows, at_s)
+            return
+        for t in at_s.tolist():
+            rec.failed_turns.add(t)
+        self._end_interviews(rows, at_s, Outcome.FAILED)
+
+    def _advance(self, rows: IntArray, at_s: FloatArray) -> None:
+        """Turns answered at ``at_s``: on to the next turn (after the candidate speaks), or the end."""
+        if not len(rows):
+            return
+        at_s = np.asarray(at_s, dtype=float)
+        nxt = self.turn[rows] + 1
+        last = nxt >= len(self.template)
+        done = rows[last]
+        if len(done):
+            outcomes = np.where(self.degraded[done], 1, 0)
+            self._end_interviews(done, at_s[last], None, outcomes)
+        go, at_go, nxt = rows[~last], at_s[~last], nxt[~last]
+        self.turn[go] = nxt
+        self.attempt[go] = 0
+        self.waited[go] = False
+        speaks = self.speaks[nxt]
+        think = self.script.think_time_s.sample_block(self.rng, int(speaks.sum())) if speaks.any() else None
+        need = at_go.copy()
+        if think is not None:
+            need[speaks] += think
+        self.need_s[go] = need
+        self.ready_s[go] = need
+        self._schedule(go, need)
+
+    def _end_interviews(
+        self, rows: IntArray, at_s: FloatArray, outcome: Outcome | None, degraded: IntArray | None = None
+    ) -> None:
+        """Interviews ending at ``at_s`` (``outcome``, or completed/degraded by ``degraded``); the
+        session's next interview starts after the gap."""
+        rec = self.recorder
+        for i, (r, t) in enumerate(zip(rows.tolist(), at_s.tolist(), strict=True)):
+            kind = outcome if outcome is not None else (Outcome.DEGRADED if degraded is not None and degraded[i]
+                                                        else Outcome.COMPLETED)
+            tokens = round(float(self.interview_tokens[r]))
+            rec.interview_ended(t, kind, t - float(self.interview_start_s[r]), tokens, int(self.interview_calls[r]))
+        self.left[rows] -= 1
+        more = rows[self.left[rows] > 0]
+        at_more = np.asarray(at_s)[self.left[rows] > 0] + self.gap_s
+        self.turn[more] = 0
+        self.attempt[more] = 0
+        self.waited[more] = False
+        self.started[more] = False
+        self.need_s[more] = at_more
+        self.ready_s[more] = at_more
+        self._schedule(more, at_more)
+
+    # ------------------------------------------------------------------------------------
+    def run(self, progress: ProgressCallback | None = None) -> RunResult:
+        """Step minute by minute until every interview has ended or the horizon (demand days + a drain day)."""
+        began = time.perf_counter()
+        last_minute = int(self.end_s // MINUTE_S)
+        reported = 0.0
+        minute = min(self.buckets, default=last_minute)
+        horizon = self.end_s
+        while self.buckets:
+            minute = min(self.buckets)
+            if minute >= last_minute:
+                break
+            chunks = self.buckets.pop(minute)
+            self._floor = minute + 1
+            self._step(minute, np.concatenate(chunks) if len(chunks) > 1 else chunks[0])
+            if progress is not None and minute * MINUTE_S - reported >= HOUR_S:
+                reported = minute * MINUTE_S
+                progress(reported, self.end_s)
+        if not self.buckets:
+            horizon = min(self.end_s, (minute + 1) * MINUTE_S)
+        if progress is not None:
+            progress(self.end_s, self.end_s)
+        rec = self.recorder
+        rec.unfinished(self.requested - sum(rec.outcomes.values()))
+        rec.horizon_s = horizon
+        sc = self.config.scenario
+        return rec.result(
+            scenario=sc.name,
+            mode="simulated",
+            seed=self.seed,
+            days=self.result_days,
+            run_start=self.run_start,
+            need_interviews_per_day=self.requested / self.result_days
+            if self.days < sc.demand.days or self.max_interviews is not None
+            else need_interviews_per_day(sc),
+            sla_p95_turn_latency_s=sc.sla.p95_turn_latency_s,
+            sla_ttft_s=sc.sla.ttft_s,
+            wall_time_s=time.perf_counter() - began,
+        ).model_copy(update={"fidelity": "fluid"})
+
+
+def simulate_fluid(
+    config: Configuration,
+    *,
+    seed: int | None = None,
+    days: int | None = None,
+    max_interviews: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """One fluid run of ``config`` (:class:`FluidSimulation`); raises UsageError for a scenario it does not model."""
+    return FluidSimulation(config, seed=seed, days=days, max_interviews=max_interviews).run(progress)

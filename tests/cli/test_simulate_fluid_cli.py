@@ -1,0 +1,34 @@
+"""``capacity simulate --fidelity fluid``: the fast mode's answer, and one clear line for what it does not model."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from capacity.cli.app import app
+
+runner = CliRunner()
+
+
+def test_fluid_simulation_answers_with_its_fidelity_and_no_latency() -> None:
+    done = runner.invoke(
+        app, ["simulate", "-s", "A-paid", "--days", "1", "--fidelity", "fluid", "--json", "--no-progress"]
+    )
+    assert done.exit_code == 0, done.output
+    document = json.loads(done.output)
+    assert json.dumps(document).count('"fidelity": "fluid"') >= 1
+    shown = runner.invoke(app, ["simulate", "-s", "A-paid", "--days", "1", "--fidelity", "fluid", "--no-progress"])
+    assert shown.exit_code == 0, shown.output
+    assert "not modelled in fluid mode" in shown.output
+
+
+def test_fluid_refuses_a_setting_it_does_not_model_in_one_line() -> None:
+    done = runner.invoke(
+        app, ["simulate", "-s", "A", "--fidelity", "fluid", "--set", "routing.strategy=latency_aware", "--no-progress"]
+    )
+    assert done.exit_code == 2
+    assert "latency_aware" in done.output and "Traceback" not in done.output
+    bad = runner.invoke(app, ["simulate", "-s", "A", "--fidelity", "rough", "--no-progress"])
+    assert bad.exit_code == 2
+    assert "expected exact or fluid" in bad.output
