@@ -30,9 +30,11 @@ def lever_target(
     batch API (``None`` off-peak, where the target is the named model or the group's first API
     destination; checked on load, so a batch target exists). ``None`` off-peak with neither
     (GPU pools only)."""
-    routed = [
-        (d.provider, d.model) for d in config.scenario.routing.group_destinations(group) if d.provider and d.model
-    ]
+    routing = config.scenario.routing
+    # a plan of one group alone (plan.groups) keeps the stages' group names over that group's
+    # destinations, written as the default group
+    known = group if group in routing.group_members else DEFAULT_GROUP
+    routed = [(d.provider, d.model) for d in routing.group_destinations(known) if d.provider and d.model]
     if lever.via == "off_peak":
         if lever.provider is not None and lever.model is not None:
             return lever.provider, lever.model, None
