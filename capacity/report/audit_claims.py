@@ -164,9 +164,10 @@ def _optimize(m: SeedMethod, real: ScenarioRun, real_day: float, levers: Scenari
         f"{SEED_OPTIMIZE_PER_DAY * 30:,.0f}/month (× 30)",
         f"{arithmetic}. Savings do not add: each lever takes calls the others would have saved, and a quota "
         "that no longer binds frees nothing more",
-        f"free tiers offer no batch API (Gemini, Groq) ({FACTS}/batch-and-tiers.md §1): the levers are "
-        "pulled on the free tiers themselves — resume analyses off-peak, questions from a bank per role, the "
-        "larger models kept for analysis",
+        f"free tiers offer no batch API (Gemini, Groq) ({FACTS}/batch-and-tiers.md §1), so work is done ahead "
+        "on the free quotas themselves (resume analyses off-peak, questions from a bank per role); smaller "
+        "models save nothing on free tiers, where most models are small already and the few large ones have "
+        "the smallest quotas (README, 'What each lever is worth')",
         f"{lever_day:,.0f} carried per interviewing day with the levers pulled ({levers.config.scenario.name}, "
         f"{lr.days} days simulated: {lr.interviews.carried:,} of {lr.interviews.requested:,}, "
         f"{md.floor_count(month)} in a {days}-interviewing-day month); {real_day:,.0f} without (scenario A)",
