@@ -25,7 +25,7 @@ QUALITY_NOTE = (
     "answer or a smaller model is good enough for an interview."
 )
 
-_HEADERS = ("levers on", "carried/day", "API calls/interview", "cost/month", "turn p50 / p95")
+_HEADERS = ("levers on", "carried/day", "API calls/carried interview", "cost/month", "turn p50 / p95")
 
 
 def _calls(x: float) -> str:
