@@ -24,7 +24,7 @@ from capacity.cli.common import (
 from capacity.config.paths import BASELINE_FILE, default_baseline_path
 from capacity.errors import UsageError
 
-CHECKED = ("A", "B", "seed-claims")
+CHECKED = ("A", "B", "seed-claims", "A-levers")
 """Scenarios ``--update`` measures when none is named."""
 
 

@@ -34,9 +34,12 @@ REPORTS_DIR = Path("reports")
 SHIPPED_COMPARISONS = ("free-vs-gpu",)
 """Comparisons whose pages ``--all`` regenerates (reports/<name>/)."""
 
+SHIPPED_LEVERS = (("A", "A-levers"),)
+"""(base, levers scenario) whose ``compare levers`` page ``--all`` regenerates (reports/levers-<base>/)."""
+
 
 def _comparison_pages(providers: Path | None, root: Path, jobs: int, tell: Callable[[str], None]) -> list[Path]:
-    """Run each shipped comparison (a study) and write its page under ``root``."""
+    """Run each shipped comparison (a study) and the levers of A, and write their pages under ``root``."""
     from capacity.config.loader import Configuration
     from capacity.report.compare_page import write_comparison_page
     from capacity.studies.compare import compare as run_comparison
@@ -52,6 +55,13 @@ def _comparison_pages(providers: Path | None, root: Path, jobs: int, tell: Calla
     for name in SHIPPED_COMPARISONS:
         tell(f"comparison {name} …")
         written += write_comparison_page(run_comparison([name], loader, jobs=jobs), root / name)
+    from capacity.report.levers_tables import write_levers_page
+    from capacity.studies.levers import compare_levers
+
+    for base, full in SHIPPED_LEVERS:
+        tell(f"comparison levers -s {base} …")
+        result = compare_levers(loader(base), loader(full), jobs=jobs)
+        written += write_levers_page(result, root / f"levers-{base}")
     return written
 
 
@@ -98,8 +108,9 @@ def report(
 ) -> None:
     """Write a report: README.md (verdict, tables, figures, assumptions with sources) and PNG figures.
 
-    `--all` regenerates reports/A, reports/B, reports/seed-claims, reports/seed-audit (the
-    planning document's claims, line by line), reports/free-vs-gpu (`capacity compare`) and
+    `--all` regenerates reports/A, reports/B, reports/seed-claims, reports/A-levers,
+    reports/seed-audit (the planning document's claims, line by line), reports/free-vs-gpu
+    (`capacity compare`), reports/levers-A (`capacity compare levers -s A`) and
     reports/README.md; the same inputs give the
     same files, bit for bit. The numbers come from seeded simulations; the figures are drawn
     with matplotlib (Agg), without dates or version metadata.
@@ -145,15 +156,22 @@ def report(
             runs = run_scenarios(
                 [RunRequest(load(name, providers, None)) for name in names], workers, tell, done=done
             )
-            written = pages.write_all(dict(zip(names, runs, strict=True)), out or REPORTS_DIR, progress=tell)
+            studies = [
+                ("free-vs-gpu", "Strategies side by side: 2025 free tiers against self-hosted RTX 4090s, with TCO"),
+                *((f"levers-{base}", f"What each lever of {full} is worth over {base}, alone and together")
+                  for base, full in SHIPPED_LEVERS),
+            ]
+            written = pages.write_all(
+                dict(zip(names, runs, strict=True)), out or REPORTS_DIR, progress=tell, studies=studies
+            )
             written += _comparison_pages(providers, out or REPORTS_DIR, workers, tell)
         elif scenario == pages.SEED_AUDIT:
             if days is not None or seed is not None or set_:
                 raise UsageError("the seed audit runs the shipped scenarios as they are: no --days, --seed or --set")
             check_output_folder(out or REPORTS_DIR / pages.SEED_AUDIT)
             requests = [RunRequest(load(name, providers, None), curve=False) for name in pages.AUDIT_SCENARIOS]
-            seed_run, real, per_day = run_scenarios(requests, workers, tell, done=done)  # no capacity curves
-            written = write_seed_audit(seed_run, real, per_day, out or REPORTS_DIR / pages.SEED_AUDIT)
+            seed_run, real, per_day, levers = run_scenarios(requests, workers, tell, done=done)  # no curves
+            written = write_seed_audit(seed_run, real, per_day, out or REPORTS_DIR / pages.SEED_AUDIT, levers)
         else:
             assert scenario is not None
             config = load(scenario, providers, set_)

@@ -410,3 +410,10 @@ def scenario_description(path: Path) -> str:
     """The ``description`` of the scenario in ``path`` (after ``extends``), or '' if it has none."""
     doc = read_scenario_yaml(path)
     return str(doc.data.get("description", "")) if isinstance(doc.data, dict) else ""
+
+
+def scenario_parent(path: Path) -> str | None:
+    """The name the scenario in ``path`` ``extends`` (its own file only), or None if it extends none."""
+    doc = read_yaml(path)
+    parent = doc.data.get("extends") if isinstance(doc.data, dict) else None
+    return parent if isinstance(parent, str) and parent else None

@@ -93,10 +93,12 @@ def provider_rows(
     return out
 
 
-def audit_markdown(seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | None) -> str:
+def audit_markdown(
+    seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | None, levers: ScenarioRun | None = None
+) -> str:
     """The seed audit page, in Markdown."""
     m = seed_method_of(seed)
-    lines = audit_lines(seed, real, per_day)
+    lines = audit_lines(seed, real, per_day, levers)
     rr = real.result
     carried = real.result.carried
     holds, audited = counted(lines)
@@ -199,6 +201,13 @@ def audit_markdown(seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | 
                     if per_day
                     else ""
                 )
+                + (
+                    f", `--scenario {levers.config.scenario.name}` ({levers.result.days} days, seed "
+                    f"{levers.result.seed}; each lever alone: `capacity compare levers -s "
+                    f"{real.config.scenario.name}`)"
+                    if levers
+                    else ""
+                )
                 + "; their pages: "
                 + ", ".join(
                     f"[{n}](../{n}/README.md)"
@@ -206,6 +215,7 @@ def audit_markdown(seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | 
                         real.config.scenario.name,
                         seed.config.scenario.name,
                         *([per_day.config.scenario.name] if per_day else []),
+                        *([levers.config.scenario.name] if levers else []),
                     ]
                 )
                 + ".",
@@ -308,7 +318,11 @@ def monthly_bars(seed: ScenarioRun, real: ScenarioRun) -> list[Bar]:
 
 
 def write_seed_audit(
-    seed: ScenarioRun, real: ScenarioRun, per_day: ScenarioRun | None, out_dir: Path
+    seed: ScenarioRun,
+    real: ScenarioRun,
+    per_day: ScenarioRun | None,
+    out_dir: Path,
+    levers: ScenarioRun | None = None,
 ) -> list[Path]:
     """Write the seed audit page and its figures into ``out_dir``; returns the files."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -338,5 +352,5 @@ def write_seed_audit(
         ),
     ]
     page = out_dir / "README.md"
-    page.write_text(audit_markdown(seed, real, per_day), encoding="utf-8")
+    page.write_text(audit_markdown(seed, real, per_day, levers), encoding="utf-8")
     return [page, *paths]

@@ -46,11 +46,12 @@ Progress = Callable[[str], None]
 SHARE = f"{CARRIED_SHARE * 100:g} %"
 """The service level's carried share in words: ``99 %``."""
 
-ALL_SCENARIOS = ("A", "B", "seed-claims")
+ALL_SCENARIOS = ("A", "B", "seed-claims", "A-levers")
 """The shipped scenarios ``capacity report --all`` writes a page for (plus the seed audit)."""
 
-AUDIT_SCENARIOS = ("seed-claims", "A", "B")
-"""What the seed audit reads: the seed's claimed quotas, the 2025 free tiers, 50,000 a day."""
+AUDIT_SCENARIOS = ("seed-claims", "A", "B", "A-levers")
+"""What the seed audit reads: the seed's claimed quotas, the 2025 free tiers, 50,000 a day, and A
+with the seed's levers pulled."""
 
 SEED_AUDIT = "seed-audit"
 """Folder of the seed audit page."""
@@ -418,8 +419,9 @@ def write_scenario_page(run: ScenarioRun, out_dir: Path) -> list[Path]:
     return [page, *paths]
 
 
-def index_markdown(runs: Sequence[ScenarioRun], audit: bool) -> str:
-    """``reports/README.md``: one line per page with its verdict."""
+def index_markdown(runs: Sequence[ScenarioRun], audit: bool, studies: Sequence[tuple[str, str]] = ()) -> str:
+    """``reports/README.md``: one line per page with its verdict; ``studies`` are the other pages
+    (folder, what it shows), such as the comparisons."""
     rows = []
     for run in runs:
         sc = run.config.scenario
@@ -432,6 +434,7 @@ def index_markdown(runs: Sequence[ScenarioRun], audit: bool) -> str:
                 "–",
             )
         )
+    rows += [(f"[{folder}]({folder}/README.md)", what, "–") for folder, what in studies]
     return md.tidy(
         "\n".join(
             [
@@ -448,7 +451,13 @@ def index_markdown(runs: Sequence[ScenarioRun], audit: bool) -> str:
     )
 
 
-def write_all(runs: Mapping[str, ScenarioRun], root: Path, *, progress: Progress | None = None) -> list[Path]:
+def write_all(
+    runs: Mapping[str, ScenarioRun],
+    root: Path,
+    *,
+    progress: Progress | None = None,
+    studies: Sequence[tuple[str, str]] = (),
+) -> list[Path]:
     """Write every scenario's page, and the seed audit, under ``root``; returns the files.
 
     ``runs`` maps scenario names to their runs; it must hold the scenarios the seed audit reads
@@ -463,8 +472,8 @@ def write_all(runs: Mapping[str, ScenarioRun], root: Path, *, progress: Progress
     if audit:
         if progress:
             progress(f"writing {root / SEED_AUDIT}")
-        seed, real, per_day = (runs[n] for n in AUDIT_SCENARIOS)
-        paths += write_seed_audit(seed, real, per_day, root / SEED_AUDIT)
+        seed, real, per_day, levers = (runs[n] for n in AUDIT_SCENARIOS)
+        paths += write_seed_audit(seed, real, per_day, root / SEED_AUDIT, levers)
     index = root / "README.md"
-    index.write_text(index_markdown(list(runs.values()), audit), encoding="utf-8")
+    index.write_text(index_markdown(list(runs.values()), audit, studies), encoding="utf-8")
     return [index, *paths]

@@ -298,7 +298,7 @@ def compare(
 
     groups = []
     for label, group in comparison.groups:
-        rows = tuple(_row(configs[n], runs[n], label) for n in group)
+        rows = tuple(strategy_row(configs[n], runs[n], label) for n in group)
         groups.append(_group(label, rows, [configs[n] for n in group]))
     checks: tuple[ClaimCheck, ...] = ()
     cards: tuple[CardCapacity, ...] = ()
@@ -380,7 +380,7 @@ def _binds(result: RunResult) -> str:
     return "nothing within the run"
 
 
-def _row(config: Configuration, result: RunResult, group: str) -> StrategyRow:
+def strategy_row(config: Configuration, result: RunResult, group: str) -> StrategyRow:
     """One strategy's row: per interviewing day of the run, and a month on the one basis of :mod:`.costs`."""
     sc = config.scenario
     run_days_ = run_interviewing_days(config, result.days)

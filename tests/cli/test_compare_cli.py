@@ -107,3 +107,43 @@ def test_out_writes_the_comparison_page(tiny: Path) -> None:
     page = (out / "README.md").read_text(encoding="utf-8")
     assert "Demand Tb" in page
     assert any(p.suffix == ".png" for p in out.iterdir())
+
+
+LEVERS = {
+    "scenarios/Tb.yaml": FILES["scenarios/Tb.yaml"],
+    "scenarios/Tb-levers.yaml": (
+        "",
+        "extends: Tb\nrouting: {session_affinity: true}\n"
+        "script: {stages: {question: {cache: {key: catalogue, catalogue_size: 50}}}}\n",
+    ),
+}
+
+
+def test_compare_levers_runs_none_each_and_all(
+    config_copy: Callable[[dict[str, tuple[str, str]]], Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(config_copy(LEVERS))
+    out = tmp_path / "levers"
+    result = runner.invoke(app, ["compare", "levers", "-s", "Tb", "--jobs", "1", "--json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["scenario"], data["base"]) == ("Tb-levers", "Tb")
+    rows = {r["label"]: r for r in data["rows"]}
+    assert list(rows) == ["none", "response_cache", "prompt_caching", "all"]
+    assert rows["response_cache"]["api_calls_per_interview"] < rows["none"]["api_calls_per_interview"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "levers.png"]
+    assert "| none |" in (out / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compare", "free-vs-gpu", "-s", "A"], "--scenario goes with the comparison 'levers' only"),
+        (["compare", "levers"], "compare levers needs a scenario"),
+        (["compare", "levers", "-s", "B-gpu"], "B-gpu differs from B in"),
+    ],
+)
+def test_compare_levers_bad_input_is_one_line(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.output
