@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
-from simkit import build, const, destinations, one_turn, provider
+from simkit import build, const, one_turn, provider
 
 from capacity.cli.compare_cmd import levers_pair
+from capacity.config.scenario import Scenario
 from capacity.errors import UsageError
 from capacity.sim.model import simulate
 from capacity.studies.levers import LEVERS, compare_levers, lever_settings, with_lever
@@ -40,8 +42,8 @@ def test_the_levers_found_are_the_fields_that_differ() -> None:
 
 
 def test_a_difference_that_is_no_lever_is_refused_by_name() -> None:
-    other = build(PROVIDERS, one_turn(output=const(10.0), max_output=20), destinations("p1"), {"name": "x"})
-    with pytest.raises(UsageError, match=r"x differs from tiny in routing\.destinations, which is no lever"):
+    other = build(PROVIDERS, one_turn(output=const(10.0), max_output=20), {"name": "x", "routing": {"max_retries": 3}})
+    with pytest.raises(UsageError, match=r"x differs from tiny in routing\.max_retries, which is no lever"):
         lever_settings(BASE, other)
     same = build(PROVIDERS, one_turn(output=const(10.0), max_output=20), {"cache": {"enabled": True}, "name": "y"})
     with pytest.raises(UsageError, match="switches on no lever over tiny"):
@@ -79,3 +81,33 @@ def test_a_base_scenario_resolves_to_its_levers_twin(tmp_path: Path) -> None:
     lone.write_text("description: x\n", encoding="utf-8")
     with pytest.raises(UsageError, match="extends no other scenario and there is no lone-levers"):
         levers_pair(str(lone))
+
+
+def test_model_groups_are_one_lever_with_the_default_group_they_partition() -> None:
+    grouped = build(
+        PROVIDERS,
+        one_turn(output=const(10.0), max_output=20),
+        {
+            "name": "grouped",
+            "cache": {"enabled": True},
+            "routing": {"destinations": [{"provider": "p0", "model": "m"}]},
+        },
+    )
+    plain = grouped.scenario.model_dump(mode="python")
+    plain["routing"]["groups"] = {"big": {"destinations": [{"provider": "p1", "model": "m"}]}}
+    plain["script"]["stages"]["ask"]["group"] = "big"
+    full = dataclasses.replace(grouped, scenario=Scenario.model_validate(plain))
+    two = build(
+        PROVIDERS,
+        one_turn(output=const(10.0), max_output=20),
+        {
+            "cache": {"enabled": True},
+            "routing": {"destinations": [{"provider": "p0", "model": "m"}, {"provider": "p1", "model": "m"}]},
+        },
+    )
+    assert [lv.name for lv in lever_settings(two, full)] == ["model_groups"]
+    moved = with_lever(two, full, _lever("model_groups"))  # type: ignore[arg-type]
+    assert [d.provider for d in moved.scenario.routing.destinations] == ["p0"]  # the default group, partitioned
+    assert moved.scenario.script.stages["ask"].group == "big"
+    result = simulate(moved, days=1)
+    assert {d.name for d in result.destinations if d.requests} == {"p1/m"}  # the stage reaches its group only
