@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -92,6 +92,8 @@ InterviewsOption = Annotated[
         help="Run the scenario's first N interviews.")
 ]
 
+T = TypeVar("T")
+
 
 def load(scenario: str, providers: Path | None, overrides: list[str] | None) -> Configuration:
     """Resolve and load a scenario with its providers (raises UserError on any mistake)."""
@@ -172,6 +174,18 @@ def progress_bar(show: bool, *, counted: bool = False) -> Progress:
         columns.append(MofNCompleteColumn())
     columns += [TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     return Progress(*columns, console=err_console, disable=not show, transient=True)
+
+
+def counted_runs(show: bool, work: Callable[[Callable[[int, int, str], None]], T]) -> T:
+    """``work(progress)`` under a counted progress bar ("simulating", runs done of runs in all,
+    the run that just finished); ``progress`` is what a study calls after each run."""
+    with progress_bar(show, counted=True) as bar:
+        task = bar.add_task("simulating", total=None, detail="")
+
+        def update(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, detail=what)
+
+        return work(update)
 
 
 Command = Callable[..., None]

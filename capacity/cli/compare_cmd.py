@@ -14,10 +14,10 @@ from capacity.cli.common import (
     ProvidersOption,
     check_output_folder,
     console,
+    counted_runs,
     err_console,
     load,
     print_json,
-    progress_bar,
     show_progress,
     user_errors,
 )
@@ -126,14 +126,12 @@ def compare(
 
         for name in names if len(names) > 1 else []:
             loader(name)  # report a bad scenario before any simulation
-        show = show_progress(progress, as_json)
-        with progress_bar(show, counted=True) as bar:
-            task = bar.add_task("simulating", total=None, detail="")
-
-            def update(done: int, total: int, what: str) -> None:
-                bar.update(task, completed=done, total=total, detail=what)
-
-            result = run_comparison(names, loader, days=days, seed=seed, jobs=jobs, claims=claims, progress=update)
+        result = counted_runs(
+            show_progress(progress, as_json),
+            lambda update: run_comparison(
+                names, loader, days=days, seed=seed, jobs=jobs, claims=claims, progress=update
+            ),
+        )
     if as_json:
         print_json(comparison_json(result))
     else:
@@ -168,14 +166,10 @@ def _compare_levers(
         check_output_folder(out)
         base_name, full_name = levers_pair(scenario)
         base, full = load(base_name, providers, None), load(full_name, providers, None)
-        show = show_progress(progress, as_json)
-        with progress_bar(show, counted=True) as bar:
-            task = bar.add_task("simulating", total=None, detail="")
-
-            def update(done: int, total: int, what: str) -> None:
-                bar.update(task, completed=done, total=total, detail=what)
-
-            result = compare_levers(base, full, days=days, seed=seed, jobs=jobs, progress=update)
+        result = counted_runs(
+            show_progress(progress, as_json),
+            lambda update: compare_levers(base, full, days=days, seed=seed, jobs=jobs, progress=update),
+        )
     if as_json:
         print_json(levers_json(result))
     else:
