@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from simkit import build, const, one_turn, provider
 
 from capacity.cli.compare_cmd import levers_pair
+from capacity.config.loader import Configuration
 from capacity.config.scenario import Scenario
 from capacity.errors import UsageError
 from capacity.sim.model import simulate
@@ -111,3 +113,20 @@ def test_model_groups_are_one_lever_with_the_default_group_they_partition() -> N
     assert moved.scenario.script.stages["ask"].group == "big"
     result = simulate(moved, days=1)
     assert {d.name for d in result.destinations if d.requests} == {"p1/m"}  # the stage reaches its group only
+
+
+@pytest.mark.parametrize(
+    ("base", "levers"),
+    [
+        ("A", ["response_cache", "prompt_caching", "deferral", "question_banks"]),
+        ("B", ["response_cache", "prompt_caching", "question_banks"]),
+        ("seed-claims", ["response_cache", "deferral", "question_banks"]),
+    ],
+)
+def test_the_shipped_levers_scenarios_differ_from_their_base_only_in_levers(
+    load_scenario: Callable[..., Configuration], base: str, levers: list[str]
+) -> None:
+    base_name, full_name = levers_pair(base)
+    assert base_name == base
+    found = lever_settings(load_scenario(base_name), load_scenario(full_name))
+    assert [lv.name for lv in found] == levers
