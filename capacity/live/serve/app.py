@@ -198,7 +198,7 @@ def build_app(
                 )
             if not isinstance(outcome, Answer):
                 if outcome.failure is ErrorKind.RATE_LIMITED:
-                    headers["retry-after"] = str(max(1, math.ceil(gw.retry_after_s())))
+                    headers["retry-after"] = str(max(1, math.ceil(gw.retry_after_s(parsed.group))))
                     return _error(429, f"upstream: {outcome.detail}", "rate_limit_error", "rate_limit_exceeded",
                                   headers)
                 return _error(502, f"upstream: {outcome.detail}", "api_error", str(outcome.failure), headers)

@@ -460,10 +460,12 @@ class Gateway:
             return
         await self.redis.set(self._affinity_key(session), str(index), ex=int(AFFINITY_TTL_S))
 
-    def retry_after_s(self) -> float:
-        """Wall seconds until the first destination's hold or cool-down ends (0: none holds)."""
+    def retry_after_s(self, group: str | None = None) -> float:
+        """Wall seconds until the first destination of model group ``group`` (None: the default
+        group) is out of its hold or cool-down (0: one already is)."""
         now = self.now()
-        return max(0.0, min((d.cooldown_until for d in self.destinations), default=now) - now) / self.time_scale
+        members = self.core.router.groups[self.groups.get(group, 0) if group is not None else 0][0]
+        return max(0.0, min((d.cooldown_until for d in members), default=now) - now) / self.time_scale
 
     async def shared_use(self) -> tuple[float, SharedUse] | None:
         """With the Redis ledger, Redis's run time now (s) and what it counts in every window of
