@@ -104,6 +104,11 @@ def serve(
         if not group.strip():
             raise UsageError("--group: the model group needs a name")
         config = load(scenario, providers, set_)
+        if group.strip() in config.scenario.routing.groups:
+            raise UsageError(
+                f"--group {group.strip()}: scenario {config.scenario.name} has a model group of that name in "
+                "routing.groups; serve routing.destinations under another (--group NAME)"
+            )
         if config.scenario.gpu_pools:
             raise UsageError(f"scenario {config.scenario.name}: capacity serve routes to API providers only "
                              "(this scenario has GPU pools)")

@@ -19,6 +19,13 @@ from capacity.cli import app
         (["--log-level", "loud"], "--log-level"),
         (["--emulator", "127.0.0.1:8400"], "--emulator"),
         (["--endpoint", "nowhere=http://127.0.0.1:1/v1"], "--endpoint nowhere"),
+        (  # the new-user trial: a group named as --group's default crashed the server at start
+            [
+                "--set",
+                "routing.groups={interview: {destinations: [{provider: groq, model: llama-3.3-70b-versatile}]}}",
+            ],
+            "--group interview: scenario A has a model group of that name",
+        ),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(args: list[str], says: str) -> None:
