@@ -32,6 +32,7 @@ from capacity.report.figures.demand import CapacityLine, demand_figure, shown_ho
 from capacity.report.figures.latency import latency_figure
 from capacity.report.figures.quota import quota_figure
 from capacity.report.figures.requests import requests_figure
+from capacity.report.run_tables import turn_counts
 from capacity.report.verdict import Verdict, clock, judge
 from capacity.result import RunResult
 from capacity.studies.costs import list_prices
@@ -177,8 +178,7 @@ def _headline_table(r: RunResult) -> str:
         ("Wait for quota", f"mean {md.seconds(r.queue_wait_s.mean)}, p95 {md.seconds(r.queue_wait_s.p95)}"),
         (
             "Turns",
-            f"{rq.logical:,}: {rq.template:,} template, {rq.cache:,} cache, {rq.deduplicated:,} "
-            f"de-duplicated, {rq.provider:,} provider, {rq.degraded:,} degraded, {rq.failed:,} failed",
+            turn_counts(rq),
         ),
         (
             "API calls",

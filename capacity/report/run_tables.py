@@ -11,10 +11,21 @@ from rich.table import Table
 
 from capacity.report.lever_tables import run_levers_text
 from capacity.report.verdict import Verdict, clock
-from capacity.result import RunResult
+from capacity.result import RequestCounts, RunResult
 from capacity.studies.replications import Interval
 from capacity.studies.target import CARRIED_SHARE
 from capacity.units import ErrorKind, limit_unit
+
+
+def turn_counts(rq: RequestCounts) -> str:
+    """The turns and how each was served, adding up to the total: template, cache, de-duplicated,
+    provider, degraded, failed, and — when a script has them — answered ahead (deferred) and from
+    a bank."""
+    ahead = "".join(f", {n:,} {what}" for n, what in ((rq.deferred, "deferred"), (rq.bank, "bank")) if n)
+    return (
+        f"{rq.logical:,}: {rq.template:,} template, {rq.cache:,} cache, {rq.deduplicated:,} de-duplicated, "
+        f"{rq.provider:,} provider, {rq.degraded:,} degraded, {rq.failed:,} failed{ahead}"
+    )
 
 
 def _ci(intervals: dict[str, Interval] | None, key: str, fmt: str) -> str:
@@ -134,10 +145,7 @@ def render_run(
         ),
         (
             "turns" + run1,
-            f"{result.requests.logical:,}: {result.requests.template:,} template, {result.requests.cache:,} cache, "
-            f"{result.requests.deduplicated:,} de-duplicated, {result.requests.provider:,} provider, "
-            f"{result.requests.degraded:,} degraded, {result.requests.failed:,} failed; "
-            f"{result.requests.api_calls:,} API calls",
+            f"{turn_counts(result.requests)}; {result.requests.api_calls:,} API calls",
         ),
         (
             "cache",
