@@ -6,7 +6,8 @@ other groups' stages answered as if by templates (no request, but their output s
 conversation, so this group's prompts grow as they would). That gives each group its requests
 and tokens per interview, what its destinations' limits carry, and what binds them. Every
 interview needs every group, so the scenario carries the *least* of the groups' interviews a
-day: that group binds. Requests, costs and destination rows add up over the groups.
+day: that group binds. Requests, costs and destination rows add up over the groups; a group no
+stage sends to has no rows (it carries any number of interviews and takes none of the need).
 
 Where two groups name the same destination (or draw on one account-wide allowance), each
 group's plan counts its limits in full: the joined figure is then an upper bound, and
@@ -87,6 +88,8 @@ def plan_groups(config: Configuration, whole: PlanResult, planner: Planner) -> P
                 monthly_cost_usd=own.totals.monthly_cost_usd if requests > 0 else 0.0,
             )
         )
+        if requests == 0:  # a group no stage sends to: its destinations take nothing of the need
+            continue
         caching += [f"{name}: {n}" for n in own.notes if n.startswith(PROMPT_CACHE_NOTE)]
         for p in own.destinations:
             if p.label in seen:

@@ -13,6 +13,7 @@ to fast and 1 to smart; interviews run on every day of a 10-day horizon, 1,000 i
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -81,6 +82,19 @@ def test_each_group_carries_its_own_demand_and_the_least_binds() -> None:
     assert QUALITY_NOTE in result.notes
     assert any("default binds" in n for n in result.notes)
     assert result.to_json()["binding_group"] == "default"
+
+
+def test_a_group_no_stage_sends_to_has_no_rows_and_takes_nothing() -> None:
+    """The new-user trial: with every stage on named groups, the default group's destinations
+    were listed as 'unbounded' and took the whole need, so the Taken column passed the need."""
+    config = _config()
+    stages = {n: s.model_copy(update={"group": "fast"}) for n, s in config.scenario.script.stages.items()}
+    script = config.scenario.script.model_copy(update={"stages": stages})
+    result = plan(dataclasses.replace(config, scenario=config.scenario.model_copy(update={"script": script})))
+    assert [p.label for p in result.destinations] == ["p_fast/m"]  # p_smart (default group) takes nothing
+    assert result.totals.requests_per_day == pytest.approx(1000)  # p_fast's alone, counted once
+    assert result.totals.interviews_per_day == pytest.approx(1000 / 3)  # three requests an interview on fast
+    assert result.binding_group == "fast"
 
 
 def test_a_starved_small_model_group_binds_instead() -> None:
