@@ -54,6 +54,18 @@ class DeferralPlan:
     monthly_cost_usd: float
     """Batch price of a month's deferred requests, $ (0 off-peak: their price is in the destinations')."""
 
+    @property
+    def ready_share(self) -> float:
+        """Share of the deferred requests whose results are ready when the interview needs them
+        (0–1): none when the lead time is shorter than the batch window, else as much as the
+        queue finishes a day within the window. The rest fall back to live calls (on the normal
+        quotas, at the list price, after the batch price was paid too). 1 off-peak."""
+        if not self.ready_in_time:
+            return 0.0
+        if self.batch_requests_per_day_max is None or self.requests_per_day <= 0:
+            return 1.0
+        return min(1.0, self.batch_requests_per_day_max / self.requests_per_day)
+
 
 @dataclass(frozen=True)
 class BankPlan:

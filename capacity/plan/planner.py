@@ -460,7 +460,11 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
     script = compile_script(scenario.script)
     demand = _demand(config)
     hours = active_hours_per_day(scenario.calendar)
-    load = provider_load(scenario, script)
+    levers = plan_levers(
+        config, script, demand.need_interviews_per_day, demand.business_days, demand.business_days_per_month
+    )
+    batch_ready = {d.stage: d.ready_share for d in levers.deferrals if d.via == "batch"} if levers else None
+    load = provider_load(scenario, script, batch_ready)
     workload = _workload(load, hours)
     profile = RequestProfile(
         input_tokens=load.per_request(load.input_tokens),
@@ -506,9 +510,6 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
         plans, min(demand.need_interviews_per_day, capacity), load.api_requests, demand.business_days_per_month
     )
 
-    levers = plan_levers(
-        config, script, demand.need_interviews_per_day, demand.business_days, demand.business_days_per_month
-    )
     costs = [p.monthly_cost_usd for p in plans] + [d.monthly_cost_usd for d in (levers.deferrals if levers else ())]
     totals = PlanTotals(
         requests_per_day=sum(p.requests_per_day for p in plans),

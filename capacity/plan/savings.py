@@ -26,7 +26,7 @@ decides how *stated* savings rates combine (the seed's 30 % + 10 % + 5 %, see :f
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -120,7 +120,9 @@ def candidate_cache_hit_rate(interviews_each: int, ttl_s: float, spacing_s: floa
     return 1.0 - misses / interviews_each
 
 
-def provider_load(scenario: Scenario, script: CompiledScript) -> ProviderLoad:
+def provider_load(
+    scenario: Scenario, script: CompiledScript, batch_ready: Mapping[str, float] | None = None
+) -> ProviderLoad:
     """Requests and tokens per interview that reach the providers, with the savings that applied."""
     turns = script.expected_tokens()
     logical = len(turns)
@@ -167,16 +169,26 @@ def provider_load(scenario: Scenario, script: CompiledScript) -> ProviderLoad:
     shares = [(1.0 - hit) * dedup_kept for hit in hit_of]
     # banked stages, and stages deferred to a batch API with its own rate-limit pool (the only
     # kind the loader accepts), send nothing on the normal quotas (plan.levers shows them)
-    banked = [t.bank is not None for t in script.api_turns]
-    batched = [t.deferral is not None and t.deferral.via == "batch" for t in script.api_turns]
-    off_quota = [b or d for b, d in zip(banked, batched, strict=True)]
+    # ``batch_ready``: by stage, the share of batch results ready in time (plan.levers); the rest
+    # fall back to live calls and stay on the quotas
+    ready = batch_ready or {}
+    banked = [1.0 if t.bank is not None else 0.0 for t in script.api_turns]
+    batched = [
+        ready.get(t.stage, 1.0) if t.deferral is not None and t.deferral.via == "batch" else 0.0
+        for t in script.api_turns
+    ]
+    off_quota = [max(b, d) for b, d in zip(banked, batched, strict=True)]
     if any(off_quota):
         for kind, label, moved in (("bank", "question bank", banked), ("batch", "deferred to a batch API", batched)):
             if any(moved):
-                fraction = sum(share for share, m in zip(shares, moved, strict=True) if m) / len(api_turns)
+                fraction = sum(share * m for share, m in zip(shares, moved, strict=True)) / len(api_turns)
                 stages = ", ".join(sorted({t.stage for t, m in zip(script.api_turns, moved, strict=True) if m}))
-                savings.append(Saving(kind, fraction, f"{sum(moved)} request(s) per interview ({stages}): {label}"))
-        shares = [0.0 if off else share for share, off in zip(shares, off_quota, strict=True)]
+                count = sum(moved)
+                part = "" if count == int(count) else " (the share ready in time)"
+                savings.append(
+                    Saving(kind, fraction, f"{count:,.2f}".rstrip("0").rstrip(".") + f" request(s) per interview ({stages}): {label}{part}")
+                )
+        shares = [share * (1.0 - off) for share, off in zip(shares, off_quota, strict=True)]
     return ProviderLoad(
         logical_requests=logical,
         api_requests=sum(shares),

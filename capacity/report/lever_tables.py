@@ -20,14 +20,19 @@ def plan_levers_text(levers: LeverPlan) -> Text:
     for d in levers.deferrals:
         if d.via == "batch":
             assert d.completion_window_s is not None
-            timely = "ready in time" if d.ready_in_time else "NOT ready in time: falls back live"
+            timely = "ready in time" if d.ready_in_time else "NOT ready in time: every request falls back live"
             how = (
                 f"through {d.target}'s batch API ({_hours(d.completion_window_s)} window, lead time "
                 f"{_hours(d.lead_time_s)}: {timely}); "
                 f"off the normal quotas; ${d.monthly_cost_usd:,.2f}/month at the batch price"
             )
             if d.batch_requests_per_day_max is not None:
-                fits = "fits" if d.batch_requests_per_day_max >= d.requests_per_day else "does NOT fit"
+                fits = (
+                    "fits"
+                    if d.ready_share >= 1.0
+                    else f"does NOT fit: {d.ready_share:.0%} ready in time, the rest fall back to live calls "
+                    "(on the quotas, at the list price, the batch price paid too)"
+                )
                 how += (
                     f"; its queue finishes at most {d.batch_requests_per_day_max:,.0f} a day within the window, "
                     f"need {d.requests_per_day:,.0f}: {fits}"

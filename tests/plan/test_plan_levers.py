@@ -51,6 +51,28 @@ def test_a_short_lead_time_is_flagged_not_ready() -> None:
     config = build([paid(completion_window_s=86400)], ahead("deferral", lead_time_s=3600, via="batch"))
     result = plan(config)
     assert result.levers is not None and not result.levers.deferrals[0].ready_in_time
+    # the new-user trial: nothing is ready, so every request stays live, and the batch is paid too
+    assert result.levers.deferrals[0].ready_share == 0.0
+    assert result.workload.api_requests_per_interview == 1.0
+    assert result.totals.monthly_cost_usd == pytest.approx(100 * 30 * PER_REQUEST_USD * 2)  # batch factor 1
+
+
+def test_a_queue_that_finishes_half_leaves_half_on_the_quotas_and_bills_both() -> None:
+    """The queue holds 100 ÷ 100 = 1 request for a 1,728 s window: 86,400 ÷ 1,728 = 50 a day, half
+    of the 100 needed."""
+    config = build(
+        [paid(price_factor=0.5, completion_window_s=1728, max_enqueued_tokens=100)],
+        ahead("deferral", lead_time_s=7200, via="batch"),
+    )
+    result = plan(config)
+    assert result.levers is not None
+    (d,) = result.levers.deferrals
+    assert d.batch_requests_per_day_max == pytest.approx(50.0)
+    assert d.ready_share == pytest.approx(0.5)
+    assert result.workload.api_requests_per_interview == pytest.approx(0.5)  # the late half, live
+    batch = 100 * 30 * PER_REQUEST_USD * 0.5  # every request goes through the batch API
+    live = 50 * 30 * PER_REQUEST_USD  # the half not ready in time is sent again, live
+    assert result.totals.monthly_cost_usd == pytest.approx(batch + live)
 
 
 def test_an_off_peak_deferral_stays_on_the_daily_quotas_but_frees_the_peak_hour() -> None:
