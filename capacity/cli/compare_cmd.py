@@ -86,10 +86,11 @@ def compare(
     per interview; then TCO over 12/24/36 months (own vs rented GPUs vs paid APIs) with the
     break-even month, the seed's GPU claims confirmed or refuted, and a verdict.
 
-    levers (with -s A or -s B): the scenario with none, each one and all of the levers of its
-    levers scenario (A-levers, B-levers) — templates, response cache, prompt caching — with
-    one seed: interviews/day carried, API calls per interview, cost per month, turn latency,
-    and what adding up each lever's own saving (the seed's arithmetic) would predict.
+    levers (with -s A, -s B or -s seed-claims): the base scenario with none, each one and all
+    of the levers its levers scenario (A-levers, B-levers, seed-claims-levers) switches on —
+    templates, response cache, prompt caching, model groups, deferral, question banks — with
+    one seed: interviews/day carried, API calls per carried interview, cost per month, turn
+    latency, and what adding up each lever's own saving (the seed's arithmetic) would predict.
 
     Named comparisons: free-vs-gpu (A, A-gpu, B, B-gpu), free-vs-paid (A, A-paid, A-groq, B,
     B-paid, B-groq), gpu-vs-paid (A-gpu, A-paid, A-groq, B-gpu, B-rented, B-paid, B-groq),
@@ -108,7 +109,7 @@ def compare(
 
     Exit status: 0 compared, 2 bad input.
     """
-    if names == ["levers"] or scenario is not None:
+    if names[:1] == ["levers"] or scenario is not None:
         _compare_levers(names, scenario, providers, days, seed, jobs, as_json, out, progress)
         return
     with user_errors():
@@ -159,10 +160,16 @@ def _compare_levers(
     from capacity.studies.levers import compare_levers
 
     with user_errors():
-        if names != ["levers"]:
+        if names[:1] != ["levers"]:
             raise UsageError("--scenario goes with the comparison 'levers' only: capacity compare levers -s A")
-        if scenario is None:
+        given = [*names[1:], *([scenario] if scenario is not None else [])]  # `compare levers A` is -s A
+        if len(given) > 1:
+            raise UsageError(
+                f"compare levers takes one scenario ({', '.join(given)} given): capacity compare levers -s A"
+            )
+        if not given:
             raise UsageError("compare levers needs a scenario: capacity compare levers -s A (or -s A-levers)")
+        scenario = given[0]
         check_output_folder(out)
         base_name, full_name = levers_pair(scenario)
         base, full = load(base_name, providers, None), load(full_name, providers, None)

@@ -185,9 +185,8 @@ def provider_load(
                 stages = ", ".join(sorted({t.stage for t, m in zip(script.api_turns, moved, strict=True) if m}))
                 count = sum(moved)
                 part = "" if count == int(count) else " (the share ready in time)"
-                savings.append(
-                    Saving(kind, fraction, f"{count:,.2f}".rstrip("0").rstrip(".") + f" request(s) per interview ({stages}): {label}{part}")
-                )
+                shown = f"{count:,.2f}".rstrip("0").rstrip(".")
+                savings.append(Saving(kind, fraction, f"{shown} request(s) per interview ({stages}): {label}{part}"))
         shares = [share * (1.0 - off) for share, off in zip(shares, off_quota, strict=True)]
     return ProviderLoad(
         logical_requests=logical,

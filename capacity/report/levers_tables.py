@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from capacity.report.markdown import table, tidy
-from capacity.studies.levers import LeverComparison, LeverRow
+from capacity.studies.levers import LEVERS, LeverComparison, LeverRow
 
 QUALITY_NOTE = (
     "The tool counts calls, tokens, quota and latency; it cannot judge whether a template, a cached "
@@ -38,13 +38,28 @@ def _usd(x: float) -> str:
     return f"${x:,.2f}" if 0 < abs(x) < 100 else f"${x:,.0f}"
 
 
-def _cells(row: LeverRow, none: LeverRow) -> tuple[str, ...]:
+def _change(now: float, before: float) -> str:
+    change = now / before - 1
+    return " (±0%)" if abs(change) < 0.005 else f" ({change:+.0%})"
+
+
+def row_label(row: LeverRow, result: LeverComparison) -> str:
+    """How a row is named: ``none (A)``, ``deferral only``, ``all (A-levers)``."""
+    if row.label == "none":
+        return f"none ({result.base})"
+    if row.label == "all":
+        return f"all ({result.scenario})"
+    return f"{row.label} only"
+
+
+def _cells(row: LeverRow, result: LeverComparison) -> tuple[str, ...]:
     s = row.strategy
+    none = result.none
     gain = ""
     if row is not none and none.strategy.carried_per_day > 0:
-        gain = f" ({s.carried_per_day / none.strategy.carried_per_day - 1:+.0%})"
+        gain = _change(s.carried_per_day, none.strategy.carried_per_day)
     return (
-        row.label if row.label in ("none", "all") else f"{row.label} only",
+        row_label(row, result),
         f"{s.carried_per_day:,.0f}{gain}",
         _calls(row.api_calls_per_interview),
         _usd(s.usd_per_month),
@@ -55,7 +70,11 @@ def _cells(row: LeverRow, none: LeverRow) -> tuple[str, ...]:
 def summary_lines(result: LeverComparison) -> list[str]:
     """The sentences under the table: the need, the additive prediction against all together."""
     none, every = result.none, result.all
+    absent = [lv.name for lv in LEVERS if lv.name not in {r.label for r in result.rows}]
     lines = [
+        f"none: {result.base} as it is; each other row switches on one lever of {result.scenario} (its "
+        f"settings), all: {result.scenario}. Not switched on by {result.scenario}: {', '.join(absent) or 'none'}"
+        + (" (its comments say why)." if absent else "."),
         f"Need: {none.strategy.need_per_day:,.0f} interviews per interviewing day; "
         f"{result.days} day{'' if result.days == 1 else 's'} simulated, seed {result.seed}, the same in every run.",
     ]
@@ -84,7 +103,7 @@ def render_levers(result: LeverComparison, console: Console) -> None:
     for i, header in enumerate(_HEADERS):
         out.add_column(header, justify="left" if i == 0 else "right")
     for row in result.rows:
-        out.add_row(*_cells(row, result.none))
+        out.add_row(*_cells(row, result))
     console.print(out)
     for line in summary_lines(result):
         console.print(line, highlight=False, markup=False)
@@ -101,7 +120,7 @@ def levers_markdown(result: LeverComparison, figures: Sequence[Path] = ()) -> st
         f"# Levers of {result.scenario} over {result.base}\n",
         "Each row runs the base scenario with the levers named switched on (settings from "
         f"`scenarios/{result.scenario}.yaml`), with one seed and horizon.\n",
-        table(_HEADERS, (_cells(r, result.none) for r in result.rows), "lrrrr"),
+        table(_HEADERS, (_cells(r, result) for r in result.rows), "lrrrr"),
         "\n".join(summary_lines(result)) + "\n",
     ]
     parts += [f"![{p.stem}]({p.name})\n" for p in figures]

@@ -75,6 +75,14 @@ def _banked_stages(*names: str) -> FieldPaths:
     return paths
 
 
+def _default_group_when_grouped(plain: dict[str, Any]) -> Iterator[Path_]:
+    """``routing.destinations`` — the default group — when the scenario has model groups: a team
+    that keeps larger models for some stages takes them out of the default group. Without groups
+    a change of destinations is another plan, not this lever."""
+    if plain["routing"].get("groups"):
+        yield ("routing", "destinations")
+
+
 def _top(*path: str) -> FieldPaths:
     def paths(plain: dict[str, Any]) -> Iterator[Path_]:
         del plain
@@ -111,7 +119,7 @@ LEVERS: tuple[Lever, ...] = (
     Lever(
         "model_groups",
         "model groups: stages routed to their own models",
-        _both(_top("routing", "groups"), _top("routing", "destinations"), _stage_fields("group")),
+        _both(_top("routing", "groups"), _default_group_when_grouped, _stage_fields("group")),
     ),
     Lever("deferral", "deferred stages (batch API or off-peak)", _stage_fields("deferral")),
     Lever(

@@ -132,7 +132,9 @@ def test_compare_levers_runs_none_each_and_all(
     assert list(rows) == ["none", "response_cache", "prompt_caching", "all"]
     assert rows["response_cache"]["api_calls_per_interview"] < rows["none"]["api_calls_per_interview"]
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "levers.png"]
-    assert "| none |" in (out / "README.md").read_text(encoding="utf-8")
+    page = (out / "README.md").read_text(encoding="utf-8")
+    assert "| none (Tb) |" in page and "| all (Tb-levers) |" in page
+    assert "Not switched on by Tb-levers: templates, model_groups, deferral, question_banks" in page
 
 
 @pytest.mark.parametrize(
@@ -141,6 +143,9 @@ def test_compare_levers_runs_none_each_and_all(
         (["compare", "free-vs-gpu", "-s", "A"], "--scenario goes with the comparison 'levers' only"),
         (["compare", "levers"], "compare levers needs a scenario"),
         (["compare", "levers", "-s", "B-gpu"], "B-gpu differs from B in"),
+        # the new-user trial: another destination list is another plan, not the model-groups lever
+        (["compare", "levers", "-s", "A-paid"], "A-paid differs from A in routing.destinations, which is no lever"),
+        (["compare", "levers", "-s", "A", "B"], "compare levers takes one scenario"),
     ],
 )
 def test_compare_levers_bad_input_is_one_line(args: list[str], message: str) -> None:
