@@ -96,10 +96,10 @@ class Deferral(Model):
     )
     provider: str | None = Field(
         default=None,
-        description="batch: the provider whose batch API takes the request (default: the first routing destination "
-        "that offers one).",
+        description="batch: the provider whose batch API takes the request (give it with model, or neither: the "
+        "first destination of the stage's model group that offers one).",
     )
-    model: str | None = Field(default=None, description="batch: that provider's model (default: as provider).")
+    model: str | None = Field(default=None, description="batch: that provider's model (given with provider).")
 
     @model_validator(mode="after")
     def _batch_target(self) -> Deferral:

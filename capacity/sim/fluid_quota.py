@@ -56,7 +56,10 @@ def unsupported(config: Configuration) -> str | None:
     if routing.groups:
         return "model groups (routing.groups) are not modelled in fluid mode; use --fidelity exact"
     if any(stage.deferral is not None or stage.bank is not None for stage in sc.script.stages.values()):
-        return "deferred stages and question banks (script.stages.*.deferral, bank) are not modelled in fluid mode"
+        return (
+            "deferred stages and question banks (script.stages.*.deferral, bank) are not modelled in fluid mode; "
+            "use --fidelity exact"
+        )
     if routing.session_affinity:
         return "session affinity (prompt caching) is not modelled in fluid mode; use --fidelity exact"
     return None
