@@ -134,8 +134,9 @@ def sweep(
 
         try:
             with user_errors():
+                named = config.scenario.name + (f" with --set {', '.join(set_)}" if set_ else "")
                 result = run_grid(
-                    config.scenario.name, axes, cells, metric=metric, days=days, base_seed=base_seed,
+                    named, axes, cells, metric=metric, days=days, base_seed=base_seed,
                     executor=chosen, workers=workers or default_workers(), scheduler=scheduler, done=done,
                 )
         except KeyboardInterrupt:
