@@ -49,9 +49,12 @@ def validate(
     both with the relative error. Both sides draw each call's failure and service time from one
     seeded decision per (candidate, interview, turn, attempt) unless --independent-draws. The
     live side's own overhead per call (wall ms) is shown; at --time-scale X it counts X times in
-    run time, so the default (2) keeps it small against the p95 turn latency (A: ~25 minutes of
-    wall time for 20 interviews). Targets: interviews carried and requests per provider within
-    2%, p95 turn latency within 10%.
+    run time, so the default (2) keeps it small against the p95 turn latency. The live run lasts
+    as long as its interviews, not in proportion to N: (the span of their starts + one
+    interview's length) ÷ the time scale — A's ~27-minute interviews take ~25 minutes of wall
+    time for 20 at 2× (fewer interviews start sooner but last as long); at 20× about 2 minutes,
+    where the overhead usually pushes the p95 past its target. Targets: interviews carried and
+    requests per provider within 2%, p95 turn latency within 10%.
 
     Examples:
 
