@@ -121,7 +121,7 @@ def levers_markdown(result: LeverComparison, figures: Sequence[Path] = ()) -> st
         "Each row runs the base scenario with the levers named switched on (settings from "
         f"`scenarios/{result.scenario}.yaml`), with one seed and horizon.\n",
         table(_HEADERS, (_cells(r, result) for r in result.rows), "lrrrr"),
-        "\n".join(summary_lines(result)) + "\n",
+        "\n\n".join(summary_lines(result)) + "\n",
     ]
     parts += [f"![{p.stem}]({p.name})\n" for p in figures]
     return tidy("\n".join(parts))
