@@ -43,15 +43,6 @@ def _change(now: float, before: float) -> str:
     return " (±0%)" if abs(change) < 0.005 else f" ({change:+.0%})"
 
 
-def row_label(row: LeverRow, result: LeverComparison) -> str:
-    """How a row is named: ``none (A)``, ``deferral only``, ``all (A-levers)``."""
-    if row.label == "none":
-        return f"none ({result.base})"
-    if row.label == "all":
-        return f"all ({result.scenario})"
-    return f"{row.label} only"
-
-
 def _cells(row: LeverRow, result: LeverComparison) -> tuple[str, ...]:
     s = row.strategy
     none = result.none
@@ -59,7 +50,7 @@ def _cells(row: LeverRow, result: LeverComparison) -> tuple[str, ...]:
     if row is not none and none.strategy.carried_per_day > 0:
         gain = _change(s.carried_per_day, none.strategy.carried_per_day)
     return (
-        row_label(row, result),
+        result.row_label(row),
         f"{s.carried_per_day:,.0f}{gain}",
         _calls(row.api_calls_per_interview),
         _usd(s.usd_per_month),

@@ -171,6 +171,14 @@ class LeverComparison:
     def all(self) -> LeverRow:
         return self.rows[-1]
 
+    def row_label(self, row: LeverRow) -> str:
+        """How a row is named: ``none (A)``, ``deferral only``, ``all (A-levers)``."""
+        if row.label == "none":
+            return f"none ({self.base})"
+        if row.label == "all":
+            return f"all ({self.scenario})"
+        return f"{row.label} only"
+
     @property
     def additive_calls_per_interview(self) -> float:
         """Calls per interview the seed's arithmetic predicts: the base's, less each lever's own saving.

@@ -13,7 +13,6 @@ import math
 from pathlib import Path
 
 from capacity.report.figures._style import COLORS, new_figure, save_png, style
-from capacity.report.levers_tables import row_label
 from capacity.studies.levers import LeverComparison
 
 
@@ -22,7 +21,7 @@ def levers_figure(result: LeverComparison, path: Path) -> Path:
     from matplotlib.ticker import FuncFormatter
 
     rows = result.rows
-    labels = [row_label(r, result) for r in rows]
+    labels = [result.row_label(r) for r in rows]
     y = list(range(len(rows)))
     with style():
         fig = new_figure(11.0, 1.9 + 0.45 * len(rows))
