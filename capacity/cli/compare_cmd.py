@@ -156,7 +156,7 @@ def _compare_levers(
     progress: bool,
 ) -> None:
     """``capacity compare levers -s NAME``: see :mod:`capacity.studies.levers`."""
-    from capacity.report.levers_tables import levers_json, render_levers
+    from capacity.report.levers_tables import render_levers
     from capacity.studies.levers import compare_levers
 
     with user_errors():
@@ -178,7 +178,7 @@ def _compare_levers(
             lambda update: compare_levers(base, full, days=days, seed=seed, jobs=jobs, progress=update),
         )
     if as_json:
-        print_json(levers_json(result))
+        print_json(result.to_json())
     else:
         render_levers(result, console)
     if out is not None:

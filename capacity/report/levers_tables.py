@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -99,10 +98,6 @@ def render_levers(result: LeverComparison, console: Console) -> None:
     for line in summary_lines(result):
         console.print(line, highlight=False, markup=False)
 
-
-def levers_json(result: LeverComparison) -> dict[str, Any]:
-    """The JSON document of ``compare levers --json``."""
-    return result.to_json()
 
 
 def levers_markdown(result: LeverComparison, figures: Sequence[Path] = ()) -> str:

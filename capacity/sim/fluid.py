@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 
 import numpy as np
 
@@ -60,14 +59,10 @@ from capacity.sim.fluid_quota import (
     short_length_s,
     unsupported,
 )
+from capacity.sim.model import DRAIN_S, ProgressCallback
 from capacity.units import DAY_S, HOUR_S, MINUTE_S, Outcome, Served
 from capacity.workload.calendar import days_spanned, need_interviews_per_day, plan_arrivals, run_start
 
-ProgressCallback = Callable[[float, float], None]
-"""Called with (simulated time, end time), s, as the run advances."""
-
-DRAIN_S = DAY_S
-"""How long after the last day of demand the run continues so that started interviews end (as the exact engine)."""
 
 class FluidSimulation:
     """One fluid run of one scenario: build with a configuration, then :meth:`run`.
