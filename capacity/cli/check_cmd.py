@@ -16,9 +16,11 @@ from capacity.cli.common import (
     ProvidersOption,
     check_output_file,
     console,
+    counted_runs,
     err_console,
     load,
     print_json,
+    show_progress,
     user_errors,
 )
 from capacity.config.paths import BASELINE_FILE, default_baseline_path
@@ -84,6 +86,7 @@ def check(
     jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=0,
         help="Worker processes (0: the cores, at most 4).")] = 0,
     as_json: JsonOption = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar (runs done).")] = True,
 ) -> None:
     """Re-run each scenario of the baseline at its seed and horizon and compare its headline
     numbers (and its static plan) with the baseline, within tolerances from replication spread.
@@ -121,7 +124,10 @@ def check(
                 if days is not None and demand.kind == "total" and days > demand.days:
                     raise UsageError(f"--days {days}: scenario {config.scenario.name} has {demand.days} days")
                 targets.append(Target(config, tuple(set_ or ()), check_days(config, days)))
-            measured = measure(targets, replications or REPLICATIONS, workers)
+            measured = counted_runs(
+                show_progress(progress, as_json),
+                lambda done: measure(targets, replications or REPLICATIONS, workers, done),
+            )
             save_baseline(measured, baseline)
             if as_json:
                 print_json(measured.to_json())
@@ -140,7 +146,7 @@ def check(
         if unknown:
             raise UsageError(f"not in {baseline}: {', '.join(unknown)} (known: {', '.join(stored.scenarios)})")
         configs = {n: load(n, providers, list(stored.scenarios[n].overrides)) for n in names}
-        report = current(stored, configs, workers)
+        report = counted_runs(show_progress(progress, as_json), lambda done: current(stored, configs, workers, done))
     if as_json:
         print_json(report.to_json())
     elif report.passed:

@@ -18,6 +18,8 @@ from capacity.cli.common import (
     err_console,
     load,
     print_json,
+    progress_bar,
+    show_progress,
     user_errors,
 )
 from capacity.report.validate_tables import render_validation, validation_json
@@ -41,6 +43,9 @@ def validate(
         bool, typer.Option("--shared-draws/--independent-draws",
             help="Draw each call's failure and service time on both sides from one seeded decision per "
                  "(candidate, interview, turn, attempt), or independently on each side.")
+    ] = True,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar of the live run (interviews ended).")
     ] = True,
 ) -> None:
     """Check the simulator against reality: simulate the scenario's first interviews, run the
@@ -70,9 +75,16 @@ def validate(
             err_console.print(
                 f"simulating, then running {interviews:,} interviews live at {time_scale:g}× against the emulator…"
             )
-        result = run_validation(
-            config, interviews=interviews, time_scale=time_scale, seed=seed, shared_draws=shared_draws
-        )
+        with progress_bar(show_progress(progress, as_json), counted=True) as bar:
+            task = bar.add_task(f"live {config.scenario.name}", total=interviews, detail="interviews")
+            result = run_validation(
+                config,
+                interviews=interviews,
+                time_scale=time_scale,
+                seed=seed,
+                shared_draws=shared_draws,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
     if as_json:
         print_json(validation_json(result))
     else:

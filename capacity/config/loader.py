@@ -144,7 +144,8 @@ def apply_overrides(
         else:
             raise UsageError(f"{origin} {said!r}: {path_text(parts)} does not exist")
         touched.add(tuple(parts))
-    return YamlDocument(doc.file, data, doc.lines), frozenset(touched)
+    overridden = frozenset(touched)
+    return YamlDocument(doc.file, data, doc.lines, doc.overridden | overridden, origin), overridden
 
 
 def with_section_defaults(doc: YamlDocument) -> YamlDocument:
@@ -344,7 +345,7 @@ def load_configuration(
         if outage.provider not in providers:
             problems.append(doc.problem(("outages", i, "provider"), f"unknown provider {outage.provider!r}"))
     if problems:
-        raise ConfigError(problems)
+        raise _in_user_words(ConfigError(problems), sorted_.names, origin)
     return Configuration(scenario, providers, str(scenario_path), str(providers_path), catalog)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -64,6 +64,10 @@ class YamlDocument:
     file: str
     data: Any
     lines: Mapping[FieldPath, Location]
+    overridden: frozenset[FieldPath] = frozenset()
+    """Fields an option (``origin``: ``--set``, ``--grid``) wrote or created: a problem in one of
+    them is the option's, not a line's of the file."""
+    origin: str = SET_ORIGIN
 
     def locate(self, path: Sequence[str | int]) -> Location:
         """File and line of the deepest prefix of ``path`` present in the document."""
@@ -78,9 +82,16 @@ class YamlDocument:
         return best
 
     def problem(self, path: Sequence[str | int], message: str) -> Problem:
-        """A Problem located at ``path``."""
+        """A Problem located at ``path``: blamed on the option that wrote the field (or a field
+        above it), else on the file's line — saying which overrides below it came first (a
+        whole-section check may fail because of one)."""
+        path = tuple(path)
+        if any(path[: len(o)] == o for o in self.overridden):
+            return Problem(self.origin, None, path_text(path), message)
+        below = [path_text(o) for o in sorted(self.overridden, key=str) if o[: len(path)] == path]
+        after = f" (after {self.origin} {', '.join(below)})" if below else ""
         file, line = self.locate(path)
-        return Problem(file, line, path_text(path), message)
+        return Problem(file, line, path_text(path), message + after)
 
 
 MAX_FILE_BYTES = 1_000_000
@@ -240,13 +251,16 @@ def validate(
     doc: YamlDocument, model: type[M], overridden: frozenset[FieldPath] = frozenset(), origin: str = SET_ORIGIN
 ) -> M:
     """Validate ``doc`` as ``model``; every pydantic error becomes a located Problem (one in a
-    field of ``overridden`` is blamed on ``origin``, the option that set it)."""
+    field of ``overridden`` — or of the document's own — is blamed on ``origin``, the option that
+    set it: :meth:`YamlDocument.problem`)."""
     if not isinstance(doc.data, dict):
         raise ConfigError(
             [Problem(doc.file, 1, "", f"expected a mapping at the top level of a {model.__name__} file")]
         )
     # top-level "x-…" keys hold YAML anchors for reuse (as in docker compose); not fields
     data = {k: v for k, v in doc.data.items() if not str(k).startswith("x-")}
+    if overridden:
+        doc = replace(doc, overridden=doc.overridden | overridden, origin=origin)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -254,14 +268,7 @@ def validate(
         for err in exc.errors():
             loc = tuple(err["loc"])
             # drop discriminator tags ("lognormal") and other parts the file does not have
-            path = _real_path(doc.data, loc)
-            if any(path[: len(o)] == o for o in overridden):
-                problems.append(Problem(origin, None, path_text(path), _message(err)))
-            else:
-                # a whole-model check (e.g. end after start) may fail because of an override below it
-                below = [path_text(o) for o in sorted(overridden, key=str) if o[: len(path)] == path]
-                after = f" (after {origin} {', '.join(below)})" if below else ""
-                problems.append(doc.problem(path, _message(err) + after))
+            problems.append(doc.problem(_real_path(doc.data, loc), _message(err)))
         raise ConfigError(problems) from None
 
 

@@ -170,7 +170,9 @@ class LiveDriver:
                         )
                 elif isinstance(action, Settle):
                     if shared is None:
-                        router.settle(clock.now(), action.routed, action.tokens_in, action.tokens_out, action.latency_s)
+                        action.freed = router.settle(
+                            clock.now(), action.routed, action.tokens_in, action.tokens_out, action.latency_s
+                        )
                     else:
                         await shared.settle(
                             clock.now(), action.routed, action.tokens_in, action.tokens_out, action.latency_s

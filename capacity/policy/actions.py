@@ -30,7 +30,8 @@ Quota actions (the router's admission and settlement are I/O where the ledger is
   :meth:`Router.route <capacity.policy.router.Router.route>`, at the same instant; a live run
   sharing a Redis ledger across router processes answers after one atomic round trip.
 * :class:`Settle` — reconcile an admission with the tokens the response really used and free
-  its slot (:meth:`Router.settle <capacity.policy.router.Router.settle>`, or the Redis ledger's).
+  its slot (:meth:`Router.settle <capacity.policy.router.Router.settle>`, or the Redis ledger's);
+  the driver says whether that may make room for a turn waiting for quota (``freed``).
 
 Response-cache actions (only where the cache is shared by router processes, in Redis — the
 simulator and a single router look their in-memory cache up at once, without yielding):
@@ -215,15 +216,19 @@ class Admit:
 
 class Settle:
     """A response ended: reconcile ``routed``'s admission with ``tokens_in`` + ``tokens_out``
-    tokens really used, free its slot, and learn ``latency_s`` (s; ``None`` if the call failed)."""
+    tokens really used, free its slot, and learn ``latency_s`` (s; ``None`` if the call failed).
+    The driver may write ``freed``: False when the ledger knows this cannot make room for a turn
+    waiting for quota (:meth:`Router.settle <capacity.policy.router.Router.settle>`), so the
+    quota-wait queue is not woken for nothing; it stays True (wake it) where the ledger cannot tell."""
 
-    __slots__ = ("latency_s", "routed", "tokens_in", "tokens_out")
+    __slots__ = ("freed", "latency_s", "routed", "tokens_in", "tokens_out")
 
     def __init__(self, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None) -> None:
         self.routed = routed
         self.tokens_in = tokens_in
         self.tokens_out = tokens_out
         self.latency_s = latency_s
+        self.freed = True
 
 
 class Lookup:

@@ -305,8 +305,14 @@ class AccountQuota:
             return self._blocked_until
         return None
 
-    def settle(self, now: float, admission: Admission, actual: Charge) -> None:
-        """Refund what was reserved but not used, and free the slot."""
+    def settle(self, now: float, admission: Admission, actual: Charge) -> bool:
+        """Refund what was reserved but not used, and free the slot.
+
+        Returns whether this may make room for a request the account refused: a slot freed, or
+        something refunded — unless a request-count window is known to refuse every request until
+        later (:meth:`try_admit`'s cached refusal): refunded tokens cannot help before it frees,
+        and when it frees is already the waiting turns' timer."""
+        refunded = False
         if self.refundable:
             reserved = admission.charge
             for window, handle in admission.handles:
@@ -314,10 +320,13 @@ class AccountQuota:
                 unused = getattr(reserved, name) - getattr(actual, name)
                 if unused > 0:
                     window.refund(now, handle, unused)
+                    refunded = True
             if self._blocked_measure is not Measure.REQUESTS:  # refunded tokens may make room
                 self._blocked_until = -math.inf
         if self.concurrency is not None:
             self.concurrency.release()
+            return True
+        return refunded and not (now < self._blocked_until and self._blocked_measure is Measure.REQUESTS)
 
 
 class DestinationQuota:
@@ -453,12 +462,15 @@ class DestinationQuota:
                 apply_limits(account.windows[: self.own_windows], limits)  # the model's own, not the account's
         self._change_at = self._changes[0][0] if self._changes else math.inf
 
-    def settle(self, now: float, admission: Admission, tokens_in: int, tokens_out: int) -> None:
-        """Reconcile the reservation with the tokens actually used, free the slot."""
+    def settle(self, now: float, admission: Admission, tokens_in: int, tokens_out: int) -> bool:
+        """Reconcile the reservation with the tokens actually used, free the slot. Returns whether
+        this may make room for a refused request (:meth:`AccountQuota.settle`; always where the
+        account shares account-wide windows with other models, whose refusals it cannot see)."""
         account = self.accounts[admission.account]
-        account.settle(now, admission, self.tariff.charge(tokens_in, tokens_out, admission.cached_tokens))
+        freed = account.settle(now, admission, self.tariff.charge(tokens_in, tokens_out, admission.cached_tokens))
         if account.refundable and now < self.withdrawn_at_s and self.skip_tokens > 0:
             self.skip_until = -math.inf  # refunded tokens may make room (a request-count refusal stays)
+        return freed or len(account.windows) > self.own_windows
 
     def utilisation(self, now: float) -> float:
         """How full the destination is: for each account the highest use ÷ limit over its

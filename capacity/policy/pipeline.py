@@ -434,7 +434,8 @@ class TurnPipeline:
         sent = now
         now = yield call
         if call.failure is None:
-            now = yield Settle(routed, tokens_in, call.tokens_out, call.latency_s)
+            settled = Settle(routed, tokens_in, call.tokens_out, call.latency_s)
+            now = yield settled
             cached = call.cached_tokens
             price = dest.price_usd(tokens_in, call.tokens_out, cached)
             obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, price)
@@ -442,13 +443,15 @@ class TurnPipeline:
                 obs.prompt_cache_read(dest, cached, dest.price_usd(tokens_in, call.tokens_out, None) - price)
             self.prefixes.seen(conversation, dest, sent, tokens_in)  # the provider read the prompt on arrival
         else:
-            now = yield Settle(routed, tokens_in, 0, None)
+            settled = Settle(routed, tokens_in, 0, None)
+            now = yield settled
             if call.retry_after_s is not None:  # the provider said when: honour it
                 router.hold(dest, now + call.retry_after_s)
             else:
                 router.cool_down(now, routed, self.settings.cooldown_s, group)
             obs.call_failed(dest, call.failure)
-        arm: ArmTimer | None = self.queue.kick(now)
+        # what the response freed (a slot, refunded tokens) may admit waiting turns: wake the queue
+        arm: ArmTimer | None = self.queue.kick(now) if settled.freed else None
         if arm is not None:
             now = yield arm
         return call.failure, now

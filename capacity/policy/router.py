@@ -230,13 +230,16 @@ class Router:
             earliest = answer if answer < earliest else earliest
         return earliest
 
-    def settle(self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None) -> None:
-        """A response ended (``latency_s`` None if it failed): reconcile quota, learn latency."""
+    def settle(self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None) -> bool:
+        """A response ended (``latency_s`` None if it failed): reconcile quota, learn latency.
+        Returns whether this may make room for a turn waiting for quota
+        (:meth:`DestinationQuota.settle <capacity.policy.ledger.DestinationQuota.settle>`; always
+        for a GPU pool, which has no quota to say otherwise)."""
         dest = routed.destination
-        if dest.quota is not None:
-            dest.quota.settle(now, routed.admission, tokens_in, tokens_out)
+        freed = True if dest.quota is None else dest.quota.settle(now, routed.admission, tokens_in, tokens_out)
         if latency_s is not None:
             self.learn_latency(dest, latency_s)
+        return freed
 
     def learn_latency(self, destination: Destination, latency_s: float) -> None:
         """Fold a response's latency (s) into the destination's smoothed latency (EWMA)."""

@@ -251,7 +251,7 @@ class Simulation:
                     admit.answer = route(env.now, admit.tokens_in, admit.max_output_tokens, admit.prefix, admit.group)
                 elif kind is Settle:
                     ended: Settle = action  # type: ignore[assignment]
-                    settle(env.now, ended.routed, ended.tokens_in, ended.tokens_out, ended.latency_s)
+                    ended.freed = settle(env.now, ended.routed, ended.tokens_in, ended.tokens_out, ended.latency_s)
                 elif kind is Sleep:
                     yield env.timeout(action.seconds)  # type: ignore[union-attr]
                 elif kind is Call:

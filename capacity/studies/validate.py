@@ -41,7 +41,7 @@ import numpy as np
 
 from capacity.config.loader import Configuration
 from capacity.live.emulator.process import EmulatorProcess
-from capacity.live.load import LiveRun, plan_live
+from capacity.live.load import LiveRun, Progress, plan_live
 from capacity.live.performer import HttpPerformer, resolve_routes
 from capacity.live.runtime import CallPerformer
 from capacity.live.transport import ChatTransport
@@ -254,10 +254,12 @@ def validate(
     time_scale: float = DEFAULT_TIME_SCALE,
     seed: int | None = None,
     shared_draws: bool = True,
+    progress: Progress | None = None,
 ) -> Validation:
     """Simulate and run live (against an emulator in its own process, on a free loopback port)
     the scenario's first ``interviews`` interviews; compare. ``shared_draws``: both sides draw
-    each call's fate from its key (see the module docstring). Raises UsageError on bad input."""
+    each call's fate from its key (see the module docstring); ``progress`` is called with
+    (interviews ended, interviews in all) as the live side advances. Raises UsageError on bad input."""
     plan = plan_live(config, interviews, seed)
     sc = config.scenario
     one_way_wall_s = LiveRun.one_way_wall_s
@@ -294,7 +296,15 @@ def validate(
             timed.append(_Timed(http, plan.seed, time_scale))
             return timed[-1]
 
-        run = LiveRun(config, plan, performer, time_scale, one_way_wall_s=one_way_wall_s, clock_origin=wall_origin)
+        run = LiveRun(
+            config,
+            plan,
+            performer,
+            time_scale,
+            progress=progress,
+            one_way_wall_s=one_way_wall_s,
+            clock_origin=wall_origin,
+        )
 
         async def go() -> RunResult:
             probe = asyncio.create_task(_probe_lag(lag))

@@ -199,3 +199,25 @@ def test_an_error_line_keeps_its_line_number_and_brackets(tmp_path: Path) -> Non
     padding = "".join(f"# line {n}\n" for n in range(2, 100))  # the key lands on line 100
     scenario.write_text(f"extends: A\n{padding}'[red]x': 1\n")
     assert refused(["plan", "-s", str(scenario)]) == [f"error: {scenario}:100: [red]x: unknown key"]
+
+
+@pytest.mark.usefixtures("no_simulation")
+def test_a_reference_written_by_set_is_blamed_on_set_not_on_the_files_line(tmp_path: Path) -> None:
+    # checks that run after validation (destinations, model groups, pools, outages) blame the
+    # option that wrote the field, as validation itself does (a new user's trial found the file blamed)
+    group = "routing.groups={smart: {destinations: [{provider: nope, model: x}]}}"
+    assert refused(["simulate", "-s", "A", "--set", group])[0].startswith(
+        "error: --set: routing.groups.smart.destinations[0].provider: unknown provider 'nope' (known: "
+    )
+    assert refused(["plan", "-s", "A", "--set", "script.stages.resume_analysis.group=smart"]) == [
+        "error: --set: script.stages.resume_analysis.group: unknown model group 'smart' (routing.groups: default)"
+    ]
+    assert refused(["simulate", "-s", "A", "--set", "outages=[{provider: nope, start_s: 0, duration_s: 60}]"]) == [
+        "error: --set: outages[0].provider: unknown provider 'nope'"
+    ]
+    # the same mistake written in a file is still the file's, at its line
+    scenario = tmp_path / "smart.yaml"
+    scenario.write_text("extends: A\nscript:\n  stages:\n    greeting:\n      template: true\n      group: smart\n")
+    assert refused(["plan", "-s", str(scenario)]) == [
+        f"error: {scenario}:6: script.stages.greeting.group: unknown model group 'smart' (routing.groups: default)"
+    ]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from capacity.cli import app
+from capacity.cli import app, common
 
 runner = CliRunner()
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -43,10 +43,14 @@ def test_the_baseline_stores_horizon_seed_overrides_and_tolerances(baseline: Pat
     assert "3 x sd" in data["tolerance_rule"]
 
 
-def test_an_unchanged_model_passes(baseline: Path) -> None:
-    status, output = _check(baseline)
-    assert status == 0, output
-    assert "within tolerance" in output
+def test_an_unchanged_model_passes_with_a_progress_bar_on_a_terminal(
+    baseline: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(common.err_console, "_force_terminal", True)
+    result = runner.invoke(app, ["check", "--baseline", str(baseline), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "within tolerance" in result.stdout
+    assert "\x1b[?25l" in result.stderr  # the bar (transient: what it writes first is the hidden cursor)
 
 
 def test_a_changed_quota_fails_with_a_table_of_what_moved(baseline: Path, tmp_path: Path) -> None:

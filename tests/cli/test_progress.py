@@ -47,3 +47,12 @@ def test_report_draws_a_bar_not_a_line_per_run(terminal: Path, tmp_path: Path) -
     quiet = runner.invoke(app, ["report", "-s", str(terminal), *ONE_DAY, "--no-curve", "--out", str(out), "--json"])
     assert quiet.exit_code == 0, quiet.output
     assert HIDE_CURSOR not in quiet.stderr
+
+
+def test_validate_draws_a_bar_of_the_live_runs_interviews(terminal: Path) -> None:
+    # two interviews of A at 600×: the live side lasts seconds; the latency target is missed at
+    # that scale (exit 1), the counts are not: the bar is what this test is about
+    done = runner.invoke(app, ["validate", "-s", "A", "-n", "2", "--time-scale", "600"])
+    assert done.exit_code in (0, 1), done.output
+    assert HIDE_CURSOR in done.stderr  # the bar, on stderr
+    assert "interviews carried" in done.stdout

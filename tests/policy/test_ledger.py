@@ -212,3 +212,27 @@ def test_a_cached_neuron_refusal_is_announced_and_only_binds_requests_as_large()
     assert sorted(observer.seen) == [(20.0, 1, 86_400.0), (20.0, 2, 86_400.0)]
     # a smaller request (40 neurons) is not held back by the refusal of a larger one
     assert isinstance(q.try_admit(30.0, 200, 200), Admission)
+
+
+def test_a_settle_says_whether_it_may_make_room_for_a_refused_request() -> None:
+    # a request-count window full until t = 60: refunded tokens cannot admit anything before then
+    by_count = DestinationQuota(spec(rpm=1, tpm=100_000), 1, START)
+    a = by_count.try_admit(0.0, 1_000, 2_000)
+    assert isinstance(a, Admission)
+    assert by_count.try_admit(1.0, 10, 10) == 60.0
+    assert by_count.settle(2.0, a, 1_000, 100) is False
+    # a token window full: the 1,900 tokens refunded may admit the next request
+    by_tokens = DestinationQuota(spec(tpm=6_000), 1, START)
+    b, c = by_tokens.try_admit(0.0, 1_000, 2_000), by_tokens.try_admit(0.0, 1_000, 2_000)
+    assert isinstance(b, Admission) and isinstance(c, Admission)
+    assert by_tokens.try_admit(1.0, 1_000, 2_000) == 60.0
+    assert by_tokens.settle(2.0, b, 1_000, 100) is True
+    assert by_tokens.settle(3.0, c, 1_000, 2_000) is False  # every reserved token used: nothing comes back
+    # charged up front (Cerebras): nothing is refunded, so nothing frees
+    up_front = DestinationQuota(spec(tpm=6_000, charge_max_output_up_front=True), 1, START)
+    d = up_front.try_admit(0.0, 1_000, 2_000)
+    assert isinstance(d, Admission) and up_front.settle(1.0, d, 1_000, 100) is False
+    # a concurrency slot always frees
+    slots = DestinationQuota(spec(concurrent_requests=1), 1, START)
+    e = slots.try_admit(0.0, 10, 10)
+    assert isinstance(e, Admission) and slots.settle(1.0, e, 10, 10) is True
