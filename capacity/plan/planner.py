@@ -192,7 +192,7 @@ def _destination(
             notes.append(f"offer withdrawn on {spec.withdrawn_on}: counted only for a plan that ends before then")
     if binding == "credit_usd" and spec.limits.credit_renews == "never":
         days = profile.business_days_in_horizon
-        notes.append(f"one-time credit spread over the horizon's {days:g} interviewing days; gone after them")
+        notes.append(f"one-time credit spread over {days:g} interviewing days; gone after them")
     share = _eligible_share(spec, script)
     if share == 0.0:
         per_account, binding = 0.0, "max_input_tokens_per_request"
@@ -472,7 +472,7 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
         reserved_tokens=load.per_request(load.reserved_tokens),
         active_hours_per_day=hours,
         business_days_per_month=demand.business_days_per_month,
-        business_days_in_horizon=demand.business_days,
+        business_days_in_horizon=demand.credit_days,
     )
 
     plans = []
@@ -581,8 +581,14 @@ def _notes(demand: DemandSummary, workload: WorkloadSummary) -> list[str]:
         f"{workload.reserved_tokens_per_interview:,.0f} reserved with max output), "
         f"{workload.tokens_per_request:,.0f} per request."
     )
+    credits = (
+        f"the {demand.credit_days:g} interviewing day(s) of the horizon"
+        if demand.kind == "total"
+        else f"{demand.credit_days:g} interviewing days (at least a month's: a daily need recurs past the "
+        f"{demand.business_days:g}-day horizon)"
+    )
     notes.append(
         f"Monthly caps are spread over {demand.business_days_per_month} interviewing days a month; one-time "
-        f"credits over the {demand.business_days:g} interviewing day(s) of the horizon."
+        f"credits over {credits}."
     )
     return notes
