@@ -158,6 +158,10 @@ def _dated_notes(spec: ModelSpec, start: dt.date, end: dt.date) -> list[str]:
     return notes
 
 
+ONE_TIME_CREDIT = "one-time credit spread over {days:g} interviewing days; gone after them"
+"""The note of a destination whose binding limit is a credit that never renews."""
+
+
 def _num(x: float | None) -> str:
     return "none" if x is None else f"{x:,.0f}" if float(x).is_integer() else f"{x:,}"
 
@@ -192,7 +196,7 @@ def _destination(
             notes.append(f"offer withdrawn on {spec.withdrawn_on}: counted only for a plan that ends before then")
     if binding == "credit_usd" and spec.limits.credit_renews == "never":
         days = profile.business_days_in_horizon
-        notes.append(f"one-time credit spread over {days:g} interviewing days; gone after them")
+        notes.append(ONE_TIME_CREDIT.format(days=days))
     share = _eligible_share(spec, script)
     if share == 0.0:
         per_account, binding = 0.0, "max_input_tokens_per_request"
@@ -417,7 +421,9 @@ def _share_account_pools(
             if pool_max < p.requests_per_day:
                 binding = min(alone[i], key=lambda c: c.requests_per_day).kind
             others = ", ".join(plans[j].label for j in members if j != i)
-            note = f"shares the account's {limits_text_short(shared)} with {others}" if others else ""
+            notes = [f"shares the account's {limits_text_short(shared)} with {others}"] if others else []
+            if binding == "account credit_usd" and shared.credit_renews == "never":
+                notes.append(ONE_TIME_CREDIT.format(days=profile.business_days_in_horizon))
             out[i] = replace(
                 p,
                 limits=(*p.limits, *alone[i]),
@@ -425,7 +431,7 @@ def _share_account_pools(
                 requests_per_day=take,
                 requests_per_day_per_account=take / p.accounts if p.accounts else take,
                 interviews_per_day=take / api_requests if api_requests > 0 else math.inf,
-                notes=(*p.notes, note) if note else p.notes,
+                notes=(*p.notes, *notes),
             )
     return out
 
