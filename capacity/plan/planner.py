@@ -72,6 +72,7 @@ def _demand(config: Configuration) -> DemandSummary:
         business_days_per_month=interviewing_days_per_month(cal),
         need_interviews_per_calendar_day=need_interviews_per_day(scenario),
         need_interviews_per_day=per_business_day,
+        start_date=cal.start_date,
     )
 
 

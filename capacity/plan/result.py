@@ -44,6 +44,8 @@ class DemandSummary:
     """Interviews over calendar days (the seed's basis: 50,000 ÷ 30)."""
     need_interviews_per_day: float
     """Interviews per interviewing day: what the daily quotas must carry (50,000 ÷ 22)."""
+    start_date: dt.date | None = None
+    """The horizon's first day (``calendar.start_date``): the plan counts the quotas in force then."""
 
     @property
     def credit_days(self) -> int:
