@@ -60,7 +60,7 @@ def check(
             "--scenario",
             "-s", metavar="NAME|FILE",
             help="Only this scenario (repeatable). With --update: the scenarios to measure "
-            "(default A, B, seed-claims).",
+            f"(default {', '.join(CHECKED)}).",
         ),
     ] = None,
     providers: ProvidersOption = None,
@@ -127,6 +127,7 @@ def check(
             measured = counted_runs(
                 show_progress(progress, as_json),
                 lambda done: measure(targets, replications or REPLICATIONS, workers, done),
+                total=len(targets) * (replications or REPLICATIONS),
             )
             save_baseline(measured, baseline)
             if as_json:
@@ -146,13 +147,17 @@ def check(
         if unknown:
             raise UsageError(f"not in {baseline}: {', '.join(unknown)} (known: {', '.join(stored.scenarios)})")
         configs = {n: load(n, providers, list(stored.scenarios[n].overrides)) for n in names}
-        report = counted_runs(show_progress(progress, as_json), lambda done: current(stored, configs, workers, done))
+        report = counted_runs(
+            show_progress(progress, as_json), lambda done: current(stored, configs, workers, done), total=len(configs)
+        )
     if as_json:
         print_json(report.to_json())
     elif report.passed:
+        checked = ", ".join(f"{n} ({stored.scenarios[n].days} d)" for n in configs)
         console.print(
-            f"capacity check: all {len(report.comparisons)} numbers of {len(configs)} scenario(s) within "
-            f"tolerance ({time.perf_counter() - started:.0f} s)"
+            f"capacity check: all {len(report.comparisons)} numbers of {len(configs)} scenario(s) — {checked} — "
+            f"within tolerance of {baseline} ({time.perf_counter() - started:.0f} s)",
+            highlight=False,
         )
     else:
         table = Table(

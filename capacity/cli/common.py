@@ -176,11 +176,14 @@ def progress_bar(show: bool, *, counted: bool = False) -> Progress:
     return Progress(*columns, console=err_console, disable=not show, transient=True)
 
 
-def counted_runs(show: bool, work: Callable[[Callable[[int, int, str], None]], T]) -> T:
+def counted_runs(
+    show: bool, work: Callable[[Callable[[int, int, str], None]], T], total: int | None = None
+) -> T:
     """``work(progress)`` under a counted progress bar ("simulating", runs done of runs in all,
-    the run that just finished); ``progress`` is what a study calls after each run."""
+    the run that just finished); ``progress`` is what a study calls after each run. ``total``:
+    the runs in all, where known before the first ends (else the bar learns it then)."""
     with progress_bar(show, counted=True) as bar:
-        task = bar.add_task("simulating", total=None, detail="")
+        task = bar.add_task("simulating", total=total, detail="")
 
         def update(done: int, total: int, what: str) -> None:
             bar.update(task, completed=done, total=total, detail=what)

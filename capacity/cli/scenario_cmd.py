@@ -32,7 +32,8 @@ routing:
     - {{provider: gemini, model: gemini-2.5-flash-lite}}
 # Optional sections, shown with their defaults:
 # calendar: {{start_date: 2025-10-06, business_hours_start: "09:00", business_hours_end: "18:00",
-#            weekdays_only: true}}
+#            weekdays_only: true}}           # the quotas in force on start_date are the ones used: free
+#                                            # tiers were cut or withdrawn on dated days (capacity providers)
 # script: {{rounds: 12}}                               # the shipped interview; change any field
 # cache: {{enabled: true, ttl_s: 3600}}
 # sla: {{p95_turn_latency_s: 3.0, ttft_s: 1.0}}

@@ -16,7 +16,8 @@ The conversions, for one account:
 - per-day limits carry their value (a daily quota renews every calendar day, but only a
   business day spends it);
 - monthly limits and monthly credit are spread over the business days of a month;
-- a one-time credit is spread over the business days of the scenario's horizon;
+- a one-time credit is spread over the business days of the scenario's horizon (at least a
+  month's for a daily need, which recurs past its horizon: :attr:`~capacity.plan.result.DemandSummary.credit_days`);
 - token limits are divided by the tokens a request is *charged*: input + mean output, or
   input + max output where the provider reserves the maximum up front (Cerebras); a limit that
   counts only input tokens (Gemini's TPM, Anthropic's ITPM) by the input tokens alone, one that
@@ -53,7 +54,8 @@ class RequestProfile:
     business_days_per_month: float
     """Business days in a month of the scenario's calendar (monthly caps are spread over them)."""
     business_days_in_horizon: float
-    """Business days of the scenario's horizon (a one-time credit is spread over them)."""
+    """Business days a one-time credit is spread over: the horizon's (at least a month's for a
+    daily need: :attr:`~capacity.plan.result.DemandSummary.credit_days`)."""
     cached_input_tokens: float = 0.0
     """Mean input tokens per request served from the destination's prompt cache."""
     uncounted_input_tokens: float = 0.0

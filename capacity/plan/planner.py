@@ -72,6 +72,7 @@ def _demand(config: Configuration) -> DemandSummary:
         business_days_per_month=interviewing_days_per_month(cal),
         need_interviews_per_calendar_day=need_interviews_per_day(scenario),
         need_interviews_per_day=per_business_day,
+        start_date=cal.start_date,
     )
 
 
@@ -158,6 +159,10 @@ def _dated_notes(spec: ModelSpec, start: dt.date, end: dt.date) -> list[str]:
     return notes
 
 
+ONE_TIME_CREDIT = "one-time credit spread over {days:g} interviewing days; gone after them"
+"""The note of a destination whose binding limit is a credit that never renews."""
+
+
 def _num(x: float | None) -> str:
     return "none" if x is None else f"{x:,.0f}" if float(x).is_integer() else f"{x:,}"
 
@@ -192,7 +197,7 @@ def _destination(
             notes.append(f"offer withdrawn on {spec.withdrawn_on}: counted only for a plan that ends before then")
     if binding == "credit_usd" and spec.limits.credit_renews == "never":
         days = profile.business_days_in_horizon
-        notes.append(f"one-time credit spread over the horizon's {days:g} interviewing days; gone after them")
+        notes.append(ONE_TIME_CREDIT.format(days=days))
     share = _eligible_share(spec, script)
     if share == 0.0:
         per_account, binding = 0.0, "max_input_tokens_per_request"
@@ -417,7 +422,9 @@ def _share_account_pools(
             if pool_max < p.requests_per_day:
                 binding = min(alone[i], key=lambda c: c.requests_per_day).kind
             others = ", ".join(plans[j].label for j in members if j != i)
-            note = f"shares the account's {limits_text_short(shared)} with {others}" if others else ""
+            notes = [f"shares the account's {limits_text_short(shared)} with {others}"] if others else []
+            if binding == "account credit_usd" and shared.credit_renews == "never":
+                notes.append(ONE_TIME_CREDIT.format(days=profile.business_days_in_horizon))
             out[i] = replace(
                 p,
                 limits=(*p.limits, *alone[i]),
@@ -425,7 +432,7 @@ def _share_account_pools(
                 requests_per_day=take,
                 requests_per_day_per_account=take / p.accounts if p.accounts else take,
                 interviews_per_day=take / api_requests if api_requests > 0 else math.inf,
-                notes=(*p.notes, note) if note else p.notes,
+                notes=(*p.notes, *notes),
             )
     return out
 
@@ -472,7 +479,7 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
         reserved_tokens=load.per_request(load.reserved_tokens),
         active_hours_per_day=hours,
         business_days_per_month=demand.business_days_per_month,
-        business_days_in_horizon=demand.business_days,
+        business_days_in_horizon=demand.credit_days,
     )
 
     plans = []
@@ -581,8 +588,14 @@ def _notes(demand: DemandSummary, workload: WorkloadSummary) -> list[str]:
         f"{workload.reserved_tokens_per_interview:,.0f} reserved with max output), "
         f"{workload.tokens_per_request:,.0f} per request."
     )
+    credits = (
+        f"the {demand.credit_days:g} interviewing day(s) of the horizon"
+        if demand.kind == "total"
+        else f"{demand.credit_days:g} interviewing days (at least a month's: a daily need recurs past the "
+        f"{demand.business_days:g}-day horizon)"
+    )
     notes.append(
         f"Monthly caps are spread over {demand.business_days_per_month} interviewing days a month; one-time "
-        f"credits over the {demand.business_days:g} interviewing day(s) of the horizon."
+        f"credits over {credits}."
     )
     return notes

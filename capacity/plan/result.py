@@ -44,6 +44,17 @@ class DemandSummary:
     """Interviews over calendar days (the seed's basis: 50,000 ÷ 30)."""
     need_interviews_per_day: float
     """Interviews per interviewing day: what the daily quotas must carry (50,000 ÷ 22)."""
+    start_date: dt.date | None = None
+    """The horizon's first day (``calendar.start_date``): the plan counts the quotas in force then."""
+
+    @property
+    def credit_days(self) -> int:
+        """Interviewing days a one-time credit is spread over: the horizon's for a demand with an
+        end (``total``); for a daily need (``per_day``), which recurs past any horizon, at least a
+        month's — a credit that carries a one-day horizon is gone in a day of a need that does not end."""
+        if self.kind == "total":
+            return self.business_days
+        return max(self.business_days, self.business_days_per_month)
 
 
 @dataclass(frozen=True)

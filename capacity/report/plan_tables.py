@@ -45,6 +45,11 @@ def _header(result: PlanResult) -> RenderableType:
     lines.append(f"Plan: {result.scenario}", style="bold")
     if result.description:
         lines.append(f" — {result.description}")
+    if d.start_date is not None:  # which quotas: the free tiers were cut and withdrawn over 2025
+        lines.append(
+            f"\nFrom {d.start_date:%a %Y-%m-%d} (calendar.start_date): the quotas in force on that day; "
+            "a later start may find tiers cut or withdrawn (capacity providers)."
+        )
     if d.kind == "total":
         lines.append(
             f"\nNeed: {d.interviews:,} interviews over {d.days} days = "

@@ -116,7 +116,13 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
     # deadline) before every destination is out of quota and turns queue
     timeline: list[tuple[float, str]] = []
     if queued is not None:
-        timeline.append((queued, f"Every destination was out of quota and turns first queued at {clock(queued)}."))
+        timeline.append(
+            (
+                queued,
+                f"No destination had room (each out of quota or cooling down after a failure) and turns first "
+                f"queued at {clock(queued)}.",
+            )
+        )
     if failed is not None:
         before = (
             ", before any turn queued for quota (errors, retries and cool-downs ran past the deadline)"
@@ -215,10 +221,17 @@ def _options(result: RunResult, config: Configuration, plan: PlanResult | None) 
         for per_account, d in free[:2]:
             n = math.ceil(shortfall / per_account)
             terms = config.provider(d.provider).terms
-            note = f" (terms: {terms})" if terms else ""
+            note = (
+                f"terms: {terms}"
+                if terms
+                else "its terms on several free accounts are not in our sources: read them before adding any"
+            )
+            if any(n.startswith("one-time credit") for n in d.notes):
+                note += "; each account's credit is one-time: it carries this share only until it is spent"
+            accounts = "account" if n == 1 else "accounts"
             options.append(
-                f"Add {n:,} more {d.provider_label} accounts at {per_account:,.1f} interviews/day each "
-                f"(binding: {d.binding_limit}){note}."
+                f"Add {n:,} more {d.provider_label} {accounts} at {per_account:,.1f} interviews/day each "
+                f"(the plan's binding limit: {d.binding_limit}; {note})."
             )
     # the one monthly-cost basis (capacity.studies.costs): the scenario's interview after templates
     # and cache, at list price (input priced with the API's prompt cache), over the calendar's

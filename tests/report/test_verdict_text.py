@@ -57,11 +57,24 @@ def test_the_timeline_reads_in_the_order_it_happened(week: Path) -> None:
     assert isinstance(early, RunResult)
     findings = judge(early, config).findings
     first_failed = next(i for i, f in enumerate(findings) if f.startswith("Turns first failed"))
-    first_queued = next(i for i, f in enumerate(findings) if f.startswith("Every destination was out of quota"))
+    first_queued = next(i for i, f in enumerate(findings) if f.startswith("No destination had room"))
     assert first_failed < first_queued
     assert "before any turn queued for quota" in findings[first_failed]
     late = judge(run, config).findings  # the real run: queued at 18:08, failed at 18:56
-    assert [f for f in late if f.startswith(("Turns first failed", "Every destination"))] == [
-        "Every destination was out of quota and turns first queued at day 1 18:08 UTC.",
+    assert [f for f in late if f.startswith(("Turns first failed", "No destination had room"))] == [
+        "No destination had room (each out of quota or cooling down after a failure) and turns first queued at "
+        "day 1 18:08 UTC.",
         "Turns first failed (deadline passed) at day 1 18:56 UTC.",
     ]
+
+
+def test_advice_to_add_free_accounts_names_their_terms_or_says_they_are_unknown() -> None:
+    # a new user's trial: "Add 17 more SambaNova accounts" read as account farming, with no terms and
+    # no word that each account's credit is spent once
+    config = api.load("A")
+    (run,) = api.simulate(config, days=1)
+    options = judge(run, config, api.plan(config)).options
+    samba = next(o for o in options if "SambaNova" in o)
+    assert "terms on several free accounts are not in our sources" in samba
+    assert "credit is one-time" in samba
+    assert not any(" 1 more " in o and "accounts at" in o for o in options)  # one account, not "1 more … accounts"
