@@ -21,15 +21,20 @@ import logging
 import multiprocessing
 import signal
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from capacity.errors import UsageError
-from capacity.studies.runner import Task, TasksDone
+
+if TYPE_CHECKING:  # the runner builds on this module's pool
+    from capacity.studies.runner import Task
 
 T = TypeVar("T")
 
 Executor = Literal["process", "dask"]
 """The executors a sweep can run on."""
+
+TasksDone = Callable[[int, int, str], None]
+"""Told (tasks finished, tasks in all, label of the task that just finished)."""
 
 EXECUTORS: tuple[Executor, ...] = ("process", "dask")
 
