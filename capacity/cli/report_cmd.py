@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    DEFAULT_JOBS,
     MAX_DAYS,
     JsonOption,
     ProvidersOption,
@@ -66,8 +66,8 @@ def _comparison_pages(providers: Path | None, root: Path, jobs: int, tell: Calla
 
 
 def default_jobs() -> int:
-    """Worker processes for the simulations: the machine's cores, at most 4."""
-    return max(1, min(4, os.cpu_count() or 1))
+    """Worker processes for the simulations: the machine's cores, at most 4 (:data:`DEFAULT_JOBS`)."""
+    return DEFAULT_JOBS
 
 
 @app.command()
