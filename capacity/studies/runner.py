@@ -27,6 +27,7 @@ from capacity.config.loader import Configuration
 from capacity.result import RunResult
 from capacity.sim.fluid import simulate_fluid
 from capacity.sim.model import simulate
+from capacity.studies.demand import horizon_days
 from capacity.studies.executors import TasksDone, run_on_processes
 
 __all__ = [
@@ -97,14 +98,15 @@ class SimTask:
         return demand_weight(self.config, self.days)
 
     @property
-    def run_key(self) -> tuple[str, int, int | None, str]:
-        """What the run's numbers depend on: (engine, seed, days, fingerprint of the configuration).
+    def run_key(self) -> tuple[str, int, int, str]:
+        """What the run's numbers depend on: (engine, seed, days of demand, fingerprint of the configuration).
 
         Two tasks with the same key simulate the same thing and give the same result; the label
-        is not part of it.
+        is not part of it, and a horizon given as the scenario's own (B's ``days=1``) is the
+        scenario's (``days=None``).
         """
         seed = self.config.scenario.seed if self.seed is None else self.seed
-        return (self.fidelity, seed, self.days, configuration_fingerprint(self.config))
+        return (self.fidelity, seed, horizon_days(self.config, self.days), configuration_fingerprint(self.config))
 
     def __call__(self, clock: SimClock | None = None) -> RunResult:
         """Simulate."""
@@ -137,7 +139,7 @@ def run_tasks(
     however many processes run them. An exception of a task propagates; Ctrl-C stops the
     workers at once.
     """
-    distinct: dict[tuple[str, int, int | None, str], int] = {}
+    distinct: dict[tuple[str, int, int, str], int] = {}
     same_as: dict[int, int] = {}  # a task -> the earlier task that runs the same simulation
     for i, task in enumerate(tasks):
         if isinstance(task, SimTask):

@@ -73,6 +73,8 @@ def test_a_simulation_asked_for_twice_runs_once_and_serves_both(
         SimTask(tiny, 7, None, "another seed"),
     ]
     assert tasks[0].run_key == tasks[2].run_key  # the label is not part of what is simulated
+    assert SimTask(tiny, None, 1, "B-paid's one day").run_key == tasks[0].run_key  # its own horizon, given
+    assert SimTask(tiny, None, 2, "two days").run_key != tasks[0].run_key
     assert len({t.run_key for t in tasks}) == 3
     finished: list[str] = []
     serial = run_tasks(tasks, 1, done=lambda _d, _t, label: finished.append(label))
