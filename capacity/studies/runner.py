@@ -21,14 +21,14 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, TypeVar
 
 from capacity.config.loader import Configuration
 from capacity.result import RunResult
 from capacity.sim.fluid import simulate_fluid
 from capacity.sim.model import simulate
 from capacity.studies.demand import horizon_days
-from capacity.studies.executors import TasksDone, run_on_processes
+from capacity.studies.executors import SimClock, Task, TasksDone, run_on_processes
 
 __all__ = [
     "Fidelity",
@@ -42,35 +42,13 @@ __all__ = [
     "run_tasks",
 ]
 
-T_co = TypeVar("T_co", covariant=True)
 T = TypeVar("T")
-
-SimClock = Callable[[float, float], None]
 
 Fidelity = Literal["exact", "fluid"]
 """Which engine runs a simulation: every request (exact) or per-minute flows (fluid)."""
-"""Told (simulated time now, end of the run), s, as one simulation advances."""
 
 TaskClock = Callable[[str, float, float], None]
 """Told (label of the running task, simulated time now, end of its run), s; only when run here."""
-
-
-class Task(Protocol[T_co]):
-    """One independent piece of a study; picklable, so that a worker process can run it."""
-
-    @property
-    def label(self) -> str:
-        """What the task is, in a few words (for progress)."""
-        ...
-
-    @property
-    def weight(self) -> float:
-        """Rough cost, to start the heaviest tasks first: interviews it simulates."""
-        ...
-
-    def __call__(self, clock: SimClock | None = None) -> T_co:
-        """Run the task (``clock``: told the simulated time as a simulation advances)."""
-        ...
 
 
 def demand_weight(config: Configuration, days: int | None) -> float:
