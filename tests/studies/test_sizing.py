@@ -120,15 +120,12 @@ def test_knees_at_two_targets_share_their_runs_and_find_what_each_finds_alone(
 ) -> None:
     one = load_scenario("B-gpu", *TINY, "gpu_pools.0.servers=1", "gpu_pools.0.max_batch=1")
     turn, ttft = Target(p95_turn_latency_s=20.0), Target(p95_turn_latency_s=None, p95_ttft_s=5.0)
-    alone = [knee(one, t, rel_tol=0.25) for t in (turn, ttft)]
-    shared = knees(one, (turn, ttft), rel_tol=0.25)
-    assert [k.scale for k in shared] == [k.scale for k in alone]
-    assert [k.upper_scale for k in shared] == [k.upper_scale for k in alone]
-    for together, apart in zip(shared, alone, strict=True):  # the same runs, the same judgements
-        assert [replace(p, wall_time_s=0.0) for p in together.probes] == [
-            replace(p, wall_time_s=0.0) for p in apart.probes
-        ]
-    second = shared[1]
+    shared = knees(one, (turn, ttft), rel_tol=0.5)  # coarse: the sharing, not the precision
+    second, alone = shared[1], knee(one, ttft, rel_tol=0.5)  # the second search, as it runs alone
+    assert (second.scale, second.upper_scale) == (alone.scale, alone.upper_scale)
+    assert second.scale is not None and second.upper_scale is not None
+    # the same runs, the same judgements
+    assert [replace(p, wall_time_s=0.0) for p in second.probes] == [replace(p, wall_time_s=0.0) for p in alone.probes]
     reused = [p for p in second.probes if p.wall_time_s == 0.0]
     first_scales = {p.scale for p in shared[0].probes}
     assert reused and {p.scale for p in reused} <= first_scales  # the floor and the shared steps: not run again
