@@ -44,6 +44,9 @@ MAX_INTERVIEWS = 1_000_000
 """The most interviews a live run drives (a month of scenario A is 33,000)."""
 MAX_WORKERS = 64
 """The most --jobs or --routers processes."""
+DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
+"""Simulations a study (compare, size, report) runs at once by default: the machine's cores, at
+most 4. Its runs are independent and seeded, so the number never changes a figure."""
 
 PIPED_WIDTH = 160
 """Columns of tables written to a pipe or file when COLUMNS is not set."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    DEFAULT_JOBS,
     JsonOption,
     ProvidersOption,
     check_output_folder,
@@ -27,9 +27,6 @@ from capacity.errors import UsageError
 from capacity.report.compare_tables import comparison_json, render_comparison
 from capacity.studies.compare import COMPARISONS, DEFAULT_DAYS
 from capacity.studies.compare import compare as run_comparison
-
-DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
-"""Simulations run at once by default (the runs are independent; the numbers do not change)."""
 
 
 @app.command()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
+import itertools
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    DEFAULT_JOBS,
     MAX_DAYS,
     JsonOption,
     ProvidersOption,
@@ -27,6 +28,9 @@ from capacity.cli.common import (
 )
 from capacity.errors import UsageError
 
+if TYPE_CHECKING:  # the studies are imported when a report runs, not when the CLI starts
+    from capacity.studies.runner import Task, TasksDone
+
 REPORTS_DIR = Path("reports")
 """Where the shipped reports live, relative to the current directory."""
 
@@ -38,11 +42,26 @@ SHIPPED_LEVERS = (("A", "A-levers"),)
 """(base, levers scenario) whose ``compare levers`` page ``--all`` regenerates (reports/levers-<base>/)."""
 
 
-def _comparison_pages(providers: Path | None, root: Path, jobs: int, tell: Callable[[str], None]) -> list[Path]:
-    """Run each shipped comparison (a study) and the levers of A, and write their pages under ``root``."""
+def _all_pages(
+    providers: Path | None, root: Path, jobs: int, tell: Callable[[str], None], done: TasksDone
+) -> list[Path]:
+    """Every shipped page under ``root``: the scenarios' (and the index and the seed audit), the
+    shipped comparisons' and the levers of A.
+
+    All their simulations go into one pool of ``jobs`` processes, longest first, so that no
+    study waits for the tail of another's, and a run two studies share — B's day on its page and
+    in free-vs-gpu, A's first five days in free-vs-gpu and as the levers' "none" row — is made
+    once (:func:`~capacity.studies.runner.run_tasks`).
+    """
     from capacity.config.loader import Configuration
+    from capacity.report import pages
     from capacity.report.compare_page import write_comparison_page
-    from capacity.studies.compare import compare as run_comparison
+    from capacity.report.levers_tables import write_levers_page
+    from capacity.studies.compare import plan_comparison
+    from capacity.studies.levers import plan_levers
+    from capacity.studies.runner import run_tasks
+    from capacity.studies.runs import RunRequest, plan_runs
+
 
     cache: dict[str, Configuration] = {}
 
@@ -51,23 +70,38 @@ def _comparison_pages(providers: Path | None, root: Path, jobs: int, tell: Calla
             cache[name] = load(name, providers, None)
         return cache[name]
 
-    written: list[Path] = []
-    for name in SHIPPED_COMPARISONS:
-        tell(f"comparison {name} …")
-        written += write_comparison_page(run_comparison([name], loader, jobs=jobs), root / name)
-    from capacity.report.levers_tables import write_levers_page
-    from capacity.studies.levers import compare_levers
-
-    for base, full in SHIPPED_LEVERS:
-        tell(f"comparison levers -s {base} …")
-        result = compare_levers(loader(base), loader(full), jobs=jobs)
-        written += write_levers_page(result, root / f"levers-{base}")
+    began = time.perf_counter()
+    names = pages.ALL_SCENARIOS
+    scenario_runs = plan_runs([RunRequest(loader(name)) for name in names])
+    comparisons = [plan_comparison([name], loader) for name in SHIPPED_COMPARISONS]
+    levers = [plan_levers(loader(base), loader(full)) for base, full in SHIPPED_LEVERS]
+    parts = [scenario_runs.tasks, *(c.tasks for c in comparisons), *(lv.tasks for lv in levers)]
+    tasks: list[Task[Any]] = [task for part in parts for task in part]
+    studied = ", ".join([*SHIPPED_COMPARISONS, *(f"levers of {base}" for base, _ in SHIPPED_LEVERS)])
+    tell(f"simulating {len(tasks)} runs (pages of {', '.join(names)} with their capacity curves; {studied}) "
+         f"in {jobs} process(es)")
+    results = run_tasks(tasks, jobs, done=done)
+    ends = list(itertools.accumulate(len(part) for part in parts))
+    chunks = [results[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+    elapsed = time.perf_counter() - began
+    studies = [
+        ("free-vs-gpu", "Strategies side by side: 2025 free tiers against self-hosted RTX 4090s, with TCO"),
+        *((f"levers-{base}", f"What each lever of {full} is worth over {base}, alone and together")
+          for base, full in SHIPPED_LEVERS),
+    ]
+    runs = scenario_runs.finish(chunks[0])
+    written = pages.write_all(dict(zip(names, runs, strict=True)), root, progress=tell, studies=studies)
+    compared = chunks[1 : 1 + len(comparisons)]
+    for name, planned, chunk in zip(SHIPPED_COMPARISONS, comparisons, compared, strict=True):
+        written += write_comparison_page(planned.finish(chunk, elapsed), root / name)
+    for (base, _), lever_plan, chunk in zip(SHIPPED_LEVERS, levers, chunks[1 + len(comparisons) :], strict=True):
+        written += write_levers_page(lever_plan.finish(chunk, elapsed), root / f"levers-{base}")
     return written
 
 
 def default_jobs() -> int:
-    """Worker processes for the simulations: the machine's cores, at most 4."""
-    return max(1, min(4, os.cpu_count() or 1))
+    """Worker processes for the simulations: the machine's cores, at most 4 (:data:`DEFAULT_JOBS`)."""
+    return DEFAULT_JOBS
 
 
 @app.command()
@@ -152,19 +186,7 @@ def report(
             raise UsageError("--all regenerates the shipped reports as committed: no --days, --seed or --set")
         if all_:
             check_output_folder(out or REPORTS_DIR)
-            names = pages.ALL_SCENARIOS
-            runs = run_scenarios(
-                [RunRequest(load(name, providers, None)) for name in names], workers, tell, done=done
-            )
-            studies = [
-                ("free-vs-gpu", "Strategies side by side: 2025 free tiers against self-hosted RTX 4090s, with TCO"),
-                *((f"levers-{base}", f"What each lever of {full} is worth over {base}, alone and together")
-                  for base, full in SHIPPED_LEVERS),
-            ]
-            written = pages.write_all(
-                dict(zip(names, runs, strict=True)), out or REPORTS_DIR, progress=tell, studies=studies
-            )
-            written += _comparison_pages(providers, out or REPORTS_DIR, workers, tell)
+            written = _all_pages(providers, out or REPORTS_DIR, workers, tell, done)
         elif scenario == pages.SEED_AUDIT:
             if days is not None or seed is not None or set_:
                 raise UsageError("the seed audit runs the shipped scenarios as they are: no --days, --seed or --set")

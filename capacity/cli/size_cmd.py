@@ -10,6 +10,7 @@ import typer
 
 from capacity.cli.app import app
 from capacity.cli.common import (
+    DEFAULT_JOBS,
     MAX_DAYS,
     MAX_WORKERS,
     JsonOption,
@@ -165,7 +166,7 @@ def size(
     max_servers: Annotated[int, typer.Option("--max-servers", metavar="N", min=1, max=MAX_FLEET,
         help="Largest fleet tried.")] = MAX_SERVERS,
     jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", min=1, max=MAX_WORKERS,
-        help="Probes simulated at once, in processes.")] = 1,
+        help="Probes simulated at once, in processes (default: the cores, at most 4).")] = DEFAULT_JOBS,
     as_json: JsonOption = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
@@ -175,7 +176,8 @@ def size(
     taking every request) with ≥ 99 % of interviews carried and p95 turn latency within the
     target; a roofline bound starts the search, then it gallops and bisects. --knee instead
     finds the most interviews/day a fixed fleet carries within the target. Scenario B's full
-    day takes about a minute a try; the answer is certified by runs at N and N − 1 servers.
+    day takes about a minute a try, and --jobs tries run at once (the machine's cores by default;
+    the answer does not depend on it); the answer is certified by runs at N and N − 1 servers.
     Note: an idle RTX 4090 running Llama 3.1 8B in fp16 already takes about 3.1 s at p95 for
     the turns of B's interview a candidate waits for, so a 3 s turn target has no answer there:
     try --precision int8, or --p95-ttft 1s --p95-turn-latency off (a streamed voice interview).

@@ -27,7 +27,9 @@ numbers are always shown beside the verdict.
 
 The claims' simulations — twelve knee searches (three cards × two targets × two calendars)
 and the 24/7 run of the seed's fleet — run as tasks of :func:`capacity.studies.compare.compare`,
-in the same process pool as the strategies' runs.
+in the same process pool as the strategies' runs: one task per card and calendar searches both
+targets' knees, so that a demand scale both searches try (the latency floor, the first guess,
+the first galloping steps) is simulated once.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from capacity.result import RunResult
 from capacity.studies.costs import paid_option, reference_options, tokens_per_interview
 from capacity.studies.demand import month_days
 from capacity.studies.runner import SimClock, SimTask, demand_weight
-from capacity.studies.sizing import Knee, knee
+from capacity.studies.sizing import Knee, knees
 from capacity.studies.target import Target
 from capacity.studies.variants import one_card
 from capacity.workload.calendar import active_hours_per_day
@@ -142,10 +144,14 @@ CARDS: tuple[tuple[str, str, str], ...] = (
 
 @dataclass(frozen=True)
 class KneeTask:
-    """One card's knee at one target (a task of :func:`~capacity.studies.runner.run_tasks`)."""
+    """One card's knees at each target on one calendar (a task of :func:`~capacity.studies.runner.run_tasks`).
+
+    The targets' searches run one after the other on the same configuration and seed, so a
+    demand scale two of them try is simulated once (:func:`~capacity.studies.sizing.knees`).
+    """
 
     config: Configuration
-    target: Target
+    targets: tuple[Target, ...]
     seed: int | None
     label: str
     rel_tol: float
@@ -153,16 +159,16 @@ class KneeTask:
     @property
     def weight(self) -> float:
         """Interviews simulated: a search is about a dozen runs of the scenario."""
-        return 12 * demand_weight(self.config, None)
+        return 12 * len(self.targets) * demand_weight(self.config, None)
 
-    def __call__(self, clock: SimClock | None = None) -> Knee:
-        """Search the knee."""
+    def __call__(self, clock: SimClock | None = None) -> tuple[Knee, ...]:
+        """Search the knees, in the order of :attr:`targets`."""
         tick = None if clock is None else (lambda _what, now, end: clock(now, end))
-        return knee(self.config, self.target, seed=self.seed, rel_tol=self.rel_tol, progress=tick)
+        return knees(self.config, self.targets, seed=self.seed, rel_tol=self.rel_tol, progress=tick)
 
 
-ClaimRun = Knee | RunResult
-"""What a task of the claims gives: a knee search, or a full run of the seed's fleet."""
+ClaimRun = tuple[Knee, ...] | RunResult
+"""What a task of the claims gives: a card's knee searches, or a full run of the seed's fleet."""
 
 
 @dataclass(frozen=True)
@@ -190,11 +196,10 @@ class ClaimStudy:
         strict = Target(p95_turn_latency_s=sla.p95_turn_latency_s)
         tasks: list[KneeTask | SimTask] = []
         for _, model, precision in CARDS:
-            for target_name, target in (("streaming", streaming), ("turn target", strict)):
-                for name, config in (("business hours", business), ("24/7", allday)):
-                    card = one_card(config, model=model, precision=precision)
-                    label = f"knee of 1× RTX 4090 {model} {precision}, {target_name}, {name}"
-                    tasks.append(KneeTask(card, target, seed, label, KNEE_TOLERANCE))
+            for name, config in (("business hours", business), ("24/7", allday)):
+                card = one_card(config, model=model, precision=precision)
+                label = f"knees of 1× RTX 4090 {model} {precision}, streaming and turn target, {name}"
+                tasks.append(KneeTask(card, (streaming, strict), seed, label, KNEE_TOLERANCE))
         tasks.append(SimTask(allday, seed, None, "B-gpu-24h (3× RTX 4090, 24/7)"))
         in_table = "B-gpu" in configs
         if not in_table:
@@ -205,10 +210,14 @@ class ClaimStudy:
         self, results: Sequence[ClaimRun], runs: dict[str, RunResult]
     ) -> tuple[tuple[CardCapacity, ...], tuple[ClaimCheck, ...]]:
         """The cards and the claims' checks from the results of :attr:`tasks` (in order) and the table's runs."""
-        n = 4 * len(CARDS)
-        knees = [r for r in results[:n] if isinstance(r, Knee)]
+        n = 2 * len(CARDS)  # a task per card and calendar, each with the streaming and the turn-target knee
+        searched = [r for r in results[:n] if isinstance(r, tuple)]
         fulls = [r for r in results[n:] if isinstance(r, RunResult)]
-        assert len(knees) == n and len(fulls) == len(results) - n, "results out of task order"
+        assert len(searched) == n and len(fulls) == len(results) - n, "results out of task order"
+        knees: list[Knee] = []
+        for business, allday in zip(searched[::2], searched[1::2], strict=True):  # one card's two tasks
+            (streaming_business, strict_business), (streaming_allday, strict_allday) = business, allday
+            knees += [streaming_business, streaming_allday, strict_business, strict_allday]
         catalog = self.business.gpu_catalog
         sla = self.business.scenario.sla.p95_turn_latency_s
         full_allday = fulls[0]

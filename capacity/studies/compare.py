@@ -253,6 +253,85 @@ def group_by_demand(configs: Sequence[Configuration]) -> tuple[tuple[str, tuple[
     return tuple((names[0], tuple(names)) for names in groups.values())
 
 
+@dataclass(frozen=True)
+class PlannedComparison:
+    """A comparison laid out as independent runs (:attr:`tasks`), before any of them ran.
+
+    :func:`compare` runs the tasks in a pool of its own; ``capacity report --all`` puts them in
+    one pool with the other studies' runs (a run two studies share is then made once) and
+    hands each study its results with :meth:`finish`.
+    """
+
+    comparison: Comparison
+    configs: dict[str, Configuration]
+    seed: int | None
+    days: int
+    order: tuple[str, ...]
+    """The table's scenarios in row order: the first ``len(order)`` tasks are their runs."""
+    study: ClaimStudy | None
+    tasks: tuple[SimTask | KneeTask, ...]
+
+    def finish(self, results: Sequence[ClaimRun], wall_time_s: float) -> ComparisonResult:
+        """The comparison from the results of :attr:`tasks`, in task order."""
+        n = len(self.order)
+        runs = {name: r for name, r in zip(self.order, results[:n], strict=True) if isinstance(r, RunResult)}
+        groups = []
+        for label, group in self.comparison.groups:
+            rows = tuple(strategy_row(self.configs[name], runs[name], label) for name in group)
+            groups.append(_group(label, rows, [self.configs[name] for name in group]))
+        checks: tuple[ClaimCheck, ...] = ()
+        cards: tuple[CardCapacity, ...] = ()
+        if self.study is not None:
+            cards, checks = self.study.finish(results[n:], runs)
+        return ComparisonResult(
+            self.comparison.name,
+            self.comparison.title,
+            self.seed,
+            self.days,
+            tuple(groups),
+            checks,
+            cards,
+            tuple((name, runs[name]) for name in self.order),
+            wall_time_s,
+        )
+
+
+def plan_comparison(
+    names: Sequence[str],
+    load: Loader,
+    *,
+    days: int = DEFAULT_DAYS,
+    seed: int | None = None,
+    claims: bool | None = None,
+) -> PlannedComparison:
+    """The runs of a named comparison, or of the scenarios ``names`` (see :func:`compare`).
+
+    Raises UsageError when ``names`` is empty, and as ``load`` does for an unknown scenario.
+    """
+    if not names:
+        raise UsageError("name a comparison (" + ", ".join(COMPARISONS) + ") or two or more scenarios")
+    named = resolve(names)
+    if named is None:
+        unique = list(dict.fromkeys(names))
+        configs = {n: load(n) for n in unique}
+        comparison = Comparison(
+            "custom",
+            "Scenarios " + ", ".join(unique),
+            group_by_demand(list(configs.values())),
+            claims=any(c.scenario.gpu_pools for c in configs.values()),
+        )
+    else:
+        comparison = named
+        configs = {n: load(n) for _, group in named.groups for n in group}
+    check_claims = comparison.claims if claims is None else claims
+    order = tuple(n for _, group in comparison.groups for n in group)
+    tasks: list[SimTask | KneeTask] = [SimTask(configs[n], seed, run_days(configs[n], days), n) for n in order]
+    study = ClaimStudy.build(load, seed, configs) if check_claims else None
+    if study is not None:
+        tasks += study.tasks
+    return PlannedComparison(comparison, configs, seed, days, order, study, tuple(tasks))
+
+
 def compare(
     names: Sequence[str],
     load: Loader,
@@ -270,51 +349,9 @@ def compare(
     knee searches — goes into one pool of ``jobs`` processes; the numbers do not depend on it.
     """
     began = time.perf_counter()
-    if not names:
-        raise UsageError("name a comparison (" + ", ".join(COMPARISONS) + ") or two or more scenarios")
-    named = resolve(names)
-    if named is None:
-        unique = list(dict.fromkeys(names))
-        configs = {n: load(n) for n in unique}
-        comparison = Comparison(
-            "custom",
-            "Scenarios " + ", ".join(unique),
-            group_by_demand(list(configs.values())),
-            claims=any(c.scenario.gpu_pools for c in configs.values()),
-        )
-    else:
-        comparison = named
-        configs = {n: load(n) for _, group in named.groups for n in group}
-    check_claims = comparison.claims if claims is None else claims
-
-    order = [n for _, group in comparison.groups for n in group]
-    tasks: list[SimTask | KneeTask] = [SimTask(configs[n], seed, run_days(configs[n], days), n) for n in order]
-    study: ClaimStudy | None = None
-    if check_claims:
-        study = ClaimStudy.build(load, seed, configs)
-        tasks += study.tasks
-    results: list[ClaimRun] = run_tasks(tasks, jobs, done=progress)
-    runs = {n: r for n, r in zip(order, results[: len(order)], strict=True) if isinstance(r, RunResult)}
-
-    groups = []
-    for label, group in comparison.groups:
-        rows = tuple(strategy_row(configs[n], runs[n], label) for n in group)
-        groups.append(_group(label, rows, [configs[n] for n in group]))
-    checks: tuple[ClaimCheck, ...] = ()
-    cards: tuple[CardCapacity, ...] = ()
-    if study is not None:
-        cards, checks = study.finish(results[len(order) :], runs)
-    return ComparisonResult(
-        comparison.name,
-        comparison.title,
-        seed,
-        days,
-        tuple(groups),
-        checks,
-        cards,
-        tuple((n, runs[n]) for n in order),
-        time.perf_counter() - began,
-    )
+    planned = plan_comparison(names, load, days=days, seed=seed, claims=claims)
+    results: list[ClaimRun] = run_tasks(planned.tasks, jobs, done=progress)
+    return planned.finish(results, time.perf_counter() - began)
 
 
 # ---------------------------------------------------------------------------------------------

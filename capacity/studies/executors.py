@@ -21,22 +21,57 @@ import logging
 import multiprocessing
 import signal
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from capacity.errors import UsageError
-from capacity.studies.runner import Task, TasksDone
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+SimClock = Callable[[float, float], None]
+"""Told (simulated time now, end of the run), s, as one simulation advances."""
+
 
 Executor = Literal["process", "dask"]
 """The executors a sweep can run on."""
+
+TasksDone = Callable[[int, int, str], None]
+"""Told (tasks finished, tasks in all, label of the task that just finished)."""
 
 EXECUTORS: tuple[Executor, ...] = ("process", "dask")
 
 CONNECT_TIMEOUT_S = 20.0
 """How long to wait for a Dask scheduler to answer, s."""
 
-__all__ = ["CONNECT_TIMEOUT_S", "EXECUTORS", "Executor", "TasksDone", "run_on", "run_on_dask", "run_on_processes"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "EXECUTORS",
+    "Executor",
+    "SimClock",
+    "Task",
+    "TasksDone",
+    "run_on",
+    "run_on_dask",
+    "run_on_processes",
+]
+
+
+class Task(Protocol[T_co]):
+    """One independent piece of a study; picklable, so that a worker process can run it."""
+
+    @property
+    def label(self) -> str:
+        """What the task is, in a few words (for progress)."""
+        ...
+
+    @property
+    def weight(self) -> float:
+        """Rough cost, to start the heaviest tasks first: interviews it simulates."""
+        ...
+
+    def __call__(self, clock: SimClock | None = None) -> T_co:
+        """Run the task (``clock``: told the simulated time as a simulation advances)."""
+        ...
 
 
 def run_on(

@@ -315,6 +315,57 @@ def with_lever(base: Configuration, full: Configuration, lever: Lever) -> Config
 # The study
 
 
+@dataclass(frozen=True)
+class PlannedLevers:
+    """A lever comparison laid out as its runs (:attr:`tasks`: none, each lever alone, all), before any ran."""
+
+    base: Configuration
+    full: Configuration
+    seed: int
+    horizon: int | None
+    rows: tuple[tuple[str, str, tuple[str, ...], Configuration], ...]
+    """(row label, title, levers on, configuration) per run, in row order."""
+    tasks: tuple[SimTask, ...]
+
+    def finish(self, results: Sequence[RunResult], wall_time_s: float) -> LeverComparison:
+        """The comparison from the results of :attr:`tasks`, in task order."""
+        rows = tuple(
+            LeverRow(
+                label,
+                title,
+                on,
+                strategy_row(cfg, result, self.full.scenario.name),
+                result.requests.api_calls / result.interviews.carried if result.interviews.carried else float("inf"),
+            )
+            for (label, title, on, cfg), result in zip(self.rows, results, strict=True)
+        )
+        return LeverComparison(
+            self.full.scenario.name,
+            self.base.scenario.name,
+            self.seed,
+            self.horizon if self.horizon is not None else self.full.scenario.demand.days,
+            rows,
+            tuple((label, r) for (label, _, _, _), r in zip(self.rows, results, strict=True)),
+            wall_time_s,
+        )
+
+
+def plan_levers(
+    base: Configuration, full: Configuration, *, days: int = DEFAULT_DAYS, seed: int | None = None
+) -> PlannedLevers:
+    """The runs of :func:`compare_levers`; raises UsageError as :func:`lever_settings` does."""
+    levers = lever_settings(base, full)
+    run_seed = full.scenario.seed if seed is None else seed
+    horizon = run_days(full, days)
+    rows: tuple[tuple[str, str, tuple[str, ...], Configuration], ...] = (
+        ("none", f"{base.scenario.name} as it is", (), base),
+        *((lv.name, lv.title, (lv.name,), with_lever(base, full, lv)) for lv in levers),
+        ("all", f"{full.scenario.name}: every lever", tuple(lv.name for lv in levers), full),
+    )
+    tasks = tuple(SimTask(cfg, run_seed, horizon, label) for label, _, _, cfg in rows)
+    return PlannedLevers(base, full, run_seed, horizon, rows, tasks)
+
+
 def compare_levers(
     base: Configuration,
     full: Configuration,
@@ -331,32 +382,6 @@ def compare_levers(
     :func:`lever_settings` does.
     """
     began = time.perf_counter()
-    levers = lever_settings(base, full)
-    run_seed = full.scenario.seed if seed is None else seed
-    horizon = run_days(full, days)
-    plans: list[tuple[str, str, tuple[str, ...], Configuration]] = [
-        ("none", f"{base.scenario.name} as it is", (), base),
-        *((lv.name, lv.title, (lv.name,), with_lever(base, full, lv)) for lv in levers),
-        ("all", f"{full.scenario.name}: every lever", tuple(lv.name for lv in levers), full),
-    ]
-    tasks = [SimTask(cfg, run_seed, horizon, label) for label, _, _, cfg in plans]
-    results: Sequence[RunResult] = run_tasks(tasks, jobs, done=progress)
-    rows = tuple(
-        LeverRow(
-            label,
-            title,
-            on,
-            strategy_row(cfg, result, full.scenario.name),
-            result.requests.api_calls / result.interviews.carried if result.interviews.carried else float("inf"),
-        )
-        for (label, title, on, cfg), result in zip(plans, results, strict=True)
-    )
-    return LeverComparison(
-        full.scenario.name,
-        base.scenario.name,
-        run_seed,
-        horizon if horizon is not None else full.scenario.demand.days,
-        rows,
-        tuple((label, r) for (label, _, _, _), r in zip(plans, results, strict=True)),
-        time.perf_counter() - began,
-    )
+    planned = plan_levers(base, full, days=days, seed=seed)
+    results: Sequence[RunResult] = run_tasks(planned.tasks, jobs, done=progress)
+    return planned.finish(results, time.perf_counter() - began)

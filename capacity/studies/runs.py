@@ -54,6 +54,53 @@ class RunRequest:
     """The seed's claims, checked against this scenario's providers in its plan."""
 
 
+@dataclass(frozen=True)
+class PlannedRuns:
+    """The runs of a set of report pages (:attr:`tasks`: each scenario's run and its curve's), before any ran."""
+
+    requests: tuple[RunRequest, ...]
+    plans: tuple[PlanResult, ...]
+    main: tuple[int, ...]
+    """Index in :attr:`tasks` of each request's own run."""
+    curves: tuple[tuple[tuple[float, int], ...], ...]
+    """(demand scale, index in :attr:`tasks`) of each request's capacity-curve runs."""
+    tasks: tuple[SimTask, ...]
+
+    def finish(self, results: Sequence[RunResult]) -> list[ScenarioRun]:
+        """Each request's :class:`ScenarioRun`, from the results of :attr:`tasks` in task order."""
+        out = []
+        for req, plan, main, points in zip(self.requests, self.plans, self.main, self.curves, strict=True):
+            seed = req.config.scenario.seed if req.seed is None else req.seed
+            curve = (
+                curve_from(
+                    req.config, plan, [(f, results[i]) for f, i in points], days=curve_days(req.config), seed=seed
+                )
+                if points
+                else None
+            )
+            out.append(ScenarioRun(req.config, plan, results[main], curve))
+        return out
+
+
+def plan_runs(requests: Sequence[RunRequest]) -> PlannedRuns:
+    """Plan each request (static arithmetic) and lay out its simulations: its run, its curve's runs."""
+    plans = tuple(make_plan(r.config, r.reference_claims) for r in requests)
+    tasks: list[SimTask] = []
+    main_index: list[int] = []
+    curve_index: list[tuple[tuple[float, int], ...]] = []
+    for req, plan in zip(requests, plans, strict=True):
+        seed = req.config.scenario.seed if req.seed is None else req.seed
+        main_index.append(len(tasks))
+        tasks.append(SimTask(req.config, seed, req.days, req.config.scenario.name))
+        points: list[tuple[float, int]] = []
+        if req.curve:
+            for factor, task in curve_tasks(req.config, plan, days=curve_days(req.config), seed=seed):
+                points.append((factor, len(tasks)))
+                tasks.append(task)
+        curve_index.append(tuple(points))
+    return PlannedRuns(tuple(requests), plans, tuple(main_index), tuple(curve_index), tuple(tasks))
+
+
 def run_scenarios(
     requests: Sequence[RunRequest],
     jobs: int = 1,
@@ -65,24 +112,16 @@ def run_scenarios(
 
     ``progress`` is told what is being done, in words; ``done(finished, total, label)`` as each
     run finishes (a progress bar's feed; without it, ``progress`` gets a line per run)."""
-    plans = [make_plan(r.config, r.reference_claims) for r in requests]
-    tasks: list[SimTask] = []
-    main_index: list[int] = []
-    curve_index: list[list[tuple[float, int]]] = []
-    for req, plan in zip(requests, plans, strict=True):
-        seed = req.config.scenario.seed if req.seed is None else req.seed
-        main_index.append(len(tasks))
-        tasks.append(SimTask(req.config, seed, req.days, req.config.scenario.name))
-        points: list[tuple[float, int]] = []
-        if req.curve:
-            for factor, task in curve_tasks(req.config, plan, days=curve_days(req.config), seed=seed):
-                points.append((factor, len(tasks)))
-                tasks.append(task)
-        curve_index.append(points)
+    planned = plan_runs(requests)
     if progress:
         names = ", ".join(r.config.scenario.name for r in requests)
-        curves = " and their capacity curves" if any(curve_index) else ""
-        progress(f"simulating {len(tasks)} runs ({names}{curves}) in {jobs} process(es)")
+        curves = " and their capacity curves" if any(planned.curves) else ""
+        progress(f"simulating {len(planned.tasks)} runs ({names}{curves}) in {jobs} process(es)")
+    return planned.finish(run_tasks(planned.tasks, jobs, done=progress_feed(progress, done)))
+
+
+def progress_feed(progress: Progress | None, done: TasksDone | None) -> TasksDone:
+    """What :func:`run_tasks` tells as each run ends: ``done``, else a line to ``progress`` (else nothing)."""
 
     def tell(finished: int, total: int, label: str) -> None:
         if done is not None:
@@ -90,16 +129,4 @@ def run_scenarios(
         elif progress:
             progress(f"  run {finished}/{total} done ({label})")
 
-    results = run_tasks(tasks, jobs, done=tell)
-    out = []
-    for req, plan, main, points in zip(requests, plans, main_index, curve_index, strict=True):
-        seed = req.config.scenario.seed if req.seed is None else req.seed
-        curve = (
-            curve_from(
-                req.config, plan, [(f, results[i]) for f, i in points], days=curve_days(req.config), seed=seed
-            )
-            if points
-            else None
-        )
-        out.append(ScenarioRun(req.config, plan, results[main], curve))
-    return out
+    return tell

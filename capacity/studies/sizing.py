@@ -31,7 +31,7 @@ a search. Probes of one round run in parallel with ``jobs`` > 1
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from capacity.config.gpus import GpuPool
 from capacity.config.loader import Configuration
@@ -364,6 +364,7 @@ def knee(
     jobs: int = 1,
     progress: SizingProgress | None = None,
     floor: Probe | None = None,
+    known: dict[float, Probe] | None = None,
 ) -> Knee:
     """The largest demand scale the plan carries within ``target``, to a relative ``rel_tol``.
 
@@ -371,10 +372,22 @@ def knee(
     demand) when the plan is all GPU pools, else the scenario's own demand; the search gallops
     (× 1.25, then squaring the step) until a scale misses and one meets, then bisects on a log
     scale (``jobs`` > 1: that many probes a round, in parallel).
+
+    ``known`` holds the probes already simulated of this configuration, seed and horizon, by
+    demand scale, whatever target judged them (:func:`knees` shares one between targets): a
+    scale found there is judged against ``target`` without a new run (its ``wall_time_s`` is
+    then 0), and each new probe is added to it. The search and its answer are the same as
+    without it.
     """
     sc = config.scenario
+    memo: dict[float, Probe] = {} if known is None else known
     if floor is None:
-        floor = latency_floor(config, target, seed=seed, days=days, progress=progress)
+        scale = min(1.0, FLOOR_INTERVIEWS / sc.demand.interviews)
+        if scale in memo:
+            floor = _judged(memo[scale], target)
+        else:
+            floor = latency_floor(config, target, seed=seed, days=days, progress=progress)
+    memo.setdefault(floor.scale, floor)
     servers = sum(p.servers for p in sc.gpu_pools)
     if not floor.met:
         return Knee(
@@ -397,11 +410,15 @@ def knee(
 
     def run(scales: list[float]) -> None:
         todo = [s for s in dict.fromkeys(scales) if s not in probes]
+        for s in todo:
+            if s in memo:
+                probes[s] = _judged(memo[s], target)
+        todo = [s for s in todo if s not in probes]
         tasks = [
             ProbeTask(scale_demand(config, s), target, servers, s, seed, days, f"demand × {s:.3g}") for s in todo
         ]
         for s, result in zip(todo, _run_probes(tasks, jobs, progress), strict=True):
-            probes[s] = result
+            probes[s] = memo[s] = result
 
     k = max(1, jobs)
     lo: float = floor.scale
@@ -446,3 +463,31 @@ def knee(
     else:
         reason = f"demand × {best.scale:.3g} meets the target and × {hi:.3g} does not"
     return Knee(sc.name, target, best.scale, best.offered_per_day, hi, floor, ordered, reason)
+
+
+def knees(
+    config: Configuration,
+    targets: tuple[Target, ...],
+    *,
+    seed: int | None = None,
+    days: int | None = None,
+    rel_tol: float = 0.03,
+    progress: SizingProgress | None = None,
+) -> tuple[Knee, ...]:
+    """The :func:`knee` of one plan at each of ``targets``, one after the other, sharing their runs.
+
+    A demand scale is simulated once whichever target's search asks for it first (the latency
+    floor, the first guess and the galloping steps often coincide); each knee is the one
+    :func:`knee` finds alone.
+    """
+    known: dict[float, Probe] = {}
+    return tuple(
+        knee(config, target, seed=seed, days=days, rel_tol=rel_tol, progress=progress, known=known)
+        for target in targets
+    )
+
+
+def _judged(probe: Probe, target: Target) -> Probe:
+    """A probe already simulated, judged against ``target`` (no simulation time spent on it again)."""
+    met = target.met(probe.carried_share, probe.p95_turn_latency_s, probe.p95_ttft_s)
+    return replace(probe, met=met, wall_time_s=0.0)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from typer.testing import CliRunner
 
 from capacity.cli import app
+from capacity.studies.runner import Task
+
+T = TypeVar("T")
 
 runner = CliRunner()
 SMALL = ["--set", "demand.interviews=2000", "--set", "candidates.count=200"]
@@ -81,3 +87,47 @@ def test_a_page_of_a_users_own_file_names_that_file(tmp_path: Path) -> None:
     assert f"A simulated run of `{own}` on `providers.yaml`" in page
     assert f"Regenerate with `capacity report --scenario {own}`" in page
     assert "scenarios/small.yaml" not in page
+
+
+TINY = "demand: {kind: per_day, interviews: 200, days: 1}\ncandidates: {count: 20}\n"
+LEVERS = {
+    "scenarios/Tb.yaml": ("", "extends: B\ndescription: tiny free tiers\n" + TINY),
+    "scenarios/Tb-levers.yaml": ("", "extends: Tb\nrouting: {session_affinity: true}\n"),
+}
+
+
+def test_report_all_runs_every_study_in_one_pool_and_a_shared_run_once(
+    config_copy: Callable[[dict[str, tuple[str, str]]], Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """--all on stand-ins: a page of Tb (a curve of two points) and the levers of Tb; the page's run
+    is also the levers' "none" row and the curve's point at Tb's own demand (its one day)."""
+    from capacity.cli import report_cmd
+    from capacity.report import pages
+    from capacity.studies import runner as runner_module
+    from capacity.studies import runs
+
+    monkeypatch.setattr(runs, "curve_tasks", functools.partial(runs.curve_tasks, factors=(0.5, 1.0)))
+    monkeypatch.chdir(config_copy(LEVERS))
+    monkeypatch.setattr(pages, "ALL_SCENARIOS", ("Tb",))
+    monkeypatch.setattr(report_cmd, "SHIPPED_COMPARISONS", ())
+    monkeypatch.setattr(report_cmd, "SHIPPED_LEVERS", (("Tb", "Tb-levers"),))
+    pools: list[tuple[int, int]] = []  # (tasks asked for, runs made) per call of the pool
+    real = runner_module.run_tasks
+
+    def spy(tasks: Sequence[Task[T]], processes: int = 1, **kwargs: Any) -> list[T]:
+        made: list[int] = []
+        results = real(tasks, processes, done=lambda finished, _total, _label: made.append(finished))
+        pools.append((len(tasks), len(made)))
+        return results
+
+    monkeypatch.setattr(runner_module, "run_tasks", spy)
+    out = tmp_path / "reports"
+    result = runner.invoke(app, ["report", "--all", "--jobs", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    # one pool of six tasks: Tb's run, its curve at × 0.5 and × 1, the levers' none, prompt caching
+    # alone and all; Tb's run, the curve's × 1 and "none" are one simulation: four runs made
+    assert pools == [(6, 4)]
+    assert (out / "Tb" / "README.md").is_file()
+    levers_page = (out / "levers-Tb" / "README.md").read_text(encoding="utf-8")
+    assert "| none (Tb) |" in levers_page and "| all (Tb-levers) |" in levers_page
+    assert "levers-Tb" in (out / "README.md").read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ from capacity.errors import UsageError
 
 runner = CliRunner()
 
-TINY = ["--set", "demand.interviews=200", "--set", "candidates.count=20"]
+TINY = ["--set", "demand.interviews=200", "--set", "candidates.count=20", "--jobs", "1"]  # runs here: no pool to spawn
 SLOW = [
     *TINY,
     "--set",

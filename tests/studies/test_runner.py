@@ -59,3 +59,30 @@ def test_a_simulation_task_weighs_the_interviews_it_simulates(
     assert SimTask(config_a, None, None, "A").weight == 50_000
     b = load_scenario("B")
     assert demand_weight(b, 2) == 100_000  # a daily demand, two days of it
+
+
+def test_a_simulation_asked_for_twice_runs_once_and_serves_both(
+    load_scenario: Callable[..., Configuration],
+) -> None:
+    tiny = load_scenario("B-paid", "demand.interviews=40", "candidates.count=4")
+    bigger = load_scenario("B-paid", "demand.interviews=80", "candidates.count=8")
+    tasks = [
+        SimTask(tiny, None, None, "page of B-paid"),
+        SimTask(bigger, None, None, "twice the demand"),
+        SimTask(tiny, tiny.scenario.seed, None, "row of B-paid"),  # the scenario's own seed, given
+        SimTask(tiny, 7, None, "another seed"),
+    ]
+    assert tasks[0].run_key == tasks[2].run_key  # the label is not part of what is simulated
+    assert SimTask(tiny, None, 1, "B-paid's one day").run_key == tasks[0].run_key  # its own horizon, given
+    assert SimTask(tiny, None, 2, "two days").run_key != tasks[0].run_key
+    assert len({t.run_key for t in tasks}) == 3
+    finished: list[str] = []
+    serial = run_tasks(tasks, 1, done=lambda _d, _t, label: finished.append(label))
+    assert sorted(finished) == ["another seed", "page of B-paid", "twice the demand"]  # three runs, not four
+    assert serial[2] is serial[0]
+    assert serial[0].interviews.requested == 40 and serial[1].interviews.requested == 80
+    assert serial[3].headline() != serial[0].headline()  # another seed, another run
+
+    parallel = run_tasks(tasks, 2)  # worker processes: the same numbers, the same reuse
+    assert [r.headline() for r in parallel] == [r.headline() for r in serial]
+    assert parallel[2] is parallel[0]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
 from capacity.studies.demand import scale_demand
-from capacity.studies.sizing import knee, latency_floor, min_servers, probe, roofline_interviews_per_day
+from capacity.studies.sizing import knee, knees, latency_floor, min_servers, probe, roofline_interviews_per_day
 from capacity.studies.target import Target
 from capacity.studies.variants import sized_pool, with_servers
 
@@ -112,6 +113,23 @@ def test_knee_is_bracketed_and_under_the_roofline(load_scenario: Callable[..., C
     bound = roofline_interviews_per_day(one, sized_pool(one))
     assert bound == pytest.approx(632.6, rel=0.01)
     assert result.interviews_per_day <= bound
+
+
+def test_knees_at_two_targets_share_their_runs_and_find_what_each_finds_alone(
+    load_scenario: Callable[..., Configuration],
+) -> None:
+    one = load_scenario("B-gpu", *TINY, "gpu_pools.0.servers=1", "gpu_pools.0.max_batch=1")
+    turn, ttft = Target(p95_turn_latency_s=20.0), Target(p95_turn_latency_s=None, p95_ttft_s=5.0)
+    shared = knees(one, (turn, ttft), rel_tol=0.5)  # coarse: the sharing, not the precision
+    second, alone = shared[1], knee(one, ttft, rel_tol=0.5)  # the second search, as it runs alone
+    assert (second.scale, second.upper_scale) == (alone.scale, alone.upper_scale)
+    assert second.scale is not None and second.upper_scale is not None
+    # the same runs, the same judgements
+    assert [replace(p, wall_time_s=0.0) for p in second.probes] == [replace(p, wall_time_s=0.0) for p in alone.probes]
+    reused = [p for p in second.probes if p.wall_time_s == 0.0]
+    first_scales = {p.scale for p in shared[0].probes}
+    assert reused and {p.scale for p in reused} <= first_scales  # the floor and the shared steps: not run again
+    assert all(p.wall_time_s > 0 for p in second.probes if p.scale not in first_scales)
 
 
 def test_knee_of_a_plan_that_misses_even_a_trickle(slow: Configuration) -> None:
