@@ -49,6 +49,7 @@ from capacity.errors import UsageError
 from capacity.metrics.recorder import Recorder
 from capacity.policy.build import build_core, seed_streams
 from capacity.policy.router import Destination
+from capacity.policy.windows import RollingWindow
 from capacity.result import RunResult
 from capacity.sim.fluid_quota import (
     MEASURES,
@@ -110,13 +111,18 @@ class FluidSimulation:
         self.tokens_in = np.array([t.input_tokens for t in expected])
         self.tokens_out = np.array([t.output_tokens for t in expected])
         self.max_out = np.array([t.max_output_tokens for t in turns], dtype=np.int64)
+        self.fixed_in = np.array([t.fixed_input_tokens for t in turns], dtype=float)
+        self.reads = np.array([t.reads_history for t in turns])
+        self.adds = np.array([t.adds_to_history for t in turns])
+        self.token_rng = streams.tokens
         self.template = np.array([t.template for t in turns])
         self.speaks = np.array([t.candidate_speaks_before for t in turns])
         self.waits = np.array([t.candidate_waits for t in turns])
         cache_on = sc.cache.enabled
         self.cached_turn = np.array([cache_on and t.cache.key == "candidate" for t in turns])
         self.costs = [
-            DestinationCosts(d, config, self.tokens_in, self.tokens_out, self.max_out) for d in self.destinations
+            DestinationCosts(d, config, self.tokens_in, self.tokens_out, self.max_out, self.fixed_in)
+            for d in self.destinations
         ]
         self.weights = np.array([d.weight for d in self.destinations], dtype=float)
         routing = sc.routing
@@ -144,6 +150,9 @@ class FluidSimulation:
         self.interview_calls = np.zeros(n, dtype=np.int64)
         candidates = int(sessions.candidate.max()) + 1 if n else 0
         self.cache_until = np.full(candidates, -math.inf)  # the resume analysis cached until, s
+        # each session's current interview, drawn as it starts: every turn's prompt and output, tokens
+        self.req_in = np.zeros((n, len(turns)))
+        self.req_out = np.zeros((n, len(turns)))
         self.buckets: dict[int, list[IntArray]] = {}
         self.queued = 0
         self.offered: dict[int, tuple[float, float, float]] = {}  # short windows' minute: offered, admitted
@@ -198,7 +207,7 @@ class FluidSimulation:
                     continue
                 quota.limits_in_force(now)
                 turns = self.turn[line]
-                fits = costs.eligible[turns]
+                fits = self.req_in[line, turns] <= costs.max_input
                 if not fits.any():
                     continue
                 if not fits.all():
@@ -208,19 +217,29 @@ class FluidSimulation:
                 if len(taken):
                     admitted.append((dest.index, taken))
                 if len(others):  # what is left goes on to the next destination, in FIFO order
-                    line = np.concatenate([line, others])
-                    line = line[np.argsort(self.need_s[line], kind="stable")]
+                    line = self._in_order(np.concatenate([line, others]), now, queued)
             refused.append(line)
         out = np.concatenate(refused) if refused else np.zeros(0, dtype=np.int64)
         return admitted, out[np.argsort(self.need_s[out], kind="stable")]
 
+    def _in_order(self, rows: IntArray, now: float, queued: bool) -> IntArray:
+        """``rows`` in the order the router meets them in the step from ``now``: by the instant each
+        is tried (its need, or the end of its backoff; a turn that waited, at once), then by need;
+        the quota-wait queue (``queued``) in the order the turns were needed (FIFO)."""
+        need = self.need_s[rows]
+        if queued:
+            return rows[np.argsort(need, kind="stable")]
+        return rows[np.lexsort((need, np.maximum(self.ready_s[rows], now)))]
+
     def _admit(self, now: float, costs: DestinationCosts, line: IntArray, queued: bool) -> tuple[IntArray, IntArray]:
         """Admit what each account has room for, account after account; returns the rows admitted
-        and the rows left, each in line order."""
+        and the rows left, each in line order. A turn is tried at its own instant in the step (its
+        need, or the end of its backoff); a waiting turn (``queued``) by the end of the step."""
         quota = costs.quota
         turns = self.turn[line]
-        amounts = costs.amount[:, turns]
-        used = costs.used[:, turns]
+        amounts, used = costs.charges(turns, *costs.sizes(turns, self.req_in[line, turns], self.req_out[line, turns]))
+        end = now + MINUTE_S * (1 - 1e-9)
+        times = np.full(len(line), end) if queued else np.clip(self.ready_s[line], now, end)
         left = np.arange(len(line))
         picked: list[IntArray] = []
         service = costs.mean_service_s
@@ -229,17 +248,24 @@ class FluidSimulation:
             if not len(left):
                 break
             selected, charged = admit_account(
-                account, now, amounts[:, left], used[:, left], service, self.recorder, offered
+                account, now, times[left], amounts[:, left], used[:, left], service, self.recorder, offered
             )
             if not len(selected):
                 continue
-            batch = turns[left[selected]]
-            for window, amount in zip(account.windows, charged.tolist(), strict=True):
-                handle = window.take(now, amount)
-                if account.refundable:  # the reserved output tokens not generated come back at once
-                    spent = float(costs.used[MEASURES.index(window.measure), batch].sum())
-                    if amount - spent > 0:
-                        window.refund(now, handle, amount - spent)
+            # a waiting turn is charged as the step starts (its instant is only a bound on the room it may use)
+            at = (np.full(len(selected), now) if queued else times[left[selected]]).tolist()
+            for w, window in enumerate(account.windows):
+                if isinstance(window, RollingWindow) and window.length_s <= MINUTE_S:
+                    # a rolling minute lets each charge go a minute after its own instant
+                    for t, amount in zip(at, charged[w].tolist(), strict=True):
+                        window.take(t, amount)
+                else:
+                    amount = float(charged[w].sum())
+                    handle = window.take(now, amount)
+                    if account.refundable:  # the reserved output tokens not generated come back at once
+                        spent = float(used[MEASURES.index(window.measure), left[selected]].sum())
+                        if amount - spent > 0:
+                            window.refund(now, handle, amount - spent)
                 self.recorder.window_used(now, window.id, window.used(now) / window.limit if window.limit else 1.0)
             picked.append(left[selected])
             left = np.delete(left, selected)
@@ -271,6 +297,7 @@ class FluidSimulation:
         for r in fresh.tolist():  # a new interview begins
             rec.interview_started(float(self.need_s[r]))
         self.started[fresh] = True
+        self._draw_tokens(fresh)
         self.interview_start_s[fresh] = self.need_s[fresh]
         self.degraded[fresh] = False
         self.interview_tokens[fresh] = 0.0
@@ -289,8 +316,7 @@ class FluidSimulation:
         rec.cache_hits += int(hit.sum())
         rec.served[Served.CACHE] += int(hit.sum())
         self._advance(looked[hit], self.need_s[looked[hit]])
-        rows = np.setdiff1d(rows, looked[hit], assume_unique=True)
-        rows = rows[np.argsort(self.need_s[rows], kind="stable")]
+        rows = self._in_order(np.setdiff1d(rows, looked[hit], assume_unique=True), now, False)
         admitted, refused = self._route(now, rows)
         if self.on_exhausted == "queue" and len(refused):
             # refused everywhere: they wait, and take what the short windows free in the rest of the minute
@@ -299,6 +325,25 @@ class FluidSimulation:
         for index, taken in admitted:
             self._send(now, self.costs[index], taken)
         self._refused(now, refused)
+
+    def _draw_tokens(self, rows: IntArray) -> None:
+        """Draw the interviews starting in sessions ``rows``: each turn's output (capped at its
+        ``max_tokens``) and the candidate's answers, and so each turn's prompt — its fixed part and the
+        conversation so far (the answers up to it, the outputs before it that join the history), tokens."""
+        if not len(rows):
+            return
+        k = len(rows)
+        out = np.empty((k, len(self.template)))
+        for t, turn in enumerate(self.script.turns):
+            out[:, t] = np.minimum(np.round(turn.output_tokens.sample_block(self.token_rng, k)), self.max_out[t])
+        answers = np.zeros_like(out)
+        speaking = np.flatnonzero(self.speaks)
+        if len(speaking):
+            answers[:, speaking] = self.script.answer_tokens.sample_block(self.rng, k * len(speaking)).reshape(k, -1)
+        added = out * self.adds
+        history = np.cumsum(answers, axis=1) + np.cumsum(added, axis=1) - added
+        self.req_in[rows] = self.fixed_in + np.where(self.reads, np.round(history), 0.0)
+        self.req_out[rows] = out
 
     def _send(self, now: float, costs: DestinationCosts, rows: IntArray) -> None:
         """Calls admitted on one destination: tally them, fail some, answer the rest."""
@@ -318,13 +363,15 @@ class FluidSimulation:
         failed = self.failures.random(n) < rate if rate > 0 else np.zeros(n, dtype=bool)
         turns = self.turn[rows]
         ok, ok_turns = rows[~failed], turns[~failed]
-        end = sent[~failed] + costs.service_s[ok_turns]
+        tokens_in = self.req_in[ok, ok_turns]
+        tokens_out = np.minimum(self.req_out[ok, ok_turns], costs.out_cap[ok_turns])
+        end = sent[~failed] + costs.ttft_s + tokens_out / costs.speed
         tally.completed += len(ok)
-        tokens_in = self.tokens_in[ok_turns]
-        tokens_out = costs.tokens_out[ok_turns]
         tally.tokens_in += round(float(tokens_in.sum()))
         tally.tokens_out += round(float(tokens_out.sum()))
-        tally.cost_usd += float(costs.price_usd[ok_turns].sum())
+        d_in, d_out = costs.sizes(ok_turns, tokens_in, tokens_out)
+        price = costs.price_usd[ok_turns] + costs.price_in[ok_turns] * d_in + costs.price_out[ok_turns] * d_out
+        tally.cost_usd += float(np.maximum(price, 0.0).sum())
         rec.served[Served.PROVIDER] += len(ok)
         self.interview_tokens[ok] += tokens_in + tokens_out
         self.interview_calls[ok] += 1
