@@ -6,35 +6,41 @@ policy core, one request at a time. The fluid engine keeps the same population �
 of :func:`~capacity.workload.calendar.plan_arrivals`, from the same calendar, seed and stream —
 but moves time in steps of one minute and admits each minute's requests *together*:
 
-* each interview walks the compiled script; a turn's prompt and output are the script's
-  expected tokens (:meth:`~capacity.workload.script.CompiledScript.expected_tokens`); think
-  time between turns is drawn from the script's distribution, in blocks;
-* in each minute the turns that need a model are lined up in the order they were needed and
-  offered to the destinations in the routing strategy's order; each account of a destination
-  admits, in line order, every request its windows still have room for — the very
+* each interview walks the compiled script; as it starts, it draws every turn's output (capped
+  at the turn's ``max_tokens``) and the candidate's answers from the script's distributions, so
+  each turn's prompt is its fixed part plus the conversation so far, as in the exact engine;
+  think time between turns is drawn from the script's distribution, in blocks;
+* in each minute the turns that need a model are lined up in the order the router meets them
+  (each at its own instant: its need, or the end of its backoff) and offered to the destinations
+  in the routing strategy's order; each account of a destination admits a request if, at its
+  instant, each of its windows has room for it after the requests admitted before it — the very
   :class:`~capacity.policy.windows.QuotaWindow` objects of the exact engine (rolling windows,
   fixed windows with their resets and time zones, token buckets, account-wide allowances,
-  dated limit changes, withdrawn free tiers), charged once a minute with the sum and refunded
-  the reserved but unused output tokens at once. A request window of a minute or less (per
-  second, per minute) and a concurrency slot refill within the step: they admit the share of
-  the minute's arrivals that Erlang's loss formula gives, as the exact router loses to the next
-  destination what arrives while they are full; the turns left over wait in the quota-wait
-  queue and take what those windows free in the rest of the minute;
+  dated limit changes, withdrawn free tiers), whose room grows within the step as a bucket
+  refills, a rolling minute lets old charges go or a fixed window resets. So, as in the exact
+  engine, under a token budget that refills by a few hundred tokens a minute only the smallest
+  requests get through, and the rest go on to the next destination. A window of under a minute
+  (per second) and a concurrency slot turn over many times within the step: they admit the
+  share of the minute's arrivals that Erlang's loss formula gives; the turns left over wait in
+  the quota-wait queue and take what the windows free by the end of the minute;
 * a turn refused everywhere waits for the next minute's step while its deadline allows
   (``on_exhausted: queue``), or degrades or fails as ``routing.on_exhausted`` and
   ``routing.on_deadline`` say; a call fails with the provider's error rate (every call during a
   scheduled outage) and is retried with backoff while attempts and the deadline allow;
-* a call takes the destination's mean service time (mean TTFT + output tokens ÷ mean decode
-  speed); the response cache keeps a candidate's resume analysis for ``cache.ttl_s``.
+* a call takes the destination's mean TTFT + its output tokens ÷ the mean decode speed; the
+  response cache keeps a candidate's resume analysis for ``cache.ttl_s``.
 
 What it cannot model, and so leaves empty rather than invent: turn latency, TTFT and queue-wait
 distributions (their :class:`~capacity.result.Quantiles` have ``count`` 0; interview durations
 are kept, from the drawn think times, mean service times and whole-minute waits), latency-driven
 or headroom routing, GPU pools, router replicas on local ledgers, gated admission,
-catalogue caches, provider prompt caching (the whole prompt is charged and priced), cool-downs
-after errors and per-request random token counts. Such a scenario is refused with a
-:class:`~capacity.errors.UsageError` naming the setting. Agreement with the exact engine is a
-test (``tests/sim/test_fluid.py``) and a benchmark (``bench/fluid_vs_exact.py``).
+catalogue caches, provider prompt caching (the whole prompt is charged and priced) and
+cool-downs after errors. Such a scenario is refused with a :class:`~capacity.errors.UsageError`
+naming the setting. Where it errs: a turn that follows the previous one at once (no candidate
+speaking between them) and falls in the minute being stepped is tried at the next step's start,
+up to a minute late and together with the others; and a turn waits for quota in whole minutes.
+Agreement with the exact engine is a test (``tests/sim/test_fluid.py``) and a benchmark
+(``bench/fluid_vs_exact.py``).
 """
 
 from __future__ import annotations

@@ -2,12 +2,14 @@
 destination's per-turn charges, and how many of a line of requests one account's quota windows
 admit in a one-minute step.
 
-Windows longer than the step (per hour, day, month, credit) admit, in the order the requests
-were needed, every request they still have room for, as the exact router tries each request on
-its own. A request window of a minute or less and a concurrency slot refill within the step:
-they admit the share of the minute's arrivals given by Erlang's loss formula (the exact router
-loses to the next destination what arrives while they are full), and the quota-wait queue then
-takes what they free in the rest of the minute.
+Each request is tried at its own instant in the step, and windows of a minute or longer (per
+minute, hour, day, month, credit) are followed through it: a request is admitted if every window
+has room for it after the requests admitted before it, the room growing as a bucket refills, a
+rolling minute lets old charges go or a fixed window resets (:func:`room_growth`) — as the exact
+router tries each request on its own. A request window of under a minute and a concurrency slot
+turn over many times within the step: they admit the share of the minute's arrivals given by
+Erlang's loss formula (the exact router loses to the next destination what arrives while they
+are full), and the quota-wait queue then takes what they free in the rest of the minute.
 """
 
 from __future__ import annotations
