@@ -37,8 +37,9 @@ or headroom routing, GPU pools, router replicas on local ledgers, gated admissio
 catalogue caches, provider prompt caching (the whole prompt is charged and priced) and
 cool-downs after errors. Such a scenario is refused with a :class:`~capacity.errors.UsageError`
 naming the setting. Where it errs: a turn that follows the previous one at once (no candidate
-speaking between them) and falls in the minute being stepped is tried at the next step's start,
-up to a minute late and together with the others; and a turn waits for quota in whole minutes.
+speaking between them) and falls in the minute being stepped is met only at the next step's start,
+up to a minute late and together with the others (its deadline runs from then: it has not waited
+yet); and a turn waits for quota in whole minutes.
 Agreement with the exact engine is a test (``tests/sim/test_fluid.py``) and a benchmark
 (``bench/fluid_vs_exact.py``).
 """
@@ -149,6 +150,7 @@ class FluidSimulation:
         self.attempt = np.zeros(n, dtype=np.int64)
         self.waited = np.zeros(n, dtype=bool)  # the due turn waited for quota: sent when admitted
         self.ready_s = self.need_s.copy()  # when the due turn may be sent: its need, or its retry after a backoff, s
+        self.due_s = self.need_s + self.deadline_s  # when the due turn's deadline passes, s
         self._floor = 0  # the earliest minute new work may be filed under
         self.degraded = np.zeros(n, dtype=bool)
         self.interview_start_s = np.zeros(n)
@@ -298,6 +300,11 @@ class FluidSimulation:
         """Everything due in ``minute``: new interviews, templates, cache hits, admissions."""
         rec = self.recorder
         now = minute * MINUTE_S
+        # a turn that followed the previous one at once, within the minute stepped before, is met only
+        # now: it is sent now at the earliest, and its deadline runs from now
+        late = rows[(self.ready_s[rows] < now) & ~self.waited[rows] & (self.attempt[rows] == 0)]
+        self.ready_s[late] = now
+        self.due_s[late] = now + self.deadline_s
         rows = rows[np.argsort(self.need_s[rows], kind="stable")]
         fresh = rows[~self.started[rows]]
         for r in fresh.tolist():  # a new interview begins
@@ -390,7 +397,7 @@ class FluidSimulation:
             failed_at = sent[failed] + costs.ttft_s
             base, cap = self.backoff
             delay = np.minimum(cap, base * 2.0 ** self.attempt[bad]) * (0.5 + 0.5 * self.rng.random(len(bad)))
-            retry = (self.attempt[bad] < self.max_retries) & (failed_at + delay < self.need_s[bad] + self.deadline_s)
+            retry = (self.attempt[bad] < self.max_retries) & (failed_at + delay < self.due_s[bad])
             again = bad[retry]
             self.attempt[again] += 1
             self.ready_s[again] = (failed_at + delay)[retry]
@@ -405,12 +412,12 @@ class FluidSimulation:
             return
         nxt = now + MINUTE_S
         if self.on_exhausted == "queue":
-            wait = self.need_s[rows] + self.deadline_s >= nxt
+            wait = self.due_s[rows] >= nxt
             self.waited[rows[wait]] = True
             self._schedule(rows[wait], np.full(int(wait.sum()), nxt))
             self.recorder.queued.set(now, int(wait.sum()))
             late = rows[~wait]
-            self._give_up(late, self.need_s[late] + self.deadline_s, self.past_deadline)
+            self._give_up(late, self.due_s[late], self.past_deadline)
             return
         outcome = Served.DEGRADED if self.on_exhausted == "degrade" else Served.FAILED
         self._give_up(rows, np.maximum(self.need_s[rows], now), outcome)
@@ -451,6 +458,7 @@ class FluidSimulation:
             need[speaks] += think
         self.need_s[go] = need
         self.ready_s[go] = need
+        self.due_s[go] = need + self.deadline_s
         self._schedule(go, need)
 
     def _end_interviews(
@@ -473,6 +481,7 @@ class FluidSimulation:
         self.started[more] = False
         self.need_s[more] = at_more
         self.ready_s[more] = at_more
+        self.due_s[more] = at_more + self.deadline_s
         self._schedule(more, at_more)
 
     # ------------------------------------------------------------------------------------
