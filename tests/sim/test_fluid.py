@@ -55,8 +55,6 @@ def test_fluid_carries_what_the_exact_engine_carries_when_free_tiers_bind() -> N
     assert _close(fluid.carried, exact.carried), (exact.carried, fluid.carried)
 
 
-
-
 def test_fluid_spends_the_calls_the_exact_engine_spends_in_an_overload() -> None:
     """Scenario B's first 3,000 interviews (its first hours): the free tiers bind and most interviews
     fail; the fluid engine sends the calls the exact one sends within 2%. (Carried interviews differ
@@ -68,6 +66,7 @@ def test_fluid_spends_the_calls_the_exact_engine_spends_in_an_overload() -> None
     assert fluid.interviews.requested == exact.interviews.requested == 3000
     assert _close(fluid.requests.api_calls, exact.requests.api_calls), (exact.requests.api_calls,
                                                                          fluid.requests.api_calls)
+
 
 @settings(max_examples=5, deadline=None)
 @given(interviews=st.integers(20, 400), seed=st.integers(0, 2**31))
