@@ -158,12 +158,13 @@ class FluidSimulation:
         self.interview_calls = np.zeros(n, dtype=np.int64)
         candidates = int(sessions.candidate.max()) + 1 if n else 0
         self.cache_until = np.full(candidates, -math.inf)  # the resume analysis cached until, s
-        # each session's current interview, drawn as it starts: every turn's prompt and output, tokens
+        # each session's current (or next) interview, drawn before it starts: every turn's prompt and output, tokens
         self.req_in = np.zeros((n, len(turns)))
         self.req_out = np.zeros((n, len(turns)))
         self.buckets: dict[int, list[IntArray]] = {}
         self.queued = 0
         self.offered: dict[int, tuple[float, float, float]] = {}  # short windows' minute: offered, admitted
+        self._draw_tokens(np.arange(n, dtype=np.int64))
         self._schedule(np.arange(n, dtype=np.int64), self.need_s)
 
     # ------------------------------------------------------------------------------------
@@ -310,7 +311,6 @@ class FluidSimulation:
         for r in fresh.tolist():  # a new interview begins
             rec.interview_started(float(self.need_s[r]))
         self.started[fresh] = True
-        self._draw_tokens(fresh)
         self.interview_start_s[fresh] = self.need_s[fresh]
         self.degraded[fresh] = False
         self.interview_tokens[fresh] = 0.0
@@ -340,7 +340,7 @@ class FluidSimulation:
         self._refused(now, refused)
 
     def _draw_tokens(self, rows: IntArray) -> None:
-        """Draw the interviews starting in sessions ``rows``: each turn's output (capped at its
+        """Draw the next interview of sessions ``rows``: each turn's output (capped at its
         ``max_tokens``) and the candidate's answers, and so each turn's prompt — its fixed part and the
         conversation so far (the answers up to it, the outputs before it that join the history), tokens."""
         if not len(rows):
@@ -482,6 +482,7 @@ class FluidSimulation:
         self.need_s[more] = at_more
         self.ready_s[more] = at_more
         self.due_s[more] = at_more + self.deadline_s
+        self._draw_tokens(more)
         self._schedule(more, at_more)
 
     # ------------------------------------------------------------------------------------

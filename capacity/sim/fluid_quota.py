@@ -232,16 +232,18 @@ def admit_account(
     n = amounts.shape[1]
     rows = [MEASURES.index(w.measure) for w in windows]
     charge = amounts[rows, :] if windows else np.zeros((0, n))
-    room = np.zeros((len(windows), n))
+    base = np.zeros(len(windows))  # room at ``now``
+    followed: list[int] = []  # windows followed through the step
     cap, capper = n, None
     for w, window in enumerate(windows):
         short = short_length_s(window)
         if short is not None:
             charge[w] = used[rows[w]]
         if short is None or short >= MINUTE_S:
-            room[w] = window.limit * (1 + EPS) - window.used(now) + room_growth(window, now, times)
+            base[w] = window.limit * (1 + EPS) - window.used(now)
+            followed.append(w)
             continue
-        room[w] = window.limit * (1 + EPS) * MINUTE_S / short - window.used(now)
+        base[w] = window.limit * (1 + EPS) * MINUTE_S / short - window.used(now)
         mean = float(charge[w].mean()) if n else 0.0
         if offered is not None and mean > 0 and window.measure is Measure.REQUESTS:
             k = erlang_allowance(offered, window.id, now, n, window.limit / mean, short)
@@ -255,12 +257,43 @@ def admit_account(
             k = int(concurrency.limit * MINUTE_S / max(service_s, 1e-3))
         if k < cap:
             cap, capper = k, (concurrency.id, now + service_s)
+    if n <= cap and np.all(charge.sum(axis=1) <= base):  # all fit as the step starts: the room only grows
+        selected, count = np.arange(n), n
+    else:
+        selected, count = _admit_in_order(windows, now, times, charge, base, followed, cap, capper, recorder)
+    keys = [w.id for w in windows if (short_length_s(w) or MINUTE_S) < MINUTE_S]
+    if concurrency is not None:
+        keys.append(concurrency.id)
+    for key in keys:
+        if offered is not None and key in offered:
+            minute, asked, taken = offered[key]
+            offered[key] = (minute, asked, taken + count)
+    return selected, charge[:, selected]
+
+
+def _admit_in_order(
+    windows: list[QuotaWindow],
+    now: float,
+    times: FloatArray,
+    charge: FloatArray,
+    base: FloatArray,
+    followed: list[int],
+    cap: int,
+    capper: tuple[int, float] | None,
+    recorder: Recorder,
+) -> tuple[IntArray, int]:
+    """:func:`admit_account`'s line, one request after another at its own instant: runs of requests
+    that each fit after those before them and, past a request that does not fit, the next one that
+    does; at most ``cap`` (its window or slot: ``capper``). Tells ``recorder`` which window refused
+    the first request left out, and until when. Returns the positions admitted and their count."""
+    n = charge.shape[1]
+    room = np.repeat(base[:, None], n, axis=1)  # each window's room at each request's instant
+    for w in followed:
+        room[w] += room_growth(windows[w], now, times)
     picked: list[IntArray] = []
     count = 0
     spent = np.zeros(len(windows))
     i = 0
-    # runs of requests that each fit after those before them; past a request that does not fit,
-    # the next one that does, at its own instant
     while i < n and count < cap:
         run = spent[:, None] + np.cumsum(charge[:, i:], axis=1)
         fits = np.all(run <= room[:, i:], axis=0)
@@ -277,7 +310,7 @@ def admit_account(
             break
         i += int(np.argmax(alone))
     selected = np.concatenate(picked) if picked else np.zeros(0, dtype=np.int64)
-    if count < n:  # say which window refused the first request left out, and until when
+    if count < n:
         chosen = np.zeros(n, dtype=bool)
         chosen[selected] = True
         j = int(np.argmin(chosen))
@@ -287,14 +320,7 @@ def admit_account(
             recorder.window_refused(now, window.id, window.free_at(now, float(spent[over[0]] + charge[over[0], j])))
         elif capper is not None:
             recorder.window_refused(now, capper[0], capper[1])
-    keys = [w.id for w in windows if (short_length_s(w) or MINUTE_S) < MINUTE_S]
-    if concurrency is not None:
-        keys.append(concurrency.id)
-    for key in keys:
-        if offered is not None and key in offered:
-            minute, asked, taken = offered[key]
-            offered[key] = (minute, asked, taken + count)
-    return selected, charge[:, selected]
+    return selected, count
 
 
 def erlang_allowance(
