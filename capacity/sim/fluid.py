@@ -6,35 +6,42 @@ policy core, one request at a time. The fluid engine keeps the same population �
 of :func:`~capacity.workload.calendar.plan_arrivals`, from the same calendar, seed and stream —
 but moves time in steps of one minute and admits each minute's requests *together*:
 
-* each interview walks the compiled script; a turn's prompt and output are the script's
-  expected tokens (:meth:`~capacity.workload.script.CompiledScript.expected_tokens`); think
-  time between turns is drawn from the script's distribution, in blocks;
-* in each minute the turns that need a model are lined up in the order they were needed and
-  offered to the destinations in the routing strategy's order; each account of a destination
-  admits, in line order, every request its windows still have room for — the very
+* each interview walks the compiled script; as it starts, it draws every turn's output (capped
+  at the turn's ``max_tokens``) and the candidate's answers from the script's distributions, so
+  each turn's prompt is its fixed part plus the conversation so far, as in the exact engine;
+  think time between turns is drawn from the script's distribution, in blocks;
+* in each minute the turns that need a model are lined up in the order the router meets them
+  (each at its own instant: its need, or the end of its backoff) and offered to the destinations
+  in the routing strategy's order; each account of a destination admits a request if, at its
+  instant, each of its windows has room for it after the requests admitted before it — the very
   :class:`~capacity.policy.windows.QuotaWindow` objects of the exact engine (rolling windows,
   fixed windows with their resets and time zones, token buckets, account-wide allowances,
-  dated limit changes, withdrawn free tiers), charged once a minute with the sum and refunded
-  the reserved but unused output tokens at once. A request window of a minute or less (per
-  second, per minute) and a concurrency slot refill within the step: they admit the share of
-  the minute's arrivals that Erlang's loss formula gives, as the exact router loses to the next
-  destination what arrives while they are full; the turns left over wait in the quota-wait
-  queue and take what those windows free in the rest of the minute;
+  dated limit changes, withdrawn free tiers), whose room grows within the step as a bucket
+  refills, a rolling minute lets old charges go or a fixed window resets. So, as in the exact
+  engine, under a token budget that refills by a few hundred tokens a minute only the smallest
+  requests get through, and the rest go on to the next destination. A window of under a minute
+  (per second) and a concurrency slot turn over many times within the step: they admit the
+  share of the minute's arrivals that Erlang's loss formula gives; the turns left over wait in
+  the quota-wait queue and take what the windows free by the end of the minute;
 * a turn refused everywhere waits for the next minute's step while its deadline allows
   (``on_exhausted: queue``), or degrades or fails as ``routing.on_exhausted`` and
   ``routing.on_deadline`` say; a call fails with the provider's error rate (every call during a
   scheduled outage) and is retried with backoff while attempts and the deadline allow;
-* a call takes the destination's mean service time (mean TTFT + output tokens ÷ mean decode
-  speed); the response cache keeps a candidate's resume analysis for ``cache.ttl_s``.
+* a call takes the destination's mean TTFT + its output tokens ÷ the mean decode speed; the
+  response cache keeps a candidate's resume analysis for ``cache.ttl_s``.
 
 What it cannot model, and so leaves empty rather than invent: turn latency, TTFT and queue-wait
 distributions (their :class:`~capacity.result.Quantiles` have ``count`` 0; interview durations
 are kept, from the drawn think times, mean service times and whole-minute waits), latency-driven
 or headroom routing, GPU pools, router replicas on local ledgers, gated admission,
-catalogue caches, provider prompt caching (the whole prompt is charged and priced), cool-downs
-after errors and per-request random token counts. Such a scenario is refused with a
-:class:`~capacity.errors.UsageError` naming the setting. Agreement with the exact engine is a
-test (``tests/sim/test_fluid.py``) and a benchmark (``bench/fluid_vs_exact.py``).
+catalogue caches, provider prompt caching (the whole prompt is charged and priced) and
+cool-downs after errors. Such a scenario is refused with a :class:`~capacity.errors.UsageError`
+naming the setting. Where it errs: a turn that follows the previous one at once (no candidate
+speaking between them) and falls in the minute being stepped is met only at the next step's start,
+up to a minute late and together with the others (its deadline runs from then: it has not waited
+yet); and a turn waits for quota in whole minutes.
+Agreement with the exact engine is a test (``tests/sim/test_fluid.py``) and a benchmark
+(``bench/fluid_vs_exact.py``).
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from capacity.errors import UsageError
 from capacity.metrics.recorder import Recorder
 from capacity.policy.build import build_core, seed_streams
 from capacity.policy.router import Destination
+from capacity.policy.windows import RollingWindow
 from capacity.result import RunResult
 from capacity.sim.fluid_quota import (
     MEASURES,
@@ -110,13 +118,18 @@ class FluidSimulation:
         self.tokens_in = np.array([t.input_tokens for t in expected])
         self.tokens_out = np.array([t.output_tokens for t in expected])
         self.max_out = np.array([t.max_output_tokens for t in turns], dtype=np.int64)
+        self.fixed_in = np.array([t.fixed_input_tokens for t in turns], dtype=float)
+        self.reads = np.array([t.reads_history for t in turns])
+        self.adds = np.array([t.adds_to_history for t in turns])
+        self.token_rng = streams.tokens
         self.template = np.array([t.template for t in turns])
         self.speaks = np.array([t.candidate_speaks_before for t in turns])
         self.waits = np.array([t.candidate_waits for t in turns])
         cache_on = sc.cache.enabled
         self.cached_turn = np.array([cache_on and t.cache.key == "candidate" for t in turns])
         self.costs = [
-            DestinationCosts(d, config, self.tokens_in, self.tokens_out, self.max_out) for d in self.destinations
+            DestinationCosts(d, config, self.tokens_in, self.tokens_out, self.max_out, self.fixed_in)
+            for d in self.destinations
         ]
         self.weights = np.array([d.weight for d in self.destinations], dtype=float)
         routing = sc.routing
@@ -137,6 +150,7 @@ class FluidSimulation:
         self.attempt = np.zeros(n, dtype=np.int64)
         self.waited = np.zeros(n, dtype=bool)  # the due turn waited for quota: sent when admitted
         self.ready_s = self.need_s.copy()  # when the due turn may be sent: its need, or its retry after a backoff, s
+        self.due_s = self.need_s + self.deadline_s  # when the due turn's deadline passes, s
         self._floor = 0  # the earliest minute new work may be filed under
         self.degraded = np.zeros(n, dtype=bool)
         self.interview_start_s = np.zeros(n)
@@ -144,9 +158,13 @@ class FluidSimulation:
         self.interview_calls = np.zeros(n, dtype=np.int64)
         candidates = int(sessions.candidate.max()) + 1 if n else 0
         self.cache_until = np.full(candidates, -math.inf)  # the resume analysis cached until, s
+        # each session's current (or next) interview, drawn before it starts: every turn's prompt and output, tokens
+        self.req_in = np.zeros((n, len(turns)))
+        self.req_out = np.zeros((n, len(turns)))
         self.buckets: dict[int, list[IntArray]] = {}
         self.queued = 0
         self.offered: dict[int, tuple[float, float, float]] = {}  # short windows' minute: offered, admitted
+        self._draw_tokens(np.arange(n, dtype=np.int64))
         self._schedule(np.arange(n, dtype=np.int64), self.need_s)
 
     # ------------------------------------------------------------------------------------
@@ -198,7 +216,7 @@ class FluidSimulation:
                     continue
                 quota.limits_in_force(now)
                 turns = self.turn[line]
-                fits = costs.eligible[turns]
+                fits = self.req_in[line, turns] <= costs.max_input
                 if not fits.any():
                     continue
                 if not fits.all():
@@ -208,19 +226,29 @@ class FluidSimulation:
                 if len(taken):
                     admitted.append((dest.index, taken))
                 if len(others):  # what is left goes on to the next destination, in FIFO order
-                    line = np.concatenate([line, others])
-                    line = line[np.argsort(self.need_s[line], kind="stable")]
+                    line = self._in_order(np.concatenate([line, others]), now, queued)
             refused.append(line)
         out = np.concatenate(refused) if refused else np.zeros(0, dtype=np.int64)
         return admitted, out[np.argsort(self.need_s[out], kind="stable")]
 
+    def _in_order(self, rows: IntArray, now: float, queued: bool) -> IntArray:
+        """``rows`` in the order the router meets them in the step from ``now``: by the instant each
+        is tried (its need, or the end of its backoff; a turn that waited, at once), then by need;
+        the quota-wait queue (``queued``) in the order the turns were needed (FIFO)."""
+        need = self.need_s[rows]
+        if queued:
+            return rows[np.argsort(need, kind="stable")]
+        return rows[np.lexsort((need, np.maximum(self.ready_s[rows], now)))]
+
     def _admit(self, now: float, costs: DestinationCosts, line: IntArray, queued: bool) -> tuple[IntArray, IntArray]:
         """Admit what each account has room for, account after account; returns the rows admitted
-        and the rows left, each in line order."""
+        and the rows left, each in line order. A turn is tried at its own instant in the step (its
+        need, or the end of its backoff); a waiting turn (``queued``) by the end of the step."""
         quota = costs.quota
         turns = self.turn[line]
-        amounts = costs.amount[:, turns]
-        used = costs.used[:, turns]
+        amounts, used = costs.charges(turns, *costs.sizes(turns, self.req_in[line, turns], self.req_out[line, turns]))
+        end = now + MINUTE_S * (1 - 1e-9)
+        times = np.full(len(line), end) if queued else np.clip(self.ready_s[line], now, end)
         left = np.arange(len(line))
         picked: list[IntArray] = []
         service = costs.mean_service_s
@@ -229,17 +257,24 @@ class FluidSimulation:
             if not len(left):
                 break
             selected, charged = admit_account(
-                account, now, amounts[:, left], used[:, left], service, self.recorder, offered
+                account, now, times[left], amounts[:, left], used[:, left], service, self.recorder, offered
             )
             if not len(selected):
                 continue
-            batch = turns[left[selected]]
-            for window, amount in zip(account.windows, charged.tolist(), strict=True):
-                handle = window.take(now, amount)
-                if account.refundable:  # the reserved output tokens not generated come back at once
-                    spent = float(costs.used[MEASURES.index(window.measure), batch].sum())
-                    if amount - spent > 0:
-                        window.refund(now, handle, amount - spent)
+            # a waiting turn is charged as the step starts (its instant is only a bound on the room it may use)
+            at = (np.full(len(selected), now) if queued else times[left[selected]]).tolist()
+            for w, window in enumerate(account.windows):
+                if isinstance(window, RollingWindow) and window.length_s <= MINUTE_S:
+                    # a rolling minute lets each charge go a minute after its own instant
+                    for t, amount in zip(at, charged[w].tolist(), strict=True):
+                        window.take(t, amount)
+                else:
+                    amount = float(charged[w].sum())
+                    handle = window.take(now, amount)
+                    if account.refundable:  # the reserved output tokens not generated come back at once
+                        spent = float(used[MEASURES.index(window.measure), left[selected]].sum())
+                        if amount - spent > 0:
+                            window.refund(now, handle, amount - spent)
                 self.recorder.window_used(now, window.id, window.used(now) / window.limit if window.limit else 1.0)
             picked.append(left[selected])
             left = np.delete(left, selected)
@@ -266,6 +301,11 @@ class FluidSimulation:
         """Everything due in ``minute``: new interviews, templates, cache hits, admissions."""
         rec = self.recorder
         now = minute * MINUTE_S
+        # a turn that followed the previous one at once, within the minute stepped before, is met only
+        # now: it is sent now at the earliest, and its deadline runs from now
+        late = rows[(self.ready_s[rows] < now) & ~self.waited[rows] & (self.attempt[rows] == 0)]
+        self.ready_s[late] = now
+        self.due_s[late] = now + self.deadline_s
         rows = rows[np.argsort(self.need_s[rows], kind="stable")]
         fresh = rows[~self.started[rows]]
         for r in fresh.tolist():  # a new interview begins
@@ -289,8 +329,7 @@ class FluidSimulation:
         rec.cache_hits += int(hit.sum())
         rec.served[Served.CACHE] += int(hit.sum())
         self._advance(looked[hit], self.need_s[looked[hit]])
-        rows = np.setdiff1d(rows, looked[hit], assume_unique=True)
-        rows = rows[np.argsort(self.need_s[rows], kind="stable")]
+        rows = self._in_order(np.setdiff1d(rows, looked[hit], assume_unique=True), now, False)
         admitted, refused = self._route(now, rows)
         if self.on_exhausted == "queue" and len(refused):
             # refused everywhere: they wait, and take what the short windows free in the rest of the minute
@@ -299,6 +338,25 @@ class FluidSimulation:
         for index, taken in admitted:
             self._send(now, self.costs[index], taken)
         self._refused(now, refused)
+
+    def _draw_tokens(self, rows: IntArray) -> None:
+        """Draw the next interview of sessions ``rows``: each turn's output (capped at its
+        ``max_tokens``) and the candidate's answers, and so each turn's prompt — its fixed part and the
+        conversation so far (the answers up to it, the outputs before it that join the history), tokens."""
+        if not len(rows):
+            return
+        k = len(rows)
+        out = np.empty((k, len(self.template)))
+        for t, turn in enumerate(self.script.turns):
+            out[:, t] = np.minimum(np.round(turn.output_tokens.sample_block(self.token_rng, k)), self.max_out[t])
+        answers = np.zeros_like(out)
+        speaking = np.flatnonzero(self.speaks)
+        if len(speaking):
+            answers[:, speaking] = self.script.answer_tokens.sample_block(self.rng, k * len(speaking)).reshape(k, -1)
+        added = out * self.adds
+        history = np.cumsum(answers, axis=1) + np.cumsum(added, axis=1) - added
+        self.req_in[rows] = self.fixed_in + np.where(self.reads, np.round(history), 0.0)
+        self.req_out[rows] = out
 
     def _send(self, now: float, costs: DestinationCosts, rows: IntArray) -> None:
         """Calls admitted on one destination: tally them, fail some, answer the rest."""
@@ -318,13 +376,15 @@ class FluidSimulation:
         failed = self.failures.random(n) < rate if rate > 0 else np.zeros(n, dtype=bool)
         turns = self.turn[rows]
         ok, ok_turns = rows[~failed], turns[~failed]
-        end = sent[~failed] + costs.service_s[ok_turns]
+        tokens_in = self.req_in[ok, ok_turns]
+        tokens_out = np.minimum(self.req_out[ok, ok_turns], costs.out_cap[ok_turns])
+        end = sent[~failed] + costs.ttft_s + tokens_out / costs.speed
         tally.completed += len(ok)
-        tokens_in = self.tokens_in[ok_turns]
-        tokens_out = costs.tokens_out[ok_turns]
         tally.tokens_in += round(float(tokens_in.sum()))
         tally.tokens_out += round(float(tokens_out.sum()))
-        tally.cost_usd += float(costs.price_usd[ok_turns].sum())
+        d_in, d_out = costs.sizes(ok_turns, tokens_in, tokens_out)
+        price = costs.price_usd[ok_turns] + costs.price_in[ok_turns] * d_in + costs.price_out[ok_turns] * d_out
+        tally.cost_usd += float(np.maximum(price, 0.0).sum())
         rec.served[Served.PROVIDER] += len(ok)
         self.interview_tokens[ok] += tokens_in + tokens_out
         self.interview_calls[ok] += 1
@@ -337,7 +397,7 @@ class FluidSimulation:
             failed_at = sent[failed] + costs.ttft_s
             base, cap = self.backoff
             delay = np.minimum(cap, base * 2.0 ** self.attempt[bad]) * (0.5 + 0.5 * self.rng.random(len(bad)))
-            retry = (self.attempt[bad] < self.max_retries) & (failed_at + delay < self.need_s[bad] + self.deadline_s)
+            retry = (self.attempt[bad] < self.max_retries) & (failed_at + delay < self.due_s[bad])
             again = bad[retry]
             self.attempt[again] += 1
             self.ready_s[again] = (failed_at + delay)[retry]
@@ -352,12 +412,12 @@ class FluidSimulation:
             return
         nxt = now + MINUTE_S
         if self.on_exhausted == "queue":
-            wait = self.need_s[rows] + self.deadline_s >= nxt
+            wait = self.due_s[rows] >= nxt
             self.waited[rows[wait]] = True
             self._schedule(rows[wait], np.full(int(wait.sum()), nxt))
             self.recorder.queued.set(now, int(wait.sum()))
             late = rows[~wait]
-            self._give_up(late, self.need_s[late] + self.deadline_s, self.past_deadline)
+            self._give_up(late, self.due_s[late], self.past_deadline)
             return
         outcome = Served.DEGRADED if self.on_exhausted == "degrade" else Served.FAILED
         self._give_up(rows, np.maximum(self.need_s[rows], now), outcome)
@@ -398,6 +458,7 @@ class FluidSimulation:
             need[speaks] += think
         self.need_s[go] = need
         self.ready_s[go] = need
+        self.due_s[go] = need + self.deadline_s
         self._schedule(go, need)
 
     def _end_interviews(
@@ -420,6 +481,8 @@ class FluidSimulation:
         self.started[more] = False
         self.need_s[more] = at_more
         self.ready_s[more] = at_more
+        self.due_s[more] = at_more + self.deadline_s
+        self._draw_tokens(more)
         self._schedule(more, at_more)
 
     # ------------------------------------------------------------------------------------

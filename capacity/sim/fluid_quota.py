@@ -2,12 +2,14 @@
 destination's per-turn charges, and how many of a line of requests one account's quota windows
 admit in a one-minute step.
 
-Windows longer than the step (per hour, day, month, credit) admit, in the order the requests
-were needed, every request they still have room for, as the exact router tries each request on
-its own. A request window of a minute or less and a concurrency slot refill within the step:
-they admit the share of the minute's arrivals given by Erlang's loss formula (the exact router
-loses to the next destination what arrives while they are full), and the quota-wait queue then
-takes what they free in the rest of the minute.
+Each request is tried at its own instant in the step, and windows of a minute or longer (per
+minute, hour, day, month, credit) are followed through it: a request is admitted if every window
+has room for it after the requests admitted before it, the room growing as a bucket refills, a
+rolling minute lets old charges go or a fixed window resets (:func:`room_growth`) — as the exact
+router tries each request on its own. A request window of under a minute and a concurrency slot
+turn over many times within the step: they admit the share of the minute's arrivals given by
+Erlang's loss formula (the exact router loses to the next destination what arrives while they
+are full), and the quota-wait queue then takes what they free in the rest of the minute.
 """
 
 from __future__ import annotations
@@ -66,45 +68,76 @@ def unsupported(config: Configuration) -> str | None:
 
 
 class DestinationCosts:
-    """One destination's per-turn charges in each window measure, price and service time."""
+    """One destination's charges in each window measure, price and service time: per turn of the
+    script at its expected tokens, and their slopes per token, so that a request of other sizes
+    costs ``amount + slope_in · (its input − the turn's expected input)`` (and likewise for the
+    output generated); :meth:`charges` gives them for a batch of requests."""
 
     def __init__(self, dest: Destination, config: Configuration, tokens_in: FloatArray, tokens_out: FloatArray,
-                 max_out: IntArray) -> None:
+                 max_out: IntArray, fixed_in: FloatArray) -> None:
         quota = dest.quota
         assert quota is not None
         self.dest = dest
         self.quota: DestinationQuota = quota
         turns = len(tokens_in)
+        tariff = quota.tariff
+        self.tokens_in = tokens_in
+        self.out_cap = np.array([quota.output_cap(int(m)) for m in max_out], dtype=float)
+        self.tokens_out = np.minimum(tokens_out, self.out_cap)
         self.amount = np.zeros((len(MEASURES), turns))  # reserved at admission, per turn
         self.used = np.zeros((len(MEASURES), turns))  # charged after the response, per turn
+        self.slope_in = np.zeros((len(MEASURES), turns))  # per input token more than expected
+        self.slope_out = np.zeros((len(MEASURES), turns))  # per output token more than expected (used only)
         self.price_usd = np.zeros(turns)
-        self.eligible = np.ones(turns, dtype=bool)
+        self.price_in = np.zeros(turns)  # $ per input token more than expected
+        self.price_out = np.zeros(turns)  # $ per output token more than expected
+        self.min_amount = np.full(len(MEASURES), math.inf)  # a lower bound of any request's reservation
+        step = 100.0  # tokens: finite differences of the tariff (linear but for a prompt cache's write threshold)
         for k in range(turns):
-            cap = quota.output_cap(int(max_out[k]))
-            reserved = quota.tariff.charge(float(tokens_in[k]), float(cap))
-            actual = quota.tariff.charge(float(tokens_in[k]), min(float(tokens_out[k]), float(cap)))
+            cap, tin, tout = float(self.out_cap[k]), float(tokens_in[k]), float(self.tokens_out[k])
+            reserved, actual = tariff.charge(tin, cap), tariff.charge(tin, tout)
+            more_in, more_out = tariff.charge(tin + step, cap), tariff.charge(tin, tout + step)
+            smallest = tariff.charge(float(fixed_in[k]), cap)
             for i, measure in enumerate(MEASURES):
                 self.amount[i, k] = reserved.amount(measure)
                 self.used[i, k] = actual.amount(measure)
-            self.price_usd[k] = dest.price_usd(float(tokens_in[k]), min(float(tokens_out[k]), float(cap)))
-            self.eligible[k] = tokens_in[k] <= quota.max_input_cap
-        if spec_charges_up_front(quota):  # nothing reserved comes back (Cerebras)
+                self.slope_in[i, k] = (more_in.amount(measure) - reserved.amount(measure)) / step
+                self.slope_out[i, k] = (more_out.amount(measure) - actual.amount(measure)) / step
+                self.min_amount[i] = min(self.min_amount[i], smallest.amount(measure))
+            self.price_usd[k] = dest.price_usd(tin, tout)
+            self.price_in[k] = (dest.price_usd(tin + step, tout) - self.price_usd[k]) / step
+            self.price_out[k] = (dest.price_usd(tin, tout + step) - self.price_usd[k]) / step
+        self.up_front = spec_charges_up_front(quota)
+        if self.up_front:  # nothing reserved comes back (Cerebras)
             self.used = self.amount.copy()
-        self.tokens_out = np.minimum(tokens_out, [quota.output_cap(int(m)) for m in max_out])
+            self.slope_out[:] = 0.0
         spec = quota.spec
         ttft = sampler(spec.latency.ttft_s).mean
-        speed = sampler(spec.latency.output_tokens_per_s).mean
+        self.speed = sampler(spec.latency.output_tokens_per_s).mean
         self.ttft_s = ttft
-        self.service_s = ttft + self.tokens_out / speed  # mean service time of each turn's call, s
+        self.service_s = ttft + self.tokens_out / self.speed  # mean service time of each turn's call, s
         self.mean_service_s = float(self.service_s.mean())
-        self.min_amount = self.amount.min(axis=1)  # the smallest charge of any turn, per measure
         self.full_until = -math.inf
         """Before this run time no account has room for even the smallest request (long windows only)."""
         self.cacheable_full = not spec.change_days() and spec.withdrawn_on is None
         """Whether ``full_until`` may be kept: no dated limit change can make room earlier."""
         self.error_rate = spec.error_rate
+        self.max_input = quota.max_input_cap
         self.outages = [(o.start_s, o.start_s + o.duration_s) for o in config.scenario.outages
                         if o.provider == provider_of(config, dest.index)]
+
+    def sizes(self, turns: IntArray, tokens_in: FloatArray, tokens_out: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """The differences, in tokens, between requests' input and output here (the output capped at this
+        model's limit) and their turns' expected ones: (input, output), each of shape (requests,)."""
+        return tokens_in - self.tokens_in[turns], np.minimum(tokens_out, self.out_cap[turns]) - self.tokens_out[turns]
+
+    def charges(self, turns: IntArray, d_in: FloatArray, d_out: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Requests' charges per measure (measures × requests), given their turns and their sizes'
+        differences from the expected (:meth:`sizes`): reserved at admission (input + output cap),
+        and charged after the response (input + output generated)."""
+        amount = self.amount[:, turns] + self.slope_in[:, turns] * d_in
+        used = self.used[:, turns] + self.slope_in[:, turns] * d_in + self.slope_out[:, turns] * d_out
+        return amount, used
 
     def failure_rate(self, now: float) -> float:
         """Share of calls that fail at ``now`` (all of them during a scheduled outage)."""
@@ -143,48 +176,74 @@ def erlang_b(servers: float, offered: float) -> float:
     return b
 
 
+def room_growth(window: QuotaWindow, now: float, times: FloatArray) -> FloatArray:
+    """How much more room ``window`` has at each of ``times`` (s, within the step that starts at
+    ``now``) than at ``now``, before this step's admissions: a token bucket refills at its rate up
+    to its capacity, a rolling window of a minute lets go of the charges older than its length, a
+    fixed window empties at its reset. A longer rolling window is charged once a step, at the
+    step's start, so its charges leave only at step boundaries: it grows by nothing within one."""
+    used = window.used(now)
+    if isinstance(window, TokenBucket):
+        return np.minimum(used, window.rate * (times - now))
+    if isinstance(window, FixedWindow):
+        return np.where(times >= window.period[1], used, 0.0)
+    if isinstance(window, RollingWindow) and window.length_s <= MINUTE_S:
+        entries = window.entries()
+        if not entries:
+            return np.zeros(len(times))
+        leaves = np.array([t for t, _ in entries]) + window.length_s
+        order = np.argsort(leaves, kind="stable")
+        freed = np.r_[0.0, np.cumsum(np.array([a for _, a in entries])[order])]
+        return np.asarray(freed[np.searchsorted(leaves[order], times, side="right")])
+    return np.zeros(len(times))
+
+
 def admit_account(
     account: AccountQuota,
     now: float,
+    times: FloatArray,
     amounts: FloatArray,
     used: FloatArray,
     service_s: float,
     recorder: Recorder,
     offered: dict[int, tuple[float, float, float]] | None,
 ) -> tuple[IntArray, FloatArray]:
-    """Which of a line of requests (their charges per measure: ``amounts[measure, i]`` reserved at
-    admission, ``used[measure, i]`` after the response; needed over one minute, in the order they
-    were needed) one account admits at ``now``: in line order, every
-    request that each of its windows still has room for — the exact router tries each request on
-    its own, so a small one fits where a large one before it did not. Returns the positions admitted
-    and, per window, the amount charged.
+    """Which of a line of requests one account admits in the step that starts at ``now``: the
+    requests are tried at ``times`` (s, each request's instant within the step, non-decreasing),
+    with ``amounts[measure, i]`` reserved at admission and ``used[measure, i]`` charged after the
+    response. Returns the positions admitted and the charge of each, per window (windows × admitted).
 
-    A window of a minute or less (per-second and per-minute limits, concurrency slots) refills
-    within the step and holds a request's reservation only for the seconds of its call, so it counts
-    what requests use; the exact engine loses the requests that arrive while it is full to the next
-    destination, so a request window (and a concurrency slot) admits the line's share Erlang's loss
-    formula gives — the window as limit servers, each held for the window's length (a slot: for
-    the mean service time ``service_s``) — within what fits in the step; a token window admits
-    what fits (requests of all sizes share it, and the small ones fit where large ones do not).
-    ``offered`` keeps, per window or slot id, the requests offered to and admitted by it in the
-    step, so the loss is that of the whole minute. Turns that wait for quota (``offered`` None:
-    the quota-wait queue) lose nothing: they take the rest of the minute's room as the windows
-    free. Longer windows admit what their remaining room holds."""
+    Each window of a minute or longer is followed through the step: a request is admitted if, at
+    its own instant, every window has room for it after the requests admitted before it — the
+    room the window had at ``now`` plus what it freed since (:func:`room_growth`). So, as in the
+    exact engine, a request that arrives while a window is nearly full goes on to the next
+    destination, and a small one fits where a large one before it did not: under a token budget
+    refilling by a few hundred tokens a minute only the smallest requests get through.
+
+    A window of under a minute (per-second limits) and a concurrency slot turn over many times
+    within the step; they hold a request's reservation only for the seconds of its call, so they
+    count what requests use, and a request window (or a slot) admits the line's share that
+    Erlang's loss formula gives — the window as limit servers, each held for the window's length
+    (a slot: for the mean service time ``service_s``). ``offered`` keeps, per window or slot id,
+    the requests offered to and admitted by it in the step, so the loss is that of the whole
+    minute; turns that wait for quota (``offered`` None: the quota-wait queue) lose nothing to it.
+    Windows of a minute count what requests use too (a call ends within seconds)."""
     windows = account.windows
     n = amounts.shape[1]
     rows = [MEASURES.index(w.measure) for w in windows]
     charge = amounts[rows, :] if windows else np.zeros((0, n))
-    for w, window in enumerate(windows):
-        if short_length_s(window) is not None:
-            charge[w] = used[rows[w]]
-    room = np.zeros(len(windows))
+    base = np.zeros(len(windows))  # room at ``now``
+    followed: list[int] = []  # windows followed through the step
     cap, capper = n, None
     for w, window in enumerate(windows):
         short = short_length_s(window)
-        if short is None:
-            room[w] = window.limit * (1 + EPS) - window.used(now)
+        if short is not None:
+            charge[w] = used[rows[w]]
+        if short is None or short >= MINUTE_S:
+            base[w] = window.limit * (1 + EPS) - window.used(now)
+            followed.append(w)
             continue
-        room[w] = window.limit * (1 + EPS) * MINUTE_S / short - window.used(now)
+        base[w] = window.limit * (1 + EPS) * MINUTE_S / short - window.used(now)
         mean = float(charge[w].mean()) if n else 0.0
         if offered is not None and mean > 0 and window.measure is Measure.REQUESTS:
             k = erlang_allowance(offered, window.id, now, n, window.limit / mean, short)
@@ -198,42 +257,70 @@ def admit_account(
             k = int(concurrency.limit * MINUTE_S / max(service_s, 1e-3))
         if k < cap:
             cap, capper = k, (concurrency.id, now + service_s)
-    chosen = np.zeros(n, dtype=bool)
-    count = 0
-    # on arrival, a few sweeps, each taking in order the requests that still fit alone; the quota-wait
-    # queue admits its heads in order until one does not fit
-    for _ in range(4 if offered is not None else 1):
-        if count >= cap:
-            break
-        alone = np.all(charge <= room[:, None], axis=0) if offered is not None else np.ones(n, dtype=bool)
-        candidates = np.flatnonzero(~chosen & alone)
-        if not len(candidates):
-            break
-        cum = np.cumsum(charge[:, candidates], axis=1)
-        fits = np.all(cum <= room[:, None], axis=0)
-        k = min(len(candidates) if fits.all() else int(np.argmin(fits)), cap - count)
-        if k <= 0:
-            break
-        chosen[candidates[:k]] = True
-        room -= cum[:, k - 1]
-        count += k
-    selected = np.flatnonzero(chosen)
-    if count < n:  # say which window refused the first request left out, and until when
-        j = int(np.argmin(chosen))
-        over = np.flatnonzero(charge[:, j] > room) if len(windows) else np.zeros(0, dtype=np.int64)
-        if len(over):
-            window = windows[int(over[0])]
-            recorder.window_refused(now, window.id, window.free_at(now, float(charge[over[0], j])))
-        elif capper is not None:
-            recorder.window_refused(now, capper[0], capper[1])
-    keys = [w.id for w in windows if short_length_s(w) is not None]
+    if n <= cap and np.all(charge.sum(axis=1) <= base):  # all fit as the step starts: the room only grows
+        selected, count = np.arange(n), n
+    else:
+        selected, count = _admit_in_order(windows, now, times, charge, base, followed, cap, capper, recorder)
+    keys = [w.id for w in windows if (short_length_s(w) or MINUTE_S) < MINUTE_S]
     if concurrency is not None:
         keys.append(concurrency.id)
     for key in keys:
         if offered is not None and key in offered:
             minute, asked, taken = offered[key]
             offered[key] = (minute, asked, taken + count)
-    return selected, charge[:, selected].sum(axis=1)
+    return selected, charge[:, selected]
+
+
+def _admit_in_order(
+    windows: list[QuotaWindow],
+    now: float,
+    times: FloatArray,
+    charge: FloatArray,
+    base: FloatArray,
+    followed: list[int],
+    cap: int,
+    capper: tuple[int, float] | None,
+    recorder: Recorder,
+) -> tuple[IntArray, int]:
+    """:func:`admit_account`'s line, one request after another at its own instant: runs of requests
+    that each fit after those before them and, past a request that does not fit, the next one that
+    does; at most ``cap`` (its window or slot: ``capper``). Tells ``recorder`` which window refused
+    the first request left out, and until when. Returns the positions admitted and their count."""
+    n = charge.shape[1]
+    room = np.repeat(base[:, None], n, axis=1)  # each window's room at each request's instant
+    for w in followed:
+        room[w] += room_growth(windows[w], now, times)
+    picked: list[IntArray] = []
+    count = 0
+    spent = np.zeros(len(windows))
+    i = 0
+    while i < n and count < cap:
+        run = spent[:, None] + np.cumsum(charge[:, i:], axis=1)
+        fits = np.all(run <= room[:, i:], axis=0)
+        k = len(fits) if fits.all() else int(np.argmin(fits))
+        k = min(k, cap - count)
+        if k:
+            picked.append(np.arange(i, i + k))
+            spent = run[:, k - 1]
+            count += k
+            i += k
+            continue
+        alone = np.all(spent[:, None] + charge[:, i:] <= room[:, i:], axis=0)
+        if not alone.any():
+            break
+        i += int(np.argmax(alone))
+    selected = np.concatenate(picked) if picked else np.zeros(0, dtype=np.int64)
+    if count < n:
+        chosen = np.zeros(n, dtype=bool)
+        chosen[selected] = True
+        j = int(np.argmin(chosen))
+        over = np.flatnonzero(spent + charge[:, j] > room[:, j]) if len(windows) else np.zeros(0, dtype=np.int64)
+        if len(over):
+            window = windows[int(over[0])]
+            recorder.window_refused(now, window.id, window.free_at(now, float(spent[over[0]] + charge[over[0], j])))
+        elif capper is not None:
+            recorder.window_refused(now, capper[0], capper[1])
+    return selected, count
 
 
 def erlang_allowance(
