@@ -143,3 +143,10 @@ def test_quota_cells_tell_idle_from_exhausted() -> None:
     assert list(by_hour[:13]) == [0.0] * 13  # idle: nothing sent, nothing full
     assert list(day_grid([row], 2)[0]) == [pytest.approx(100.0), EXHAUSTED]
     assert list(row.exhausted[20:25]) == [False, True, True, True, False]
+
+
+def test_a_plan_without_limits_draws_the_demand_figure(run_a: RunResult, tmp_path: Path) -> None:
+    # a paid API states no limit: the plan carries without bound (capacity report -s B-paid crashed:
+    # "Axis limits cannot be NaN or Inf")
+    path = demand_figure(run_a, tmp_path / "demand.png", CapacityLine(float("inf"), 12.0))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -70,7 +70,9 @@ def demand_figure(
         top.set_ylabel("interviews started per hour")
         top.set_title("Demand: interview starts per hour")
         top.legend(loc="upper right")
-        top.set_ylim(0, max(float(starts.max()), capacity.starts_per_hour if capacity else 0.0, 1.0) * 1.4)
+        # a plan with no stated limit (a paid API) carries without bound: it draws no line and sets no height
+        planned = capacity.starts_per_hour if capacity is not None and math.isfinite(capacity.starts_per_hour) else 0.0
+        top.set_ylim(0, max(float(starts.max()), planned, 1.0) * 1.4)
 
         if mean_s > 0:
             bottom.plot(
