@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from capacity.config import Configuration, default_providers_path, load_configuration, scenario_path
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 SHIPPED_PROVIDERS = CHECKOUT / "providers.yaml"
 SHIPPED_SCENARIOS = CHECKOUT / "scenarios"
+
+# Hypothesis outside CI (under CI=true its own "ci" profile already runs without a database and
+# without deadlines): no per-example deadline, which on a shared or parallel machine is a timed
+# assertion; and, under pytest-xdist (`pytest -n auto`), an example database for each worker
+# (.hypothesis/examples-gw0, ...), so workers never write one folder at once.
+if settings.get_current_profile_name() == "default":
+    _WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+    if _WORKER:
+        _DATABASE = DirectoryBasedExampleDatabase(CHECKOUT / ".hypothesis" / f"examples-{_WORKER}")
+        settings.register_profile("capacity", deadline=None, database=_DATABASE)
+    else:
+        settings.register_profile("capacity", deadline=None)
+    settings.load_profile("capacity")
 
 
 def readme_scenario() -> str:
