@@ -334,6 +334,8 @@ def _finish(
     else:
         render_run(result, verdict, console, None)
     for line in unreachable(result):  # the verdict judges quotas; a dead endpoint is said here
-        err_console.print(f"[red]warning:[/red] {line} (see the journal for each call's error)", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[red]warning:[/red] {line} (see the journal for each call's error)", highlight=False, soft_wrap=True
+        )
     if fail_if_short and not verdict.carries:
         raise typer.Exit(1)
