@@ -276,10 +276,10 @@ def resume_command(argv: Sequence[str], journal: Path, scenario: str, interviews
     """The command that continues this run: ``capacity`` and its arguments ``argv`` (as typed,
     after the program's name) with ``--journal`` (the one the run chose, when none was typed) and
     ``--resume`` added, a URL's password masked (keys come from the environment, never from the
-    command line). Without ``live`` in ``argv`` (called from Python), the run's essentials are
-    spelt out from ``scenario``, ``interviews`` and ``routers``."""
+    command line). When ``argv`` is not a ``live`` command line (the command called from Python),
+    the run's essentials are spelt out from ``scenario``, ``interviews`` and ``routers``."""
     args = list(argv)
-    if "live" not in args:
+    if args[:1] != ["live"]:
         args = ["live", "-s", scenario, "-n", str(interviews)] + (["--routers", str(routers)] if routers > 1 else [])
     if not any(a == "--journal" or a.startswith("--journal=") for a in args):
         args += ["--journal", str(journal)]
