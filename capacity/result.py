@@ -187,6 +187,11 @@ class DestinationResult(Result):
         "requests (a turn waiting for quota is refused again at every check)."
     )
     errors: dict[str, int] = Field(description="Failed calls by kind (429, 5xx, timeout).")
+    error_reasons: dict[str, str] = Field(
+        default_factory=dict,
+        description="The first failure of each kind, as the endpoint said it: HTTP status and the provider's "
+        "message, cut to 300 characters, never a key (live runs; a simulation's failures have none).",
+    )
     tokens_in: int
     tokens_out: int
     cached_tokens_in: int = Field(default=0, description="Input tokens of tokens_in read from the prompt cache.")

@@ -1,5 +1,5 @@
 """The import contract (pyproject.toml's import-linter contracts): rooms and layers, and which
-room may import which third-party package — checked here so that ``pytest -q`` enforces it, as
+room may import which third-party package — checked here so that the README's ``pytest -q -n auto`` enforces it, as
 ``lint-imports`` does in ``.ci/run``.
 
 The contract is also tried on a broken copy of the package, to show that it bites: in a room

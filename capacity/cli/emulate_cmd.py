@@ -86,7 +86,7 @@ def emulate(
 
     Examples:
 
-        capacity emulate --port 8400 --time-scale 60
+        capacity emulate -s A --port 8400 --time-scale 60
 
         capacity emulate -s A --fault groq:rate_limit_bare=0.05
 

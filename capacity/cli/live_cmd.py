@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import re
+import shlex
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -32,9 +37,15 @@ from capacity.cli.common import (
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
 from capacity.live.fleet import router_journal, run_fleet
-from capacity.live.journal import JournalWriteError
+from capacity.live.journal import JournalWriteError, interviews_ended
 from capacity.live.load import LiveRun, plan_live
-from capacity.live.performer import HttpPerformer, parse_endpoint_options, resolve_routes
+from capacity.live.performer import (
+    HttpPerformer,
+    emulator_clock_warning,
+    emulator_run_start,
+    parse_endpoint_options,
+    resolve_routes,
+)
 from capacity.live.redis_ledger import LossPolicy
 from capacity.live.runtime import CallPerformer
 from capacity.live.serve.driving import ROUTER_PROVIDER, through_router
@@ -44,6 +55,7 @@ from capacity.report.run_tables import render_run, summary_json
 from capacity.report.verdict import judge
 from capacity.result import RunResult
 from capacity.units import ErrorKind
+from capacity.workload.calendar import run_start
 
 MAX_TIME_SCALE = 100_000
 """The fastest --time-scale: a month of run time in under half a minute; beyond it nothing can keep up."""
@@ -181,9 +193,22 @@ def live(
             overrides = {ROUTER_PROVIDER: [config.provider(ROUTER_PROVIDER).base_url]}
         routes = resolve_routes(config, emulator=emulator, overrides=overrides)
         plan = plan_live(config, interviews, seed)
+        journals = [router_journal(journal, k) for k in range(routers)] if routers > 1 else [journal]
+        if resume:
+            kept = interviews_ended(journals)
+            err_console.print(
+                f"--resume: {kept:,} of {plan.interviews:,} interviews already ended; "
+                f"running {max(0, plan.interviews - kept):,}",
+                highlight=False,
+            )
+    if emulator is not None and (emulator_start := emulator_run_start(emulator)) is not None:
+        line = emulator_clock_warning(emulator_start, run_start(config.scenario.calendar), scenario)
+        if line is not None:
+            err_console.print(f"[yellow]warning:[/yellow] {line}", highlight=False, soft_wrap=True)
+    continue_with = resume_command(sys.argv[1:], journal, scenario, interviews, routers)
     if routers > 1:
-        journals = f"{router_journal(journal, 0)} … {router_journal(journal, routers - 1).name}"
-        err_console.print(f"{routers} routers sharing Redis; journals: {journals}", highlight=False)
+        names = f"{journals[0]} … {journals[-1].name}"
+        err_console.print(f"{routers} routers sharing Redis; journals: {names}", highlight=False)
         with progress_bar(show_progress(progress, as_json), counted=True) as bar:
             task = bar.add_task(f"live {config.scenario.name}", total=plan.interviews, detail="interviews")
             try:
@@ -202,11 +227,10 @@ def live(
                         progress=lambda done, total: bar.update(task, completed=done),
                     )
             except KeyboardInterrupt:
-                err_console.print(f"stopped; continue with: --journal {journal} --routers {routers} --resume")
+                _stopped(journals, plan.interviews, continue_with)
                 raise typer.Exit(130) from None
             except RuntimeError as exc:  # a router process failed or died: its journal keeps what it did
-                resume_hint = f"--journal {journal} --routers {routers} --resume"
-                err_console.print(f"[red]error:[/red] {exc}; continue with: {resume_hint}", highlight=False)
+                err_console.print(f"[red]error:[/red] {exc}; continue with: {continue_with}", highlight=False)
                 raise typer.Exit(1) from None
         _finish(result, config, out, as_json, fail_if_short)
         return
@@ -236,7 +260,7 @@ def live(
             with user_errors():
                 result = asyncio.run(main())
         except KeyboardInterrupt:
-            err_console.print(f"stopped; continue with: --journal {journal} --resume", highlight=False)
+            _stopped(journals, plan.interviews, continue_with)
             raise typer.Exit(130) from None
         except JournalWriteError as exc:  # a full disk: the journal keeps what was done
             err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
@@ -244,15 +268,55 @@ def live(
     _finish(result, config, out, as_json, fail_if_short)
 
 
+_PASSWORD = re.compile(r"(://[^/@:\s]*:)[^/@\s]+@")
+"""A URL's password (``redis://user:secret@host``): never printed."""
+
+
+def resume_command(argv: Sequence[str], journal: Path, scenario: str, interviews: int, routers: int) -> str:
+    """The command that continues this run: ``capacity`` and its arguments ``argv`` (as typed,
+    after the program's name) with ``--journal`` (the one the run chose, when none was typed) and
+    ``--resume`` added, a URL's password masked (keys come from the environment, never from the
+    command line). When ``argv`` is not a ``live`` command line (the command called from Python),
+    the run's essentials are spelt out from ``scenario``, ``interviews`` and ``routers``."""
+    args = list(argv)
+    if args[:1] != ["live"]:
+        args = ["live", "-s", scenario, "-n", str(interviews)] + (["--routers", str(routers)] if routers > 1 else [])
+    if not any(a == "--journal" or a.startswith("--journal=") for a in args):
+        args += ["--journal", str(journal)]
+    if "--resume" not in args:
+        args.append("--resume")
+    return shlex.join(["capacity", *(_PASSWORD.sub(r"\1***@", a) for a in args)])
+
+
+def _stopped(journals: list[Path], interviews: int, continue_with: str) -> None:
+    """Say, after Ctrl-C, how many interviews ended (the journals keep them) and how to go on."""
+    ended: int | str = "?"
+    with contextlib.suppress(UsageError, OSError):  # a journal torn beyond reading: say what can be said
+        ended = interviews_ended(journals)
+    err_console.print(
+        f"stopped: {ended:,} of {interviews:,} interviews ended (journaled); continue with: {continue_with}"
+        if isinstance(ended, int)
+        else f"stopped; continue with: {continue_with}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def unreachable(result: RunResult) -> list[str]:
-    """Destinations none of whose calls got through: every one failed to connect or was refused
-    outright (4xx: a bad key, an account taken by another key, an unknown model)."""
+    """Destinations that failed to connect on every call, or refused calls outright (4xx: a bad
+    key, an account taken by another key, an unknown or withdrawn model, a request too long),
+    each with what the endpoint said first (its status and message)."""
     out = []
     for d in result.destinations:
         calls = sum(d.errors.values()) + d.completed
-        for kind, what in ((ErrorKind.CONNECTION, "could not be reached"), (ErrorKind.CLIENT_ERROR, "refused")):
-            if calls and d.completed == 0 and d.errors.get(kind, 0) == calls:
-                out.append(f"{d.name}: every call ({calls:,}) {what}")
+        if calls and d.completed == 0 and d.errors.get(ErrorKind.CONNECTION, 0) == calls:
+            said = d.error_reasons.get(ErrorKind.CONNECTION, "")
+            out.append(f"{d.name}: every call ({calls:,}) could not be reached" + (f" ({said})" if said else ""))
+        refused = d.errors.get(ErrorKind.CLIENT_ERROR, 0)
+        if refused:
+            what = f"every call ({calls:,})" if refused == calls else f"{refused:,} of {calls:,} calls"
+            said = d.error_reasons.get(ErrorKind.CLIENT_ERROR, "")
+            out.append(f"{d.name}: {what} refused" + (f" ({said})" if said else ""))
     return out
 
 
@@ -270,6 +334,8 @@ def _finish(
     else:
         render_run(result, verdict, console, None)
     for line in unreachable(result):  # the verdict judges quotas; a dead endpoint is said here
-        err_console.print(f"[red]warning:[/red] {line} (see the journal for each call's error)", highlight=False)
+        err_console.print(
+            f"[red]warning:[/red] {line} (see the journal for each call's error)", highlight=False, soft_wrap=True
+        )
     if fail_if_short and not verdict.carries:
         raise typer.Exit(1)

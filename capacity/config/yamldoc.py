@@ -141,6 +141,15 @@ def safe_load(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
+def scalar_value(text: str) -> Any:
+    """One ``--set``/``--grid`` value as the configuration reads it (YAML: ``2`` is a number,
+    ``true`` a bool); malformed YAML stays its own text."""
+    try:
+        return safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
 def canonical_value(text: str) -> str:
     """One value as the configuration reads it (YAML), written as JSON with sorted keys, so that
     texts meaning the same value agree (``true`` and ``True``, ``{a: 1, b: 2}`` and

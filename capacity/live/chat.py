@@ -208,7 +208,9 @@ def count_words(text: str) -> int:
 
 
 def fill_call(call: Call, outcome: ChatOutcome, time_scale: float = 1.0) -> None:
-    """Write ``outcome`` into the policy core's ``call``: its failure, TTFT and latency, the
+    """Write ``outcome`` into the policy core's ``call``: its failure (with the HTTP status and
+    the one-line detail, already free of the key, from which the policy tells a refused
+    destination from a refused request), TTFT and latency, the
     generated tokens when the endpoint reported usage (else the call keeps its planned count),
     the wait before a retry — a classified 429's full wait (the spent window's reset included),
     else ``Retry-After`` — and the outcome itself as ``payload``. The outcome's times are wall
@@ -219,6 +221,8 @@ def fill_call(call: Call, outcome: ChatOutcome, time_scale: float = 1.0) -> None
     if not time_scale > 0:
         raise ValueError(f"time_scale must be positive, got {time_scale}")
     call.failure = None if outcome.failure is None else str(outcome.failure)
+    call.status = outcome.status
+    call.detail = outcome.detail if outcome.failure is not None else ""
     call.ttft_s = outcome.ttft_s * time_scale
     call.latency_s = outcome.latency_s * time_scale
     if outcome.failure is None and outcome.usage_reported:

@@ -7,8 +7,9 @@ lose nothing that was measured. The journal is a JSON-lines file:
   a digest of the configuration) so ``--resume`` refuses a journal of another run;
 * a ``turn`` line per finished turn (for following a run as it goes);
 * an ``interview`` line per finished interview (or interview turned away), carrying every
-  event the recorder saw for it (calls sent, answered and failed, cache lookups, turns, its
-  start and end). Each line is flushed and fsynced before the run goes on.
+  event the recorder saw for it (calls sent, answered and failed — a failure with what the
+  endpoint said, ``["call_failed", destination, "4xx", "HTTP 404: model_not_found: …"]`` —
+  cache lookups, turns, its start and end). Each line is flushed and fsynced before the run goes on.
 
 Resuming replays the ``interview`` lines into a fresh recorder — each finished interview is
 counted once, with its calls and turns — and the run starts each session after its finished
@@ -24,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -33,7 +34,15 @@ from capacity.errors import CapacityError, UsageError
 from capacity.policy.router import Destination
 from capacity.units import Outcome, Served
 
-__all__ = ["Journal", "JournalWriteError", "JournalingObserver", "Replay", "read_journal", "replay_events"]
+__all__ = [
+    "Journal",
+    "JournalWriteError",
+    "JournalingObserver",
+    "Replay",
+    "interviews_ended",
+    "read_journal",
+    "replay_events",
+]
 
 Event = list[Any]
 
@@ -83,6 +92,13 @@ def read_journal(path: Path) -> Replay:
         raise UsageError(f"{path}: empty journal")
     replay.valid_bytes = offset
     return replay
+
+
+def interviews_ended(journals: Sequence[Path]) -> int:
+    """Interviews ended (finished or turned away) in ``journals`` together: one run's journal, or
+    its routers' (a journal not written yet holds none). Raises :class:`UsageError` for a file
+    that is not a journal of this tool."""
+    return sum(sum(read_journal(path).finished.values()) for path in journals if path.exists())
 
 
 class JournalWriteError(CapacityError):
@@ -193,9 +209,10 @@ class JournalingObserver:
         self.inner.prompt_cache_read(destination, cached_tokens, saved_usd)
         self._keep(["prompt_cache_read", destination.index, cached_tokens, saved_usd])
 
-    def call_failed(self, destination: Destination, kind: str) -> None:
-        self.inner.call_failed(destination, kind)
-        self._keep(["call_failed", destination.index, kind])
+    def call_failed(self, destination: Destination, kind: str, detail: str = "") -> None:
+        self.inner.call_failed(destination, kind, detail)
+        event: Event = ["call_failed", destination.index, kind]
+        self._keep([*event, detail] if detail else event)
 
     def cache_lookup(self, hit: bool) -> None:
         self.inner.cache_lookup(hit)

@@ -19,9 +19,12 @@ Where the endpoints are:
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+
+import httpx
 
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
@@ -32,7 +35,16 @@ from capacity.live.transport import ChatTransport
 from capacity.policy.actions import Call
 from capacity.policy.build import Core
 
-__all__ = ["HttpPerformer", "MissingKeysError", "Routes", "account_key_env", "parse_endpoint_options", "resolve_routes"]
+__all__ = [
+    "HttpPerformer",
+    "MissingKeysError",
+    "Routes",
+    "account_key_env",
+    "emulator_clock_warning",
+    "emulator_run_start",
+    "parse_endpoint_options",
+    "resolve_routes",
+]
 
 
 def account_key_env(api_key_env: str, account: int) -> str:
@@ -156,6 +168,36 @@ class MissingKeysError(UsageError):
     def lines(self) -> list[str]:
         """One line per missing key, then how to proceed."""
         return [*self.problems, "export them, or rehearse against the emulator with --emulator URL"]
+
+
+def emulator_run_start(url: str, timeout_s: float = 2.0) -> dt.datetime | None:
+    """The instant the emulator at ``url`` (``http://host:port``) counts its run time from, as its
+    ``GET /stats`` says (``clock.run_start``); None if it does not answer in ``timeout_s`` wall s
+    or says no date (the run then says what the endpoint did)."""
+    try:
+        with httpx.Client(timeout=timeout_s, trust_env=False) as client:
+            doc = client.get(f"{url.rstrip('/')}/stats").json()
+        start = dt.datetime.fromisoformat(doc["clock"]["run_start"])
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return None
+    return start if start.tzinfo is not None else start.replace(tzinfo=dt.UTC)
+
+
+def emulator_clock_warning(emulator_start: dt.datetime, scenario_start: dt.datetime, scenario: str) -> str | None:
+    """One line when an emulator's clock starts more than a day from the scenario's start, else
+    None: the emulator then enforces its own date's catalogue — models withdrawn by then answer
+    404, quotas cut or raised since apply — which is not the plan being rehearsed. ``scenario``
+    is the name (or file) the user gave, for the command that aligns them."""
+    gap = emulator_start - scenario_start
+    if abs(gap) <= dt.timedelta(days=1):
+        return None
+    days = abs(gap).days
+    side = "after" if gap > dt.timedelta(0) else "before"
+    return (
+        f"the emulator's clock starts on {emulator_start.date()}, {days:,} days {side} the scenario's "
+        f"{scenario_start.date()}: it answers as on its own date (models withdrawn by then refuse with 404, "
+        f"quotas changed since apply); align it: capacity emulate -s {scenario} (or --start {scenario_start.date()})"
+    )
 
 
 MIN_DEADLINE_WALL_S = 1.0

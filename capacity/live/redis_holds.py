@@ -31,7 +31,11 @@ import redis.asyncio as aioredis
 from capacity.live.redis_ledger import REDIS_DOWN, lua
 from capacity.policy.router import Destination
 
-__all__ = ["SharedHolds"]
+__all__ = ["FOREVER_S", "SharedHolds"]
+
+FOREVER_S = 10 * 86400.0
+"""The longest hold written to Redis, run s: a destination taken out of rotation (held for ever
+by the router that learnt it) is held this long for the others — longer than any live run."""
 
 
 class SharedHolds:
@@ -84,8 +88,10 @@ class SharedHolds:
 
     async def publish(self, index: int, length_s: float) -> None:
         """Hold destination ``index`` for ``length_s`` run seconds from Redis's now (or lengthen
-        its hold to that); a Redis out of reach keeps the hold in this router only."""
-        life_ms = str(math.ceil(min(length_s, 10 * 86400.0) * 1000) + 1000) if math.isfinite(length_s) else "864001000"
+        its hold to that); a Redis out of reach keeps the hold in this router only. A hold for
+        ever (a destination taken out of rotation) is written as :data:`FOREVER_S`."""
+        length_s = min(length_s, FOREVER_S)
+        life_ms = str(math.ceil(min(length_s, 10 * 86400.0) * 1000) + 1000)
         try:
             await self._hold(keys=[self.keys[index]], args=[self._now_arg(), self._epoch, repr(length_s), life_ms])
         except REDIS_DOWN:

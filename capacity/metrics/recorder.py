@@ -135,6 +135,7 @@ class DestinationTally:
         "cached_tokens_in",
         "completed",
         "cost_usd",
+        "error_reasons",
         "errors",
         "hourly",
         "over_cap_from_s",
@@ -156,6 +157,7 @@ class DestinationTally:
         self.cached_tokens_in = 0
         self.saved_usd = 0.0
         self.errors: dict[str, int] = {}
+        self.error_reasons: dict[str, str] = {}
         self.hourly = np.zeros(hours, dtype=np.int64)
 
 
@@ -338,10 +340,13 @@ class Recorder:
         t.cached_tokens_in += cached_tokens
         t.saved_usd += saved_usd
 
-    def call_failed(self, destination: DestinationRef, kind: str) -> None:
-        """A call to ``destination`` failed with ``kind`` (429, 5xx, timeout)."""
-        errors = self.tally[destination.index].errors
-        errors[kind] = errors.get(kind, 0) + 1
+    def call_failed(self, destination: DestinationRef, kind: str, detail: str = "") -> None:
+        """A call to ``destination`` failed with ``kind`` (429, 5xx, timeout); ``detail`` (how, in
+        one line; live runs only) is kept for the first failure of each kind."""
+        t = self.tally[destination.index]
+        t.errors[kind] = t.errors.get(kind, 0) + 1
+        if detail and kind not in t.error_reasons:
+            t.error_reasons[kind] = detail
 
     # result -------------------------------------------------------------------------------
     def _window_use(self, name: str, limit: float, accounts: list[WindowStats]) -> WindowUse:
@@ -405,6 +410,7 @@ class Recorder:
                     completed=t.completed,
                     router_refusals=t.router_refusals,
                     errors=dict(t.errors),
+                    error_reasons=dict(t.error_reasons),
                     tokens_in=t.tokens_in,
                     tokens_out=t.tokens_out,
                     cached_tokens_in=t.cached_tokens_in,

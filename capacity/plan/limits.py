@@ -56,6 +56,8 @@ class RequestProfile:
     business_days_in_horizon: float
     """Business days a one-time credit is spread over: the horizon's (at least a month's for a
     daily need: :attr:`~capacity.plan.result.DemandSummary.credit_days`)."""
+    credit_span: str = "of the horizon"
+    """What those days are, in words (a daily need: at least a month's)."""
     cached_input_tokens: float = 0.0
     """Mean input tokens per request served from the destination's prompt cache."""
     uncounted_input_tokens: float = 0.0
@@ -179,8 +181,8 @@ def _cost(measure: Measure, spec: ModelSpec, profile: RequestProfile) -> tuple[f
     return None if price is None else (price, f" ÷ ${price:.6f}/request")
 
 
-_CREDIT_SPAN = {Period.MONTH: " a month (renews monthly)", Period.ONCE: " of the horizon (one-time credit)"}
-"""How a credit's period reads after its business days."""
+_CREDIT_SPAN = {Period.MONTH: " a month (renews monthly)", Period.ONCE: " {span} (one-time credit)"}
+"""How a credit's period reads after its business days (``span``: :attr:`RequestProfile.credit_span`)."""
 
 
 def limit_capacities(spec: ModelSpec, profile: RequestProfile) -> list[LimitCapacity]:
@@ -200,7 +202,7 @@ def limit_capacities(spec: ModelSpec, profile: RequestProfile) -> list[LimitCapa
         per_request, how_cost = cost
         if kind.measure is Measure.USD:
             head = f"${quota:,.2f}"
-            how_period += _CREDIT_SPAN.get(period, "")
+            how_period += _CREDIT_SPAN.get(period, "").format(span=profile.credit_span)
         else:
             head = f"{_fmt(quota)} {kind.short}"
         how = head + how_period + how_cost

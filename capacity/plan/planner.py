@@ -480,6 +480,7 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
         active_hours_per_day=hours,
         business_days_per_month=demand.business_days_per_month,
         business_days_in_horizon=demand.credit_days,
+        credit_span="of the horizon" if demand.kind == "total" else "(at least a month's: the need recurs daily)",
     )
 
     plans = []

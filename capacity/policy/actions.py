@@ -90,13 +90,17 @@ class Call:
     :class:`~capacity.units.ErrorKind` value); ``ttft_s`` and ``latency_s`` (time to first
     token and to the last token from the send, s of run time); ``tokens_out`` (the tokens
     really generated, where the endpoint reports usage); ``retry_after_s`` (how long the
-    provider asked us to wait, s, if it did); and ``payload`` (the response, live only).
+    provider asked us to wait, s, if it did); ``status`` (the HTTP status of a live endpoint's
+    answer, None where there was none — the simulator's calls, a connection that failed);
+    ``detail`` (what a failure was, in one line: the status and the provider's own words, cut
+    short, never a key; empty when it answered); and ``payload`` (the response, live only).
     """
 
     __slots__ = (
         "cached_tokens",
         "candidate",
         "conversation",
+        "detail",
         "failure",
         "key",
         "latency_s",
@@ -106,6 +110,7 @@ class Call:
         "routed",
         "server",
         "stage",
+        "status",
         "tokens_in",
         "tokens_out",
         "ttft_s",
@@ -137,6 +142,8 @@ class Call:
         self.ttft_s = 0.0
         self.latency_s = 0.0
         self.retry_after_s: float | None = None
+        self.status: int | None = None
+        self.detail = ""
         self.payload: Any = None
 
     def __repr__(self) -> str:

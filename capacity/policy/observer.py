@@ -81,8 +81,9 @@ class PolicyObserver(Protocol):
         price without prompt caching, $ (0 on a free tier; negative where a cache write costs more)."""
         return None
 
-    def call_failed(self, destination: Destination, kind: str) -> None:
-        """A call failed with ``kind`` (``429``, ``5xx``, ``timeout``; see :class:`~capacity.units.ErrorKind`)."""
+    def call_failed(self, destination: Destination, kind: str, detail: str = "") -> None:
+        """A call failed with ``kind`` (``429``, ``5xx``, ``timeout``; see :class:`~capacity.units.ErrorKind`);
+        ``detail`` says how in one line (a live endpoint's status and message; empty in a simulation)."""
         return None
 
     # turns and interviews ----------------------------------------------------------------

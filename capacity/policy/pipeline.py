@@ -19,7 +19,11 @@ joins the conversation). A turn that needs a model goes through:
 6. **retry** — a failed call (5xx, timeout, 429) is retried with exponential backoff and
    jitter while attempts remain and the turn's deadline allows, the failed destination cooling
    down meanwhile (until the provider's ``Retry-After``, when it sent one); past the deadline
-   the turn degrades or fails (``routing.on_deadline``).
+   the turn degrades or fails (``routing.on_deadline``). A refusal of the *destination* (a live
+   endpoint's 401, 403, 404 or 410: a bad key, an unknown or withdrawn model) takes it out of
+   rotation for the rest of the run and the turn is sent to the next destination at once — not
+   counted as a retry; a refusal of the *request* (any other 4xx: malformed, too long) is
+   not retried.
 
 An interview with a failed turn is abandoned (failed); one with a degraded turn finishes
 degraded. With *gated admission* an interview is not started while turns wait for quota or
@@ -56,7 +60,15 @@ from capacity.workload.distributions import BlockStream
 from capacity.workload.keyed import CallKey
 from capacity.workload.script import CompiledScript, Turn
 
-__all__ = ["RETRYABLE", "CandidateBehaviour", "Pipeline", "PipelineSettings", "TurnPipeline"]
+__all__ = [
+    "RETRYABLE",
+    "UNUSABLE_STATUSES",
+    "CandidateBehaviour",
+    "Pipeline",
+    "PipelineSettings",
+    "TurnPipeline",
+    "refuses_destination",
+]
 
 RETRYABLE = frozenset(
     {
@@ -67,7 +79,22 @@ RETRYABLE = frozenset(
         ErrorKind.MALFORMED,
     }
 )
-"""Failures worth another attempt; a client error (4xx: a bad key, an unknown model) is not."""
+"""Failures worth another attempt (with backoff, counted against ``routing.max_retries``); a
+client error (4xx) is not — unless it refuses the destination (:data:`UNUSABLE_STATUSES`), which
+is taken out of rotation and the turn sent elsewhere at once."""
+
+UNUSABLE_STATUSES = frozenset({401, 403, 404, 410})
+"""HTTP statuses of a 4xx that is about the destination, not the request: 401 and 403 (a bad,
+missing or unauthorised key), 404 (an unknown or withdrawn model), 410 (gone). Every request
+would meet it there, and none elsewhere; the other 4xx (400, 413, 422 …: malformed, too long)
+are the request's, and another provider would most likely refuse it too."""
+
+
+def refuses_destination(failure: str | None, status: int | None) -> bool:
+    """Whether a call that failed with ``failure`` (an :class:`~capacity.units.ErrorKind` value)
+    and HTTP ``status`` (None: no response) says its destination is unusable, rather than the
+    request bad (:data:`UNUSABLE_STATUSES`). The simulator's calls carry no status: never."""
+    return failure == ErrorKind.CLIENT_ERROR and status in UNUSABLE_STATUSES
 
 Pipeline = Generator[Action, float, Any]
 """A session as the driver sees it: yields actions, is resumed with the run time (s); what it
@@ -353,7 +380,8 @@ class TurnPipeline:
         line = self.queue.lines[group]
         now = needed
         deadline = needed + settings.turn_deadline_s if deadline is None else deadline
-        attempt = 0
+        attempt = 0  # calls made for this turn (the next call's key)
+        retries = 0  # retries spent (a destination taken out of rotation spends none)
         wait = 0.0
         while True:
             routed: Routed | float = math.inf
@@ -362,6 +390,8 @@ class TurnPipeline:
                 now = yield admit
                 routed = admit.answer
             if not isinstance(routed, Routed):
+                if self.router.out_of_rotation(group):  # every destination refused us for good: nothing to wait for
+                    return settings.past_deadline, wait, now
                 if not may_queue:
                     return Served.FAILED, wait, now
                 if settings.on_exhausted == "degrade":
@@ -382,15 +412,20 @@ class TurnPipeline:
                     return settings.past_deadline, wait, now
                 routed = granted
             key = (candidate, interview, turn.index, attempt)
-            failure, now = yield from self._send(
+            failure, unusable, now = yield from self._send(
                 now, routed, tokens_in, tokens_out, max_output_tokens, turn.stage, candidate, conversation, key, group
             )
             if failure is None:
                 return Served.PROVIDER, wait, now
-            if attempt >= self.retry.max_retries or failure not in RETRYABLE:
-                return settings.past_deadline, wait, now
-            delay = self.retry.delay_s(attempt, self.retry_rng)
             attempt += 1
+            if unusable:  # the destination's fault, not the request's: the next destination, at once
+                if now >= deadline:
+                    return settings.past_deadline, wait, now
+                continue
+            if retries >= self.retry.max_retries or failure not in RETRYABLE:
+                return settings.past_deadline, wait, now
+            delay = self.retry.delay_s(retries, self.retry_rng)
+            retries += 1
             if now + delay >= deadline:
                 return settings.past_deadline, wait, now
             now = yield Sleep(delay)
@@ -407,10 +442,12 @@ class TurnPipeline:
         conversation: int,
         key: CallKey,
         group: int = 0,
-    ) -> Generator[Action, float, tuple[str | None, float]]:
+    ) -> Generator[Action, float, tuple[str | None, bool, float]]:
         """One call (identity ``key``) to a provider model or a GPU pool's server (the
-        conversation's, or the least loaded): how it failed (``None``: it answered) and the time
-        it ended."""
+        conversation's, or the least loaded): how it failed (``None``: it answered), whether the
+        failure refused the destination itself (:func:`refuses_destination`: it is then held for
+        the rest of the run, :meth:`Router.retire <capacity.policy.router.Router.retire>`) and
+        the time it ended."""
         obs, router = self.observer, self.router
         dest = routed.destination
         obs.call_sent(now, dest)
@@ -422,17 +459,22 @@ class TurnPipeline:
             if call.failure is None:
                 now = yield Settle(routed, tokens_in, call.tokens_out, call.latency_s)
                 obs.call_done(dest, tokens_in, call.tokens_out, call.ttft_s, 0.0)
-                return None, now
+                return None, False, now
             now = yield Settle(routed, tokens_in, 0, None)  # a live server failed (the simulated ones never do)
-            router.cool_down(now, routed, self.settings.cooldown_s, group)
-            obs.call_failed(dest, call.failure)
-            return call.failure, now
+            unusable = refuses_destination(call.failure, call.status)
+            if unusable:
+                router.retire(dest)
+            else:
+                router.cool_down(now, routed, self.settings.cooldown_s, group)
+            obs.call_failed(dest, call.failure, call.detail)
+            return call.failure, unusable, now
         assert dest.quota is not None
         cap = dest.quota.output_cap(max_output_tokens)
         tokens_out = min(tokens_out, dest.quota.output_cap(tokens_out))
         call = Call(routed, tokens_in, tokens_out, cap, -1, stage, candidate, conversation, key)
         sent = now
         now = yield call
+        unusable = False
         if call.failure is None:
             settled = Settle(routed, tokens_in, call.tokens_out, call.latency_s)
             now = yield settled
@@ -445,13 +487,16 @@ class TurnPipeline:
         else:
             settled = Settle(routed, tokens_in, 0, None)
             now = yield settled
-            if call.retry_after_s is not None:  # the provider said when: honour it
+            unusable = refuses_destination(call.failure, call.status)
+            if unusable:  # a bad key, a withdrawn model: no request will get through there
+                router.retire(dest)
+            elif call.retry_after_s is not None:  # the provider said when: honour it
                 router.hold(dest, now + call.retry_after_s)
             else:
                 router.cool_down(now, routed, self.settings.cooldown_s, group)
-            obs.call_failed(dest, call.failure)
+            obs.call_failed(dest, call.failure, call.detail)
         # what the response freed (a slot, refunded tokens) may admit waiting turns: wake the queue
         arm: ArmTimer | None = self.queue.kick(now) if settled.freed else None
         if arm is not None:
             now = yield arm
-        return call.failure, now
+        return call.failure, unusable, now

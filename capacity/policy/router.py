@@ -263,6 +263,18 @@ class Router:
             if self.on_hold is not None:
                 self.on_hold(destination, until)
 
+    def retire(self, destination: Destination) -> None:
+        """Take ``destination`` out of rotation for the rest of the run: it refused the
+        destination itself (a bad key, a withdrawn model; see
+        :func:`~capacity.policy.pipeline.refuses_destination`), which no wait mends. A hold to
+        infinity: it holds even for the last destination, and is never tried again."""
+        self.hold(destination, math.inf)
+
+    def out_of_rotation(self, group: int = 0) -> bool:
+        """Whether every destination of model group ``group`` was retired (:meth:`retire`): a turn
+        of that group can get nowhere, however long it waits."""
+        return all(d.cooldown_until == math.inf for d in self.groups[group][0])
+
     def cool_down(self, now: float, routed: Routed, seconds: float, group: int = 0) -> None:
         """Keep traffic away from a destination that just failed, for ``seconds`` — unless it is
         the last one of model group ``group`` not cooling down: then there is nowhere better to

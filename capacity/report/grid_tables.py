@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
+from capacity.config.yamldoc import scalar_value
 from capacity.report.markdown import bullets, heading, table
 from capacity.studies.grid import METRICS, STANDARD_METRICS, GridResult
 
@@ -119,8 +120,9 @@ def grid_table(result: GridResult) -> Table:
 
 
 def grid_json(result: GridResult, files: dict[str, str]) -> dict[str, Any]:
-    """The grid as a JSON document: axes, and per cell its values, seeds, each replication's
-    headline numbers and each metric's mean and 95 % interval (null where undefined)."""
+    """The grid as a JSON document: axes (values as the configuration reads them: 2, not "2"), and
+    per cell its values, seeds, each replication's headline numbers and each metric's mean and
+    95 % interval (null where undefined)."""
 
     def finite(x: float) -> float | None:
         return None if math.isnan(x) else x
@@ -137,7 +139,7 @@ def grid_json(result: GridResult, files: dict[str, str]) -> dict[str, Any]:
             }
         cells.append(
             {
-                "values": dict(zip((a.path for a in result.axes), cell.values, strict=True)),
+                "values": {a.path: scalar_value(v) for a, v in zip(result.axes, cell.values, strict=True)},
                 "seeds": list(cell.seeds),
                 "metrics": intervals,
                 "runs": [dict(r) for r in cell.runs],
@@ -150,7 +152,7 @@ def grid_json(result: GridResult, files: dict[str, str]) -> dict[str, Any]:
         "days": result.days,
         "base_seed": result.base_seed,
         "seeding": seeding_note(result),
-        "axes": [{"path": a.path, "values": list(a.values)} for a in result.axes],
+        "axes": [{"path": a.path, "values": [scalar_value(v) for v in a.values]} for a in result.axes],
         "cells": cells,
         "files": files,
     }

@@ -15,6 +15,7 @@ from rich.text import Text
 from capacity.plan.result import DestinationPlan, PlanResult
 from capacity.plan.seed import SeedMethod, SeedTableResult
 from capacity.plan.seed_sources import ClaimCheck
+from capacity.report.fit import fitted
 from capacity.report.lever_tables import plan_levers_text
 
 VERDICT_STYLE = {
@@ -271,5 +272,5 @@ def plan_renderables(result: PlanResult) -> list[RenderableType]:
 def render_plan(result: PlanResult, console: Console) -> None:
     """Print the plan on ``console``."""
     for part in plan_renderables(result):
-        console.print(part)
+        console.print(fitted(part, console) if isinstance(part, Table) else part)
         console.print()

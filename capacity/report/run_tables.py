@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from capacity.report.fit import fitted
 from capacity.report.lever_tables import run_levers_text
 from capacity.report.verdict import Verdict, clock
 from capacity.result import RequestCounts, RunResult
@@ -221,7 +222,7 @@ def render_run(
             clock(d.binding_from_s) if d.binding_from_s is not None else "—",
             f"{limit_unit(first.name)} {clock(first.first_blocked_s or 0.0)}" if first else "—",
         )
-    console.print(table)
+    console.print(fitted(table, console))
     good = verdict.carries
     opening: list[str] = []
     if n and intervals is not None:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from capacity.config.loader import Configuration
 from capacity.result import RunResult
@@ -45,6 +44,8 @@ def confidence_interval(values: list[float], level: float = 0.95) -> Interval:
     if n < 2:
         return Interval(mean, math.nan, n)
     sd = float(np.std(values, ddof=1))
+    from scipy import stats  # here, not at the top: it is a third of the CLI's start-up, and few commands need it
+
     t = float(stats.t.ppf(0.5 + level / 2, n - 1))
     return Interval(mean, t * sd / math.sqrt(n), n)
 

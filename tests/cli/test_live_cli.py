@@ -4,6 +4,7 @@ the emulator gives one result, and ``--resume`` of a finished run counts every i
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -12,8 +13,10 @@ from typer.testing import CliRunner
 
 from capacity.cli import app
 from capacity.cli.common import load
+from capacity.cli.live_cmd import resume_command
 from capacity.live.emulator.process import EmulatorProcess
-from capacity.live.journal import read_journal
+from capacity.live.fleet import router_journal
+from capacity.live.journal import Journal, interviews_ended, read_journal
 from capacity.live.redis_server import redis_server_path
 from capacity.workload.calendar import run_start
 
@@ -76,3 +79,29 @@ def test_an_endpoint_nobody_answers_is_named_and_the_run_still_exits_0(tmp_path:
     assert "warning: cerebras/llama3.1-8b: every call" in said and "could not be reached" in said
     gated = runner.invoke(app, [*base, "--journal", str(tmp_path / "b.jsonl"), "--fail-if-short"])
     assert gated.exit_code == 1, gated.output
+
+
+def test_the_continue_command_is_the_command_line_with_resume_and_no_password(tmp_path: Path) -> None:
+    journal = tmp_path / "run.jsonl"
+    typed = ["live", "-s", "A", "-n", "20", "--routers", "3", "--redis", "redis://ops:s3cret@127.0.0.1:6379/0"]
+    said = resume_command(typed, journal, "A", 20, 3)
+    assert shlex.split(said) == [
+        "capacity", *typed[:-1], "redis://ops:***@127.0.0.1:6379/0", "--journal", str(journal), "--resume"
+    ]
+    assert "s3cret" not in said
+    again = [*typed[:-2], "--journal", "j 7.jsonl", "--resume"]  # already resuming: nothing added
+    assert shlex.split(resume_command(again, journal, "A", 20, 3)) == ["capacity", *again]
+    # called from Python (no `live` among the arguments): the run's essentials spelt out
+    assert resume_command([], journal, "A", 5, 2) == f"capacity live -s A -n 5 --routers 2 --journal {journal} --resume"
+
+
+def test_interviews_ended_are_counted_over_every_routers_journal(tmp_path: Path) -> None:
+    journal = tmp_path / "run.jsonl"
+    paths = [router_journal(journal, k) for k in range(3)]
+    for k, ended in enumerate((2, 1)):  # the third router journaled nothing yet
+        j = Journal(paths[k], {"scenario": "A"})
+        for i in range(ended):
+            j.write({"kind": "interview", "session": k + 3 * i, "j": 0, "t": 1.0, "events": []})
+        j.close()
+    assert interviews_ended(paths) == 3
+    assert interviews_ended([journal]) == 0

@@ -99,3 +99,15 @@ def test_shell_completion_completes_commands_and_scenarios(tmp_path: Path) -> No
     assert complete("capacity simu") == ["simulate"]
     assert complete("capacity simulate --fail") == ["--fail-if-short"]
     assert complete("capacity simulate -s B-g") == ["B-gpu", "B-gpu-24h", "B-groq"]
+
+
+def test_on_an_80_column_terminal_the_destinations_are_stacked_not_squeezed(week: Path) -> None:
+    # a new user's trial: at 80 columns the ten-column table wrapped to 4 characters a column
+    out = run(["simulate", "-s", "week.yaml", "--no-progress"], week, COLUMNS="80").stdout
+    lines = out.splitlines()
+    top = lines.index("Destinations")
+    assert lines[top + 1].strip() == "groq/llama-3.1-8b-instant"  # each destination a heading, its name whole
+    assert lines[top + 2].split() == ["accts", "1"]
+    assert any(line.strip() == "gemini/gemini-2.5-flash-lite" for line in lines[top:])
+    plan = run(["plan", "-s", "week.yaml"], week, COLUMNS="80").stdout
+    assert "  Binding limit" in plan and "Capacity per interviewing day, by destination" in plan

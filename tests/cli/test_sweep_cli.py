@@ -56,7 +56,9 @@ def test_a_one_axis_sweep_writes_its_table_figure_and_json(tmp_path: Path) -> No
     result = runner.invoke(app, [*args, "--metric", "cache_hit_rate", "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert [c["values"] for c in document["cells"]] == [{"cache.ttl_s": "600"}, {"cache.ttl_s": "86400"}]
+    # values as the configuration reads them (numbers, not their text: a new user's trial)
+    assert [c["values"] for c in document["cells"]] == [{"cache.ttl_s": 600}, {"cache.ttl_s": 86400}]
+    assert document["axes"] == [{"path": "cache.ttl_s", "values": [600, 86400]}]
     assert all(len(c["seeds"]) == len(c["runs"]) == 2 for c in document["cells"])
     with (out / "grid.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))

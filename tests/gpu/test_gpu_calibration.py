@@ -126,9 +126,13 @@ def test_stored_constants_are_a_least_squares_optimum(engine: str) -> None:
         if eff.fitted_on:
             checks += [(p, eff.fitted_on) for p in efficiency_params(CATALOG, engine, key)]
     assert checks
+    stored: dict[tuple[str, ...], float] = {}  # the loss at the stored constants, once per set of rows
     for param, row_ids in checks:
         value = param.get(CATALOG)
-        best = _loss_at(CATALOG, param, value, row_ids)
+        rows = tuple(sorted(row_ids))
+        if rows not in stored:
+            stored[rows] = _loss_at(CATALOG, param, value, row_ids)
+        best = stored[rows]
         step = max(0.01 * value, 0.02 * param.scale)
         for moved in (value - step, value + step):
             if param.low <= moved <= param.high:

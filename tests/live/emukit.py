@@ -1,10 +1,11 @@
 """Helpers of the live tests (imported as ``emukit``: pytest puts this folder on the path):
-small providers built in code, and the emulator served on a free loopback port on a
-background thread (stopped when the test ends)."""
+small providers built in code, the emulator served on a free loopback port on a background
+thread (stopped when the test ends), and a loopback port that refuses connections."""
 
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,6 +34,20 @@ def provider(*models: dict[str, Any], name: str = "acme", accounts: int = 1) -> 
         "name": name, "label": name, "base_url": "http://unused", "billing": "free", "accounts": accounts,
         "scope": "account", "source": "test", "as_of": "2025-01-01", "models": list(models) or [model()],
     })
+
+
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A loopback port that refuses every connection while the block runs.
+
+    The socket is bound (port 0: the kernel picks a free port) and never listens, so a connection
+    to it is refused, and it stays bound until the block ends: no other process — another
+    pytest-xdist worker's server — can take the port meanwhile, as it could a port bound and
+    released.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 @contextmanager

@@ -14,6 +14,7 @@ import inspect
 import json
 import os
 import random
+import shlex
 import signal
 import subprocess
 import sys
@@ -168,3 +169,31 @@ def test_the_emulator_binds_to_loopback_by_default(emulator: EmulatorThread) -> 
 def test_the_redis_server_the_tool_starts_binds_to_loopback(redis_server: RedisServer) -> None:
     with redis.Redis.from_url(redis_server.url) as client:
         assert client.config_get("bind") == {"bind": "127.0.0.1"}
+
+
+def test_ctrl_c_says_how_many_ended_and_the_command_it_prints_continues_the_run(
+    files: tuple[Path, Path], emulator: EmulatorThread, tmp_path: Path
+) -> None:
+    journal = tmp_path / "run.jsonl"
+    proc = subprocess.Popen(command(files, emulator, journal), env=environment(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60.0
+    while interviews_in(journal) < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    ended = sum(read_journal(journal).finished.values())
+    assert 3 <= ended < INTERVIEWS
+    (line,) = [s for s in stderr.splitlines() if s.startswith("stopped")]
+    said, _, again = line.partition("; continue with: ")
+    assert said == f"stopped: {ended} of {INTERVIEWS} interviews ended (journaled)"
+    argv = shlex.split(again)
+    assert argv[0] == "capacity" and argv[-1] == "--resume"
+    assert argv[1:-1] == command(files, emulator, journal)[3:]  # the same command line, --resume added
+    done = subprocess.run([sys.executable, "-m", *argv], env=environment(), capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"--resume: {ended} of {INTERVIEWS} interviews already ended; running {INTERVIEWS - ended}" in done.stderr
+    assert sum(read_journal(journal).finished.values()) == INTERVIEWS
+    assert KEY not in stderr + done.stderr + done.stdout

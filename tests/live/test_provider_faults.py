@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
+from emukit import refusing_port
 from simkit import build, check_conservation, const, demand, destinations, hours, one_turn, provider
 
 from capacity.config.loader import Configuration
@@ -90,13 +90,6 @@ def scenario(*names: str, cooldown_s: float = 30.0) -> Configuration:
     )
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Ran:
     """A live run's result, its router core and what the emulator saw of each provider."""
@@ -139,12 +132,12 @@ def emulator(config: Configuration, fault: str) -> Iterator[tuple[EmulatorThread
 def run(config: Configuration, fault: str) -> Ran:
     """The scenario's interviews, live, against the emulator with ``fault`` at ``bad``."""
     plan = plan_live(config, INTERVIEWS)
-    with emulator(config, fault) as (server, wall0):
+    with emulator(config, fault) as (server, wall0), refusing_port() as nothing_listens:
         routes = resolve_routes(config, emulator=server.base_url)
         if fault == "down":
             names = [d.provider for d in config.scenario.routing.destinations]
             bad = names.index("bad")
-            dead = f"http://127.0.0.1:{free_port()}/v1"
+            dead = f"http://127.0.0.1:{nothing_listens}/v1"
             moved = tuple(dataclasses.replace(e, base_url=dead) for e in routes.endpoints[bad])
             routes = Routes(tuple(moved if i == bad else es for i, es in enumerate(routes.endpoints)))
         cores: list[Core] = []

@@ -129,3 +129,20 @@ def test_a_session_stays_on_its_provider_while_it_has_quota() -> None:
         metrics = httpx.get(f"{srv.base_url}/metrics").text
         assert f'capacity_serve_quota_used_ratio{{destination="{kept[0]}",window="rpm"}} 1.0' in metrics
         assert httpx.get(f"{srv.base_url}/api/optimization_stats").json()["session_affinity_kept"] == 2
+
+
+def test_an_upstream_refusing_its_key_is_taken_out_and_each_request_answered_by_the_next() -> None:
+    """``gone``'s only account is taken by another key: the service's key gets 401 there once,
+    then ``gone`` is out of rotation; with no retries at all, every request is still answered
+    by ``good``."""
+    cfg = config(names=("gone", "good"), max_retries=0)
+    with emulator_of(cfg) as emu, service(cfg, emu.base_url) as srv:
+        body = {"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]}
+        took = httpx.post(f"{emu.base_url}/p/gone/v1/chat/completions", json=body,
+                          headers={"authorization": "Bearer someone-else"})
+        assert took.status_code == 200
+        answers = [ask(srv.base_url) for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        stats = httpx.get(f"{emu.base_url}/stats").json()["providers"]
+    assert stats["gone"]["unauthorised"] == 1  # asked once, then never again
+    assert stats["good"]["models"]["m"]["served"] == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from emukit import refusing_port
 from typer.testing import CliRunner
 
 from capacity.cli import app
@@ -35,12 +36,10 @@ def test_bad_options_are_one_line_and_exit_2(args: list[str], says: str) -> None
 
 
 def test_a_redis_that_does_not_answer_is_named() -> None:
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    result = CliRunner().invoke(
-        app, ["serve", "-s", "A", "--emulator", "http://127.0.0.1:1", "--redis", f"redis://127.0.0.1:{port}/0"]
-    )
+    with refusing_port() as port:
+        result = CliRunner().invoke(
+            app, ["serve", "-s", "A", "--emulator", "http://127.0.0.1:1", "--redis", f"redis://127.0.0.1:{port}/0"]
+        )
     assert result.exit_code == 2
     assert f"--redis redis://127.0.0.1:{port}/0: no Redis answers there" in result.output
 

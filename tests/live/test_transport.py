@@ -10,12 +10,12 @@ import email.utils
 import json
 import logging
 import math
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import httpx
 import pytest
+from emukit import refusing_port
 
 from capacity.config import Configuration
 from capacity.errors import UsageError
@@ -471,20 +471,14 @@ def test_connection_reset_mid_stream(error: httpx.HTTPError) -> None:
     assert math.isclose(outcome.latency_s, 0.3)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
 def test_connection_refused_on_loopback() -> None:
-    async def go() -> ChatOutcome:
+    async def go(port: int) -> ChatOutcome:
         async with ChatTransport() as transport:
-            ep = Endpoint("down", f"http://127.0.0.1:{free_port()}/v1", "m", timeout_s=5.0)
+            ep = Endpoint("down", f"http://127.0.0.1:{port}/v1", "m", timeout_s=5.0)
             return await transport.send(ep, ChatRequest(MESSAGES, max_tokens=8))
 
-    outcome = asyncio.run(go())
+    with refusing_port() as port:
+        outcome = asyncio.run(go(port))
     assert outcome.failure == ErrorKind.CONNECTION
     assert outcome.status is None
     assert outcome.detail.startswith("cannot connect")

@@ -3,7 +3,9 @@
 :class:`Gateway` is the part of ``capacity serve`` that knows no HTTP. A client's chat
 completion names a *model group* (:mod:`.groups`); the gateway answers it the way the turn
 pipeline answers a turn — response cache → in-flight de-duplication → admit on the quota
-ledger → send → settle → on a failure, hold or cool the destination down and retry elsewhere —
+ledger → send → settle → on a failure, hold or cool the destination down and retry elsewhere
+(a 4xx refusing the destination — 401, 403, 404, 410 — takes it out of rotation and is retried
+elsewhere at once, uncounted; one refusing the request — 400, 413, 422 … — is answered as it is) —
 with the same policy objects (:func:`~capacity.policy.build.build_core`): the scenario's
 ledger, strategy, cool-downs, retry count and cache. Admission is the router's in-memory
 ledger (one instance), or the Redis ledger shared by every instance
@@ -85,6 +87,7 @@ from capacity.policy.build import Core, build_core, seed_streams
 from capacity.policy.dedup import InFlight
 from capacity.policy.ledger import Admission
 from capacity.policy.observer import NULL_OBSERVER
+from capacity.policy.pipeline import refuses_destination
 from capacity.policy.router import Destination, Routed
 from capacity.units import ErrorKind
 
@@ -366,8 +369,10 @@ class Gateway:
                 self.telemetry.answered_from("api")
                 return Answer(outcome, dest.name, "api")
             last = Failed(outcome.failure or ErrorKind.SERVER_ERROR, outcome.status, outcome.detail)
+            if refuses_destination(outcome.failure, outcome.status):
+                continue  # that destination is out of rotation: the next one, at once, not counted
             attempt += 1
-            if attempt > self.config.scenario.routing.max_retries:
+            if outcome.failure is ErrorKind.CLIENT_ERROR or attempt > self.config.scenario.routing.max_retries:
                 self.telemetry.failed()
                 return last
 
@@ -396,6 +401,8 @@ class Gateway:
         self.telemetry.upstream(dest.name, outcome)
         if outcome.ok:
             await self._remember(session, dest.index)
+        elif refuses_destination(outcome.failure, outcome.status):
+            self.core.router.retire(dest)
         elif outcome.failure is ErrorKind.RATE_LIMITED:
             wait = outcome.throttle.wait_s if outcome.throttle is not None else None
             wait = wait if wait is not None else outcome.retry_after_s

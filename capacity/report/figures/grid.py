@@ -10,6 +10,7 @@ extra axes for a figure each).
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 from capacity.report.figures._style import COLORS, new_figure, save_png, style
@@ -73,5 +74,7 @@ def grid_figure(result: GridResult, path: Path) -> tuple[Path | None, str]:
             fig.colorbar(image, ax=ax, label=what)
             ax.set_title(f"each cell: {over}", fontsize=9, fontweight="normal")
             note = f"Heatmap of {what}: {axes[0].path} down, {axes[1].path} across; each cell mean ± 95 % half-width."
-        fig.suptitle(title)
+        # a title naming the --set overrides can be longer than the figure is wide: wrap it (about ten
+        # characters of the title's size an inch)
+        fig.suptitle("\n".join(textwrap.wrap(title, width=int(fig.get_figwidth() * 10))))
         return save_png(fig, path), note
