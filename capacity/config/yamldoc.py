@@ -9,6 +9,7 @@ files through here; this module imports no other module of ``config``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -277,7 +278,9 @@ def validate(
         for err in exc.errors():
             loc = tuple(err["loc"])
             # drop discriminator tags ("lognormal") and other parts the file does not have
-            problems.append(doc.problem(_real_path(doc.data, loc), _message(err)))
+            message = _message(err)
+            path = _real_path(doc.data, loc) or _named_field(doc.data, message)
+            problems.append(doc.problem(path, message))
         raise ConfigError(problems) from None
 
 
@@ -286,6 +289,17 @@ def has(node: Any, part: str | int) -> bool:
     if isinstance(node, dict):
         return part in node
     return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+_NAMED_FIELD = re.compile(r"[a-z_]+(?:\.[a-z_]+)+")
+"""A field path at the start of a message (``candidates.count × …``)."""
+
+
+def _named_field(data: Any, message: str) -> FieldPath:
+    """Where a whole-document check's message points: the field path it starts with, as far as the
+    document has it (``()``: none), so that the problem names that field's line, not the file's first."""
+    named = _NAMED_FIELD.match(message)
+    return _real_path(data, named.group(0).split(".")) if named else ()
 
 
 def _real_path(data: Any, loc: Sequence[str | int]) -> FieldPath:

@@ -221,3 +221,17 @@ def test_a_reference_written_by_set_is_blamed_on_set_not_on_the_files_line(tmp_p
     assert refused(["plan", "-s", str(scenario)]) == [
         f"error: {scenario}:6: script.stages.greeting.group: unknown model group 'smart' (routing.groups: default)"
     ]
+
+
+@pytest.mark.usefixtures("no_simulation")
+def test_a_whole_scenario_check_names_the_line_of_the_field_it_is_about(tmp_path: Path) -> None:
+    # a new user's trial: count × interviews_each not matching the demand was blamed on line 1
+    scenario = tmp_path / "m5.yaml"
+    scenario.write_text("extends: A\ncandidates: {count: 400, interviews_each: 10}\n")
+    assert refused(["plan", "-s", str(scenario)]) == [
+        f"error: {scenario}:2: candidates.count: candidates.count × candidates.interviews_each = 4,000 but "
+        "demand.interviews in all is 50,000; set both"
+    ]
+    assert refused(["plan", "-s", "A", "--set", "candidates.count=400"])[0].startswith(
+        "error: --set: candidates.count: candidates.count × candidates.interviews_each = 4,000"
+    )
