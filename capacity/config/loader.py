@@ -243,6 +243,23 @@ def _sort_assignments(
     return _Assignments(scenario, providers, names)
 
 
+def _own_script_hint(error: ConfigError, doc: YamlDocument) -> ConfigError:
+    """``error`` with one more line where a script that writes ``stages`` misses required fields:
+    such a script is wholly its own (nothing comes from the shipped one), which a newcomer naming
+    one stage's ``group`` does not expect; ``extends: A`` keeps the rest."""
+    script = doc.data.get("script") if isinstance(doc.data, dict) else None
+    missing = [p for p in error.problems if p.field.startswith("script.") and p.message == "required field is missing"]
+    if not missing or not isinstance(script, dict) or "stages" not in script:
+        return error
+    hint = doc.problem(
+        ("script", "stages"),
+        "a script that writes its own stages takes nothing from the shipped one, so it needs every field; "
+        "to change one stage of a shipped scenario, start the file with `extends: A` and write only that "
+        "stage's fields (script: {stages: {question: {group: smart}}})",
+    )
+    return ConfigError([*error.problems, hint])
+
+
 def _in_user_words(error: ConfigError, names: Mapping[str, str], origin: str) -> ConfigError:
     """``error`` with the fields an override wrote named as the user did (``providers.groq``,
     not ``providers[3]``)."""
@@ -297,7 +314,7 @@ def load_configuration(
             doc.data["name"] = scenario_path.stem
         scenario = validate(doc, Scenario, touched, origin)
     except ConfigError as exc:
-        raise _in_user_words(exc, sorted_.names, origin) from None
+        raise _in_user_words(_own_script_hint(exc, scenario_doc), sorted_.names, origin) from None
     providers: dict[str, Provider] = {p.name: p for p in providers_file.providers}
     problems: list[Problem] = []
     for i, extra in enumerate(scenario.extra_providers):

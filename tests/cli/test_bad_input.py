@@ -235,3 +235,18 @@ def test_a_whole_scenario_check_names_the_line_of_the_field_it_is_about(tmp_path
     assert refused(["plan", "-s", "A", "--set", "candidates.count=400"])[0].startswith(
         "error: --set: candidates.count: candidates.count × candidates.interviews_each = 4,000"
     )
+
+
+@pytest.mark.usefixtures("no_simulation")
+def test_a_script_of_its_own_missing_fields_says_how_to_change_one_stage_instead(tmp_path: Path) -> None:
+    # a new user's trial: naming one stage's group without `extends` gave six "required" errors and no hint
+    scenario = tmp_path / "g.yaml"
+    scenario.write_text(
+        "demand: {kind: total, interviews: 500, days: 5}\ncandidates: {count: 50, interviews_each: 10}\n"
+        "script:\n  stages:\n    question: {group: default}\n"
+        "routing:\n  destinations:\n    - {provider: groq, model: llama-3.1-8b-instant}\n"
+    )
+    lines = refused(["plan", "-s", str(scenario)])
+    assert f"error: {scenario}:3: script.system_prompt_tokens: required field is missing" in lines
+    assert lines[-1].startswith(f"error: {scenario}:4: script.stages: a script that writes its own stages")
+    assert "`extends: A`" in lines[-1]
