@@ -19,7 +19,7 @@ from capacity.config.gpus import GpuCatalog, load_catalog
 from capacity.config.groups import DEFAULT_GROUP, Destination
 from capacity.config.levers import batch_target
 from capacity.config.paths import shipped_scenario_path, shipped_scenarios, suggest
-from capacity.config.providers import Provider, ProvidersFile
+from capacity.config.providers import ModelSpec, Provider, ProvidersFile
 from capacity.config.scenario import DEFAULT_CALENDAR, DEFAULT_SCRIPT, Scenario
 from capacity.config.yamldoc import (
     SET_ORIGIN,
@@ -289,6 +289,13 @@ class Configuration:
     def provider(self, name: str) -> Provider:
         """The provider called ``name`` (known to exist: references are checked on load)."""
         return self.providers[name]
+
+    def model_spec(self, destination: Destination) -> ModelSpec:
+        """The model a provider destination routes to (known to exist: references are checked on load)."""
+        assert destination.provider is not None and destination.model is not None
+        spec = self.providers[destination.provider].model(destination.model)
+        assert spec is not None
+        return spec
 
 
 def load_configuration(

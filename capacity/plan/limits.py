@@ -93,6 +93,15 @@ class LimitCapacity:
     """The conversion, in words and numbers."""
 
 
+ONE_TIME_CREDIT = "one-time credit spread over {days:g} interviewing days; gone after them"
+"""The note of a destination whose binding limit is a credit that never renews."""
+
+
+def number_text(x: float | None) -> str:
+    """A limit's value as stated: whole numbers with thousands separators, others as they are, ``none``."""
+    return "none" if x is None else f"{x:,.0f}" if float(x).is_integer() else f"{x:,}"
+
+
 def _fmt(x: float) -> str:
     """A number for an explanation: thousands separators, at most two decimals."""
     if math.isinf(x):

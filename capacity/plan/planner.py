@@ -24,15 +24,23 @@ from dataclasses import replace
 from capacity.config.gpus import GpuPool
 from capacity.config.groups import DEFAULT_GROUP, Destination
 from capacity.config.loader import Configuration
-from capacity.config.providers import Limits, ModelSpec, PromptCache, Provider
+from capacity.config.providers import ModelSpec, PromptCache, Provider
 from capacity.config.scenario import SeedClaims
 from capacity.errors import ConfigError, Problem
 from capacity.gpu.cost import pool_cost
 from capacity.gpu.pool import pool_deployment
 from capacity.gpu.sizing import InterviewLoad, size_server
+from capacity.plan.account_pools import share_account_pools
 from capacity.plan.groups import PROMPT_CACHE_NOTE, plan_groups
 from capacity.plan.levers import plan_levers
-from capacity.plan.limits import LimitCapacity, RequestProfile, binding_limit, limit_capacities, usd_per_request
+from capacity.plan.limits import (
+    ONE_TIME_CREDIT,
+    RequestProfile,
+    binding_limit,
+    limit_capacities,
+    number_text,
+    usd_per_request,
+)
 from capacity.plan.prompt_cache import expected_effect
 from capacity.plan.result import DemandSummary, DestinationPlan, PlanResult, PlanTotals, WorkloadSummary
 from capacity.plan.savings import ProviderLoad, provider_load
@@ -144,7 +152,7 @@ def _dated_notes(spec: ModelSpec, start: dt.date, end: dt.date) -> list[str]:
     notes = []
     for change in spec.limit_changes:
         values = ", ".join(
-            f"{name} {_num(getattr(spec.limits, name))} → {_num(v)}" for name, v in change.limits.items()
+            f"{name} {number_text(getattr(spec.limits, name))} → {number_text(v)}" for name, v in change.limits.items()
         )
         until = f" until {change.effective_until}" if change.effective_until else ""
         if change.effective_from <= start and (change.effective_until is None or start < change.effective_until):
@@ -157,14 +165,6 @@ def _dated_notes(spec: ModelSpec, start: dt.date, end: dt.date) -> list[str]:
                 f"the simulation applies it ({change.source})"
             )
     return notes
-
-
-ONE_TIME_CREDIT = "one-time credit spread over {days:g} interviewing days; gone after them"
-"""The note of a destination whose binding limit is a credit that never renews."""
-
-
-def _num(x: float | None) -> str:
-    return "none" if x is None else f"{x:,.0f}" if float(x).is_integer() else f"{x:,}"
 
 
 def _destination(
@@ -279,7 +279,7 @@ def _prompt_cache_note(config: Configuration, plans: list[DestinationPlan]) -> s
     for dest, p in zip(config.scenario.routing.destinations, plans, strict=True):
         if dest.provider is None:
             continue
-        cache = config.provider(dest.provider).prompt_cache_of(_spec(config, dest))
+        cache = config.provider(dest.provider).prompt_cache_of(config.model_spec(dest))
         if cache is None:
             continue
         why = _uncounted_cache(cache, config)
@@ -378,78 +378,6 @@ def _allocate(
     return out
 
 
-def _share_account_pools(
-    plans: list[DestinationPlan], config: Configuration, profile: RequestProfile, api_requests: float
-) -> list[DestinationPlan]:
-    """Spread each provider's account-wide allowances over the destinations that draw on them.
-
-    A destination's own limits give it ``R_d`` requests a day; alone, it could spend the
-    account's allowance k on ``c_dk`` requests a day (× accounts). Together they can use
-    Σ_d r_d ÷ c_dk ≤ 1 of it: the plan gives it first to the destinations that get the most
-    requests out of it (fewest neurons or dollars a request), each up to its own ``R_d`` — the
-    most requests the account allows (exact for one shared allowance). Cloudflare's two models
-    counted apart get 10,000 neurons a day each; shared, one allowance between them.
-    """
-    from dataclasses import replace
-
-    out = list(plans)
-    by_provider: dict[str, list[int]] = {}
-    for i, d in enumerate(config.scenario.routing.destinations):
-        if d.provider is not None and config.provider(d.provider).account_limits is not None:
-            by_provider.setdefault(d.provider, []).append(i)
-    for name, members in by_provider.items():
-        provider = config.provider(name)
-        shared = provider.account_limits
-        assert shared is not None
-        accounts = max(plans[i].accounts for i in members)
-        alone: dict[int, list[LimitCapacity]] = {}
-        for i in members:
-            spec = _spec(config, config.scenario.routing.destinations[i])
-            caps = limit_capacities(spec.model_copy(update={"limits": shared}), profile)
-            alone[i] = [
-                replace(c, kind=f"account {c.kind}", requests_per_day=c.requests_per_day * accounts) for c in caps
-            ]
-        left = 1.0  # share of the account's allowances still unspent
-        order = sorted(members, key=lambda i: -min((c.requests_per_day for c in alone[i]), default=math.inf))
-        for i in order:
-            p = out[i]
-            pool_max = min((c.requests_per_day * left for c in alone[i]), default=math.inf)
-            take = min(p.requests_per_day, pool_max)
-            if alone[i] and take > 0:
-                left -= max(take / c.requests_per_day for c in alone[i] if c.requests_per_day > 0)
-                left = max(0.0, left)
-            binding = p.binding_limit
-            if pool_max < p.requests_per_day:
-                binding = min(alone[i], key=lambda c: c.requests_per_day).kind
-            others = ", ".join(plans[j].label for j in members if j != i)
-            notes = [f"shares the account's {limits_text_short(shared)} with {others}"] if others else []
-            if binding == "account credit_usd" and shared.credit_renews == "never":
-                notes.append(ONE_TIME_CREDIT.format(days=profile.business_days_in_horizon))
-            out[i] = replace(
-                p,
-                limits=(*p.limits, *alone[i]),
-                binding_limit=binding,
-                requests_per_day=take,
-                requests_per_day_per_account=take / p.accounts if p.accounts else take,
-                interviews_per_day=take / api_requests if api_requests > 0 else math.inf,
-                notes=(*p.notes, *notes),
-            )
-    return out
-
-
-def limits_text_short(limits: Limits) -> str:
-    """An allowance in words: ``10,000 neurons/day``."""
-    return " and ".join(f"{_num(s.value)} {s.kind.short}" for s in limits.stated())
-
-
-def _spec(config: Configuration, dest: Destination) -> ModelSpec:
-    """The model a provider destination routes to (references are checked on load)."""
-    assert dest.provider is not None and dest.model is not None
-    spec = config.provider(dest.provider).model(dest.model)
-    assert spec is not None
-    return spec
-
-
 def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> PlanResult:
     """Plan one scenario.
 
@@ -493,25 +421,22 @@ def plan(config: Configuration, reference_claims: SeedClaims | None = None) -> P
                 )
             )
             continue
-        assert dest.provider is not None and dest.model is not None
-        provider = config.provider(dest.provider)
-        spec = provider.model(dest.model)
-        if spec is None:  # pragma: no cover - the loader checks every reference
-            raise ConfigError([Problem(config.scenario_file, None, "routing.destinations", f"no model {dest.label}")])
+        assert dest.provider is not None
         plans.append(
             _destination(
                 dest,
-                provider,
-                spec,
+                config.provider(dest.provider),
+                config.model_spec(dest),
                 profile=profile,
                 api_requests=load.api_requests,
                 config=config,
                 script=script,
             )
         )
-    plans = _share_account_pools(plans, config, profile, load.api_requests)
+    plans = share_account_pools(plans, config, profile, load.api_requests)
     shares = [
-        1.0 if d.pool is not None else _eligible_share(_spec(config, d), script) for d in scenario.routing.destinations
+        1.0 if d.pool is not None else _eligible_share(config.model_spec(d), script)
+        for d in scenario.routing.destinations
     ]
     capacity = _eligible_capacity(plans, shares, load.api_requests)
     plans = _allocate(
