@@ -7,6 +7,8 @@ a discrete-event simulation (:mod:`capacity.sim`) and a live router driving real
 ``api.load``, ``api.plan``, ``api.simulate``. The architecture is in ``docs/architecture.md``.
 """
 
+from capacity._engine import ENGINE  # first: it decides whether compiled modules may load
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["ENGINE", "__version__"]

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from capacity import __version__
+from capacity import ENGINE, __version__
 
 
 class _NamedArgument(TyperArgument):
@@ -76,14 +76,14 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(__version__)
+        typer.echo(f"capacity {__version__}; {ENGINE.describe()}")
         raise typer.Exit()
 
 
 @app.callback()
 def _root(
     ctx: typer.Context,
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version, and which engine runs (compiled or pure Python, and why)."),
 ) -> None:
     """Capacity planner and load simulator for AI-led job interviews."""
     if ctx.invoked_subcommand is None:  # bare `capacity`: the help, and success

@@ -14,8 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from mypy_extensions import mypyc_attr
 
 from capacity.config.providers import (
     CalendarMonthReset,
@@ -69,7 +71,7 @@ class Charge:
 
 _FIELD = {measure: str(measure.value) for measure in Measure}
 """The :class:`Charge` attribute each measure reads (the hot path's ``Charge.amount``: one getattr)."""
-assert all(name in Charge.__slots__ for name in _FIELD.values())
+assert set(_FIELD.values()) <= {f.name for f in fields(Charge)}
 
 
 class Tariff:
@@ -124,6 +126,7 @@ class Tariff:
 
 
 @dataclass(slots=True)
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed outside the compiled modules
 class Admission:
     """A request admitted on one account: what was charged, so it can be settled."""
 

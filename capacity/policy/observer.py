@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from mypy_extensions import mypyc_attr
+
 from capacity.units import Outcome, Served
 
 __all__ = ["NULL_OBSERVER", "Destination", "NullObserver", "PolicyObserver"]
@@ -36,6 +38,7 @@ class Destination(Protocol):
         ...
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed outside the compiled modules
 class PolicyObserver(Protocol):
     """The events of the policy core, in the order they happen."""
 
@@ -111,6 +114,7 @@ class PolicyObserver(Protocol):
         return None
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed outside the compiled modules
 class NullObserver(PolicyObserver):
     """An observer that keeps nothing (the default of policy objects built on their own): every
     event is the protocol's own, empty, method."""
