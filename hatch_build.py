@@ -63,10 +63,14 @@ def _extension_suffix() -> str:
     return str(sysconfig.get_config_var("EXT_SUFFIX") or EXTENSION_SUFFIXES[0])
 
 
-def _c_compiler() -> str | None:
-    """The C compiler setuptools will call, if it is installed."""
-    cc = os.environ.get("CC") or str(sysconfig.get_config_var("CC") or "cc")
-    return shutil.which(cc.split()[0]) if cc.strip() else None
+def _missing_toolchain() -> str | None:
+    """What compiling needs and this machine lacks: a C compiler or Python's headers (``None``: nothing)."""
+    cc = (os.environ.get("CC") or str(sysconfig.get_config_var("CC") or "cc")).split()
+    if not cc or shutil.which(cc[0]) is None:
+        return "no C compiler"
+    if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
+        return "no Python headers (Python.h; Debian: python3-dev)"
+    return None
 
 
 class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
@@ -98,10 +102,11 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         if os.environ.get("CAPACITY_PURE_PYTHON"):
             self.app.display_info("capacity: CAPACITY_PURE_PYTHON is set: pure-Python install")
             return
-        if _c_compiler() is None:
+        missing = _missing_toolchain()
+        if missing is not None:
             self.app.display_warning(
-                "capacity: no C compiler: pure-Python install (the same numbers, about half the "
-                "simulator's speed; install gcc and reinstall to compile its hot path)"
+                f"capacity: {missing}: pure-Python install (the same numbers, at about half the "
+                "simulator's speed; install it and reinstall to compile the hot path)"
             )
             return
         root = Path(self.root)

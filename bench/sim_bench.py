@@ -1,7 +1,8 @@
 """Benchmark of the simulator (run on demand, not a test): wall time, CPU time, simulated
 requests per wall-second and peak memory, for scenario A (30 days, ≈0.7 M logical requests),
 B-paid (every request sent, no quota: 1.3 M requests a day) and B (one day of demand, run until
-every interview has ended), and the lean model against a naive SimPy model
+every interview has ended), and the lean model — compiled by mypyc where the install could
+(``capacity --version`` says), and its pure-Python source — against a naive SimPy model
 (bench/naive_sim.py) on the same slice of demand, side by side in one run.
 
     python bench/sim_bench.py            # everything (many minutes)
@@ -52,18 +53,25 @@ def _child(kind: str, scenario: str, days: int) -> None:
         from naive_sim import run_naive
 
         out = run_naive(config, days)
+    from capacity import ENGINE
+
+    out["engine"] = "compiled" if ENGINE.compiled else "pure Python"
     out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["load"] = os.getloadavg()[0]
     print(json.dumps(out))
 
 
-def measure(kind: str, scenario: str, days: int) -> dict[str, object]:
-    """Run a child process and parse its figures."""
+def measure(kind: str, scenario: str, days: int, pure: bool = False) -> dict[str, object]:
+    """Run a child process (``pure``: on the pure-Python engine) and parse its figures."""
+    env = {k: v for k, v in os.environ.items() if k != "CAPACITY_PURE_PYTHON"}
+    if pure:
+        env["CAPACITY_PURE_PYTHON"] = "1"
     done = subprocess.run(
         [sys.executable, __file__, "--child", kind, scenario, str(days)],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -81,25 +89,28 @@ def main() -> None:
     a_days = 5 if args.quick else 30
     slice_days = 1 if args.quick else 3
     rows = []
-    for label, kind, scenario, days in [
-        (f"A lean, {a_days} days", "lean", "A", a_days),
-        ("A lean, 10 days (memory flatness)", "lean", "A", 10),
-        ("B-paid lean, 1 day", "lean", "B-paid", 1),
-        ("B lean, 1 day of demand", "lean", "B", 1),
-        (f"A lean, {slice_days} days (vs naive)", "lean", "A", slice_days),
-        (f"A naive, {slice_days} days", "naive", "A", slice_days),
+    for label, kind, scenario, days, pure in [
+        (f"A lean, {a_days} days", "lean", "A", a_days, False),
+        ("A lean, 10 days (memory flatness)", "lean", "A", 10, False),
+        ("B-paid lean, 1 day", "lean", "B-paid", 1, False),
+        ("B lean, 1 day of demand", "lean", "B", 1, False),
+        (f"A lean, {slice_days} days (vs naive)", "lean", "A", slice_days, False),
+        (f"A naive, {slice_days} days", "naive", "A", slice_days, False),
+        (f"A lean, {slice_days} days, pure Python", "lean", "A", slice_days, True),
     ]:
-        m = measure(kind, scenario, days)
+        m = measure(kind, scenario, days, pure)
         rows.append((label, m))
         print(
             f"{label:38s} wall {m['wall_s']:7.1f} s  CPU {m['cpu_s']:7.1f} s  "
             f"logical requests {m['logical']:>9,}  {m['requests_per_s']:>9,.0f} req/s  "
-            f"peak RSS {m['peak_rss_mib']:6.0f} MiB  load {m['load']:5.1f}",
+            f"peak RSS {m['peak_rss_mib']:6.0f} MiB  load {m['load']:5.1f}  {m['engine']}",
             flush=True,
         )
-    lean, naive = rows[4][1], rows[5][1]
+    lean, naive, pure_lean = rows[4][1], rows[5][1], rows[6][1]
     ratio = float(lean["requests_per_s"]) / float(naive["requests_per_s"])  # type: ignore[arg-type]
-    print(f"\nlean ÷ naive requests/s on the same slice: {ratio:.1f}× (target ≥ 4×)")
+    print(f"\nlean ({lean['engine']}) ÷ naive requests/s on the same slice: {ratio:.1f}× (target ≥ 4×)")
+    speedup = float(pure_lean["cpu_s"]) / float(lean["cpu_s"])  # type: ignore[arg-type]
+    print(f"lean: pure-Python CPU s ÷ {lean['engine']} CPU s on the same slice: {speedup:.1f}×")
     print(f"scenario A {a_days} days: {rows[0][1]['wall_s']:.1f} s (target ≤ 12 s for 30 days)")
     b_paid = rows[2][1]
     month = float(b_paid["wall_s"]) * 30 / 60  # type: ignore[arg-type]

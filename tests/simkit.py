@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+import simpy
 
 from capacity.config.gpus import load_catalog
 from capacity.config.loader import Configuration
 from capacity.config.providers import Provider
 from capacity.config.scenario import Scenario
 from capacity.policy.ledger import Charge
-from capacity.policy.prompt_cache import PrefixHint
 from capacity.policy.router import Routed
 from capacity.result import RunResult
+from capacity.sim.gpu_station import GpuStation
 from capacity.sim.model import Simulation
 
 Spec = dict[str, Any]
@@ -250,49 +252,47 @@ class Admitted:
     """The request's ``max_tokens`` (a test may give each stage its own, to tell them apart)."""
 
 
-@dataclass
 class Probe:
     """Records every admission and settlement of a :class:`Simulation`'s router.
 
-    It wraps the router's ``route`` and ``settle`` on the instance (the quota queue calls
-    the same router), so what the ledger did can be checked against each quota's own
-    definition after the run, independently of the ledger's bookkeeping.
+    It stands in for the router's observer (passing every event on to it), so it sees each
+    request the router admits and settles — the quota queue calls the same router — and
+    what the ledger did can be checked against each quota's own definition after the run,
+    independently of the ledger's bookkeeping. (An observer, not a wrapped method: the
+    compiled engine's classes take no monkeypatching.)
     """
 
-    sim: Simulation
-    admitted: list[Admitted] = field(default_factory=list)
-    _open: dict[int, Admitted] = field(default_factory=dict)
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.admitted: list[Admitted] = []
+        self._open: dict[int, Admitted] = {}
+        self.latencies: list[float | None] = []
+        """Each settled response's latency, s (``None``: the call failed), in order."""
+        self._inner = sim.router.observer
+        sim.router.observer = self  # type: ignore[assignment]
 
-    def __post_init__(self) -> None:
-        router = self.sim.router
-        route, settle = router.route, router.settle
+    def __getattr__(self, name: str) -> Any:  # every other event: the simulation's recorder's
+        return getattr(self._inner, name)
 
-        def probed_route(
-            now: float, tokens_in: int, max_output_tokens: int, prefix: PrefixHint | None = None, group: int = 0
-        ) -> Routed | float:
-            answer = route(now, tokens_in, max_output_tokens, prefix, group)
-            if isinstance(answer, Routed):
-                record = Admitted(
-                    now, answer.destination.index, answer.admission.account, answer.admission.charge,
-                    group=group, max_output_tokens=max_output_tokens,
-                )
-                self.admitted.append(record)
-                self._open[id(answer.admission)] = record
-            return answer
+    def request_admitted(self, now: float, routed: Routed, group: int, max_output_tokens: int) -> None:
+        admission = routed.admission
+        record = Admitted(
+            now, routed.destination.index, admission.account, admission.charge,
+            group=group, max_output_tokens=max_output_tokens,
+        )
+        self.admitted.append(record)
+        self._open[id(admission)] = record
 
-        def probed_settle(
-            now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None
-        ) -> None:
-            record = self._open.pop(id(routed.admission))
-            record.settled_at = now
-            quota = routed.destination.quota  # None for a GPU pool: no quota, nothing charged
-            free = Charge(1.0, 0.0, 0.0, 0.0)
-            cached = routed.admission.cached_tokens
-            record.actual = quota.tariff.charge(tokens_in, tokens_out, cached) if quota else free
-            settle(now, routed, tokens_in, tokens_out, latency_s)
-
-        router.route = probed_route  # type: ignore[method-assign,unused-ignore]
-        router.settle = probed_settle  # type: ignore[method-assign,unused-ignore]
+    def request_settled(
+        self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None
+    ) -> None:
+        record = self._open.pop(id(routed.admission))
+        record.settled_at = now
+        quota = routed.destination.quota  # None for a GPU pool: no quota, nothing charged
+        free = Charge(1.0, 0.0, 0.0, 0.0)
+        cached = routed.admission.cached_tokens
+        record.actual = quota.tariff.charge(tokens_in, tokens_out, cached) if quota else free
+        self.latencies.append(latency_s)
 
     def run(self) -> RunResult:
         """Run the simulation; every admitted request must have been settled by its end."""
@@ -303,3 +303,31 @@ class Probe:
     def at(self, dest: int, account: int | None = None) -> list[Admitted]:
         """Admissions on one destination (and account), in time order."""
         return [a for a in self.admitted if a.dest == dest and (account is None or a.account == account)]
+
+
+class RecordingStation(GpuStation):
+    """A GPU pool's station that keeps each request it was given: (server, prompt tokens, output
+    tokens, conversation, its completion event). :func:`record_gpu_requests` puts one in place of
+    a simulation's station before it runs (a subclass, not a wrapped method: the compiled
+    engine's objects take no monkeypatching)."""
+
+    def __init__(self, station: GpuStation) -> None:
+        super().__init__(station.env, station.servers, station.replicas)
+        self.requests: list[tuple[int, int, int, int | None, simpy.Event]] = []
+
+    def submit(
+        self, server: int, prompt_tokens: int, output_tokens: int, conversation: int | None = None
+    ) -> simpy.Event:
+        event = super().submit(server, prompt_tokens, output_tokens, conversation)
+        self.requests.append((server, prompt_tokens, output_tokens, conversation, event))
+        return event
+
+
+def record_gpu_requests(sim: Simulation) -> RecordingStation:
+    """Replace the simulation's one GPU station (before it runs) by a :class:`RecordingStation`."""
+    (index,) = [i for i, s in enumerate(sim.stations) if isinstance(s, GpuStation)]
+    station = sim.stations[index]
+    assert isinstance(station, GpuStation)
+    recording = RecordingStation(station)
+    sim.stations[index] = recording
+    return recording

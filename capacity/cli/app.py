@@ -83,7 +83,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     ctx: typer.Context,
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version, and which engine runs (compiled or pure Python, and why)."),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="Print the version, and which engine runs (compiled or pure Python, and why).",
+    ),
 ) -> None:
     """Capacity planner and load simulator for AI-led job interviews."""
     if ctx.invoked_subcommand is None:  # bare `capacity`: the help, and success

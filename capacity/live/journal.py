@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from capacity.errors import CapacityError, UsageError
+from capacity.policy.observer import Routed
 from capacity.policy.router import Destination
 from capacity.units import Outcome, Served
 
@@ -193,6 +194,14 @@ class JournalingObserver:
 
     def queue_length(self, now: float, length: int) -> None:
         self.inner.queue_length(now, length)
+
+    def request_admitted(self, now: float, routed: Routed, group: int, max_output_tokens: int) -> None:
+        self.inner.request_admitted(now, routed, group, max_output_tokens)
+
+    def request_settled(
+        self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None
+    ) -> None:
+        self.inner.request_settled(now, routed, tokens_in, tokens_out, latency_s)
 
     # interview events: recorded and journaled -------------------------------------------------
     def call_sent(self, now: float, destination: Destination) -> None:

@@ -84,7 +84,6 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
@@ -97,6 +96,7 @@ from capacity.live.redis_scripts import text as _text
 from capacity.policy.fleet import split_limits, split_quotas
 from capacity.policy.ledger import (
     Admission,
+    Charge,
     DestinationQuota,
     Tariff,
     apply_limits,
@@ -125,14 +125,23 @@ LossPolicy = Literal["fail_closed", "local"]
 _MAX_RESYNC = 3
 
 
-@dataclass(slots=True)
 class SharedAdmission(Admission):
-    """An admission granted by Redis: also its ticket (its entry in each rolling log, its lease)
-    and the run time it was admitted at, s on Redis's clock. ``handles`` pair each window with
-    the start of the period it was charged in (fixed windows) or the admission time (others)."""
+    """An admission granted by Redis: also its ``ticket`` (its entry in each rolling log, its
+    lease) and ``admitted_at``, the run time it was admitted at, s on Redis's clock. ``handles``
+    pair each window with the start of the period it was charged in (fixed windows) or the
+    admission time (others)."""
 
-    ticket: int
-    admitted_at: float
+    def __init__(
+        self,
+        account: int,
+        charge: Charge,
+        handles: list[tuple[QuotaWindow, Any]],
+        ticket: int,
+        admitted_at: float,
+    ) -> None:
+        super().__init__(account, charge, handles)
+        self.ticket = ticket
+        self.admitted_at = admitted_at
 
 
 class RedisQuotaLedger:

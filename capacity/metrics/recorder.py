@@ -16,6 +16,7 @@ import numpy as np
 
 from capacity.metrics.histogram import LogHistogram
 from capacity.policy.observer import Destination as DestinationRef
+from capacity.policy.observer import Routed
 from capacity.policy.router import Destination
 from capacity.result import (
     CacheStats,
@@ -308,6 +309,14 @@ class Recorder:
         self.cache_lookups += 1
         if hit:
             self.cache_hits += 1
+
+    def request_admitted(self, now: float, routed: Routed, group: int, max_output_tokens: int) -> None:
+        """Not recorded: the windows' use says what admissions did (:meth:`window_used`)."""
+
+    def request_settled(
+        self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None
+    ) -> None:
+        """Not recorded: :meth:`call_done` and :meth:`call_failed` say how calls ended."""
 
     def queue_length(self, now: float, length: int) -> None:
         """Turns waiting for quota right now."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
 from typing import Any
 
 from mypy_extensions import mypyc_attr
@@ -43,16 +42,35 @@ from capacity.policy.windows import (
 from capacity.units import MTOK, Measure, Period
 
 
-@dataclass(slots=True)
 class Charge:
-    """What one request costs each kind of window (not frozen: built per request, kept cheap)."""
+    """What one request costs each kind of window (not frozen: built per request, kept cheap).
 
-    requests: float
-    tokens: float
-    neurons: float
-    usd: float
-    input_tokens: float = 0.0
-    output_tokens: float = 0.0
+    A plain class with slots, not a dataclass: one is built per request, and a dataclass's
+    generated ``__init__`` stays interpreted Python in the compiled engine."""
+
+    __slots__ = ("input_tokens", "neurons", "output_tokens", "requests", "tokens", "usd")
+
+    def __init__(
+        self,
+        requests: float,
+        tokens: float,
+        neurons: float,
+        usd: float,
+        input_tokens: float = 0.0,
+        output_tokens: float = 0.0,
+    ) -> None:
+        self.requests = requests
+        self.tokens = tokens
+        self.neurons = neurons
+        self.usd = usd
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+
+    def __repr__(self) -> str:
+        return (
+            f"Charge(requests={self.requests!r}, tokens={self.tokens!r}, neurons={self.neurons!r}, "
+            f"usd={self.usd!r}, input_tokens={self.input_tokens!r}, output_tokens={self.output_tokens!r})"
+        )
 
     def amount(self, measure: Measure) -> float:
         """The part of the charge a window of ``measure`` counts."""
@@ -71,7 +89,7 @@ class Charge:
 
 _FIELD = {measure: str(measure.value) for measure in Measure}
 """The :class:`Charge` attribute each measure reads (the hot path's ``Charge.amount``: one getattr)."""
-assert set(_FIELD.values()) <= {f.name for f in fields(Charge)}
+assert all(hasattr(Charge(0.0, 0.0, 0.0, 0.0), name) for name in _FIELD.values())
 
 
 class Tariff:
@@ -125,16 +143,26 @@ class Tariff:
         return (uncached * write + cached * cache.read_price_factor) * self.usd_in + tokens_out * self.usd_out
 
 
-@dataclass(slots=True)
 @mypyc_attr(allow_interpreted_subclasses=True)  # subclassed outside the compiled modules
 class Admission:
-    """A request admitted on one account: what was charged, so it can be settled."""
+    """A request admitted on one account: what was charged (``charge``), the window handles to
+    settle it with (``handles``), and ``cached_tokens``, the input tokens of the request the
+    provider's prompt cache serves (priced and counted as such). One per request: a plain class
+    (see :class:`Charge`)."""
 
-    account: int
-    charge: Charge
-    handles: list[tuple[QuotaWindow, Any]]
-    cached_tokens: int = field(default=0, kw_only=True)
-    """Input tokens of the request the provider's prompt cache serves (priced and counted as such)."""
+    __slots__ = ("account", "cached_tokens", "charge", "handles")
+
+    def __init__(
+        self, account: int, charge: Charge, handles: list[tuple[QuotaWindow, Any]], *, cached_tokens: int = 0
+    ) -> None:
+        self.account = account
+        self.charge = charge
+        self.handles = handles
+        self.cached_tokens = cached_tokens
+
+    def __repr__(self) -> str:
+        name, cached = type(self).__name__, self.cached_tokens
+        return f"{name}(account={self.account}, charge={self.charge!r}, cached_tokens={cached})"
 
 
 def _window(

@@ -14,13 +14,13 @@ destinations by their index in the routing table.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from mypy_extensions import mypyc_attr
 
 from capacity.units import Outcome, Served
 
-__all__ = ["NULL_OBSERVER", "Destination", "NullObserver", "PolicyObserver"]
+__all__ = ["NULL_OBSERVER", "Destination", "NullObserver", "PolicyObserver", "Routed"]
 
 
 class Destination(Protocol):
@@ -36,6 +36,18 @@ class Destination(Protocol):
     def name(self) -> str:
         """Label (``provider/model`` or the pool's name)."""
         ...
+
+
+class Routed(Protocol):
+    """What an observer learns of an admitted request (a :class:`capacity.policy.router.Routed`):
+    its ``destination`` and its ``admission`` (a :class:`capacity.policy.ledger.Admission`:
+    the account, what was charged)."""
+
+    @property
+    def destination(self) -> Destination: ...
+
+    @property
+    def admission(self) -> Any: ...
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # subclassed outside the compiled modules
@@ -65,6 +77,18 @@ class PolicyObserver(Protocol):
 
     def queue_length(self, now: float, length: int) -> None:
         """Turns waiting for quota right now."""
+        return None
+
+    def request_admitted(self, now: float, routed: Routed, group: int, max_output_tokens: int) -> None:
+        """The router admitted a request of model group ``group`` (reserving ``max_output_tokens``
+        output tokens) at ``now``: ``routed`` names the destination and what was charged where."""
+        return None
+
+    def request_settled(
+        self, now: float, routed: Routed, tokens_in: int, tokens_out: int, latency_s: float | None
+    ) -> None:
+        """The router settled ``routed``'s admission: the response used ``tokens_in`` +
+        ``tokens_out`` tokens and took ``latency_s``, s (``None``: it failed)."""
         return None
 
     # calls -------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ before its idle lifetime (OpenAI's in-memory cache may: "typically 5–10 minute
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from capacity.config.providers import PromptCache
@@ -45,14 +44,20 @@ class CacheHolder(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
 class PrefixHint:
     """Where a conversation's prefix was last sent: ``destination`` (its index in the routing
-    table), at run time ``seen_s`` (s), a prompt of ``prefix_tokens`` tokens."""
+    table), at run time ``seen_s`` (s), a prompt of ``prefix_tokens`` tokens. One per call: a
+    plain class (see :class:`~capacity.policy.ledger.Charge`)."""
 
-    destination: int
-    seen_s: float
-    prefix_tokens: int
+    __slots__ = ("destination", "prefix_tokens", "seen_s")
+
+    def __init__(self, destination: int, seen_s: float, prefix_tokens: int) -> None:
+        self.destination = destination
+        self.seen_s = seen_s
+        self.prefix_tokens = prefix_tokens
+
+    def __repr__(self) -> str:
+        return f"PrefixHint(destination={self.destination}, seen_s={self.seen_s!r}, prefix_tokens={self.prefix_tokens})"
 
     def cached_tokens(self, destination: CacheHolder, now: float, tokens_in: int) -> int:
         """Tokens of a ``tokens_in`` prompt that ``destination`` serves from its prompt cache at

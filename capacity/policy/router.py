@@ -140,12 +140,18 @@ STRATEGIES: dict[str, Strategy] = {
 """Routing strategy for each ``routing.strategy`` name."""
 
 
-@dataclass(frozen=True, slots=True)
 class Routed:
-    """A request admitted on a destination."""
+    """A request admitted on a ``destination``: its quota ``admission`` (one per request: a plain
+    class, see :class:`~capacity.policy.ledger.Charge`)."""
 
-    destination: Destination
-    admission: Admission
+    __slots__ = ("admission", "destination")
+
+    def __init__(self, destination: Destination, admission: Admission) -> None:
+        self.destination = destination
+        self.admission = admission
+
+    def __repr__(self) -> str:
+        return f"Routed({self.destination.name!r}, {self.admission!r})"
 
 
 class Router:
@@ -208,7 +214,9 @@ class Router:
                 continue
             quota = dest.quota
             if quota is None:  # a GPU pool: no quota, it queues at the server
-                return Routed(dest, Admission(0, _FREE, []))
+                routed = Routed(dest, Admission(0, _FREE, []))
+                self.observer.request_admitted(now, routed, group, max_output_tokens)
+                return routed
             cached = prefix.cached_tokens(dest, now, tokens_in) if dest.index == held and prefix is not None else 0
             skip_until = quota.skip_until
             if now < skip_until:
@@ -225,7 +233,9 @@ class Router:
                 continue
             answer = quota.try_admit(now, tokens_in, max_output_tokens, cached)
             if isinstance(answer, Admission):
-                return Routed(dest, answer)
+                routed = Routed(dest, answer)
+                self.observer.request_admitted(now, routed, group, max_output_tokens)
+                return routed
             refused(dest)
             earliest = answer if answer < earliest else earliest
         return earliest
@@ -239,6 +249,7 @@ class Router:
         freed = True if dest.quota is None else dest.quota.settle(now, routed.admission, tokens_in, tokens_out)
         if latency_s is not None:
             self.learn_latency(dest, latency_s)
+        self.observer.request_settled(now, routed, tokens_in, tokens_out, latency_s)
         return freed
 
     def learn_latency(self, destination: Destination, latency_s: float) -> None:

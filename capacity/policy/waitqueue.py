@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Generator
-from dataclasses import dataclass
 
 from capacity.policy.actions import Admit, ArmTimer, Ticket
 from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
@@ -32,18 +31,29 @@ from capacity.policy.router import Routed, Router
 __all__ = ["QuotaWaitQueue", "Waiter"]
 
 
-@dataclass(slots=True)
 class Waiter:
-    """A turn in the queue: its ticket and the request it needs admitted."""
+    """A turn in the queue: its ``ticket`` and the request it needs admitted (``tokens_in``,
+    ``max_output_tokens``, by run time ``deadline``, s); ``prefix``, where the conversation's
+    prompt was last sent (prompt caching, session affinity); ``group``, the model group whose
+    destinations may take it. A plain class (see :class:`~capacity.policy.ledger.Charge`)."""
 
-    ticket: Ticket
-    tokens_in: int
-    max_output_tokens: int
-    deadline: float
-    prefix: PrefixHint | None = None
-    """Where the conversation's prompt was last sent (prompt caching, session affinity)."""
-    group: int = 0
-    """The model group whose destinations may take it."""
+    __slots__ = ("deadline", "group", "max_output_tokens", "prefix", "ticket", "tokens_in")
+
+    def __init__(
+        self,
+        ticket: Ticket,
+        tokens_in: int,
+        max_output_tokens: int,
+        deadline: float,
+        prefix: PrefixHint | None = None,
+        group: int = 0,
+    ) -> None:
+        self.ticket = ticket
+        self.tokens_in = tokens_in
+        self.max_output_tokens = max_output_tokens
+        self.deadline = deadline
+        self.prefix = prefix
+        self.group = group
 
 
 class QuotaWaitQueue:

@@ -10,13 +10,13 @@ prompts are 2,000, 2,100 and 2,200 tokens (6,300 in all). With a 1,024-token min
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 from floatclock import FloatClock, Spy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from simkit import (
+    Probe,
     build,
     const,
     demand,
@@ -118,15 +118,9 @@ def test_a_prompt_cache_hit_shortens_the_time_to_first_token() -> None:
         demand(1),
     )
     sim = Simulation(config)
-    seen: list[float] = []
-    done = sim.router.settle
-
-    def settle(now: float, routed: Any, tokens_in: int, tokens_out: int, latency_s: float | None) -> None:
-        seen.append(latency_s or 0.0)
-        done(now, routed, tokens_in, tokens_out, latency_s)
-
-    sim.router.settle = settle  # type: ignore[method-assign]
+    probe = Probe(sim)
     sim.run()
+    seen = [latency or 0.0 for latency in probe.latencies]
     assert seen == pytest.approx([1.0, 1 - 0.5 * 1920 / 2100, 1 - 0.5 * 2048 / 2200])
 
 

@@ -11,9 +11,9 @@ and finds far less.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
+from simkit import record_gpu_requests
 
 from capacity.config.loader import Configuration
 from capacity.errors import ConfigError
@@ -35,16 +35,9 @@ def run_pool(
         f"gpu_pools.0.affinity_load_factor={affinity}",
     )
     sim = Simulation(config)
-    (station,) = [s for s in sim.stations if isinstance(s, GpuStation)]
-    prompt_tokens = [0]
-    original = station.submit
-
-    def submit(server: int, prompt: int, output: int, conversation: int | None = None) -> Any:
-        prompt_tokens[0] += prompt
-        return original(server, prompt, output, conversation)
-
-    station.submit = submit  # type: ignore[method-assign]
+    station = record_gpu_requests(sim)
     result = sim.run()
+    prompt_tokens = [sum(prompt for _, prompt, _, _, _ in station.requests)]
     assert result.interviews.completed == interviews
     hits = 0
     for server in station.servers:

@@ -8,14 +8,13 @@ Prompt tokens found in the engine's prefix cache (the interview's earlier turns)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
+from simkit import record_gpu_requests
 
 from capacity.config.loader import Configuration
 from capacity.gpu.pool import pool_deployment
 from capacity.gpu.server import Completion
-from capacity.sim.gpu_station import GpuStation
 from capacity.sim.model import Simulation
 
 TINY = ("demand.interviews=200", "candidates.count=20")
@@ -26,21 +25,12 @@ def test_decode_never_beats_memory_bandwidth(load_scenario: Callable[..., Config
     token."""
     config = load_scenario("B-gpu", *TINY)
     sim = Simulation(config)
-    records: list[tuple[int, int, Completion]] = []
-    conversations: list[int | None] = []
-    stations = [s for s in sim.stations if isinstance(s, GpuStation)]
-    assert len(stations) == 1
-    station = stations[0]
-    original = station.submit
-
-    def submit(server: int, prompt_tokens: int, output_tokens: int, conversation: int | None = None) -> Any:
-        event = original(server, prompt_tokens, output_tokens, conversation)
-        conversations.append(conversation)
-        event.callbacks.append(lambda e: records.append((prompt_tokens, output_tokens, e.value)))
-        return event
-
-    station.submit = submit  # type: ignore[method-assign]
+    station = record_gpu_requests(sim)
     result = sim.run()
+    records: list[tuple[int, int, Completion]] = [
+        (prompt, output, event.value) for _, prompt, output, _, event in station.requests if event.processed
+    ]
+    conversations = [conversation for _, _, _, conversation, _ in station.requests]
     assert result.interviews.completed == 200
     assert len(records) == result.requests.api_calls > 4000
     pool = config.scenario.gpu_pools[0]
