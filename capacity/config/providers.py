@@ -334,15 +334,6 @@ class PromptCache(Model):
         """The TTFT saving as a number (``unknown``: 0)."""
         return 0.0 if self.ttft_saving == "unknown" else float(self.ttft_saving)
 
-    def cached_tokens(self, prefix_tokens: float, prompt_tokens: float) -> int:
-        """Tokens of a ``prompt_tokens`` prompt served from a cached ``prefix_tokens`` prefix: the
-        common part rounded down to the granularity, 0 below the minimum prefix."""
-        if self.retention_s == "unknown":
-            return 0
-        common = int(min(prefix_tokens, prompt_tokens))
-        common -= common % self.granularity
-        return common if common >= max(self.minimum, 1) else 0
-
 
 class ModelSpec(Model):
     """One model offered by a provider, with its per-account limits."""

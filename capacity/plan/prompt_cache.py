@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from capacity.config.providers import PromptCache
+from capacity.policy.prompt_cache import CacheTerms
 from capacity.workload.script import CompiledScript
 
 __all__ = ["NO_EFFECT", "CacheEffect", "expected_effect", "hit_probability"]
@@ -63,6 +64,7 @@ def expected_effect(script: CompiledScript, cache: PromptCache | None) -> CacheE
     """The mean effect of ``cache`` over the script's API turns (:data:`NO_EFFECT` without one)."""
     if cache is None or cache.retention <= 0:
         return NO_EFFECT
+    terms = CacheTerms(cache)
     p_think = hit_probability(script, cache.retention)
     total_in = cached = priced = 0.0
     previous: float | None = None
@@ -74,7 +76,7 @@ def expected_effect(script: CompiledScript, cache: PromptCache | None) -> CacheE
         tokens_in = tokens.input_tokens
         hit = 0.0
         if previous is not None:
-            hit = (p_think if think_before else 1.0) * cache.cached_tokens(previous, tokens_in)
+            hit = (p_think if think_before else 1.0) * terms.cached_tokens(previous, tokens_in)
         write = cache.write_price_factor if tokens_in >= cache.minimum else 1.0
         total_in += tokens_in
         cached += hit

@@ -31,6 +31,7 @@ from capacity.config.providers import (
     UnknownReset,
 )
 from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
+from capacity.policy.prompt_cache import CacheTerms
 from capacity.policy.resets import DailyAt, EveryAligned, MonthlyOnFirst, NeverResets
 from capacity.policy.windows import (
     ConcurrencyLimit,
@@ -108,8 +109,8 @@ class Tariff:
         self.neurons_out = spec.neurons.per_mtok_out / MTOK if spec.neurons else 0.0
         self.usd_in = spec.prices.usd_per_mtok_in / MTOK if spec.prices else 0.0
         self.usd_out = spec.prices.usd_per_mtok_out / MTOK if spec.prices else 0.0
-        self.prompt_cache = prompt_cache
-        self.cached_counts = prompt_cache is None or prompt_cache.counts
+        self.prompt_cache = None if prompt_cache is None else CacheTerms(prompt_cache)
+        self.cached_counts = self.prompt_cache is None or self.prompt_cache.counts
         """Whether token windows count cached input tokens."""
 
     def counted_input(self, tokens_in: float, cached: float) -> float:

@@ -5,9 +5,8 @@ every earlier question and answer, then the new turn. A provider with a prompt (
 keeps the KV of a prompt it has just processed for its idle lifetime (``retention_s``, refreshed
 by every hit), so the next turn *sent to the same destination* within that time finds the
 previous prompt cached: its ``cached_tokens`` are the previous request's prompt, rounded down
-to the cache's granularity, none below its minimum prefix (:meth:`PromptCache.cached_tokens
-<capacity.config.providers.PromptCache.cached_tokens>`). The same vocabulary as the GPU pools'
-engine prefix cache (:mod:`capacity.gpu.prefix_cache`).
+to the cache's granularity, none below its minimum prefix (:meth:`CacheTerms.cached_tokens`).
+The same vocabulary as the GPU pools' engine prefix cache (:mod:`capacity.gpu.prefix_cache`).
 
 What follows from a hit — the cached input billed at the read price, not charged to token
 windows that do not count cached tokens, a shorter time to first token — is the ledger's
@@ -27,7 +26,48 @@ from typing import Protocol
 
 from capacity.config.providers import PromptCache
 
-__all__ = ["CacheHolder", "PrefixHint", "PrefixTracker"]
+__all__ = ["CacheHolder", "CacheTerms", "PrefixHint", "PrefixTracker"]
+
+
+class CacheTerms:
+    """A provider's prompt cache as the policy core and the planner read it: the configuration's
+    :class:`~capacity.config.providers.PromptCache` with each ``unknown`` resolved once (its
+    properties say how), in plain attributes — read on every request to a cached model.
+
+    Attributes: ``retention`` (the idle lifetime of a cached prefix, s; 0 when unknown: no hit
+    is counted), ``granularity`` and ``minimum`` (tokens), ``read_price_factor`` and
+    ``write_price_factor`` (× the input price), ``counts`` (whether token windows count cached
+    tokens), ``ttft_share`` (the share of the time to first token a fully cached prompt saves).
+    """
+
+    __slots__ = (
+        "counts",
+        "granularity",
+        "minimum",
+        "read_price_factor",
+        "retention",
+        "ttft_share",
+        "write_price_factor",
+    )
+
+    def __init__(self, cache: PromptCache) -> None:
+        self.retention = cache.retention
+        self.granularity = cache.granularity
+        self.minimum = cache.minimum
+        self.read_price_factor = cache.read_price_factor
+        self.write_price_factor = cache.write_price_factor
+        self.counts = cache.counts
+        self.ttft_share = cache.ttft_share
+
+    def cached_tokens(self, prefix_tokens: float, prompt_tokens: float) -> int:
+        """Tokens of a ``prompt_tokens`` prompt served from a cached ``prefix_tokens`` prefix: the
+        common part rounded down to the granularity, 0 below the minimum prefix (and 0 where the
+        retention is unknown)."""
+        if self.retention <= 0:
+            return 0
+        common = int(min(prefix_tokens, prompt_tokens))
+        common -= common % self.granularity
+        return common if common >= max(self.minimum, 1) else 0
 
 
 class CacheHolder(Protocol):
@@ -39,7 +79,7 @@ class CacheHolder(Protocol):
         ...
 
     @property
-    def prompt_cache(self) -> PromptCache | None:
+    def prompt_cache(self) -> CacheTerms | None:
         """Its provider's prompt cache (None: none modelled)."""
         ...
 

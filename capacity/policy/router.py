@@ -27,11 +27,11 @@ import numpy as np
 
 from capacity.policy.ledger import Admission, Charge, DestinationQuota
 from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
-from capacity.policy.prompt_cache import PrefixHint
+from capacity.policy.prompt_cache import CacheTerms, PrefixHint
 from capacity.policy.replicas import ReplicaSet
 
 if TYPE_CHECKING:
-    from capacity.config.providers import PromptCache
+    pass
 
 __all__ = ["STRATEGIES", "Destination", "RetryPolicy", "Routed", "Router", "Strategy"]
 
@@ -74,7 +74,7 @@ class Destination:
         self.replicas = replicas
         self.cooldown_until = -math.inf
         self.latency_ewma_s = math.nan
-        self.prompt_cache: PromptCache | None = quota.tariff.prompt_cache if quota is not None else None
+        self.prompt_cache: CacheTerms | None = quota.tariff.prompt_cache if quota is not None else None
         """The provider's prompt cache on this model (None: none modelled; GPU pools model their own)."""
 
     def price_usd(self, tokens_in: float, tokens_out: float, cached_tokens: float | None = 0.0) -> float:

@@ -370,7 +370,8 @@ class FluidSimulation:
         tally = rec.tally[dest.index]
         tally.requests += n
         hours = np.minimum((sent // HOUR_S).astype(np.int64), rec.hours - 1)
-        np.add.at(tally.hourly, hours, 1)
+        for hour, count in zip(*np.unique(hours, return_counts=True), strict=True):
+            tally.hourly[int(hour)] += int(count)
         rec.calls.values[min(int(now // MINUTE_S), len(rec.calls.values) - 1)] += n
         rate = costs.failure_rate(now)
         failed = self.failures.random(n) < rate if rate > 0 else np.zeros(n, dtype=bool)

@@ -30,6 +30,7 @@ from capacity.config.loader import Configuration
 from capacity.config.providers import PromptCache
 from capacity.policy.actions import Call
 from capacity.policy.build import build_core, seed_streams
+from capacity.policy.prompt_cache import CacheTerms
 from capacity.sim.model import Simulation
 from capacity.units import Outcome
 
@@ -154,7 +155,8 @@ def test_session_affinity_keeps_an_interview_where_its_prefix_is_while_that_dest
 def test_cached_tokens_never_exceed_the_prompt_and_respect_minimum_and_steps(
     minimum: int, step: int, prefix: int, prompt: int
 ) -> None:
-    rule = PromptCache.model_validate(prompt_cache_block(min_prefix_tokens=minimum, granularity_tokens=step))
+    block = prompt_cache_block(min_prefix_tokens=minimum, granularity_tokens=step)
+    rule = CacheTerms(PromptCache.model_validate(block))
     cached = rule.cached_tokens(prefix, prompt)
     assert 0 <= cached <= min(prefix, prompt)
     assert cached % step == 0
