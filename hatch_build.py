@@ -51,8 +51,8 @@ setup(name="capacity-core", ext_modules=mypycify(options + files, group_name={gr
 """
 
 MYPY_OPTIONS = [
-    # the build environment has mypy but not the package's dependencies: their types are Any
-    # here (the code is checked strictly by `mypy` in CI, against the real ones)
+    # the build environment has mypy and numpy, not the package's other dependencies: their
+    # types are Any here (the code is checked strictly by `mypy` in CI, against the real ones)
     "--ignore-missing-imports",
     "--follow-imports=silent",
     "--python-version=3.11",
@@ -97,17 +97,22 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         for path in self._artefacts():
             path.unlink()
 
+    def _not_compiled(self, version: str, build_data: dict[str, Any], why: str) -> None:
+        """Install pure Python, saying why in the manifest (``capacity --version`` reads it)."""
+        self.app.display_warning(f"capacity: {why}: pure-Python install (the same numbers, slower)")
+        manifest = Path(self.root) / MANIFEST
+        manifest.write_text(json.dumps({"modules": {}, "not_compiled": why}, indent=1) + "\n")
+        if version != "editable":
+            build_data["force_include"][str(manifest)] = MANIFEST
+
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         self.clean([version])  # a failed compile must not leave an older one in force
         if os.environ.get("CAPACITY_PURE_PYTHON"):
-            self.app.display_info("capacity: CAPACITY_PURE_PYTHON is set: pure-Python install")
+            self._not_compiled(version, build_data, "CAPACITY_PURE_PYTHON was set at install")
             return
         missing = _missing_toolchain()
         if missing is not None:
-            self.app.display_warning(
-                f"capacity: {missing}: pure-Python install (the same numbers, at about half the "
-                "simulator's speed; install it and reinstall to compile the hot path)"
-            )
+            self._not_compiled(version, build_data, f"{missing} at install; install it and reinstall to compile")
             return
         root = Path(self.root)
         sources = self._sources()
@@ -134,8 +139,10 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
                 check=False,
             )
             if done.returncode != 0:
-                tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-                self.app.display_warning(f"capacity: mypyc failed; pure-Python install. Its last lines:\n{tail}")
+                lines = (done.stdout + done.stderr).strip().splitlines()
+                self.app.display_info("capacity: mypyc's last lines:\n" + "\n".join(lines[-15:]))
+                first = next((line for line in lines if ": error:" in line), lines[-1] if lines else "")
+                self._not_compiled(version, build_data, f"mypyc failed at install ({first.strip()[:200]})")
                 return
             built = sorted(p for p in lib.rglob("*") if p.is_file())
             for path in built:

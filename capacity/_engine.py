@@ -82,9 +82,11 @@ def choose(package_dir: Path, pure: bool) -> tuple[Engine, dict[str, Path]]:
     source path; empty when the compiled engine runs or nothing was compiled)."""
     manifest_path = package_dir / MANIFEST.name
     if not manifest_path.exists():
-        return Engine(False, "this install compiled nothing (no C compiler, or CAPACITY_PURE_PYTHON at install)"), {}
+        return Engine(False, "not compiled: installed without the build hook (pip install -v -e . says why)"), {}
     try:
         manifest = json.loads(manifest_path.read_text())
+        if manifest.get("not_compiled"):  # the install compiled nothing, and said why
+            return Engine(False, f"not compiled: {manifest['not_compiled']}"), {}
         modules: dict[str, dict[str, str]] = manifest["modules"]
         suffix = str(manifest["extension_suffix"])
         sources = {name: package_dir.parent / m["source"] for name, m in modules.items()}

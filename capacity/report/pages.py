@@ -345,6 +345,9 @@ def scenario_markdown(run: ScenarioRun) -> str:
     sc, r = run.config.scenario, run.result
     window = day_window(r)
     file, argument = scenario_file(run.config)
+    # what this run changed from the scenario's own horizon and seed, so that the command rebuilds this page
+    options = f" --days {r.days}" if r.days != sc.demand.days else ""
+    options += f" --seed {r.seed}" if r.seed != sc.seed else ""
     parts = [
         md.heading(
             1, f"Scenario {sc.name}: {md.esc(sc.description)}" if sc.description else f"Scenario {sc.name}"
@@ -352,7 +355,7 @@ def scenario_markdown(run: ScenarioRun) -> str:
         "",
         f"A {r.mode} run of `{file}` on `providers.yaml`: seed {r.seed}, {r.days} day(s) "
         f"of demand from {sc.calendar.start_date:%a %Y-%m-%d}. Regenerate with `capacity report --scenario "
-        f"{argument}` (this page) "
+        f"{argument}{options}` (this page) "
         "or `capacity report --all` (every page). One seeded run: `capacity simulate --scenario "
         f"{argument} -r 5` gives 95 % confidence intervals.",
         "",

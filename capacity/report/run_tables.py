@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from capacity import ENGINE
 from capacity.report.fit import fitted
 from capacity.report.lever_tables import run_levers_text
 from capacity.report.verdict import Verdict, clock
@@ -166,8 +167,12 @@ def render_run(
         ),
         (
             "wall time",
-            f"{wall_time_s:.1f} s for {n} replications" if n and wall_time_s is not None
-            else f"{wall_time_s if wall_time_s is not None else result.wall_time_s:.1f} s",
+            (
+                f"{wall_time_s:.1f} s for {n} replications"
+                if n and wall_time_s is not None
+                else f"{wall_time_s if wall_time_s is not None else result.wall_time_s:.1f} s"
+            )
+            + ("" if result.mode != "simulated" else f" ({'compiled' if ENGINE.compiled else 'pure-Python'} engine)"),
         ),
     ]
     if providers_file is not None:

@@ -58,6 +58,8 @@ def test_a_scenario_page_puts_the_verdict_first_and_the_assumptions_last(
         "capacity-curve.png",
     }
     assert "2025-09-28" in page  # sources with their as_of dates
+    # the run simulated 1 of A's 30 days: the command that rebuilds this page says so
+    assert "Regenerate with `capacity report --scenario A --days 1` (this page)" in page
     assert "help.mistral.ai" in page
     assert "wall" not in page.lower()  # wall time varies: never in a report
     assert "\n\n\n" not in page

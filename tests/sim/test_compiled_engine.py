@@ -110,10 +110,14 @@ def test_a_missing_extension_or_the_environment_variable_means_pure_python(tmp_p
     assert engine.why.startswith("pkg/sub/hot.py has no compiled extension")
 
 
-def test_an_install_that_compiled_nothing_says_so(tmp_path: Path) -> None:
+def test_an_install_that_compiled_nothing_says_why(tmp_path: Path) -> None:
     engine, sources = choose(tmp_path, pure=False)
     assert (engine.compiled, sources) == (False, {})
-    assert "compiled nothing" in engine.why
+    assert engine.why.startswith("not compiled: installed without the build hook")
+    why = "mypyc failed at install (capacity/x.py:1: error: something)"
+    (tmp_path / "_compiled.json").write_text(json.dumps({"modules": {}, "not_compiled": why}))
+    engine, sources = choose(tmp_path, pure=False)
+    assert (engine.compiled, engine.why, sources) == (False, f"not compiled: {why}", {})
     (tmp_path / "_compiled.json").write_text("{not json")
     engine, sources = choose(tmp_path, pure=False)
     assert (engine.compiled, sources) == (False, {})
