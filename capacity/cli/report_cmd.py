@@ -59,7 +59,7 @@ def _all_pages(
     from capacity.report.levers_tables import write_levers_page
     from capacity.studies.compare import plan_comparison
     from capacity.studies.levers import plan_levers
-    from capacity.studies.runner import run_tasks
+    from capacity.studies.runner import distinct_runs, run_tasks
     from capacity.studies.runs import RunRequest, plan_runs
 
 
@@ -78,7 +78,7 @@ def _all_pages(
     parts = [scenario_runs.tasks, *(c.tasks for c in comparisons), *(lv.tasks for lv in levers)]
     tasks: list[Task[Any]] = [task for part in parts for task in part]
     studied = ", ".join([*SHIPPED_COMPARISONS, *(f"levers of {base}" for base, _ in SHIPPED_LEVERS)])
-    tell(f"simulating {len(tasks)} runs (pages of {', '.join(names)} with their capacity curves; {studied}) "
+    tell(f"simulating {distinct_runs(tasks)} runs (pages of {', '.join(names)} with their capacity curves; {studied}) "
          f"in {jobs} process(es)")
     results = run_tasks(tasks, jobs, done=done)
     ends = list(itertools.accumulate(len(part) for part in parts))

@@ -52,7 +52,7 @@ from capacity.result import RunResult
 from capacity.studies.claims import CardCapacity, ClaimCheck, ClaimRun, ClaimStudy, KneeTask, Loader
 from capacity.studies.costs import reference_options
 from capacity.studies.demand import month_days, run_interviewing_days
-from capacity.studies.runner import SimTask, TasksDone, run_tasks
+from capacity.studies.runner import SimTask, TasksDone, distinct_runs, run_tasks
 from capacity.studies.target import carries
 from capacity.workload.calendar import active_hours_per_day
 
@@ -350,6 +350,8 @@ def compare(
     """
     began = time.perf_counter()
     planned = plan_comparison(names, load, days=days, seed=seed, claims=claims)
+    if progress is not None:  # the runs in all, before the first (often the longest) ends
+        progress(0, distinct_runs(planned.tasks), "")
     results: list[ClaimRun] = run_tasks(planned.tasks, jobs, done=progress)
     return planned.finish(results, time.perf_counter() - began)
 

@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from capacity.config.loader import Configuration
 from capacity.result import RunResult
@@ -102,6 +102,23 @@ def configuration_fingerprint(config: Configuration) -> str:
     return digest.hexdigest()
 
 
+def _repeats(tasks: Sequence[Task[Any]]) -> dict[int, int]:
+    """Each task that repeats an earlier simulation (same :attr:`SimTask.run_key`) → that earlier task."""
+    distinct: dict[tuple[str, int, int, str], int] = {}
+    same_as: dict[int, int] = {}
+    for i, task in enumerate(tasks):
+        if isinstance(task, SimTask):
+            first = distinct.setdefault(task.run_key, i)
+            if first != i:
+                same_as[i] = first
+    return same_as
+
+
+def distinct_runs(tasks: Sequence[Task[Any]]) -> int:
+    """How many of ``tasks`` :func:`run_tasks` runs (and counts): repeats of a simulation run once."""
+    return len(tasks) - len(_repeats(tasks))
+
+
 def run_tasks(
     tasks: Sequence[Task[T]],
     processes: int = 1,
@@ -117,13 +134,7 @@ def run_tasks(
     however many processes run them. An exception of a task propagates; Ctrl-C stops the
     workers at once.
     """
-    distinct: dict[tuple[str, int, int, str], int] = {}
-    same_as: dict[int, int] = {}  # a task -> the earlier task that runs the same simulation
-    for i, task in enumerate(tasks):
-        if isinstance(task, SimTask):
-            first = distinct.setdefault(task.run_key, i)
-            if first != i:
-                same_as[i] = first
+    same_as = _repeats(tasks)
     todo = sorted((i for i in range(len(tasks)) if i not in same_as), key=lambda i: -tasks[i].weight)
     # heaviest first (stable: ties keep task order)
     total = len(todo)

@@ -17,7 +17,7 @@ from capacity.config.scenario import SeedClaims
 from capacity.plan import plan as make_plan
 from capacity.plan.result import PlanResult
 from capacity.result import RunResult
-from capacity.studies.runner import SimTask, TasksDone, run_tasks
+from capacity.studies.runner import SimTask, TasksDone, distinct_runs, run_tasks
 from capacity.studies.sweep import CapacityCurve, curve_from, curve_tasks
 
 Progress = Callable[[str], None]
@@ -116,7 +116,7 @@ def run_scenarios(
     if progress:
         names = ", ".join(r.config.scenario.name for r in requests)
         curves = " and their capacity curves" if any(planned.curves) else ""
-        progress(f"simulating {len(planned.tasks)} runs ({names}{curves}) in {jobs} process(es)")
+        progress(f"simulating {distinct_runs(planned.tasks)} runs ({names}{curves}) in {jobs} process(es)")
     return planned.finish(run_tasks(planned.tasks, jobs, done=progress_feed(progress, done)))
 
 

@@ -85,7 +85,7 @@ def test_a_page_of_a_users_own_file_names_that_file(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     page = (out / "README.md").read_text(encoding="utf-8")
     assert f"A simulated run of `{own}` on `providers.yaml`" in page
-    assert f"Regenerate with `capacity report --scenario {own}`" in page
+    assert f"Regenerate with `capacity report --scenario {own} --days 1`" in page  # its own horizon too
     assert "scenarios/small.yaml" not in page
 
 

@@ -68,11 +68,13 @@ def emulator(files: tuple[Path, Path]) -> Iterator[EmulatorThread]:
         yield server
 
 
-def command(files: tuple[Path, Path], server: EmulatorThread, journal: Path, *extra: str) -> list[str]:
+def command(
+    files: tuple[Path, Path], server: EmulatorThread, journal: Path, *extra: str, interviews: int = INTERVIEWS
+) -> list[str]:
     providers, scenario = files
     return [
         sys.executable, "-m", "capacity", "live", "-s", str(scenario), "--providers", str(providers),
-        "-n", str(INTERVIEWS), "--time-scale", str(SCALE), "--endpoint", f"acme={server.base_url}/p/acme/v1",
+        "-n", str(interviews), "--time-scale", str(SCALE), "--endpoint", f"acme={server.base_url}/p/acme/v1",
         "--journal", str(journal), "--no-progress", *extra,
     ]
 
@@ -175,7 +177,9 @@ def test_ctrl_c_says_how_many_ended_and_the_command_it_prints_continues_the_run(
     files: tuple[Path, Path], emulator: EmulatorThread, tmp_path: Path
 ) -> None:
     journal = tmp_path / "run.jsonl"
-    proc = subprocess.Popen(command(files, emulator, journal), env=environment(),
+    # three times the other tests' interviews: 15 wall seconds to stop it in, however busy the machine
+    n = 3 * INTERVIEWS
+    proc = subprocess.Popen(command(files, emulator, journal, interviews=n), env=environment(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60.0
     while interviews_in(journal) < 3 and proc.poll() is None and time.monotonic() < deadline:
@@ -184,16 +188,16 @@ def test_ctrl_c_says_how_many_ended_and_the_command_it_prints_continues_the_run(
     _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr
     ended = sum(read_journal(journal).finished.values())
-    assert 3 <= ended < INTERVIEWS
+    assert 3 <= ended < n
     (line,) = [s for s in stderr.splitlines() if s.startswith("stopped")]
     said, _, again = line.partition("; continue with: ")
-    assert said == f"stopped: {ended} of {INTERVIEWS} interviews ended (journaled)"
+    assert said == f"stopped: {ended} of {n} interviews ended (journaled)"
     argv = shlex.split(again)
     assert argv[0] == "capacity" and argv[-1] == "--resume"
-    assert argv[1:-1] == command(files, emulator, journal)[3:]  # the same command line, --resume added
+    assert argv[1:-1] == command(files, emulator, journal, interviews=n)[3:]  # the same command line, --resume added
     done = subprocess.run([sys.executable, "-m", *argv], env=environment(), capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    assert f"--resume: {ended} of {INTERVIEWS} interviews already ended; running {INTERVIEWS - ended}" in done.stderr
-    assert sum(read_journal(journal).finished.values()) == INTERVIEWS
+    assert f"--resume: {ended} of {n} interviews already ended; running {n - ended}" in done.stderr
+    assert sum(read_journal(journal).finished.values()) == n
     assert KEY not in stderr + done.stderr + done.stdout

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from capacity.config.loader import Configuration
-from capacity.studies.runner import SimClock, SimTask, demand_weight, run_tasks
+from capacity.studies.runner import SimClock, SimTask, demand_weight, distinct_runs, run_tasks
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ def test_a_simulation_asked_for_twice_runs_once_and_serves_both(
     assert SimTask(tiny, None, 1, "B-paid's one day").run_key == tasks[0].run_key  # its own horizon, given
     assert SimTask(tiny, None, 2, "two days").run_key != tasks[0].run_key
     assert len({t.run_key for t in tasks}) == 3
+    assert distinct_runs(tasks) == 3  # what the commands announce before the bar counts them
     finished: list[str] = []
     serial = run_tasks(tasks, 1, done=lambda _d, _t, label: finished.append(label))
     assert sorted(finished) == ["another seed", "page of B-paid", "twice the demand"]  # three runs, not four
