@@ -125,6 +125,26 @@ def _binding(p: DestinationPlan) -> Text:
     return text
 
 
+def _horizon_cost(result: PlanResult) -> str | None:
+    """For a demand that ends within a month (``total`` over fewer interviewing days than a
+    month has): what its API traffic costs over the whole horizon — the monthly cost is that
+    traffic's rate kept up for a month. GPU pools are priced by the month (``None``: nothing to add)."""
+    d = result.demand
+    if d.kind != "total" or d.business_days >= d.business_days_per_month:
+        return None
+    api = [p.monthly_cost_usd for p in result.destinations if p.billing != "gpu"]
+    if any(cost is None for cost in api):
+        return None
+    share = d.business_days / d.business_days_per_month
+    total = sum(cost or 0.0 for cost in api) * share
+    gpu = any(p.billing == "gpu" for p in result.destinations)
+    return (
+        f"\nThe whole demand ({d.interviews:,} interviews over {d.business_days} interviewing day(s)): "
+        f"{_money(total)} of API traffic at list price; the monthly cost is that rate for "
+        f"{d.business_days_per_month} interviewing days" + ("; GPU pools are priced by the month." if gpu else ".")
+    )
+
+
 def _verdict(result: PlanResult) -> Text:
     t, d = result.totals, result.demand
     text = Text()
@@ -148,6 +168,9 @@ def _verdict(result: PlanResult) -> Text:
             f"{need(d.need_interviews_per_calendar_day)}/day."
         )
     text.append(f"\nMonthly cost: {_money(t.monthly_cost_usd)} (free tiers $0; paid traffic at list price).")
+    horizon = _horizon_cost(result)
+    if horizon is not None:
+        text.append(horizon)
     if result.seed_method is not None and result.seed_contradictions:
         text.append(
             f"\nThese destinations carry the seed's claimed quotas; the 2025 sources contradict "

@@ -78,6 +78,21 @@ def test_paid_plan_carries_the_need_with_exit_0() -> None:
     assert out["monthly_cost_usd"] > 0
 
 
+def test_a_demand_that_ends_within_a_month_is_also_priced_whole() -> None:
+    # 500 interviews over one working week on gpt-4o-mini: the monthly cost is that rate kept up
+    # for A's 22 interviewing days a month; the week itself costs 5/22 of it
+    args = ["--scenario", "A", "--set", "routing.destinations=[{provider: openai, model: gpt-4o-mini}]",
+            "--set", "demand.interviews=500", "--set", "demand.days=5", "--set", "candidates.count=50"]
+    status, out = plan_json(*args)
+    assert status == 0
+    monthly = out["monthly_cost_usd"]
+    text = runner.invoke(app, ["plan", *args]).output
+    whole = f"The whole demand (500 interviews over 5 interviewing day(s)): ${monthly * 5 / 22:,.2f} of API traffic"
+    assert whole in " ".join(text.split())
+    # a month's demand (A's 30 days) needs no such line
+    assert "The whole demand" not in runner.invoke(app, ["plan", "--scenario", "A"]).output
+
+
 def test_table_output_names_the_binding_limits() -> None:
     result = runner.invoke(app, ["plan", "--scenario", "A", "--seed-claims"], env={"COLUMNS": "200"})
     assert result.exit_code == 0

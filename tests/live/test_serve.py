@@ -146,3 +146,25 @@ def test_an_upstream_refusing_its_key_is_taken_out_and_each_request_answered_by_
         stats = httpx.get(f"{emu.base_url}/stats").json()["providers"]
     assert stats["gone"]["unauthorised"] == 1  # asked once, then never again
     assert stats["good"]["models"]["m"]["served"] == 3
+
+
+def test_a_group_whose_every_provider_refused_the_service_says_so_not_out_of_quota() -> None:
+    """``gone`` is the group's only provider and refuses the service's key (401): the first
+    request gets the upstream's refusal; every later one is answered at once with the cause —
+    not a 429 saying the group is out of quota, which no wait would mend."""
+    cfg = config(names=("gone",), max_retries=0)
+    with emulator_of(cfg) as emu, service(cfg, emu.base_url) as srv:
+        body = {"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]}
+        took = httpx.post(f"{emu.base_url}/p/gone/v1/chat/completions", json=body,
+                          headers={"authorization": "Bearer someone-else"})
+        assert took.status_code == 200
+        first, later = ask(srv.base_url), ask(srv.base_url)
+        stats = httpx.get(f"{emu.base_url}/stats").json()["providers"]
+    assert first.status_code == 502 and "401" in first.json()["error"]["message"]
+    assert later.status_code == 502
+    message = later.json()["error"]["message"]
+    assert "every provider of the model group refused this service and was taken out of rotation" in message
+    assert "gone/m: " in message and "401" in message
+    assert "retry-after" not in later.headers
+    assert stats["gone"]["unauthorised"] == 1  # asked once, never again
+

@@ -176,6 +176,8 @@ class Gateway:
         self.transport = transport
         self.group = group
         self.telemetry = telemetry
+        self.retired: dict[str, str] = {}
+        """Each destination taken out of rotation (a 401, 403, 404 or 410): its name → the endpoint's answer."""
         self.redis = redis
         self.namespace = namespace
         self.max_wait_s = max_wait_s
@@ -342,6 +344,12 @@ class Gateway:
                 if last is not None:
                     self.telemetry.failed()
                     return last
+                if not math.isfinite(answer) and self.core.router.out_of_rotation(group):
+                    # not out of quota: every destination of the group refused us itself (a bad key…)
+                    self.telemetry.failed()
+                    causes = "; ".join(f"{name}: {detail}" for name, detail in self.retired.items())
+                    return Failed(ErrorKind.CLIENT_ERROR, None, f"every provider of the model group refused "
+                                  f"this service and was taken out of rotation ({causes})")
                 self.telemetry.refused()
                 return Exhausted(max(1.0, math.ceil(wait_s)) if math.isfinite(answer) else 1.0)
             dest = answer.destination
@@ -403,6 +411,7 @@ class Gateway:
             await self._remember(session, dest.index)
         elif refuses_destination(outcome.failure, outcome.status):
             self.core.router.retire(dest)
+            self.retired[dest.name] = outcome.detail
         elif outcome.failure is ErrorKind.RATE_LIMITED:
             wait = outcome.throttle.wait_s if outcome.throttle is not None else None
             wait = wait if wait is not None else outcome.retry_after_s
