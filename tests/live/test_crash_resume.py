@@ -179,8 +179,15 @@ def test_ctrl_c_says_how_many_ended_and_the_command_it_prints_continues_the_run(
     journal = tmp_path / "run.jsonl"
     # three times the other tests' interviews: 15 wall seconds to stop it in, however busy the machine
     n = 3 * INTERVIEWS
-    proc = subprocess.Popen(command(files, emulator, journal, interviews=n), env=environment(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C's default action in the run, as at a terminal: a shell that started these tests in the
+    # background (no job control) left SIGINT ignored, and an ignored signal is inherited across
+    # exec (a handler is not: the child starts with the default)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(command(files, emulator, journal, interviews=n), env=environment(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 60.0
     while interviews_in(journal) < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
