@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,9 +28,6 @@ from capacity.policy.ledger import Admission, Charge, DestinationQuota
 from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
 from capacity.policy.prompt_cache import CacheTerms, PrefixHint
 from capacity.policy.replicas import ReplicaSet
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["STRATEGIES", "Destination", "RetryPolicy", "Routed", "Router", "Strategy"]
 
