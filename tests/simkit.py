@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import simpy
-
 from capacity.config.gpus import load_catalog
 from capacity.config.loader import Configuration
 from capacity.config.providers import Provider
@@ -25,6 +23,7 @@ from capacity.config.scenario import Scenario
 from capacity.policy.ledger import Charge
 from capacity.policy.router import Routed
 from capacity.result import RunResult
+from capacity.sim.clock import Event
 from capacity.sim.gpu_station import GpuStation
 from capacity.sim.model import Simulation
 
@@ -313,11 +312,11 @@ class RecordingStation(GpuStation):
 
     def __init__(self, station: GpuStation) -> None:
         super().__init__(station.env, station.servers, station.replicas)
-        self.requests: list[tuple[int, int, int, int | None, simpy.Event]] = []
+        self.requests: list[tuple[int, int, int, int | None, Event]] = []
 
     def submit(
         self, server: int, prompt_tokens: int, output_tokens: int, conversation: int | None = None
-    ) -> simpy.Event:
+    ) -> Event:
         event = super().submit(server, prompt_tokens, output_tokens, conversation)
         self.requests.append((server, prompt_tokens, output_tokens, conversation, event))
         return event

@@ -2,41 +2,40 @@
 
 Each server of the pool is a clock-injected continuous-batching model from
 :mod:`capacity.gpu` (it knows the time of its next state change and advances analytically up
-to any time it is given). The station keeps one SimPy timer per server, at that server's next
-state change. Which server takes a request is the policy core's choice (the conversation's
-server within a load bound, else the shortest queue: :class:`~capacity.policy.replicas.ReplicaSet`);
-the station tells the replica set of each completion at the instant it collects it.
+to any time it is given). The station keeps one timer on the simulation's
+:class:`~capacity.sim.clock.Clock` per server, at that server's next state change. Which
+server takes a request is the policy core's choice (the conversation's server within a load
+bound, else the shortest queue: :class:`~capacity.policy.replicas.ReplicaSet`); the station
+tells the replica set of each completion at the instant it collects it.
 """
 
 from __future__ import annotations
 
 import math
 
-import simpy
 from mypy_extensions import mypyc_attr
 
 from capacity.gpu.server import BatchingServer, Completion
 from capacity.policy.replicas import ReplicaSet
+from capacity.sim.clock import Clock, Event
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # tests watch its submissions from a subclass
 class GpuStation:
-    """The servers of one pool, driven by the SimPy clock."""
+    """The servers of one pool, driven by the simulation's clock."""
 
-    def __init__(self, env: simpy.Environment, servers: list[BatchingServer], replicas: ReplicaSet) -> None:
+    def __init__(self, env: Clock, servers: list[BatchingServer], replicas: ReplicaSet) -> None:
         if len(servers) != len(replicas):
             raise ValueError(f"{len(servers)} servers but {len(replicas)} replicas")
         self.env = env
         self.servers = servers
         self.replicas = replicas
-        self.pending: dict[int, tuple[int, simpy.Event]] = {}
+        self.pending: dict[int, tuple[int, Event]] = {}
         self._next_id = 0
         self._timer_at = [math.inf] * len(servers)
         self._version = [0] * len(servers)
 
-    def submit(
-        self, server: int, prompt_tokens: int, output_tokens: int, conversation: int | None = None
-    ) -> simpy.Event:
+    def submit(self, server: int, prompt_tokens: int, output_tokens: int, conversation: int | None = None) -> Event:
         """Send one request of ``conversation`` (an interview; its earlier turns' KV blocks may
         still be cached there) to ``server``; the event's value is its :class:`Completion`."""
         request_id = self._next_id
@@ -64,8 +63,7 @@ class GpuStation:
         if math.isinf(at):
             return
         version = self._version[k]
-        timer = self.env.timeout(max(0.0, at - self.env.now))
-        timer.callbacks.append(lambda _e: self._wake(k, version))
+        self.env.call_later(max(0.0, at - self.env.now), lambda: self._wake(k, version))
 
     def _wake(self, k: int, version: int) -> None:
         if version != self._version[k]:

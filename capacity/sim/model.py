@@ -1,11 +1,12 @@
-"""The SimPy driver of the policy core: simulated time, simulated providers and GPU servers.
+"""The simulator's driver of the policy core: simulated time, simulated providers and GPU servers.
 
 Every decision — templates, the response cache, de-duplication, routing against each quota,
 waiting for quota, retries with backoff, cool-downs, deadlines, gated admission, which GPU
 server takes a request — is the policy core's (:mod:`capacity.policy.pipeline`, wired by
 :func:`~capacity.policy.build.build_core`). This module only makes time pass: each
-candidate's session is one SimPy process that runs the core's session generator, turning each
-action it yields into SimPy events:
+candidate's session is one process on the simulation's :class:`~capacity.sim.clock.Clock`
+(SimPy's event order, compiled) that runs the core's session generator, turning each action it
+yields into events:
 
 * ``Sleep`` → a timeout;
 * ``Call`` to a provider → a timeout of the provider's simulated service time: time to first
@@ -35,7 +36,6 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
-import simpy
 
 from capacity.config.loader import Configuration
 from capacity.gpu.cost import PoolCost, pool_cost
@@ -49,6 +49,7 @@ from capacity.policy.pipeline import Pipeline
 from capacity.policy.router import Destination
 from capacity.policy.windows import QuotaWindow
 from capacity.result import RunResult
+from capacity.sim.clock import Clock, Event
 from capacity.sim.gpu_station import GpuStation
 from capacity.units import DAY_S, DAYS_PER_MONTH, HOUR_S
 from capacity.workload.calendar import (
@@ -145,7 +146,7 @@ class Simulation:
         self.days = (
             min(days or sc.demand.days, sc.demand.days) if sc.demand.kind == "total" else (days or sc.demand.days)
         )
-        self.env = simpy.Environment()
+        self.env = Clock()
         streams = seed_streams(self.seed)
         self.run_start = run_start(sc.calendar)
         self.demand_end_s = self.days * DAY_S
@@ -207,7 +208,7 @@ class Simulation:
         self.result_days = self.days if max_interviews is None else days_spanned(self.session_start)
 
     # ------------------------------------------------------------------------------------
-    def _bookings(self) -> Generator[simpy.Event, Any, None]:
+    def _bookings(self) -> Generator[Event, Any, None]:
         """Deferred stages: each session is booked ``lead_time_s`` before it starts (at 0 at the
         earliest), and its deferred requests are made then (:mod:`capacity.policy.deferral`)."""
         env = self.env
@@ -224,7 +225,7 @@ class Simulation:
             booking = deferred.book(pipeline.behaviour.outputs, pipeline.call_ahead, env.now, candidate, count, start)
             env.process(self._drive(booking, session=False))
 
-    def _arrivals(self) -> Generator[simpy.Event, Any, None]:
+    def _arrivals(self) -> Generator[Event, Any, None]:
         env = self.env
         session = self.core.pipeline.session
         for start, candidate, count in zip(
@@ -234,9 +235,9 @@ class Simulation:
                 yield env.timeout(start - env.now)
             env.process(self._drive(session(env.now, candidate, count)))
 
-    def _drive(self, pipeline: Pipeline, session: bool = True) -> Generator[simpy.Event, Any, None]:
+    def _drive(self, pipeline: Pipeline, session: bool = True) -> Generator[Event, Any, None]:
         """Run one session's pipeline (or, ``session`` false, a booking's deferred requests): each
-        action it yields becomes SimPy events (the hot path of the simulator: a call to a provider
+        action it yields becomes events on the clock (the hot path of the simulator: a call to a provider
         is inlined)."""
         env = self.env
         send = pipeline.send
@@ -269,9 +270,10 @@ class Simulation:
                         else:
                             speed = station.speed.next() if keyed is None else keyed.output_tokens_per_s
                             latency = ttft + call.tokens_out / speed
-                            failed = station.in_outage(env.now) or (
-                                station.uniform.next() if keyed is None else keyed.failure_u
-                            ) < station.error_rate
+                            failed = (
+                                station.in_outage(env.now)
+                                or (station.uniform.next() if keyed is None else keyed.failure_u) < station.error_rate
+                            )
                             if failed:
                                 call.failure, latency = "5xx", ttft
                             elif latency > station.timeout_s:
@@ -302,8 +304,8 @@ class Simulation:
 
     def _arm(self, arm: ArmTimer) -> None:
         """Arm the quota-wait queue's timer; when it fires, resume the tickets it resolves."""
-        timer = self.env.timeout(max(0.0, arm.at - self.env.now))
-        timer.callbacks.append(lambda _e: self._queue_timer(arm.version))
+        version = arm.version
+        self.env.call_later(max(0.0, arm.at - self.env.now), lambda: self._queue_timer(version))
 
     def _queue_timer(self, version: int) -> None:
         resolved, arm = self.core.queue.on_timer(self.env.now, version)
