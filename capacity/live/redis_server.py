@@ -18,6 +18,12 @@ from types import TracebackType
 from capacity.errors import UsageError
 
 _READY_TIMEOUT_S = 10.0
+_PORT_TRIES = 5
+"""Free ports tried at a first start before giving up (another process may take each in between)."""
+
+
+class _PortTakenError(Exception):
+    """The server could not bind its port: something else listens there."""
 
 
 def free_port() -> int:
@@ -50,6 +56,7 @@ class RedisServer:
         self.executable = executable
         self.directory = directory
         self.port = port if port is not None else free_port()
+        self._port_chosen = port is None  # until the first start: another port may be tried
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -63,23 +70,51 @@ class RedisServer:
         return self._process is not None and self._process.poll() is None
 
     def start(self) -> None:
-        """Start the server and wait until it accepts connections (at most 10 s)."""
+        """Start the server and wait until it accepts connections (at most 10 s).
+
+        A free port is free only until someone takes it: when the port was chosen here and the
+        server cannot bind it at its first start (another process took it in between), a new
+        free port is tried, up to :data:`_PORT_TRIES` in all. A restart keeps the port.
+
+        Raises RuntimeError when the server exits at start or does not answer in time.
+        """
+        for attempt in range(1, _PORT_TRIES + 1):
+            try:
+                self._start_once()
+            except _PortTakenError:
+                if not self._port_chosen or attempt == _PORT_TRIES:
+                    raise RuntimeError(f"redis-server could not bind 127.0.0.1:{self.port}: in use") from None
+                self.port = free_port()
+                continue
+            self._port_chosen = False
+            return
+
+    def _start_once(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
+        log = self.directory / "redis.log"
+        logged = log.stat().st_size if log.exists() else 0
         command = [
             self.executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--dir", str(self.directory), "--daemonize", "no",
-            "--logfile", str(self.directory / "redis.log"),
+            "--logfile", str(log),
         ]  # fmt: skip
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + _READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 message = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+                if log.exists():  # with --logfile the reason is in the log, not on stderr
+                    with log.open("rb") as f:
+                        f.seek(logged)
+                        message += f.read().decode(errors="replace")
+                self.stop()
+                if "Address already in use" in message:
+                    raise _PortTakenError
                 raise RuntimeError(f"redis-server exited at start: {message.strip()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
                     conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
+                    if conn.recv(16).startswith(b"+PONG") and self.running:
                         return
             except OSError:
                 time.sleep(0.02)
