@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -86,6 +87,8 @@ def test_knee_of_a_fixed_fleet() -> None:
     assert result.exit_code == 0, result.output
     assert "interviews per interviewing day within the target" in result.output
     assert "Capacity knee of B-gpu (1 GPU server(s))" in result.output
+    # the time is the probes' own, added up: with --jobs it exceeds the command's wall time
+    assert re.search(r"\d+ simulations, [\d,]+ s of simulation in all\s+\(summed over the\s+processes", result.output)
 
 
 @pytest.mark.parametrize(
