@@ -111,7 +111,7 @@ def render_run(
     summary.add_column("what", style="bold")
     summary.add_column("value")
     rows: list[tuple[str, str]] = [
-        ("need", f"{result.need_interviews_per_day:,.0f} interviews/day"),
+        ("need", f"{result.need_interviews_per_day:,.1f} interviews/day"),  # as precise as "carried"
         (
             "carried",
             _value(intervals, "carried_interviews_per_day", result.carried_interviews_per_day, ",.1f")

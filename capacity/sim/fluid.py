@@ -507,7 +507,7 @@ class FluidSimulation:
         if not self.buckets:
             horizon = min(self.end_s, (minute + 1) * MINUTE_S)
         if progress is not None:
-            progress(self.end_s, self.end_s)
+            progress(horizon, horizon)
         rec = self.recorder
         rec.unfinished(self.requested - sum(rec.outcomes.values()))
         rec.horizon_s = horizon

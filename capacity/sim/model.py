@@ -63,7 +63,8 @@ from capacity.workload.distributions import BlockStream, StandardUniform, sample
 from capacity.workload.keyed import CallKey, ServiceDraw, draw_service
 
 ProgressCallback = Callable[[float, float], None]
-"""Called with (simulated time, end time), s, as the run advances."""
+"""Called with (simulated time, end time), s, as the run advances; last with the two equal, where
+the run ended (before the horizon when every interview has ended)."""
 
 DRAIN_S = DAY_S
 """How long after the last day of demand the run continues so that started interviews end."""
@@ -331,6 +332,8 @@ class Simulation:
                 progress(t, self.end_s)
             if self.sessions_done == sessions and t >= (self.session_start[-1] if sessions else 0.0):
                 break
+        if progress is not None and t < self.end_s:
+            progress(t, t)  # every interview ended before the drain day did: the run ends here
         self.recorder.unfinished(self.requested - sum(self.recorder.outcomes.values()))
         self.recorder.horizon_s = min(t, self.end_s)
         sc = self.config.scenario

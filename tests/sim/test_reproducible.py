@@ -16,6 +16,7 @@ from simkit import BASE, build, const, demand, destinations, expo, hours, merge,
 from typer.testing import CliRunner
 
 from capacity.cli import app
+from capacity.config import default_providers_path, load_configuration, scenario_path
 from capacity.config.loader import Configuration
 from capacity.result import RunResult
 from capacity.sim.model import simulate
@@ -130,3 +131,16 @@ def test_cli_replications_report_intervals(tmp_path: Path, config: Configuration
         if math.isfinite(interval.half_width):
             assert intervals[key]["low"] == pytest.approx(interval.low)
             assert intervals[key]["high"] == pytest.approx(interval.high)
+
+
+def test_progress_ends_full_where_the_run_ends() -> None:
+    """The progress callback hears the simulated time hour by hour against the horizon (demand +
+    a drain day), and last the time the run ended at, twice: a bar then ends full, also when
+    every interview ended before the drain day did (the new-user trial saw one stop at 2/3)."""
+    config = load_configuration(scenario_path("A"), default_providers_path())
+    calls: list[tuple[float, float]] = []
+    simulate(config, days=1, max_interviews=20, progress=lambda now, end: calls.append((now, end)))
+    *hourly, last = calls
+    assert all(end == 2 * 86_400.0 for _, end in hourly)
+    assert [now for now, _ in hourly] == [3600.0 * (i + 1) for i in range(len(hourly))]
+    assert last[0] == last[1] == hourly[-1][0] < 2 * 86_400.0
