@@ -155,11 +155,23 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
     refused_429 = result.errors.get(ErrorKind.RATE_LIMITED, 0)
     if refused_429 and result.requests.api_calls:
         worst = max(result.destinations, key=lambda d: d.errors.get(ErrorKind.RATE_LIMITED, 0))
+        routing = config.scenario.routing
+        if routing.ledger == "local" and routing.replicas > 1:
+            why = (
+                "as router replicas each counting against the full limits do (routing.ledger: local; a shared "
+                "ledger does not)"
+            )
+        else:  # one ledger for all the routers: the provider counted use the ledger never saw
+            why = (
+                "so the providers counted use the router's ledger did not see: use before the run (a resumed "
+                "live run's ledger starts empty while the provider remembers the first part), another client "
+                "on the same keys, or a limit enforced otherwise than providers.yaml states"
+            )
         findings.append(
-            f"Providers refused {refused_429:,} calls with 429 ({refused_429 / result.requests.api_calls:.0%} of the "
-            f"calls sent; most at {worst.name}): the router admitted more than the providers' own quotas allow, "
-            "as router replicas each counting against the full limits do (routing.ledger: local; a shared ledger "
-            "does not). A 429 spends no quota but costs a retry, and the turn fails when its retries run out."
+            f"Providers refused {refused_429:,} call{'s' if refused_429 != 1 else ''} with 429 "
+            f"({refused_429 / result.requests.api_calls:.0%} of the calls sent; most at {worst.name}): the router "
+            f"admitted more than the providers' own quotas allow, {why}. A 429 spends no quota but costs a "
+            "retry, and the turn fails when its retries run out."
         )
     if result.backlog_interviews and per_day > 0:
         days_to_clear = result.backlog_interviews / per_day

@@ -65,9 +65,14 @@ def test_three_local_replicas_send_three_times_the_daily_cap_and_two_thirds_come
     assert result.interviews.completed == 100
     assert result.interviews.failed == 1700
     findings = judge(result, config).findings
-    assert any(
-        f.startswith("Providers refused 200 calls with 429 (67% of the calls sent; most at p0/m)") for f in findings
-    )
+    opening = "Providers refused 200 calls with 429 (67% of the calls sent; most at p0/m)"
+    (finding,) = [f for f in findings if f.startswith(opening)]
+    assert "as router replicas each counting against the full limits do (routing.ledger: local" in finding
+    # the same refusals under one shared ledger (a live run's Redis) cannot come from the replicas' counting
+    shared = " ".join(judge(result, _plan({"rpd": 100}, 1800, 3, "shared")).findings)
+    assert "replicas each counting" not in shared
+    assert "the providers counted use the router's ledger did not see" in shared
+    assert "a resumed live run's ledger starts empty" in shared
 
 
 def test_three_local_replicas_on_a_minute_cap_see_about_two_thirds_429() -> None:
