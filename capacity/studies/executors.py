@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import queue
 import signal
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol, TypeVar
@@ -106,6 +107,13 @@ def run_on_processes(tasks: Sequence[Task[T]], *, workers: int = 1, done: TasksD
 
     ``done`` is told (finished, total, label) as each task ends. A task's exception propagates;
     KeyboardInterrupt terminates every worker before it propagates.
+
+    Tasks are handed out one at a time as workers free up, never queued ahead: the pool's task
+    queue is a pipe, and a task (a configuration) is larger than a pipe's buffer, so a queued
+    backlog keeps the pool's feeding thread blocked in a write that no terminated worker will
+    ever read — ``Pool.terminate`` then waits for that thread forever (a Ctrl-C that hung
+    ``tests/studies/test_grid.py`` in CI once the runs got fast enough to end while the backlog was
+    still being written).
     """
     total = len(tasks)
     results: dict[int, T] = {}
@@ -116,12 +124,28 @@ def run_on_processes(tasks: Sequence[Task[T]], *, workers: int = 1, done: TasksD
                 done(finished, total, task.label)
         return [results[i] for i in range(total)]
     context = multiprocessing.get_context("spawn")  # never fork a parent that may hold threads
-    pool = context.Pool(min(workers, total), initializer=_ignore_ctrl_c)
+    size = min(workers, total)
+    pool = context.Pool(size, initializer=_ignore_ctrl_c)
+    outcomes: queue.SimpleQueue[tuple[int, T] | BaseException] = queue.SimpleQueue()
+    waiting = iter(list(enumerate(tasks)))
+
+    def hand_out() -> None:
+        item = next(waiting, None)
+        if item is not None:
+            pool.apply_async(_call, (item,), callback=outcomes.put, error_callback=outcomes.put)
+
     try:
-        for finished, (i, value) in enumerate(pool.imap_unordered(_call, list(enumerate(tasks))), start=1):
+        for _ in range(size):
+            hand_out()
+        for finished in range(1, total + 1):
+            outcome = outcomes.get()
+            if isinstance(outcome, BaseException):
+                raise outcome
+            i, value = outcome
             results[i] = value
             if done is not None:
                 done(finished, total, tasks[i].label)
+            hand_out()
         pool.close()
     except BaseException:
         pool.terminate()  # Ctrl-C or a failed task: stop the runs in flight now
