@@ -157,12 +157,12 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
         worst = max(result.destinations, key=lambda d: d.errors.get(ErrorKind.RATE_LIMITED, 0))
         routing = config.scenario.routing
         if routing.ledger == "local" and routing.replicas > 1:
-            why = (
+            cause = (
                 "as router replicas each counting against the full limits do (routing.ledger: local; a shared "
                 "ledger does not)"
             )
         else:  # one ledger for all the routers: the provider counted use the ledger never saw
-            why = (
+            cause = (
                 "so the providers counted use the router's ledger did not see: use before the run (a resumed "
                 "live run's ledger starts empty while the provider remembers the first part), another client "
                 "on the same keys, or a limit enforced otherwise than providers.yaml states"
@@ -170,7 +170,7 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
         findings.append(
             f"Providers refused {refused_429:,} call{'s' if refused_429 != 1 else ''} with 429 "
             f"({refused_429 / result.requests.api_calls:.0%} of the calls sent; most at {worst.name}): the router "
-            f"admitted more than the providers' own quotas allow, {why}. A 429 spends no quota but costs a "
+            f"admitted more than the providers' own quotas allow, {cause}. A 429 spends no quota but costs a "
             "retry, and the turn fails when its retries run out."
         )
     if result.backlog_interviews and per_day > 0:
