@@ -112,17 +112,18 @@ class QuotaWaitQueue:
     def on_timer(self, now: float, version: int) -> tuple[list[Ticket], ArmTimer | None]:
         """An armed timer fired: admit heads in order, expire those past their deadline, each
         admission answered at once by the router's own ledger (the simulator; a live run on the
-        in-memory ledger). See :meth:`serve`."""
-        serving = self.serve(now, version)
+        in-memory ledger). See :meth:`serve`; this is the same wake (:class:`_Wake`) without a
+        generator, whose hand-driven round trip costs more than the wake itself in the compiled
+        engine (a ``StopIteration`` per wake: 1.35 µs against 0.03 µs for a call, measured)."""
+        if version != self._version:
+            return [], None
+        wake = _Wake(self)
         route = self.router.route
-        try:
-            admit = next(serving)
-            while True:
-                admit.answer = route(now, admit.tokens_in, admit.max_output_tokens, admit.prefix, admit.group)
-                admit = serving.send(now)
-        except StopIteration as done:
-            result: tuple[list[Ticket], ArmTimer | None] = done.value
-            return result
+        admit = wake.next_admit(now)
+        while admit is not None:
+            wake.answer(now, route(now, admit.tokens_in, admit.max_output_tokens, admit.prefix, admit.group))
+            admit = wake.next_admit(now)
+        return self._finish(now, wake.resolved)
 
     def serve(self, now: float, version: int) -> Generator[Admit, float, tuple[list[Ticket], ArmTimer | None]]:
         """An armed timer fired: in each line whose head is due (group order), admit heads in
@@ -135,29 +136,16 @@ class QuotaWaitQueue:
         """
         if version != self._version:
             return [], None
-        self._timer_at = math.inf
-        resolved: list[Ticket] = []
-        for g, line in enumerate(self.lines):
-            if not line or self._due[g] > now:
-                continue
-            self._due[g] = math.inf
-            while line:
-                head = line[0]
-                if head.deadline <= now:
-                    line.popleft()
-                    head.ticket.value = None
-                    resolved.append(head.ticket)
-                    continue
-                admit = Admit(head.tokens_in, head.max_output_tokens, head.prefix, g)
-                now = yield admit
-                routed = admit.answer
-                if isinstance(routed, Routed):
-                    line.popleft()
-                    head.ticket.value = routed
-                    resolved.append(head.ticket)
-                    continue
-                self._due[g] = max(now, min(routed, head.deadline))
-                break
+        wake = _Wake(self)
+        admit = wake.next_admit(now)
+        while admit is not None:
+            now = yield admit
+            wake.answer(now, admit.answer)
+            admit = wake.next_admit(now)
+        return self._finish(now, wake.resolved)
+
+    def _finish(self, now: float, resolved: list[Ticket]) -> tuple[list[Ticket], ArmTimer | None]:
+        """The end of a wake: count what still waits, set the timer again if anything does."""
         self._count = sum(len(line) for line in self.lines)
         arm = self._schedule(now, min(self._due)) if self._count else None
         self.observer.queue_length(now, self._count)
@@ -170,3 +158,58 @@ class QuotaWaitQueue:
         self._timer_at = at
         self._version += 1
         return ArmTimer(at, self._version)
+
+
+class _Wake:
+    """One firing of the queue's timer, step by step (sans-I/O): :meth:`next_admit` names the next
+    head to try, :meth:`answer` takes the ledger's answer for it. Lines are served in group order;
+    a line whose head is due is served until a head does not fit (its line's next try is then
+    when that head may fit, or its deadline); heads past their deadline leave unanswered."""
+
+    __slots__ = ("_group", "_open", "_queue", "resolved")
+
+    def __init__(self, queue: QuotaWaitQueue) -> None:
+        queue._timer_at = math.inf
+        self._queue = queue
+        self._group = -1
+        self._open = False  # whether the line of _group is being served
+        self.resolved: list[Ticket] = []
+        """The tickets answered so far, in the order to resume them."""
+
+    def next_admit(self, now: float) -> Admit | None:
+        """The next head to try at run time ``now``, or None when the wake is over."""
+        queue = self._queue
+        lines = queue.lines
+        g = self._group
+        while True:
+            if self._open:
+                line = lines[g]
+                while line:
+                    head = line[0]
+                    if head.deadline <= now:
+                        line.popleft()
+                        head.ticket.value = None
+                        self.resolved.append(head.ticket)
+                        continue
+                    return Admit(head.tokens_in, head.max_output_tokens, head.prefix, g)
+                self._open = False
+            g += 1
+            self._group = g
+            if g >= len(lines):
+                return None
+            if lines[g] and queue._due[g] <= now:
+                queue._due[g] = math.inf
+                self._open = True
+
+    def answer(self, now: float, routed: Routed | float) -> None:
+        """The ledger's answer, at run time ``now``, for the head :meth:`next_admit` named."""
+        queue = self._queue
+        line = queue.lines[self._group]
+        head = line[0]
+        if isinstance(routed, Routed):
+            line.popleft()
+            head.ticket.value = routed
+            self.resolved.append(head.ticket)
+        else:
+            queue._due[self._group] = max(now, min(routed, head.deadline))
+            self._open = False
