@@ -169,7 +169,7 @@ class _Wake:
     __slots__ = ("_group", "_open", "_queue", "resolved")
 
     def __init__(self, queue: QuotaWaitQueue) -> None:
-        queue._timer_at = math.inf
+        queue._timer_at = math.inf  # the armed timer has fired: none is armed until the wake ends
         self._queue = queue
         self._group = -1
         self._open = False  # whether the line of _group is being served
