@@ -12,7 +12,7 @@ Imported by test modules as ``simkit`` (pytest puts tests/, the folder of confte
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from capacity.config.loader import Configuration
 from capacity.config.providers import Provider
 from capacity.config.scenario import Scenario
 from capacity.policy.ledger import Charge
+from capacity.policy.observer import PolicyObserver
 from capacity.policy.router import Routed
 from capacity.result import RunResult
 from capacity.sim.clock import Event
@@ -251,7 +252,7 @@ class Admitted:
     """The request's ``max_tokens`` (a test may give each stage its own, to tell them apart)."""
 
 
-class Probe:
+class Probe(PolicyObserver):
     """Records every admission and settlement of a :class:`Simulation`'s router.
 
     It stands in for the router's observer (passing every event on to it), so it sees each
@@ -268,10 +269,7 @@ class Probe:
         self.latencies: list[float | None] = []
         """Each settled response's latency, s (``None``: the call failed), in order."""
         self._inner = sim.router.observer
-        sim.router.observer = self  # type: ignore[assignment]
-
-    def __getattr__(self, name: str) -> Any:  # every other event: the simulation's recorder's
-        return getattr(self._inner, name)
+        sim.router.observer = self
 
     def request_admitted(self, now: float, routed: Routed, group: int, max_output_tokens: int) -> None:
         admission = routed.admission
@@ -302,6 +300,17 @@ class Probe:
     def at(self, dest: int, account: int | None = None) -> list[Admitted]:
         """Admissions on one destination (and account), in time order."""
         return [a for a in self.admitted if a.dest == dest and (account is None or a.account == account)]
+
+
+def _passes_on(name: str) -> Callable[..., Any]:
+    def pass_on(self: Probe, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self._inner, name)(*args, **kwargs)
+
+    return pass_on
+
+
+for _event in [name for name in vars(PolicyObserver) if not name.startswith("_") and name not in vars(Probe)]:
+    setattr(Probe, _event, _passes_on(_event))  # every other event: the simulation's recorder's
 
 
 class RecordingStation(GpuStation):

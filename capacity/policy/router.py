@@ -176,7 +176,6 @@ class Router:
         self.observer = observer
         self.session_affinity = session_affinity
         """Try first the destination that holds the conversation's prefix in its prompt cache."""
-        self._refused = observer.destination_refused  # bound once: the router's hottest call
         self.on_hold: Callable[[Destination, float], None] | None = None
         """Told (the destination, the run time its hold ends) whenever a hold or a cool-down
         starts or is lengthened: routers sharing their quotas pass it on to the others."""
@@ -196,7 +195,7 @@ class Router:
         # something frees): comparisons instead of min(), the prompt-cache lookup only where
         # the prefix was sent
         earliest = math.inf
-        refused = self._refused
+        observer = self.observer  # called directly: a bound method would be a Python call when compiled
         members, strategy = self.groups[group]
         order = strategy(members, now, tokens_in, max_output_tokens, self.rng)
         held = -1  # the destination holding the conversation's prefix (-1: none)
@@ -211,7 +210,7 @@ class Router:
             quota = dest.quota
             if quota is None:  # a GPU pool: no quota, it queues at the server
                 routed = Routed(dest, Admission(0, _FREE, []))
-                self.observer.request_admitted(now, routed, group, max_output_tokens)
+                observer.request_admitted(now, routed, group, max_output_tokens)
                 return routed
             cached = prefix.cached_tokens(dest, now, tokens_in) if dest.index == held and prefix is not None else 0
             skip_until = quota.skip_until
@@ -220,19 +219,19 @@ class Router:
                 cap = quota.max_output_cap
                 if counted + (max_output_tokens if max_output_tokens < cap else cap) >= quota.skip_tokens:
                     # fast path: every account of it is known to be full until then
-                    refused(dest)
+                    observer.destination_refused(dest)
                     earliest = skip_until if skip_until < earliest else earliest
                     continue
             if tokens_in > quota.max_input_cap:  # never fits here, whatever the time
-                self.observer.over_input_cap(now, dest)
-                refused(dest)
+                observer.over_input_cap(now, dest)
+                observer.destination_refused(dest)
                 continue
             answer = quota.try_admit(now, tokens_in, max_output_tokens, cached)
             if isinstance(answer, Admission):
                 routed = Routed(dest, answer)
-                self.observer.request_admitted(now, routed, group, max_output_tokens)
+                observer.request_admitted(now, routed, group, max_output_tokens)
                 return routed
-            refused(dest)
+            observer.destination_refused(dest)
             earliest = answer if answer < earliest else earliest
         return earliest
 

@@ -118,10 +118,10 @@ class QuotaWaitQueue:
         if version != self._version:
             return [], None
         wake = _Wake(self)
-        route = self.router.route
+        router = self.router  # called directly: a bound method would be a Python call when compiled
         admit = wake.next_admit(now)
         while admit is not None:
-            wake.answer(now, route(now, admit.tokens_in, admit.max_output_tokens, admit.prefix, admit.group))
+            wake.answer(now, router.route(now, admit.tokens_in, admit.max_output_tokens, admit.prefix, admit.group))
             admit = wake.next_admit(now)
         return self._finish(now, wake.resolved)
 

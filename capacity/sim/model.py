@@ -243,17 +243,21 @@ class Simulation:
         env = self.env
         send = pipeline.send
         stations = self.stations
-        route, settle = self.router.route, self.router.settle
+        router = self.router  # called directly: a bound method would be a Python call when compiled
         try:
             action = next(pipeline)
             while True:
                 kind = type(action)
                 if kind is Admit:  # the in-memory ledger answers at once, at the same instant
                     admit: Admit = action  # type: ignore[assignment]
-                    admit.answer = route(env.now, admit.tokens_in, admit.max_output_tokens, admit.prefix, admit.group)
+                    admit.answer = router.route(
+                        env.now, admit.tokens_in, admit.max_output_tokens, admit.prefix, admit.group
+                    )
                 elif kind is Settle:
                     ended: Settle = action  # type: ignore[assignment]
-                    ended.freed = settle(env.now, ended.routed, ended.tokens_in, ended.tokens_out, ended.latency_s)
+                    ended.freed = router.settle(
+                        env.now, ended.routed, ended.tokens_in, ended.tokens_out, ended.latency_s
+                    )
                 elif kind is Sleep:
                     yield env.timeout(action.seconds)  # type: ignore[union-attr]
                 elif kind is Call:

@@ -13,11 +13,11 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from capacity.policy.actions import Admit, ArmTimer, Call, Park, Resolve, Settle, Sleep
 from capacity.policy.build import Core
+from capacity.policy.observer import PolicyObserver
 from capacity.policy.pipeline import Pipeline
 from capacity.units import Outcome, Served
 
@@ -111,16 +111,12 @@ class FloatClock:
         self.at(arm.at, fire)
 
 
-@dataclass
-class Spy:
-    """An observer that keeps every event as a tuple, for assertions."""
+class Spy(PolicyObserver):
+    """An observer that keeps every event as a tuple, for assertions: each of the observer's
+    methods is replaced below by one that appends (its name, its arguments)."""
 
-    events: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return lambda *args, **kwargs: self.events.append((name, *args, *kwargs.values()))
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
 
     def turn(
         self, needed_at: float, served: Served, latency_s: float, wait_s: float = 0.0, candidate_waits: bool = True
@@ -139,3 +135,14 @@ class Spy:
     def outcomes(self) -> list[Outcome]:
         """How each interview ended, in order."""
         return [e[1] for e in self.of("interview_ended")]
+
+
+def _keeps(name: str) -> Callable[..., None]:
+    def keep(self: Spy, *args: Any, **kwargs: Any) -> None:
+        self.events.append((name, *args, *kwargs.values()))
+
+    return keep
+
+
+for _event in [name for name in vars(PolicyObserver) if not name.startswith("_") and name != "turn"]:
+    setattr(Spy, _event, _keeps(_event))
