@@ -50,6 +50,11 @@ _NEURONS: Final = Measure.NEURONS
 _INPUT_TOKENS: Final = Measure.INPUT_TOKENS
 _OUTPUT_TOKENS: Final = Measure.OUTPUT_TOKENS
 
+_NO_CAP: Final = (1 << 60) - 1
+"""The per-request token cap of a model that states none: more than any request, and small
+enough for the compiled engine's unboxed integers (below 2**62; a larger one is a Python object
+at every comparison)."""
+
 
 class Charge:
     """What one request costs each kind of window (not frozen: built per request, kept cheap).
@@ -398,9 +403,9 @@ class DestinationQuota:
             self.withdrawn_at_s = (gone - run_start).total_seconds()
             self.skip_until, self.skip_tokens = (math.inf, 0.0) if self.withdrawn_at_s <= 0 else (-math.inf, math.inf)
         cap = spec.limits.max_output_tokens_per_request
-        self.max_output_cap = cap if cap is not None else 1 << 62
+        self.max_output_cap = cap if cap is not None else _NO_CAP
         cap_in = spec.limits.max_input_tokens_per_request
-        self.max_input_cap = cap_in if cap_in is not None else 1 << 62
+        self.max_input_cap = cap_in if cap_in is not None else _NO_CAP
         if self.withdrawn_at_s > 0:
             # every account refused by a cached window: no request of at least skip_tokens
             # tokens fits anywhere here before skip_until (a lower bound; cleared on refunds)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -90,6 +91,11 @@ def fill_first(
 ) -> Sequence[Destination]:
     """Priority order, as configured."""
     return dests
+
+
+_PRIORITY_ORDER: Final = fill_first
+"""``fill_first`` as a compiled constant: :meth:`Router.route` skips calling it (a Python call,
+when compiled, that would hand back the list it was given)."""
 
 
 def weighted(
@@ -197,7 +203,9 @@ class Router:
         earliest = math.inf
         observer = self.observer  # called directly: a bound method would be a Python call when compiled
         members, strategy = self.groups[group]
-        order = strategy(members, now, tokens_in, max_output_tokens, self.rng)
+        order: Sequence[Destination] = members
+        if strategy is not _PRIORITY_ORDER:
+            order = strategy(members, now, tokens_in, max_output_tokens, self.rng)
         held = -1  # the destination holding the conversation's prefix (-1: none)
         if prefix is not None:
             held = prefix.destination

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Any
+from typing import Any, final
 
 from capacity.policy.resets import ResetSchedule
 from capacity.units import Measure
@@ -65,25 +65,45 @@ class QuotaWindow:
         raise NotImplementedError
 
 
+@final
+class _Charged:
+    """One admission in a rolling window's log: when (run s) and how much it still counts (its
+    amount less what was refunded). Its own compiled class, not a ``[time, amount]`` list: the
+    simulator writes one per admission and reads it at every expiry check, and a list's floats
+    are boxed objects."""
+
+    __slots__ = ("admitted", "amount")
+
+    def __init__(self, admitted: float, amount: float) -> None:
+        self.admitted = admitted
+        self.amount = amount
+
+
 class RollingWindow(QuotaWindow):
     """At most ``limit`` in any interval of ``length_s`` ending now (exact sliding log)."""
 
-    __slots__ = ("_entries", "_sum", "length_s")
+    __slots__ = ("_entries", "_next_expiry", "_sum", "length_s")
 
     def __init__(self, name: str, measure: Measure, limit: float, length_s: float) -> None:
         super().__init__(name, measure, limit)
         self.length_s = length_s
-        self._entries: deque[list[float]] = deque()  # [admitted at, amount]
+        self._entries: deque[_Charged] = deque()
         self._sum = 0.0
+        self._next_expiry = math.inf  # when the oldest entry leaves (inf: none held): most checks stop here
 
     def _expire(self, now: float) -> None:
         # an entry leaves at exactly ``admitted + length_s``, the instant free_at promises
+        if now < self._next_expiry:
+            return
         length = self.length_s
         entries = self._entries
-        while entries and entries[0][0] + length <= now:
-            self._sum -= entries.popleft()[1]
-        if not entries:
+        while entries and entries[0].admitted + length <= now:
+            self._sum -= entries.popleft().amount
+        if entries:
+            self._next_expiry = entries[0].admitted + length
+        else:
             self._sum = 0.0  # no drift from float sums
+            self._next_expiry = math.inf
 
     def used(self, now: float) -> float:
         self._expire(now)
@@ -93,18 +113,21 @@ class RollingWindow(QuotaWindow):
         self._expire(now)
         return self._sum + amount <= self.limit * (1 + _EPS)
 
-    def take(self, now: float, amount: float) -> list[float]:
+    def take(self, now: float, amount: float) -> _Charged:
         self._expire(now)
-        entry = [now, float(amount)]
+        entry = _Charged(now, float(amount))
+        if not self._entries:
+            self._next_expiry = now + self.length_s
         self._entries.append(entry)
         self._sum += amount
         return entry
 
     def refund(self, now: float, handle: Any, amount: float) -> None:
         self._expire(now)
-        if handle[0] + self.length_s > now:
-            give = min(amount, handle[1])
-            handle[1] -= give
+        entry: _Charged = handle
+        if entry.admitted + self.length_s > now:
+            give = min(amount, entry.amount)
+            entry.amount -= give
             self._sum -= give
 
     def free_at(self, now: float, amount: float) -> float:
@@ -114,15 +137,15 @@ class RollingWindow(QuotaWindow):
         excess = self._sum + amount - self.limit * (1 + _EPS)
         if excess <= 0:
             return now
-        for admitted, charged in self._entries:
-            excess -= charged
+        for entry in self._entries:
+            excess -= entry.amount
             if excess <= 0:
-                return admitted + self.length_s
+                return entry.admitted + self.length_s
         return math.inf  # pragma: no cover - unreachable when amount ≤ limit
 
     def entries(self) -> list[tuple[float, float]]:
         """The charges still in the window, oldest first (for tests and reports)."""
-        return [(t, a) for t, a in self._entries]
+        return [(e.admitted, e.amount) for e in self._entries]
 
 
 class FixedWindow(QuotaWindow):
