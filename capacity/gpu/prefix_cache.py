@@ -69,12 +69,11 @@ class PrefixCache:
         """Reclaim least recently used blocks until idle prefixes hold at most ``room`` tokens."""
         idle = self._idle
         while self.total > room and idle:
-            conversation, cached = next(iter(idle.items()))
+            conversation, cached = idle.popitem(last=False)
             excess = self.total - room
             cut = min(cached, -(-excess // self._block) * self._block)  # whole blocks, tail first
             self.total -= cut
             self.evicted_tokens += cut
-            if cut == cached:
-                del idle[conversation]
-            else:
+            if cut < cached:  # what is left stays the least recently used
                 idle[conversation] = cached - cut
+                idle.move_to_end(conversation, last=False)

@@ -67,14 +67,20 @@ class ReplicaSet:
     def shortest_queue(self) -> int:
         """The server with the fewest outstanding requests (the lowest index on ties)."""
         counts = self.outstanding
-        return min(range(len(counts)), key=counts.__getitem__)
+        best = 0
+        for i in range(1, len(counts)):  # a loop, not min(key=...): a Python call per server when compiled
+            if counts[i] < counts[best]:
+                best = i
+        return best
 
     def bound(self) -> int:
         """Most outstanding requests a server may hold after taking one more by affinity:
         ⌈load_factor · (total + 1) / servers⌉ (no bound without affinity)."""
         if self.load_factor is None:
             return 0
-        total = sum(self.outstanding) + 1
+        total = 1
+        for count in self.outstanding:  # a loop, not sum(): a compiled loop over a short list
+            total += count
         return math.ceil(self.load_factor * total / len(self.outstanding) - 1e-9)
 
     def choose(self, conversation: int | None = None) -> int:

@@ -255,6 +255,44 @@ def _interior(lo: int, hi: int, k: int) -> list[int]:
     return sorted(n for n in points if lo < n < hi)
 
 
+def _excess(probe: Probe, target: Target) -> float:
+    """How far ``probe`` is past the target on the part it misses most, relative to that part's
+    limit (p95 latency ÷ its limit − 1; the carried share's shortfall ÷ the share required): above
+    0 where it misses, at most 0 where every part is met. NaN where a part was not measured."""
+    parts = [1.0 - probe.carried_share / target.carried_share]
+    if target.p95_turn_latency_s is not None:
+        parts.append(probe.p95_turn_latency_s / target.p95_turn_latency_s - 1.0)
+    if target.p95_ttft_s is not None:
+        parts.append(probe.p95_ttft_s / target.p95_ttft_s - 1.0)
+    return math.nan if any(math.isnan(p) for p in parts) else max(parts)
+
+
+def _guided(lo: Probe, hi: Probe, target: Target, k: int, guide: bool) -> list[int]:
+    """The next counts to simulate strictly between ``lo`` (the largest fleet that misses) and
+    ``hi`` (the smallest that meets), at most ``k``.
+
+    With ``guide``, the first is where the boundary should be if the miss shrinks linearly in
+    servers between the two (regula falsi on :func:`_excess`): an overloaded fleet's backlog,
+    and so its p95 latency, falls about linearly as servers are added, until the fleet carries
+    the load. It is the count just below the estimated boundary, expected to miss: if it does,
+    it certifies the answer at once. The other counts bisect what is left, so a poor estimate
+    costs no more than a bisection round. Without ``guide``: bisection only."""
+    points: list[int] = []
+    above, below = _excess(lo, target), _excess(hi, target)
+    if guide and above > 0 >= below:
+        boundary = lo.servers + (hi.servers - lo.servers) * above / (above - below)
+        estimate = math.ceil(boundary) - 1  # the largest count expected to miss
+        estimate = min(hi.servers - 1, max(lo.servers + 1, estimate))
+        if lo.servers < estimate < hi.servers:
+            points.append(estimate)
+    for n in _interior(lo.servers, hi.servers, k):
+        if len(points) < k and n not in points:
+            points.append(n)
+    if len(points) < k:  # the even spread hit the guided count: fill from what is left
+        points += [n for n in range(lo.servers + 1, hi.servers) if n not in points][: k - len(points)]
+    return sorted(points)
+
+
 def min_servers(
     config: Configuration,
     target: Target,
@@ -336,8 +374,13 @@ def min_servers(
         grown = [min(max_servers, math.ceil(lo * 1.5**i)) for i in range(1, k + 1)]
         candidates = sorted({n for n in grown if n > lo})
         run(candidates)
+    rounds = 0
     while hi is not None and hi - lo > 1:
-        run(_interior(lo, hi, k))
+        if lo in probes:  # a miss to interpolate from; with one probe a round, every other round bisects
+            run(_guided(probes[lo], probes[hi], target, k, guide=k > 1 or rounds % 2 == 0))
+        else:
+            run(_interior(lo, hi, k))
+        rounds += 1
         met = [n for n in probes if lo < n < hi and probes[n].met]
         missed = [n for n in probes if lo < n < hi and not probes[n].met]
         new_hi = min(met, default=hi)

@@ -16,7 +16,17 @@ import pytest
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
 from capacity.studies.demand import scale_demand
-from capacity.studies.sizing import knee, knees, latency_floor, min_servers, probe, roofline_interviews_per_day
+from capacity.studies.sizing import (
+    Probe,
+    _guided,
+    _interior,
+    knee,
+    knees,
+    latency_floor,
+    min_servers,
+    probe,
+    roofline_interviews_per_day,
+)
 from capacity.studies.target import Target
 from capacity.studies.variants import sized_pool, with_servers
 
@@ -159,3 +169,34 @@ def test_the_pool_to_size_must_be_named_when_ambiguous(load_scenario: Callable[.
     with pytest.raises(UsageError):
         with_servers(load_scenario("B-gpu"), POOL, 0)
     assert math.isfinite(roofline_interviews_per_day(load_scenario("B-gpu"), sized_pool(load_scenario("B-gpu"))))
+
+
+def _probe(servers: int, p95_ttft_s: float, met: bool) -> Probe:
+    return Probe(servers, 1.0, 1000, 1000.0, 1000.0, 1.0, 2.0, p95_ttft_s, met, 1.0)
+
+
+def test_the_search_probes_where_the_misses_point() -> None:
+    # B-gpu's search for p95 TTFT ≤ 1 s: 14 servers (the roofline) miss at 87.6 s, 21 meet at
+    # 0.73 s; the miss shrinks about linearly in servers, so the boundary is just under 21:
+    # 20 is the count to try (if it misses, 21 is certified at once), and 16 bisects the rest
+    target = Target(p95_turn_latency_s=None, p95_ttft_s=1.0)
+    lo, hi = _probe(14, 87.6, met=False), _probe(21, 0.73, met=True)
+    assert _guided(lo, hi, target, 2, guide=True) == [16, 20]
+    assert _guided(lo, hi, target, 1, guide=True) == [20]
+    assert _guided(lo, hi, target, 1, guide=False) == [_interior(14, 21, 1)[0]] == [18]
+    # the estimate never leaves the bracket, and a count is never tried twice
+    assert _guided(_probe(20, 87.6, False), hi, target, 3, guide=True) == []
+    assert _guided(_probe(18, 5.0, False), hi, target, 3, guide=True) == [19, 20]
+    # an unmeasured latency (no call made) gives no estimate: bisection
+    assert _guided(_probe(14, math.nan, False), hi, target, 1, guide=True) == [18]
+
+
+def test_min_servers_guided_finds_what_trying_every_count_finds(slow: Configuration) -> None:
+    target = Target(p95_turn_latency_s=600.0)
+    every = [probe(with_servers(slow, POOL, n), target, servers=n) for n in range(1, 8)]
+    least = min(p.servers for p in every if p.met)
+    for jobs in (1, 2):
+        fleet = min_servers(slow, target, jobs=jobs)
+        assert fleet.servers == least
+        by_count = {p.servers: p for p in fleet.probes}
+        assert by_count[least].met and not by_count[least - 1].met
