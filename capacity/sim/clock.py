@@ -25,7 +25,6 @@ the tests' oracle for this order, and the naive model of ``bench/naive_sim.py``.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from heapq import heappop, heappush
 from typing import Any, Final, final
 
 URGENT: Final = 0
@@ -132,6 +131,51 @@ class Process:
                 return
 
 
+def _push(heap: list[Event], event: Event) -> None:
+    """Add ``event`` to the binary heap ``heap`` (``heapq.heappush``'s sift, compiled: the
+    comparisons are direct reads of ``due`` and ``order``, not Python rich comparisons)."""
+    heap.append(event)
+    due, order = event.due, event.order
+    pos = len(heap) - 1
+    while pos > 0:
+        parent_pos = (pos - 1) >> 1
+        parent = heap[parent_pos]
+        if due < parent.due or (due == parent.due and order < parent.order):
+            heap[pos] = parent
+            pos = parent_pos
+        else:
+            break
+    heap[pos] = event
+
+
+def _pop(heap: list[Event]) -> Event:
+    """Remove and return the earliest event of the non-empty binary heap ``heap``. Events' keys
+    (due, order) are unique, so every correct heap pops them in the same order as ``heapq``."""
+    last = heap.pop()
+    if not heap:
+        return last
+    first = heap[0]
+    due, order = last.due, last.order
+    n = len(heap)
+    pos = 0
+    child_pos = 1
+    while child_pos < n:
+        child = heap[child_pos]
+        right_pos = child_pos + 1
+        if right_pos < n:
+            right = heap[right_pos]
+            if right.due < child.due or (right.due == child.due and right.order < child.order):
+                child_pos, child = right_pos, right
+        if child.due < due or (child.due == due and child.order < order):
+            heap[pos] = child
+            pos = child_pos
+            child_pos = 2 * pos + 1
+        else:
+            break
+    heap[pos] = last
+    return first
+
+
 @final
 class Clock:
     """Simulated time, s, and the events due, in SimPy's order (the module docstring)."""
@@ -149,7 +193,7 @@ class Clock:
         event.state = _SCHEDULED
         event.due = self.now + delay
         event.order = (priority << _PRIORITY_SHIFT) | self._sequence
-        heappush(self._queue, event)
+        _push(self._queue, event)
 
     def timeout(self, delay: float) -> Event:
         """An event due ``delay`` s from now. Raises ValueError for a negative delay."""
@@ -189,7 +233,7 @@ class Clock:
         at = self.now + (until - self.now)  # SimPy schedules its stop event so
         queue = self._queue
         while queue and queue[0].due < at:
-            event = heappop(queue)
+            event = _pop(queue)
             self.now = event.due
             event.fire()
         self.now = at

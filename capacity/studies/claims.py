@@ -49,9 +49,9 @@ from capacity.plan.seed_sources import HOLDS_WITHIN, within
 from capacity.plan.tco import TcoOption, payback_months
 from capacity.result import RunResult
 from capacity.studies.costs import paid_option, reference_options, tokens_per_interview
-from capacity.studies.demand import month_days
+from capacity.studies.demand import month_days, need_per_interviewing_day
 from capacity.studies.runner import SimClock, SimTask, demand_weight
-from capacity.studies.sizing import Knee, knees
+from capacity.studies.sizing import Knee, knees, roofline_interviews_per_day
 from capacity.studies.target import Target
 from capacity.studies.variants import one_card
 from capacity.workload.calendar import active_hours_per_day
@@ -158,8 +158,14 @@ class KneeTask:
 
     @property
     def weight(self) -> float:
-        """Interviews simulated: a search is about a dozen runs of the scenario."""
-        return 12 * len(self.targets) * demand_weight(self.config, None)
+        """Interviews simulated, about: each target's search is about seven runs near its knee,
+        which lies near the first guess, 0.8 of the roofline's full-batch capacity of the plan
+        (:func:`~capacity.studies.sizing.knee`). The process pool starts the heaviest task first,
+        so this is what keeps the last task to finish a short one."""
+        sc = self.config.scenario
+        capacity = sum(p.servers * roofline_interviews_per_day(self.config, p) for p in sc.gpu_pools)
+        scale = min(1.0, 0.8 * capacity / need_per_interviewing_day(self.config)) if capacity > 0 else 1.0
+        return 7 * len(self.targets) * scale * demand_weight(self.config, None)
 
     def __call__(self, clock: SimClock | None = None) -> tuple[Knee, ...]:
         """Search the knees, in the order of :attr:`targets`."""

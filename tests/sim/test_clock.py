@@ -8,6 +8,7 @@ waited on by another, the run cut into slices — are played on ``simpy.Environm
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -16,7 +17,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capacity.sim.clock import Clock, Event
+from capacity.sim.clock import Clock, Event, _pop, _push
 
 DELAYS = st.sampled_from([0.0, 0.1, 0.3, 1.0, 1.0, 2.5, 1 / 3])
 """Few distinct delays, so that events often fall due at the same instant."""
@@ -156,3 +157,30 @@ def test_misuse_is_refused() -> None:
     clock.run(1.0)
     with pytest.raises(ValueError, match="later than now"):
         clock.run(1.0)
+
+
+@given(
+    ops=st.lists(
+        st.one_of(st.tuples(st.sampled_from([0.0, 0.5, 1.0, 2.0]), st.integers(0, 1)), st.none()),
+        max_size=200,
+    )
+)
+def test_the_compiled_heap_pops_as_heapq_does(ops: list[tuple[float, int] | None]) -> None:
+    # pushes (due, priority) with a growing sequence, and pops (None), on both heaps
+    clock, mine, reference = Clock(), [], []
+    popped, expected = [], []
+    for sequence, op in enumerate(ops):
+        if op is None:
+            if reference:
+                popped.append(_pop(mine).order)
+                expected.append(heapq.heappop(reference)[1])
+            continue
+        event = Event(clock)
+        event.due, event.order = op[0], op[1] << 56 | sequence
+        _push(mine, event)
+        heapq.heappush(reference, (event.due, event.order))
+    while reference:
+        popped.append(_pop(mine).order)
+        expected.append(heapq.heappop(reference)[1])
+    assert popped == expected
+    assert not mine
