@@ -31,6 +31,7 @@ same scenario and seed give the same numbers, bit for bit.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Generator
 from typing import Any
@@ -322,6 +323,21 @@ class Simulation:
     # ------------------------------------------------------------------------------------
     def run(self, progress: ProgressCallback | None = None) -> RunResult:
         """Simulate until every interview has ended or the horizon (demand days + a drain day)."""
+        # Python's cyclic garbage collector, tuned for the run and restored after it: a run
+        # allocates millions of short-lived objects (events, charges, generators), and a young
+        # collection every 700 of them that also scans the configuration and the policy core
+        # cost 8–15 % of A's CPU time (measured). Frozen, those are left out of every collection;
+        # a larger first generation collects a tenth as often. Nothing the run computes changes.
+        threshold = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(10_000, threshold[1], threshold[2])
+        try:
+            return self._run(progress)
+        finally:
+            gc.set_threshold(*threshold)
+            gc.unfreeze()
+
+    def _run(self, progress: ProgressCallback | None) -> RunResult:
         began = time.perf_counter()
         env = self.env
         env.process(self._arrivals())

@@ -11,7 +11,11 @@ simulates the scenario once (its seed, a short horizon: scenario B is one day; s
   active hours, :func:`capacity.gpu.sizing.size_server` — an upper bound of a server's
   throughput, so the fleet that does the day's work within those hours), gallops up by half
   again, or down by 1, 2, 4, … servers when a loose target lets the backlog run into the
-  night, until the answer is bracketed, then bisects. Each count is simulated once.
+  night, until the answer is bracketed, then narrows the bracket: each round's first count is
+  where the misses point (an overloaded fleet's p95 latency falls about linearly as servers
+  are added, so a straight line between the largest miss and the smallest meet crosses the
+  target near the answer; the count just below that crossing, if it misses, certifies the
+  answer at once), the others bisect. Each count is simulated once.
 * :func:`knee` is the inverse: with the fleet fixed, the largest demand
   (:func:`~capacity.studies.demand.scale_demand`: candidates scaled, interviews each kept)
   that the plan carries within the target — where the capacity curve bends. Same search, on
@@ -309,8 +313,10 @@ def min_servers(
     The search starts at the roofline bound (fewer servers cannot do the day's work within its
     active hours; with a loose target the backlog may run on into the night, so the bound is
     simulated, not trusted), gallops up by half again (× 1.5, × 2.25, …) until a fleet meets
-    the target — or down (1, 2, 4, … fewer) until one misses —, then bisects between the
-    largest miss and the smallest meet (``jobs`` > 1: that many probes a round, in parallel).
+    the target — or down (1, 2, 4, … fewer) until one misses —, then narrows down between the
+    largest miss and the smallest meet (``jobs`` > 1: that many probes a round, in parallel):
+    each round's first probe is where the two point to (:func:`_guided`), the others bisect;
+    with one probe a round, guided and bisecting rounds alternate.
     The answer N is certified by runs at N and at N − 1.
     """
     sized = sized_pool(config, pool)
