@@ -10,11 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Final, Literal
+from typing import Literal
 
 from capacity.metrics.histogram import LogHistogram
 from capacity.policy.observer import Destination as DestinationRef
 from capacity.policy.observer import PolicyObserver, Routed
+from capacity.policy.outcomes import (
+    CACHE,
+    COMPLETED,
+    DEDUPLICATED,
+    FAILED,
+    INTERVIEW_DEGRADED,
+    INTERVIEW_FAILED,
+    PROVIDER,
+)
 from capacity.policy.router import Destination
 from capacity.result import (
     CacheStats,
@@ -30,16 +39,6 @@ from capacity.result import (
     WindowUse,
 )
 from capacity.units import HOUR_S, MINUTE_S, Outcome, Served
-
-# Members read per turn and per interview, as module constants: in the compiled engine reading a
-# member off an Enum class costs about 110 ns (the class's ``__getattr__``), a Final about 2 ns.
-_PROVIDER: Final = Served.PROVIDER
-_CACHE: Final = Served.CACHE
-_DEDUPLICATED: Final = Served.DEDUPLICATED
-_FAILED: Final = Served.FAILED
-_COMPLETED: Final = Outcome.COMPLETED
-_INTERVIEW_DEGRADED: Final = Outcome.DEGRADED
-_INTERVIEW_FAILED: Final = Outcome.FAILED
 
 
 class _Series:
@@ -277,11 +276,11 @@ class Recorder(PolicyObserver):
         """An interview ended with ``outcome`` after ``duration_s``, having had ``api_calls``
         turns answered by providers (``api_tokens`` tokens in all)."""
         self._in_flight -= 1
-        if outcome is _INTERVIEW_FAILED:
+        if outcome is INTERVIEW_FAILED:
             self.wasted_calls += api_calls
         self.in_flight.set(now, self._in_flight)
         self.outcomes[outcome] += 1
-        if outcome is _COMPLETED or outcome is _INTERVIEW_DEGRADED:
+        if outcome is COMPLETED or outcome is INTERVIEW_DEGRADED:
             self.duration.add(duration_s)
             self.tokens_completed += api_tokens
 
@@ -306,13 +305,13 @@ class Recorder(PolicyObserver):
         """A turn needed at ``needed_at`` was answered (or not) after ``latency_s``; its latency
         counts against the service level only if the candidate waits for it."""
         self.served[served] += 1
-        if candidate_waits and (served is _PROVIDER or served is _CACHE or served is _DEDUPLICATED):
+        if candidate_waits and (served is PROVIDER or served is CACHE or served is DEDUPLICATED):
             self.turn_latency.add(latency_s)
             self.by_hour[int(needed_at // HOUR_S) % 24].add(latency_s)
             self.by_run_hour[min(int(needed_at // HOUR_S), self.hours - 1)].add(latency_s)
-        if served is _PROVIDER:
+        if served is PROVIDER:
             self.queue_wait.add(wait_s)
-        if served is _FAILED:
+        if served is FAILED:
             self.failed_turns.add(needed_at + latency_s)
 
     def cache_lookup(self, hit: bool) -> None:

@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator, Hashable
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -52,25 +52,24 @@ from capacity.policy.cache import MISS, ResponseCache
 from capacity.policy.dedup import InFlight
 from capacity.policy.deferral import DeferredStages
 from capacity.policy.observer import PolicyObserver
+from capacity.policy.outcomes import (
+    CACHE,
+    COMPLETED,
+    DEDUPLICATED,
+    DEGRADED,
+    FAILED,
+    INTERVIEW_DEGRADED,
+    INTERVIEW_FAILED,
+    PROVIDER,
+    TEMPLATE,
+)
 from capacity.policy.prompt_cache import PrefixTracker
 from capacity.policy.router import RetryPolicy, Routed, Router
 from capacity.policy.waitqueue import QuotaWaitQueue
-from capacity.units import ErrorKind, Outcome, Served
+from capacity.units import ErrorKind, Served
 from capacity.workload.distributions import BlockStream
 from capacity.workload.keyed import CallKey
 from capacity.workload.script import CompiledScript, Turn
-
-# How turns are served and interviews end, as module constants: in the compiled engine reading a
-# member off an Enum class costs about 110 ns (the class's ``__getattr__``), a Final about 2 ns.
-_PROVIDER: Final = Served.PROVIDER
-_CACHE: Final = Served.CACHE
-_DEDUPLICATED: Final = Served.DEDUPLICATED
-_DEGRADED: Final = Served.DEGRADED
-_FAILED: Final = Served.FAILED
-_TEMPLATE: Final = Served.TEMPLATE
-_COMPLETED: Final = Outcome.COMPLETED
-_INTERVIEW_DEGRADED: Final = Outcome.DEGRADED
-_INTERVIEW_FAILED: Final = Outcome.FAILED
 
 __all__ = [
     "RETRYABLE",
@@ -248,7 +247,7 @@ class TurnPipeline:
                 history += behaviour.answer.next()
             tokens_out = min(round(behaviour.outputs[turn.index].next()), turn.max_output_tokens)
             if turn.template:
-                obs.turn(now, _TEMPLATE, 0.0)
+                obs.turn(now, TEMPLATE, 0.0)
             elif turn.ahead and self._answered_ahead(now, turn, candidate, slot):
                 pass
             else:
@@ -256,19 +255,19 @@ class TurnPipeline:
                 served, now = yield from self._answer_turn(
                     now, turn, candidate, tokens_in, tokens_out, conversation, number
                 )
-                if served is _FAILED:
+                if served is FAILED:
                     self.last_failed_turn_s = now
                     self.prefixes.forget(conversation)
-                    obs.interview_ended(now, _INTERVIEW_FAILED, now - start, tokens, calls)
+                    obs.interview_ended(now, INTERVIEW_FAILED, now - start, tokens, calls)
                     return now
-                degraded = degraded or served is _DEGRADED
-                if served is _PROVIDER:
+                degraded = degraded or served is DEGRADED
+                if served is PROVIDER:
                     tokens += tokens_in + tokens_out
                     calls += 1
             if turn.adds_to_history:
                 history += tokens_out
         self.prefixes.forget(conversation)
-        obs.interview_ended(now, _INTERVIEW_DEGRADED if degraded else _COMPLETED, now - start, tokens, calls)
+        obs.interview_ended(now, INTERVIEW_DEGRADED if degraded else COMPLETED, now - start, tokens, calls)
         return now
 
     # one turn -------------------------------------------------------------------------------
@@ -339,22 +338,22 @@ class TurnPipeline:
                 hit = self.cache.get(key, now) is not MISS
             obs.cache_lookup(hit)
             if hit:
-                obs.turn(needed, _CACHE, now - needed, candidate_waits=turn.candidate_waits)
-                return _CACHE, now
+                obs.turn(needed, CACHE, now - needed, candidate_waits=turn.candidate_waits)
+                return CACHE, now
             if self.settings.deduplicate and key in self.in_flight:
                 ticket = Ticket()
                 self.in_flight.follow(key, ticket)
                 now = yield Park(ticket)
                 if ticket.value:
-                    obs.turn(needed, _DEDUPLICATED, now - needed, candidate_waits=turn.candidate_waits)
-                    return _DEDUPLICATED, now
+                    obs.turn(needed, DEDUPLICATED, now - needed, candidate_waits=turn.candidate_waits)
+                    return DEDUPLICATED, now
             leading = self.settings.deduplicate and self.in_flight.lead(key)
         served, wait, now = yield from self._call(
             needed, turn, candidate, tokens_in, tokens_out, conversation, interview
         )
         if key is not None:
             assert self.cache is not None
-            if served is _PROVIDER:
+            if served is PROVIDER:
                 if self.shared_cache:
                     now = yield Store(key)
                 else:
@@ -363,7 +362,7 @@ class TurnPipeline:
                 followers = self.in_flight.finish(key)
                 if followers:
                     for ticket in followers:
-                        ticket.value = served is _PROVIDER
+                        ticket.value = served is PROVIDER
                     now = yield Resolve(followers)
         obs.turn(needed, served, now - needed, wait, candidate_waits=turn.candidate_waits)
         return served, now
@@ -405,11 +404,11 @@ class TurnPipeline:
                 if self.router.out_of_rotation(group):  # every destination refused us for good: nothing to wait for
                     return settings.past_deadline, wait, now
                 if not may_queue:
-                    return _FAILED, wait, now
+                    return FAILED, wait, now
                 if settings.on_exhausted == "degrade":
-                    return _DEGRADED, wait, now
+                    return DEGRADED, wait, now
                 if settings.on_exhausted == "fail":
-                    return _FAILED, wait, now
+                    return FAILED, wait, now
                 joined = now
                 ticket = Ticket()
                 arm = self.queue.join(
@@ -428,7 +427,7 @@ class TurnPipeline:
                 now, routed, tokens_in, tokens_out, max_output_tokens, turn.stage, candidate, conversation, key, group
             )
             if failure is None:
-                return _PROVIDER, wait, now
+                return PROVIDER, wait, now
             attempt += 1
             if unusable:  # the destination's fault, not the request's: the next destination, at once
                 if now >= deadline:
