@@ -92,7 +92,8 @@ def compare(
     Named comparisons: free-vs-gpu (A, A-gpu, B, B-gpu), free-vs-paid (A, A-paid, A-groq, B,
     B-paid, B-groq), gpu-vs-paid (A-gpu, A-paid, A-groq, B-gpu, B-rented, B-paid, B-groq),
     hybrid (A, A-hybrid, B, B-hybrid). A monthly demand (A) runs its first --days days
-    (Monday–Friday by default), B its one day; free-vs-gpu takes a few minutes on two cores.
+    (Monday–Friday by default), B its one day; free-vs-gpu takes under a minute on two idle
+    cores (compiled engine; `capacity --version`).
 
     Examples:
 

@@ -176,8 +176,9 @@ def size(
     taking every request) with ≥ 99 % of interviews carried and p95 turn latency within the
     target; a roofline bound starts the search, then it gallops and narrows down (each round's
     first try where the misses point, the others bisecting). --knee instead
-    finds the most interviews/day a fixed fleet carries within the target. Scenario B's full
-    day takes about 20 s a try (compiled engine), and --jobs tries run at once (the machine's cores by default;
+    finds the most interviews/day a fixed fleet carries within the target. Each try simulates the
+    scenario's horizon (B-gpu's day at 14–21 servers: about 20 s a try on an idle core, compiled
+    engine), and --jobs tries run at once (the machine's cores by default;
     the answer does not depend on it); the answer is certified by runs at N and N − 1 servers.
     Note: an idle RTX 4090 running Llama 3.1 8B in fp16 already takes about 3.1 s at p95 for
     the turns of B's interview a candidate waits for, so a 3 s turn target has no answer there:

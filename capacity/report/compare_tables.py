@@ -259,7 +259,8 @@ def render_fleet(fleet: FleetSize, cost: PoolCost | None, catalog: GpuCatalog, c
             body.append(f" (${cost.usd_per_month:,.0f}/month amortised).")
     body.append(
         f"\nRoofline bound: at least {fleet.roofline_servers} server(s); {len(fleet.probes) + 1} "
-        f"simulations, {fleet.wall_time_s:,.0f} s of simulation in all (summed over the processes that ran them).",
+        f"simulations, {fleet.wall_time_s:,.0f} s of simulation in all "
+        "(wall seconds of each run, summed over the processes that ran them at once).",
         style="dim",
     )
     console.print(Panel(body, title="Least fleet", border_style="green" if fleet.servers else "red"))
@@ -283,7 +284,7 @@ def render_knee(result: Knee, servers: int, console: Console) -> None:
         body.append(f"within the target ({result.reason}).")
     body.append(
         f"\n{len(result.probes)} simulations, {result.wall_time_s:,.0f} s of simulation in all "
-        "(summed over the processes that ran them).",
+        "(wall seconds of each run, summed over the processes that ran them at once).",
         style="dim",
     )
     console.print(Panel(body, title="Knee", border_style="green" if result.interviews_per_day else "red"))

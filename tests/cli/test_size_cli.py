@@ -88,7 +88,8 @@ def test_knee_of_a_fixed_fleet() -> None:
     assert "interviews per interviewing day within the target" in result.output
     assert "Capacity knee of B-gpu (1 GPU server(s))" in result.output
     # the time is the probes' own, added up: with --jobs it exceeds the command's wall time
-    assert re.search(r"\d+ simulations, [\d,]+ s of simulation in all\s+\(summed over the\s+processes", result.output)
+    pattern = r"\d+ simulations, [\d,]+ s of simulation in all\s+\(wall seconds of each run,\s+summed over"
+    assert re.search(pattern, result.output)
 
 
 @pytest.mark.parametrize(
