@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from capacity.report.compare_tables import prompt_cache_cell
+from capacity.report.compare_tables import SHORT_MONTH, prompt_cache_cell
 from capacity.report.compare_verdict import comparison_verdict
 from capacity.report.figures.compare import comparison_figures
 from capacity.report.markdown import bullets, count, heading, image, money, pct, table, tidy
@@ -28,7 +28,8 @@ def comparison_markdown(result: ComparisonResult, figures: list[Path]) -> str:
     parts = [
         heading(1, f"Comparison {result.name}: {result.title}"),
         f"Regenerate with `capacity compare {result.name} --out DIR`. "
-        f"Scenario A strategies simulate {result.days} days of the month's demand; B strategies one day.\n",
+        f"Scenario A strategies simulate {result.days} days of the month's demand; B strategies one day. "
+        f"{SHORT_MONTH}\n",
         heading(2, "Verdict"),
         comparison_verdict(result) + "\n",
     ]

@@ -173,12 +173,21 @@ def _claims(claims: tuple[ClaimCheck, ...]) -> Table:
     return table
 
 
+SHORT_MONTH = (
+    "Limits that bind only later in a month — monthly caps, one-time credits — do not show in so short a run, "
+    "so a monthly demand's carried figure here can be well above the month's: `capacity simulate` runs the "
+    "whole month."
+)
+"""What a comparison's first days of a monthly demand cannot show (said under its tables and on its page)."""
+
+
 def render_comparison(result: ComparisonResult, console: Console) -> None:
     """Strategy tables, TCO, card capacity, claims and the verdict paragraph."""
     days = f"monthly demand: first {result.days} days simulated; daily demand: one day"
     seed = "each scenario's own seed" if result.seed is None else f"seed {result.seed}"
     console.print(Text(f"Comparison {result.name}: {result.title}", style="bold"))
     console.print(Text(f"({days}; {seed}; {result.wall_time_s:,.0f} s of simulation)", style="dim"))
+    console.print(Text(SHORT_MONTH, style="dim"))
     for group in result.groups:
         console.print(_strategies(group))
     for group in result.groups:
@@ -211,6 +220,7 @@ def _probe_table(title: str, probes: tuple[Probe, ...], floor: Probe, target: Ta
     table = Table(title=title, title_justify="left")
     for name in [by, "offered/day", "carried/day", "carried", "turn p95", "TTFT p95", "meets", "wall"]:
         table.add_column(name, justify="right")
+    table.add_column("why tried")
     rows = [("idle (trickle)", floor), *[(_probe_key(p, by), p) for p in probes if p is not floor]]
     for key, p in rows:
         table.add_row(
@@ -222,6 +232,7 @@ def _probe_table(title: str, probes: tuple[Probe, ...], floor: Probe, target: Ta
             _s(p.p95_ttft_s),
             Text("yes", style="green") if p.met else Text("no", style="red"),
             f"{p.wall_time_s:,.0f} s",
+            p.why,
         )
     table.caption = f"target: {target.describe()}"
     return table

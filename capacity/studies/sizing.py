@@ -82,6 +82,8 @@ class Probe:
     """Whether the run met the target."""
     wall_time_s: float
     """Wall time of the simulation, s."""
+    why: str = ""
+    """Why the search tried it: its round and the rule that chose it (empty for a probe made alone)."""
 
 
 @dataclass(frozen=True)
@@ -202,10 +204,13 @@ def probe(
     days: int | None = None,
     label: str = "",
     progress: SizingProgress | None = None,
+    why: str = "",
 ) -> Probe:
-    """Simulate ``config`` (already resized and scaled) once and judge it against ``target``."""
+    """Simulate ``config`` (already resized and scaled) once and judge it against ``target``
+    (``why``: the reason a search tried it, kept on the probe)."""
     task = ProbeTask(config, target, servers, scale, seed, days, label)
-    return task(None if progress is None else lambda now, end: progress(label, now, end))
+    result = task(None if progress is None else lambda now, end: progress(label, now, end))
+    return replace(result, why=why) if why else result
 
 
 def latency_floor(
@@ -236,6 +241,7 @@ def latency_floor(
         days=days,
         label="latency floor",
         progress=progress,
+        why="the latency floor: a trickle of demand, nobody queues",
     )
 
 
@@ -271,7 +277,7 @@ def _excess(probe: Probe, target: Target) -> float:
     return math.nan if any(math.isnan(p) for p in parts) else max(parts)
 
 
-def _guided(lo: Probe, hi: Probe, target: Target, k: int, guide: bool) -> list[int]:
+def _guided(lo: Probe, hi: Probe, target: Target, k: int, guide: bool) -> dict[int, str]:
     """The next counts to simulate strictly between ``lo`` (the largest fleet that misses) and
     ``hi`` (the smallest that meets), at most ``k``.
 
@@ -280,21 +286,24 @@ def _guided(lo: Probe, hi: Probe, target: Target, k: int, guide: bool) -> list[i
     and so its p95 latency, falls about linearly as servers are added, until the fleet carries
     the load. It is the count just below the estimated boundary, expected to miss: if it does,
     it certifies the answer at once. The other counts bisect what is left, so a poor estimate
-    costs no more than a bisection round. Without ``guide``: bisection only."""
+    costs no more than a bisection round. Without ``guide``: bisection only. Returns each count
+    with the rule that chose it, in increasing order."""
     points: list[int] = []
+    guided: int | None = None
     above, below = _excess(lo, target), _excess(hi, target)
     if guide and above > 0 >= below:
         boundary = lo.servers + (hi.servers - lo.servers) * above / (above - below)
         estimate = math.ceil(boundary) - 1  # the largest count expected to miss
         estimate = min(hi.servers - 1, max(lo.servers + 1, estimate))
         if lo.servers < estimate < hi.servers:
+            guided = estimate
             points.append(estimate)
     for n in _interior(lo.servers, hi.servers, k):
         if len(points) < k and n not in points:
             points.append(n)
     if len(points) < k:  # the even spread hit the guided count: fill from what is left
         points += [n for n in range(lo.servers + 1, hi.servers) if n not in points][: k - len(points)]
-    return sorted(points)
+    return {n: "where the misses point" if n == guided else "bisecting" for n in sorted(points)}
 
 
 def min_servers(
@@ -341,27 +350,31 @@ def min_servers(
             f"{sized.gpu} ({sized.model} {sized.precision}); more servers cannot make one request faster",
         )
     probes: dict[int, Probe] = {}
+    rounds = 0
 
-    def run(counts: list[int]) -> None:
-        todo = [n for n in dict.fromkeys(counts) if n not in probes]
+    def run(counts: dict[int, str]) -> None:
+        """Simulate each count not simulated yet, as one round; ``counts`` says why each was chosen."""
+        nonlocal rounds
+        rounds += 1
+        todo = [n for n in sorted(counts) if n not in probes]
         tasks = [
             ProbeTask(with_servers(config, sized.name, n), target, n, 1.0, seed, days, f"{n} servers") for n in todo
         ]
         for n, result in zip(todo, _run_probes(tasks, jobs, progress), strict=True):
-            probes[n] = result
+            probes[n] = replace(result, why=f"round {rounds}: {counts[n]}")
 
     k = max(1, jobs)
     lo = 0  # zero servers carry nothing
     hi: int | None = None
     candidates = sorted({min(max_servers, math.ceil(roofline * 1.5**i)) for i in range(k)})
-    run(candidates)
+    run({n: "the roofline's bound" if n == roofline else "the roofline's bound × 1.5" for n in candidates})
     if probes[roofline].met:
         # the roofline bound is met: a loose target lets the backlog run into the night and the
         # drain day; walk down (1, 2, 4, … fewer) until a fleet misses
         hi, step = roofline, 1
         while hi > 1:
             downs = sorted({max(1, hi - step * 2**i) for i in range(k)})
-            run(downs)
+            run(dict.fromkeys(downs, "walking down: a loose target lets a smaller fleet work into the night"))
             missed = [n for n in downs if not probes[n].met]
             hi = min([n for n in downs if probes[n].met], default=hi)
             if missed:
@@ -379,14 +392,14 @@ def min_servers(
             break
         grown = [min(max_servers, math.ceil(lo * 1.5**i)) for i in range(1, k + 1)]
         candidates = sorted({n for n in grown if n > lo})
-        run(candidates)
-    rounds = 0
+        run(dict.fromkeys(candidates, "galloping up (× 1.5): every fleet tried missed"))
+    narrowing = 0
     while hi is not None and hi - lo > 1:
         if lo in probes:  # a miss to interpolate from; with one probe a round, every other round bisects
-            run(_guided(probes[lo], probes[hi], target, k, guide=k > 1 or rounds % 2 == 0))
+            run(_guided(probes[lo], probes[hi], target, k, guide=k > 1 or narrowing % 2 == 0))
         else:
-            run(_interior(lo, hi, k))
-        rounds += 1
+            run(dict.fromkeys(_interior(lo, hi, k), "bisecting"))
+        narrowing += 1
         met = [n for n in probes if lo < n < hi and probes[n].met]
         missed = [n for n in probes if lo < n < hi and not probes[n].met]
         new_hi = min(met, default=hi)
@@ -450,14 +463,18 @@ def knee(
             f"not even a trickle of demand meets the target (p95 turn latency "
             f"{floor.p95_turn_latency_s:.1f} s, p95 time to first token {floor.p95_ttft_s:.2f} s)",
         )
-    guess = 1.0
+    guess, guessed_by = 1.0, "the scenario's demand"
     if sc.gpu_pools and all(d.pool is not None for d in sc.routing.all_destinations):
         capacity = sum(p.servers * roofline_interviews_per_day(config, p) for p in sc.gpu_pools)
-        guess = 0.8 * capacity / need_per_interviewing_day(config)
+        guess, guessed_by = 0.8 * capacity / need_per_interviewing_day(config), "0.8 of the roofline's capacity"
     guess = min(max_scale, max(floor.scale, guess))
     probes: dict[float, Probe] = {floor.scale: floor}
+    rounds = 0
 
-    def run(scales: list[float]) -> None:
+    def run(scales: list[float], why: str) -> None:
+        """One round: simulate each scale not simulated yet (``why``: the rule that chose them)."""
+        nonlocal rounds
+        rounds += 1
         todo = [s for s in dict.fromkeys(scales) if s not in probes]
         for s in todo:
             if s in memo:
@@ -467,17 +484,17 @@ def knee(
             ProbeTask(scale_demand(config, s), target, servers, s, seed, days, f"demand × {s:.3g}") for s in todo
         ]
         for s, result in zip(todo, _run_probes(tasks, jobs, progress), strict=True):
-            probes[s] = memo[s] = result
+            probes[s] = memo[s] = replace(result, why=f"round {rounds}: {why}")
 
     k = max(1, jobs)
     lo: float = floor.scale
     hi: float | None = None
-    run([guess])
+    run([guess], f"the first guess: {guessed_by}")
     if probes[guess].met:
         lo, step = guess, 1.25
         while hi is None and lo < max_scale:
             ups = [min(max_scale, lo * step ** (i + 1)) for i in range(k)]
-            run(ups)
+            run(ups, "galloping up: every demand tried was carried")
             missed = [s for s in ups if not probes[s].met]
             hi = min(missed, default=None)
             lo = max([s for s in ups if probes[s].met and (hi is None or s < hi)], default=lo)
@@ -487,7 +504,7 @@ def knee(
         while True:
             downs = [hi / step ** (i + 1) for i in range(k)]
             downs = [s for s in downs if s > floor.scale] or [floor.scale]
-            run(downs)
+            run(downs, "galloping down: every demand tried missed")
             met = [s for s in downs if probes[s].met]
             if met:
                 lo = max(met)
@@ -500,7 +517,7 @@ def knee(
     while hi is not None and hi / lo > 1 + rel_tol and lo < hi:
         ratio = hi / lo
         mids = [lo * ratio ** (i / (k + 1)) for i in range(1, k + 1)]
-        run(mids)
+        run(mids, "bisecting (on a log scale)")
         met = [s for s in mids if probes[s].met]
         missed = [s for s in mids if not probes[s].met]
         lo = max(met, default=lo)
@@ -539,4 +556,5 @@ def knees(
 def _judged(probe: Probe, target: Target) -> Probe:
     """A probe already simulated, judged against ``target`` (no simulation time spent on it again)."""
     met = target.met(probe.carried_share, probe.p95_turn_latency_s, probe.p95_ttft_s)
-    return replace(probe, met=met, wall_time_s=0.0)
+    why = f"{probe.why} of another target's search" if probe.why else ""
+    return replace(probe, met=met, wall_time_s=0.0, why=why)

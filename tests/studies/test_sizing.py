@@ -135,8 +135,11 @@ def test_knees_at_two_targets_share_their_runs_and_find_what_each_finds_alone(
     assert (second.scale, second.upper_scale) == (alone.scale, alone.upper_scale)
     assert second.scale is not None and second.upper_scale is not None
     # the same runs, the same judgements
-    assert [replace(p, wall_time_s=0.0) for p in second.probes] == [replace(p, wall_time_s=0.0) for p in alone.probes]
+    assert [replace(p, wall_time_s=0.0, why="") for p in second.probes] == [
+        replace(p, wall_time_s=0.0, why="") for p in alone.probes
+    ]
     reused = [p for p in second.probes if p.wall_time_s == 0.0]
+    assert all(p.why.endswith("of another target's search") for p in reused)
     first_scales = {p.scale for p in shared[0].probes}
     assert reused and {p.scale for p in reused} <= first_scales  # the floor and the shared steps: not run again
     assert all(p.wall_time_s > 0 for p in second.probes if p.scale not in first_scales)
@@ -181,14 +184,15 @@ def test_the_search_probes_where_the_misses_point() -> None:
     # 20 is the count to try (if it misses, 21 is certified at once), and 16 bisects the rest
     target = Target(p95_turn_latency_s=None, p95_ttft_s=1.0)
     lo, hi = _probe(14, 87.6, met=False), _probe(21, 0.73, met=True)
-    assert _guided(lo, hi, target, 2, guide=True) == [16, 20]
-    assert _guided(lo, hi, target, 1, guide=True) == [20]
-    assert _guided(lo, hi, target, 1, guide=False) == [_interior(14, 21, 1)[0]] == [18]
+    assert _guided(lo, hi, target, 2, guide=True) == {16: "bisecting", 20: "where the misses point"}
+    assert _guided(lo, hi, target, 1, guide=True) == {20: "where the misses point"}
+    assert _interior(14, 21, 1) == [18]
+    assert _guided(lo, hi, target, 1, guide=False) == {18: "bisecting"}
     # the estimate never leaves the bracket, and a count is never tried twice
-    assert _guided(_probe(20, 87.6, False), hi, target, 3, guide=True) == []
-    assert _guided(_probe(18, 5.0, False), hi, target, 3, guide=True) == [19, 20]
+    assert _guided(_probe(20, 87.6, False), hi, target, 3, guide=True) == {}
+    assert _guided(_probe(18, 5.0, False), hi, target, 3, guide=True) == {19: "bisecting", 20: "where the misses point"}
     # an unmeasured latency (no call made) gives no estimate: bisection
-    assert _guided(_probe(14, math.nan, False), hi, target, 1, guide=True) == [18]
+    assert _guided(_probe(14, math.nan, False), hi, target, 1, guide=True) == {18: "bisecting"}
 
 
 def test_min_servers_guided_finds_what_trying_every_count_finds(slow: Configuration) -> None:
@@ -200,3 +204,7 @@ def test_min_servers_guided_finds_what_trying_every_count_finds(slow: Configurat
         assert fleet.servers == least
         by_count = {p.servers: p for p in fleet.probes}
         assert by_count[least].met and not by_count[least - 1].met
+        # each probe says which round tried it and why; the first round starts at the roofline
+        assert all(p.why.startswith("round ") for p in fleet.probes)
+        assert by_count[fleet.roofline_servers].why == "round 1: the roofline's bound"
+        assert fleet.floor.why.startswith("the latency floor")
