@@ -310,12 +310,15 @@ def summary_json(
     RunResult (per-minute and hourly series, CDFs included), the verdict (its own fields, plus its timeline as
     data: instants in seconds and ISO 8601 UTC, counts as numbers), the 95% intervals over
     replications with the answer on their means (``verdict_on_means``; ``verdict`` is replication
-    1's), the providers file and the whole command's wall time, s."""
+    1's), the providers file, the engine that simulated it (``engine``: compiled or not, and why;
+    simulations only) and the whole command's wall time, s."""
     data: dict[str, Any] = {
         "replications": replications,
         "providers_file": providers_file,
         **result.model_dump(mode="json", by_alias=True),
     }
+    if result.mode == "simulated":  # which engine ran it (the same numbers either way, not the same speed)
+        data["engine"] = {"compiled": ENGINE.compiled, "why": ENGINE.why}
     if wall_time_s is not None:
         data["wall_time_total_s"] = wall_time_s
     if verdict is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from capacity import api
+from capacity import ENGINE, api
 from capacity.cli import app
 from capacity.result import RunResult
 from tests.conftest import readme_scenario
@@ -55,6 +55,8 @@ def test_json_and_out_are_one_document_with_everything(week: Path, tmp_path: Pat
         at = dt.datetime.fromisoformat(timeline[key]["at_utc"])
         assert at == start + dt.timedelta(seconds=timeline[key]["at_s"])
     assert timeline["first_refused"]["at_s"] <= timeline["first_queued"]["at_s"]
+    # which engine simulated it, as `capacity --version` says
+    assert printed["engine"] == {"compiled": ENGINE.compiled, "why": ENGINE.why}
 
 
 def test_replications_show_means_intervals_and_the_whole_wall_time(week: Path) -> None:
