@@ -69,11 +69,13 @@ class PrefixCache:
         """Reclaim least recently used blocks until idle prefixes hold at most ``room`` tokens."""
         idle = self._idle
         while self.total > room and idle:
-            conversation, cached = idle.popitem(last=False)
+            conversation = next(iter(idle))  # the least recently used (cheaper than items(), measured)
+            cached = idle[conversation]
             excess = self.total - room
             cut = min(cached, -(-excess // self._block) * self._block)  # whole blocks, tail first
             self.total -= cut
             self.evicted_tokens += cut
-            if cut < cached:  # what is left stays the least recently used
+            if cut == cached:
+                del idle[conversation]
+            else:  # what is left stays the least recently used: a new value keeps the key's place
                 idle[conversation] = cached - cut
-                idle.move_to_end(conversation, last=False)
