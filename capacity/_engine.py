@@ -5,7 +5,7 @@ the metrics recorder, the simulator's clock and driver, the GPU server models, t
 extensions beside their sources, and writes ``capacity/_compiled.json``: each compiled module
 with the SHA-256 of the source it was compiled from (``hatch_build.py``), or, where it compiled
 nothing, why. Both engines run the same code and give the same numbers, bit for bit; the
-compiled one about four times as fast (CPU time on A's first three days, bench/sim_bench.py).
+compiled one five to seven times as fast (CPU time on A's first three days, bench/sim_bench.py).
 
 Python imports an extension before a source of the same name, so an edited source would
 silently not take effect. This module, imported by ``capacity/__init__.py`` before anything

@@ -44,9 +44,9 @@ class Event:
     """Something due at a simulated time; processing it resumes its one waiter.
 
     ``value`` is what the waiting process receives (None for a timeout). Once scheduled, ``due``
-    is its time (s) and ``order`` its priority and sequence (``priority << 56 | sequence``):
-    events compare by (due, order), so the clock's heap holds the events themselves (half the
-    cost of heap entries that are tuples, measured, and nothing allocated per event).
+    is its time (s) and ``order`` its priority and sequence (``priority << 56 | sequence``): the
+    clock's heap holds the events themselves, ordered by (due, order) (:func:`_push`,
+    :func:`_pop`), so nothing is allocated per event for the heap.
     """
 
     __slots__ = ("clock", "due", "order", "state", "value", "waiter")
@@ -58,9 +58,6 @@ class Event:
         self.state = _PENDING
         self.due = 0.0
         self.order = 0
-
-    def __lt__(self, other: Event) -> bool:
-        return self.due < other.due or (self.due == other.due and self.order < other.order)
 
     @property
     def processed(self) -> bool:

@@ -288,16 +288,16 @@ def _guided(lo: Probe, hi: Probe, target: Target, k: int, guide: bool) -> dict[i
     it certifies the answer at once. The other counts bisect what is left, so a poor estimate
     costs no more than a bisection round. Without ``guide``: bisection only. Returns each count
     with the rule that chose it, in increasing order."""
+    if hi.servers - lo.servers < 2:
+        return {}
     points: list[int] = []
     guided: int | None = None
     above, below = _excess(lo, target), _excess(hi, target)
     if guide and above > 0 >= below:
         boundary = lo.servers + (hi.servers - lo.servers) * above / (above - below)
-        estimate = math.ceil(boundary) - 1  # the largest count expected to miss
-        estimate = min(hi.servers - 1, max(lo.servers + 1, estimate))
-        if lo.servers < estimate < hi.servers:
-            guided = estimate
-            points.append(estimate)
+        # the largest count expected to miss, kept strictly inside the bracket
+        guided = min(hi.servers - 1, max(lo.servers + 1, math.ceil(boundary) - 1))
+        points.append(guided)
     for n in _interior(lo.servers, hi.servers, k):
         if len(points) < k and n not in points:
             points.append(n)
