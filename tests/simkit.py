@@ -20,9 +20,9 @@ from capacity.config.gpus import load_catalog
 from capacity.config.loader import Configuration
 from capacity.config.providers import Provider
 from capacity.config.scenario import Scenario
+from capacity.policy.destination import Routed
 from capacity.policy.ledger import Charge
 from capacity.policy.observer import PolicyObserver
-from capacity.policy.router import Routed
 from capacity.result import RunResult
 from capacity.sim.clock import Event
 from capacity.sim.gpu_station import GpuStation

@@ -31,9 +31,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from capacity.errors import CapacityError, UsageError
-from capacity.policy.observer import Destination as DestinationRef
-from capacity.policy.observer import PolicyObserver, Routed
-from capacity.policy.router import Destination
+from capacity.policy.destination import Destination, Routed
+from capacity.policy.observer import PolicyObserver
 from capacity.units import Outcome, Served
 
 __all__ = [
@@ -190,7 +189,7 @@ class JournalingObserver(PolicyObserver):
     def window_refused(self, now: float, window_id: int, until: float) -> None:
         self.inner.window_refused(now, window_id, until)
 
-    def destination_refused(self, destination: DestinationRef) -> None:
+    def destination_refused(self, destination: Destination) -> None:
         self.inner.destination_refused(destination)
 
     def queue_length(self, now: float, length: int) -> None:
@@ -205,21 +204,21 @@ class JournalingObserver(PolicyObserver):
         self.inner.request_settled(now, routed, tokens_in, tokens_out, latency_s)
 
     # interview events: recorded and journaled -------------------------------------------------
-    def call_sent(self, now: float, destination: DestinationRef) -> None:
+    def call_sent(self, now: float, destination: Destination) -> None:
         self.inner.call_sent(now, destination)
         self._keep(["call_sent", now, destination.index])
 
     def call_done(
-        self, destination: DestinationRef, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float
+        self, destination: Destination, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float
     ) -> None:
         self.inner.call_done(destination, tokens_in, tokens_out, ttft_s, cost_usd)
         self._keep(["call_done", destination.index, tokens_in, tokens_out, ttft_s, cost_usd])
 
-    def prompt_cache_read(self, destination: DestinationRef, cached_tokens: int, saved_usd: float) -> None:
+    def prompt_cache_read(self, destination: Destination, cached_tokens: int, saved_usd: float) -> None:
         self.inner.prompt_cache_read(destination, cached_tokens, saved_usd)
         self._keep(["prompt_cache_read", destination.index, cached_tokens, saved_usd])
 
-    def call_failed(self, destination: DestinationRef, kind: str, detail: str = "") -> None:
+    def call_failed(self, destination: Destination, kind: str, detail: str = "") -> None:
         self.inner.call_failed(destination, kind, detail)
         event: Event = ["call_failed", destination.index, kind]
         self._keep([*event, detail] if detail else event)

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 import redis.asyncio as aioredis
 
 from capacity.live.redis_ledger import REDIS_DOWN, lua
-from capacity.policy.router import Destination
+from capacity.policy.destination import Destination
 
 __all__ = ["FOREVER_S", "SharedHolds"]
 

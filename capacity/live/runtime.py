@@ -30,8 +30,8 @@ from typing import Protocol
 
 from capacity.policy.actions import Admit, ArmTimer, Call, Lookup, Park, Resolve, Settle, Sleep, Store, Ticket
 from capacity.policy.build import Core
+from capacity.policy.destination import Routed
 from capacity.policy.pipeline import Pipeline
-from capacity.policy.router import Routed
 
 __all__ = ["CallPerformer", "LiveDriver", "RunClock", "SharedCache", "SharedQuota"]
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Literal
 
 from capacity.metrics.histogram import LogHistogram
-from capacity.policy.observer import Destination as DestinationRef
-from capacity.policy.observer import PolicyObserver, Routed
+from capacity.policy.destination import Destination, Routed
+from capacity.policy.observer import PolicyObserver
 from capacity.policy.outcomes import (
     CACHE,
     COMPLETED,
@@ -24,7 +24,6 @@ from capacity.policy.outcomes import (
     INTERVIEW_FAILED,
     PROVIDER,
 )
-from capacity.policy.router import Destination
 from capacity.result import (
     CacheStats,
     Cdf,
@@ -255,13 +254,13 @@ class Recorder(PolicyObserver):
             return
         stats.record_block(now, until)
 
-    def over_input_cap(self, now: float, destination: DestinationRef) -> None:
+    def over_input_cap(self, now: float, destination: Destination) -> None:
         """A request over ``destination``'s per-request input cap could not be sent there."""
         tally = self.tally[destination.index]
         if tally.over_cap_from_s is None:
             tally.over_cap_from_s = now
 
-    def destination_refused(self, destination: DestinationRef) -> None:
+    def destination_refused(self, destination: Destination) -> None:
         """The router found no room on ``destination`` (a check, not a lost request)."""
         self.tally[destination.index].router_refusals += 1
 
@@ -333,7 +332,7 @@ class Recorder(PolicyObserver):
         self.queued.set(now, length)
 
     # calls --------------------------------------------------------------------------------
-    def call_sent(self, now: float, destination: DestinationRef) -> None:
+    def call_sent(self, now: float, destination: Destination) -> None:
         """A call left for ``destination``."""
         self.api_calls += 1
         t = self.tally[destination.index]
@@ -342,7 +341,7 @@ class Recorder(PolicyObserver):
         self.calls.add(now)
 
     def call_done(
-        self, destination: DestinationRef, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float
+        self, destination: Destination, tokens_in: int, tokens_out: int, ttft_s: float, cost_usd: float
     ) -> None:
         """A call to ``destination`` succeeded."""
         t = self.tally[destination.index]
@@ -352,14 +351,14 @@ class Recorder(PolicyObserver):
         t.cost_usd += cost_usd
         self.ttft.add(ttft_s)
 
-    def prompt_cache_read(self, destination: DestinationRef, cached_tokens: int, saved_usd: float) -> None:
+    def prompt_cache_read(self, destination: Destination, cached_tokens: int, saved_usd: float) -> None:
         """A call answered by ``destination`` read ``cached_tokens`` from its prompt cache (0: a miss), and
         cost ``saved_usd`` less than without prompt caching, $."""
         t = self.tally[destination.index]
         t.cached_tokens_in += cached_tokens
         t.saved_usd += saved_usd
 
-    def call_failed(self, destination: DestinationRef, kind: str, detail: str = "") -> None:
+    def call_failed(self, destination: Destination, kind: str, detail: str = "") -> None:
         """A call to ``destination`` failed with ``kind`` (429, 5xx, timeout); ``detail`` (how, in
         one line; live runs only) is kept for the first failure of each kind."""
         t = self.tally[destination.index]

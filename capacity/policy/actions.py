@@ -25,7 +25,7 @@ Immediate actions (the driver does them and resumes the pipeline at once, at the
 Quota actions (the router's admission and settlement are I/O where the ledger is shared):
 
 * :class:`Admit` — admit a request on a destination with quota room, writing the answer (a
-  :class:`~capacity.policy.router.Routed`, or the earliest run time one may take it) into the
+  :class:`~capacity.policy.destination.Routed`, or the earliest run time one may take it) into the
   action. The simulator and a live run on the in-memory ledger answer at once with
   :meth:`Router.route <capacity.policy.router.Router.route>`, at the same instant; a live run
   sharing a Redis ledger across router processes answers after one atomic round trip.
@@ -51,8 +51,8 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
+    from capacity.policy.destination import Routed
     from capacity.policy.prompt_cache import PrefixHint
-    from capacity.policy.router import Routed
     from capacity.workload.keyed import CallKey
 
 __all__ = ["Action", "Admit", "ArmTimer", "Call", "Lookup", "Park", "Resolve", "Settle", "Sleep", "Store", "Ticket"]
@@ -199,7 +199,7 @@ class ArmTimer:
 
 class Admit:
     """Admit a request of ``tokens_in`` prompt tokens and at most ``max_output_tokens`` output
-    tokens; the driver writes ``answer``: the :class:`~capacity.policy.router.Routed` admission,
+    tokens; the driver writes ``answer``: the :class:`~capacity.policy.destination.Routed` admission,
     or a lower bound of the run time (s) any destination may take it (``inf``: only a freed slot
     can help). ``prefix`` says where the conversation's prompt was last sent (prompt caching and
     session affinity: :meth:`Router.route <capacity.policy.router.Router.route>`); a ledger

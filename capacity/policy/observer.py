@@ -14,40 +14,16 @@ destinations by their index in the routing table.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 from mypy_extensions import mypyc_attr
 
 from capacity.units import Outcome, Served
 
-__all__ = ["NULL_OBSERVER", "Destination", "NullObserver", "PolicyObserver", "Routed"]
+if TYPE_CHECKING:  # the router's classes, named only for their types: they import this module
+    from capacity.policy.destination import Destination, Routed
 
-
-class Destination(Protocol):
-    """What an observer learns of a destination: its index in the routing table and its name
-    (:class:`capacity.policy.router.Destination` is one)."""
-
-    @property
-    def index(self) -> int:
-        """Position in the scenario's routing table."""
-        ...
-
-    @property
-    def name(self) -> str:
-        """Label (``provider/model`` or the pool's name)."""
-        ...
-
-
-class Routed(Protocol):
-    """What an observer learns of an admitted request (a :class:`capacity.policy.router.Routed`):
-    its ``destination`` and its ``admission`` (a :class:`capacity.policy.ledger.Admission`:
-    the account, what was charged)."""
-
-    @property
-    def destination(self) -> Destination: ...
-
-    @property
-    def admission(self) -> Any: ...
+__all__ = ["NULL_OBSERVER", "NullObserver", "PolicyObserver"]
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # subclassed outside the compiled modules

@@ -71,7 +71,7 @@ class CacheTerms:
 
 
 class CacheHolder(Protocol):
-    """What prompt caching needs of a destination (:class:`capacity.policy.router.Destination` is one)."""
+    """What prompt caching needs of a destination (:class:`capacity.policy.destination.Destination` is one)."""
 
     @property
     def index(self) -> int:

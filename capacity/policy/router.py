@@ -25,62 +25,14 @@ from typing import Final
 
 import numpy as np
 
-from capacity.policy.ledger import Admission, Charge, DestinationQuota
+from capacity.policy.destination import Destination, Routed
+from capacity.policy.ledger import Admission, Charge
 from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
-from capacity.policy.prompt_cache import CacheTerms, PrefixHint
-from capacity.policy.replicas import ReplicaSet
+from capacity.policy.prompt_cache import PrefixHint
 
 __all__ = ["STRATEGIES", "Destination", "RetryPolicy", "Routed", "Router", "Strategy"]
 
 _FREE = Charge(1.0, 0.0, 0.0, 0.0)  # what a GPU pool's admission charges: nothing
-
-
-class Destination:
-    """A place requests can go: a provider model (with quota) or a GPU pool (without quota,
-    with ``replicas``: its servers, chosen by join-the-shortest-queue)."""
-
-    __slots__ = (
-        "billing_paid",
-        "cooldown_until",
-        "index",
-        "kind",
-        "latency_ewma_s",
-        "name",
-        "prompt_cache",
-        "quota",
-        "replicas",
-        "weight",
-    )
-
-    def __init__(
-        self,
-        index: int,
-        name: str,
-        kind: str,
-        quota: DestinationQuota | None,
-        weight: float = 1.0,
-        billing_paid: bool = False,
-        replicas: ReplicaSet | None = None,
-    ) -> None:
-        self.index = index
-        self.name = name
-        self.kind = kind  # "api" or "gpu"
-        self.quota = quota
-        self.weight = weight
-        self.billing_paid = billing_paid
-        self.replicas = replicas
-        self.cooldown_until = -math.inf
-        self.latency_ewma_s = math.nan
-        self.prompt_cache: CacheTerms | None = quota.tariff.prompt_cache if quota is not None else None
-        """The provider's prompt cache on this model (None: none modelled; GPU pools model their own)."""
-
-    def price_usd(self, tokens_in: float, tokens_out: float, cached_tokens: float | None = 0.0) -> float:
-        """What this request costs here at list price, $ (0 on a free tier or own GPUs):
-        ``cached_tokens`` of its input read from the prompt cache (``None``: as if the provider had
-        no prompt cache — no read discount, no write surcharge)."""
-        if self.quota is None or not self.billing_paid:
-            return 0.0
-        return self.quota.tariff.list_price_usd(tokens_in, tokens_out, cached_tokens)
 
 
 Strategy = Callable[[Sequence[Destination], float, int, int, np.random.Generator], Sequence[Destination]]
@@ -140,20 +92,6 @@ STRATEGIES: dict[str, Strategy] = {
     "cost_aware": cost_aware,
 }
 """Routing strategy for each ``routing.strategy`` name."""
-
-
-class Routed:
-    """A request admitted on a ``destination``: its quota ``admission`` (one per request: a plain
-    class, see :class:`~capacity.policy.ledger.Charge`)."""
-
-    __slots__ = ("admission", "destination")
-
-    def __init__(self, destination: Destination, admission: Admission) -> None:
-        self.destination = destination
-        self.admission = admission
-
-    def __repr__(self) -> str:
-        return f"Routed({self.destination.name!r}, {self.admission!r})"
 
 
 class Router:

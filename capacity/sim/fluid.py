@@ -55,7 +55,7 @@ from capacity.config.loader import Configuration
 from capacity.errors import UsageError
 from capacity.metrics.recorder import Recorder
 from capacity.policy.build import build_core, seed_streams
-from capacity.policy.router import Destination
+from capacity.policy.destination import Destination
 from capacity.policy.windows import RollingWindow
 from capacity.result import RunResult
 from capacity.sim.fluid_quota import (

@@ -21,9 +21,9 @@ from numpy.typing import NDArray
 
 from capacity.config.loader import Configuration
 from capacity.metrics.recorder import Recorder
+from capacity.policy.destination import Destination
 from capacity.policy.ledger import AccountQuota, DestinationQuota
 from capacity.policy.resets import EveryAligned
-from capacity.policy.router import Destination
 from capacity.policy.windows import FixedWindow, QuotaWindow, RollingWindow, TokenBucket
 from capacity.units import MINUTE_S, Measure
 from capacity.workload.distributions import sampler

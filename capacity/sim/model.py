@@ -45,9 +45,9 @@ from capacity.metrics.recorder import Recorder
 from capacity.policy.actions import Admit, ArmTimer, Call, Park, Resolve, Settle, Sleep
 from capacity.policy.build import build_core, seed_streams
 from capacity.policy.deferral import lever_stats
+from capacity.policy.destination import Destination
 from capacity.policy.ledger import Admission, DestinationQuota, account_pools
 from capacity.policy.pipeline import Pipeline
-from capacity.policy.router import Destination
 from capacity.policy.windows import QuotaWindow
 from capacity.result import RunResult
 from capacity.sim.clock import Clock, Event

@@ -11,8 +11,8 @@ from servekit import config
 from capacity.live.serve.gateway import SERVE_EPOCH
 from capacity.live.serve.limits import GroupLimits
 from capacity.policy.build import build_core, seed_streams
+from capacity.policy.destination import Routed
 from capacity.policy.observer import NULL_OBSERVER
-from capacity.policy.router import Routed
 
 
 @settings(max_examples=30, deadline=None)

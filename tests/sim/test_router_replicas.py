@@ -18,10 +18,10 @@ from simkit import build, check_conservation, demand, destinations, hours, provi
 from capacity.config.loader import Configuration, load_providers
 from capacity.config.providers import LimitChange, Limits
 from capacity.policy.build import build_core, seed_streams
+from capacity.policy.destination import Routed
 from capacity.policy.fleet import RouterFleet, split_limits, split_quotas
 from capacity.policy.ledger import Admission, DestinationQuota
 from capacity.policy.observer import NULL_OBSERVER
-from capacity.policy.router import Routed
 from capacity.report.verdict import judge
 from capacity.result import RunResult
 from capacity.sim.model import simulate

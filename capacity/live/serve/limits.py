@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 
 from capacity.live.headers import format_duration, ratelimit_header
 from capacity.live.redis_usage import WindowUse
-from capacity.policy.router import Destination
+from capacity.policy.destination import Destination
 from capacity.units import LIMIT_KINDS, Measure, Period
 
 __all__ = ["REPORTED", "GroupLimits"]
