@@ -104,6 +104,21 @@ def default_jobs() -> int:
     return DEFAULT_JOBS
 
 
+def variant_folder(name: str, days: int | None, seed: int | None, overridden: bool) -> str:
+    """The default folder name of scenario ``name``'s page: ``name`` itself for the scenario as shipped;
+    for a variant — its first ``days`` only, another ``seed``, fields ``overridden`` with ``--set`` —
+    ``name`` and what differs (``A-2-days``, ``A-seed-7``, ``A-custom``), so that a quick look never
+    overwrites the shipped page of the whole horizon."""
+    parts = [name]
+    if days is not None:
+        parts.append(f"{days}-day" if days == 1 else f"{days}-days")
+    if seed is not None:
+        parts.append(f"seed-{seed}")
+    if overridden:
+        parts.append("custom")
+    return "-".join(parts)
+
+
 @app.command()
 def report(
     *,
@@ -121,7 +136,9 @@ def report(
     out: Annotated[
         Path | None,
         typer.Option("--out", metavar="DIR",
-            help="Folder to write (default reports/NAME/ for scenario NAME; with --all: reports/)."),
+            help="Folder to write (default reports/NAME/ for scenario NAME as shipped; a run with --days, --seed or "
+            "--set goes to reports/NAME-2-days/, NAME-seed-7/, NAME-custom/…, never over the shipped page; "
+            "with --all: reports/)."),
     ] = None,
     providers: ProvidersOption = None,
     set_: SetOption = None,
@@ -200,11 +217,12 @@ def report(
             demand = config.scenario.demand
             if days is not None and demand.kind == "total" and days > demand.days:
                 raise UsageError(f"--days {days}: scenario {config.scenario.name} has {demand.days} days")
-            check_output_folder(out or REPORTS_DIR / config.scenario.name)
+            folder = out or REPORTS_DIR / variant_folder(config.scenario.name, days, seed, bool(set_))
+            check_output_folder(folder)
             (run,) = run_scenarios(
                 [RunRequest(config, days=days, seed=seed, curve=curve)], workers, tell, done=done
             )
-            written = pages.write_scenario_page(run, out or REPORTS_DIR / config.scenario.name)
+            written = pages.write_scenario_page(run, folder)
             if as_json:
                 document = {
                     "files": [str(p) for p in written],

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from capacity.cli import app
+from capacity.cli.report_cmd import variant_folder
 from capacity.studies.runner import Task
 
 T = TypeVar("T")
@@ -34,6 +35,19 @@ def test_report_writes_a_page_and_its_figures(tmp_path: Path) -> None:
         assert f"]({name})" in page
     assert not (out / "capacity-curve.png").exists()
     assert str(out / "README.md") in result.stdout
+
+
+def test_a_variant_never_overwrites_the_shipped_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tried as a new user would: `report -s A --days 2` wrote into reports/A, over the shipped month."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["report", "-s", "A", "--days", "1", *SMALL, "--no-curve", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "reports" / "A-1-day-custom" / "README.md").is_file()
+    assert not (tmp_path / "reports" / "A").exists()
+    assert variant_folder("A", None, None, False) == "A"  # the scenario as shipped: its own page
+    assert variant_folder("A", 2, None, False) == "A-2-days"
+    assert variant_folder("B", None, 7, False) == "B-seed-7"
+    assert variant_folder("A", 5, 3, True) == "A-5-days-seed-3-custom"
 
 
 def test_report_needs_exactly_one_of_scenario_and_all() -> None:
