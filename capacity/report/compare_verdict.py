@@ -79,9 +79,12 @@ def comparison_verdict(result: ComparisonResult) -> str:
             if best
             else "none of them carries it within the target"
         )
-        sentences.append(
-            f"On {g.label}'s demand ({need:,.0f} interviews per interviewing day), " + "; ".join(parts) + f" — {tail}."
-        )
+        first = g.rows[0]
+        demand = f"{need:,.0f} interviews per interviewing day"
+        if round(need) != round(first.scenario_need_per_day):  # a slice of the horizon offers its own share
+            days = "day" if first.days == 1 else "days"
+            demand += f" in the {first.days} {days} simulated; {first.scenario_need_per_day:,.0f} over the scenario's"
+        sentences.append(f"On {g.label}'s demand ({demand}), " + "; ".join(parts) + f" — {tail}.")
         owned = [o for o in g.tco_options if o.kind == "owned_gpu"]
         if owned and g.tco is not None:
             own = owned[0]

@@ -51,7 +51,7 @@ from capacity.plan.tco import (
 from capacity.result import RunResult
 from capacity.studies.claims import CardCapacity, ClaimCheck, ClaimRun, ClaimStudy, KneeTask, Loader
 from capacity.studies.costs import reference_options
-from capacity.studies.demand import month_days, run_interviewing_days
+from capacity.studies.demand import month_days, need_per_interviewing_day, run_interviewing_days
 from capacity.studies.runner import SimTask, TasksDone, distinct_runs, run_tasks
 from capacity.studies.target import carries
 from capacity.workload.calendar import active_hours_per_day
@@ -117,6 +117,9 @@ class StrategyRow:
     group: str
     need_per_day: float
     """Interviews requested per interviewing day of the run."""
+    scenario_need_per_day: float
+    """The scenario's demand per interviewing day over its whole horizon (A: 50,000 ÷ 22 = 2,273):
+    a run of its first days offers a little more or less (the sessions starting in them)."""
     carried_per_day: float
     """Interviews completed or degraded per interviewing day of the run."""
     carried_share: float
@@ -441,6 +444,7 @@ def strategy_row(config: Configuration, result: RunResult, group: str) -> Strate
         description=sc.description,
         group=group,
         need_per_day=iv.requested / run_days_,
+        scenario_need_per_day=need_per_interviewing_day(config),
         carried_per_day=carried / run_days_,
         carried_share=iv.carried_share,
         failed_share=iv.failed / requested,

@@ -15,6 +15,7 @@ def _row(scenario: str, carried: float, usd_per_month: float) -> StrategyRow:
         description="",
         group="B",
         need_per_day=50_000.0,
+        scenario_need_per_day=50_000.0,
         carried_per_day=carried,
         carried_share=carried / 50_000,
         failed_share=0.0,
@@ -75,3 +76,17 @@ def test_the_page_says_what_the_break_even_months_answer() -> None:
     assert "own 3× RTX 4090 against Groq (paid): llama-3.1-8b-instant: breaks even in month 30 (30.0 months)" in page
     # against the rent, $180/month saved on $7,500: 41.7 months, past the 36-month horizon
     assert "own 3× RTX 4090 against rent 3× RTX 4090: does not break even in 36 months (41.7 months)" in page
+
+
+def test_a_slice_of_a_monthly_demand_names_both_its_own_need_and_the_scenarios() -> None:
+    """Tried as a new user would: the need read 2,273 in `plan`, 2,264 in `compare` and 2,260 on the
+    curve, unexplained; a comparison's 5-day slice offers its own share, and now says so."""
+    from dataclasses import replace
+
+    result = _result(())
+    (group,) = result.groups
+    sliced = tuple(replace(r, need_per_day=2_264.0, scenario_need_per_day=50_000 / 22, days=5) for r in group.rows)
+    text = comparison_verdict(replace(result, groups=(replace(group, rows=sliced),)))
+    assert "(2,264 interviews per interviewing day in the 5 days simulated; 2,273 over the scenario's)" in text
+    whole = comparison_verdict(result)  # a daily demand's one day is its whole horizon: one figure
+    assert "(50,000 interviews per interviewing day)" in whole and "simulated" not in whole

@@ -127,7 +127,8 @@ def test_a_page_without_any_cost_says_so_and_draws_no_empty_figure(
 def _row(name: str, carried: float, usd_per_month: float, upfront: float = 0.0) -> StrategyRow:
     per_month = carried * 22
     return StrategyRow(
-        scenario=name, description=name, group="D", need_per_day=2_000.0, carried_per_day=carried,
+        scenario=name, description=name, group="D", need_per_day=2_000.0, scenario_need_per_day=2_000.0,
+        carried_per_day=carried,
         carried_share=carried / 2_000.0, failed_share=1 - carried / 2_000.0, degraded_share=0.0,
         unfinished_share=0.0, p50_turn_latency_s=1.2, p95_turn_latency_s=2.5, p95_ttft_s=0.6,
         sla_p95_turn_latency_s=3.0, carries=carried >= 1_980, binds="nothing", hardware="–", upfront_usd=upfront,

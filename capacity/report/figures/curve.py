@@ -30,7 +30,7 @@ def demand_label(curve: CapacityCurve, need_per_day: float | None = None) -> str
         return f"the scenario's need: {offered} interviews/day (scale 1)"
     return (
         f"scale 1, the scenario's own demand: {offered} offered/day on these {curve.days}-day runs; "
-        f"its need: {need_per_day:,.0f}/day over the whole scenario"
+        f"its need: {need_per_day:,.0f} per calendar day over the whole scenario"
     )
 
 
