@@ -267,7 +267,13 @@ def render_fleet(fleet: FleetSize, cost: PoolCost | None, catalog: GpuCatalog, c
                 if cost.purchase_usd
                 else f"\nCost: ${cost.usd_per_month:,.0f}/month rented"
             )
-            body.append(f" (${cost.usd_per_month:,.0f}/month amortised).")
+            if cost.purchase_usd:  # rent is already a month's cost
+                body.append(
+                    f" (${cost.usd_per_month:,.0f}/month with the purchase amortised over "
+                    f"{pool.amortisation_months} months)."
+                )
+            else:
+                body.append(".")
     body.append(
         f"\nRoofline bound: at least {fleet.roofline_servers} server(s); {len(fleet.probes) + 1} "
         f"simulations, {fleet.wall_time_s:,.0f} s of simulation in all "

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from capacity.cli import app
+from capacity.cli.common import load
 from capacity.cli.size_cmd import parse_duration
 from capacity.errors import UsageError
 
@@ -119,3 +120,12 @@ def test_durations() -> None:
     assert parse_duration("off", "--x") is None
     with pytest.raises(UsageError):
         parse_duration("0s", "--x")
+
+
+def test_an_owned_fleets_monthly_cost_says_over_how_many_months_it_is_amortised() -> None:
+    """Tried as a new user would: "$118/month amortised" did not say over how long."""
+    result = runner.invoke(app, ["size", "-s", "B-gpu", *TINY, "--precision", "int8"])
+    assert result.exit_code == 0, result.output
+    months = load("B-gpu", None, None).scenario.gpu_pools[0].amortisation_months
+    text = " ".join(result.output.split())  # the console wraps lines
+    assert f"/month with the purchase amortised over {months} months)" in text
