@@ -33,7 +33,7 @@ from capacity.report.figures.latency import latency_figure
 from capacity.report.figures.quota import quota_figure
 from capacity.report.figures.requests import requests_figure
 from capacity.report.run_tables import turn_counts
-from capacity.report.verdict import Verdict, clock, judge
+from capacity.report.verdict import Verdict, alternatives, clock, judge
 from capacity.result import RunResult
 from capacity.studies.costs import list_prices
 from capacity.studies.demand import runs_per_month
@@ -139,7 +139,8 @@ def _verdict_section(run: ScenarioRun) -> str:
         + md.bullets(md.esc(f) for f in v.findings)
     )
     if v.options:
-        out += "\n**To close the gap:**\n\n" + md.bullets(md.esc(o) for o in v.options)
+        how = alternatives(len(v.options))
+        out += f"\n**To close the gap** ({how}):\n\n" + md.bullets(md.esc(o) for o in v.options)
     word = "carries" if t.carries_need else "falls short of"
     out += (
         f"\nThe static plan (`capacity plan --scenario {run.config.scenario.name}`) {word} the need: "

@@ -12,7 +12,7 @@ from rich.table import Table
 from capacity import ENGINE
 from capacity.report.fit import fitted
 from capacity.report.lever_tables import run_levers_text
-from capacity.report.verdict import Verdict, clock
+from capacity.report.verdict import Verdict, alternatives, clock
 from capacity.result import RequestCounts, RunResult
 from capacity.studies.replications import Interval
 from capacity.studies.target import CARRIED_SHARE
@@ -239,7 +239,8 @@ def render_run(
             f"[bold]{verdict.headline}[/bold]",
             *[f"• {f}" for f in verdict.findings],
             *(
-                [""] + ["[bold]To close the gap:[/bold]"] + [f"• {o}" for o in verdict.options]
+                ["", f"[bold]To close the gap[/bold] ({alternatives(len(verdict.options))}):"]
+                + [f"• {o}" for o in verdict.options]
                 if verdict.options
                 else []
             ),

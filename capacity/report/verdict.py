@@ -211,6 +211,12 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
     return Verdict(carried_all, headline, findings, [] if carried_all else _options(result, config, plan))
 
 
+def alternatives(options: int) -> str:
+    """How the verdict's ``options`` ways to close the gap combine, in words: each is sized to close
+    the whole shortfall on its own (by the static plan's arithmetic), so they are alternatives."""
+    return "any one of these alone, by the plan's arithmetic" if options > 1 else "by the plan's arithmetic"
+
+
 def _options(result: RunResult, config: Configuration, plan: PlanResult | None) -> list[str]:
     """What would close the gap, per interviewing day."""
     shortfall = (result.interviews.requested - result.interviews.carried) / run_interviewing_days(config, result.days)

@@ -78,3 +78,16 @@ def test_advice_to_add_free_accounts_names_their_terms_or_says_they_are_unknown(
     assert "terms on several free accounts are not in our sources" in samba
     assert "credit is one-time" in samba
     assert not any(" 1 more " in o and "accounts at" in o for o in options)  # one account, not "1 more … accounts"
+
+
+def test_the_ways_to_close_the_gap_are_said_to_be_alternatives(week: Path) -> None:
+    """Tried as a new user would: three options under "To close the gap" read as steps to take together,
+    though each is sized to close the whole shortfall on its own."""
+    from typer.testing import CliRunner
+
+    from capacity.cli import app
+
+    result = CliRunner().invoke(app, ["simulate", "-s", str(week), "--no-progress"])
+    assert result.exit_code == 0, result.output  # falling short is an answer; only an explicit gate exits 1
+    assert "• Send the shortfall" in result.output  # options to read
+    assert "To close the gap (any one of these alone, by the plan's arithmetic):" in " ".join(result.output.split())
