@@ -235,7 +235,7 @@ def _curve_section(run: ScenarioRun) -> str:
         out += f"**Even the smallest load of the sweep is not carried at {SHARE}.**\n\n"
     rows = [
         (
-            f"{p.scale:g}",
+            f"{p.scale:.2f}",
             f"{p.offered_per_day:,.0f}",
             f"{p.carried_per_day:,.0f}",
             md.pct(p.carried_share),
