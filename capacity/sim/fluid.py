@@ -60,6 +60,7 @@ from capacity.policy.windows import RollingWindow
 from capacity.result import RunResult
 from capacity.sim.fluid_quota import (
     MEASURES,
+    CoolDowns,
     DestinationCosts,
     FloatArray,
     IntArray,
@@ -139,6 +140,7 @@ class FluidSimulation:
         self.max_retries = routing.max_retries
         self.backoff = (routing.backoff_base_s, routing.backoff_max_s)
         self.gap_s = sc.candidates.gap_between_interviews_s
+        self.cool = CoolDowns(len(self.destinations), routing.cooldown_s)
         self.ttl_s = sc.cache.ttl_s
 
         # one row per session: where it is in its script, and since when
@@ -149,6 +151,7 @@ class FluidSimulation:
         self.need_s = sessions.start_s.astype(float).copy()  # when the due turn was needed, s
         self.attempt = np.zeros(n, dtype=np.int64)
         self.waited = np.zeros(n, dtype=bool)  # the due turn waited for quota: sent when admitted
+        self.fails = np.zeros(n, dtype=bool)  # the due turn's call, once admitted, fails
         self.ready_s = self.need_s.copy()  # when the due turn may be sent: its need, or its retry after a backoff, s
         self.due_s = self.need_s + self.deadline_s  # when the due turn's deadline passes, s
         self._floor = 0  # the earliest minute new work may be filed under
@@ -217,10 +220,12 @@ class FluidSimulation:
                 quota.limits_in_force(now)
                 turns = self.turn[line]
                 fits = self.req_in[line, turns] <= costs.max_input
-                if not fits.any():
-                    continue
                 if not fits.all():
                     self.recorder.over_input_cap(now, dest)
+                # a destination cooling down after a failed call is passed over by what arrives meanwhile
+                fits &= ~self.cool.cooling(dest.index, self._instants(now, line))
+                if not fits.any():
+                    continue
                 candidates, others = line[fits], line[~fits]
                 taken, line = self._admit(now, costs, candidates, queued)
                 if len(taken):
@@ -248,16 +253,33 @@ class FluidSimulation:
         turns = self.turn[line]
         amounts, used = costs.charges(turns, *costs.sizes(turns, self.req_in[line, turns], self.req_out[line, turns]))
         end = now + MINUTE_S * (1 - 1e-9)
-        times = np.full(len(line), end) if queued else np.clip(self.ready_s[line], now, end)
+        instants = self._instants(now, line)
+        times = np.full(len(line), end) if queued else instants
         left = np.arange(len(line))
         picked: list[IntArray] = []
         service = costs.mean_service_s
         offered = None if queued else self.offered
+        rate = costs.failure_rate(now)
+        index = costs.dest.index
+
+        def veto(selected: IntArray) -> IntArray:
+            """Draw which admitted calls fail; a failure pauses the destination (:class:`CoolDowns`)
+            and the requests admitted in the pause go on to the next destination instead."""
+            at = instants[left[selected]]
+            fails = self.failures.random(len(selected)) < rate if rate > 0 else np.zeros(len(selected), dtype=bool)
+            keep = np.ones(len(selected), dtype=bool)
+            for i in np.flatnonzero(fails).tolist():
+                failed_at = float(at[i]) + costs.ttft_s
+                if keep[i] and self.cool.fail(index, failed_at):
+                    keep &= ~((at >= failed_at) & (at < failed_at + self.cool.seconds))
+            self.fails[line[left[selected[keep]]]] = fails[keep]
+            return selected[keep]
+
         for account in quota.accounts:
             if not len(left):
                 break
             selected, charged = admit_account(
-                account, now, times[left], amounts[:, left], used[:, left], service, self.recorder, offered
+                account, now, times[left], amounts[:, left], used[:, left], service, self.recorder, offered, veto
             )
             if not len(selected):
                 continue
@@ -283,6 +305,11 @@ class FluidSimulation:
         taken = np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
         return line[taken], line[left]
 
+    def _instants(self, now: float, rows: IntArray) -> FloatArray:
+        """The instant each of ``rows`` is tried (and sent) in the step from ``now``: its need, or the
+        end of its backoff, within the step (a turn that waited since an earlier step: at its start)."""
+        return np.clip(self.ready_s[rows], now, now + MINUTE_S * (1 - 1e-9))
+
     @staticmethod
     def _full_until(now: float, costs: DestinationCosts) -> float:
         """The earliest run time any account of a destination that admitted nothing may take its
@@ -301,6 +328,7 @@ class FluidSimulation:
         """Everything due in ``minute``: new interviews, templates, cache hits, admissions."""
         rec = self.recorder
         now = minute * MINUTE_S
+        self.cool.forget(now)
         # a turn that followed the previous one at once, within the minute stepped before, is met only
         # now: it is sent now at the earliest, and its deadline runs from now
         late = rows[(self.ready_s[rows] < now) & ~self.waited[rows] & (self.attempt[rows] == 0)]
@@ -373,8 +401,7 @@ class FluidSimulation:
         for hour, count in zip(*np.unique(hours, return_counts=True), strict=True):
             tally.hourly[int(hour)] += int(count)
         rec.calls.values[min(int(now // MINUTE_S), len(rec.calls.values) - 1)] += n
-        rate = costs.failure_rate(now)
-        failed = self.failures.random(n) < rate if rate > 0 else np.zeros(n, dtype=bool)
+        failed = self.fails[rows]
         turns = self.turn[rows]
         ok, ok_turns = rows[~failed], turns[~failed]
         tokens_in = self.req_in[ok, ok_turns]

@@ -15,6 +15,7 @@ are full), and the quota-wait queue then takes what they free in the rest of the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -207,6 +208,7 @@ def admit_account(
     service_s: float,
     recorder: Recorder,
     offered: dict[int, tuple[float, float, float]] | None,
+    veto: Callable[[IntArray], IntArray] | None = None,
 ) -> tuple[IntArray, FloatArray]:
     """Which of a line of requests one account admits in the step that starts at ``now``: the
     requests are tried at ``times`` (s, each request's instant within the step, non-decreasing),
@@ -227,7 +229,11 @@ def admit_account(
     (a slot: for the mean service time ``service_s``). ``offered`` keeps, per window or slot id,
     the requests offered to and admitted by it in the step, so the loss is that of the whole
     minute; turns that wait for quota (``offered`` None: the quota-wait queue) lose nothing to it.
-    Windows of a minute count what requests use too (a call ends within seconds)."""
+    Windows of a minute count what requests use too (a call ends within seconds).
+
+    ``veto``, if given, is shown the positions the windows admit (ascending) and returns those that
+    stay admitted (a subset: the others go on to the next destination, as a destination cooling
+    down after a failed call sends them); only those are counted as taken."""
     windows = account.windows
     n = amounts.shape[1]
     rows = [MEASURES.index(w.measure) for w in windows]
@@ -261,6 +267,9 @@ def admit_account(
         selected, count = np.arange(n), n
     else:
         selected, count = _admit_in_order(windows, now, times, charge, base, followed, cap, capper, recorder)
+    if veto is not None and count:
+        selected = veto(selected)
+        count = len(selected)
     keys = [w.id for w in windows if (short_length_s(w) or MINUTE_S) < MINUTE_S]
     if concurrency is not None:
         keys.append(concurrency.id)
@@ -336,3 +345,40 @@ def erlang_allowance(
     offered[key] = (now, asked, taken)
     carried = asked * (1.0 - erlang_b(servers, asked * hold_s / MINUTE_S))
     return max(0, round(carried - taken))
+
+
+class CoolDowns:
+    """The stretches of run time in which each destination takes no traffic because a call to it
+    just failed: the exact router's cool-down (``routing.cooldown_s``), which sends what arrives
+    meanwhile to the next destination — unless every other destination is cooling down at that
+    instant (then there is nowhere better to go, and the failed one is not paused)."""
+
+    def __init__(self, destinations: int, seconds: float) -> None:
+        self.seconds = seconds
+        self.spans: list[list[tuple[float, float]]] = [[] for _ in range(destinations)]
+        """Per destination, its cool-downs (start, end), s, in the order they began."""
+
+    def cooling(self, index: int, times: FloatArray) -> NDArray[np.bool_]:
+        """Whether destination ``index`` is cooling down at each of ``times`` (s)."""
+        mask = np.zeros(len(times), dtype=bool)
+        for start, end in self.spans[index]:
+            mask |= (times >= start) & (times < end)
+        return mask
+
+    def fail(self, index: int, at: float) -> bool:
+        """A call to destination ``index`` failed at run time ``at`` (s): pause it for ``seconds`` unless
+        every other destination is paused then. Returns whether it was paused."""
+        if self.seconds <= 0:
+            return False
+        if not any(
+            not any(start <= at < end for start, end in spans) for j, spans in enumerate(self.spans) if j != index
+        ):
+            return False
+        self.spans[index].append((at, at + self.seconds))
+        return True
+
+    def forget(self, now: float) -> None:
+        """Drop the cool-downs over by run time ``now`` (s)."""
+        for spans in self.spans:
+            if spans and spans[0][1] <= now:
+                spans[:] = [s for s in spans if s[1] > now]
