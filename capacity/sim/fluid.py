@@ -21,12 +21,19 @@ but moves time in steps of one minute and admits each minute's requests *togethe
   engine, under a token budget that refills by a few hundred tokens a minute only the smallest
   requests get through, and the rest go on to the next destination. A window of under a minute
   (per second) and a concurrency slot turn over many times within the step: they admit the
-  share of the minute's arrivals that Erlang's loss formula gives; the turns left over wait in
-  the quota-wait queue and take what the windows free by the end of the minute;
+  share of the minute's arrivals that Erlang's loss formula gives; windows of a minute or less
+  check the reservation (input + ``max_tokens``) and keep what the call uses; the turns left over
+  wait in the quota-wait queue and take what the windows free by the end of the minute (sent
+  halfway between their arrival and the earlier of their deadline and the minute's end);
+* while a window refuses, a minute may be met in ``parts`` passes over its successive parts, so
+  that a turn that follows another at once is met in the part it falls in (or the next one)
+  rather than at the next minute; the windows are charged as the step ends, each pass's
+  admissions checked against those of the passes before it at every later instant;
 * a turn refused everywhere waits for the next minute's step while its deadline allows
   (``on_exhausted: queue``), or degrades or fails as ``routing.on_exhausted`` and
   ``routing.on_deadline`` say; a call fails with the provider's error rate (every call during a
-  scheduled outage) and is retried with backoff while attempts and the deadline allow;
+  scheduled outage) and is retried with backoff while attempts and the deadline allow; a failed
+  call pauses its destination for ``routing.cooldown_s`` (:mod:`capacity.sim.fluid_cooldown`);
 * a call takes the destination's mean TTFT + its output tokens ÷ the mean decode speed; the
   response cache keeps a candidate's resume analysis for ``cache.ttl_s``.
 
@@ -34,12 +41,12 @@ What it cannot model, and so leaves empty rather than invent: turn latency, TTFT
 distributions (their :class:`~capacity.result.Quantiles` have ``count`` 0; interview durations
 are kept, from the drawn think times, mean service times and whole-minute waits), latency-driven
 or headroom routing, GPU pools, router replicas on local ledgers, gated admission,
-catalogue caches, provider prompt caching (the whole prompt is charged and priced) and
-cool-downs after errors. Such a scenario is refused with a :class:`~capacity.errors.UsageError`
-naming the setting. Where it errs: a turn that follows the previous one at once (no candidate
-speaking between them) and falls in the minute being stepped is met only at the next step's start,
-up to a minute late and together with the others (its deadline runs from then: it has not waited
-yet); and a turn waits for quota in whole minutes.
+catalogue caches and provider prompt caching (the whole prompt is charged and priced). Such a
+scenario is refused with a :class:`~capacity.errors.UsageError` naming the setting. Where it errs:
+a turn that follows the previous one at once (no candidate speaking between them) and falls in the
+part of the minute being met is met only as the next part (with one part: the next step) starts,
+late and together with the others (its deadline runs from then: it has not waited yet); and a turn
+waits for quota in whole minutes.
 Agreement with the exact engine is a test (``tests/sim/test_fluid.py``) and a benchmark
 (``bench/fluid_vs_exact.py``).
 """
@@ -55,7 +62,6 @@ from capacity.config.loader import Configuration
 from capacity.errors import UsageError
 from capacity.metrics.recorder import Recorder
 from capacity.policy.build import build_core, seed_streams
-from capacity.policy.router import Destination
 from capacity.policy.windows import QuotaWindow
 from capacity.result import RunResult
 from capacity.sim.fluid_cooldown import CoolDowns
@@ -68,6 +74,7 @@ from capacity.sim.fluid_quota import (
     admit_account,
     charge_logs,
     earliest_fit,
+    strategy_order,
     unsupported,
 )
 from capacity.sim.model import DRAIN_S, ProgressCallback
@@ -197,31 +204,15 @@ class FluidSimulation:
         for chunk, m in zip(np.split(rows, edges), minutes[np.concatenate(([0], edges))], strict=True):
             self.buckets.setdefault(int(m), []).append(chunk)
 
-    def _order(self, now: float, n: int) -> list[tuple[list[Destination], slice]]:
-        """The routing strategy's order for a line of ``n`` requests, as (order, part of the line)."""
-        dests = self.destinations
-        strategy = self.config.scenario.routing.strategy
-        if strategy == "weighted" and n:
-            # the first choice is drawn by weight: each destination leads its share of the line
-            shares = np.floor(np.cumsum(self.weights / self.weights.sum()) * n + 0.5).astype(int)
-            parts, lo = [], 0
-            for i, hi in enumerate(shares):
-                if hi > lo:
-                    parts.append(([dests[i], *dests[:i], *dests[i + 1:]], slice(lo, int(hi))))
-                lo = max(lo, int(hi))
-            return parts
-        if strategy == "cost_aware":
-            mean_in, mean_out = float(self.tokens_in.mean()), float(self.tokens_out.mean())
-            return [(sorted(dests, key=lambda d: d.price_usd(mean_in, mean_out)), slice(0, n))]
-        return [(dests, slice(0, n))]
-
     def _route(self, now: float, rows: IntArray, queued: bool = False) -> tuple[list[tuple[int, IntArray]], IntArray]:
         """Admit the FIFO line ``rows`` (sessions whose due turn needs a model) on the destinations
         (``queued``: turns waiting in the quota-wait queue, which lose nothing to short windows);
         returns the admitted rows per destination index and the rows refused everywhere."""
         admitted: list[tuple[int, IntArray]] = []
         refused: list[IntArray] = []
-        for order, part in self._order(now, len(rows)):
+        strategy = self.config.scenario.routing.strategy
+        for order, part in strategy_order(strategy, self.destinations, self.weights, self.tokens_in, self.tokens_out,
+                                          len(rows)):
             line = rows[part]
             for dest in order:
                 if not len(line):

@@ -69,6 +69,28 @@ def unsupported(config: Configuration) -> str | None:
     return None
 
 
+def strategy_order(
+    strategy: str, dests: list[Destination], weights: FloatArray, tokens_in: FloatArray, tokens_out: FloatArray,
+    n: int,
+) -> list[tuple[list[Destination], slice]]:
+    """The routing ``strategy``'s order of ``dests`` for a line of ``n`` requests, as (order, part of
+    the line): ``weighted`` draws the first choice by ``weights`` (each destination leads its share
+    of the line), ``cost_aware`` orders by the price of a request of the script's mean tokens
+    (``tokens_in``, ``tokens_out``: per turn), ``fill_first`` keeps the configured order."""
+    if strategy == "weighted" and n:
+        shares = np.floor(np.cumsum(weights / weights.sum()) * n + 0.5).astype(int)
+        parts, lo = [], 0
+        for i, hi in enumerate(shares):
+            if hi > lo:
+                parts.append(([dests[i], *dests[:i], *dests[i + 1:]], slice(lo, int(hi))))
+            lo = max(lo, int(hi))
+        return parts
+    if strategy == "cost_aware":
+        mean_in, mean_out = float(tokens_in.mean()), float(tokens_out.mean())
+        return [(sorted(dests, key=lambda d: d.price_usd(mean_in, mean_out)), slice(0, n))]
+    return [(dests, slice(0, n))]
+
+
 class DestinationCosts:
     """One destination's charges in each window measure, price and service time: per turn of the
     script at its expected tokens, and their slopes per token, so that a request of other sizes
