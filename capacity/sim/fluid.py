@@ -21,12 +21,19 @@ but moves time in steps of one minute and admits each minute's requests *togethe
   engine, under a token budget that refills by a few hundred tokens a minute only the smallest
   requests get through, and the rest go on to the next destination. A window of under a minute
   (per second) and a concurrency slot turn over many times within the step: they admit the
-  share of the minute's arrivals that Erlang's loss formula gives; the turns left over wait in
-  the quota-wait queue and take what the windows free by the end of the minute;
+  share of the minute's arrivals that Erlang's loss formula gives; windows of a minute or less
+  check the reservation (input + ``max_tokens``) and keep what the call uses; the turns left over
+  wait in the quota-wait queue and take what the windows free by the end of the minute (sent
+  halfway between their arrival and the earlier of their deadline and the minute's end);
+* while a window refuses, a minute may be met in ``parts`` passes over its successive parts, so
+  that a turn that follows another at once is met in the part it falls in (or the next one)
+  rather than at the next minute; the windows are charged as the step ends, each pass's
+  admissions checked against those of the passes before it at every later instant;
 * a turn refused everywhere waits for the next minute's step while its deadline allows
   (``on_exhausted: queue``), or degrades or fails as ``routing.on_exhausted`` and
   ``routing.on_deadline`` say; a call fails with the provider's error rate (every call during a
-  scheduled outage) and is retried with backoff while attempts and the deadline allow;
+  scheduled outage) and is retried with backoff while attempts and the deadline allow; a failed
+  call pauses its destination for ``routing.cooldown_s`` (:mod:`capacity.sim.fluid_cooldown`);
 * a call takes the destination's mean TTFT + its output tokens ÷ the mean decode speed; the
   response cache keeps a candidate's resume analysis for ``cache.ttl_s``.
 
@@ -34,12 +41,12 @@ What it cannot model, and so leaves empty rather than invent: turn latency, TTFT
 distributions (their :class:`~capacity.result.Quantiles` have ``count`` 0; interview durations
 are kept, from the drawn think times, mean service times and whole-minute waits), latency-driven
 or headroom routing, GPU pools, router replicas on local ledgers, gated admission,
-catalogue caches, provider prompt caching (the whole prompt is charged and priced) and
-cool-downs after errors. Such a scenario is refused with a :class:`~capacity.errors.UsageError`
-naming the setting. Where it errs: a turn that follows the previous one at once (no candidate
-speaking between them) and falls in the minute being stepped is met only at the next step's start,
-up to a minute late and together with the others (its deadline runs from then: it has not waited
-yet); and a turn waits for quota in whole minutes.
+catalogue caches and provider prompt caching (the whole prompt is charged and priced). Such a
+scenario is refused with a :class:`~capacity.errors.UsageError` naming the setting. Where it errs:
+a turn that follows the previous one at once (no candidate speaking between them) and falls in the
+part of the minute being met is met only as the next part (with one part: the next step) starts,
+late and together with the others (its deadline runs from then: it has not waited yet); and a turn
+waits for quota in whole minutes.
 Agreement with the exact engine is a test (``tests/sim/test_fluid.py``) and a benchmark
 (``bench/fluid_vs_exact.py``).
 """
@@ -55,16 +62,19 @@ from capacity.config.loader import Configuration
 from capacity.errors import UsageError
 from capacity.metrics.recorder import Recorder
 from capacity.policy.build import build_core, seed_streams
-from capacity.policy.destination import Destination
-from capacity.policy.windows import RollingWindow
+from capacity.policy.windows import QuotaWindow
 from capacity.result import RunResult
+from capacity.sim.fluid_cooldown import CoolDowns
 from capacity.sim.fluid_quota import (
     MEASURES,
     DestinationCosts,
     FloatArray,
     IntArray,
+    StepLog,
     admit_account,
-    short_length_s,
+    charge_logs,
+    earliest_fit,
+    strategy_order,
     unsupported,
 )
 from capacity.sim.model import DRAIN_S, ProgressCallback
@@ -75,7 +85,10 @@ from capacity.workload.calendar import days_spanned, need_interviews_per_day, pl
 class FluidSimulation:
     """One fluid run of one scenario: build with a configuration, then :meth:`run`.
 
-    Raises :class:`~capacity.errors.UsageError` for a scenario it does not model (:func:`unsupported`).
+    ``parts``: how many passes meet each minute while quotas bind, over its successive parts (1: the
+    whole minute at once; 6: ten-second parts, closer to the exact engine where quotas bind and about
+    three times slower; README, "Fluid mode"). Raises :class:`~capacity.errors.UsageError` for a
+    scenario it does not model (:func:`unsupported`) or ``parts`` under 1.
     """
 
     def __init__(
@@ -85,8 +98,12 @@ class FluidSimulation:
         seed: int | None = None,
         days: int | None = None,
         max_interviews: int | None = None,
+        parts: int = 1,
     ) -> None:
         why = unsupported(config)
+        if parts < 1:
+            raise UsageError(f"fluid mode: parts must be at least 1, not {parts}")
+        self.parts = parts
         if why is not None:
             raise UsageError(f"{config.scenario.name}: {why}")
         sc = config.scenario
@@ -139,6 +156,7 @@ class FluidSimulation:
         self.max_retries = routing.max_retries
         self.backoff = (routing.backoff_base_s, routing.backoff_max_s)
         self.gap_s = sc.candidates.gap_between_interviews_s
+        self.cool = CoolDowns(len(self.destinations), routing.cooldown_s)
         self.ttl_s = sc.cache.ttl_s
 
         # one row per session: where it is in its script, and since when
@@ -149,9 +167,12 @@ class FluidSimulation:
         self.need_s = sessions.start_s.astype(float).copy()  # when the due turn was needed, s
         self.attempt = np.zeros(n, dtype=np.int64)
         self.waited = np.zeros(n, dtype=bool)  # the due turn waited for quota: sent when admitted
+        self.fails = np.zeros(n, dtype=bool)  # the due turn's call, once admitted, fails
         self.ready_s = self.need_s.copy()  # when the due turn may be sent: its need, or its retry after a backoff, s
         self.due_s = self.need_s + self.deadline_s  # when the due turn's deadline passes, s
         self._floor = 0  # the earliest minute new work may be filed under
+        self._lo = 0.0  # the start of the part of the step being met, s
+        self._tight = True  # a window refused a request in the minute met last (or none was met yet)
         self.degraded = np.zeros(n, dtype=bool)
         self.interview_start_s = np.zeros(n)
         self.interview_tokens = np.zeros(n)
@@ -164,6 +185,8 @@ class FluidSimulation:
         self.buckets: dict[int, list[IntArray]] = {}
         self.queued = 0
         self.offered: dict[int, tuple[float, float, float]] = {}  # short windows' minute: offered, admitted
+        # what the passes of the step being run admitted on each window, charged to it as the step ends
+        self.held: dict[QuotaWindow, StepLog] = {}
         self._draw_tokens(np.arange(n, dtype=np.int64))
         self._schedule(np.arange(n, dtype=np.int64), self.need_s)
 
@@ -178,26 +201,8 @@ class FluidSimulation:
         order = np.argsort(minutes, kind="stable")
         rows, minutes = rows[order], minutes[order]
         edges = np.flatnonzero(np.diff(minutes)) + 1
-        for chunk, m in zip(np.split(rows, edges), minutes[np.r_[0, edges]], strict=True):
+        for chunk, m in zip(np.split(rows, edges), minutes[np.concatenate(([0], edges))], strict=True):
             self.buckets.setdefault(int(m), []).append(chunk)
-
-    def _order(self, now: float, n: int) -> list[tuple[list[Destination], slice]]:
-        """The routing strategy's order for a line of ``n`` requests, as (order, part of the line)."""
-        dests = self.destinations
-        strategy = self.config.scenario.routing.strategy
-        if strategy == "weighted" and n:
-            # the first choice is drawn by weight: each destination leads its share of the line
-            shares = np.floor(np.cumsum(self.weights / self.weights.sum()) * n + 0.5).astype(int)
-            parts, lo = [], 0
-            for i, hi in enumerate(shares):
-                if hi > lo:
-                    parts.append(([dests[i], *dests[:i], *dests[i + 1:]], slice(lo, int(hi))))
-                lo = max(lo, int(hi))
-            return parts
-        if strategy == "cost_aware":
-            mean_in, mean_out = float(self.tokens_in.mean()), float(self.tokens_out.mean())
-            return [(sorted(dests, key=lambda d: d.price_usd(mean_in, mean_out)), slice(0, n))]
-        return [(dests, slice(0, n))]
 
     def _route(self, now: float, rows: IntArray, queued: bool = False) -> tuple[list[tuple[int, IntArray]], IntArray]:
         """Admit the FIFO line ``rows`` (sessions whose due turn needs a model) on the destinations
@@ -205,24 +210,33 @@ class FluidSimulation:
         returns the admitted rows per destination index and the rows refused everywhere."""
         admitted: list[tuple[int, IntArray]] = []
         refused: list[IntArray] = []
-        for order, part in self._order(now, len(rows)):
+        strategy = self.config.scenario.routing.strategy
+        for order, part in strategy_order(strategy, self.destinations, self.weights, self.tokens_in, self.tokens_out,
+                                          len(rows)):
             line = rows[part]
             for dest in order:
                 if not len(line):
                     break
                 costs = self.costs[dest.index]
                 quota = costs.quota
-                if now >= quota.withdrawn_at_s or now < costs.full_until:
+                if now >= quota.withdrawn_at_s:
+                    continue
+                # no request fits before full_until: skip the destination if the whole line comes before it
+                if costs.full_until > now and (now + MINUTE_S if queued else self._instants(now, line).max()) \
+                        < costs.full_until:
                     continue
                 quota.limits_in_force(now)
                 turns = self.turn[line]
                 fits = self.req_in[line, turns] <= costs.max_input
-                if not fits.any():
-                    continue
                 if not fits.all():
                     self.recorder.over_input_cap(now, dest)
+                if not queued:  # a destination cooling down after a failed call: what arrives meanwhile passes over it
+                    fits &= ~self.cool.cooling(dest.index, self._instants(now, line))
+                if not fits.any():
+                    continue
                 candidates, others = line[fits], line[~fits]
                 taken, line = self._admit(now, costs, candidates, queued)
+                self._tight = self._tight or len(line) > 0
                 if len(taken):
                     admitted.append((dest.index, taken))
                 if len(others):  # what is left goes on to the next destination, in FIFO order
@@ -238,7 +252,7 @@ class FluidSimulation:
         need = self.need_s[rows]
         if queued:
             return rows[np.argsort(need, kind="stable")]
-        return rows[np.lexsort((need, np.maximum(self.ready_s[rows], now)))]
+        return rows[np.lexsort((need, np.maximum(self.ready_s[rows], self._lo)))]
 
     def _admit(self, now: float, costs: DestinationCosts, line: IntArray, queued: bool) -> tuple[IntArray, IntArray]:
         """Admit what each account has room for, account after account; returns the rows admitted
@@ -248,64 +262,64 @@ class FluidSimulation:
         turns = self.turn[line]
         amounts, used = costs.charges(turns, *costs.sizes(turns, self.req_in[line, turns], self.req_out[line, turns]))
         end = now + MINUTE_S * (1 - 1e-9)
-        times = np.full(len(line), end) if queued else np.clip(self.ready_s[line], now, end)
+        instants = self._instants(now, line)
+        times = np.full(len(line), end) if queued else instants
         left = np.arange(len(line))
         picked: list[IntArray] = []
         service = costs.mean_service_s
         offered = None if queued else self.offered
+        rate = costs.failure_rate(now)
+        index = costs.dest.index
+
+        def veto(selected: IntArray) -> IntArray:
+            """Draw which admitted calls fail (:meth:`CoolDowns.pass_over`: a failure pauses the destination)."""
+            fails = self.failures.random(len(selected)) < rate if rate > 0 else np.zeros(len(selected), dtype=bool)
+            keep = self.cool.pass_over(index, instants[left[selected]], fails, costs.ttft_s, queued)
+            self.fails[line[left[selected[keep]]]] = fails[keep]
+            return selected[keep]
+
         for account in quota.accounts:
             if not len(left):
                 break
             selected, charged = admit_account(
-                account, now, times[left], amounts[:, left], used[:, left], service, self.recorder, offered
+                account, now, times[left], amounts[:, left], used[:, left], service, self.recorder, offered, veto,
+                self.held, self.cool.open_share(index, now),
             )
             if not len(selected):
                 continue
             # a waiting turn is charged as the step starts (its instant is only a bound on the room it may use)
             at = (np.full(len(selected), now) if queued else times[left[selected]]).tolist()
             for w, window in enumerate(account.windows):
-                if isinstance(window, RollingWindow) and window.length_s <= MINUTE_S:
-                    # a rolling minute lets each charge go a minute after its own instant
-                    for t, amount in zip(at, charged[w].tolist(), strict=True):
-                        window.take(t, amount)
-                else:
-                    amount = float(charged[w].sum())
-                    handle = window.take(now, amount)
-                    if account.refundable:  # the reserved output tokens not generated come back at once
-                        spent = float(used[MEASURES.index(window.measure), left[selected]].sum())
-                        if amount - spent > 0:
-                            window.refund(now, handle, amount - spent)
-                self.recorder.window_used(now, window.id, window.used(now) / window.limit if window.limit else 1.0)
+                # the reserved output tokens not generated come back at once (a call ends within seconds)
+                net = np.minimum(charged[w], used[MEASURES.index(window.measure), left[selected]]) \
+                    if account.refundable else charged[w]
+                self.held[window].add(at, net.tolist())  # admit_account opened the window's log
             picked.append(left[selected])
             left = np.delete(left, selected)
-        if not picked and costs.cacheable_full:
-            costs.full_until = self._full_until(now, costs)
+        if not picked:
+            until = earliest_fit(now, costs)
+            # a dated limit change may make room from a day's start: known no further than this step's end
+            costs.full_until = until if costs.cacheable_full else min(until, now + MINUTE_S)
         taken = np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
         return line[taken], line[left]
 
-    @staticmethod
-    def _full_until(now: float, costs: DestinationCosts) -> float:
-        """The earliest run time any account of a destination that admitted nothing may take its
-        smallest request, by its windows longer than the step (``now`` if a shorter one refused)."""
-        earliest = math.inf
-        for account in costs.quota.accounts:
-            at = now
-            for window in account.windows:
-                if short_length_s(window) is None:
-                    at = max(at, window.free_at(now, float(costs.min_amount[MEASURES.index(window.measure)])))
-            earliest = min(earliest, at)
-        return earliest
+    def _instants(self, now: float, rows: IntArray) -> FloatArray:
+        """The instant each of ``rows`` is tried (and sent) in the step from ``now``: its need, or the
+        end of its backoff, within the step (a turn that waited since an earlier step: at its start)."""
+        return np.asarray(np.clip(self.ready_s[rows], max(now, self._lo), now + MINUTE_S * (1 - 1e-9)))
 
     # ------------------------------------------------------------------------------------
-    def _step(self, minute: int, rows: IntArray) -> None:
-        """Everything due in ``minute``: new interviews, templates, cache hits, admissions."""
+    def _step(self, minute: int, rows: IntArray) -> IntArray:
+        """One pass over work due in ``minute``: new interviews, templates, cache hits, admissions at each
+        turn's own instant; returns the turns no destination admitted (:meth:`_wait` serves them)."""
         rec = self.recorder
         now = minute * MINUTE_S
-        # a turn that followed the previous one at once, within the minute stepped before, is met only
-        # now: it is sent now at the earliest, and its deadline runs from now
-        late = rows[(self.ready_s[rows] < now) & ~self.waited[rows] & (self.attempt[rows] == 0)]
-        self.ready_s[late] = now
-        self.due_s[late] = now + self.deadline_s
+        # a turn that followed the previous one at once, within the part of the minute met before, is met
+        # only now: it is sent now at the earliest, and its deadline runs from now
+        lo = self._lo
+        late = rows[(self.ready_s[rows] < lo) & ~self.waited[rows] & (self.attempt[rows] == 0)]
+        self.ready_s[late] = lo
+        self.due_s[late] = self.ready_s[late] + self.deadline_s
         rows = rows[np.argsort(self.need_s[rows], kind="stable")]
         fresh = rows[~self.started[rows]]
         for r in fresh.tolist():  # a new interview begins
@@ -331,13 +345,24 @@ class FluidSimulation:
         self._advance(looked[hit], self.need_s[looked[hit]])
         rows = self._in_order(np.setdiff1d(rows, looked[hit], assume_unique=True), now, False)
         admitted, refused = self._route(now, rows)
-        if self.on_exhausted == "queue" and len(refused):
-            # refused everywhere: they wait, and take what the short windows free in the rest of the minute
-            more, refused = self._route(now, refused, queued=True)
-            admitted += more
         for index, taken in admitted:
             self._send(now, self.costs[index], taken)
-        self._refused(now, refused)
+        return refused
+
+    def _wait(self, minute: int, rows: IntArray) -> None:
+        """Turns refused everywhere in ``minute``'s passes (FIFO): they wait, and take what the windows
+        free by the end of the minute; the rest wait for the next step, degrade or fail."""
+        now = minute * MINUTE_S
+        if self.on_exhausted == "queue" and len(rows):
+            admitted, rows = self._route(now, rows, queued=True)
+            end = now + MINUTE_S
+            for index, taken in admitted:
+                # served from the queue as the windows free, at an instant not followed: taken halfway between
+                # the turn's arrival and the earlier of its deadline and the minute's end
+                ready = np.maximum(self.ready_s[taken], now)
+                self.ready_s[taken] = ready + (np.minimum(self.due_s[taken], end) - ready) / 2
+                self._send(now, self.costs[index], taken)
+        self._refused(now, rows)
 
     def _draw_tokens(self, rows: IntArray) -> None:
         """Draw the next interview of sessions ``rows``: each turn's output (capped at its
@@ -373,8 +398,7 @@ class FluidSimulation:
         for hour, count in zip(*np.unique(hours, return_counts=True), strict=True):
             tally.hourly[int(hour)] += int(count)
         rec.calls.values[min(int(now // MINUTE_S), len(rec.calls.values) - 1)] += n
-        rate = costs.failure_rate(now)
-        failed = self.failures.random(n) < rate if rate > 0 else np.zeros(n, dtype=bool)
+        failed = self.fails[rows]
         turns = self.turn[rows]
         ok, ok_turns = rows[~failed], turns[~failed]
         tokens_in = self.req_in[ok, ok_turns]
@@ -409,14 +433,13 @@ class FluidSimulation:
     def _refused(self, now: float, rows: IntArray) -> None:
         """Turns no destination admitted this minute: wait for the next step, degrade or fail."""
         if not len(rows):
-            self.recorder.queued.set(now, 0)
             return
         nxt = now + MINUTE_S
         if self.on_exhausted == "queue":
             wait = self.due_s[rows] >= nxt
             self.waited[rows[wait]] = True
             self._schedule(rows[wait], np.full(int(wait.sum()), nxt))
-            self.recorder.queued.set(now, int(wait.sum()))
+            self.recorder.queued.add(now, int(wait.sum()))
             late = rows[~wait]
             self._give_up(late, self.due_s[late], self.past_deadline)
             return
@@ -486,6 +509,40 @@ class FluidSimulation:
         self._draw_tokens(more)
         self._schedule(more, at_more)
 
+    def _minute(self, minute: int) -> None:
+        """The step of ``minute``, met in ``parts`` passes over its successive parts: each pass meets
+        the work due by its part's end, each turn at its own instant; a turn that follows another at once
+        (or a retry) and falls in a later part of the minute is met in that part, one falling in the part
+        being met is met as the next part starts (in the last part: as the next step starts). Then the
+        turns refused everywhere wait (FIFO) for what the windows free by the minute's end."""
+        now = minute * MINUTE_S
+        self.cool.forget(now)
+        refused: list[IntArray] = []
+        pool: list[IntArray] = []
+        # where no window refused anything in the minute before, the order of a minute's requests changes
+        # nothing: it is met in one pass
+        parts = self.parts if self._tight else 1
+        self._tight = False
+        for part in range(parts):
+            last = part == parts - 1
+            self._lo = now + part * MINUTE_S / parts
+            self._floor = minute + 1 if last else minute  # where the work this pass gives rise to is filed
+            pool += self.buckets.pop(minute, [])
+            if not pool:
+                continue
+            rows = np.concatenate(pool) if len(pool) > 1 else pool[0]
+            if last:
+                due, pool = rows, []
+            else:
+                early = self.ready_s[rows] < self._lo + MINUTE_S / parts
+                due, pool = rows[early], [rows[~early]]
+            if len(due):
+                refused.append(self._step(minute, due))
+        if refused:
+            waiting = np.concatenate(refused)
+            self._wait(minute, waiting[np.argsort(self.need_s[waiting], kind="stable")])
+        charge_logs(self.held, now, self.recorder)
+
     # ------------------------------------------------------------------------------------
     def run(self, progress: ProgressCallback | None = None) -> RunResult:
         """Step minute by minute until every interview has ended or the horizon (demand days + a drain day)."""
@@ -498,9 +555,7 @@ class FluidSimulation:
             minute = min(self.buckets)
             if minute >= last_minute:
                 break
-            chunks = self.buckets.pop(minute)
-            self._floor = minute + 1
-            self._step(minute, np.concatenate(chunks) if len(chunks) > 1 else chunks[0])
+            self._minute(minute)
             if progress is not None and minute * MINUTE_S - reported >= HOUR_S:
                 reported = minute * MINUTE_S
                 progress(reported, self.end_s)
@@ -534,6 +589,8 @@ def simulate_fluid(
     days: int | None = None,
     max_interviews: int | None = None,
     progress: ProgressCallback | None = None,
+    parts: int = 1,
 ) -> RunResult:
-    """One fluid run of ``config`` (:class:`FluidSimulation`); raises UsageError for a scenario it does not model."""
-    return FluidSimulation(config, seed=seed, days=days, max_interviews=max_interviews).run(progress)
+    """One fluid run of ``config`` (:class:`FluidSimulation`, each minute met in ``parts`` passes); raises
+    UsageError for a scenario it does not model or ``parts`` under 1."""
+    return FluidSimulation(config, seed=seed, days=days, max_interviews=max_interviews, parts=parts).run(progress)

@@ -15,6 +15,7 @@ are full), and the quota-wait queue then takes what they free in the rest of the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +30,7 @@ from capacity.units import MINUTE_S, Measure
 from capacity.workload.distributions import sampler
 
 EPS = 1e-9
+_ZERO, _INF = np.zeros(1), np.full(1, math.inf)
 """The quota windows' own tolerance on a limit (relative)."""
 MEASURES = (
     Measure.REQUESTS, Measure.TOKENS, Measure.NEURONS, Measure.USD, Measure.INPUT_TOKENS, Measure.OUTPUT_TOKENS
@@ -65,6 +67,28 @@ def unsupported(config: Configuration) -> str | None:
     if routing.session_affinity:
         return "session affinity (prompt caching) is not modelled in fluid mode; use --fidelity exact"
     return None
+
+
+def strategy_order(
+    strategy: str, dests: list[Destination], weights: FloatArray, tokens_in: FloatArray, tokens_out: FloatArray,
+    n: int,
+) -> list[tuple[list[Destination], slice]]:
+    """The routing ``strategy``'s order of ``dests`` for a line of ``n`` requests, as (order, part of
+    the line): ``weighted`` draws the first choice by ``weights`` (each destination leads its share
+    of the line), ``cost_aware`` orders by the price of a request of the script's mean tokens
+    (``tokens_in``, ``tokens_out``: per turn), ``fill_first`` keeps the configured order."""
+    if strategy == "weighted" and n:
+        shares = np.floor(np.cumsum(weights / weights.sum()) * n + 0.5).astype(int)
+        parts, lo = [], 0
+        for i, hi in enumerate(shares):
+            if hi > lo:
+                parts.append(([dests[i], *dests[:i], *dests[i + 1:]], slice(lo, int(hi))))
+            lo = max(lo, int(hi))
+        return parts
+    if strategy == "cost_aware":
+        mean_in, mean_out = float(tokens_in.mean()), float(tokens_out.mean())
+        return [(sorted(dests, key=lambda d: d.price_usd(mean_in, mean_out)), slice(0, n))]
+    return [(dests, slice(0, n))]
 
 
 class DestinationCosts:
@@ -182,20 +206,69 @@ def room_growth(window: QuotaWindow, now: float, times: FloatArray) -> FloatArra
     to its capacity, a rolling window of a minute lets go of the charges older than its length, a
     fixed window empties at its reset. A longer rolling window is charged once a step, at the
     step's start, so its charges leave only at step boundaries: it grows by nothing within one."""
-    used = window.used(now)
-    if isinstance(window, TokenBucket):
-        return np.minimum(used, window.rate * (times - now))
-    if isinstance(window, FixedWindow):
-        return np.where(times >= window.period[1], used, 0.0)
-    if isinstance(window, RollingWindow) and window.length_s <= MINUTE_S:
-        entries = window.entries()
-        if not entries:
-            return np.zeros(len(times))
-        leaves = np.array([t for t, _ in entries]) + window.length_s
-        order = np.argsort(leaves, kind="stable")
-        freed = np.r_[0.0, np.cumsum(np.array([a for _, a in entries])[order])]
-        return np.asarray(freed[np.searchsorted(leaves[order], times, side="right")])
-    return np.zeros(len(times))
+    return StepLog(window, now).growth(times)
+
+
+class StepLog:
+    """One window in the step that starts at run time ``now`` (s): what it held then (``used``) and
+    how its room grows through the step (:meth:`growth`), and what the step's passes have admitted on
+    it and not yet charged to it — each charge's instant (s) and amount, in the window's measure. The
+    step's takes wait for its end (:meth:`FluidSimulation._charge_log
+    <capacity.sim.fluid.FluidSimulation>`), so the window is as it was at ``now`` all through the step
+    and a rolling window's log stays in time order when a later pass admits at an earlier instant."""
+
+    __slots__ = ("amounts", "freed", "leaves", "now", "times", "total", "used", "window")
+
+    def __init__(self, window: QuotaWindow, now: float) -> None:
+        self.window = window
+        self.now = now
+        self.used = window.used(now)
+        self.times: list[float] = []
+        self.amounts: list[float] = []
+        self.total = 0.0
+        self.leaves = self.freed = _ZERO
+        if isinstance(window, RollingWindow) and window.length_s <= MINUTE_S:
+            entries = window.entries()
+            if entries:  # when each earlier charge leaves, and the room freed by then
+                leaves = np.array([t for t, _ in entries]) + window.length_s
+                order = np.argsort(leaves, kind="stable")
+                self.leaves = leaves[order]
+                self.freed = np.concatenate((_ZERO, np.cumsum(np.array([a for _, a in entries])[order])))
+
+    def growth(self, times: FloatArray) -> FloatArray:
+        """How much more room the window has at each of ``times`` (s, within the step) than at its
+        start, before the step's admissions (:func:`room_growth`)."""
+        window, now = self.window, self.now
+        if isinstance(window, TokenBucket):
+            return np.minimum(self.used, window.rate * (times - now))
+        if isinstance(window, FixedWindow):
+            return np.where(times >= window.period[1], self.used, 0.0)
+        if len(self.freed) > 1:
+            return np.asarray(self.freed[np.searchsorted(self.leaves, times, side="right")])
+        return np.zeros(len(times))
+
+    def add(self, times: list[float], amounts: list[float]) -> None:
+        """Log charges of ``amounts`` at ``times`` (s)."""
+        self.times.extend(times)
+        self.amounts.extend(amounts)
+        self.total += sum(amounts)
+
+
+def room_with_log(times: FloatArray, room_now: float, log: StepLog) -> FloatArray:
+    """The room ``window`` has for a request at each of ``times`` (s, in the step from ``now``) given
+    the step's charges logged so far (``room_now``: its room at ``now`` before them): the least, over
+    the request's instant and every later logged instant, of the room then — what the window grew by
+    (:func:`room_growth`) less the logged charges up to that instant. A request that fits this leaves
+    every later charge of the step still within the limit."""
+    at = np.asarray(log.times)
+    order = np.argsort(at, kind="stable")
+    at = at[order]
+    upto = np.cumsum(np.asarray(log.amounts)[order])
+    after = room_now + log.growth(at) - upto  # the room left just after each logged charge
+    floor = np.minimum.accumulate(after[::-1])[::-1]  # its least from each logged charge on
+    own = room_now + log.growth(times) - np.concatenate((_ZERO, upto))[np.searchsorted(at, times, "right")]
+    later = np.concatenate((floor, _INF))[np.searchsorted(at, times, "left")]
+    return np.asarray(np.minimum(own, later))
 
 
 def admit_account(
@@ -207,6 +280,9 @@ def admit_account(
     service_s: float,
     recorder: Recorder,
     offered: dict[int, tuple[float, float, float]] | None,
+    veto: Callable[[IntArray], IntArray] | None = None,
+    held: dict[QuotaWindow, StepLog] | None = None,
+    open_share: float = 1.0,
 ) -> tuple[IntArray, FloatArray]:
     """Which of a line of requests one account admits in the step that starts at ``now``: the
     requests are tried at ``times`` (s, each request's instant within the step, non-decreasing),
@@ -227,23 +303,40 @@ def admit_account(
     (a slot: for the mean service time ``service_s``). ``offered`` keeps, per window or slot id,
     the requests offered to and admitted by it in the step, so the loss is that of the whole
     minute; turns that wait for quota (``offered`` None: the quota-wait queue) lose nothing to it.
-    Windows of a minute count what requests use too (a call ends within seconds)."""
+    Windows of a minute count what requests use too (a call ends within seconds).
+
+    ``veto``, if given, is shown the positions the windows admit (ascending) and returns those that
+    stay admitted (a subset: the others go on to the next destination, as a destination cooling
+    down after a failed call sends them); only those are counted as taken. ``held`` gives, for each
+    window, what earlier passes of this step admitted on it (:class:`StepLog`, charged to
+    it as the step ends): a request at instant t fits if it leaves room at t and at every later
+    instant of a logged charge (:func:`room_with_log`), so a later pass may admit a turn at an
+    earlier instant without breaking a limit for the charges after it. ``open_share``: the share of
+    the minute the destination takes traffic (not cooling down after a failed call), which bounds
+    what the windows of under a minute may turn over in it."""
     windows = account.windows
     n = amounts.shape[1]
     rows = [MEASURES.index(w.measure) for w in windows]
     charge = amounts[rows, :] if windows else np.zeros((0, n))
-    base = np.zeros(len(windows))  # room at ``now``
+    extra = np.zeros_like(charge)  # reserved beyond what is charged: checked at admission, not kept
+    base = np.zeros(len(windows))  # room at ``now``, less what earlier passes of the step admitted
     followed: list[int] = []  # windows followed through the step
+    if held is None:
+        held = {}
+    logs = [held.get(w) or held.setdefault(w, StepLog(w, now)) for w in windows]
     cap, capper = n, None
     for w, window in enumerate(windows):
         short = short_length_s(window)
         if short is not None:
             charge[w] = used[rows[w]]
+            extra[w] = np.maximum(amounts[rows[w]] - charge[w], 0.0)
+        log = logs[w]
+        in_use = log.used + log.total
         if short is None or short >= MINUTE_S:
-            base[w] = window.limit * (1 + EPS) - window.used(now)
+            base[w] = window.limit * (1 + EPS) - in_use
             followed.append(w)
             continue
-        base[w] = window.limit * (1 + EPS) * MINUTE_S / short - window.used(now)
+        base[w] = window.limit * (1 + EPS) * MINUTE_S * open_share / short - in_use
         mean = float(charge[w].mean()) if n else 0.0
         if offered is not None and mean > 0 and window.measure is Measure.REQUESTS:
             k = erlang_allowance(offered, window.id, now, n, window.limit / mean, short)
@@ -257,10 +350,21 @@ def admit_account(
             k = int(concurrency.limit * MINUTE_S / max(service_s, 1e-3))
         if k < cap:
             cap, capper = k, (concurrency.id, now + service_s)
-    if n <= cap and np.all(charge.sum(axis=1) <= base):  # all fit as the step starts: the room only grows
+    need = charge + extra
+    if n <= cap and np.all(charge.sum(axis=1) + extra.max(axis=1, initial=0.0) <= base):  # all fit: the room only grows
         selected, count = np.arange(n), n
+    elif n and (full := _full_through(windows, now, times, need, base, followed, logs)) is not None:
+        # not even the smallest request fits at the last instant on the room the window may have then
+        window = windows[full]
+        recorder.window_refused(now, window.id, window.free_at(now, float(need[full].min())))
+        selected, count = np.zeros(0, dtype=np.int64), 0
     else:
-        selected, count = _admit_in_order(windows, now, times, charge, base, followed, cap, capper, recorder)
+        selected, count = _admit_in_order(
+            windows, now, times, charge, extra, base, followed, logs, cap, capper, recorder
+        )
+    if veto is not None and count:
+        selected = veto(selected)
+        count = len(selected)
     keys = [w.id for w in windows if (short_length_s(w) or MINUTE_S) < MINUTE_S]
     if concurrency is not None:
         keys.append(concurrency.id)
@@ -271,13 +375,37 @@ def admit_account(
     return selected, charge[:, selected]
 
 
+def _full_through(
+    windows: list[QuotaWindow],
+    now: float,
+    times: FloatArray,
+    need: FloatArray,
+    base: FloatArray,
+    followed: list[int],
+    logs: list[StepLog],
+) -> int | None:
+    """A window (its position) with no room for the smallest of a line's requests even at the line's
+    last instant, before anything is admitted — so the account admits none of it; else None. Cheap:
+    an upper bound of each window's room (its room at the step's start, less nothing logged, plus
+    what it grew by then), checked before :func:`_admit_in_order`."""
+    last = np.array([times.max()])
+    for w in followed:
+        log = logs[w]
+        most = base[w] + log.total + float(log.growth(last)[0])
+        if most < need[w].min():
+            return w
+    return None
+
+
 def _admit_in_order(
     windows: list[QuotaWindow],
     now: float,
     times: FloatArray,
     charge: FloatArray,
+    extra: FloatArray,
     base: FloatArray,
     followed: list[int],
+    logs: list[StepLog],
     cap: int,
     capper: tuple[int, float] | None,
     recorder: Recorder,
@@ -289,14 +417,15 @@ def _admit_in_order(
     n = charge.shape[1]
     room = np.repeat(base[:, None], n, axis=1)  # each window's room at each request's instant
     for w in followed:
-        room[w] += room_growth(windows[w], now, times)
+        log = logs[w]
+        room[w] = base[w] + log.growth(times) if not log.times else room_with_log(times, base[w] + log.total, log)
     picked: list[IntArray] = []
     count = 0
     spent = np.zeros(len(windows))
     i = 0
     while i < n and count < cap:
         run = spent[:, None] + np.cumsum(charge[:, i:], axis=1)
-        fits = np.all(run <= room[:, i:], axis=0)
+        fits = np.all(run + extra[:, i:] <= room[:, i:], axis=0)
         k = len(fits) if fits.all() else int(np.argmin(fits))
         k = min(k, cap - count)
         if k:
@@ -305,7 +434,7 @@ def _admit_in_order(
             count += k
             i += k
             continue
-        alone = np.all(spent[:, None] + charge[:, i:] <= room[:, i:], axis=0)
+        alone = np.all(spent[:, None] + charge[:, i:] + extra[:, i:] <= room[:, i:], axis=0)
         if not alone.any():
             break
         i += int(np.argmax(alone))
@@ -314,10 +443,11 @@ def _admit_in_order(
         chosen = np.zeros(n, dtype=bool)
         chosen[selected] = True
         j = int(np.argmin(chosen))
-        over = np.flatnonzero(spent + charge[:, j] > room[:, j]) if len(windows) else np.zeros(0, dtype=np.int64)
+        need = spent + charge[:, j] + extra[:, j]
+        over = np.flatnonzero(need > room[:, j]) if len(windows) else np.zeros(0, dtype=np.int64)
         if len(over):
             window = windows[int(over[0])]
-            recorder.window_refused(now, window.id, window.free_at(now, float(spent[over[0]] + charge[over[0], j])))
+            recorder.window_refused(now, window.id, window.free_at(now, float(need[over[0]])))
         elif capper is not None:
             recorder.window_refused(now, capper[0], capper[1])
     return selected, count
@@ -336,3 +466,35 @@ def erlang_allowance(
     offered[key] = (now, asked, taken)
     carried = asked * (1.0 - erlang_b(servers, asked * hold_s / MINUTE_S))
     return max(0, round(carried - taken))
+
+
+
+def charge_logs(held: dict[QuotaWindow, StepLog], now: float, recorder: Recorder) -> None:
+    """The step from ``now`` is over: charge each window what its passes admitted (``held``, emptied) —
+    a rolling window of a minute or less each charge at its own instant, in time order (it lets each
+    go a minute later), the others the sum at the step's start."""
+    for log in held.values():
+        if not log.times:
+            continue
+        window = log.window
+        if isinstance(window, RollingWindow) and window.length_s <= MINUTE_S:
+            for t, amount in sorted(zip(log.times, log.amounts, strict=True)):
+                window.take(t, amount)
+        elif log.total:
+            window.take(now, log.total)
+        recorder.window_used(now, window.id, window.used(now) / window.limit if window.limit else 1.0)
+    held.clear()
+
+
+def earliest_fit(now: float, costs: DestinationCosts) -> float:
+    """The earliest run time any account of a destination that admitted nothing may take its
+    smallest request, by its windows of a minute or longer (``now`` if a shorter one refused): a
+    lower bound, as the step's logged charges only fill the windows more."""
+    earliest = math.inf
+    for account in costs.quota.accounts:
+        at = now
+        for window in account.windows:
+            if (short_length_s(window) or MINUTE_S) >= MINUTE_S:
+                at = max(at, window.free_at(now, float(costs.min_amount[MEASURES.index(window.measure)])))
+        earliest = min(earliest, at)
+    return earliest
