@@ -218,10 +218,18 @@ def alternatives(options: int) -> str:
 
 
 def _options(result: RunResult, config: Configuration, plan: PlanResult | None) -> list[str]:
-    """What would close the gap, per interviewing day."""
+    """What would close the gap, per interviewing day: the interviews not carried (more accounts, or a
+    paid destination for the shortfall), or, where enough are carried and only the turn latency misses
+    its target, the latency — more quota only shortens the queue for it."""
     shortfall = (result.interviews.requested - result.interviews.carried) / run_interviewing_days(config, result.days)
-    if shortfall <= 0:
-        return ["Carry as many interviews but faster: add capacity at the peak hour or a faster destination."]
+    if result.interviews.carried_share >= CARRIED_SHARE or shortfall < 0.5:
+        return [
+            f"Enough interviews are carried; the turn latency misses its target (p95 "
+            f"{result.turn_latency_s.p95:.2f} s against {result.sla_p95_turn_latency_s:g} s). Turns wait for "
+            "quota at the busiest hours or run on slow destinations: add quota where turns queue at the peak "
+            "(the destinations full longest, above) or route to faster destinations; more interviews a day "
+            "will not help."
+        ]
     options = []
     if plan is not None:
         free = sorted(
@@ -280,6 +288,8 @@ def _options(result: RunResult, config: Configuration, plan: PlanResult | None) 
             bill = f"about ${shortfall * days * usd:,.0f}/month ({days} interviewing days)"
         options.append(
             f"Send the shortfall ({shortfall:,.0f} interviews per interviewing day) to {name}: "
-            f"${usd:.4f} per interview, {bill}; its paid-tier rate limits are not in our sources."
+            f"${usd:.4f} per interview, {bill}; its paid-tier rate limits are not in our sources. To try it, "
+            f"add {{provider: {name.split('/', 1)[0]}, model: {name.split('/', 1)[1]}}} to routing.destinations "
+            f"of the scenario (a shipped one: in a copy, `capacity init NAME --from {config.scenario.name}`)."
         )
     return options

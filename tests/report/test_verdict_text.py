@@ -30,6 +30,8 @@ def test_a_five_day_demand_is_priced_on_its_five_days(week: Path) -> None:
     assert f"Send the shortfall ({shortfall:,.0f} interviews per interviewing day)" in paid
     assert "over the demand's 5 interviewing day(s)" in paid
     assert "/month" not in paid
+    # how to try it: the trial found no way to add the destination with --set
+    assert "to routing.destinations of the scenario" in paid and "capacity init NAME --from" in paid
 
 
 def test_gated_admission_is_not_advised_when_it_is_on(week: Path) -> None:
@@ -91,3 +93,17 @@ def test_the_ways_to_close_the_gap_are_said_to_be_alternatives(week: Path) -> No
     assert result.exit_code == 0, result.output  # falling short is an answer; only an explicit gate exits 1
     assert "• Send the shortfall" in result.output  # options to read
     assert "To close the gap (any one of these alone, by the plan's arithmetic):" in " ".join(result.output.split())
+
+
+def test_a_plan_that_carries_enough_but_too_slowly_is_advised_on_latency_not_on_a_shortfall() -> None:
+    """Tried as a new user would: with three Mistral accounts A carried 1,666.5 of 1,666.7 a day but missed
+    the latency target, and the options were "Add 1 more Mistral account" and "Send the shortfall (0 interviews
+    per interviewing day) … about $0"."""
+    config = api.load("A", overrides=["providers.mistral.accounts=3", "sla.p95_turn_latency_s=2"])
+    (run,) = api.simulate(config, days=1)
+    assert run.interviews.carried_share >= 0.99 and run.turn_latency_s.p95 > 2.0  # only the latency misses
+    verdict = judge(run, config, api.plan(config))
+    assert not verdict.carries
+    (option,) = verdict.options
+    assert option.startswith("Enough interviews are carried; the turn latency misses its target (p95 ")
+    assert "Send the shortfall" not in option and "more interviews a day will not help" in option
