@@ -65,7 +65,8 @@ def simulate(
             "--fidelity",
             metavar="exact|fluid",
             help="exact: every request simulated; fluid: per-minute aggregated flows through the same quotas "
-            "and routing, in seconds (no latency figures).",
+            "and routing, no latency figures — faster where many requests share each minute and no quota binds "
+            "(B-paid's day), slower than the compiled exact engine where free tiers bind (A, B).",
         ),
     ] = "exact",
 ) -> None:

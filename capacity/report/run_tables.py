@@ -103,7 +103,9 @@ def render_run(
     run1 = " (run 1)" if n else ""  # a row not averaged over the replications says whose it is
     which = f"{n} replications (means, 95% CI), seed {result.seed} first" if n else f"seed {result.seed}"
     summary = Table(
-        title=f"Scenario {result.scenario}: {result.mode} run, {which}, {result.days} day(s) from "
+        title=f"Scenario {result.scenario}: {result.mode} run"
+        + (" (fluid mode: per-minute flows, no latency)" if result.fidelity == "fluid" else "")
+        + f", {which}, {result.days} day(s) from "
         f"{dt.datetime.fromisoformat(result.run_start_utc):%a %Y-%m-%d}",
         show_header=False,
         title_justify="left",

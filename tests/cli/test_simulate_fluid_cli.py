@@ -21,6 +21,8 @@ def test_fluid_simulation_answers_with_its_fidelity_and_no_latency() -> None:
     shown = runner.invoke(app, ["simulate", "-s", "A-paid", "--days", "1", "--fidelity", "fluid", "--no-progress"])
     assert shown.exit_code == 0, shown.output
     assert "not modelled in fluid mode" in shown.output
+    # the title says which engine answered (a trial: "simulated run", with no word of fluid)
+    assert "simulated run (fluid mode: per-minute flows, no latency)" in " ".join(shown.output.split())
 
 
 def test_fluid_refuses_a_setting_it_does_not_model_in_one_line() -> None:
