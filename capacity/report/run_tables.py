@@ -61,8 +61,9 @@ def replications_summary(result: RunResult, intervals: dict[str, Interval]) -> t
     share = done / asked if asked else 1.0
     ok = share >= CARRIED_SHARE and p95.mean <= result.sla_p95_turn_latency_s
     text = (
-        f"Over {n} replications: {'YES' if ok else 'NO'} on the means: carried {carried.mean:,.0f} interviews/day "
-        f"(95% CI {carried.low:,.0f} – {carried.high:,.0f}) of {result.need_interviews_per_day:,.0f}/day needed "
+        f"Over {n} replications: {'YES' if ok else 'NO'} on the means: carried {carried.mean:,.0f} interviews "
+        "per calendar day "
+        f"(95% CI {carried.low:,.0f} – {carried.high:,.0f}) of {result.need_interviews_per_day:,.0f} needed "
         f"({share:.0%}), p95 turn latency {p95.mean:.2f} s (95% CI {p95.low:.2f} – {p95.high:.2f}; target "
         f"{result.sla_p95_turn_latency_s:g} s). The findings below are replication 1's."
     )
@@ -113,11 +114,12 @@ def render_run(
     summary.add_column("what", style="bold")
     summary.add_column("value")
     rows: list[tuple[str, str]] = [
-        ("need", f"{result.need_interviews_per_day:,.1f} interviews/day"),  # as precise as "carried"
+        # per calendar day, as the result counts them (`plan` adds the per interviewing day figures)
+        ("need", f"{result.need_interviews_per_day:,.1f} interviews/calendar day"),  # as precise as "carried"
         (
             "carried",
             _value(intervals, "carried_interviews_per_day", result.carried_interviews_per_day, ",.1f")
-            + " interviews/day",
+            + " interviews/calendar day",
         ),
         (
             "interviews",

@@ -78,7 +78,7 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
     if carried_all:
         headline = (
             f"YES: the plan carries the demand: {carried:,} of {iv.requested:,} interviews "
-            f"({per_day:,.0f}/day against {need:,.0f}/day needed), "
+            f"({per_day:,.0f} per calendar day against {need:,.0f} needed), "
             + (
                 "turn latency not modelled (fluid mode)."
                 if result.fidelity == "fluid"
@@ -89,7 +89,7 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
         why = []
         if share < CARRIED_SHARE:
             why.append(
-                f"it carries {per_day:,.0f} interviews/day of the {need:,.0f}/day needed ({share:.0%})"
+                f"it carries {per_day:,.0f} interviews per calendar day of the {need:,.0f} needed ({share:.0%})"
             )
         if not latency_ok:
             why.append(

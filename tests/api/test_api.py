@@ -67,7 +67,8 @@ def test_simulate_is_the_command_line_s_run(week_run: tuple[api.Configuration, R
     assert run.need_interviews_per_day == 100
     verdict = api.verdict(run, config)
     assert verdict.carries is False
-    assert verdict.headline.startswith(f"NO: it carries {run.carried_interviews_per_day:,.0f} interviews/day")
+    per_day = run.carried_interviews_per_day
+    assert verdict.headline.startswith(f"NO: it carries {per_day:,.0f} interviews per calendar day")
 
 
 def test_replications_have_independent_seeds_and_an_interval(week_run: tuple[api.Configuration, RunResult]) -> None:

@@ -45,7 +45,7 @@ def test_json_and_out_are_one_document_with_everything(week: Path, tmp_path: Pat
     assert groq["router_refusals"] == run.destinations[0].router_refusals > 0
     verdict = printed["verdict"]
     assert verdict["carries"] is False
-    assert verdict["headline"].startswith("NO: it carries 46 interviews/day")
+    assert verdict["headline"].startswith("NO: it carries 46 interviews per calendar day")
     timeline = verdict["timeline"]
     assert timeline["backlog_interviews"] == run.interviews.failed + run.interviews.unfinished == 268
     first = timeline["first_refused"]
@@ -68,7 +68,7 @@ def test_replications_show_means_intervals_and_the_whole_wall_time(week: Path) -
     assert "3 replications (means, 95% CI)" in out
     ci = f"(95% CI {carried.low:,.1f} – {carried.high:,.1f}, n=3)"
     rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in out.splitlines() if line.count("│") == 3}
-    assert rows["carried"] == f"mean {carried.mean:,.1f} {ci} interviews/day"
+    assert rows["carried"] == f"mean {carried.mean:,.1f} {ci} interviews/calendar day"
     # the interview counts are means too, and add up; what is replication 1's says so
     outcomes = ("completed", "degraded", "failed", "unfinished")
     means = {k: sum(getattr(r.interviews, k) for r in runs) / 3 for k in outcomes}
@@ -77,7 +77,7 @@ def test_replications_show_means_intervals_and_the_whole_wall_time(week: Path) -
     )
     assert rows["cost"].startswith(f"mean ${sum(r.cost_usd for r in runs) / 3:,.2f} (95% CI $")
     assert {"time to first token (run 1)", "turns (run 1)", "tokens (run 1)"} <= rows.keys()
-    assert f"Over 3 replications: NO on the means: carried {carried.mean:,.0f} interviews/day" in out
+    assert f"Over 3 replications: NO on the means: carried {carried.mean:,.0f} interviews per calendar day" in out
     wall = next(line for line in out.splitlines() if "│ wall time" in line)
     assert "for 3 replications" in wall
     assert float(wall.split("│")[2].split()[0]) >= sum(r.wall_time_s for r in runs) * 0.3  # whole run, not one
