@@ -36,7 +36,7 @@ from capacity.report.run_tables import turn_counts
 from capacity.report.verdict import Verdict, alternatives, clock, judge
 from capacity.result import RunResult
 from capacity.studies.costs import list_prices
-from capacity.studies.demand import runs_per_month
+from capacity.studies.demand import run_interviewing_days, runs_per_month
 from capacity.studies.runs import ScenarioRun
 from capacity.studies.target import CARRIED_SHARE
 from capacity.units import limit_unit
@@ -146,9 +146,27 @@ def _verdict_section(run: ScenarioRun) -> str:
         f"\nThe static plan (`capacity plan --scenario {run.config.scenario.name}`) {word} the need: "
         f"{md.floor_count(t.interviews_per_day)} interviews per interviewing day against "
         f"{math.ceil(d.need_interviews_per_day - 1e-9):,} needed. It spreads each daily quota evenly over "
-        f"the {run.plan.workload.active_hours_per_day:g} active hours; the simulation spends them as "
-        "interviews arrive, with per-minute limits binding at the peaks.\n"
+        f"the {run.plan.workload.active_hours_per_day:g} active hours, and a monthly one over the month's "
+        "interviewing days; the simulation spends them as interviews arrive. "
     )
+    simulated = run.result.interviews.carried / run_interviewing_days(run.config, run.result.days)
+    if run.result.interviews.carried_share >= CARRIED_SHARE:
+        out += f"It carried the demand, {simulated:,.0f} per interviewing day.\n"
+    elif simulated > t.interviews_per_day:
+        short = run.result.days < run.config.scenario.demand.days and run.config.scenario.demand.kind == "total"
+        out += (
+            f"It carried more, {simulated:,.0f} per interviewing day"
+            + (
+                f": in {run.result.days} day(s) of a {run.config.scenario.demand.days}-day demand, monthly caps "
+                "and one-time credits are spent freely, not a month's share a day.\n"
+                if short
+                else ": quotas the plan leaves idle (rolling windows, refills within the day) were spent.\n"
+            )
+        )
+    else:
+        waste = " and interviews that fail midway spend quota on nothing" if run.result.wasted_api_calls else ""
+        out += f"It carried {simulated:,.0f} per interviewing day: per-minute limits bind at the peaks{waste}.\n"
+    return out
     return out
 
 

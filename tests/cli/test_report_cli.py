@@ -145,3 +145,14 @@ def test_report_all_runs_every_study_in_one_pool_and_a_shared_run_once(
     levers_page = (out / "levers-Tb" / "README.md").read_text(encoding="utf-8")
     assert "| none (Tb) |" in levers_page and "| all (Tb-levers) |" in levers_page
     assert "levers-Tb" in (out / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_short_report_explains_why_it_carries_more_than_the_static_plan(tmp_path: Path) -> None:
+    """Tried as a new user would: A's 2-day page said the simulation spends the quotas "with per-minute limits
+    binding at the peaks" beside its own 1,430 a day carried against the plan's 1,045."""
+    args = ["report", "-s", "A", "--days", "2", "--no-curve", "--jobs", "1", "--out", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    page = " ".join((tmp_path / "README.md").read_text(encoding="utf-8").split())
+    assert "falls short of the need" in page and "It carried more, " in page
+    assert "in 2 day(s) of a 30-day demand, monthly caps and one-time credits are spent freely" in page
