@@ -260,20 +260,22 @@ def render_fleet(fleet: FleetSize, cost: PoolCost | None, catalog: GpuCatalog, c
         body = Text(f"NO FLEET: {fleet.reason}.", style="bold red")
     else:
         body = Text(f"{fleet.servers} × {card} ", style="bold green")
-        body.append(f"({fleet.servers * pool.gpus_per_server} cards): {fleet.reason}.")
-        if cost is not None:
+        n = fleet.servers * pool.gpus_per_server
+        body.append(f"({n} card{'s' if n != 1 else ''}): {fleet.reason}.")
+        if cost is not None and cost.purchase_usd:
+            gpu = catalog.gpu(pool.gpu)
+            price = pool.purchase_usd_per_gpu if pool.purchase_usd_per_gpu is not None else gpu.purchase_usd or 0.0
+            cards = f"{pool.gpus_per_server} cards" if pool.gpus_per_server > 1 else "1 card"
+            hours = "around the clock" if pool.schedule == "always_on" else "in business hours"
             body.append(
-                f"\nCost: ${cost.purchase_usd:,.0f} up front and ${cost.running_usd_per_month:,.0f}/month to run"
-                if cost.purchase_usd
-                else f"\nCost: ${cost.usd_per_month:,.0f}/month rented"
+                f"\nCost: ${cost.purchase_usd:,.0f} up front (a server: {cards} at ${price:,.0f} + "
+                f"${pool.server_usd:,.0f} for the rest of it) and ${cost.running_usd_per_month:,.0f}/month to run "
+                f"(electricity at the cards' full {gpu.board_power_w:,.0f} W board power {hours}, an upper "
+                f"bound; hosting ${pool.hosting_usd_per_month:,.0f} a server); ${cost.usd_per_month:,.0f}/month "
+                f"with the purchase amortised over {pool.amortisation_months} months."
             )
-            if cost.purchase_usd:  # rent is already a month's cost
-                body.append(
-                    f" (${cost.usd_per_month:,.0f}/month with the purchase amortised over "
-                    f"{pool.amortisation_months} months)."
-                )
-            else:
-                body.append(".")
+        elif cost is not None:  # rent is already a month's cost
+            body.append(f"\nCost: ${cost.usd_per_month:,.0f}/month rented.")
     body.append(
         f"\nRoofline bound: at least {fleet.roofline_servers} server(s); {len(fleet.probes) + 1} "
         f"simulations, {fleet.wall_time_s:,.0f} s of simulation in all "

@@ -127,5 +127,8 @@ def test_an_owned_fleets_monthly_cost_says_over_how_many_months_it_is_amortised(
     result = runner.invoke(app, ["size", "-s", "B-gpu", *TINY, "--precision", "int8"])
     assert result.exit_code == 0, result.output
     months = load("B-gpu", None, None).scenario.gpu_pools[0].amortisation_months
-    text = " ".join(result.output.split())  # the console wraps lines
-    assert f"/month with the purchase amortised over {months} months)" in text
+    text = " ".join(result.output.replace("│", " ").split())  # the console wraps lines inside the panel
+    assert f"/month with the purchase amortised over {months} months." in text
+    # what a server is, and what the running cost assumes (a trial asked both)
+    assert "up front (a server: 1 card at $1,833 + $667 for the rest of it)" in text
+    assert "at the cards' full 450 W board power around the clock, an upper bound" in text
