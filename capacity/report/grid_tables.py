@@ -17,6 +17,7 @@ from rich.table import Table
 from capacity.config.yamldoc import scalar_value
 from capacity.report.markdown import bullets, heading, table
 from capacity.studies.grid import METRICS, STANDARD_METRICS, GridResult
+from capacity.studies.replications import Interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,11 +38,11 @@ def number(x: float) -> str:
     return f"{x:.3g}"
 
 
-def with_interval(mean: float, half_width: float) -> str:
+def with_interval(ci: Interval) -> str:
     """``mean (low–high)``, or the mean alone with one replication (no interval)."""
-    if math.isnan(half_width):
-        return number(mean)
-    return f"{number(mean)} ({number(mean - half_width)}–{number(mean + half_width)})"
+    if math.isnan(ci.half_width):
+        return number(ci.mean)
+    return f"{number(ci.mean)} ({number(ci.low)}–{number(ci.high)})"
 
 
 def grid_frame(result: GridResult) -> pd.DataFrame:
@@ -56,11 +57,11 @@ def grid_frame(result: GridResult) -> pd.DataFrame:
         row: dict[str, Any] = {a.path: v for a, v in zip(result.axes, cell.values, strict=True)}
         for metric in shown_metrics(result):
             ci = cell.interval(metric)
-            half = 0.0 if math.isnan(ci.half_width) else ci.half_width
+            one = math.isnan(ci.half_width)
             row |= {
                 f"{metric}_mean": ci.mean,
-                f"{metric}_ci95_low": ci.mean - half,
-                f"{metric}_ci95_high": ci.mean + half,
+                f"{metric}_ci95_low": ci.mean if one else ci.low,
+                f"{metric}_ci95_high": ci.mean if one else ci.high,
             }
         row["replications"] = len(cell.runs)
         rows.append(row)
@@ -76,7 +77,7 @@ def _rows(result: GridResult) -> list[list[str]]:
     out = []
     for cell in result.cells:
         figures = [cell.interval(m) for m in shown_metrics(result)]
-        out.append([*cell.values, *(with_interval(ci.mean, ci.half_width) for ci in figures)])
+        out.append([*cell.values, *(with_interval(ci) for ci in figures)])
     return out
 
 

@@ -20,16 +20,18 @@ from capacity.studies.runner import Fidelity, SimClock, SimTask
 
 @dataclass(frozen=True)
 class Interval:
-    """A mean with its 95% confidence half-width (NaN with one replication)."""
+    """A mean with its 95% confidence half-width (NaN with one replication); ``floor``, the least the
+    mean can be (0 for a quantity that is never negative: latency, counts, shares, dollars)."""
 
     mean: float
     half_width: float
     n: int
+    floor: float = -math.inf
 
     @property
     def low(self) -> float:
-        """Lower end."""
-        return self.mean - self.half_width
+        """Lower end, not below ``floor`` (a t interval of a few non-negative values can reach below 0)."""
+        return max(self.floor, self.mean - self.half_width)
 
     @property
     def high(self) -> float:
@@ -38,16 +40,18 @@ class Interval:
 
 
 def confidence_interval(values: list[float], level: float = 0.95) -> Interval:
-    """Student-t interval of the mean of independent ``values``."""
+    """Student-t interval of the mean of independent ``values``, its lower end kept at 0 or above
+    where every value is (:attr:`Interval.floor`)."""
     n = len(values)
     mean = float(np.mean(values)) if n else math.nan
+    floor = 0.0 if n and min(values) >= 0 else -math.inf  # the mean of non-negative values is not negative
     if n < 2:
-        return Interval(mean, math.nan, n)
+        return Interval(mean, math.nan, n, floor)
     sd = float(np.std(values, ddof=1))
     from scipy import stats  # here, not at the top: it is a third of the CLI's start-up, and few commands need it
 
     t = float(stats.t.ppf(0.5 + level / 2, n - 1))
-    return Interval(mean, t * sd / math.sqrt(n), n)
+    return Interval(mean, t * sd / math.sqrt(n), n, floor)
 
 
 def replication_seeds(seed: int, n: int) -> list[int]:

@@ -56,3 +56,12 @@ def test_confidence_interval_textbook() -> None:
     single = confidence_interval([5.0])
     assert single.mean == 5.0
     assert math.isnan(single.half_width)
+
+
+def test_the_interval_of_a_quantity_never_negative_does_not_reach_below_zero() -> None:
+    """Tried as a new user would: `sweep -r 2` gave a p50 turn latency interval down to −0.75 s."""
+    ci = confidence_interval([0.1, 2.0])
+    assert ci.half_width > ci.mean  # the t interval of two values is wide …
+    assert ci.low == 0.0 and ci.high == ci.mean + ci.half_width  # … but a latency is not negative
+    signed = confidence_interval([-0.5, 2.0])  # a quantity that can be negative keeps its interval
+    assert signed.low == signed.mean - signed.half_width < 0
