@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from capacity.config.paths import suggest
 from capacity.errors import ConfigError, Problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -279,9 +280,35 @@ def validate(
             loc = tuple(err["loc"])
             # drop discriminator tags ("lognormal") and other parts the file does not have
             message = _message(err)
+            if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+                message += suggest(loc[-1], sorted(_fields_at(model, loc[:-1])))
             path = _real_path(doc.data, loc) or _named_field(doc.data, message)
             problems.append(doc.problem(path, message))
         raise ConfigError(problems) from None
+
+
+def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> set[str]:
+    """The field names (and aliases) of the models found at ``loc`` under ``model``, following fields
+    into their models (inside lists, mappings, ``Optional`` and unions); a part that names no field
+    (a list index, a mapping key, a union tag such as ``lognormal``) keeps the models it is in.
+    Empty where the path leads to no model."""
+    models: list[type[BaseModel]] = [model]
+    for part in loc:
+        fields = [
+            f for m in models for name, f in m.model_fields.items() if isinstance(part, str) and part in (name, f.alias)
+        ]
+        if fields:
+            models = [inner for f in fields for inner in _models_in(f.annotation)]
+        if not models:
+            return set()
+    return {name for m in models for f_name, f in m.model_fields.items() for name in (f_name, f.alias) if name}
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation holds: itself, or inside ``list``/``dict``/``Optional``/unions."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _models_in(arg)]
 
 
 def has(node: Any, part: str | int) -> bool:

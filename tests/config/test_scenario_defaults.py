@@ -168,7 +168,7 @@ def test_wrong_set_path_names_the_option_not_a_line(week: Path) -> None:
         load_configuration(week, default_providers_path(), ["routing.turn_dedline_s=60"])
     (problem,) = caught.value.problems
     assert (problem.file, problem.line, problem.field) == ("--set", None, "routing.turn_dedline_s")
-    assert problem.message == "unknown key"
+    assert problem.message == "unknown key (did you mean 'turn_deadline_s'?)"  # the nearest field of routing
     with pytest.raises(ConfigError) as caught:
         load_configuration(week, default_providers_path(), ["routingg.deadline.x=3"])
     (problem,) = caught.value.problems
@@ -202,3 +202,20 @@ def test_a_scenario_extending_another_does_not_take_its_description(tmp_path: Pa
     assert config.scenario.description == "A, with its own candidates, demand"
     path.write_text(path.read_text(encoding="utf-8") + "description: a tenth of A\n", encoding="utf-8")
     assert load_configuration(path, default_providers_path()).scenario.description == "a tenth of A"
+
+
+@pytest.mark.parametrize(
+    ("override", "field", "near"),
+    [
+        ("cache.ttl=86400", "cache.ttl", "ttl_s"),  # tried as a new user would: no suggestion was given
+        ("routing.destinations[0].acounts=2", "routing.destinations[0].acounts", "accounts"),  # in a list item
+        ("script.stages.question.output_tokens.mea=3", "script.stages.question.output_tokens.mea", "mean"),  # a union
+        ("providers.groq.models[0].limits.rpmm=3", "providers.groq.models[0].limits.rpmm", "rpm"),  # providers.yaml
+    ],
+)
+def test_an_unknown_key_is_answered_with_the_nearest_field_there(week: Path, override: str, field: str,
+                                                                  near: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_configuration(week, default_providers_path(), [override])
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.message) == (field, f"unknown key (did you mean {near!r}?)")
