@@ -27,13 +27,13 @@ import hashlib
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from capacity.config.loader import Configuration, set_path
 from capacity.config.yamldoc import canonical_value
-from capacity.errors import UsageError, UserError
+from capacity.errors import ConfigError, UsageError, UserError
 from capacity.sim.model import simulate
 from capacity.studies.executors import Executor, run_on
 from capacity.studies.replications import Interval, confidence_interval
@@ -88,6 +88,11 @@ def parse_axis(text: str) -> Axis:
     if set_path(path) is None:
         raise UsageError(
             f"--grid {text!r}: {path!r} is not a field path such as cache.ttl_s or providers.groq.accounts"
+        )
+    if any(c in raw for c in "[]{}"):
+        raise UsageError(
+            f"--grid {text!r}: values are split at commas, so a list or a mapping cannot be one; "
+            "grid a field that takes a single value"
         )
     values = tuple(v.strip() for v in raw.split(","))
     if any(not v for v in values):
@@ -156,7 +161,13 @@ def grid_cells(axes: Sequence[Axis], load: GridLoader, base_seed: int, replicati
             config = load(assignments)
         except UserError:
             for assignment in assignments:
-                load([assignment])  # raises, naming this value, if it is wrong on its own
+                try:
+                    load([assignment])  # raises, naming this value, if it is wrong on its own
+                except ConfigError as exc:  # the field is named; name the value too
+                    path = assignment.partition("=")[0]
+                    raise ConfigError([
+                        replace(p, field=assignment) if p.field == path else p for p in exc.problems
+                    ]) from None
             raise
         key = cell_key({a.path: v for a, v in zip(axes, values, strict=True)})
         cells.append(Cell(values, config, tuple(run_seed(base_seed, key, r) for r in range(replications))))

@@ -31,8 +31,8 @@ def no_run(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("args", "line"),
     [
-        (["--grid", "providers.groq.accounts=1,0"], "error: --grid: providers.groq.accounts: Input should be greater"),
-        (["--grid", "cache.ttl=60"], "error: --grid: cache.ttl: unknown key"),
+        (["--grid", "providers.groq.accounts=1,0"], "error: --grid: providers.groq.accounts=0: Input should be"),
+        (["--grid", "cache.ttl=60"], "error: --grid: cache.ttl=60: unknown key"),
         ([], "error: --grid: give at least one"),
         (["--grid", "cache.ttl_s=60", "--metric", "carried"], "error: --metric 'carried': not a headline number"),
         (["--grid", "cache.ttl_s=60", "--executor", "ray"], "error: --executor 'ray': choose process or dask"),

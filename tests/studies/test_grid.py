@@ -65,6 +65,7 @@ def test_axes_parse_in_order_with_values_as_written() -> None:
         (["cache..ttl_s=1"], "is not a field path"),
         (["cache.ttl_s=1,,2"], "an empty value"),
         (["cache.enabled=true,false,True"], "True, true given twice"),
+        (["providers.groq.accounts=[1,2]"], "values are split at commas, so a list or a mapping cannot be one"),
         (["cache.ttl_s=60", "cache.ttl_s=120"], "the same path on two --grid options"),
         (["cache.ttl_s=" + ",".join(map(str, range(1, 102))), "script.rounds=" + ",".join(map(str, range(1, 101)))],
          "10,100 cells, over the 10,000"),
@@ -79,11 +80,11 @@ def test_malformed_grids_are_refused_in_one_line(grids: list[str], says: str) ->
 @pytest.mark.parametrize(
     ("grid", "line"),
     [
-        ("providers.groq.accounts=1,0", "--grid: providers.groq.accounts: Input should be greater than 0"),
-        ("providers.groq.acounts=2", "--grid: providers.groq.acounts: unknown key"),
+        ("providers.groq.accounts=1,0", "--grid: providers.groq.accounts=0: Input should be greater than 0"),
+        ("providers.groq.acounts=2", "--grid: providers.groq.acounts=2: unknown key (did you mean 'accounts'?)"),
         ("providers.nobody.accounts=2", "--grid 'providers.nobody.accounts=2': no provider 'nobody'"),
         ("providers.groq=2", "--grid 'providers.groq=2': expected providers.NAME.field=value"),
-        ("cache.ttl_s=3600,soon", "--grid: cache.ttl_s: Input should be a valid number"),
+        ("cache.ttl_s=3600,soon", "--grid: cache.ttl_s=soon: Input should be a valid number"),  # the value named
         ("routing.destinations[20].accounts=2", "--grid 'routing.destinations[20].accounts=2': routing.desti"),
     ],
 )
