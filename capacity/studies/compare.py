@@ -394,14 +394,16 @@ def _hardware(config: Configuration) -> str:
 
 
 def _binds(result: RunResult) -> str:
+    """What limits a strategy, in words: its GPUs, or the binding quota of the destination that carried
+    the most requests (as the verdict names them: what limits the bulk of the traffic, not a small
+    credit that ran out early), or the models' speed."""
     refused = sorted(
         (
-            (w.full_s, d.name, w.name, w.full_share)
+            (-d.requests, d.name, w.name, w.full_share)
             for d in result.destinations
             for w in d.windows
             if w.name == d.binding_window and w.full_s > 0
         ),
-        reverse=True,
     )
     over = result.turn_latency_s.p95 > result.sla_p95_turn_latency_s
     gpu = [d for d in result.destinations if d.kind == "gpu" and d.requests]

@@ -89,3 +89,17 @@ def test_the_seed_claims_path_on_small_stand_ins(monkeypatch: pytest.MonkeyPatch
     assert option1.numbers["usd_per_month"] == pytest.approx(48_000 * 22 * 0.0283, rel=0.02)
     assert "The seed's claims:" in comparison_verdict(result)
     assert [name for name, _ in result.runs] == ["B", "B-gpu"]
+
+
+def test_what_binds_names_the_quota_of_the_busiest_destination_not_a_small_credit() -> None:
+    """Tried as a new user would: compare said A was bound by Hugging Face's $0.10 credit (full 87% of the
+    run, about no interviews) where simulate's verdict named Mistral's and SambaNova's quotas."""
+    from capacity.sim.model import simulate
+    from capacity.studies.compare import strategy_row
+
+    config = load_configuration(scenario_path("A"), default_providers_path())
+    result = simulate(config, days=1)
+    bound = [d for d in result.destinations if any(w.name == d.binding_window and w.full_s > 0 for w in d.windows)]
+    busiest = max(bound, key=lambda d: d.requests)
+    assert busiest.name.startswith("mistral/")  # the bulk of A's traffic
+    assert strategy_row(config, result, "A").binds.startswith(f"{busiest.name} {busiest.binding_window} (full ")
