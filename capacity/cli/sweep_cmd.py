@@ -31,7 +31,7 @@ from capacity.cli.common import (
 from capacity.config import default_providers_path, load_configuration, scenario_path
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
-from capacity.report.grid_tables import grid_json, grid_table, write_grid_files
+from capacity.report.grid_tables import grid_json, grid_table, separation_note, write_grid_files
 from capacity.studies.executors import EXECUTORS, Executor
 from capacity.studies.grid import check_metric, grid_cells, parse_grid, run_grid
 
@@ -148,4 +148,8 @@ def sweep(
         print_json(grid_json(result, {kind: str(p) for kind, p in files.items()}))
         return
     console.print(grid_table(result))
-    console.print(f"{note}\nwritten: " + ", ".join(str(p) for p in files.values()), highlight=False)
+    apart = separation_note(result)
+    console.print(
+        (f"{apart}\n" if apart else "") + f"{note}\nwritten: " + ", ".join(str(p) for p in files.values()),
+        highlight=False,
+    )

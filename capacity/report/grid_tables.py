@@ -90,6 +90,29 @@ def seeding_note(result: GridResult) -> str:
     )
 
 
+def separation_note(result: GridResult) -> str:
+    """Whether the replications tell the cells apart on the chosen metric: which cells' 95 % intervals
+    overlap the interval of the cell with the highest mean ('' with one replication: no intervals).
+    A heatmap colours means; where intervals overlap, its contrast is noise, not the levers' effect."""
+    intervals = [(cell, cell.interval(result.metric)) for cell in result.cells]
+    if result.replications < 2 or len(intervals) < 2:
+        return ""
+    top_cell, top = max(intervals, key=lambda x: x[1].mean)
+    overlapping = [c for c, ci in intervals if c is not top_cell and ci.high >= top.low]
+    words = METRICS[result.metric].split(",")[0]
+    if len(overlapping) == len(intervals) - 1:
+        return (
+            f"On {words}, every cell's 95 % interval overlaps the highest cell's: at {result.replications} "
+            "replications the grid does not tell its cells apart (intervals narrow as 1/√replications)."
+        )
+    if not overlapping:
+        return f"On {words}, the highest cell stands apart: no other cell's 95 % interval reaches its own."
+    return (
+        f"On {words}, {len(overlapping)} of the other {len(intervals) - 1} cells have a 95 % interval overlapping "
+        f"the highest cell's: at {result.replications} replications they are not told apart from it."
+    )
+
+
 def grid_markdown(result: GridResult, figure: str | None, figure_note: str) -> str:
     """The grid's Markdown page: what was run, the table, and the figure (``figure``: its file
     name beside the page, or None with ``figure_note`` saying why there is none)."""
@@ -105,6 +128,7 @@ def grid_markdown(result: GridResult, figure: str | None, figure_note: str) -> s
         "\n",
         table(_headers(result), _rows(result), "l" * len(result.axes) + "r" * len(shown_metrics(result))),
         "\n",
+        f"{separation_note(result)}\n\n" if separation_note(result) else "",
         f"![{METRICS[result.metric]} over the grid]({figure})\n" if figure else f"{figure_note}\n",
     ]
     return "".join(parts)

@@ -73,6 +73,11 @@ def test_a_one_axis_sweep_writes_its_table_figure_and_json(tmp_path: Path) -> No
     assert "![response-cache hit rate (0–1) over the grid](grid.png)" in page
     assert (out / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert document["files"]["png"] == str(out / "grid.png")
+    # whether the replications tell the cells apart (a trial: a heatmap's contrast read as an effect)
+    cells = document["cells"]
+    low, high = (cells[i]["metrics"]["cache_hit_rate"] for i in (0, 1))
+    apart = "the highest cell stands apart" if low["ci95_high"] < high["ci95_low"] else "not told apart"
+    assert "On response-cache hit rate (0–1), " in page and apart in page
 
 
 def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
