@@ -248,7 +248,8 @@ def render_fleet(fleet: FleetSize, cost: PoolCost | None, catalog: GpuCatalog, c
     card = catalog.gpu(pool.gpu).name
     console.print(
         _probe_table(
-            f"Sizing {pool.name} of {fleet.scenario}: {card} × {pool.gpus_per_server} per server, "
+            f"Sizing pool {pool.name} of {fleet.scenario} ({pool.servers} server{'s' if pool.servers != 1 else ''} "
+            f"in the scenario): {card} × {pool.gpus_per_server} per server, "
             f"{pool.model} {pool.precision}",
             fleet.probes,
             fleet.floor,

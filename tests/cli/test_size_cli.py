@@ -132,3 +132,4 @@ def test_an_owned_fleets_monthly_cost_says_over_how_many_months_it_is_amortised(
     # what a server is, and what the running cost assumes (a trial asked both)
     assert "up front (a server: 1 card at $1,833 + $667 for the rest of it)" in text
     assert "at the cards' full 450 W board power around the clock, an upper bound" in text
+    assert "Sizing pool rtx4090x3 of B-gpu (3 servers in the scenario)" in text  # the name is not the answer
