@@ -429,6 +429,12 @@ class SeedRow(Model):
 
     provider: str = Field(description="Name as the seed writes it.")
     maps_to: str | None = Field(default=None, description="Our provider name, if any.")
+    models_named: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Where the seed names a model family (\"Google Gemini 2.0 Flash\"): only the provider's "
+        "models whose name starts with this stand for the claim (gemini-, not the provider's Gemma models).",
+    )
     quota: float | None = Field(default=None, ge=0, description="The claimed quota (per account).")
     unit: Literal["requests_per_day", "requests_per_hour", "tokens_per_day", "credit_usd", "unstated"] = (
         Field(description="What the claimed quota counts.")

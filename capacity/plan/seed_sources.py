@@ -250,7 +250,10 @@ def check_claim(
             None, None, None, None,
         )  # fmt: skip
 
-    models = models_on(provider, on)
+    def named(m: ModelSpec) -> bool:  # a model the claim may stand for
+        return row.models_named is None or m.name.startswith(row.models_named)
+
+    models = [m for m in models_on(provider, on) if named(m)]
     parts: list[str] = []
     verdict: Verdict
     best_name, best_bind, best = "", None, 0.0
@@ -262,7 +265,7 @@ def check_claim(
         parts.append(f"{claim} free; no free offer of it was in force on {on}")
         # fair to the seed: what the offer allowed while it lasted
         if row.quota is not None and claimed is not None:
-            gone = [provider.alone(m) for m in provider.models]
+            gone = [provider.alone(m) for m in provider.models if named(m)]
             first = len(parts)
             _judge(row, claim, claimed, gone, profile, parts)
             parts[first] = "while it was offered, " + parts[first]

@@ -10,7 +10,7 @@ from capacity.config import Configuration
 from capacity.config.scenario import SeedClaims
 from capacity.plan.limits import RequestProfile
 from capacity.plan.seed import seed_corrections, seed_method
-from capacity.plan.seed_sources import check_claims, reaches, within
+from capacity.plan.seed_sources import check_claim, check_claims, reaches, within
 
 # a round profile to check by hand: 1,900 in + 100 out = 2,000 tokens a request (2,200 reserved)
 PROFILE = RequestProfile(1900.0, 100.0, 2200.0, 12.0, 22.0, 22.0)
@@ -231,3 +231,16 @@ def test_one_rule_for_holds() -> None:
     # a cost or a time holds when it is at most 110 % of the claim: $2,640 against ~$2,400 does, $2,641 not
     assert within(2_400, 2_640.0)
     assert not within(2_400, 2_641.0)
+
+
+def test_a_claim_on_a_model_family_is_audited_on_that_family_only(claims: SeedClaims, config_a: Configuration) -> None:
+    """providers.yaml lists Gemma 3 27B under the Gemini API (14,400 requests/day): the seed's "Google Gemini
+    2.0 Flash" claim is judged on the gemini- models (models_named), not on the provider's Gemma."""
+    gemma = config_a.providers["gemini"].model("gemma-3-27b-it")
+    assert gemma is not None and (gemma.limits.rpm, gemma.limits.rpd, gemma.limits.input_tpm) == (30, 14_400, 15_000)
+    row = next(r for t in claims.tables for r in t.rows if r.maps_to == "gemini")
+    assert row.models_named == "gemini-"
+    narrowed = check_claim(row, config_a.providers["gemini"], PROFILE)
+    assert narrowed.source_model == "gemini-2.5-flash" and narrowed.source_requests_per_day == 20
+    anyone = check_claim(row.model_copy(update={"models_named": None}), config_a.providers["gemini"], PROFILE)
+    assert anyone.source_model == "gemma-3-27b-it"  # what the audit would have read into the claim
