@@ -55,11 +55,34 @@ def _break_even_meaning(payback: ClaimCheck | None) -> str:
     return text + f", whose one answer is the payback claim below ({figure})."
 
 
+def short_answer(result: ComparisonResult) -> str:
+    """The verdict in one sentence: per demand, the cheapest strategy that carries it within the p95
+    turn-latency target, or, where none does, the one that carries the most (at what latency)."""
+    parts = []
+    for g in result.groups:
+        good = [r for r in g.rows if r.carries]
+        if good:
+            best = min(good, key=lambda r: r.usd_per_month)
+            parts.append(
+                f"on {g.label}'s demand, {best.scenario} carries it within the target for "
+                f"{_money(best.usd_per_month)}/month"
+            )
+            continue
+        most = max(g.rows, key=lambda r: (round(r.carried_share, 3), -r.p95_turn_latency_s))
+        sla = most.sla_p95_turn_latency_s
+        parts.append(
+            f"on {g.label}'s demand, none carries it within the {sla:g} s target; {most.scenario} carries the "
+            f"most ({most.carried_share:.0%}, p95 {_duration(most.p95_turn_latency_s)})"
+        )
+    return "In short: " + "; ".join(parts) + "." if parts else ""
+
+
 def comparison_verdict(result: ComparisonResult) -> str:
-    """One paragraph: per demand, who carries it, at what latency and cost; then TCO and the claims."""
+    """One paragraph: the short answer (:func:`short_answer`); per demand, who carries it, at what latency
+    and cost; then TCO and the claims."""
     groups, claims, cards = result.groups, result.claims, result.cards
     payback = next((c for c in claims if "payback_months" in c.numbers), None)
-    sentences = []
+    sentences = [short_answer(result)] if groups else []
     break_even_said = False
     for g in groups:
         need = g.rows[0].need_per_day

@@ -90,3 +90,18 @@ def test_a_slice_of_a_monthly_demand_names_both_its_own_need_and_the_scenarios()
     assert "(2,264 interviews per interviewing day in the 5 days simulated; 2,273 over the scenario's)" in text
     whole = comparison_verdict(result)  # a daily demand's one day is its whole horizon: one figure
     assert "(50,000 interviews per interviewing day)" in whole and "simulated" not in whole
+
+
+def test_the_verdict_opens_with_a_one_sentence_answer() -> None:
+    """Tried as a new user would: a 20-line paragraph with no one-line answer to "should we self-host?"."""
+    from dataclasses import replace
+
+    result = _result(())
+    text = comparison_verdict(result)
+    assert text.startswith(
+        "In short: on B's demand, none carries it within the 3 s target; B-gpu carries the most (54%, p95 2.0 s)."
+    )
+    (group,) = result.groups
+    rows = (group.rows[0], replace(group.rows[1], carries=True))
+    carried = comparison_verdict(replace(result, groups=(replace(group, rows=rows),)))
+    assert carried.startswith("In short: on B's demand, B-gpu carries it within the target for $354/month.")
