@@ -140,7 +140,7 @@ def _verdict_section(run: ScenarioRun) -> str:
     )
     if v.options:
         how = alternatives(len(v.options))
-        out += f"\n**To close the gap** ({how}):\n\n" + md.bullets(md.esc(o) for o in v.options)
+        out += f"\n**To close the gap**{f' ({how})' if how else ''}:\n\n" + md.bullets(md.esc(o) for o in v.options)
     word = "carries" if t.carries_need else "falls short of"
     out += (
         f"\nThe static plan (`capacity plan --scenario {run.config.scenario.name}`) {word} the need: "

@@ -175,9 +175,10 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
         )
     if result.backlog_interviews and per_day > 0:
         days_to_clear = result.backlog_interviews / per_day
+        more = f"{days_to_clear:,.1f} more days" if days_to_clear >= 0.1 else "less than a tenth of a day more"
         findings.append(
             f"Backlog: {result.backlog_interviews:,} interviews not carried; at {per_day:,.0f}/day they would "
-            f"take {days_to_clear:,.1f} more days — the demand of {result.days} day(s) takes "
+            f"take {more} — the demand of {result.days} day(s) takes "
             f"{iv.requested / per_day:,.1f} days to serve."
         )
     elif result.backlog_interviews:
@@ -194,7 +195,7 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
             f"day ({share:.0%} of the demand)."
         )
     answered = result.requests.provider
-    if result.wasted_api_calls and answered:
+    if answered and result.wasted_api_calls >= 0.01 * answered:  # 1 % of the calls or more: worth a lever
         findings.append(
             f"{result.wasted_api_calls:,} answered API calls ({result.wasted_api_calls / answered:.0%}) went to "
             "interviews that later failed: quota spent on nothing. "
@@ -212,9 +213,9 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
 
 
 def alternatives(options: int) -> str:
-    """How the verdict's ``options`` ways to close the gap combine, in words: each is sized to close
-    the whole shortfall on its own (by the static plan's arithmetic), so they are alternatives."""
-    return "any one of these alone, by the plan's arithmetic" if options > 1 else "by the plan's arithmetic"
+    """How the verdict's ``options`` ways to close the gap combine, in words ('' for one): each is
+    sized to close the whole simulated shortfall on its own, so they are alternatives."""
+    return "any one of these alone: each is sized to close the whole simulated shortfall" if options > 1 else ""
 
 
 def _options(result: RunResult, config: Configuration, plan: PlanResult | None) -> list[str]:
@@ -222,13 +223,15 @@ def _options(result: RunResult, config: Configuration, plan: PlanResult | None) 
     paid destination for the shortfall), or, where enough are carried and only the turn latency misses
     its target, the latency — more quota only shortens the queue for it."""
     shortfall = (result.interviews.requested - result.interviews.carried) / run_interviewing_days(config, result.days)
+    cheapest = _cheapest_paid(config, plan)
     if result.interviews.carried_share >= CARRIED_SHARE or shortfall < 0.5:
+        paid = f", such as a paid one ({cheapest[1]}, ${cheapest[0]:.4f} an interview)" if cheapest else ""
         return [
             f"Enough interviews are carried; the turn latency misses its target (p95 "
             f"{result.turn_latency_s.p95:.2f} s against {result.sla_p95_turn_latency_s:g} s). Turns wait for "
             "quota at the busiest hours or run on slow destinations: add quota where turns queue at the peak "
-            "(the destinations full longest, above) or route to faster destinations; more interviews a day "
-            "will not help."
+            f"(the destinations full longest, above) or route the peak to faster destinations{paid}. Accounts "
+            "sized for more interviews a day do not shorten the wait."
         ]
     options = []
     if plan is not None:
@@ -256,9 +259,30 @@ def _options(result: RunResult, config: Configuration, plan: PlanResult | None) 
                 note += "; each account's credit is one-time: it carries this share only until it is spent"
             accounts = "account" if n == 1 else "accounts"
             options.append(
-                f"Add {n:,} more {d.provider_label} {accounts} at {per_account:,.1f} interviews/day each "
+                f"Add {n:,} more {d.provider_label} {accounts} at {per_account:,.1f} interviews per interviewing "
+                "day each, by the static plan "
                 f"(the plan's binding limit: {d.binding_limit}; {note})."
             )
+    if cheapest is not None:
+        usd, name = cheapest
+        demand = config.scenario.demand
+        if demand.kind == "total":  # a demand with an end is priced over its own interviewing days
+            days = run_interviewing_days(config, demand.days)
+            bill = f"about ${shortfall * days * usd:,.0f} over the demand's {days} interviewing day(s)"
+        else:
+            days = month_days(config)
+            bill = f"about ${shortfall * days * usd:,.0f}/month ({days} interviewing days)"
+        options.append(
+            f"Send the shortfall ({shortfall:,.0f} interviews per interviewing day) to {name}: "
+            f"${usd:.4f} per interview, {bill}; its paid-tier rate limits are not in our sources. To try it, "
+            f"add {{provider: {name.split('/', 1)[0]}, model: {name.split('/', 1)[1]}}} to routing.destinations "
+            f"of the scenario (a shipped one: in a copy, `capacity init NAME --from {config.scenario.name}`)."
+        )
+    return options
+
+
+def _cheapest_paid(config: Configuration, plan: PlanResult | None) -> tuple[float, str] | None:
+    """The paid model with the lowest list price per interview, ($, ``provider/model``), or None."""
     # the one monthly-cost basis (capacity.studies.costs): the scenario's interview after templates
     # and cache, at list price (input priced with the API's prompt cache), over the calendar's
     # interviewing days in a month
@@ -277,19 +301,4 @@ def _options(result: RunResult, config: Configuration, plan: PlanResult | None) 
         for model in provider.models
         if model.prices is not None
     ]
-    if paid:
-        usd, name = min(paid)
-        demand = config.scenario.demand
-        if demand.kind == "total":  # a demand with an end is priced over its own interviewing days
-            days = run_interviewing_days(config, demand.days)
-            bill = f"about ${shortfall * days * usd:,.0f} over the demand's {days} interviewing day(s)"
-        else:
-            days = month_days(config)
-            bill = f"about ${shortfall * days * usd:,.0f}/month ({days} interviewing days)"
-        options.append(
-            f"Send the shortfall ({shortfall:,.0f} interviews per interviewing day) to {name}: "
-            f"${usd:.4f} per interview, {bill}; its paid-tier rate limits are not in our sources. To try it, "
-            f"add {{provider: {name.split('/', 1)[0]}, model: {name.split('/', 1)[1]}}} to routing.destinations "
-            f"of the scenario (a shipped one: in a copy, `capacity init NAME --from {config.scenario.name}`)."
-        )
-    return options
+    return min(paid) if paid else None
