@@ -23,6 +23,17 @@ def test_fluid_simulation_answers_with_its_fidelity_and_no_latency() -> None:
     assert "not modelled in fluid mode" in shown.output
     # the title says which engine answered (a trial: "simulated run", with no word of fluid)
     assert "simulated run (fluid mode: per-minute flows, no latency)" in " ".join(shown.output.split())
+    assert "Quotas bound in this fluid run" not in shown.output  # A-paid: nothing binds, fluid is the tool
+
+
+def test_a_fluid_run_where_quotas_bind_says_the_exact_engine_is_the_better_tool() -> None:
+    """Tried as a new user would: B's fluid day carried 22% less than the exact one, slower, with no warning."""
+    shown = runner.invoke(
+        app, ["simulate", "-s", "A", "--days", "1", "--fidelity", "fluid", "--no-progress"],
+    )
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.replace("│", " ").split())
+    assert "Quotas bound in this fluid run" in text and "run it without --fidelity fluid" in text
 
 
 def test_fluid_refuses_a_setting_it_does_not_model_in_one_line() -> None:
