@@ -145,11 +145,15 @@ def _verdict_section(run: ScenarioRun) -> str:
     out += (
         f"\nThe static plan (`capacity plan --scenario {run.config.scenario.name}`) {word} the need: "
         f"{md.floor_count(t.interviews_per_day)} interviews per interviewing day against "
-        f"{math.ceil(d.need_interviews_per_day - 1e-9):,} needed. It spreads each daily quota evenly over "
+        f"{math.ceil(d.need_interviews_per_day - 1e-9):,} needed over the scenario's horizon. It spreads each "
+        "daily quota evenly over "
         f"the {run.plan.workload.active_hours_per_day:g} active hours, and a monthly one over the month's "
         "interviewing days; the simulation spends them as interviews arrive. "
     )
-    simulated = run.result.interviews.carried / run_interviewing_days(run.config, run.result.days)
+    working = run_interviewing_days(run.config, run.result.days)
+    simulated = run.result.interviews.carried / working
+    if working != run.result.days:  # the verdict above counts calendar days
+        out += f"Of the {run.result.days} simulated days, {working} are interviewing days. "
     if run.result.interviews.carried_share >= CARRIED_SHARE:
         out += f"It carried the demand, {simulated:,.0f} per interviewing day.\n"
     elif simulated > t.interviews_per_day:
@@ -166,7 +170,6 @@ def _verdict_section(run: ScenarioRun) -> str:
     else:
         waste = " and interviews that fail midway spend quota on nothing" if run.result.wasted_api_calls else ""
         out += f"It carried {simulated:,.0f} per interviewing day: per-minute limits bind at the peaks{waste}.\n"
-    return out
     return out
 
 
