@@ -265,15 +265,19 @@ def render_fleet(fleet: FleetSize, cost: PoolCost | None, catalog: GpuCatalog, c
         body.append(f"({n} card{'s' if n != 1 else ''}): {fleet.reason}.")
         if cost is not None and cost.purchase_usd:
             gpu = catalog.gpu(pool.gpu)
-            price = pool.purchase_usd_per_gpu if pool.purchase_usd_per_gpu is not None else gpu.purchase_usd or 0.0
+            own_price = pool.purchase_usd_per_gpu is not None
+            price = pool.purchase_usd_per_gpu if own_price else gpu.purchase_usd or 0.0
+            whose = "the pool's price" if own_price else "the GPU catalogue's"
             cards = f"{pool.gpus_per_server} cards" if pool.gpus_per_server > 1 else "1 card"
             hours = "around the clock" if pool.schedule == "always_on" else "in business hours"
             body.append(
-                f"\nCost: ${cost.purchase_usd:,.0f} up front (a server: {cards} at ${price:,.0f} + "
+                f"\nCost: ${cost.purchase_usd:,.0f} up front (a server: {cards} at ${price:,.0f}, {whose}, + "
                 f"${pool.server_usd:,.0f} for the rest of it) and ${cost.running_usd_per_month:,.0f}/month to run "
-                f"(electricity at the cards' full {gpu.board_power_w:,.0f} W board power {hours}, an upper "
-                f"bound; hosting ${pool.hosting_usd_per_month:,.0f} a server); ${cost.usd_per_month:,.0f}/month "
-                f"with the purchase amortised over {pool.amortisation_months} months."
+                f"(electricity at ${pool.electricity_usd_per_kwh:g}/kWh for the cards' full "
+                f"{gpu.board_power_w:,.0f} W board power {hours}, an upper bound; hosting "
+                f"${pool.hosting_usd_per_month:,.0f} a server, as the pool sets it: "
+                "gpu_pools[].hosting_usd_per_month); "
+                f"${cost.usd_per_month:,.0f}/month with the purchase amortised over {pool.amortisation_months} months."
             )
         elif cost is not None:  # rent is already a month's cost
             body.append(f"\nCost: ${cost.usd_per_month:,.0f}/month rented.")

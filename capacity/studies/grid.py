@@ -91,8 +91,8 @@ def parse_axis(text: str) -> Axis:
         )
     if any(c in raw for c in "[]{}"):
         raise UsageError(
-            f"--grid {text!r}: values are split at commas, so a list or a mapping cannot be one; "
-            "grid a field that takes a single value"
+            f"--grid {text!r}: values are split at commas, so a list or a mapping cannot be one; write the "
+            "values without brackets (providers.groq.accounts=1,2)"
         )
     values = tuple(v.strip() for v in raw.split(","))
     if any(not v for v in values):

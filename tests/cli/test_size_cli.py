@@ -130,6 +130,7 @@ def test_an_owned_fleets_monthly_cost_says_over_how_many_months_it_is_amortised(
     text = " ".join(result.output.replace("│", " ").split())  # the console wraps lines inside the panel
     assert f"/month with the purchase amortised over {months} months." in text
     # what a server is, and what the running cost assumes (a trial asked both)
-    assert "up front (a server: 1 card at $1,833 + $667 for the rest of it)" in text
-    assert "at the cards' full 450 W board power around the clock, an upper bound" in text
+    assert "up front (a server: 1 card at $1,833, the pool's price, + $667 for the rest of it)" in text
+    assert "/kWh for the cards' full 450 W board power around the clock, an upper bound" in text
+    assert "a server, as the pool sets it: gpu_pools[].hosting_usd_per_month)" in text
     assert "Sizing pool rtx4090x3 of B-gpu (3 servers in the scenario)" in text  # the name is not the answer
