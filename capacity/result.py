@@ -291,6 +291,17 @@ class RunResult(Result):
         """Carried ÷ requested, 0–1; 1.0 for an empty run (:attr:`InterviewCounts.carried_share`)."""
         return self.interviews.carried_share
 
+    def binding_windows(self) -> list[tuple[DestinationResult, WindowUse]]:
+        """Each destination's binding window — the one full the longest share of the run — that was
+        full at all, the destinations that carried the most requests first (what limits the bulk of the
+        traffic, not a small credit that ran out); ties by name."""
+        out = []
+        for d in sorted(self.destinations, key=lambda d: (-d.requests, d.name)):
+            w = next((w for w in d.windows if w.name == d.binding_window), None)
+            if w is not None and w.full_s > 0:
+                out.append((d, w))
+        return out
+
     def headline(self) -> dict[str, float]:
         """The numbers compared across replications and guarded by ``capacity check``."""
         return {

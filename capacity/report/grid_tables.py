@@ -118,6 +118,7 @@ def grid_markdown(result: GridResult, figure: str | None, figure_note: str) -> s
     name beside the page, or None with ``figure_note`` saying why there is none)."""
     horizon = f"{result.days} day(s) of demand" if result.days else "the scenario's horizon"
     axes = [f"`{a.path}`: {', '.join(a.values)}" for a in result.axes]
+    apart = separation_note(result)
     parts = [
         heading(1, f"What-if grid on scenario {result.scenario}"),
         "\n",
@@ -128,7 +129,7 @@ def grid_markdown(result: GridResult, figure: str | None, figure_note: str) -> s
         "\n",
         table(_headers(result), _rows(result), "l" * len(result.axes) + "r" * len(shown_metrics(result))),
         "\n",
-        f"{separation_note(result)}\n\n" if separation_note(result) else "",
+        f"{apart}\n\n" if apart else "",
         f"![{METRICS[result.metric]} over the grid]({figure})\n" if figure else f"{figure_note}\n",
     ]
     return "".join(parts)

@@ -139,8 +139,7 @@ def _verdict_section(run: ScenarioRun) -> str:
         + md.bullets(md.esc(f) for f in v.findings)
     )
     if v.options:
-        how = alternatives(len(v.options))
-        out += f"\n**To close the gap**{f' ({how})' if how else ''}:\n\n" + md.bullets(md.esc(o) for o in v.options)
+        out += f"\n**To close the gap**{alternatives(len(v.options))}:\n\n" + md.bullets(md.esc(o) for o in v.options)
     word = "carries" if t.carries_need else "falls short of"
     out += (
         f"\nThe static plan (`capacity plan --scenario {run.config.scenario.name}`) {word} the need: "

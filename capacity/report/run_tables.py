@@ -237,14 +237,13 @@ def render_run(
     if n and intervals is not None:
         good, text = replications_summary(result, intervals)
         opening = [f"[bold]{text}[/bold]", ""]
-    how = f" ({alternatives(len(verdict.options))})" if len(verdict.options) > 1 else ""
     body = "\n".join(
         [
             *opening,
             f"[bold]{verdict.headline}[/bold]",
             *[f"• {f}" for f in verdict.findings],
             *(
-                ["", f"[bold]To close the gap[/bold]{how}:"]
+                ["", f"[bold]To close the gap[/bold]{alternatives(len(verdict.options))}:"]
                 + [f"• {o}" for o in verdict.options]
                 if verdict.options
                 else []

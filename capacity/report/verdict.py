@@ -53,13 +53,8 @@ def clock(run_s: float) -> str:
 def binding_windows(result: RunResult) -> list[tuple[str, WindowUse, float]]:
     """Each destination's binding window — the one full the longest share of the run — with the
     destination's name and the run time it first refused (s), the destinations that carried the
-    most requests first (what limits the bulk of the traffic, not a small credit that ran out)."""
-    out = []
-    for d in sorted(result.destinations, key=lambda d: (-d.requests, d.name)):
-        w = next((w for w in d.windows if w.name == d.binding_window), None)
-        if w is not None and w.full_s > 0:
-            out.append((d.name, w, w.first_blocked_s or 0.0))
-    return out
+    most requests first (:meth:`~capacity.result.RunResult.binding_windows`)."""
+    return [(d.name, w, w.first_blocked_s or 0.0) for d, w in result.binding_windows()]
 
 
 def _first_minute(series: list[int]) -> float | None:
@@ -219,9 +214,9 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
 
 
 def alternatives(options: int) -> str:
-    """How the verdict's ``options`` ways to close the gap combine, in words ('' for one): each is
-    sized to close the whole simulated shortfall on its own, so they are alternatives."""
-    return "any one of these alone: each is sized to close the whole simulated shortfall" if options > 1 else ""
+    """How the verdict's ``options`` ways to close the gap combine, as a parenthesis for their heading
+    ('' for one): each is sized to close the whole simulated shortfall on its own, so they are alternatives."""
+    return " (any one of these alone: each is sized to close the whole simulated shortfall)" if options > 1 else ""
 
 
 def _options(result: RunResult, config: Configuration, plan: PlanResult | None) -> list[str]:

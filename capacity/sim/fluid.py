@@ -183,7 +183,6 @@ class FluidSimulation:
         self.req_in = np.zeros((n, len(turns)))
         self.req_out = np.zeros((n, len(turns)))
         self.buckets: dict[int, list[IntArray]] = {}
-        self.queued = 0
         self.offered: dict[int, tuple[float, float, float]] = {}  # short windows' minute: offered, admitted
         # what the passes of the step being run admitted on each window, charged to it as the step ends
         self.held: dict[QuotaWindow, StepLog] = {}

@@ -5,7 +5,7 @@ admit in a one-minute step.
 Each request is tried at its own instant in the step, and windows of a minute or longer (per
 minute, hour, day, month, credit) are followed through it: a request is admitted if every window
 has room for it after the requests admitted before it, the room growing as a bucket refills, a
-rolling minute lets old charges go or a fixed window resets (:func:`room_growth`) — as the exact
+rolling minute lets old charges go or a fixed window resets (:meth:`StepLog.growth`) — as the exact
 router tries each request on its own. A request window of under a minute and a concurrency slot
 turn over many times within the step: they admit the share of the minute's arrivals given by
 Erlang's loss formula (the exact router loses to the next destination what arrives while they
@@ -200,21 +200,11 @@ def erlang_b(servers: float, offered: float) -> float:
     return b
 
 
-def room_growth(window: QuotaWindow, now: float, times: FloatArray) -> FloatArray:
-    """How much more room ``window`` has at each of ``times`` (s, within the step that starts at
-    ``now``) than at ``now``, before this step's admissions: a token bucket refills at its rate up
-    to its capacity, a rolling window of a minute lets go of the charges older than its length, a
-    fixed window empties at its reset. A longer rolling window is charged once a step, at the
-    step's start, so its charges leave only at step boundaries: it grows by nothing within one."""
-    return StepLog(window, now).growth(times)
-
-
 class StepLog:
     """One window in the step that starts at run time ``now`` (s): what it held then (``used``) and
     how its room grows through the step (:meth:`growth`), and what the step's passes have admitted on
     it and not yet charged to it — each charge's instant (s) and amount, in the window's measure. The
-    step's takes wait for its end (:meth:`FluidSimulation._charge_log
-    <capacity.sim.fluid.FluidSimulation>`), so the window is as it was at ``now`` all through the step
+    step's takes wait for its end (:func:`charge_logs`), so the window is as it was at ``now`` all through the step
     and a rolling window's log stays in time order when a later pass admits at an earlier instant."""
 
     __slots__ = ("amounts", "freed", "leaves", "now", "times", "total", "used", "window")
@@ -237,7 +227,10 @@ class StepLog:
 
     def growth(self, times: FloatArray) -> FloatArray:
         """How much more room the window has at each of ``times`` (s, within the step) than at its
-        start, before the step's admissions (:func:`room_growth`)."""
+        start, before the step's admissions: a token bucket refills at its rate up to its capacity, a
+        rolling window of a minute lets go of the charges older than its length, a fixed window empties
+        at its reset. A longer rolling window is charged once a step, at the step's start, so its
+        charges leave only at step boundaries: it grows by nothing within one."""
         window, now = self.window, self.now
         if isinstance(window, TokenBucket):
             return np.minimum(self.used, window.rate * (times - now))
@@ -258,7 +251,7 @@ def room_with_log(times: FloatArray, room_now: float, log: StepLog) -> FloatArra
     """The room ``window`` has for a request at each of ``times`` (s, in the step from ``now``) given
     the step's charges logged so far (``room_now``: its room at ``now`` before them): the least, over
     the request's instant and every later logged instant, of the room then — what the window grew by
-    (:func:`room_growth`) less the logged charges up to that instant. A request that fits this leaves
+    (:meth:`StepLog.growth`) less the logged charges up to that instant. A request that fits this leaves
     every later charge of the step still within the limit."""
     at = np.asarray(log.times)
     order = np.argsort(at, kind="stable")
@@ -291,7 +284,7 @@ def admit_account(
 
     Each window of a minute or longer is followed through the step: a request is admitted if, at
     its own instant, every window has room for it after the requests admitted before it — the
-    room the window had at ``now`` plus what it freed since (:func:`room_growth`). So, as in the
+    room the window had at ``now`` plus what it freed since (:meth:`StepLog.growth`). So, as in the
     exact engine, a request that arrives while a window is nearly full goes on to the next
     destination, and a small one fits where a large one before it did not: under a token budget
     refilling by a few hundred tokens a minute only the smallest requests get through.

@@ -397,14 +397,7 @@ def _binds(result: RunResult) -> str:
     """What limits a strategy, in words: its GPUs, or the binding quota of the destination that carried
     the most requests (as the verdict names them: what limits the bulk of the traffic, not a small
     credit that ran out early), or the models' speed."""
-    refused = sorted(
-        (
-            (-d.requests, d.name, w.name, w.full_share)
-            for d in result.destinations
-            for w in d.windows
-            if w.name == d.binding_window and w.full_s > 0
-        ),
-    )
+    refused = result.binding_windows()
     over = result.turn_latency_s.p95 > result.sla_p95_turn_latency_s
     gpu = [d for d in result.destinations if d.kind == "gpu" and d.requests]
     if gpu and over:
@@ -416,9 +409,9 @@ def _binds(result: RunResult) -> str:
             f"{result.ttft_s.p95:.2f} s, p95 turn {result.turn_latency_s.p95:.1f} s)"
         )
     if refused:
-        _, name, window, share = refused[0]
+        dest, window = refused[0]
         more = f"; {len(refused) - 1} more quotas" if len(refused) > 1 else ""
-        return f"{name} {window} (full {share:.0%} of the run){more}"
+        return f"{dest.name} {window.name} (full {window.full_share:.0%} of the run){more}"
     if over:
         return f"model speed: long answers (p95 turn {result.turn_latency_s.p95:.1f} s)"
     return "nothing within the run"
