@@ -39,14 +39,16 @@ but moves time in steps of one minute and admits each minute's requests *togethe
 
 What it cannot model, and so leaves empty rather than invent: turn latency, TTFT and queue-wait
 distributions (their :class:`~capacity.result.Quantiles` have ``count`` 0; interview durations
-are kept, from the drawn think times, mean service times and whole-minute waits), latency-driven
+are kept, from the drawn think times, mean service times and the waits below), latency-driven
 or headroom routing, GPU pools, router replicas on local ledgers, gated admission,
 catalogue caches and provider prompt caching (the whole prompt is charged and priced). Such a
 scenario is refused with a :class:`~capacity.errors.UsageError` naming the setting. Where it errs:
 a turn that follows the previous one at once (no candidate speaking between them) and falls in the
 part of the minute being met is met only as the next part (with one part: the next step) starts,
-late and together with the others (its deadline runs from then: it has not waited yet); and a turn
-waits for quota in whole minutes.
+together with the others (its deadline runs from then: it has not waited yet) — after a minute in
+which no window refused anything it is sent, if admitted, when it was needed (nothing stood in its
+way), so where no quota binds interviews last what they last in the exact engine; where a window
+refuses, it is sent late — and a turn waits for quota in whole minutes.
 Agreement with the exact engine is a test (``tests/sim/test_fluid.py``) and a benchmark
 (``bench/fluid_vs_exact.py``).
 """
@@ -170,7 +172,11 @@ class FluidSimulation:
         self.fails = np.zeros(n, dtype=bool)  # the due turn's call, once admitted, fails
         self.ready_s = self.need_s.copy()  # when the due turn may be sent: its need, or its retry after a backoff, s
         self.due_s = self.need_s + self.deadline_s  # when the due turn's deadline passes, s
+        self._met_late_free = False  # the minute before the one being met refused nothing
         self._floor = 0  # the earliest minute new work may be filed under
+        # a turn that followed at once in a minute no window refused anything, met as the next step starts:
+        # when it was needed (it is sent then, as nothing stood in its way), s; inf: not such a turn
+        self.met_late_s = np.full(n, math.inf)
         self._lo = 0.0  # the start of the part of the step being met, s
         self._tight = True  # a window refused a request in the minute met last (or none was met yet)
         self.degraded = np.zeros(n, dtype=bool)
@@ -317,6 +323,8 @@ class FluidSimulation:
         # only now: it is sent now at the earliest, and its deadline runs from now
         lo = self._lo
         late = rows[(self.ready_s[rows] < lo) & ~self.waited[rows] & (self.attempt[rows] == 0)]
+        if self._met_late_free:
+            self.met_late_s[late] = self.ready_s[late]
         self.ready_s[late] = lo
         self.due_s[late] = self.ready_s[late] + self.deadline_s
         rows = rows[np.argsort(self.need_s[rows], kind="stable")]
@@ -388,8 +396,9 @@ class FluidSimulation:
         dest = costs.dest
         n = len(rows)
         # admitted on arrival: sent when ready (needed, or its backoff over); after waiting for quota: now
+        # met late after a minute no window refused anything in: sent when it was needed
         ready = self.ready_s[rows]
-        sent = np.where(self.waited[rows], np.maximum(ready, now), ready)
+        sent = np.where(self.waited[rows], np.maximum(ready, now), np.minimum(ready, self.met_late_s[rows]))
         rec.api_calls += n
         tally = rec.tally[dest.index]
         tally.requests += n
@@ -424,6 +433,7 @@ class FluidSimulation:
             retry = (self.attempt[bad] < self.max_retries) & (failed_at + delay < self.due_s[bad])
             again = bad[retry]
             self.attempt[again] += 1
+            self.met_late_s[again] = math.inf  # a retry is sent after its backoff
             self.ready_s[again] = (failed_at + delay)[retry]
             # a retry is checked for quota at its own instant, not queued behind the turn's first need
             self._schedule(again, (failed_at + delay)[retry])
@@ -480,6 +490,7 @@ class FluidSimulation:
         if think is not None:
             need[speaks] += think
         self.need_s[go] = need
+        self.met_late_s[go] = math.inf
         self.ready_s[go] = need
         self.due_s[go] = need + self.deadline_s
         self._schedule(go, need)
@@ -503,6 +514,7 @@ class FluidSimulation:
         self.waited[more] = False
         self.started[more] = False
         self.need_s[more] = at_more
+        self.met_late_s[more] = math.inf
         self.ready_s[more] = at_more
         self.due_s[more] = at_more + self.deadline_s
         self._draw_tokens(more)
@@ -521,6 +533,7 @@ class FluidSimulation:
         # where no window refused anything in the minute before, the order of a minute's requests changes
         # nothing: it is met in one pass
         parts = self.parts if self._tight else 1
+        self._met_late_free = not self._tight
         self._tight = False
         for part in range(parts):
             last = part == parts - 1
