@@ -1,6 +1,6 @@
 """Benchmark of the fluid fast mode against the exact engine (run on demand, not a test): for
-each scenario, the carried interviews and each provider's requests of both engines over the
-scenario's full horizon, their relative errors against the issue's 2% target, and the speed-up.
+each scenario, the carried interviews, each provider's requests and the mean interview duration
+of both engines over the scenario's full horizon, their relative errors against the issue's 2% target, and the speed-up.
 
     python bench/fluid_vs_exact.py                 # A, B, A-paid, B-paid, B-hybrid (many minutes)
     python bench/fluid_vs_exact.py -s A -s B --days 1
@@ -59,6 +59,10 @@ def compare(scenario: str, days: int | None, parts: int = 1, seed: int | None = 
     total = _error(fluid.requests.api_calls, exact.requests.api_calls)
     print(f"  all API calls        exact {exact.requests.api_calls:>10,}  fluid {fluid.requests.api_calls:>10,}  "
           f"{total:+7.2%}; worst provider {worst:.2%}")
+    e_dur, f_dur = exact.interview_duration_s, fluid.interview_duration_s
+    if e_dur.count and f_dur.count:
+        print(f"  interview duration   exact {e_dur.mean:>8,.0f} s (p95 {e_dur.p95:,.0f})  "
+              f"fluid {f_dur.mean:>8,.0f} s (p95 {f_dur.p95:,.0f})  {_error(f_dur.mean, e_dur.mean):+7.2%}")
 
 
 def main() -> None:
