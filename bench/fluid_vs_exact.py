@@ -4,7 +4,7 @@ of both engines over the scenario's full horizon, their relative errors against 
 
     python bench/fluid_vs_exact.py                 # A, B, A-paid, B-paid, B-hybrid (many minutes)
     python bench/fluid_vs_exact.py -s A -s B --days 1
-    python bench/fluid_vs_exact.py -s A -s B --days 1 --parts 6 --seed 1 --seed 2   # ten-second parts, two seeds
+    python bench/fluid_vs_exact.py -s A -s B --days 1 --parts 6 --seed 1 --seed 2   # 10 s parts (default 3), two seeds
 
 Prints the figures; asserts nothing: the target is a measurement to report, not to loosen.
 """
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from capacity.config import default_providers_path, load_configuration, scenario_path  # noqa: E402
 from capacity.result import RunResult  # noqa: E402
-from capacity.sim.fluid import simulate_fluid  # noqa: E402
+from capacity.sim.fluid import DEFAULT_PARTS, simulate_fluid  # noqa: E402
 from capacity.sim.model import simulate  # noqa: E402
 
 TARGET = 0.02
@@ -32,7 +32,7 @@ def _error(fluid: float, exact: float) -> float:
     return (fluid - exact) / exact if exact else (0.0 if fluid == 0 else float("inf"))
 
 
-def compare(scenario: str, days: int | None, parts: int = 1, seed: int | None = None) -> None:
+def compare(scenario: str, days: int | None, parts: int = DEFAULT_PARTS, seed: int | None = None) -> None:
     """Run both engines on ``scenario`` (the fluid one meeting each minute in ``parts`` passes) and print
     their agreement and speed."""
     config = load_configuration(scenario_path(scenario), default_providers_path())
@@ -70,7 +70,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("-s", "--scenario", action="append", help="Scenario (repeatable).")
     parser.add_argument("--days", type=int, default=None, help="Days of demand (default: the scenario's).")
-    parser.add_argument("--parts", type=int, default=1, help="Passes over each minute in the fluid engine.")
+    parser.add_argument("--parts", type=int, default=DEFAULT_PARTS,
+                        help=f"Passes over each minute while a window refuses (default {DEFAULT_PARTS}).")
     parser.add_argument("--seed", type=int, action="append", help="Seed (repeatable; default: the scenario's).")
     args = parser.parse_args()
     for scenario in args.scenario or ["A", "B", "A-paid", "B-paid", "B-hybrid"]:

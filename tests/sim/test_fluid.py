@@ -2,9 +2,9 @@
 
 Agreement target (issue 13): carried interviews and per-provider requests within 2%. Both hold
 where quotas do not bind (the paid scenarios), and interview durations with them; where the free
-tiers bind, the calls spent on B's first hours hold, carried interviews on A's first day (a strict
-xfail that names the measured gap) and per-provider requests do not: their measured gaps are in
-the README and the bench, not tested against a looser bound.
+tiers bind, carried interviews on A's first day and the calls spent on B's first hours hold,
+per-provider requests do not: their measured gaps are in the README and the bench, not tested
+against a looser bound.
 """
 
 from __future__ import annotations
@@ -58,15 +58,11 @@ def test_fluid_interviews_last_as_long_as_exact_ones_where_nothing_binds(scenari
     assert _close(fluid.p95, exact.p95), (exact.p95, fluid.p95)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13's 2% target where free tiers bind is not reached: A's first day carries 3.6% fewer "
-    "(1,498 against 1,554; the mean of seeds 1-4: -3.9%); README, 'Fluid mode'",
-)
 def test_fluid_carries_what_the_exact_engine_carries_when_free_tiers_bind() -> None:
     """Scenario A's first day: daily, per-minute and per-second windows of the free tiers bind from
-    the early afternoon (UTC) and a quarter of the interviews fail; the target: fluid carries within
-    2%. Strict: when it is reached this test passes and must lose its mark."""
+    the early afternoon (UTC) and a quarter of the interviews fail; fluid, meeting a minute where a
+    window refuses in three parts (the default), carries within 2% (this seed: +0.5%; the mean of seeds
+    1-4: -0.9%; in one part: -3.6% and -3.9%)."""
     config = load("A", None, None)
     exact = simulate(config, days=1)
     fluid = simulate_fluid(config, days=1)
@@ -77,8 +73,9 @@ def test_fluid_carries_what_the_exact_engine_carries_when_free_tiers_bind() -> N
 
 def test_fluid_spends_the_calls_the_exact_engine_spends_in_an_overload() -> None:
     """Scenario B's first 3,000 interviews (its first hours): the free tiers bind and most interviews
-    fail; the fluid engine sends the calls the exact one sends within 2%. (Carried interviews differ
-    by 10% here, 679 against 753: a turn waits for quota in whole minutes; README, "Fluid mode".)"""
+    fail; the fluid engine sends the calls the exact one sends within 2%. (Calls -1.6%; carried
+    interviews differ by 12% here, 661 against 753: a turn waits for quota in whole minutes; README,
+    "Fluid mode".)"""
     config = load("B", None, None)
     exact = simulate(config, days=1, max_interviews=3000)
     fluid = simulate_fluid(config, days=1, max_interviews=3000)

@@ -123,7 +123,7 @@ def test_the_last_destination_open_is_never_paused() -> None:
 def test_a_minute_in_parts_changes_nothing_where_no_quota_binds() -> None:
     """Parts only matter while a window refuses: on a paid tier every minute is met in one pass."""
     config = load("A-paid", None, None)
-    whole = simulate_fluid(config, days=1, max_interviews=120)
+    whole = simulate_fluid(config, days=1, max_interviews=120, parts=1)
     parts = simulate_fluid(config, days=1, max_interviews=120, parts=6)
     assert parts.carried == whole.carried
     assert [d.requests for d in parts.destinations] == [d.requests for d in whole.destinations]
