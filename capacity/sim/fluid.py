@@ -330,7 +330,8 @@ class FluidSimulation:
         rec = self.recorder
         now = minute * MINUTE_S
         # a turn that followed the previous one at once, within the part of the minute met before, is met
-        # only now: it is sent now at the earliest, and its deadline runs from now
+        # only now, and its deadline runs from now; it is sent now at the earliest — or, if no window refused
+        # anything in the minute before, when it was needed (nothing stood in its way then)
         lo = self._lo
         late = rows[(self.ready_s[rows] < lo) & ~self.waited[rows] & (self.attempt[rows] == 0)]
         if self._met_late_free:
