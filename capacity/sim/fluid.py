@@ -69,6 +69,7 @@ from capacity.policy.build import build_core, seed_streams
 from capacity.policy.windows import QuotaWindow
 from capacity.result import RunResult
 from capacity.sim.fluid_cooldown import CoolDowns
+from capacity.sim.fluid_draws import InterviewDraws
 from capacity.sim.fluid_quota import (
     MEASURES,
     DestinationCosts,
@@ -86,12 +87,10 @@ from capacity.units import DAY_S, HOUR_S, MINUTE_S, Outcome, Served
 from capacity.workload.calendar import days_spanned, need_interviews_per_day, plan_arrivals, run_start
 
 DEFAULT_PARTS = 3
-"""Passes over each minute while a window refuses: twenty-second parts, within the 30 s turn deadline
-of the shipped scenarios. Measured on the first day of A and B, the means of seeds 1–4 against the
-exact engine's (README, "Fluid mode"): one part misses A's carried interviews by 3.9% and a
-destination's requests by up to 12.5%, three parts by 0.9% and 7.6%, six by 1.6% and 4.9%; three
-take 1.9 times the CPU time of one there (4.0 s against 2.1 s on A), six 2.6 times, and all the same
-where no window refuses. Six also miss the calls of B's first 3,000 interviews by 3.3% (three: 1.6%)."""
+"""Passes over each minute while a window refuses: twenty-second parts, within the 30 s turn deadline.
+On A's first day (seeds 1–4) one part misses the exact engine's carried interviews by 3.9% and a
+destination's requests by up to 12.5%, three by 0.9% and 7.6% in 1.9 times the CPU time, six by 1.6%
+and 4.9% but B's early calls by 3.3% (README, "Fluid mode")."""
 
 
 class FluidSimulation:
@@ -146,18 +145,14 @@ class FluidSimulation:
         expected = self.script.expected_tokens()
         self.tokens_in = np.array([t.input_tokens for t in expected])
         self.tokens_out = np.array([t.output_tokens for t in expected])
-        self.max_out = np.array([t.max_output_tokens for t in turns], dtype=np.int64)
-        self.fixed_in = np.array([t.fixed_input_tokens for t in turns], dtype=float)
-        self.reads = np.array([t.reads_history for t in turns])
-        self.adds = np.array([t.adds_to_history for t in turns])
-        self.token_rng = streams.tokens
+        self.draws = InterviewDraws(self.script, streams.tokens, self.rng)
         self.template = np.array([t.template for t in turns])
-        self.speaks = np.array([t.candidate_speaks_before for t in turns])
+        self.speaks = self.draws.speaks
         self.waits = np.array([t.candidate_waits for t in turns])
         cache_on = sc.cache.enabled
         self.cached_turn = np.array([cache_on and t.cache.key == "candidate" for t in turns])
         self.costs = [
-            DestinationCosts(d, config, self.tokens_in, self.tokens_out, self.max_out, self.fixed_in)
+            DestinationCosts(d, config, self.tokens_in, self.tokens_out, self.draws.max_out, self.draws.fixed_in)
             for d in self.destinations
         ]
         self.weights = np.array([d.weight for d in self.destinations], dtype=float)
@@ -383,23 +378,10 @@ class FluidSimulation:
         self._refused(now, rows)
 
     def _draw_tokens(self, rows: IntArray) -> None:
-        """Draw the next interview of sessions ``rows``: each turn's output (capped at its
-        ``max_tokens``) and the candidate's answers, and so each turn's prompt — its fixed part and the
-        conversation so far (the answers up to it, the outputs before it that join the history), tokens."""
-        if not len(rows):
-            return
-        k = len(rows)
-        out = np.empty((k, len(self.template)))
-        for t, turn in enumerate(self.script.turns):
-            out[:, t] = np.minimum(np.round(turn.output_tokens.sample_block(self.token_rng, k)), self.max_out[t])
-        answers = np.zeros_like(out)
-        speaking = np.flatnonzero(self.speaks)
-        if len(speaking):
-            answers[:, speaking] = self.script.answer_tokens.sample_block(self.rng, k * len(speaking)).reshape(k, -1)
-        added = out * self.adds
-        history = np.cumsum(answers, axis=1) + np.cumsum(added, axis=1) - added
-        self.req_in[rows] = self.fixed_in + np.where(self.reads, np.round(history), 0.0)
-        self.req_out[rows] = out
+        """Draw the next interview of sessions ``rows``: each turn's prompt and output, tokens
+        (:meth:`InterviewDraws.draw`)."""
+        if len(rows):
+            self.req_in[rows], self.req_out[rows] = self.draws.draw(len(rows))
 
     def _send(self, now: float, costs: DestinationCosts, rows: IntArray) -> None:
         """Calls admitted on one destination: tally them, fail some, answer the rest."""
