@@ -179,9 +179,7 @@ class FluidSimulation:
         self.due_s = self.need_s + self.deadline_s  # when the due turn's deadline passes, s
         self._met_late_free = False  # the minute before the one being met refused nothing
         self._floor = 0  # the earliest minute new work may be filed under
-        # a turn that followed at once in a minute no window refused anything, met as the next step starts:
-        # when it was needed (it is sent then, as nothing stood in its way), s; inf: not such a turn
-        self.met_late_s = np.full(n, math.inf)
+        self.met_late_s = np.full(n, math.inf)  # a turn met late after a free minute: when it was needed, s
         self._lo = 0.0  # the start of the part of the step being met, s
         self._tight = True  # a window refused a request in the minute met last (or none was met yet)
         self.degraded = np.zeros(n, dtype=bool)
