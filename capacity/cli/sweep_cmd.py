@@ -32,8 +32,10 @@ from capacity.config import default_providers_path, load_configuration, scenario
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
 from capacity.report.grid_tables import grid_json, grid_table, separation_note, write_grid_files
+from capacity.sim.fluid_quota import unsupported
 from capacity.studies.executors import EXECUTORS, Executor
-from capacity.studies.grid import check_metric, grid_cells, parse_grid, run_grid
+from capacity.studies.grid import LATENCY_METRICS, check_metric, grid_cells, parse_grid, run_grid
+from capacity.studies.runner import Fidelity
 
 
 def default_workers() -> int:
@@ -83,6 +85,14 @@ def sweep(
     ] = Path("sweep"),
     as_json: JsonOption = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    fidelity: Annotated[
+        str,
+        typer.Option(
+            "--fidelity", metavar="exact|fluid",
+            help="The engine of every run: exact (default), or fluid — per-minute flows, no turn latency, faster "
+            "where many requests share each minute and no quota binds (README, \"Fluid mode\").",
+        ),
+    ] = "exact",
 ) -> None:
     """Simulate every combination of a few settings (a what-if grid) with independent
     replications, and write a table (CSV, Markdown) and a figure of one metric with 95%
@@ -101,6 +111,8 @@ def sweep(
 
         capacity sweep -s B --grid providers.groq.accounts=1,2 --executor dask --scheduler tcp://10.0.0.5:8786
 
+        capacity sweep -s B-paid --days 1 --grid cache.ttl_s=3600,86400 -r 3 --fidelity fluid
+
     Exit status: 0 done, 2 bad input (a bad path or value is named before any run starts), 130
     interrupted (Ctrl-C: the workers are stopped and nothing is written).
     """
@@ -113,6 +125,11 @@ def sweep(
         if scheduler is not None and "://" not in scheduler:
             raise UsageError(f"--scheduler {scheduler!r}: expected an address such as tcp://HOST:8786")
         check_metric(metric)
+        if fidelity not in ("exact", "fluid"):
+            raise UsageError(f"--fidelity {fidelity}: expected exact or fluid")
+        engine: Fidelity = "fluid" if fidelity == "fluid" else "exact"
+        if engine == "fluid" and metric in LATENCY_METRICS:
+            raise UsageError(f"--metric {metric}: turn latency is not modelled in fluid mode; use --fidelity exact")
         check_output_folder(out)
         axes = parse_grid(grid or [])
         config = load(scenario, providers, set_)
@@ -125,6 +142,10 @@ def sweep(
 
         base_seed = config.scenario.seed if seed is None else seed
         cells = grid_cells(axes, load_cell, base_seed, replications)
+        if engine == "fluid":
+            for cell in cells:
+                if (why := unsupported(cell.config)) is not None:
+                    raise UsageError(f"--fidelity fluid: {', '.join(cell.values) or config.scenario.name}: {why}")
     runs = len(cells) * replications
     with progress_bar(show_progress(progress, as_json), counted=True) as bar:
         task = bar.add_task(f"sweeping {len(cells)} cells × {replications}", total=runs, detail="")
@@ -138,6 +159,7 @@ def sweep(
                 result = run_grid(
                     named, axes, cells, metric=metric, days=days, base_seed=base_seed,
                     executor=chosen, workers=workers or default_workers(), scheduler=scheduler, done=done,
+                    fidelity=engine,
                 )
         except KeyboardInterrupt:
             bar.stop()

@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+FLUID_NOTE = (
+    ", in fluid mode (per-minute flows through the same quotas and routing; turn latency not modelled, shown as –;"
+    ' README, "Fluid mode")'
+)
+
+
 def shown_metrics(result: GridResult) -> list[str]:
     """The chosen metric first, then the standard ones."""
     return [result.metric, *(m for m in STANDARD_METRICS if m != result.metric)]
@@ -122,7 +128,8 @@ def grid_markdown(result: GridResult, figure: str | None, figure_note: str) -> s
     parts = [
         heading(1, f"What-if grid on scenario {result.scenario}"),
         "\n",
-        f"{len(result.cells)} cells × {result.replications} replications, {horizon} each. "
+        f"{len(result.cells)} cells × {result.replications} replications, {horizon} each"
+        f"{FLUID_NOTE if result.fidelity == 'fluid' else ''}. "
         f"Each figure is the mean over the replications with its 95 % Student-t interval. "
         f"{seeding_note(result)}\n\n",
         bullets(axes),
@@ -137,7 +144,8 @@ def grid_markdown(result: GridResult, figure: str | None, figure_note: str) -> s
 
 def grid_table(result: GridResult) -> Table:
     """The grid as a terminal table."""
-    out = Table(title=f"{result.scenario}: {len(result.cells)} cells × {result.replications} replications")
+    engine = ", fluid mode (turn latency not modelled)" if result.fidelity == "fluid" else ""
+    out = Table(title=f"{result.scenario}: {len(result.cells)} cells × {result.replications} replications{engine}")
     for i, header in enumerate(_headers(result)):
         out.add_column(header, justify="left" if i < len(result.axes) else "right")
     for row in _rows(result):
@@ -177,6 +185,7 @@ def grid_json(result: GridResult, files: dict[str, str]) -> dict[str, Any]:
         "replications": result.replications,
         "days": result.days,
         "base_seed": result.base_seed,
+        "fidelity": result.fidelity,
         "seeding": seeding_note(result),
         "axes": [{"path": a.path, "values": [scalar_value(v) for v in a.values]} for a in result.axes],
         "cells": cells,

@@ -34,10 +34,11 @@ import numpy as np
 from capacity.config.loader import Configuration, set_path
 from capacity.config.yamldoc import canonical_value
 from capacity.errors import ConfigError, UsageError, UserError
+from capacity.sim.fluid import simulate_fluid
 from capacity.sim.model import simulate
 from capacity.studies.executors import Executor, run_on
 from capacity.studies.replications import Interval, confidence_interval
-from capacity.studies.runner import SimClock, TasksDone, demand_weight
+from capacity.studies.runner import Fidelity, SimClock, TasksDone, demand_weight
 
 METRICS: Mapping[str, str] = {
     "carried_interviews_per_day": "interviews carried per day",
@@ -54,6 +55,8 @@ METRICS: Mapping[str, str] = {
 with the words (and unit) a table or an axis labels it by."""
 
 STANDARD_METRICS = ("carried_interviews_per_day", "turn_latency_p95_s", "cache_hit_rate", "cost_usd")
+LATENCY_METRICS = ("turn_latency_p50_s", "turn_latency_p95_s")
+"""Headline numbers the fluid mode does not model: NaN in a fluid grid (shown as –)."""
 """The numbers every grid table shows beside the chosen metric."""
 
 MAX_CELLS = 10_000
@@ -185,6 +188,7 @@ class GridRun:
     seed: int
     days: int | None
     label: str
+    fidelity: Fidelity = "exact"
 
     @property
     def weight(self) -> float:
@@ -192,8 +196,12 @@ class GridRun:
         return demand_weight(self.config, self.days)
 
     def __call__(self, clock: SimClock | None = None) -> dict[str, float]:
-        """Simulate; the headline numbers of :meth:`~capacity.result.RunResult.headline`."""
-        return simulate(self.config, seed=self.seed, days=self.days, progress=clock).headline()
+        """Simulate; the headline numbers of :meth:`~capacity.result.RunResult.headline` (a fluid run:
+        turn latency NaN, not modelled)."""
+        if self.fidelity == "exact":
+            return simulate(self.config, seed=self.seed, days=self.days, progress=clock).headline()
+        numbers = simulate_fluid(self.config, seed=self.seed, days=self.days, progress=clock).headline()
+        return numbers | dict.fromkeys(LATENCY_METRICS, math.nan)
 
 
 @dataclass(frozen=True)
@@ -222,6 +230,8 @@ class GridResult:
     days: int | None
     """Days of demand simulated (None: the scenario's horizon)."""
     base_seed: int
+    fidelity: Fidelity = "exact"
+    """The engine that ran the cells (fluid: per-minute flows, turn latency not modelled)."""
 
 
 def check_metric(metric: str) -> str:
@@ -243,16 +253,18 @@ def run_grid(
     workers: int = 1,
     scheduler: str | None = None,
     done: TasksDone | None = None,
+    fidelity: Fidelity = "exact",
 ) -> GridResult:
     """Simulate every cell × replication on ``executor`` and collect the results.
 
     ``workers``: processes of the local pool (or of the local Dask cluster when ``scheduler`` is
     None); ``scheduler``: a running Dask scheduler's address (``tcp://HOST:8786``). ``done`` is
-    told (runs finished, runs in all, label) as each run ends. Raises UsageError when Dask is
-    missing or the scheduler cannot be reached; a KeyboardInterrupt stops every worker.
+    told (runs finished, runs in all, label) as each run ends; ``fidelity`` chooses the engine (exact,
+    or fluid: :mod:`capacity.sim.fluid`). Raises UsageError when Dask is missing or the scheduler
+    cannot be reached; a KeyboardInterrupt stops every worker.
     """
     tasks = [
-        GridRun(cell.config, seed, days, f"{', '.join(cell.values)} r{r + 1}")
+        GridRun(cell.config, seed, days, f"{', '.join(cell.values)} r{r + 1}", fidelity)
         for cell in cells
         for r, seed in enumerate(cell.seeds)
     ]
@@ -264,4 +276,6 @@ def run_grid(
         out.append(CellResult(cell.values, cell.seeds, tuple(numbers[at : at + n])))
         at += n
     replications = len(cells[0].seeds) if cells else 0
-    return GridResult(scenario, tuple(axes), tuple(out), check_metric(metric), replications, days, base_seed)
+    return GridResult(
+        scenario, tuple(axes), tuple(out), check_metric(metric), replications, days, base_seed, fidelity
+    )

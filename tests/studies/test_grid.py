@@ -4,6 +4,7 @@ Dask cluster on loopback."""
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from capacity.config import default_providers_path, load_configuration, scenario_path
 from capacity.config.loader import Configuration
 from capacity.errors import ConfigError, UsageError, UserError
+from capacity.sim.fluid import simulate_fluid
 from capacity.sim.model import simulate
 from capacity.studies.executors import run_on_dask, run_on_processes
 from capacity.studies.grid import (
@@ -184,6 +186,23 @@ def test_the_process_pool_and_a_dask_cluster_give_identical_numbers(tiny_grid: G
     # the grid moves the model: a day-long TTL answers more turns from the response cache
     by_ttl = {c.values[1]: c.interval("cache_hit_rate").mean for c in pool.cells}
     assert by_ttl["86400"] > by_ttl["3600"]
+
+
+def test_a_fluid_grid_runs_the_fluid_engine_and_leaves_latency_out() -> None:
+    """``fidelity="fluid"``: each run is the fluid simulation of its cell with its seed; turn latency,
+    which the fluid mode does not model, is NaN (shown as –), not a 0 that reads as instant."""
+    axes = parse_grid(["cache.ttl_s=3600,86400"])
+    cells = grid_cells(axes, loader(*TINY_B), base_seed=20251007, replications=1)
+    grid = run_grid("B", axes, cells, metric="cost_usd", days=None, base_seed=20251007, fidelity="fluid")
+    assert grid.fidelity == "fluid"
+    for cell, ran in zip(cells, grid.cells, strict=True):
+        (run,) = ran.runs
+        fluid = simulate_fluid(cell.config, seed=cell.seeds[0]).headline()
+        assert math.isnan(run["turn_latency_p95_s"]) and math.isnan(run["turn_latency_p50_s"])
+        assert {k: v for k, v in run.items() if "latency" not in k} == {
+            k: v for k, v in fluid.items() if "latency" not in k
+        }
+        assert run["carried_interviews_per_day"] > 0
 
 
 def test_an_unreachable_scheduler_is_bad_input() -> None:
