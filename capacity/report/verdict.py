@@ -204,7 +204,7 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
     if result.fidelity == "fluid" and any(w.full_s > 0 for d in result.destinations for w in d.windows):
         findings.append(
             "Quotas bound in this fluid run: where they do, the fluid mode's figures stray from the exact "
-            "engine's (on the free tiers' first day: up to 8% of a destination's requests, a seventh of a small "
+            "engine's (on the free tiers' first day: up to 8% of a destination's requests, 14% of B's small "
             "carried residue, interview durations 4-6% long), and the exact engine is the faster (README, "
             "\"Fluid mode\"): run it without --fidelity fluid."
         )

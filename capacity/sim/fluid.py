@@ -41,9 +41,9 @@ but moves time in steps of one minute and admits each minute's requests *togethe
 What it cannot model, and so leaves empty rather than invent: turn latency, TTFT and queue-wait
 distributions (their :class:`~capacity.result.Quantiles` have ``count`` 0; interview durations
 are kept, from the drawn think times, mean service times and the waits below), latency-driven
-or headroom routing, GPU pools, router replicas on local ledgers, gated admission,
-catalogue caches and provider prompt caching (the whole prompt is charged and priced). Such a
-scenario is refused with a :class:`~capacity.errors.UsageError` naming the setting. Where it errs:
+or headroom routing, GPU pools, router replicas on local ledgers, gated admission, catalogue
+caches, a cached prompt's shorter TTFT (:mod:`~capacity.sim.fluid_prompt_cache` prices prompt
+caching). Such a scenario is refused with a :class:`~capacity.errors.UsageError`. Where it errs:
 a turn that follows the previous one at once (no candidate speaking between them) and falls in the
 part of the minute being met is met only as the next part (in the last part: the next step) starts,
 together with the others (its deadline runs from then: it has not waited yet) — after a minute in
@@ -70,6 +70,7 @@ from capacity.policy.windows import QuotaWindow
 from capacity.result import RunResult
 from capacity.sim.fluid_cooldown import CoolDowns
 from capacity.sim.fluid_draws import InterviewDraws
+from capacity.sim.fluid_prompt_cache import PromptPrefixes
 from capacity.sim.fluid_quota import (
     MEASURES,
     DestinationCosts,
@@ -87,10 +88,9 @@ from capacity.units import DAY_S, HOUR_S, MINUTE_S, Outcome, Served
 from capacity.workload.calendar import days_spanned, need_interviews_per_day, plan_arrivals, run_start
 
 DEFAULT_PARTS = 3
-"""Passes over each minute while a window refuses: twenty-second parts, within the 30 s turn deadline.
-On A's first day (seeds 1–4) one part misses the exact engine's carried interviews by 3.9% and a
-destination's requests by up to 12.5%, three by 0.9% and 7.6% in 1.9 times the CPU time, six by 1.6%
-and 4.9% but B's early calls by 3.3% (README, "Fluid mode")."""
+"""Passes over each minute while a window refuses (20 s parts, within the 30 s turn deadline). On A's first
+day, one part misses the exact engine's carried interviews by 3.9% and a destination by 12.5%, three by 0.9%
+and 7.6% in 1.9 times the CPU time, six by 1.6% and 4.9% but B's early calls by 3.3% (README, "Fluid mode")."""
 
 
 class FluidSimulation:
@@ -146,6 +146,7 @@ class FluidSimulation:
         self.tokens_in = np.array([t.input_tokens for t in expected])
         self.tokens_out = np.array([t.output_tokens for t in expected])
         self.draws = InterviewDraws(self.script, streams.tokens, self.rng)
+        self.prefixes = PromptPrefixes(len(sessions))
         self.template = np.array([t.template for t in turns])
         self.speaks = self.draws.speaks
         self.waits = np.array([t.candidate_waits for t in turns])
@@ -195,7 +196,7 @@ class FluidSimulation:
         self.offered: dict[int, tuple[float, float, float]] = {}  # short windows' minute: offered, admitted
         # what the passes of the step being run admitted on each window, charged to it as the step ends
         self.held: dict[QuotaWindow, StepLog] = {}
-        self._draw_tokens(np.arange(n, dtype=np.int64))
+        self.req_in[:], self.req_out[:] = self.draws.draw(n)
         self._schedule(np.arange(n, dtype=np.int64), self.need_s)
 
     # ------------------------------------------------------------------------------------
@@ -375,12 +376,6 @@ class FluidSimulation:
                 self._send(now, self.costs[index], taken)
         self._refused(now, rows)
 
-    def _draw_tokens(self, rows: IntArray) -> None:
-        """Draw the next interview of sessions ``rows``: each turn's prompt and output, tokens
-        (:meth:`InterviewDraws.draw`)."""
-        if len(rows):
-            self.req_in[rows], self.req_out[rows] = self.draws.draw(len(rows))
-
     def _send(self, now: float, costs: DestinationCosts, rows: IntArray) -> None:
         """Calls admitted on one destination: tally them, fail some, answer the rest."""
         rec = self.recorder
@@ -406,8 +401,12 @@ class FluidSimulation:
         tally.completed += len(ok)
         tally.tokens_in += round(float(tokens_in.sum()))
         tally.tokens_out += round(float(tokens_out.sum()))
-        d_in, d_out = costs.sizes(ok_turns, tokens_in, tokens_out)
-        price = costs.price_usd[ok_turns] + costs.price_in[ok_turns] * d_in + costs.price_out[ok_turns] * d_out
+        if dest.prompt_cache is not None:  # the provider still holds the conversation's last prompt
+            price, read, saved = self.prefixes.answered(dest, ok, sent[~failed], tokens_in, tokens_out)
+            rec.prompt_cache_read(dest, round(read), saved)
+        else:
+            d_in, d_out = costs.sizes(ok_turns, tokens_in, tokens_out)
+            price = costs.price_usd[ok_turns] + costs.price_in[ok_turns] * d_in + costs.price_out[ok_turns] * d_out
         tally.cost_usd += float(np.maximum(price, 0.0).sum())
         rec.served[Served.PROVIDER] += len(ok)
         self.interview_tokens[ok] += tokens_in + tokens_out
@@ -506,9 +505,11 @@ class FluidSimulation:
         self.started[more] = False
         self.need_s[more] = at_more
         self.met_late_s[more] = math.inf
+        self.prefixes.forget(more)
         self.ready_s[more] = at_more
         self.due_s[more] = at_more + self.deadline_s
-        self._draw_tokens(more)
+        if len(more):  # their next interview, drawn whole
+            self.req_in[more], self.req_out[more] = self.draws.draw(len(more))
         self._schedule(more, at_more)
 
     def _minute(self, minute: int) -> None:
@@ -595,6 +596,5 @@ def simulate_fluid(
     parts: int = DEFAULT_PARTS,
 ) -> RunResult:
     """One fluid run of ``config`` (:class:`FluidSimulation`, each minute met in ``parts`` passes while a
-    window refuses); raises
-    UsageError for a scenario it does not model or ``parts`` under 1."""
+    window refuses); raises UsageError for a scenario it does not model or ``parts`` under 1."""
     return FluidSimulation(config, seed=seed, days=days, max_interviews=max_interviews, parts=parts).run(progress)

@@ -42,6 +42,8 @@ class InterviewDraws:
         answers from ``answer_rng``, after them."""
         k = interviews
         out = np.empty((k, len(self.max_out)))
+        if not k:
+            return out, out.copy()
         for t, turn in enumerate(self.script.turns):
             out[:, t] = np.minimum(np.round(turn.output_tokens.sample_block(self.token_rng, k)), self.max_out[t])
         answers = np.zeros_like(out)

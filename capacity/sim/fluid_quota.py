@@ -332,17 +332,17 @@ def admit_account(
         base[w] = window.limit * (1 + EPS) * MINUTE_S * open_share / short - in_use
         mean = float(charge[w].mean()) if n else 0.0
         if offered is not None and mean > 0 and window.measure is Measure.REQUESTS:
-            k = erlang_allowance(offered, window.id, now, n, window.limit / mean, short)
-            if k < cap:
-                cap, capper = k, (window.id, now + short)
+            k, congestion = erlang_allowance(offered, window.id, now, n, window.limit / mean, short)
+            if k < cap:  # full the share of the minute that all its servers are busy (Erlang's time congestion)
+                cap, capper = k, (window.id, now + MINUTE_S * congestion)
     concurrency = account.concurrency
     if concurrency is not None and n:
         if offered is not None:
-            k = erlang_allowance(offered, concurrency.id, now, n, concurrency.limit, service_s)
-        else:
-            k = int(concurrency.limit * MINUTE_S / max(service_s, 1e-3))
+            k, congestion = erlang_allowance(offered, concurrency.id, now, n, concurrency.limit, service_s)
+        else:  # the quota-wait queue keeps every slot busy
+            k, congestion = int(concurrency.limit * MINUTE_S / max(service_s, 1e-3)), 1.0
         if k < cap:
-            cap, capper = k, (concurrency.id, now + service_s)
+            cap, capper = k, (concurrency.id, now + MINUTE_S * congestion)
     need = charge + extra
     if n <= cap and np.all(charge.sum(axis=1) + extra.max(axis=1, initial=0.0) <= base):  # all fit: the room only grows
         selected, count = np.arange(n), n
@@ -448,17 +448,18 @@ def _admit_in_order(
 
 def erlang_allowance(
     offered: dict[int, tuple[float, float, float]], key: int, now: float, n: int, servers: float, hold_s: float
-) -> int:
+) -> tuple[int, float]:
     """How many more of ``n`` requests offered at ``now`` a loss system of ``servers`` servers, each
     held ``hold_s`` s, admits in the minute starting at ``now``, counting what was offered to and
-    admitted by it earlier in that minute."""
+    admitted by it earlier in that minute; and the share of the minute all its servers are busy (time
+    congestion, equal to the share of arrivals lost under Poisson arrivals)."""
     minute, asked, taken = offered.get(key, (now, 0.0, 0.0))
     if minute != now:
         asked, taken = 0.0, 0.0
     asked += n
     offered[key] = (now, asked, taken)
-    carried = asked * (1.0 - erlang_b(servers, asked * hold_s / MINUTE_S))
-    return max(0, round(carried - taken))
+    lost = erlang_b(servers, asked * hold_s / MINUTE_S)
+    return max(0, round(asked * (1.0 - lost) - taken)), lost
 
 
 
@@ -475,7 +476,10 @@ def charge_logs(held: dict[QuotaWindow, StepLog], now: float, recorder: Recorder
                 window.take(t, amount)
         elif log.total:
             window.take(now, log.total)
-        recorder.window_used(now, window.id, window.used(now) / window.limit if window.limit else 1.0)
+        # its use as the step ends: a stretch it was full in the step (refused at the step's start, until
+        # the instant it could admit again) ends by then, not at the step's start
+        end = now + MINUTE_S * (1 - EPS)
+        recorder.window_used(end, window.id, window.used(now) / window.limit if window.limit else 1.0)
     held.clear()
 
 

@@ -58,6 +58,20 @@ def test_fluid_interviews_last_as_long_as_exact_ones_where_nothing_binds(scenari
     assert _close(fluid.p95, exact.p95), (exact.p95, fluid.p95)
 
 
+@pytest.mark.parametrize("scenario", ["A-paid", "B-paid"])
+def test_fluid_prices_calls_as_the_exact_engine_with_a_provider_prompt_cache(scenario: str) -> None:
+    """gpt-4o-mini reads each turn's conversation so far from OpenAI's prompt cache: four fifths of
+    the input at half price. The fluid mode prices it as the exact engine does (before: the whole
+    prompt at list price, B-paid's day $446.67 against $298.54)."""
+    config = load(scenario, None, None)
+    exact = simulate(config, days=1, max_interviews=150)
+    fluid = simulate_fluid(config, days=1, max_interviews=150)
+    assert exact.prompt_cache.cached_share > 0.75  # the cache really serves most of the input
+    assert abs(fluid.prompt_cache.cached_share - exact.prompt_cache.cached_share) <= 0.02
+    assert _close(fluid.cost_usd, exact.cost_usd), (exact.cost_usd, fluid.cost_usd)
+    assert _close(fluid.prompt_cache.saved_usd, exact.prompt_cache.saved_usd)
+
+
 def test_fluid_carries_what_the_exact_engine_carries_when_free_tiers_bind() -> None:
     """Scenario A's first day: daily, per-minute and per-second windows of the free tiers bind from
     the early afternoon (UTC) and a quarter of the interviews fail; fluid, meeting a minute where a
@@ -69,6 +83,23 @@ def test_fluid_carries_what_the_exact_engine_carries_when_free_tiers_bind() -> N
     assert exact.interviews.failed > 0.2 * exact.interviews.requested  # the quotas really bind
     assert fluid.interviews.requested == exact.interviews.requested
     assert _close(fluid.carried, exact.carried), (exact.carried, fluid.carried)
+
+
+def test_fluid_names_the_window_that_binds_as_the_exact_engine_does() -> None:
+    """Scenario A's first day: each destination's binding window (the one full the longest) is the exact
+    engine's — Mistral's 1 request a second, Fireworks' requests a minute, the daily budgets — or one
+    the exact engine held full within 5% as long (GitHub gpt-4o: its one concurrent request, 9.6 h,
+    against its 50 requests a day, 9.4 h). Windows of under a minute count as full the share of each
+    minute Erlang's formula has every server busy (before: none, and Mistral showed no binding window)."""
+    config = load("A", None, None)
+    exact = simulate(config, days=1)
+    fluid = simulate_fluid(config, days=1)
+    for e, f in zip(exact.destinations, fluid.destinations, strict=True):
+        held = {w.name: w.full_s for w in e.windows}
+        assert f.binding_window is not None, e.name
+        assert held[f.binding_window] >= 0.95 * max(held.values()), (e.name, e.binding_window, f.binding_window)
+    mistral = next(f for f in fluid.destinations if f.name.startswith("mistral/"))
+    assert mistral.binding_window == "rps"
 
 
 def test_fluid_spends_the_calls_the_exact_engine_spends_in_an_overload() -> None:
