@@ -83,7 +83,7 @@ def simulate(
 
         capacity simulate -s my.yaml --fail-if-short --no-progress
 
-        capacity simulate -s B --fidelity fluid
+        capacity simulate -s B-paid --fidelity fluid
 
     Exit status: 0 simulated (whether or not the plan carries the demand), 1 it falls short
     and --fail-if-short was given, 2 bad input.

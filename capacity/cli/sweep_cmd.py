@@ -31,7 +31,7 @@ from capacity.cli.common import (
 from capacity.config import default_providers_path, load_configuration, scenario_path
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
-from capacity.report.grid_tables import grid_json, grid_table, separation_note, write_grid_files
+from capacity.report.grid_tables import FLUID_CAVEAT, grid_json, grid_table, separation_note, write_grid_files
 from capacity.sim.fluid_quota import unsupported
 from capacity.studies.executors import EXECUTORS, Executor
 from capacity.studies.grid import LATENCY_METRICS, check_metric, grid_cells, parse_grid, run_grid
@@ -145,7 +145,8 @@ def sweep(
         if engine == "fluid":
             for cell in cells:
                 if (why := unsupported(cell.config)) is not None:
-                    raise UsageError(f"--fidelity fluid: {', '.join(cell.values) or config.scenario.name}: {why}")
+                    named = ", ".join(f"{a.path}={v}" for a, v in zip(axes, cell.values, strict=True))
+                    raise UsageError(f"--fidelity fluid: {config.scenario.name} with {named}: {why}")
     runs = len(cells) * replications
     with progress_bar(show_progress(progress, as_json), counted=True) as bar:
         task = bar.add_task(f"sweeping {len(cells)} cells × {replications}", total=runs, detail="")
@@ -171,6 +172,8 @@ def sweep(
         return
     console.print(grid_table(result))
     apart = separation_note(result)
+    if result.fidelity == "fluid":
+        apart = f"{FLUID_CAVEAT}\n{apart}" if apart else FLUID_CAVEAT
     console.print(
         (f"{apart}\n" if apart else "") + f"{note}\nwritten: " + ", ".join(str(p) for p in files.values()),
         highlight=False,

@@ -27,6 +27,12 @@ FLUID_NOTE = (
     ", in fluid mode (per-minute flows through the same quotas and routing; turn latency not modelled, shown as –;"
     ' README, "Fluid mode")'
 )
+FLUID_CAVEAT = (
+    "Fluid mode: where quotas bind, its figures stray from the exact engine's (up to 8% of a destination's "
+    "requests, so a what-if's effect may be understated) and the exact engine is the faster: run the grid "
+    "without --fidelity fluid there."
+)
+"""What a fluid grid's page and terminal output say of its accuracy (README, "Fluid mode")."""
 
 
 def shown_metrics(result: GridResult) -> list[str]:
@@ -137,6 +143,7 @@ def grid_markdown(result: GridResult, figure: str | None, figure_note: str) -> s
         table(_headers(result), _rows(result), "l" * len(result.axes) + "r" * len(shown_metrics(result))),
         "\n",
         f"{apart}\n\n" if apart else "",
+        f"{FLUID_CAVEAT}\n\n" if result.fidelity == "fluid" else "",
         f"![{METRICS[result.metric]} over the grid]({figure})\n" if figure else f"{figure_note}\n",
     ]
     return "".join(parts)

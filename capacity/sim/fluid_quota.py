@@ -467,6 +467,7 @@ def charge_logs(held: dict[QuotaWindow, StepLog], now: float, recorder: Recorder
     """The step from ``now`` is over: charge each window what its passes admitted (``held``, emptied) —
     a rolling window of a minute or less each charge at its own instant, in time order (it lets each
     go a minute later), the others the sum at the step's start."""
+    end = now + MINUTE_S * (1 - EPS)
     for log in held.values():
         if not log.times:
             continue
@@ -474,13 +475,29 @@ def charge_logs(held: dict[QuotaWindow, StepLog], now: float, recorder: Recorder
         if isinstance(window, RollingWindow) and window.length_s <= MINUTE_S:
             for t, amount in sorted(zip(log.times, log.amounts, strict=True)):
                 window.take(t, amount)
-        elif log.total:
-            window.take(now, log.total)
-        # its use as the step ends: a stretch it was full in the step (refused at the step's start, until
-        # the instant it could admit again) ends by then, not at the step's start
-        end = now + MINUTE_S * (1 - EPS)
-        recorder.window_used(end, window.id, window.used(now) / window.limit if window.limit else 1.0)
+            used = _rolling_peak(window, log.times)
+        else:
+            if log.total:
+                window.take(now, log.total)
+            used = window.used(now)
+        # recorded as the step ends: a stretch the window was full in the step (refused at the step's start,
+        # until the instant it could admit again) ends by then, not at the step's start
+        recorder.window_used(end, window.id, used / window.limit if window.limit else 1.0)
     held.clear()
+
+
+def _rolling_peak(window: RollingWindow, times: list[float]) -> float:
+    """The most a rolling ``window`` of a minute or less held at any of ``times`` (s, the step's charges,
+    each just taken): what it charged within its length up to that instant, at most its limit. The cap
+    is the model's, not a clip of an excess: a waiting turn is logged at the step's start though it is
+    sent as the window frees room for it by the step's end, and a window of under a minute admits the
+    minute's share Erlang's formula gives without placing each request in its second."""
+    at = np.array([t for t, _ in window.entries()])
+    held = np.concatenate((_ZERO, np.cumsum([a for _, a in window.entries()])))
+    when = np.asarray(times)
+    upto = held[np.searchsorted(at, when, side="right")]
+    since = held[np.searchsorted(at, when - window.length_s, side="right")]
+    return min(float((upto - since).max()), window.limit)
 
 
 def earliest_fit(now: float, costs: DestinationCosts) -> float:

@@ -43,7 +43,8 @@ def no_run(monkeypatch: pytest.MonkeyPatch) -> None:
         (["--grid", "cache.ttl_s=60", "--fidelity", "fluid", "--metric", "turn_latency_p95_s"],
          "error: --metric turn_latency_p95_s: turn latency is not modelled in fluid mode"),
         (["--grid", "routing.strategy=fill_first,latency_aware", "--fidelity", "fluid"],
-         "error: --fidelity fluid: latency_aware: routing.strategy latency_aware is not modelled in fluid mode"),
+         "error: --fidelity fluid: B with routing.strategy=latency_aware: routing.strategy latency_aware is not "
+         "modelled in fluid mode"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2_before_any_run(args: list[str], line: str, tmp_path: Path) -> None:

@@ -100,6 +100,10 @@ def test_fluid_names_the_window_that_binds_as_the_exact_engine_does() -> None:
         assert held[f.binding_window] >= 0.95 * max(held.values()), (e.name, e.binding_window, f.binding_window)
     mistral = next(f for f in fluid.destinations if f.name.startswith("mistral/"))
     assert mistral.binding_window == "rps"
+    # a window's peak use is a share of its limit, as in the exact engine — a daily token bucket up to a
+    # minute's refill over it: a waiting turn is charged as the step starts the room the bucket has by its end
+    assert all(0.0 <= w.peak_fraction <= 1.0 + 1.0 / 1440 + 1e-6 for d in fluid.destinations for w in d.windows)
+    assert mistral.windows[0].peak_fraction == 1.0
 
 
 def test_fluid_spends_the_calls_the_exact_engine_spends_in_an_overload() -> None:
