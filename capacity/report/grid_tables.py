@@ -112,6 +112,8 @@ def separation_note(result: GridResult) -> str:
     top_cell, top = max(intervals, key=lambda x: x[1].mean)
     overlapping = [c for c, ci in intervals if c is not top_cell and ci.high >= top.low]
     words = METRICS[result.metric].split(",")[0]
+    if all(ci.mean == top.mean and ci.half_width == top.half_width for _, ci in intervals):
+        return f"On {words}, every cell has the same figures: the grid's values do not move it here."
     if len(overlapping) == len(intervals) - 1:
         return (
             f"On {words}, every cell's 95 % interval overlaps the highest cell's: at {result.replications} "

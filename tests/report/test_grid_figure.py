@@ -7,7 +7,7 @@ import itertools
 from pathlib import Path
 
 from capacity.report.figures.grid import grid_figure
-from capacity.report.grid_tables import grid_frame, grid_markdown
+from capacity.report.grid_tables import grid_frame, grid_markdown, separation_note
 from capacity.studies.grid import METRICS, Axis, CellResult, GridResult
 
 
@@ -46,3 +46,22 @@ def test_one_axis_draws_a_line_and_three_draw_nothing(tmp_path: Path) -> None:
     # cell 5 carried 500, 510 and 520: mean 510, 95 % half-width t(0.975, 2) · 10 / √3 = 24.84
     assert frame.loc[5, "carried_interviews_per_day_mean"] == 510.0
     assert round(frame.loc[5, "carried_interviews_per_day_ci95_high"] - 510.0, 2) == 24.84
+
+
+def test_one_replication_draws_no_error_bars_and_identical_cells_are_said_to_be_the_same(tmp_path: Path) -> None:
+    """With one replication there is no interval, and the caption says so; where every cell measured
+    the same, the note says the grid's values do not move the metric, not that it cannot tell them apart."""
+    single = GridResult(
+        "B", (ACCOUNTS,), tuple(CellResult((v,), (1,), (dict.fromkeys(METRICS, 50.0),)) for v in ACCOUNTS.values),
+        "carried_interviews_per_day", 1, 1, 7,
+    )
+    _, note = grid_figure(single, tmp_path / "one.png")
+    assert note.endswith("one replication: no error bars.")
+    same = GridResult(
+        "B", (TTL,), tuple(CellResult((v,), (1, 2), (dict.fromkeys(METRICS, 50.0),) * 2) for v in TTL.values),
+        "cost_usd", 2, 1, 7,
+    )
+    assert separation_note(same) == (
+        "On cost of the run, every cell has the same figures: the grid's values do not move it here."
+    )
+    assert "do not move" not in separation_note(result_of((ACCOUNTS,)))

@@ -31,7 +31,10 @@ def grid_figure(result: GridResult, path: Path) -> tuple[Path | None, str]:
     what = METRICS[result.metric]
     intervals = [c.interval(result.metric) for c in result.cells]
     title = f"Scenario {result.scenario}: {what}"
-    over = f"mean ± 95 % half-width over {result.replications} replication(s)"
+    over = (
+        f"mean ± 95 % half-width over {result.replications} replications" if result.replications > 1
+        else "one replication: no interval"
+    )
     if len(axes) > 2:
         return None, (
             f"No figure: the grid has {len(axes)} axes and a heatmap shows two; the table holds every cell."
@@ -50,7 +53,8 @@ def grid_figure(result: GridResult, path: Path) -> tuple[Path | None, str]:
             ax.set_xlabel(axes[0].path)
             ax.set_ylabel(what)
             ax.legend(loc="best")
-            note = f"{what} against {axes[0].path}, with 95 % error bars."
+            bars = "with 95 % error bars" if result.replications > 1 else "one replication: no error bars"
+            note = f"{what} against {axes[0].path}, {bars}."
         else:
             rows, cols = len(axes[0].values), len(axes[1].values)
             table = [[intervals[r * cols + c].mean for c in range(cols)] for r in range(rows)]
