@@ -401,12 +401,12 @@ class FluidSimulation:
         tally.completed += len(ok)
         tally.tokens_in += round(float(tokens_in.sum()))
         tally.tokens_out += round(float(tokens_out.sum()))
-        if dest.prompt_cache is not None:  # the provider still holds the conversation's last prompt
-            price, read, saved = self.prefixes.answered(dest, ok, sent[~failed], tokens_in, tokens_out)
-            rec.prompt_cache_read(dest, round(read), saved)
-        else:
-            d_in, d_out = costs.sizes(ok_turns, tokens_in, tokens_out)
-            price = costs.price_usd[ok_turns] + costs.price_in[ok_turns] * d_in + costs.price_out[ok_turns] * d_out
+        d_in, d_out = costs.sizes(ok_turns, tokens_in, tokens_out)
+        read = None if dest.prompt_cache is None else self.prefixes.answered(dest, ok, sent[~failed], tokens_in)
+        price = costs.price(ok_turns, d_in, d_out, np.zeros(len(ok)) if read is None else read)
+        if read is not None:  # and what that saved against no prompt caching (nothing on a free tier)
+            saved = float((costs.price(ok_turns, d_in, d_out, None) - price).sum())
+            rec.prompt_cache_read(dest, round(float(read.sum())), saved)
         tally.cost_usd += float(np.maximum(price, 0.0).sum())
         rec.served[Served.PROVIDER] += len(ok)
         self.interview_tokens[ok] += tokens_in + tokens_out

@@ -1,15 +1,15 @@
-"""Provider prompt caching in the fluid fast mode (:mod:`capacity.sim.fluid`): the price of a call
-whose prompt's head the provider still holds, for a whole batch of calls at once.
+"""Provider prompt caching in the fluid fast mode (:mod:`capacity.sim.fluid`): how many input tokens
+of each of a batch of calls the provider reads from its prompt cache.
 
 The same model as the exact engine's (:mod:`capacity.policy.prompt_cache`): each interview
 re-sends its conversation every turn, and a provider with a prompt cache keeps a prompt it has
 just read for its idle lifetime (``retention_s``), so the next turn *sent to the same destination*
-within that time reads the previous prompt from cache — rounded down to the cache's granularity,
-none below its minimum prefix — at the read price, the rest at the write price where the prompt is
-long enough to cache (:meth:`capacity.policy.ledger.Tariff.list_price_usd`). What it leaves out:
-the shorter time to first token of a cached prompt (calls last the destination's mean), and token
-windows are charged the whole prompt even where the provider does not count cached tokens (a
-conservative admission).
+within that time reads the previous prompt from cache — the common part, rounded as
+:meth:`~capacity.policy.prompt_cache.CacheTerms.cached_tokens` rounds it. The price follows from the
+tariff (:meth:`~capacity.sim.fluid_quota.DestinationCosts.price`). What it leaves out: the shorter
+time to first token of a cached prompt (calls last the destination's mean), and token windows are
+charged the whole prompt even where the provider does not count cached tokens (a conservative
+admission).
 """
 
 from __future__ import annotations
@@ -33,27 +33,17 @@ class PromptPrefixes:
         """Sessions ``rows`` start a new interview: a new conversation, nothing cached."""
         self.destination[rows] = -1
 
-    def answered(
-        self, dest: Destination, rows: IntArray, sent_s: FloatArray, tokens_in: FloatArray, tokens_out: FloatArray
-    ) -> tuple[FloatArray, float, float]:
-        """Calls of sessions ``rows`` sent to ``dest`` at ``sent_s`` (s) with prompts of ``tokens_in`` and
-        outputs of ``tokens_out`` tokens were answered: their prices ($, shape (calls,)), the input tokens
-        read from the prompt cache and what that saved against no prompt caching ($), in all. ``dest``
-        (which has a prompt cache) now holds each prompt."""
+    def answered(self, dest: Destination, rows: IntArray, sent_s: FloatArray, tokens_in: FloatArray) -> FloatArray:
+        """Calls of sessions ``rows`` sent to ``dest`` (which has a prompt cache) at ``sent_s`` (s) with
+        prompts of ``tokens_in`` tokens were answered: the input tokens each read from the cache, shape
+        (calls,). ``dest`` now holds each prompt."""
         cache = dest.prompt_cache
-        assert cache is not None and dest.quota is not None, "a destination with a provider's prompt cache"
+        assert cache is not None, "a destination with a provider's prompt cache"
         held = (self.destination[rows] == dest.index) & (sent_s - self.seen_s[rows] <= cache.retention)
-        common = np.floor(np.minimum(self.tokens[rows], tokens_in))
-        common -= common % cache.granularity
-        cached = np.where(held & (common >= max(cache.minimum, 1)) & (cache.retention > 0), common, 0.0)
+        common = np.minimum(self.tokens[rows], tokens_in).astype(np.int64)
+        sizes, where = np.unique(common, return_inverse=True)
+        read = np.array([cache.cached_tokens(size, size) for size in sizes.tolist()], dtype=float)[where]
         self.destination[rows] = dest.index
         self.seen_s[rows] = sent_s
         self.tokens[rows] = tokens_in
-        if not dest.billing_paid:
-            return np.zeros(len(rows)), float(cached.sum()), 0.0
-        tariff = dest.quota.tariff
-        write = np.where(tokens_in >= cache.minimum, cache.write_price_factor, 1.0)
-        price = ((tokens_in - cached) * write + cached * cache.read_price_factor) * tariff.usd_in \
-            + tokens_out * tariff.usd_out
-        without = tokens_in * tariff.usd_in + tokens_out * tariff.usd_out
-        return price, float(cached.sum()), float((without - price).sum())
+        return np.where(held, read, 0.0)

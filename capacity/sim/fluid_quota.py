@@ -115,6 +115,8 @@ class DestinationCosts:
         self.price_usd = np.zeros(turns)
         self.price_in = np.zeros(turns)  # $ per input token more than expected
         self.price_out = np.zeros(turns)  # $ per output token more than expected
+        self.price_cached = np.zeros(turns)  # $ per input token read from the prompt cache (a discount: < 0)
+        self.list_usd = np.zeros((3, turns))  # without prompt caching: at expected tokens, per token in, out
         self.min_amount = np.full(len(MEASURES), math.inf)  # a lower bound of any request's reservation
         step = 100.0  # tokens: finite differences of the tariff (linear but for a prompt cache's write threshold)
         for k in range(turns):
@@ -131,6 +133,10 @@ class DestinationCosts:
             self.price_usd[k] = dest.price_usd(tin, tout)
             self.price_in[k] = (dest.price_usd(tin + step, tout) - self.price_usd[k]) / step
             self.price_out[k] = (dest.price_usd(tin, tout + step) - self.price_usd[k]) / step
+            self.price_cached[k] = (dest.price_usd(tin, tout, min(step, tin)) - self.price_usd[k]) / min(step, tin)
+            listed = dest.price_usd(tin, tout, None)
+            self.list_usd[:, k] = listed, (dest.price_usd(tin + step, tout, None) - listed) / step, \
+                (dest.price_usd(tin, tout + step, None) - listed) / step
         self.up_front = spec_charges_up_front(quota)
         if self.up_front:  # nothing reserved comes back (Cerebras)
             self.used = self.amount.copy()
@@ -162,6 +168,17 @@ class DestinationCosts:
         amount = self.amount[:, turns] + self.slope_in[:, turns] * d_in
         used = self.used[:, turns] + self.slope_in[:, turns] * d_in + self.slope_out[:, turns] * d_out
         return amount, used
+
+    def price(self, turns: IntArray, d_in: FloatArray, d_out: FloatArray, cached: FloatArray | None) -> FloatArray:
+        """Requests' prices, $, shape (requests,), given their turns, their sizes' differences from the
+        expected (:meth:`sizes`) and the input tokens each read from the provider's prompt cache
+        (``cached``; None: the price without prompt caching) — the tariff's, linear about each turn's
+        expected tokens (:meth:`~capacity.policy.destination.Destination.price_usd`)."""
+        if cached is None:
+            listed = self.list_usd[:, turns]
+            return np.asarray(listed[0] + listed[1] * d_in + listed[2] * d_out)
+        return np.asarray(self.price_usd[turns] + self.price_in[turns] * d_in + self.price_out[turns] * d_out
+                          + self.price_cached[turns] * cached)
 
     def failure_rate(self, now: float) -> float:
         """Share of calls that fail at ``now`` (all of them during a scheduled outage)."""
