@@ -77,7 +77,7 @@ class WindowStats:
     window says it cannot admit before ``until`` makes the window full over ``[t, until)``;
     overlapping stretches merge, and an admission on the window ends the stretch at once (it
     had room). A concurrency limit answers ``until = inf`` — only a freed slot helps — so its
-    stretch ends at its next admission, an upper bound of when a slot freed.
+    stretch ends when a slot frees (:meth:`Recorder.window_used` at the release).
     """
 
     __slots__ = (
@@ -95,7 +95,7 @@ class WindowStats:
         self.first_blocked_s: float | None = None
         self.hourly_peak: dict[int, float] = {}
         self.full_from: float | None = None  # start of the open full stretch, s (None: not full)
-        self.full_until = -math.inf  # its end as known so far, s (inf: until the next admission)
+        self.full_until = -math.inf  # its end as known so far, s (inf: until the next admission or freed slot)
         self.full_s = 0.0  # closed stretches, s
         self.hourly_full_s: dict[int, float] = {}  # closed stretches by hour of the run, s
 
@@ -235,7 +235,8 @@ class Recorder(PolicyObserver):
         return stats[window_id]
 
     def window_used(self, now: float, window_id: int, fraction: float) -> None:
-        """A window holds ``fraction`` of its limit right after an admission (the hot path:
+        """A window holds ``fraction`` of its limit right after an admission, or a slot right after a
+        release (the hot path:
         :meth:`WindowStats.record_use` inlined)."""
         stats = self.window_stats[window_id] if window_id < len(self.window_stats) else self._stats(window_id)
         stats.peak_fraction = max(stats.peak_fraction, fraction)

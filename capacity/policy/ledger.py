@@ -358,8 +358,11 @@ class AccountQuota:
                     refunded = True
             if self._blocked_measure is not _REQUESTS:  # refunded tokens may make room
                 self._blocked_until = -math.inf
-        if self.concurrency is not None:
-            self.concurrency.release()
+        c = self.concurrency
+        if c is not None:
+            c.release()
+            # a slot is free again: a stretch the slot was full (refused with no end known) ends now
+            self.observer.window_used(now, c.id, c.in_flight / c.limit)
             return True
         return refunded and not (now < self._blocked_until and self._blocked_measure is _REQUESTS)
 

@@ -37,7 +37,8 @@ class PolicyObserver:
 
     # quota -------------------------------------------------------------------------------
     def window_used(self, now: float, window_id: int, fraction: float) -> None:
-        """A request was admitted; the window now holds ``fraction`` of its limit (0–1)."""
+        """A request was admitted, or a concurrency slot freed; the window (or slot) now holds
+        ``fraction`` of its limit (0–1)."""
         return None
 
     def window_refused(self, now: float, window_id: int, until: float) -> None:

@@ -80,6 +80,7 @@ from capacity.sim.fluid_quota import (
     admit_account,
     charge_logs,
     earliest_fit,
+    record_slots,
     strategy_order,
     unsupported,
 )
@@ -190,12 +191,10 @@ class FluidSimulation:
         candidates = int(sessions.candidate.max()) + 1 if n else 0
         self.cache_until = np.full(candidates, -math.inf)  # the resume analysis cached until, s
         # each session's current (or next) interview, drawn before it starts: every turn's prompt and output, tokens
-        self.req_in = np.zeros((n, len(turns)))
-        self.req_out = np.zeros((n, len(turns)))
+        self.req_in, self.req_out = np.zeros((n, len(turns))), np.zeros((n, len(turns)))
         self.buckets: dict[int, list[IntArray]] = {}
-        self.offered: dict[int, tuple[float, float, float]] = {}  # short windows' minute: offered, admitted
-        # what the passes of the step being run admitted on each window, charged to it as the step ends
-        self.held: dict[QuotaWindow, StepLog] = {}
+        self.offered: dict[int, tuple[float, float, float]] = {}  # short windows', slots' minute: offered, admitted
+        self.held: dict[QuotaWindow, StepLog] = {}  # what the step's passes admitted, charged as it ends
         self.req_in[:], self.req_out[:] = self.draws.draw(n)
         self._schedule(np.arange(n, dtype=np.int64), self.need_s)
 
@@ -546,6 +545,7 @@ class FluidSimulation:
             waiting = np.concatenate(refused)
             self._wait(minute, waiting[np.argsort(self.need_s[waiting], kind="stable")])
         charge_logs(self.held, now, self.recorder)
+        record_slots(self.costs, self.offered, now, self.recorder)
 
     # ------------------------------------------------------------------------------------
     def run(self, progress: ProgressCallback | None = None) -> RunResult:

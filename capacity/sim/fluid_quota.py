@@ -480,6 +480,41 @@ def erlang_allowance(
 
 
 
+def slot_level(servers: int, offered: float, arrivals: float) -> int:
+    """The most requests a concurrency slot of ``servers`` holds in a minute when ``arrivals`` requests
+    are offered to it, ``offered`` erlangs: the highest level ``j`` the minute more likely than not
+    reaches — an arrival that finds ``j − 1`` or more in flight brings it to ``j`` (or finds it full),
+    so 1 − (1 − P(N ≥ j − 1))^arrivals ≥ ½, N the number in flight of Erlang's loss system (truncated
+    Poisson: P(N = i) ∝ offered^i ÷ i!, i = 0…servers), as each arrival sees the time-average state
+    (Poisson arrivals see time averages). 0 if none is offered."""
+    terms = [1.0]
+    for i in range(1, servers + 1):
+        terms.append(terms[-1] * offered / i)
+    total, tail = sum(terms), 0.0
+    for level in range(servers, 0, -1):
+        tail += terms[level - 1] if level < servers else terms[servers] + terms[servers - 1]
+        if 1.0 - (1.0 - min(1.0, tail / total)) ** arrivals >= 0.5:
+            return level
+    return 0
+
+
+def record_slots(costs: list[DestinationCosts], offered: dict[int, tuple[float, float, float]], now: float,
+                 recorder: Recorder) -> None:
+    """The step from ``now`` is over: note each concurrency slot's use in it, as the exact engine notes
+    the requests in flight — the level the minute's arrivals more likely than not raise it to, by Erlang's
+    loss system under what was offered to it (:func:`slot_level`); the share of the minute it
+    was full is its time congestion, noted where it refused (:func:`admit_account`)."""
+    end = now + MINUTE_S * (1 - EPS)
+    for c in costs:
+        for account in c.quota.accounts:
+            slot = account.concurrency
+            if slot is None or slot.id not in offered or offered[slot.id][0] != now:
+                continue
+            arrivals = offered[slot.id][1]
+            level = slot_level(slot.limit, arrivals * c.mean_service_s / MINUTE_S, arrivals)
+            recorder.window_used(end, slot.id, level / slot.limit)
+
+
 def charge_logs(held: dict[QuotaWindow, StepLog], now: float, recorder: Recorder) -> None:
     """The step from ``now`` is over: charge each window what its passes admitted (``held``, emptied) —
     a rolling window of a minute or less each charge at its own instant, in time order (it lets each

@@ -36,10 +36,10 @@ def test_a_stretch_is_split_over_the_hours_it_covers() -> None:
     assert w.full_s == 600.0 + HOUR_S + 300.0
 
 
-def test_a_concurrency_refusal_lasts_until_the_next_admission_or_the_end_of_the_run() -> None:
+def test_a_concurrency_refusal_lasts_until_a_slot_frees_or_the_end_of_the_run() -> None:
     w = WindowStats()
     w.record_block(10.0, math.inf)  # no slot: only a freed slot helps
-    w.record_use(25.0, 1.0)
+    w.record_use(25.0, 0.5)  # a slot freed (the ledger notes the slots' use at each release)
     w.record_block(40.0, math.inf)
     w.close_full(100.0)  # the run ended with the slots still taken
     assert w.full_s == 15.0 + 60.0

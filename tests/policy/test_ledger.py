@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capacity.config.providers import ModelSpec
+from capacity.metrics.recorder import WindowStats
 from capacity.policy.ledger import Admission, DestinationQuota, build_windows
-from capacity.policy.observer import NullObserver
+from capacity.policy.observer import NullObserver, PolicyObserver
 from capacity.policy.resets import DailyAt, NeverResets
 from capacity.policy.windows import FixedWindow, RollingWindow, TokenBucket
 from capacity.units import LIMIT_KIND, LIMIT_KINDS, Period
@@ -107,6 +108,29 @@ def test_concurrency_slot_frees_on_settle_not_by_time() -> None:
     assert q.try_admit(1_000.0, 10, 10) == math.inf
     q.settle(1_000.0, a, 10, 10)
     assert isinstance(q.try_admit(1_000.0, 10, 10), Admission)
+
+
+def test_a_full_concurrency_slot_is_full_until_a_slot_frees() -> None:
+    """A request refused with every slot taken opens a full stretch with no known end (``inf``); it ends
+    when a slot frees, not at the next admission. (Before: GitHub gpt-4o showed its 2 slots full 9.6 h of
+    A's first day — the hours after its 50 requests a day were spent, with nothing in flight.)"""
+    stats = WindowStats()
+
+    class Watch(PolicyObserver):
+        def window_used(self, now: float, window_id: int, fraction: float) -> None:
+            stats.record_use(now, fraction)
+
+        def window_refused(self, now: float, window_id: int, until: float) -> None:
+            stats.record_block(now, until)
+
+    q = DestinationQuota(spec(concurrent_requests=1), 1, START, observer=Watch())
+    a = q.try_admit(0.0, 10, 10)
+    assert isinstance(a, Admission)
+    assert q.try_admit(5.0, 10, 10) == math.inf
+    q.settle(12.0, a, 10, 10)
+    stats.close_full(3_600.0)  # the run ends with nothing admitted since
+    assert stats.full_s == 7.0
+    assert stats.peak_fraction == 1.0
 
 
 def test_accounts_multiply_the_quota() -> None:
