@@ -150,6 +150,7 @@ def render_run(
                 ("quota wait" + run1, f"mean {result.queue_wait_s.mean:.2f} s, p95 {result.queue_wait_s.p95:.2f} s"),
             ]
         ),
+        *_duration_row(result, run1),
         (
             "turns" + run1,
             f"{turn_counts(result.requests)}; {result.requests.api_calls:,} API calls",
@@ -251,6 +252,14 @@ def render_run(
         ]
     )
     console.print(Panel(body, title="Verdict", border_style="green" if good else "red"))
+
+
+def _duration_row(result: RunResult, run1: str) -> list[tuple[str, str]]:
+    """How long the carried interviews lasted, from the start to the last answer (the fluid mode keeps it too)."""
+    d = result.interview_duration_s
+    if not d.count:
+        return []
+    return [("interview length" + run1, f"mean {d.mean / 60:.1f} min, p95 {d.p95 / 60:.1f} min ({d.count:,} carried)")]
 
 
 def _prompt_cache_row(result: RunResult) -> list[tuple[str, str]]:

@@ -24,6 +24,14 @@ def test_fluid_simulation_answers_with_its_fidelity_and_no_latency() -> None:
     # the title says which engine answered (a trial: "simulated run", with no word of fluid)
     assert "simulated run (fluid mode: per-minute flows, no latency)" in " ".join(shown.output.split())
     assert "Quotas bound in this fluid run" not in shown.output  # A-paid: nothing binds, fluid is the tool
+    # the interviews' length, which both engines keep (a trial: it was only in --json); A-paid's 2,246 interviews
+    # of the first day last 27.8 min on average in the exact engine
+    length = document["run"]["interview_duration_s"] if "run" in document else document["interview_duration_s"]
+    minutes = length["mean"] / 60
+    assert 27.0 < minutes < 28.6
+    assert f"interview length mean {minutes:.1f} min, p95 {length['p95'] / 60:.1f} min (2,246 carried)" in " ".join(
+        shown.output.replace("│", " ").split()
+    )
 
 
 def test_a_fluid_run_where_quotas_bind_says_the_exact_engine_is_the_better_tool() -> None:
