@@ -7,6 +7,7 @@ that it serialises to JSON as is. Times are seconds; money US dollars; a fractio
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -303,15 +304,17 @@ class RunResult(Result):
         return out
 
     def headline(self) -> dict[str, float]:
-        """The numbers compared across replications and guarded by ``capacity check``."""
+        """The numbers compared across replications and guarded by ``capacity check``; turn latency
+        NaN where the run did not model it (the fluid mode)."""
+        fluid = self.fidelity == "fluid"
         return {
             "carried_interviews_per_day": self.carried_interviews_per_day,
             "completed": float(self.interviews.completed),
             "failed": float(self.interviews.failed),
             "degraded": float(self.interviews.degraded),
             "unfinished": float(self.interviews.unfinished),
-            "turn_latency_p50_s": self.turn_latency_s.p50,
-            "turn_latency_p95_s": self.turn_latency_s.p95,
+            "turn_latency_p50_s": math.nan if fluid else self.turn_latency_s.p50,
+            "turn_latency_p95_s": math.nan if fluid else self.turn_latency_s.p95,
             "cache_hit_rate": self.cache.hit_rate,
             "cost_usd": self.cost_usd,
         }

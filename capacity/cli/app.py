@@ -43,11 +43,41 @@ class WordsCommand(TyperCommand):
 
 
 class WordsGroup(TyperGroup):
-    """The root command, as :class:`WordsCommand` (``--version``, ``--install-completion``, ``--help``)."""
+    """The root command, as :class:`WordsCommand` (``--version``, ``--install-completion``, ``--help``);
+    bad input Click itself finds (an option's range or type, an unknown option, a missing value) is
+    one line on stderr and exit status 2, as the commands' own checks are, not Typer's usage box."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         """The group's parameters, ``--help`` included, flags without a type in help."""
         return _flags_without_type(super().get_params(ctx))
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        """Parse the root's options (``capacity --bogus``: one line, exit 2)."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except _UsageError as exc:
+            raise _one_line(exc) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command named (its options parsed here: ``-r 0``, one line, exit 2)."""
+        try:
+            return super().invoke(ctx)
+        except _UsageError as exc:
+            raise _one_line(exc) from None
+
+
+_UsageError: Any = typer.BadParameter.__bases__[0]
+"""Click's ``UsageError`` as Typer raises it (Typer 0.2x carries its own copy of Click, whose classes are
+not the ``click`` package's): the base of every error of the command line's parsing."""
+
+
+def _one_line(exc: Any) -> typer.Exit:
+    """Say the usage error ``exc`` in one line on stderr — what is wrong, and the command whose help
+    explains it — and return the exit (status 2) to raise."""
+    where = f" (see {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+    message = " ".join(exc.format_message().split())
+    typer.echo(f"error: {message}{where}", err=True)
+    return typer.Exit(exc.exit_code)
 
 
 def words_in_help(typer_app: typer.Typer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
 import sys
 import tempfile
@@ -156,9 +157,26 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+def json_text(payload: Any, indent: int = 2) -> str:
+    """``payload`` as strict JSON (RFC 8259): a NaN or infinite number — a figure not modelled, an
+    interval not defined — is written ``null``, which every parser reads (Python's own default writes
+    ``NaN`` and ``-Infinity``, which JavaScript's ``JSON.parse`` refuses)."""
+    return json.dumps(_finite(payload), indent=indent, default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def print_json(payload: Any) -> None:
-    """Write ``payload`` as indented JSON on stdout (no Rich markup)."""
-    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
+    """Write ``payload`` as indented strict JSON on stdout (no Rich markup; :func:`json_text`)."""
+    sys.stdout.write(json_text(payload) + "\n")
 
 
 def show_progress(progress: bool, as_json: bool = False) -> bool:

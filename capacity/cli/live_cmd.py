@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import re
 import shlex
 import sys
@@ -28,6 +27,7 @@ from capacity.cli.common import (
     check_output_file,
     console,
     err_console,
+    json_text,
     load,
     print_json,
     progress_bar,
@@ -328,7 +328,7 @@ def _finish(
     verdict = judge(result, config)
     document = summary_json(result, verdict, None)
     if out is not None:
-        out.write_text(json.dumps(document, indent=1) + "\n")
+        out.write_text(json_text(document, indent=1) + "\n")
     if as_json:
         print_json(document)
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +20,7 @@ from capacity.cli.common import (
     SetOption,
     check_output_file,
     console,
+    json_text,
     load,
     print_json,
     progress_bar,
@@ -121,7 +121,7 @@ def simulate(
     )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(document, indent=1) + "\n")
+        out.write_text(json_text(document, indent=1) + "\n")
     if as_json:
         print_json(document)
     else:

@@ -60,8 +60,8 @@ def with_interval(ci: Interval) -> str:
 def grid_frame(result: GridResult) -> pd.DataFrame:
     """The grid as a frame: one row per cell; a column per axis (its path, values as written),
     then ``<metric>_mean``, ``<metric>_ci95_low`` and ``<metric>_ci95_high`` for each shown
-    metric (units in :data:`~capacity.studies.grid.METRICS`; low = high = mean with one
-    replication), and ``replications``."""
+    metric (units in :data:`~capacity.studies.grid.METRICS`; the interval NaN with one replication,
+    written empty in a CSV), and ``replications``."""
     import pandas as pd
 
     rows: list[dict[str, Any]] = []
@@ -69,12 +69,7 @@ def grid_frame(result: GridResult) -> pd.DataFrame:
         row: dict[str, Any] = {a.path: v for a, v in zip(result.axes, cell.values, strict=True)}
         for metric in shown_metrics(result):
             ci = cell.interval(metric)
-            one = math.isnan(ci.half_width)
-            row |= {
-                f"{metric}_mean": ci.mean,
-                f"{metric}_ci95_low": ci.mean if one else ci.low,
-                f"{metric}_ci95_high": ci.mean if one else ci.high,
-            }
+            row |= {f"{metric}_mean": ci.mean, f"{metric}_ci95_low": ci.low, f"{metric}_ci95_high": ci.high}
         row["replications"] = len(cell.runs)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -168,7 +163,7 @@ def grid_json(result: GridResult, files: dict[str, str]) -> dict[str, Any]:
     95 % interval (null where undefined)."""
 
     def finite(x: float) -> float | None:
-        return None if math.isnan(x) else x
+        return x if math.isfinite(x) else None
 
     cells = []
     for cell in result.cells:

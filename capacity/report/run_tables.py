@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from rich.console import Console
@@ -59,13 +60,19 @@ def replications_summary(result: RunResult, intervals: dict[str, Interval]) -> t
     done = sum(intervals[k].mean for k in ("completed", "degraded"))
     asked = done + sum(intervals[k].mean for k in ("failed", "unfinished"))
     share = done / asked if asked else 1.0
-    ok = share >= CARRIED_SHARE and p95.mean <= result.sla_p95_turn_latency_s
+    modelled = not math.isnan(p95.mean)  # the fluid mode does not model turn latency: the carried share alone
+    ok = share >= CARRIED_SHARE and (not modelled or p95.mean <= result.sla_p95_turn_latency_s)
+    latency = (
+        f"p95 turn latency {p95.mean:.2f} s (95% CI {p95.low:.2f} – {p95.high:.2f}; target "
+        f"{result.sla_p95_turn_latency_s:g} s)"
+        if modelled
+        else "turn latency not modelled (fluid mode: judged on the carried share alone)"
+    )
     text = (
         f"Over {n} replications: {'YES' if ok else 'NO'} on the means: carried {carried.mean:,.0f} interviews "
         "per calendar day "
         f"(95% CI {carried.low:,.0f} – {carried.high:,.0f}) of {result.need_interviews_per_day:,.0f} needed "
-        f"({share:.0%}), p95 turn latency {p95.mean:.2f} s (95% CI {p95.low:.2f} – {p95.high:.2f}; target "
-        f"{result.sla_p95_turn_latency_s:g} s). The findings below are replication 1's."
+        f"({share:.0%}), {latency}. The findings below are replication 1's."
     )
     return ok, text
 

@@ -200,8 +200,7 @@ class GridRun:
         turn latency NaN, not modelled)."""
         if self.fidelity == "exact":
             return simulate(self.config, seed=self.seed, days=self.days, progress=clock).headline()
-        numbers = simulate_fluid(self.config, seed=self.seed, days=self.days, progress=clock).headline()
-        return numbers | dict.fromkeys(LATENCY_METRICS, math.nan)
+        return simulate_fluid(self.config, seed=self.seed, days=self.days, progress=clock).headline()
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,15 @@ class Interval:
 
     @property
     def low(self) -> float:
-        """Lower end, not below ``floor`` (a t interval of a few non-negative values can reach below 0)."""
+        """Lower end, not below ``floor`` (a t interval of a few non-negative values can reach below 0);
+        NaN where there is no interval (one replication, or a figure not modelled)."""
+        if math.isnan(self.half_width) or math.isnan(self.mean):
+            return math.nan
         return max(self.floor, self.mean - self.half_width)
 
     @property
     def high(self) -> float:
-        """Upper end."""
+        """Upper end (NaN where there is no interval)."""
         return self.mean + self.half_width
 
 
@@ -45,6 +48,7 @@ def confidence_interval(values: list[float], level: float = 0.95) -> Interval:
     n = len(values)
     mean = float(np.mean(values)) if n else math.nan
     floor = 0.0 if n and min(values) >= 0 else -math.inf  # the mean of non-negative values is not negative
+    # (a NaN among the values, a figure not modelled, makes the mean and the interval NaN)
     if n < 2:
         return Interval(mean, math.nan, n, floor)
     sd = float(np.std(values, ddof=1))

@@ -250,3 +250,27 @@ def test_a_script_of_its_own_missing_fields_says_how_to_change_one_stage_instead
     assert f"error: {scenario}:3: script.system_prompt_tokens: required field is missing" in lines
     assert lines[-1].startswith(f"error: {scenario}:4: script.stages: a script that writes its own stages")
     assert "`extends: A`" in lines[-1]
+
+
+@pytest.mark.usefixtures("no_simulation")
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["sweep", "-s", "B", "--grid", "cache.ttl_s=60", "-r", "0"],
+         "error: Invalid value for '--replications' / '-r': Input should be greater than or equal to 1 "
+         "(see capacity sweep --help)"),
+        (["simulate", "-s", "A", "--days", "0"],
+         "error: Invalid value for '--days': Input should be greater than or equal to 1 "
+         "(see capacity simulate --help)"),
+        (["simulate", "-s", "A", "--days", "x"], "error: Invalid value for '--days': Input should be a valid integer"),
+        (["simulate", "-s", "A", "--bogus"], "error: No such option: --bogus"),
+        (["bogus"], "error: No such command 'bogus'. (see capacity --help)"),
+    ],
+)
+def test_what_the_command_line_parser_refuses_is_one_line_too(args: list[str], line: str) -> None:
+    """Tried as a new user would: ``sweep -r 0``, ``--days 0`` or ``--workers 0`` printed Typer's usage box
+    (five lines) where every other bad input is one line."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith(line), lines

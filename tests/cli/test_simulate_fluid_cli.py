@@ -53,3 +53,24 @@ def test_fluid_refuses_a_setting_it_does_not_model_in_one_line() -> None:
     bad = runner.invoke(app, ["simulate", "-s", "A", "--fidelity", "rough", "--no-progress"])
     assert bad.exit_code == 2
     assert "expected exact or fluid" in bad.output
+
+
+def test_fluid_replications_judge_the_carried_share_and_show_no_latency() -> None:
+    """Tried as a new user would: ``-r 2 --fidelity fluid`` opened its verdict with "p95 turn latency 0.00 s
+    (95% CI 0.00 – 0.00; target 3 s)", a figure the fluid mode never simulated, and its JSON said the same."""
+    args = ["simulate", "-s", "B-paid", "--days", "1", "-r", "2", "--fidelity", "fluid", "--no-progress"]
+    shown = runner.invoke(app, args)
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.replace("│", " ").split())
+    assert "YES on the means" in text and "turn latency not modelled (fluid mode" in text
+    assert "0.00 s" not in text
+    done = runner.invoke(app, [*args, "--json"])
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"not strict JSON: {constant}")
+
+    document = json.loads(done.output, parse_constant=refuse)
+    assert document["confidence_intervals_95"]["turn_latency_p95_s"] == {"mean": None, "low": None, "high": None,
+                                                                        "n": 2}
+    assert document["verdict_on_means"]["carries"] is True
+    assert "not modelled" in document["verdict_on_means"]["summary"]

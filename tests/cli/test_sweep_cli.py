@@ -94,3 +94,28 @@ def test_a_terminal_gets_a_progress_bar(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert "\x1b[?25l" in result.stderr  # what a live Rich bar writes first (the bar is transient)
     assert "written: " in result.stdout
     assert "No figure" not in result.stdout
+
+
+def test_one_replication_has_no_interval_and_the_json_is_strict(tmp_path: Path) -> None:
+    """Tried as a new user would: with ``-r 1`` the JSON said ``ci95_low: 0.0, ci95_high: null`` and the CSV a
+    zero-width interval (low = high = mean); a fluid grid's JSON held ``-Infinity``, which JavaScript's
+    ``JSON.parse`` refuses. No interval is none, everywhere, and every number is finite or null."""
+    out = tmp_path / "one"
+    args = ["sweep", *TINY_B, "--grid", "cache.ttl_s=600", "-r", "1", "--workers", "1", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--fidelity", "fluid", "--json"])
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"not strict JSON: {constant}")
+
+    document = json.loads(result.stdout, parse_constant=refuse)
+    metrics = document["cells"][0]["metrics"]
+    assert metrics["carried_interviews_per_day"]["mean"] > 0
+    assert metrics["carried_interviews_per_day"]["ci95_low"] is None
+    assert metrics["carried_interviews_per_day"]["ci95_high"] is None
+    assert metrics["turn_latency_p95_s"] == {"mean": None, "ci95_low": None, "ci95_high": None}
+    assert document["cells"][0]["runs"][0]["turn_latency_p95_s"] is None
+    with (out / "grid.csv").open(encoding="utf-8") as f:
+        row = next(csv.DictReader(f))
+    assert float(row["carried_interviews_per_day_mean"]) == metrics["carried_interviews_per_day"]["mean"]
+    assert row["carried_interviews_per_day_ci95_low"] == row["carried_interviews_per_day_ci95_high"] == ""
