@@ -207,7 +207,7 @@ def write_grid_files(result: GridResult, folder: Path) -> tuple[dict[str, Path],
     folder.mkdir(parents=True, exist_ok=True)
     files = {"csv": folder / "grid.csv"}
     grid_frame(result).to_csv(files["csv"], index=False)
-    png, note = grid_figure(result, folder / "grid.png")
+    png, note = grid_figure(result, folder / "grid.png", separation_note(result))
     if png is not None:
         files["png"] = png
     files["markdown"] = folder / "grid.md"

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from capacity.report.figures.grid import grid_figure
 from capacity.report.grid_tables import grid_frame, grid_markdown, separation_note
@@ -65,3 +68,26 @@ def test_one_replication_draws_no_error_bars_and_identical_cells_are_said_to_be_
         "On cost of the run, every cell has the same figures: the grid's values do not move it here."
     )
     assert "do not move" not in separation_note(result_of((ACCOUNTS,)))
+
+
+def test_the_figure_says_when_its_contrast_is_noise_and_which_engine_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tried as a new user would: a 2×2 heatmap of B at 2 replications coloured 315 dark and 344 bright
+    though every interval overlapped; the page said so, the PNG — the file that reaches a slide — did not,
+    nor that a fluid grid was fluid."""
+    drawn: list[Any] = []
+    monkeypatch.setattr("capacity.report.figures.grid.save_png", lambda fig, path: drawn.append(fig) or path)
+    noisy = GridResult(
+        "B", (ACCOUNTS, TTL),
+        tuple(CellResult(v, (1, 2), ({"carried_interviews_per_day": 300.0 + 5 * i},
+                                     {"carried_interviews_per_day": 400.0 - 5 * i}))
+              for i, v in enumerate(itertools.product(ACCOUNTS.values, TTL.values))),
+        "carried_interviews_per_day", 2, 1, 7, "fluid",
+    )
+    caption = separation_note(noisy)
+    assert "does not tell its cells apart" in caption
+    grid_figure(noisy, tmp_path / "noisy.png", caption)
+    (fig,) = drawn
+    assert " ".join(fig.get_supxlabel().split()) == caption
+    assert fig.get_suptitle().startswith("Scenario B (fluid mode): interviews carried per day")

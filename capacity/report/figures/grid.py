@@ -24,13 +24,14 @@ def _label(mean: float, half_width: float) -> str:
     return fmt(mean) if math.isnan(half_width) else f"{fmt(mean)}\n± {fmt(half_width)}"
 
 
-def grid_figure(result: GridResult, path: Path) -> tuple[Path | None, str]:
-    """Draw the grid's figure to ``path`` (PNG); returns the path (None when not drawn) and a
-    sentence on what the figure shows or why there is none."""
+def grid_figure(result: GridResult, path: Path, caption: str = "") -> tuple[Path | None, str]:
+    """Draw the grid's figure to ``path`` (PNG), with ``caption`` below it (whether the replications
+    tell the cells apart: a figure pasted on its own must say when its contrast is noise); returns
+    the path (None when not drawn) and a sentence on what the figure shows or why there is none."""
     axes = result.axes
     what = METRICS[result.metric]
     intervals = [c.interval(result.metric) for c in result.cells]
-    title = f"Scenario {result.scenario}: {what}"
+    title = f"Scenario {result.scenario}{' (fluid mode)' if result.fidelity == 'fluid' else ''}: {what}"
     over = (
         f"mean ± 95 % half-width over {result.replications} replications" if result.replications > 1
         else "one replication: no interval"
@@ -81,4 +82,6 @@ def grid_figure(result: GridResult, path: Path) -> tuple[Path | None, str]:
         # a title naming the --set overrides can be longer than the figure is wide: wrap it (about ten
         # characters of the title's size an inch)
         fig.suptitle("\n".join(textwrap.wrap(title, width=int(fig.get_figwidth() * 10))))
+        if caption:  # below the axes, where the layout makes room for it (about 14 characters an inch)
+            fig.supxlabel("\n".join(textwrap.wrap(caption, width=int(fig.get_figwidth() * 14))), fontsize=8)
         return save_png(fig, path), note
