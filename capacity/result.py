@@ -183,9 +183,10 @@ class DestinationResult(Result):
     accounts: int
     requests: int = Field(description="Requests admitted and sent.")
     completed: int
-    router_refusals: int = Field(
+    router_refusals: int | None = Field(
         description="Times the router asked this destination for room and found none: checks, not lost "
-        "requests (a turn waiting for quota is refused again at every check)."
+        "requests (a turn waiting for quota is refused again at every check); null where not counted (the "
+        "fluid mode, which does not check request by request)."
     )
     errors: dict[str, int] = Field(description="Failed calls by kind (429, 5xx, timeout).")
     error_reasons: dict[str, str] = Field(

@@ -18,6 +18,8 @@ def test_fluid_simulation_answers_with_its_fidelity_and_no_latency() -> None:
     assert done.exit_code == 0, done.output
     document = json.loads(done.output)
     assert json.dumps(document).count('"fidelity": "fluid"') >= 1
+    # the router's checks are not counted in fluid mode: null, not a 0 the exact engine never shows (a trial)
+    assert {d["router_refusals"] for d in document["destinations"]} == {None}
     shown = runner.invoke(app, ["simulate", "-s", "A-paid", "--days", "1", "--fidelity", "fluid", "--no-progress"])
     assert shown.exit_code == 0, shown.output
     assert "not modelled in fluid mode" in shown.output
@@ -26,7 +28,7 @@ def test_fluid_simulation_answers_with_its_fidelity_and_no_latency() -> None:
     assert "Quotas bound in this fluid run" not in shown.output  # A-paid: nothing binds, fluid is the tool
     # the interviews' length, which both engines keep (a trial: it was only in --json); A-paid's 2,246 interviews
     # of the first day last 27.8 min on average in the exact engine
-    length = document["run"]["interview_duration_s"] if "run" in document else document["interview_duration_s"]
+    length = document["interview_duration_s"]
     minutes = length["mean"] / 60
     assert 27.0 < minutes < 28.6
     assert f"interview length mean {minutes:.1f} min, p95 {length['p95'] / 60:.1f} min (2,246 carried)" in " ".join(
