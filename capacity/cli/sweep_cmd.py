@@ -34,7 +34,8 @@ from capacity.errors import UsageError
 from capacity.report.grid_tables import FLUID_CAVEAT, grid_json, grid_table, separation_note, write_grid_files
 from capacity.sim.fluid_quota import unsupported
 from capacity.studies.executors import EXECUTORS, Executor
-from capacity.studies.grid import LATENCY_METRICS, check_metric, grid_cells, parse_grid, run_grid
+from capacity.studies.grid import check_metric, grid_cells, parse_grid, run_grid
+from capacity.studies.replications import LATENCY_METRICS
 from capacity.studies.runner import Fidelity
 
 

@@ -16,13 +16,19 @@ from capacity.result import Quantiles
 
 _log10 = math.log10
 
+PER_DECADE = 200
+"""Buckets per decade of the histograms' default."""
+RESOLUTION = 10 ** (1 / PER_DECADE) - 1
+"""A bucket's relative width (1.16%): quantiles of two runs that fall in one bucket read the same, so
+two runs cannot be told apart more finely than this on a quantile."""
+
 
 class LogHistogram:
     """Streaming histogram of non-negative durations, s."""
 
     __slots__ = ("_counts", "_inv_step", "_last", "_log_low", "count", "high_s", "low_s", "max", "total")
 
-    def __init__(self, low_s: float = 1e-3, high_s: float = 1e6, per_decade: int = 200) -> None:
+    def __init__(self, low_s: float = 1e-3, high_s: float = 1e6, per_decade: int = PER_DECADE) -> None:
         self.low_s = low_s
         self.high_s = high_s
         self._log_low = math.log10(low_s)

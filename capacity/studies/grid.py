@@ -37,7 +37,7 @@ from capacity.errors import ConfigError, UsageError, UserError
 from capacity.sim.fluid import simulate_fluid
 from capacity.sim.model import simulate
 from capacity.studies.executors import Executor, run_on
-from capacity.studies.replications import Interval, confidence_interval
+from capacity.studies.replications import Interval, metric_interval
 from capacity.studies.runner import Fidelity, SimClock, TasksDone, demand_weight
 
 METRICS: Mapping[str, str] = {
@@ -55,8 +55,6 @@ METRICS: Mapping[str, str] = {
 with the words (and unit) a table or an axis labels it by."""
 
 STANDARD_METRICS = ("carried_interviews_per_day", "turn_latency_p95_s", "cache_hit_rate", "cost_usd")
-LATENCY_METRICS = ("turn_latency_p50_s", "turn_latency_p95_s")
-"""Headline numbers the fluid mode does not model: NaN in a fluid grid (shown as –)."""
 """The numbers every grid table shows beside the chosen metric."""
 
 MAX_CELLS = 10_000
@@ -213,7 +211,7 @@ class CellResult:
 
     def interval(self, metric: str) -> Interval:
         """Mean and 95 % interval of ``metric`` over the replications (half-width NaN with one)."""
-        return confidence_interval([r[metric] for r in self.runs])
+        return metric_interval(metric, [r[metric] for r in self.runs])
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from capacity.config.loader import Configuration
+from capacity.metrics.histogram import RESOLUTION
 from capacity.result import RunResult
 from capacity.studies.runner import Fidelity, SimClock, SimTask
 
@@ -42,9 +43,16 @@ class Interval:
         return self.mean + self.half_width
 
 
-def confidence_interval(values: list[float], level: float = 0.95) -> Interval:
+LATENCY_METRICS = ("turn_latency_p50_s", "turn_latency_p95_s")
+"""Headline numbers read from a histogram's quantile (its resolution bounds how finely replications tell
+them apart), and that the fluid mode does not model (NaN in a fluid run, shown as –)."""
+
+
+def confidence_interval(values: list[float], level: float = 0.95, resolution: float = 0.0) -> Interval:
     """Student-t interval of the mean of independent ``values``, its lower end kept at 0 or above
-    where every value is (:attr:`Interval.floor`)."""
+    where every value is (:attr:`Interval.floor`); its half-width at least ``resolution`` × the mean
+    (a quantile's histogram bucket, :data:`~capacity.metrics.histogram.RESOLUTION`: replications whose p95
+    falls in one bucket read the same figure, which is no proof the means are equal)."""
     n = len(values)
     mean = float(np.mean(values)) if n else math.nan
     floor = 0.0 if n and min(values) >= 0 else -math.inf  # the mean of non-negative values is not negative
@@ -55,7 +63,13 @@ def confidence_interval(values: list[float], level: float = 0.95) -> Interval:
     from scipy import stats  # here, not at the top: it is a third of the CLI's start-up, and few commands need it
 
     t = float(stats.t.ppf(0.5 + level / 2, n - 1))
-    return Interval(mean, t * sd / math.sqrt(n), n, floor)
+    return Interval(mean, max(t * sd / math.sqrt(n), resolution * abs(mean)), n, floor)
+
+
+def metric_interval(metric: str, values: list[float]) -> Interval:
+    """The 95% interval of headline number ``metric`` over replications (a quantile's no narrower than
+    its histogram's resolution)."""
+    return confidence_interval(values, resolution=RESOLUTION if metric in LATENCY_METRICS else 0.0)
 
 
 def replication_seeds(seed: int, n: int) -> list[int]:
@@ -100,4 +114,4 @@ def replicate(
 def headline_intervals(results: list[RunResult]) -> dict[str, Interval]:
     """95% interval of each headline number over replications."""
     keys = results[0].headline().keys() if results else []
-    return {k: confidence_interval([r.headline()[k] for r in results]) for k in keys}
+    return {k: metric_interval(k, [r.headline()[k] for r in results]) for k in keys}

@@ -13,7 +13,13 @@ from scipy import stats
 from capacity.config.loader import Configuration
 from capacity.result import RunResult
 from capacity.sim.model import simulate
-from capacity.studies.replications import confidence_interval, headline_intervals, replicate, replication_seeds
+from capacity.studies.replications import (
+    confidence_interval,
+    headline_intervals,
+    metric_interval,
+    replicate,
+    replication_seeds,
+)
 
 SMALL_B = ("demand.interviews=300", "candidates.count=30")
 
@@ -43,6 +49,8 @@ def test_replications_are_independent_runs_with_95_percent_intervals(config: Con
         values = np.asarray([r.headline()[key] for r in runs])
         # Student t with n − 1 = 3 degrees of freedom: t(0.975, 3) = 3.182
         half = stats.t.ppf(0.975, 3) * values.std(ddof=1) / math.sqrt(4)
+        if key.startswith("turn_latency_"):  # a quantile: no narrower than its histogram bucket
+            half = max(half, (10 ** (1 / 200) - 1) * values.mean())
         assert interval.n == 4
         assert interval.mean == pytest.approx(values.mean())
         assert interval.half_width == pytest.approx(half, abs=1e-12)
@@ -65,3 +73,15 @@ def test_the_interval_of_a_quantity_never_negative_does_not_reach_below_zero() -
     assert ci.low == 0.0 and ci.high == ci.mean + ci.half_width  # … but a latency is not negative
     signed = confidence_interval([-0.5, 2.0])  # a quantity that can be negative keeps its interval
     assert signed.low == signed.mean - signed.half_width < 0
+
+
+def test_a_quantile_interval_is_no_narrower_than_its_histogram_bucket() -> None:
+    """Tried as a new user would: every replication of B's sweep read p95 turn latency 31.805… s (one
+    histogram bucket), shown as "31.8 (31.8–31.8)", a certainty the 1.16% buckets cannot give."""
+    p95 = metric_interval("turn_latency_p95_s", [31.805, 31.805, 31.805])
+    assert p95.half_width == pytest.approx(31.805 * (10 ** (1 / 200) - 1))
+    assert round(p95.low, 2) == 31.44 and round(p95.high, 2) == 32.17
+    carried = metric_interval("carried_interviews_per_day", [350.0, 350.0])  # a count is exact: no floor
+    assert carried.half_width == 0.0
+    wide = metric_interval("turn_latency_p95_s", [10.0, 20.0])  # the t interval where it is the wider
+    assert wide.half_width == pytest.approx(confidence_interval([10.0, 20.0]).half_width)
