@@ -29,8 +29,9 @@ FLUID_NOTE = (
 )
 FLUID_CAVEAT = (
     "Fluid mode: where quotas bind, its figures stray from the exact engine's (up to 8% of a destination's "
-    "requests, 14% of B's small carried residue, B's cache hit rate 0.62 against 0.52, so a what-if's effect "
-    "may be understated) and the exact engine is the faster: run the grid without --fidelity fluid there."
+    "requests and 26% of its output tokens on the mean of four seeds, 14% of B's small carried residue, B's "
+    "cache hit rate 0.62 against 0.52, so a what-if's effect may be understated) and the exact engine is the "
+    "faster: run the grid without --fidelity fluid there."
 )
 """What a fluid grid's page and terminal output say of its accuracy (README, "Fluid mode")."""
 
@@ -99,14 +100,20 @@ def seeding_note(result: GridResult) -> str:
 
 def separation_note(result: GridResult) -> str:
     """Whether the replications tell the cells apart on the chosen metric: which cells' 95 % intervals
-    overlap the interval of the cell with the highest mean ('' with one replication: no intervals).
-    A heatmap colours means; where intervals overlap, its contrast is noise, not the levers' effect."""
+    overlap the interval of the cell with the highest mean (with one replication, that nothing does: no
+    intervals; '' for one cell). A heatmap colours means; where intervals overlap, its contrast is noise,
+    not the levers' effect."""
     intervals = [(cell, cell.interval(result.metric)) for cell in result.cells]
-    if result.replications < 2 or len(intervals) < 2:
+    if len(intervals) < 2:
         return ""
+    words = METRICS[result.metric].split(",")[0]
+    if result.replications < 2:
+        return (
+            f"On {words}, one replication gives no interval: the cells' differences may be noise "
+            "(run -r 2 or more to tell them apart)."
+        )
     top_cell, top = max(intervals, key=lambda x: x[1].mean)
     overlapping = [c for c, ci in intervals if c is not top_cell and ci.high >= top.low]
-    words = METRICS[result.metric].split(",")[0]
     if all(ci.mean == top.mean and ci.half_width == top.half_width for _, ci in intervals):
         return f"On {words}, every cell has the same figures: the grid's values do not move it here."
     if len(overlapping) == len(intervals) - 1:
@@ -117,7 +124,8 @@ def separation_note(result: GridResult) -> str:
     if not overlapping:
         return f"On {words}, the highest cell stands apart: no other cell's 95 % interval reaches its own."
     return (
-        f"On {words}, {len(overlapping)} of the other {len(intervals) - 1} cells have a 95 % interval overlapping "
+        f"On {words}, {len(overlapping)} of the other {len(intervals) - 1} cells "
+        f"{'has' if len(overlapping) == 1 else 'have'} a 95 % interval overlapping "
         f"the highest cell's: at {result.replications} replications they are not told apart from it."
     )
 

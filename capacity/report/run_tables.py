@@ -169,7 +169,7 @@ def render_run(
             f"{result.cache.avoided_rate:.1%} of turns needed no API call{run1}",
         ),
         ("tokens" + run1, f"{result.tokens_per_interview:,.0f} API tokens per carried interview"),
-        *_prompt_cache_row(result),
+        *_prompt_cache_row(result, run1),
         (
             "cost",
             f"${result.cost_usd:,.2f} (${result.cost_per_interview_usd:.4f} per carried interview)"
@@ -269,14 +269,15 @@ def _duration_row(result: RunResult, run1: str) -> list[tuple[str, str]]:
     return [("interview length" + run1, f"mean {d.mean / 60:.1f} min, p95 {d.p95 / 60:.1f} min ({d.count:,} carried)")]
 
 
-def _prompt_cache_row(result: RunResult) -> list[tuple[str, str]]:
-    """The summary's line on provider prompt caching (none where no input token was cached)."""
+def _prompt_cache_row(result: RunResult, run1: str) -> list[tuple[str, str]]:
+    """The summary's line on provider prompt caching (none where no input token was cached); ``run1``
+    marks it replication 1's."""
     pc = result.prompt_cache
     if not pc.cached_tokens_in:
         return []
     return [
         (
-            "prompt cache",
+            "prompt cache" + run1,
             f"{pc.cached_tokens_in:,} input tokens read from provider prompt caches ({pc.cached_share:.1%} of input); "
             f"${pc.saved_usd:,.2f} saved at list price",
         )
@@ -331,8 +332,9 @@ def summary_json(
     RunResult (per-minute and hourly series, CDFs included), the verdict (its own fields, plus its timeline as
     data: instants in seconds and ISO 8601 UTC, counts as numbers), the 95% intervals over
     replications with the answer on their means (``verdict_on_means``; ``verdict`` is replication
-    1's), the providers file, the engine that simulated it (``engine``: compiled or not, and why;
-    simulations only) and the whole command's wall time, s."""
+    1's; a fluid run's latency figures null, not modelled), the providers file, the engine that
+    simulated it (``engine``: compiled or not, and why; simulations only) and the whole command's
+    wall time, s."""
     data: dict[str, Any] = {
         "replications": replications,
         "providers_file": providers_file,
@@ -340,6 +342,11 @@ def summary_json(
     }
     if result.mode == "simulated":  # which engine ran it (the same numbers either way, not the same speed)
         data["engine"] = {"compiled": ENGINE.compiled, "why": ENGINE.why}
+    if result.fidelity == "fluid":  # latency not modelled: null, not a 0.0 that meets any target
+        for key in ("turn_latency_s", "ttft_s", "queue_wait_s"):
+            data[key] = {k: v if k == "count" else None for k, v in data[key].items()}
+        for key in ("turn_latency_by_hour", "turn_latency_by_run_hour"):
+            data[key] = [{**h, "p50_s": None, "p95_s": None} for h in data[key]]
     if wall_time_s is not None:
         data["wall_time_total_s"] = wall_time_s
     if verdict is not None:

@@ -204,10 +204,10 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
     if result.fidelity == "fluid" and any(w.full_s > 0 for d in result.destinations for w in d.windows):
         findings.append(
             "Quotas bound in this fluid run: where they do, the fluid mode's figures stray from the exact "
-            "engine's (on the free tiers' first day: up to 8% of a destination's requests and 26% of its output "
-            "tokens, 14% of B's small carried residue, B's response-cache hit rate 0.62 against 0.52, interview "
-            "durations 4-6% long), and the exact engine is the faster (README, \"Fluid mode\"): run it without "
-            "--fidelity fluid."
+            "engine's (the free tiers' first day, mean of four seeds: up to 8% of a destination's requests and "
+            "26% of its output tokens — 45% on one seed —, 14% of B's small carried residue, B's response-cache "
+            "hit rate 0.62 against 0.52, a minute window full about half as long, interview durations 4-6% long), "
+            "and the exact engine is the faster (README, \"Fluid mode\"): run it without --fidelity fluid."
         )
     if config.scenario.routing.groups:
         bound = f" (the plan's binding one: {plan.binding_group})" if plan is not None and plan.binding_group else ""

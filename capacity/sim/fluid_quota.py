@@ -502,8 +502,8 @@ def record_slots(costs: list[DestinationCosts], offered: dict[int, tuple[float, 
                  recorder: Recorder) -> None:
     """The step from ``now`` is over: note each concurrency slot's use in it, as the exact engine notes
     the requests in flight — the level the minute's arrivals more likely than not raise it to, by Erlang's
-    loss system under what was offered to it (:func:`slot_level`); the share of the minute it
-    was full is its time congestion, noted where it refused (:func:`admit_account`)."""
+    loss system under what was offered to it (:func:`slot_level`); where it is expected to have turned
+    half a request or more away, it was full the share of the minute its time congestion gives."""
     end = now + MINUTE_S * (1 - EPS)
     for c in costs:
         for account in c.quota.accounts:
@@ -511,8 +511,11 @@ def record_slots(costs: list[DestinationCosts], offered: dict[int, tuple[float, 
             if slot is None or slot.id not in offered or offered[slot.id][0] != now:
                 continue
             arrivals = offered[slot.id][1]
-            level = slot_level(slot.limit, arrivals * c.mean_service_s / MINUTE_S, arrivals)
-            recorder.window_used(end, slot.id, level / slot.limit)
+            load = arrivals * c.mean_service_s / MINUTE_S
+            lost = erlang_b(slot.limit, load)
+            if arrivals * lost >= 0.5:  # the exact ledger checks the slot first: a refusal, the slot full
+                recorder.window_refused(now, slot.id, now + MINUTE_S * lost)
+            recorder.window_used(end, slot.id, slot_level(slot.limit, load, arrivals) / slot.limit)
 
 
 def charge_logs(held: dict[QuotaWindow, StepLog], now: float, recorder: Recorder) -> None:

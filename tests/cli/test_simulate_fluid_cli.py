@@ -20,6 +20,11 @@ def test_fluid_simulation_answers_with_its_fidelity_and_no_latency() -> None:
     assert json.dumps(document).count('"fidelity": "fluid"') >= 1
     # the router's checks are not counted in fluid mode: null, not a 0 the exact engine never shows (a trial)
     assert {d["router_refusals"] for d in document["destinations"]} == {None}
+    # latency is not modelled: null in JSON, not a 0.0 s that meets any target (a trial); the count says why
+    assert document["turn_latency_s"] == {"count": 0, "mean": None, "p50": None, "p95": None, "p99": None,
+                                          "max": None}
+    assert document["ttft_s"]["p95"] is None and document["queue_wait_s"]["mean"] is None
+    assert {h["p95_s"] for h in document["turn_latency_by_hour"]} == {None}
     shown = runner.invoke(app, ["simulate", "-s", "A-paid", "--days", "1", "--fidelity", "fluid", "--no-progress"])
     assert shown.exit_code == 0, shown.output
     assert "not modelled in fluid mode" in shown.output
@@ -65,6 +70,7 @@ def test_fluid_replications_judge_the_carried_share_and_show_no_latency() -> Non
     assert shown.exit_code == 0, shown.output
     text = " ".join(shown.output.replace("│", " ").split())
     assert "YES on the means" in text and "turn latency not modelled (fluid mode" in text
+    assert "prompt cache (run 1)" in text  # replication 1's figure, marked as its neighbours are (a trial)
     assert "0.00 s" not in text
     done = runner.invoke(app, [*args, "--json"])
 

@@ -60,6 +60,19 @@ def test_one_replication_draws_no_error_bars_and_identical_cells_are_said_to_be_
     )
     _, note = grid_figure(single, tmp_path / "one.png")
     assert note.endswith("one replication: no error bars.")
+    # one replication tells no cell apart, and the caption says so (a trial: -r 1 coloured noise unremarked)
+    assert separation_note(single) == (
+        "On interviews carried per day, one replication gives no interval: the cells' differences may be noise "
+        "(run -r 2 or more to tell them apart)."
+    )
+    square = GridResult(
+        "B", (ACCOUNTS, TTL),
+        tuple(CellResult(v, (1,), (dict.fromkeys(METRICS, 50.0 + i),))
+              for i, v in enumerate(itertools.product(ACCOUNTS.values, TTL.values))),
+        "carried_interviews_per_day", 1, 1, 7,
+    )
+    _, heat = grid_figure(square, tmp_path / "square.png")
+    assert heat.endswith("each cell its one replication's figure (no interval).")
     same = GridResult(
         "B", (TTL,), tuple(CellResult((v,), (1, 2), (dict.fromkeys(METRICS, 50.0),) * 2) for v in TTL.values),
         "cost_usd", 2, 1, 7,

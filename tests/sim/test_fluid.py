@@ -98,6 +98,10 @@ def test_fluid_names_the_window_that_binds_as_the_exact_engine_does() -> None:
         assert f.binding_window is not None and f.binding_window == e.binding_window, (e.name, f.binding_window)
     slots = {d.name: w.peak_fraction for d in fluid.destinations for w in d.windows if w.name == "concurrent_requests"}
     assert slots == {"github-models/openai/gpt-4o-mini": 0.6, "github-models/openai/gpt-4o": 1.0}  # exact: 1.0 both
+    # gpt-4o's two slots turn requests away (exact: from 14:48 UTC, 10 s in all): found full too (a trial: never)
+    gpt4o = next(d for d in fluid.destinations if d.name == "github-models/openai/gpt-4o")
+    slot = next(w for w in gpt4o.windows if w.name == "concurrent_requests")
+    assert slot.first_blocked_s is not None and 0 < slot.full_s < 60
     mistral = next(f for f in fluid.destinations if f.name.startswith("mistral/"))
     assert mistral.binding_window == "rps"
     # a window's peak use is a share of its limit, as in the exact engine — a daily token bucket up to a

@@ -78,7 +78,8 @@ def grid_figure(result: GridResult, path: Path, caption: str = "") -> tuple[Path
             ax.set_ylabel(axes[0].path)
             fig.colorbar(image, ax=ax, label=what)
             ax.set_title(f"each cell: {over}", fontsize=9, fontweight="normal")
-            note = f"Heatmap of {what}: {axes[0].path} down, {axes[1].path} across; each cell mean ± 95 % half-width."
+            each = "mean ± 95 % half-width" if result.replications > 1 else "its one replication's figure (no interval)"
+            note = f"Heatmap of {what}: {axes[0].path} down, {axes[1].path} across; each cell {each}."
         # a title naming the --set overrides can be longer than the figure is wide: wrap it (about ten
         # characters of the title's size an inch)
         fig.suptitle("\n".join(textwrap.wrap(title, width=int(fig.get_figwidth() * 10))))
