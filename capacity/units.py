@@ -173,3 +173,18 @@ def limit_unit(name: str) -> str:
     """How the window or limit called ``name`` reads (``tpd`` → ``tokens/day``); unknown names as is."""
     kind = LIMIT_KIND.get(name)
     return name if kind is None else kind.unit
+
+
+def duration_text(seconds: float) -> str:
+    """A duration as people read it, the same wherever it is shown: two decimals under 10 s
+    (``0.84 s``), one under 100 s (``31.8 s``), minutes under 100 min (``13.9 min``), hours beyond
+    (``2.3 h``); ``–`` for NaN (not modelled)."""
+    if math.isnan(seconds):
+        return "–"
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 100:
+        return f"{seconds:.1f} s"
+    if seconds < 100 * 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:,.1f} h"

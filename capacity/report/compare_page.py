@@ -17,10 +17,7 @@ from capacity.report.compare_verdict import comparison_verdict
 from capacity.report.figures.compare import comparison_figures
 from capacity.report.markdown import bullets, count, heading, image, money, pct, table, tidy
 from capacity.studies.compare import ComparisonResult
-
-
-def _seconds(x: float) -> str:
-    return "–" if math.isnan(x) else f"{x:.2f} s"
+from capacity.units import duration_text
 
 
 def comparison_markdown(result: ComparisonResult, figures: list[Path]) -> str:
@@ -64,7 +61,7 @@ def comparison_markdown(result: ComparisonResult, figures: list[Path]) -> str:
                         count(r.carried_per_day),
                         count(r.need_per_day),
                         pct(r.failed_share),
-                        f"{_seconds(r.p50_turn_latency_s)} / {_seconds(r.p95_turn_latency_s)}",
+                        f"{duration_text(r.p50_turn_latency_s)} / {duration_text(r.p95_turn_latency_s)}",
                         "yes" if r.carries else "no",
                         r.binds,
                         r.hardware,

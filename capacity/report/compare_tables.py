@@ -25,6 +25,7 @@ from capacity.studies.claims import ClaimCheck
 from capacity.studies.compare import ComparisonResult, GroupResult, StrategyRow
 from capacity.studies.sizing import FleetSize, Knee, Probe
 from capacity.studies.target import Target
+from capacity.units import duration_text
 
 VERDICT_STYLE = {
     "CONFIRMED": "bold green",
@@ -38,10 +39,6 @@ def _usd(x: float) -> str:
     if not math.isfinite(x):
         return "—"
     return f"${x:,.4f}" if 0 < abs(x) < 1 else f"${x:,.0f}"
-
-
-def _s(x: float) -> str:
-    return f"{x:,.1f} s" if x < 100 else f"{x / 60:,.1f} min"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -68,7 +65,7 @@ def _strategies(group: GroupResult) -> Table:
     for r in group.rows:
         carried = Text(f"{r.carried_per_day:,.0f} ({r.carried_share:.0%})")
         carried.stylize("green" if r.carries else "red")
-        latency = Text(f"{_s(r.p50_turn_latency_s)} / {_s(r.p95_turn_latency_s)}")
+        latency = Text(f"{duration_text(r.p50_turn_latency_s)} / {duration_text(r.p95_turn_latency_s)}")
         if r.p95_turn_latency_s > r.sla_p95_turn_latency_s:
             latency.stylize("red")
         table.add_row(
@@ -76,7 +73,7 @@ def _strategies(group: GroupResult) -> Table:
             carried,
             f"{r.failed_share:.0%} · {r.degraded_share:.0%} · {r.unfinished_share:.0%}",
             latency,
-            _s(r.p95_ttft_s),
+            duration_text(r.p95_ttft_s),
             r.binds,
             r.hardware,
             _usd(r.upfront_usd) if r.upfront_usd else "—",
@@ -153,7 +150,7 @@ def _cards(result: ComparisonResult) -> Table:
     for c in result.cards:
         table.add_row(
             c.label,
-            _s(c.floor_p95_turn_latency_s),
+            duration_text(c.floor_p95_turn_latency_s),
             *[f"{x:,.0f}" if x else "none" for x in (c.strict_business, c.strict_24h)],
             *[f"{x:,.0f}" if x else "none" for x in (c.streaming_business, c.streaming_24h)],
             f"{c.roofline_9h:,.0f}",
@@ -228,8 +225,8 @@ def _probe_table(title: str, probes: tuple[Probe, ...], floor: Probe, target: Ta
             f"{p.offered_per_day:,.0f}",
             f"{p.carried_per_day:,.0f}",
             f"{p.carried_share:.1%}",
-            _s(p.p95_turn_latency_s),
-            _s(p.p95_ttft_s),
+            duration_text(p.p95_turn_latency_s),
+            duration_text(p.p95_ttft_s),
             Text("yes", style="green") if p.met else Text("no", style="red"),
             f"{p.wall_time_s:,.0f} s",
             p.why,

@@ -24,10 +24,7 @@ from capacity.plan.tco import HORIZON_MONTHS
 from capacity.report.markdown import money
 from capacity.studies.claims import ClaimCheck, ClaimVerdict
 from capacity.studies.compare import ComparisonResult
-
-
-def _duration(x: float) -> str:
-    return f"{x:,.1f} s" if x < 100 else f"{x / 60:,.0f} min"
+from capacity.units import duration_text
 
 
 def _money(x: float) -> str:
@@ -72,7 +69,7 @@ def short_answer(result: ComparisonResult) -> str:
         sla = most.sla_p95_turn_latency_s
         parts.append(
             f"on {g.label}'s demand, none carries it within the {sla:g} s target; {most.scenario} carries the "
-            f"most ({most.carried_share:.0%}, p95 {_duration(most.p95_turn_latency_s)})"
+            f"most ({most.carried_share:.0%}, p95 {duration_text(most.p95_turn_latency_s)})"
         )
     return "In short: " + "; ".join(parts) + "." if parts else ""
 
@@ -91,7 +88,7 @@ def comparison_verdict(result: ComparisonResult) -> str:
             latency = "within" if r.p95_turn_latency_s <= r.sla_p95_turn_latency_s else "over"
             parts.append(
                 f"{r.scenario} carries {r.carried_per_day:,.0f}/day ({r.carried_share:.0%}) at p95 "
-                f"{_duration(r.p95_turn_latency_s)} ({latency} the {r.sla_p95_turn_latency_s:g} s target) "
+                f"{duration_text(r.p95_turn_latency_s)} ({latency} the {r.sla_p95_turn_latency_s:g} s target) "
                 f"for {_money(r.usd_per_month)}/month"
             )
         good = [r for r in g.rows if r.carries]

@@ -54,6 +54,7 @@ from capacity.studies.runner import SimClock, SimTask, demand_weight
 from capacity.studies.sizing import Knee, knees, roofline_interviews_per_day
 from capacity.studies.target import Target
 from capacity.studies.variants import one_card
+from capacity.units import duration_text
 from capacity.workload.calendar import active_hours_per_day
 
 CLAIM_TOLERANCE = 1 - HOLDS_WITHIN
@@ -317,7 +318,7 @@ class ClaimStudy:
             needed = f"{math.ceil(need / per_card):,}" if per_card else "no number of"
             pieces.append(
                 f"{name}: {share:.0%} carried by the run's end, p95 time to first token "
-                f"{run.ttft_s.p95:,.0f} s, p95 turn {run.turn_latency_s.p95:,.0f} s — "
+                f"{duration_text(run.ttft_s.p95)}, p95 turn {duration_text(run.turn_latency_s.p95)} — "
                 f"{'meets' if meets else 'misses'} the streaming target; at one card's streaming knee it "
                 f"takes {needed} cards"
             )
@@ -344,8 +345,8 @@ class ClaimStudy:
                 "cards_roofline_bound": float(roof),
             },
             f"{business.carried_share:.0%} carried with p95 time to first token "
-            f"{business.ttft_s.p95 / 60:,.0f} min ({allday.carried_share:.0%} and "
-            f"{allday.ttft_s.p95 / 60:,.0f} min at 24/7); "
+            f"{duration_text(business.ttft_s.p95)} ({allday.carried_share:.0%} and "
+            f"{duration_text(allday.ttft_s.p95)} at 24/7); "
             f"{roof}–{math.ceil(need / card.streaming_business) if card.streaming_business else '?'} cards "
             "needed in business hours",
         )

@@ -54,6 +54,7 @@ from capacity.studies.costs import reference_options
 from capacity.studies.demand import month_days, need_per_interviewing_day, run_interviewing_days
 from capacity.studies.runner import SimTask, TasksDone, distinct_runs, run_tasks
 from capacity.studies.target import carries
+from capacity.units import duration_text
 from capacity.workload.calendar import active_hours_per_day
 
 DEFAULT_DAYS = 5
@@ -403,7 +404,7 @@ def _binds(result: RunResult) -> str:
     if gpu and over:
         if result.ttft_s.p95 > result.sla_ttft_s:
             ttft = result.ttft_s.p95
-            return f"GPU throughput: requests queue for the cards (p95 time to first token {ttft:,.1f} s)"
+            return f"GPU throughput: requests queue for the cards (p95 time to first token {duration_text(ttft)})"
         return (
             f"GPU decode speed: long answers at batch-1 speed (p95 time to first token "
             f"{result.ttft_s.p95:.2f} s, p95 turn {result.turn_latency_s.p95:.1f} s)"
@@ -487,7 +488,7 @@ def _group(label: str, rows: tuple[StrategyRow, ...], configs: list[Configuratio
         )
         if row.p95_ttft_s > config.scenario.sla.ttft_s:
             basis += (
-                f"; its p95 time to first token, {row.p95_ttft_s:,.0f} s, is past the "
+                f"; its p95 time to first token, {duration_text(row.p95_ttft_s)}, is past the "
                 f"{config.scenario.sla.ttft_s:g} s target: more than it serves well"
             )
         catalog = config.gpu_catalog

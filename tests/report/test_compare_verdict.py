@@ -99,7 +99,7 @@ def test_the_verdict_opens_with_a_one_sentence_answer() -> None:
     result = _result(())
     text = comparison_verdict(result)
     assert text.startswith(
-        "In short: on B's demand, none carries it within the 3 s target; B-gpu carries the most (54%, p95 2.0 s)."
+        "In short: on B's demand, none carries it within the 3 s target; B-gpu carries the most (54%, p95 2.00 s)."
     )
     (group,) = result.groups
     rows = (group.rows[0], replace(group.rows[1], carries=True))

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from capacity.config.providers import Limits, Resets, UnknownReset
-from capacity.units import LIMIT_KIND, LIMIT_KINDS, Measure, Period, limit_unit
+from capacity.units import LIMIT_KIND, LIMIT_KINDS, Measure, Period, duration_text, limit_unit
 
 LIMIT_FIELDS = [name for name, field in Limits.model_fields.items() if field.default is None]
 """The limits of the config model: every optional field (absent = the provider states none)."""
@@ -76,3 +76,14 @@ def test_resets_name_no_rule_for_a_one_time_allowance() -> None:
     assert isinstance(Resets().rule(Period.DAY), UnknownReset)  # nothing stated: unknown, counted as rolling
     with pytest.raises(ValueError, match="one-time"):
         Resets().rule(Period.ONCE)
+
+
+def test_a_duration_reads_the_same_wherever_it_is_shown() -> None:
+    """Tried as a new user would: B-gpu's p95 time to first token read 13.9 min, 836.6 s, 837 s and 14 min
+    on one comparison page; A-gpu's 2.3 s and 2 s. One function writes them all."""
+    assert duration_text(0.8432) == "0.84 s"
+    assert duration_text(2.3) == "2.30 s"
+    assert duration_text(31.805) == "31.8 s"
+    assert duration_text(836.6) == "13.9 min"
+    assert duration_text(9_000.0) == "2.5 h"
+    assert duration_text(math.nan) == "–"
