@@ -15,8 +15,9 @@ Resuming replays the ``interview`` lines into a fresh recorder — each finished
 counted once, with its calls and turns — and the run starts each session after its finished
 interviews. An interview that was running at the crash is run again from its start (its
 journaled turns are not replayed). A torn last line (the crash came mid-write) is detected,
-ignored and cut off. What is not journaled: the quota windows' use over time; with the
-in-memory ledger a resumed run also starts with empty windows (the Redis ledger keeps them).
+ignored and cut off. With the in-memory ledger a resumed run charges its quota windows with the
+journaled calls (:func:`replay_quota`: those of finished interviews); a Redis ledger at ``--redis`` keeps
+its windows, a private ``redis-server``'s starts empty.
 API keys never reach the journal: no event carries one.
 """
 
@@ -32,7 +33,7 @@ from typing import IO, Any
 
 from capacity.errors import CapacityError, UsageError
 from capacity.policy.destination import Destination, Routed
-from capacity.policy.observer import PolicyObserver
+from capacity.policy.observer import NULL_OBSERVER, PolicyObserver
 from capacity.units import Outcome, Served
 
 __all__ = [
@@ -255,6 +256,41 @@ def replay_events(events: list[Event], recorder: Any, destinations: list[Destina
     for event in _typed(events, destinations):
         name, args = event[0], event[1:]
         getattr(recorder, name)(*args)
+
+
+def replay_quota(events: list[Event], destinations: list[Destination]) -> int:
+    """Charge the quota windows of ``destinations`` (an in-memory ledger, fresh) with the journaled calls
+    that were answered, each at the run time it was sent, in time order, with the tokens it used — so a
+    resumed run starts with the windows its first part filled, not empty (a provider counts them still).
+    Returns the calls charged. Calls of interviews still running at the stop are not journaled, and a
+    call the fresh ledger would refuse now (another account took it then) is left out: a lower bound."""
+    calls: list[tuple[float, int, int, int]] = []  # (sent at, destination, tokens in, tokens out)
+    sent: tuple[float, int] | None = None
+    for e in events:
+        if e[0] == "call_sent":
+            sent = (float(e[1]), int(e[2]))
+        elif e[0] in ("call_done", "call_failed"):
+            if e[0] == "call_done" and sent is not None and sent[1] == int(e[1]):
+                calls.append((sent[0], sent[1], int(e[2]), int(e[3])))
+            sent = None
+    accounts = [a for d in destinations if d.quota is not None for a in d.quota.accounts]
+    observers = [a.observer for a in accounts]
+    for a in accounts:  # the recorder has the first part's figures already (replay_events): tell it nothing
+        a.observer = NULL_OBSERVER
+    charged = 0
+    try:
+        for at, index, tokens_in, tokens_out in sorted(calls):
+            quota = destinations[index].quota
+            if quota is None:  # a GPU pool: no quota
+                continue
+            admission = quota.try_admit(at, tokens_in, tokens_out)
+            if not isinstance(admission, float):
+                quota.settle(at, admission, tokens_in, tokens_out)
+                charged += 1
+    finally:
+        for a, observer in zip(accounts, observers, strict=True):
+            a.observer = observer
+    return charged
 
 
 def _typed(events: list[Event], destinations: list[Destination]) -> Iterator[list[Any]]:

@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
-from capacity.live.journal import Journal, JournalingObserver, Replay, read_journal, replay_events
+from capacity.live.journal import Journal, JournalingObserver, Replay, read_journal, replay_events, replay_quota
 from capacity.live.redis_cache import RedisResponseCache, TurnCache
 from capacity.live.redis_ledger import LossPolicy
 from capacity.live.runtime import CallPerformer, LiveDriver, RunClock
@@ -187,6 +187,8 @@ class LiveRun:
         recorder.bind(core.destinations, core.replica_destinations)
         if replay is not None:
             replay_events(replay.events, recorder, core.destinations)
+            if client is None:  # the in-memory ledger starts with what the first part sent (Redis kept it)
+                replay_quota(replay.events, core.destinations)
         clock = RunClock(
             self.time_scale,
             offset_s=max(plan.first_start_s, replay.last_time_s if replay else 0.0),

@@ -159,8 +159,9 @@ def judge(result: RunResult, config: Configuration, plan: PlanResult | None = No
         else:  # one ledger for all the routers: the provider counted use the ledger never saw
             cause = (
                 "so the providers counted use the router's ledger did not see: use before the run (a resumed "
-                "live run's ledger starts empty while the provider remembers the first part), another client "
-                "on the same keys, or a limit enforced otherwise than providers.yaml states"
+                "live run's ledger holds only the calls journaled before the stop — a private redis-server's "
+                "none — while the provider remembers them all), another client on the same keys, or a limit "
+                "enforced otherwise than providers.yaml states"
             )
         findings.append(
             f"Providers refused {refused_429:,} call{'s' if refused_429 != 1 else ''} with 429 "

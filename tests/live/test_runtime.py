@@ -15,12 +15,14 @@ from simkit import build, check_conservation, const, demand, destinations, hours
 
 from capacity.config.loader import Configuration
 from capacity.errors import UsageError
-from capacity.live.journal import read_journal
+from capacity.live.journal import read_journal, replay_quota
 from capacity.live.load import LiveRun, plan_live, run_live
 from capacity.live.runtime import CallPerformer
 from capacity.policy.actions import Call
-from capacity.policy.build import Core
+from capacity.policy.build import Core, build_core, seed_streams
+from capacity.policy.observer import NULL_OBSERVER
 from capacity.sim.model import simulate
+from capacity.workload.calendar import run_start
 
 SCALE = 20_000.0  # 1 wall second = 5.6 run hours
 
@@ -125,3 +127,39 @@ def test_resuming_refuses_the_journal_of_another_run(tmp_path: Path) -> None:
         run_live(small(), Answering(1.0), interviews=4, time_scale=SCALE, journal=journal, resume=True)
     with pytest.raises(UsageError, match="journal exists"):
         run_live(small(), Answering(1.0), interviews=3, time_scale=SCALE, journal=journal)
+
+
+def test_a_resumed_run_starts_with_the_quota_its_first_part_spent(tmp_path: Path) -> None:
+    """The in-memory ledger of a resumed run is charged with the calls journaled before the stop (before:
+    it started empty, so a day's quota was spent twice — here 20 requests a day became up to 28 calls)."""
+    config = build(
+        [provider("p0", limits={"rpd": 20}, ttft=const(0.5), tps=const(100.0))],
+        demand(30, days=1),
+        hours("00:00", "01:00"),
+        destinations("p0", on_exhausted="fail"),
+    )
+    journal = tmp_path / "run.jsonl"
+    plan = plan_live(config, 30)
+    first = Answering(1.0, scale=2_000.0)
+
+    async def stop_part_way() -> None:
+        run = LiveRun(config, plan, first, 2_000.0, journal)
+        task = asyncio.create_task(run.run_async())
+        while not journal.exists() or journal.read_text().count('"kind":"interview"') < 8:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(stop_part_way())
+    replay = read_journal(journal)
+    answered_before = sum(1 for e in replay.events if e[0] == "call_done")
+    assert 8 <= answered_before < 20
+    fresh = build_core(config, run_start(config.scenario.calendar), seed_streams(7), NULL_OBSERVER)
+    assert replay_quota(replay.events, fresh.destinations) == answered_before  # each charged once
+    second = Answering(1.0, scale=2_000.0)
+    result = LiveRun(config, plan, second, 2_000.0, journal, resume=True).run()
+    check_conservation(result)
+    assert result.interviews.requested == 30
+    assert answered_before + len(second.sent) == 20  # the day's 20 requests, no more
+    assert result.interviews.completed == 20 and result.interviews.failed == 10
