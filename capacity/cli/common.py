@@ -34,6 +34,7 @@ from capacity.config import (
     shipped_scenarios,
 )
 from capacity.errors import UsageError, UserError
+from capacity.studies.runner import Fidelity
 
 MAX_SEED = 2**63 - 1
 """The largest --seed: the int64 range, kept exactly by JSON readers and numpy alike."""
@@ -155,6 +156,15 @@ def user_errors() -> Iterator[None]:
         for line in exc.lines:
             err_console.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+def fidelity_of(value: str) -> Fidelity:
+    """The engine ``--fidelity`` names (exact or fluid); UsageError for any other word."""
+    if value == "exact":
+        return "exact"
+    if value == "fluid":
+        return "fluid"
+    raise UsageError(f"--fidelity {value}: expected exact or fluid")
 
 
 def json_text(payload: Any, indent: int = 2) -> str:

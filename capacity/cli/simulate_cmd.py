@@ -20,6 +20,7 @@ from capacity.cli.common import (
     SetOption,
     check_output_file,
     console,
+    fidelity_of,
     json_text,
     load,
     print_json,
@@ -33,7 +34,7 @@ from capacity.report.run_tables import carries, render_run, summary_json
 from capacity.report.verdict import judge
 from capacity.sim.fluid_quota import unsupported
 from capacity.studies.replications import headline_intervals, replicate
-from capacity.studies.runner import Fidelity, SimClock
+from capacity.studies.runner import SimClock
 from capacity.units import DAY_S
 
 
@@ -90,10 +91,9 @@ def simulate(
     """
     with user_errors():
         check_output_file(out)
-        if fidelity not in ("exact", "fluid"):
-            raise UsageError(f"--fidelity {fidelity}: expected exact or fluid")
+        engine = fidelity_of(fidelity)
         config = load(scenario, providers, set_)
-        if fidelity == "fluid" and (why := unsupported(config)) is not None:
+        if engine == "fluid" and (why := unsupported(config)) is not None:
             raise UsageError(f"--fidelity fluid: {config.scenario.name}: {why}")
         if days is not None and config.scenario.demand.kind == "total" and days > config.scenario.demand.days:
             raise UsageError(f"--days {days}: scenario {config.scenario.name} has {config.scenario.demand.days} days")
@@ -110,7 +110,6 @@ def simulate(
             return update
 
         started = time.perf_counter()
-        engine: Fidelity = "fluid" if fidelity == "fluid" else "exact"
         results = replicate(config, replications, seed=seed, days=days, progress=callback, fidelity=engine)
         wall = time.perf_counter() - started
     result = results[0]

@@ -22,6 +22,7 @@ from capacity.cli.common import (
     check_output_folder,
     console,
     err_console,
+    fidelity_of,
     load,
     print_json,
     progress_bar,
@@ -36,7 +37,6 @@ from capacity.sim.fluid_quota import unsupported
 from capacity.studies.executors import EXECUTORS, Executor
 from capacity.studies.grid import check_metric, grid_cells, parse_grid, run_grid
 from capacity.studies.replications import LATENCY_METRICS
-from capacity.studies.runner import Fidelity
 
 
 def default_workers() -> int:
@@ -126,9 +126,7 @@ def sweep(
         if scheduler is not None and "://" not in scheduler:
             raise UsageError(f"--scheduler {scheduler!r}: expected an address such as tcp://HOST:8786")
         check_metric(metric)
-        if fidelity not in ("exact", "fluid"):
-            raise UsageError(f"--fidelity {fidelity}: expected exact or fluid")
-        engine: Fidelity = "fluid" if fidelity == "fluid" else "exact"
+        engine = fidelity_of(fidelity)
         if engine == "fluid" and metric in LATENCY_METRICS:
             raise UsageError(f"--metric {metric}: turn latency is not modelled in fluid mode; use --fidelity exact")
         check_output_folder(out)

@@ -168,10 +168,7 @@ def grid_table(result: GridResult) -> Table:
 def grid_json(result: GridResult, files: dict[str, str]) -> dict[str, Any]:
     """The grid as a JSON document: axes (values as the configuration reads them: 2, not "2"), and
     per cell its values, seeds, each replication's headline numbers and each metric's mean and
-    95 % interval (null where undefined)."""
-
-    def finite(x: float) -> float | None:
-        return x if math.isfinite(x) else None
+    95 % interval (NaN where undefined: :func:`~capacity.cli.common.print_json` writes it null)."""
 
     cells = []
     for cell in result.cells:
@@ -179,9 +176,9 @@ def grid_json(result: GridResult, files: dict[str, str]) -> dict[str, Any]:
         for metric in METRICS:
             ci = cell.interval(metric)
             intervals[metric] = {
-                "mean": finite(ci.mean),
-                "ci95_low": finite(ci.low),
-                "ci95_high": finite(ci.high),
+                "mean": ci.mean,
+                "ci95_low": ci.low,
+                "ci95_high": ci.high,
             }
         cells.append(
             {

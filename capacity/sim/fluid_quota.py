@@ -479,7 +479,6 @@ def erlang_allowance(
     return max(0, round(asked * (1.0 - lost) - taken)), lost
 
 
-
 def slot_level(servers: int, offered: float, arrivals: float) -> int:
     """The most requests a concurrency slot of ``servers`` holds in a minute when ``arrivals`` requests
     are offered to it, ``offered`` erlangs: the highest level ``j`` the minute more likely than not
@@ -487,12 +486,14 @@ def slot_level(servers: int, offered: float, arrivals: float) -> int:
     so 1 − (1 − P(N ≥ j − 1))^arrivals ≥ ½, N the number in flight of Erlang's loss system (truncated
     Poisson: P(N = i) ∝ offered^i ÷ i!, i = 0…servers), as each arrival sees the time-average state
     (Poisson arrivals see time averages). 0 if none is offered."""
-    terms = [1.0]
+    terms = [1.0]  # offered^i ÷ i!, rescaled where it would overflow (only ratios are used)
     for i in range(1, servers + 1):
         terms.append(terms[-1] * offered / i)
-    total, tail = sum(terms), 0.0
+        if terms[-1] > 1e200:
+            terms = [t / 1e200 for t in terms]
+    total, tail = sum(terms), terms[servers]
     for level in range(servers, 0, -1):
-        tail += terms[level - 1] if level < servers else terms[servers] + terms[servers - 1]
+        tail += terms[level - 1]  # P(N ≥ level − 1) × total
         if 1.0 - (1.0 - min(1.0, tail / total)) ** arrivals >= 0.5:
             return level
     return 0
@@ -547,8 +548,9 @@ def _rolling_peak(window: RollingWindow, times: list[float]) -> float:
     is the model's, not a clip of an excess: a waiting turn is logged at the step's start though it is
     sent as the window frees room for it by the step's end, and a window of under a minute admits the
     minute's share Erlang's formula gives without placing each request in its second."""
-    at = np.array([t for t, _ in window.entries()])
-    held = np.concatenate((_ZERO, np.cumsum([a for _, a in window.entries()])))
+    entries = window.entries()
+    at = np.array([t for t, _ in entries])
+    held = np.concatenate((_ZERO, np.cumsum([a for _, a in entries])))
     when = np.asarray(times)
     upto = held[np.searchsorted(at, when, side="right")]
     since = held[np.searchsorted(at, when - window.length_s, side="right")]

@@ -407,7 +407,7 @@ def _binds(result: RunResult) -> str:
             return f"GPU throughput: requests queue for the cards (p95 time to first token {duration_text(ttft)})"
         return (
             f"GPU decode speed: long answers at batch-1 speed (p95 time to first token "
-            f"{result.ttft_s.p95:.2f} s, p95 turn {result.turn_latency_s.p95:.1f} s)"
+            f"{duration_text(result.ttft_s.p95)}, p95 turn {duration_text(result.turn_latency_s.p95)})"
         )
     if refused:
         dest, window = refused[0]

@@ -193,6 +193,8 @@ def test_a_slot_reaches_the_level_a_minute_of_arrivals_more_likely_than_not_reac
     assert slot_level(5, 1.25, 15) == 4
     # twice the calls the slots can carry: full
     assert slot_level(2, 2.5, 30) == 2
+    # a large slot under a heavy load (offered^i ÷ i! overflows a float past i ≈ 170): about the load, not 0
+    assert 900 < slot_level(2_000, 900.0, 50_000) < 1_100
 
 
 @settings(max_examples=30, deadline=None)
